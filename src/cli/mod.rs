@@ -1,0 +1,229 @@
+//! The command line: `goscope stats` and `goscope dump` over a memory-mapped trace file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use crate::trace::{self, Kind, ReadOptions, Resource};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "goscope",
+    version,
+    about = "A fast viewer and analyzer for Go execution traces"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print what a trace holds: format, generations, events per kind, resources, duration.
+    Stats {
+        trace: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Decode on one thread (for comparison).
+        #[arg(long)]
+        sequential: bool,
+    },
+    /// Print every event, one per line, in the form of `go tool trace -d=parsed`.
+    Dump { trace: PathBuf },
+}
+
+/// The bytes of a trace file: mapped when possible, read otherwise.
+pub enum TraceBytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for TraceBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TraceBytes::Mapped(m) => m,
+            TraceBytes::Read(v) => v,
+        }
+    }
+}
+
+/// Maps a trace file read-only, falling back to reading it.
+pub fn open_trace(path: &Path) -> anyhow::Result<TraceBytes> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: the mapping is read-only and private to this process; if another process
+    // truncates the file meanwhile, reads may fault, which is the documented mmap risk
+    // accepted by every trace viewer that maps files.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(m) => Ok(TraceBytes::Mapped(m)),
+        Err(_) => Ok(TraceBytes::Read(
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
+    }
+}
+
+/// The `stats` report.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub format_version: u32,
+    pub go_version: String,
+    pub generations: usize,
+    pub total_events: u64,
+    pub events_per_kind: BTreeMap<String, u64>,
+    pub goroutines: usize,
+    pub procs: usize,
+    pub threads: usize,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub duration_ns: i64,
+    pub file_bytes: u64,
+    pub parse_ms: f64,
+    pub warning: Option<String>,
+}
+
+/// Counts the events of a trace.
+pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
+    let t0 = Instant::now();
+    let mut per_kind = [0u64; 14];
+    let mut goroutines = FxHashSet::default();
+    let mut procs = FxHashSet::default();
+    let mut threads = FxHashSet::default();
+    let mut first_ns = i64::MAX;
+    let mut last_ns = i64::MIN;
+    let outcome = trace::read(data, opts, |ev, _| {
+        per_kind[ev.kind().index()] += 1;
+        if ev.g >= 0 {
+            goroutines.insert(ev.g);
+        }
+        if ev.p >= 0 {
+            procs.insert(ev.p);
+        }
+        if ev.m >= 0 {
+            threads.insert(ev.m);
+        }
+        if let Some(t) = ev.transition() {
+            match t.resource {
+                Resource::Goroutine(g) => goroutines.insert(g),
+                Resource::Proc(p) => procs.insert(p),
+            };
+        }
+        if ev.kind() != Kind::Sync {
+            first_ns = first_ns.min(ev.time_ns);
+            last_ns = last_ns.max(ev.time_ns);
+        }
+    })?;
+    if first_ns > last_ns {
+        first_ns = 0;
+        last_ns = 0;
+    }
+    let events_per_kind = Kind::ALL
+        .iter()
+        .filter(|k| per_kind[k.index()] > 0)
+        .map(|k| (k.name().to_string(), per_kind[k.index()]))
+        .collect();
+    Ok(Stats {
+        format_version: outcome.version.0,
+        go_version: outcome.version.go_versions().to_string(),
+        generations: outcome.generations,
+        total_events: per_kind.iter().sum(),
+        events_per_kind,
+        goroutines: goroutines.len(),
+        procs: procs.len(),
+        threads: threads.len(),
+        first_ns,
+        last_ns,
+        duration_ns: last_ns - first_ns,
+        file_bytes: data.len() as u64,
+        parse_ms: t0.elapsed().as_secs_f64() * 1e3,
+        warning: outcome.warning.map(|w| w.to_string()),
+    })
+}
+
+/// Writes every event in Go's `-d=parsed` form.
+pub fn dump(data: &[u8], out: &mut (impl Write + Send)) -> anyhow::Result<Option<trace::Error>> {
+    let mut buf = String::with_capacity(1 << 16);
+    let mut io_err = None;
+    let outcome = trace::read(data, ReadOptions::default(), |ev, tables| {
+        trace::write_go_text(&mut buf, ev, tables);
+        buf.push('\n');
+        if buf.len() > 1 << 15 && io_err.is_none() {
+            io_err = out.write_all(buf.as_bytes()).err();
+            buf.clear();
+        }
+    })?;
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    out.write_all(buf.as_bytes())?;
+    Ok(outcome.warning)
+}
+
+fn print_stats(s: &Stats) {
+    println!(
+        "format       go 1.{} (written by Go {})",
+        s.format_version, s.go_version
+    );
+    println!("file         {} bytes", s.file_bytes);
+    println!("generations  {}", s.generations);
+    println!("duration     {:.3} ms", s.duration_ns as f64 / 1e6);
+    println!("goroutines   {}", s.goroutines);
+    println!("procs        {}", s.procs);
+    println!("threads      {}", s.threads);
+    println!("events       {}", s.total_events);
+    for (k, n) in &s.events_per_kind {
+        println!("  {k:<16} {n}");
+    }
+    println!("parse time   {:.1} ms", s.parse_ms);
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Stats {
+            trace,
+            json,
+            sequential,
+        } => {
+            let data = open_trace(&trace)?;
+            let s = stats(
+                &data,
+                ReadOptions {
+                    parallel: !sequential,
+                },
+            )
+            .with_context(|| format!("{}", trace.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print_stats(&s);
+            }
+            if let Some(w) = &s.warning {
+                eprintln!(
+                    "warning: {}: only part of the trace was read: {w}",
+                    trace.display()
+                );
+            }
+        }
+        Command::Dump { trace } => {
+            let data = open_trace(&trace)?;
+            let mut lock = std::io::BufWriter::new(std::io::stdout());
+            let warning = dump(&data, &mut lock).with_context(|| format!("{}", trace.display()))?;
+            lock.flush()?;
+            if let Some(w) = warning {
+                eprintln!(
+                    "warning: {}: only part of the trace was read: {w}",
+                    trace.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The v2 wire format's event table: type bytes, argument counts, and which arguments are stack or string ids.
+//!
+//! Every event in an ordinary per-M batch is `type byte, uvarint tick delta, N uvarint args`.
+//! The table below is the single source of truth for N, for which args name a stack (the
+//! first listed is the event's own stack) and which name a string. Types 128..=136 are the
+//! AllocFree experiment's events; they are decoded like any other and surface as
+//! `Experimental` events.
+
+/// A wire event type byte.
+pub type EvType = u8;
+
+pub const EV_EVENT_BATCH: EvType = 1;
+pub const EV_STACKS: EvType = 2;
+pub const EV_STACK: EvType = 3;
+pub const EV_STRINGS: EvType = 4;
+pub const EV_STRING: EvType = 5;
+pub const EV_CPU_SAMPLES: EvType = 6;
+pub const EV_CPU_SAMPLE: EvType = 7;
+pub const EV_FREQUENCY: EvType = 8;
+pub const EV_PROCS_CHANGE: EvType = 9;
+pub const EV_PROC_START: EvType = 10;
+pub const EV_PROC_STOP: EvType = 11;
+pub const EV_PROC_STEAL: EvType = 12;
+pub const EV_PROC_STATUS: EvType = 13;
+pub const EV_GO_CREATE: EvType = 14;
+pub const EV_GO_CREATE_SYSCALL: EvType = 15;
+pub const EV_GO_START: EvType = 16;
+pub const EV_GO_DESTROY: EvType = 17;
+pub const EV_GO_DESTROY_SYSCALL: EvType = 18;
+pub const EV_GO_STOP: EvType = 19;
+pub const EV_GO_BLOCK: EvType = 20;
+pub const EV_GO_UNBLOCK: EvType = 21;
+pub const EV_GO_SYSCALL_BEGIN: EvType = 22;
+pub const EV_GO_SYSCALL_END: EvType = 23;
+pub const EV_GO_SYSCALL_END_BLOCKED: EvType = 24;
+pub const EV_GO_STATUS: EvType = 25;
+pub const EV_STW_BEGIN: EvType = 26;
+pub const EV_STW_END: EvType = 27;
+pub const EV_GC_ACTIVE: EvType = 28;
+pub const EV_GC_BEGIN: EvType = 29;
+pub const EV_GC_END: EvType = 30;
+pub const EV_GC_SWEEP_ACTIVE: EvType = 31;
+pub const EV_GC_SWEEP_BEGIN: EvType = 32;
+pub const EV_GC_SWEEP_END: EvType = 33;
+pub const EV_GC_MARK_ASSIST_ACTIVE: EvType = 34;
+pub const EV_GC_MARK_ASSIST_BEGIN: EvType = 35;
+pub const EV_GC_MARK_ASSIST_END: EvType = 36;
+pub const EV_HEAP_ALLOC: EvType = 37;
+pub const EV_HEAP_GOAL: EvType = 38;
+pub const EV_GO_LABEL: EvType = 39;
+pub const EV_USER_TASK_BEGIN: EvType = 40;
+pub const EV_USER_TASK_END: EvType = 41;
+pub const EV_USER_REGION_BEGIN: EvType = 42;
+pub const EV_USER_REGION_END: EvType = 43;
+pub const EV_USER_LOG: EvType = 44;
+pub const EV_GO_SWITCH: EvType = 45;
+pub const EV_GO_SWITCH_DESTROY: EvType = 46;
+pub const EV_GO_CREATE_BLOCKED: EvType = 47;
+pub const EV_GO_STATUS_STACK: EvType = 48;
+pub const EV_EXPERIMENTAL_BATCH: EvType = 49;
+pub const EV_SYNC_BATCH: EvType = 50;
+pub const EV_CLOCK_SNAPSHOT: EvType = 51;
+pub const EV_END_OF_GENERATION: EvType = 52;
+/// First experimental event type (AllocFree experiment).
+pub const EV_EXPERIMENTAL_FIRST: EvType = 128;
+/// One past the last experimental event type.
+pub const EV_EXPERIMENTAL_END: EvType = 137;
+/// Not a wire type: goscope's marker for the reader-made Sync events.
+pub const EV_SYNC: EvType = 255;
+
+/// What the table knows of one event type.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    /// Argument names after the tick delta (at most 4 for timed events).
+    pub args: &'static [&'static str],
+    /// Indices into `args` that are stack ids; the first is the event's own stack.
+    pub stack_args: &'static [usize],
+    /// Indices into `args` that are string ids.
+    pub string_args: &'static [usize],
+    /// Set for events that appear in ordinary per-M batches.
+    pub timed: bool,
+    /// The wire type of the matching begin event, for range ends and actives.
+    pub start_ev: EvType,
+}
+
+const fn timed(
+    name: &'static str,
+    args: &'static [&'static str],
+    stack_args: &'static [usize],
+    string_args: &'static [usize],
+    start_ev: EvType,
+) -> Option<Spec> {
+    Some(Spec {
+        name,
+        args,
+        stack_args,
+        string_args,
+        timed: true,
+        start_ev,
+    })
+}
+
+const fn structural(name: &'static str) -> Option<Spec> {
+    Some(Spec {
+        name,
+        args: &[],
+        stack_args: &[],
+        string_args: &[],
+        timed: false,
+        start_ev: 0,
+    })
+}
+
+/// The table, indexed by type byte.
+pub static SPECS: [Option<Spec>; 256] = {
+    let mut t: [Option<Spec>; 256] = [None; 256];
+    t[EV_EVENT_BATCH as usize] = structural("EventBatch");
+    t[EV_STACKS as usize] = structural("Stacks");
+    t[EV_STACK as usize] = structural("Stack");
+    t[EV_STRINGS as usize] = structural("Strings");
+    t[EV_STRING as usize] = structural("String");
+    t[EV_CPU_SAMPLES as usize] = structural("CPUSamples");
+    t[EV_CPU_SAMPLE as usize] = structural("CPUSample");
+    t[EV_FREQUENCY as usize] = structural("Frequency");
+    t[EV_EXPERIMENTAL_BATCH as usize] = structural("ExperimentalBatch");
+    t[EV_SYNC_BATCH as usize] = structural("Sync");
+    t[EV_END_OF_GENERATION as usize] = structural("EndOfGeneration");
+
+    t[EV_PROCS_CHANGE as usize] = timed("ProcsChange", &["procs_value", "stack"], &[1], &[], 0);
+    t[EV_PROC_START as usize] = timed("ProcStart", &["p", "p_seq"], &[], &[], 0);
+    t[EV_PROC_STOP as usize] = timed("ProcStop", &[], &[], &[], 0);
+    t[EV_PROC_STEAL as usize] = timed("ProcSteal", &["p", "p_seq", "m"], &[], &[], 0);
+    t[EV_PROC_STATUS as usize] = timed("ProcStatus", &["p", "pstatus"], &[], &[], 0);
+    t[EV_GO_CREATE as usize] = timed(
+        "GoCreate",
+        &["new_g", "new_stack", "stack"],
+        &[2, 1],
+        &[],
+        0,
+    );
+    t[EV_GO_CREATE_SYSCALL as usize] = timed("GoCreateSyscall", &["new_g"], &[], &[], 0);
+    t[EV_GO_START as usize] = timed("GoStart", &["g", "g_seq"], &[], &[], 0);
+    t[EV_GO_DESTROY as usize] = timed("GoDestroy", &[], &[], &[], 0);
+    t[EV_GO_DESTROY_SYSCALL as usize] = timed("GoDestroySyscall", &[], &[], &[], 0);
+    t[EV_GO_STOP as usize] = timed("GoStop", &["reason_string", "stack"], &[1], &[0], 0);
+    t[EV_GO_BLOCK as usize] = timed("GoBlock", &["reason_string", "stack"], &[1], &[0], 0);
+    t[EV_GO_UNBLOCK as usize] = timed("GoUnblock", &["g", "g_seq", "stack"], &[2], &[], 0);
+    t[EV_GO_SYSCALL_BEGIN as usize] = timed("GoSyscallBegin", &["p_seq", "stack"], &[1], &[], 0);
+    t[EV_GO_SYSCALL_END as usize] = timed("GoSyscallEnd", &[], &[], &[], EV_GO_SYSCALL_BEGIN);
+    t[EV_GO_SYSCALL_END_BLOCKED as usize] =
+        timed("GoSyscallEndBlocked", &[], &[], &[], EV_GO_SYSCALL_BEGIN);
+    t[EV_GO_STATUS as usize] = timed("GoStatus", &["g", "m", "gstatus"], &[], &[], 0);
+    t[EV_STW_BEGIN as usize] = timed("STWBegin", &["kind_string", "stack"], &[1], &[0], 0);
+    t[EV_STW_END as usize] = timed("STWEnd", &[], &[], &[], EV_STW_BEGIN);
+    t[EV_GC_ACTIVE as usize] = timed("GCActive", &["gc_seq"], &[], &[], EV_GC_BEGIN);
+    t[EV_GC_BEGIN as usize] = timed("GCBegin", &["gc_seq", "stack"], &[1], &[], 0);
+    t[EV_GC_END as usize] = timed("GCEnd", &["gc_seq"], &[], &[], EV_GC_BEGIN);
+    t[EV_GC_SWEEP_ACTIVE as usize] = timed("GCSweepActive", &["p"], &[], &[], EV_GC_SWEEP_BEGIN);
+    t[EV_GC_SWEEP_BEGIN as usize] = timed("GCSweepBegin", &["stack"], &[0], &[], 0);
+    t[EV_GC_SWEEP_END as usize] = timed(
+        "GCSweepEnd",
+        &["swept_value", "reclaimed_value"],
+        &[],
+        &[],
+        EV_GC_SWEEP_BEGIN,
+    );
+    t[EV_GC_MARK_ASSIST_ACTIVE as usize] = timed(
+        "GCMarkAssistActive",
+        &["g"],
+        &[],
+        &[],
+        EV_GC_MARK_ASSIST_BEGIN,
+    );
+    t[EV_GC_MARK_ASSIST_BEGIN as usize] = timed("GCMarkAssistBegin", &["stack"], &[0], &[], 0);
+    t[EV_GC_MARK_ASSIST_END as usize] =
+        timed("GCMarkAssistEnd", &[], &[], &[], EV_GC_MARK_ASSIST_BEGIN);
+    t[EV_HEAP_ALLOC as usize] = timed("HeapAlloc", &["heapalloc_value"], &[], &[], 0);
+    t[EV_HEAP_GOAL as usize] = timed("HeapGoal", &["heapgoal_value"], &[], &[], 0);
+    t[EV_GO_LABEL as usize] = timed("GoLabel", &["label_string"], &[], &[0], 0);
+    t[EV_USER_TASK_BEGIN as usize] = timed(
+        "UserTaskBegin",
+        &["task", "parent_task", "name_string", "stack"],
+        &[3],
+        &[2],
+        0,
+    );
+    t[EV_USER_TASK_END as usize] = timed("UserTaskEnd", &["task", "stack"], &[1], &[], 0);
+    t[EV_USER_REGION_BEGIN as usize] = timed(
+        "UserRegionBegin",
+        &["task", "name_string", "stack"],
+        &[2],
+        &[1],
+        0,
+    );
+    t[EV_USER_REGION_END as usize] = timed(
+        "UserRegionEnd",
+        &["task", "name_string", "stack"],
+        &[2],
+        &[1],
+        EV_USER_REGION_BEGIN,
+    );
+    t[EV_USER_LOG as usize] = timed(
+        "UserLog",
+        &["task", "key_string", "value_string", "stack"],
+        &[3],
+        &[1, 2],
+        0,
+    );
+    t[EV_GO_SWITCH as usize] = timed("GoSwitch", &["g", "g_seq"], &[], &[], 0);
+    t[EV_GO_SWITCH_DESTROY as usize] = timed("GoSwitchDestroy", &["g", "g_seq"], &[], &[], 0);
+    t[EV_GO_CREATE_BLOCKED as usize] = timed(
+        "GoCreateBlocked",
+        &["new_g", "new_stack", "stack"],
+        &[2, 1],
+        &[],
+        0,
+    );
+    t[EV_GO_STATUS_STACK as usize] = timed(
+        "GoStatusStack",
+        &["g", "m", "gstatus", "stack"],
+        &[3],
+        &[],
+        0,
+    );
+    t[EV_CLOCK_SNAPSHOT as usize] = timed("ClockSnapshot", &["mono", "sec", "nsec"], &[], &[], 0);
+
+    t[128] = timed("Span", &["id", "npages_value", "kindclass"], &[], &[], 0);
+    t[129] = timed(
+        "SpanAlloc",
+        &["id", "npages_value", "kindclass"],
+        &[],
+        &[],
+        0,
+    );
+    t[130] = timed("SpanFree", &["id"], &[], &[], 0);
+    t[131] = timed("HeapObject", &["id", "type"], &[], &[], 0);
+    t[132] = timed("HeapObjectAlloc", &["id", "type"], &[], &[], 0);
+    t[133] = timed("HeapObjectFree", &["id"], &[], &[], 0);
+    t[134] = timed("GoroutineStack", &["id", "order"], &[], &[], 0);
+    t[135] = timed("GoroutineStackAlloc", &["id", "order"], &[], &[], 0);
+    t[136] = timed("GoroutineStackFree", &["id"], &[], &[], 0);
+    t
+};
+
+/// The spec of a type byte, if the table has one.
+#[inline]
+pub fn spec(typ: EvType) -> Option<&'static Spec> {
+    SPECS[typ as usize].as_ref()
+}
+
+/// Whether a type byte is one of the experimental (AllocFree) events.
+#[inline]
+pub fn is_experimental(typ: EvType) -> bool {
+    (EV_EXPERIMENTAL_FIRST..EV_EXPERIMENTAL_END).contains(&typ)
+}
+
+/// A goroutine status as written in GoStatus events.
+pub mod gstatus {
+    pub const BAD: u64 = 0;
+    pub const RUNNABLE: u64 = 1;
+    pub const RUNNING: u64 = 2;
+    pub const SYSCALL: u64 = 3;
+    pub const WAITING: u64 = 4;
+}
+
+/// A P status as written in ProcStatus events.
+pub mod pstatus {
+    pub const BAD: u64 = 0;
+    pub const RUNNING: u64 = 1;
+    pub const IDLE: u64 = 2;
+    pub const SYSCALL: u64 = 3;
+    pub const SYSCALL_ABANDONED: u64 = 4;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timed_events_have_at_most_four_args() {
+        for s in SPECS.iter().flatten() {
+            assert!(s.args.len() <= 4, "{} has {} args", s.name, s.args.len());
+            for &i in s.stack_args.iter().chain(s.string_args) {
+                assert!(i < s.args.len(), "{} names arg {i}", s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_match_known_types() {
+        assert_eq!(spec(EV_GO_BLOCK).unwrap().name, "GoBlock");
+        assert_eq!(spec(EV_GO_STATUS_STACK).unwrap().name, "GoStatusStack");
+        assert_eq!(spec(136).unwrap().name, "GoroutineStackFree");
+        assert!(spec(137).is_none());
+        assert!(spec(0).is_none());
+        assert!(is_experimental(130) && !is_experimental(EV_CLOCK_SNAPSHOT));
+    }
+}
