@@ -26,6 +26,8 @@ pub use event::{Kind, Resource, Transition, kind_of, write_go_text};
 pub use generation::Tables;
 pub use order::{Event, NO_TASK, NONE};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 
 /// How to read.
@@ -71,13 +73,15 @@ pub fn read(
     opts: ReadOptions,
     mut sink: impl FnMut(&Event, &Tables) + Send,
 ) -> Result<Outcome> {
-    read_with_progress(data, opts, &mut sink, &mut |_| {})
+    read_with_progress(data, opts, &AtomicBool::new(false), &mut sink, &mut |_| {})
 }
 
-/// `read`, reporting progress.
+/// `read`, reporting progress, and stopping between generations once `cancel` is set
+/// (the result then has a warning saying so).
 pub fn read_with_progress(
     data: &[u8],
     opts: ReadOptions,
+    cancel: &AtomicBool,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<Outcome> {
@@ -121,6 +125,13 @@ pub fn read_with_progress(
         let next_start = start + current.len();
         let mut order_window = |decoded: Vec<Result<generation::Generation>>| -> Option<Error> {
             for g in decoded {
+                if cancel.load(Ordering::Relaxed) {
+                    return Some(Error::broken(
+                        outcome.complete_bytes,
+                        None,
+                        "reading was cancelled",
+                    ));
+                }
                 let mut g = match g {
                     Ok(g) => g,
                     Err(e) => return Some(e),

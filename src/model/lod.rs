@@ -1,0 +1,324 @@
+//! Level of detail: which spans and counter values to draw for a visible time range and a
+//! width in pixels. Pure functions; cost grows with pixels, not with events.
+//!
+//! Spans narrower than `min_px` are folded with their neighbours into one item with a count
+//! until a gap of at least `min_px` (Tracy's rule); a fold jumps ahead by binary search, so a
+//! lane of a million tiny spans costs O(pixels × log n).
+
+/// Something with a start and end time.
+pub trait Timed {
+    fn start_ns(&self) -> i64;
+    fn end_ns(&self) -> i64;
+}
+
+macro_rules! timed {
+    ($($t:ty),*) => {$(
+        impl Timed for $t {
+            fn start_ns(&self) -> i64 { self.start_ns }
+            fn end_ns(&self) -> i64 { self.end_ns }
+        }
+    )*};
+}
+timed!(
+    super::GSpan,
+    super::PSpan,
+    super::PRange,
+    super::MSpan,
+    super::GcCycle,
+    super::Stw,
+    super::Region
+);
+
+/// The mapping between time and x for one frame. f64 throughout: f32 can't hold ns over
+/// seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeView {
+    /// Time at the left edge.
+    pub start_ns: f64,
+    pub ns_per_px: f64,
+    pub width_px: f64,
+}
+
+impl TimeView {
+    pub fn new(start_ns: f64, end_ns: f64, width_px: f64) -> Self {
+        let width_px = width_px.max(1.0);
+        TimeView {
+            start_ns,
+            ns_per_px: ((end_ns - start_ns) / width_px).max(1e-6),
+            width_px,
+        }
+    }
+
+    pub fn end_ns(&self) -> f64 {
+        self.start_ns + self.ns_per_px * self.width_px
+    }
+
+    #[inline]
+    pub fn x_from_ns(&self, t_ns: f64) -> f64 {
+        (t_ns - self.start_ns) / self.ns_per_px
+    }
+
+    #[inline]
+    pub fn ns_from_x(&self, x: f64) -> f64 {
+        self.start_ns + x * self.ns_per_px
+    }
+}
+
+/// One thing to draw in a lane, in pixels from the lane's left edge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Item {
+    pub x0: f64,
+    pub x1: f64,
+    /// Index of the first span it stands for.
+    pub first: usize,
+    /// How many consecutive spans it stands for (1 = a single span drawn as itself).
+    pub count: usize,
+}
+
+impl Item {
+    pub fn is_folded(&self) -> bool {
+        self.count > 1
+    }
+}
+
+/// Lays out a lane of time-sorted, non-overlapping spans.
+pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> {
+    let mut out = Vec::new();
+    let t0 = view.start_ns;
+    let t1 = view.end_ns();
+    // First span that ends after the left edge.
+    let mut i = spans.partition_point(|s| (s.end_ns() as f64) <= t0);
+    while i < spans.len() {
+        let s = &spans[i];
+        if s.start_ns() as f64 >= t1 {
+            break;
+        }
+        let x0 = view.x_from_ns(s.start_ns() as f64);
+        let x1 = view.x_from_ns(s.end_ns() as f64);
+        if x1 - x0 >= min_px {
+            out.push(Item {
+                x0: x0.max(-1.0),
+                x1: x1.min(view.width_px + 1.0),
+                first: i,
+                count: 1,
+            });
+            i += 1;
+            continue;
+        }
+        // Fold: absorb every span that starts before the run's end + min_px.
+        let first = i;
+        let mut run_x1 = x1;
+        let mut j = i + 1;
+        loop {
+            let limit_ns = view.ns_from_x(run_x1 + min_px);
+            let k = j + spans[j..].partition_point(|s| (s.start_ns() as f64) < limit_ns);
+            if k == j {
+                break;
+            }
+            let end_x = view.x_from_ns(spans[k - 1].end_ns() as f64);
+            j = k;
+            if end_x <= run_x1 {
+                break;
+            }
+            run_x1 = end_x;
+            if run_x1 >= view.width_px {
+                break;
+            }
+        }
+        let x1 = run_x1.max(x0 + 1.0);
+        out.push(Item {
+            x0: x0.max(-1.0),
+            x1: x1.min(view.width_px + 1.0),
+            first,
+            count: j - first,
+        });
+        i = j;
+    }
+    out
+}
+
+/// Min and max of a step counter over one pixel column.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Column {
+    pub x: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Reduces a step series (time, value) to at most one column per `bucket_px` pixels.
+pub fn columns(points: &[(i64, f64)], view: &TimeView, bucket_px: f64) -> Vec<Column> {
+    let mut out = Vec::new();
+    if points.is_empty() {
+        return out;
+    }
+    let bucket_px = bucket_px.max(1.0);
+    let n = (view.width_px / bucket_px).ceil() as usize;
+    let mut i = points.partition_point(|p| (p.0 as f64) <= view.start_ns);
+    for c in 0..n {
+        let x = c as f64 * bucket_px;
+        let b0 = view.ns_from_x(x);
+        let b1 = view.ns_from_x(x + bucket_px);
+        // The value entering the bucket.
+        let entering = if i == 0 { None } else { Some(points[i - 1].1) };
+        let mut lo = entering.unwrap_or(f64::INFINITY);
+        let mut hi = entering.unwrap_or(f64::NEG_INFINITY);
+        // Points inside the bucket; skip ahead by binary search when there are many.
+        let end = i + points[i..].partition_point(|p| (p.0 as f64) < b1);
+        if end - i > 64 {
+            // Many points: scanning them all is still bounded by the points in view; cap
+            // the cost per column by sampling the extremes through a stride.
+            let stride = (end - i) / 64;
+            let mut k = i;
+            while k < end {
+                lo = lo.min(points[k].1);
+                hi = hi.max(points[k].1);
+                k += stride;
+            }
+            lo = lo.min(points[end - 1].1);
+            hi = hi.max(points[end - 1].1);
+        } else {
+            for p in &points[i..end] {
+                lo = lo.min(p.1);
+                hi = hi.max(p.1);
+            }
+        }
+        i = end;
+        if lo.is_finite() && hi.is_finite() && b0 < f64::MAX {
+            out.push(Column {
+                x,
+                min: lo,
+                max: hi,
+            });
+        }
+    }
+    out
+}
+
+/// Instants (sorted times) reduced to counts per bucket, for density strips.
+pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usize)> {
+    let mut out = Vec::new();
+    let bucket_px = bucket_px.max(1.0);
+    let n = (view.width_px / bucket_px).ceil() as usize;
+    let mut i = times.partition_point(|&t| (t as f64) < view.start_ns);
+    for c in 0..n {
+        let x = c as f64 * bucket_px;
+        let b1 = view.ns_from_x(x + bucket_px);
+        let end = i + times[i..].partition_point(|&t| (t as f64) < b1);
+        if end > i {
+            out.push((x, end - i));
+        }
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug)]
+    struct S(i64, i64);
+    impl Timed for S {
+        fn start_ns(&self) -> i64 {
+            self.0
+        }
+        fn end_ns(&self) -> i64 {
+            self.1
+        }
+    }
+
+    fn view(t0: f64, t1: f64, w: f64) -> TimeView {
+        TimeView::new(t0, t1, w)
+    }
+
+    #[test]
+    fn wide_spans_are_drawn_as_themselves() {
+        let spans = [S(0, 100), S(100, 300), S(500, 1000)];
+        let items = layout(&spans, &view(0.0, 1000.0, 100.0), 3.0);
+        assert_eq!(items.len(), 3);
+        assert!(items.iter().all(|i| i.count == 1));
+        assert_eq!((items[1].x0, items[1].x1), (10.0, 30.0));
+        assert_eq!(items[2].first, 2);
+    }
+
+    #[test]
+    fn tiny_spans_fold_until_a_gap() {
+        // 1000 spans of 1 ns every 2 ns, then a gap, then one wide span.
+        let mut spans: Vec<S> = (0..1000).map(|i| S(2 * i, 2 * i + 1)).collect();
+        spans.push(S(100_000, 200_000));
+        let items = layout(&spans, &view(0.0, 200_000.0, 1000.0), 3.0);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].count, 1000);
+        assert!(items[0].is_folded());
+        assert_eq!(items[1].count, 1);
+        assert_eq!(items[1].first, 1000);
+    }
+
+    #[test]
+    fn a_gap_of_min_px_splits_folds() {
+        // Two clusters of tiny spans separated by 10 px.
+        let spans = [S(0, 1), S(2, 3), S(1000, 1001), S(1002, 1003)];
+        let items = layout(&spans, &view(0.0, 10_000.0, 100.0), 3.0);
+        assert_eq!(items.len(), 2);
+        assert_eq!((items[0].first, items[0].count), (0, 2));
+        assert_eq!((items[1].first, items[1].count), (2, 2));
+    }
+
+    #[test]
+    fn only_visible_spans_are_laid_out() {
+        let spans: Vec<S> = (0..100).map(|i| S(i * 100, i * 100 + 50)).collect();
+        let items = layout(&spans, &view(1000.0, 2000.0, 1000.0), 3.0);
+        assert_eq!(items.first().unwrap().first, 10);
+        assert_eq!(items.last().unwrap().first, 19);
+        assert_eq!(items.len(), 10);
+    }
+
+    #[test]
+    fn a_span_crossing_the_left_edge_is_clipped() {
+        let spans = [S(0, 1000)];
+        let items = layout(&spans, &view(500.0, 1500.0, 100.0), 3.0);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].x0, -1.0);
+        assert_eq!(items[0].x1, 50.0);
+    }
+
+    #[test]
+    fn million_tiny_spans_give_few_items() {
+        let spans: Vec<S> = (0..1_000_000).map(|i| S(i * 10, i * 10 + 5)).collect();
+        let items = layout(&spans, &view(0.0, 10_000_000.0, 1000.0), 3.0);
+        assert!(items.len() <= 1000, "{}", items.len());
+        assert_eq!(items.iter().map(|i| i.count).sum::<usize>(), 1_000_000);
+    }
+
+    #[test]
+    fn counter_columns_keep_min_and_max() {
+        let pts = [(0, 1.0), (10, 5.0), (11, 2.0), (50, 3.0)];
+        let cols = columns(&pts, &view(0.0, 100.0, 10.0), 1.0);
+        // Column 1 covers [10, 20): entering value 1, points 5 and 2.
+        assert_eq!(
+            cols[1],
+            Column {
+                x: 1.0,
+                min: 1.0,
+                max: 5.0
+            }
+        );
+        // Column 3 covers [30, 40): only the value carried in, 2.
+        assert_eq!(
+            cols[3],
+            Column {
+                x: 3.0,
+                min: 2.0,
+                max: 2.0
+            }
+        );
+        assert_eq!(cols[5].max, 3.0);
+    }
+
+    #[test]
+    fn density_counts_instants_per_bucket() {
+        let times = [1, 2, 3, 55, 99, 150];
+        let d = density(&times, &view(0.0, 100.0, 10.0), 1.0);
+        assert_eq!(d, vec![(0.0, 3), (5.0, 1), (9.0, 1)]);
+    }
+}

@@ -1,0 +1,363 @@
+//! The trace as lanes: per-goroutine state spans, per-P and per-thread activity, counters,
+//! stimuli, GC/STW ranges, user annotations and CPU samples. Plain, time-sorted arrays with
+//! u32/i64 ids; built once from the ordered events, read by analyses and the UI.
+
+mod build;
+pub mod intern;
+pub mod lod;
+
+pub use build::{BuildStage, build, build_with};
+pub use intern::{Frame, Interner, StackId, StrId};
+
+/// What a goroutine is doing during a span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum GState {
+    Running,
+    Runnable,
+    Waiting,
+    Syscall,
+}
+
+impl GState {
+    pub fn name(self) -> &'static str {
+        match self {
+            GState::Running => "running",
+            GState::Runnable => "runnable",
+            GState::Waiting => "waiting",
+            GState::Syscall => "syscall",
+        }
+    }
+}
+
+/// One stretch of time a goroutine spent in one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub state: GState,
+    /// Why it waits (GoBlock reason) or stopped (GoStop reason); 0 if none.
+    pub reason: StrId,
+    /// Stack of the event that began the span (for a wait: where it blocked).
+    pub start_stack: StackId,
+    /// Stack of the event that ended it (for a run: where it stopped).
+    pub end_stack: StackId,
+    /// For runnable spans begun by an unblock: the goroutine that unblocked it
+    /// (-1: the runtime, e.g. a timer or the network poller).
+    pub waker: i64,
+    /// The P it ran on (running spans), else -1.
+    pub p: i32,
+}
+
+impl GSpan {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns - self.start_ns
+    }
+}
+
+/// A user region on a goroutine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+    pub task: u64,
+    pub name: StrId,
+    pub depth: u32,
+    pub start_stack: StackId,
+}
+
+/// Everything known about one goroutine.
+#[derive(Clone, Debug)]
+pub struct Goroutine {
+    pub id: i64,
+    /// The root frame's function of its first stack (Go's naming rule).
+    pub start_fn: StrId,
+    pub creator: i64,
+    pub create_stack: StackId,
+    /// When it was created, if that happened inside the trace.
+    pub created_ns: Option<i64>,
+    /// When it exited, if that happened inside the trace.
+    pub ended_ns: Option<i64>,
+    /// Time-sorted, non-overlapping.
+    pub spans: Vec<GSpan>,
+    pub regions: Vec<Region>,
+    pub running_ns: i64,
+    pub label: StrId,
+}
+
+impl Goroutine {
+    pub fn first_ns(&self) -> i64 {
+        self.spans.first().map_or(0, |s| s.start_ns)
+    }
+}
+
+/// What a P is doing in its lower half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PWork {
+    MarkAssist,
+    Sweep,
+    Syscall,
+    Stw,
+}
+
+impl PWork {
+    pub fn name(self) -> &'static str {
+        match self {
+            PWork::MarkAssist => "GC mark assist",
+            PWork::Sweep => "GC sweep",
+            PWork::Syscall => "syscall",
+            PWork::Stw => "stop-the-world",
+        }
+    }
+}
+
+/// A goroutine running on a P.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+}
+
+/// Runtime work on a P.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PRange {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub work: PWork,
+    pub g: i64,
+}
+
+/// One P's lane.
+#[derive(Clone, Debug, Default)]
+pub struct Proc {
+    pub id: i64,
+    /// Goroutines that ran on it, time-sorted, non-overlapping.
+    pub spans: Vec<PSpan>,
+    /// Runtime work, sorted by start; may nest (e.g. an assist inside nothing else, a
+    /// syscall), so each kind is non-overlapping but kinds can overlap.
+    pub work: Vec<PRange>,
+    pub busy_ns: i64,
+}
+
+/// What a thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+    pub p: i64,
+    /// In a syscall (with or without a P).
+    pub syscall: bool,
+}
+
+/// One thread's lane.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    pub id: i64,
+    pub spans: Vec<MSpan>,
+    pub busy_ns: i64,
+}
+
+/// A counter as steps: the value holds from each point's time to the next point's.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    pub points: Vec<(i64, f64)>,
+}
+
+impl Series {
+    pub fn push(&mut self, time_ns: i64, value: f64) {
+        if let Some(last) = self.points.last_mut() {
+            if last.0 == time_ns {
+                last.1 = value;
+                return;
+            }
+            if last.1 == value {
+                return;
+            }
+        }
+        self.points.push((time_ns, value));
+    }
+
+    /// The value at a time (0 before the first point).
+    pub fn at(&self, time_ns: i64) -> f64 {
+        let i = self.points.partition_point(|p| p.0 <= time_ns);
+        if i == 0 { 0.0 } else { self.points[i - 1].1 }
+    }
+
+    pub fn max(&self) -> f64 {
+        self.points.iter().map(|p| p.1).fold(0.0, f64::max)
+    }
+}
+
+/// The counter ribbons.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub heap_alloc: Series,
+    pub heap_goal: Series,
+    pub gomaxprocs: Series,
+    pub running: Series,
+    pub runnable: Series,
+    pub waiting: Series,
+    pub gc_waiting: Series,
+    pub threads_running: Series,
+    pub threads_syscall: Series,
+}
+
+/// Where an outside event woke the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum StimulusKind {
+    Network,
+    Syscall,
+    Timer,
+}
+
+/// An instant at which the outside world made a goroutine runnable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stimulus {
+    pub time_ns: i64,
+    pub kind: StimulusKind,
+    pub g: i64,
+}
+
+/// A GC mark phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcCycle {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub seq: u64,
+}
+
+/// A stop-the-world pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stw {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub kind: StrId,
+    pub g: i64,
+    /// How long after the pause began the last other P stopped running its goroutine.
+    pub straggler_ns: i64,
+    /// That P, or -1.
+    pub straggler_p: i64,
+}
+
+/// A user task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub id: u64,
+    pub parent: u64,
+    pub name: StrId,
+    pub start_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+    pub goroutines: Vec<i64>,
+}
+
+/// A user log message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Log {
+    pub time_ns: i64,
+    pub g: i64,
+    pub task: u64,
+    pub category: StrId,
+    pub message: StrId,
+}
+
+/// A CPU profile sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuSample {
+    pub time_ns: i64,
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+    pub stack: StackId,
+}
+
+/// The whole model of a trace.
+#[derive(Debug)]
+pub struct Model {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub format_version: u32,
+    pub generations: usize,
+    pub events: u64,
+    pub file_bytes: u64,
+    /// Set when the trace was cut or broken; everything before it is here.
+    pub warning: Option<String>,
+    pub interner: Interner,
+    /// Sorted by id.
+    pub goroutines: Vec<Goroutine>,
+    /// Sorted by id.
+    pub procs: Vec<Proc>,
+    /// Sorted by id.
+    pub threads: Vec<Thread>,
+    pub counters: Counters,
+    /// Time-sorted.
+    pub stimuli: Vec<Stimulus>,
+    pub gc: Vec<GcCycle>,
+    pub stw: Vec<Stw>,
+    pub tasks: Vec<Task>,
+    pub logs: Vec<Log>,
+    pub cpu_samples: Vec<CpuSample>,
+}
+
+impl Model {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns - self.start_ns
+    }
+
+    pub fn goroutine(&self, id: i64) -> Option<&Goroutine> {
+        self.goroutines
+            .binary_search_by_key(&id, |g| g.id)
+            .ok()
+            .map(|i| &self.goroutines[i])
+    }
+
+    pub fn goroutine_index(&self, id: i64) -> Option<usize> {
+        self.goroutines.binary_search_by_key(&id, |g| g.id).ok()
+    }
+
+    /// A goroutine's display name: `G12 main.worker`.
+    pub fn goroutine_label(&self, id: i64) -> String {
+        match self.goroutine(id) {
+            Some(g) if g.start_fn != 0 => format!("G{id} {}", self.interner.string(g.start_fn)),
+            _ => format!("G{id}"),
+        }
+    }
+
+    pub fn string(&self, id: StrId) -> &str {
+        self.interner.string(id)
+    }
+
+    /// Bytes the model's arrays hold (excluding the interner's maps), for reporting.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let g: usize = self
+            .goroutines
+            .iter()
+            .map(|g| {
+                size_of::<Goroutine>()
+                    + g.spans.capacity() * size_of::<GSpan>()
+                    + g.regions.capacity() * size_of::<Region>()
+            })
+            .sum();
+        let p: usize = self
+            .procs
+            .iter()
+            .map(|p| {
+                p.spans.capacity() * size_of::<PSpan>() + p.work.capacity() * size_of::<PRange>()
+            })
+            .sum();
+        let m: usize = self
+            .threads
+            .iter()
+            .map(|t| t.spans.capacity() * size_of::<MSpan>())
+            .sum();
+        g + p
+            + m
+            + self.stimuli.capacity() * size_of::<Stimulus>()
+            + self.cpu_samples.capacity() * size_of::<CpuSample>()
+    }
+}

@@ -1,0 +1,3 @@
+module goscope-testdata
+
+go 1.22
