@@ -1,5 +1,8 @@
-//! goscope: a fast viewer and analyzer for Go execution traces. This crate holds the
-//! decoder (`trace`), and the command-line front end (`cli`).
+//! goscope: a fast viewer and analyzer for Go execution traces: the decoder (`trace`), the
+//! lanes model (`model`), analyses (`analysis`), the viewer (`ui`) and the command line (`cli`).
+pub mod analysis;
 pub mod cli;
 pub mod model;
 pub mod trace;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -208,3 +208,30 @@ fn goroutine_counters_match_the_spans() {
         assert_eq!(m.counters.running.at(t) as usize, running, "at {t}");
     }
 }
+
+#[test]
+fn model_building_never_panics_on_mutated_traces() {
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for name in ["stall-go127", "gc-go122", "annotations-go125", "net-go123"] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/traces")
+            .join(format!("{name}.trace"));
+        let data = std::fs::read(p).unwrap();
+        for _ in 0..60 {
+            let mut d = data.clone();
+            for _ in 0..1 + next() % 6 {
+                let i = 16 + (next() as usize) % (d.len() - 16);
+                d[i] = next() as u8;
+            }
+            if let Ok(m) = model::build(&d) {
+                let _ = goscope::analysis::findings::findings(&m);
+            }
+        }
+    }
+}

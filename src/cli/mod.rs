@@ -12,15 +12,24 @@ use serde::Serialize;
 
 use crate::trace::{self, Kind, ReadOptions, Resource};
 
+pub mod analysis;
+pub mod findings;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "goscope",
     version,
-    about = "A fast viewer and analyzer for Go execution traces"
+    about = "A fast viewer and analyzer for Go execution traces",
+    long_about = "A fast viewer and analyzer for Go execution traces.\n\n\
+        `goscope TRACE` opens the viewer on a trace; `goscope` alone opens its start page.\n\
+        The subcommands run the same analyses headless, for scripts and CI.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// A trace to open in the viewer.
+    pub trace: Option<PathBuf>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -37,6 +46,14 @@ pub enum Command {
     },
     /// Print every event, one per line, in the form of `go tool trace -d=parsed`.
     Dump { trace: PathBuf },
+    /// Goroutine analysis: groups by start function, or where one group's time went.
+    Goroutines(analysis::GoroutinesArgs),
+    /// Write a blocking or scheduler-latency profile as a gzipped pprof file.
+    Pprof(analysis::PprofArgs),
+    /// Minimum mutator utilization curve (what GC takes from the program).
+    Mmu(analysis::MmuArgs),
+    /// Long blocks, stop-the-world stragglers, quiet periods and long assists, by impact.
+    Findings(findings::FindingsArgs),
 }
 
 /// The bytes of a trace file: mapped when possible, read otherwise.
@@ -140,7 +157,7 @@ pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
         threads: threads.len(),
         first_ns,
         last_ns,
-        duration_ns: last_ns - first_ns,
+        duration_ns: last_ns.saturating_sub(first_ns),
         file_bytes: data.len() as u64,
         parse_ms: t0.elapsed().as_secs_f64() * 1e3,
         warning: outcome.warning.map(|w| w.to_string()),
@@ -186,7 +203,15 @@ fn print_stats(s: &Stats) {
 
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        #[cfg(feature = "gui")]
+        return crate::ui::run(cli.trace);
+        #[cfg(not(feature = "gui"))]
+        anyhow::bail!(
+            "this goscope was built without the viewer (feature `gui`); use a subcommand, see --help"
+        );
+    };
+    match command {
         Command::Stats {
             trace,
             json,
@@ -212,6 +237,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Goroutines(args) => analysis::goroutines(args)?,
+        Command::Pprof(args) => analysis::pprof(args)?,
+        Command::Mmu(args) => analysis::mmu(args)?,
+        Command::Findings(args) => findings::run(args)?,
         Command::Dump { trace } => {
             let data = open_trace(&trace)?;
             let mut lock = std::io::BufWriter::new(std::io::stdout());

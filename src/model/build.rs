@@ -187,7 +187,7 @@ impl Builder {
         let pb = self.proc(p);
         if let Some(mut s) = pb.open.take() {
             s.end_ns = t;
-            pb.lane.busy_ns += t - s.start_ns;
+            pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
             pb.lane.spans.push(s);
         }
     }
@@ -199,7 +199,7 @@ impl Builder {
         let mb = self.thread(m);
         if let Some(mut s) = mb.open.take() {
             s.end_ns = t;
-            mb.lane.busy_ns += t - s.start_ns;
+            mb.lane.busy_ns = mb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
             mb.lane.spans.push(s);
         }
     }
@@ -292,7 +292,7 @@ impl Builder {
                 s.end_ns = t;
                 s.end_stack = ev_stack;
                 if s.state == GState::Running {
-                    gb.g.running_ns += t - s.start_ns;
+                    gb.g.running_ns = gb.g.running_ns.saturating_add(t.saturating_sub(s.start_ns));
                 }
                 gb.g.spans.push(s);
             }
@@ -683,7 +683,9 @@ impl Builder {
             if let Some(mut s) = gb.open.take() {
                 s.end_ns = end;
                 if s.state == GState::Running {
-                    gb.g.running_ns += end - s.start_ns;
+                    gb.g.running_ns =
+                        gb.g.running_ns
+                            .saturating_add(end.saturating_sub(s.start_ns));
                 }
                 gb.g.spans.push(s);
             }
@@ -739,7 +741,7 @@ impl Builder {
                 let i = p.spans.partition_point(|s| s.end_ns <= stw.start_ns);
                 if let Some(s) = p.spans.get(i) {
                     if s.start_ns <= stw.start_ns && s.end_ns <= stw.end_ns && s.g != stw.g {
-                        let late = s.end_ns - stw.start_ns;
+                        let late = s.end_ns.saturating_sub(stw.start_ns);
                         if late > stw.straggler_ns {
                             stw.straggler_ns = late;
                             stw.straggler_p = p.id;

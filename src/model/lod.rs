@@ -105,7 +105,9 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
             i += 1;
             continue;
         }
-        // Fold: absorb every span that starts before the run's end + min_px.
+        // Fold: absorb the narrow spans that start before the run's end + min_px. Of the
+        // spans starting in that window only the last can be wide (the others end before it
+        // starts); a wide one ends the fold and is drawn on its own.
         let first = i;
         let mut run_x1 = x1;
         let mut j = i + 1;
@@ -115,12 +117,21 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
             if k == j {
                 break;
             }
-            let end_x = view.x_from_ns(spans[k - 1].end_ns() as f64);
-            j = k;
-            if end_x <= run_x1 {
+            let last = &spans[k - 1];
+            let last_x0 = view.x_from_ns(last.start_ns() as f64);
+            let last_x1 = view.x_from_ns(last.end_ns() as f64);
+            if last_x1 - last_x0 >= min_px {
+                if k - 1 > j {
+                    run_x1 = run_x1.max(view.x_from_ns(spans[k - 2].end_ns() as f64));
+                }
+                j = k - 1;
                 break;
             }
-            run_x1 = end_x;
+            j = k;
+            if last_x1 <= run_x1 {
+                break;
+            }
+            run_x1 = last_x1;
             if run_x1 >= view.width_px {
                 break;
             }
@@ -252,6 +263,18 @@ mod tests {
         assert!(items[0].is_folded());
         assert_eq!(items[1].count, 1);
         assert_eq!(items[1].first, 1000);
+    }
+
+    #[test]
+    fn a_wide_span_after_contiguous_tiny_ones_is_not_folded() {
+        // Goroutine lanes are contiguous: tiny, tiny, then a long wait, then tiny again.
+        let spans = [S(0, 1), S(1, 2), S(2, 5000), S(5000, 5001)];
+        let items = layout(&spans, &view(0.0, 10_000.0, 100.0), 3.0);
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!((items[0].first, items[0].count), (0, 2));
+        assert_eq!((items[1].first, items[1].count), (2, 1));
+        assert_eq!(items[1].x0, 0.02);
+        assert_eq!((items[2].first, items[2].count), (3, 1));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct GSpan {
 
 impl GSpan {
     pub fn duration_ns(&self) -> i64 {
-        self.end_ns - self.start_ns
+        self.end_ns.saturating_sub(self.start_ns)
     }
 }
 
@@ -305,7 +305,7 @@ pub struct Model {
 
 impl Model {
     pub fn duration_ns(&self) -> i64 {
-        self.end_ns - self.start_ns
+        self.end_ns.saturating_sub(self.start_ns)
     }
 
     pub fn goroutine(&self, id: i64) -> Option<&Goroutine> {

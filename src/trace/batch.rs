@@ -274,7 +274,9 @@ pub fn scan(data: &[u8]) -> Result<Scan<'_>> {
                         g.batches.push(b);
                         g.end_offset = next as u64;
                     }
-                    Some(g) if !in_band_end && b.generation == g.generation + 1 => {
+                    Some(g)
+                        if !in_band_end && Some(b.generation) == g.generation.checked_add(1) =>
+                    {
                         let done = cur.take();
                         gens.extend(done);
                         cur = Some(GenerationSpan {
@@ -323,7 +325,10 @@ pub fn scan(data: &[u8]) -> Result<Scan<'_>> {
                 // A batch that can't be read. Before format 26, if it belongs to the next
                 // generation the current one is complete.
                 if let Some(g) = cur.take() {
-                    if !in_band_end && batch_gen == Some(g.generation + 1) {
+                    if !in_band_end
+                        && batch_gen.is_some()
+                        && batch_gen == g.generation.checked_add(1)
+                    {
                         gens.push(g);
                     }
                 }

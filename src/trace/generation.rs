@@ -199,9 +199,17 @@ impl Tables {
     }
 }
 
+/// Ticks to ns as Go computes it: a float64 product truncated to int64. Like Go on amd64,
+/// a product that is not a number or does not fit (a zero frequency makes it infinite)
+/// becomes i64::MIN rather than saturating.
 #[inline]
 pub fn ns_from_ticks(ticks: u64, ns_per_tick: f64) -> i64 {
-    (ticks as f64 * ns_per_tick) as i64
+    let ns = ticks as f64 * ns_per_tick;
+    if ns >= -9_223_372_036_854_775_808.0 && ns < 9_223_372_036_854_775_808.0 {
+        ns as i64
+    } else {
+        i64::MIN
+    }
 }
 
 /// An event as read from an M's batches, before ordering.

@@ -271,7 +271,7 @@ impl Orderer {
             ev.args[0] = 0;
         }
         if ev.time_ns <= self.last_ns {
-            ev.time_ns = self.last_ns + 1;
+            ev.time_ns = self.last_ns.wrapping_add(1);
         }
         self.last_ns = ev.time_ns;
         sink(&ev, tables);

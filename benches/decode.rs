@@ -1,0 +1,116 @@
+//! Decoder throughput on a large trace.
+//!
+//! The trace is `$GOSCOPE_BENCH_TRACE`, default `target/bench/large.trace` (relative to
+//! the crate). Make it with
+//!     testdata/bench/make-large-trace.sh target/bench/large.trace
+//! Without it the biggest trace in `testdata/traces/` is used instead.
+//!
+//! Run: `cargo bench --bench decode`. Each benchmark reports MB/s (bytes of the file)
+//! and events/s (events delivered in Go's order).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use divan::Bencher;
+use divan::counter::{BytesCount, ItemsCount};
+use goscope::trace::{self, ReadOptions};
+
+struct Input {
+    path: PathBuf,
+    data: Vec<u8>,
+    events: usize,
+}
+
+fn biggest_testdata_trace(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "trace"))
+        .filter_map(|e| Some((e.metadata().ok()?.len(), e.path())))
+        .max()
+        .map(|(_, p)| p)
+}
+
+static INPUT: LazyLock<Input> = LazyLock::new(|| {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wanted = match std::env::var_os("GOSCOPE_BENCH_TRACE") {
+        Some(p) => PathBuf::from(p),
+        None => root.join("target/bench/large.trace"),
+    };
+    let path = if wanted.is_file() {
+        wanted
+    } else {
+        eprintln!(
+            "note: {} not found; make it with\n    testdata/bench/make-large-trace.sh target/bench/large.trace\n\
+             (or set GOSCOPE_BENCH_TRACE). Using the biggest trace in testdata/traces/ instead.",
+            wanted.display()
+        );
+        biggest_testdata_trace(&root.join("testdata/traces")).expect("no trace in testdata/traces")
+    };
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut events = 0usize;
+    let outcome = trace::read(&data, ReadOptions { parallel: true }, |_, _| events += 1)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    eprintln!(
+        "bench trace: {} ({:.1} MB, {} generations, {} events{})",
+        path.display(),
+        data.len() as f64 / 1e6,
+        outcome.generations,
+        events,
+        match &outcome.warning {
+            Some(w) => format!(", warning: {w}"),
+            None => String::new(),
+        }
+    );
+    Input { path, data, events }
+});
+
+fn main() {
+    LazyLock::force(&INPUT);
+    let _ = &INPUT.path;
+    divan::main();
+}
+
+fn read(bencher: Bencher, parallel: bool) {
+    let input = &*INPUT;
+    bencher
+        .counter(BytesCount::new(input.data.len()))
+        .counter(ItemsCount::new(input.events))
+        .bench(|| {
+            let mut n = 0usize;
+            let outcome = trace::read(black_box(&input.data), ReadOptions { parallel }, |ev, _| {
+                n += 1;
+                black_box(ev);
+            })
+            .unwrap();
+            assert_eq!(n, input.events);
+            outcome
+        });
+}
+
+/// `trace::read` with generations decoded on the rayon pool.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn read_parallel(bencher: Bencher) {
+    read(bencher, true);
+}
+
+/// `trace::read` on one thread.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn read_sequential(bencher: Bencher) {
+    read(bencher, false);
+}
+
+/// Splitting the file into generations and batches (no bodies decoded).
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn batch_scan(bencher: Bencher) {
+    let input = &*INPUT;
+    bencher
+        .counter(BytesCount::new(input.data.len()))
+        .bench(|| {
+            trace::batch::scan(black_box(&input.data))
+                .unwrap()
+                .generations
+                .len()
+        });
+}

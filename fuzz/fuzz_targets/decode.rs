@@ -1,0 +1,54 @@
+//! Decodes arbitrary bytes as a Go execution trace, in parallel and sequentially.
+//!
+//! Properties checked:
+//! - neither `trace::read` nor `batch::scan` panics, whatever the input;
+//! - when both reads succeed they deliver the same events (with the same generation)
+//!   and the same outcome;
+//! - every delivered event can be rendered as Go's text (`write_go_text`) without panic.
+#![no_main]
+
+use goscope::trace::{self, ReadOptions};
+use libfuzzer_sys::fuzz_target;
+
+fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome, trace::Error>, Vec<(trace::Event, u64)>) {
+    let mut events = Vec::new();
+    let mut text = String::new();
+    let res = trace::read(data, ReadOptions { parallel }, |ev, tables| {
+        events.push((*ev, tables.generation));
+        if render {
+            text.clear();
+            trace::write_go_text(&mut text, ev, tables);
+        }
+    });
+    (res, events)
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(scan) = trace::batch::scan(data) {
+        for span in &scan.generations {
+            let _ = trace::generation::decode(scan.version, span);
+        }
+    }
+    let (par, par_events) = collect(data, true, false);
+    let (seq, seq_events) = collect(data, false, true);
+    match (&par, &seq) {
+        (Ok(p), Ok(s)) => {
+            assert_eq!(par_events.len(), seq_events.len(), "event counts differ");
+            if let Some(i) = (0..par_events.len()).find(|&i| par_events[i] != seq_events[i]) {
+                panic!(
+                    "event {i} differs: parallel {:?} sequential {:?}",
+                    par_events[i], seq_events[i]
+                );
+            }
+            assert_eq!(p.generations, s.generations, "generations differ");
+            assert_eq!(p.complete_bytes, s.complete_bytes, "complete_bytes differ");
+            assert_eq!(p.warning.is_some(), s.warning.is_some(), "warnings differ: {:?} vs {:?}", p.warning, s.warning);
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!(
+            "one read failed: parallel {:?} sequential {:?}",
+            par.as_ref().err(),
+            seq.as_ref().err()
+        ),
+    }
+});

@@ -1,0 +1,704 @@
+//! The eframe application: start page, background loading with progress, the timeline with
+//! its top bar, keyboard navigation, the details and selection panels, and the help overlay.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Color32, Key, RichText, Ui};
+
+use super::lanes::{self, LaneMode, LaneSort, Row};
+use super::loader::Loader;
+use super::panels;
+use super::timeline::{self, Geometry, Pick};
+use super::view::{TimelineView, format_duration};
+use crate::model::{GState, Model};
+
+const RECENT_KEY: &str = "goscope.recent";
+const MAX_RECENT: usize = 10;
+
+/// An open trace and everything about how it is shown.
+pub struct Doc {
+    pub path: PathBuf,
+    pub model: Arc<Model>,
+    pub load_secs: f64,
+    pub view: TimelineView,
+    pub mode: LaneMode,
+    pub sort: LaneSort,
+    pub collapsed: BTreeSet<String>,
+    /// Goroutine view limited to these goroutines (the first is the one of interest).
+    pub focus: Option<Vec<i64>>,
+    pub selected: Option<Pick>,
+    pub geometry: Geometry,
+    rows: Vec<Row>,
+    rows_key: Option<(LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>)>,
+    pub selection_summary: Option<((f64, f64), panels::SelectionSummary)>,
+    /// Whether the selection panel is shown (set after each frame's timeline input).
+    pub selection_panel: bool,
+}
+
+impl Doc {
+    pub fn new(path: PathBuf, model: Arc<Model>, load_secs: f64) -> Doc {
+        let view = TimelineView::new(model.start_ns, model.end_ns);
+        Doc {
+            path,
+            model,
+            load_secs,
+            view,
+            mode: LaneMode::Procs,
+            sort: LaneSort::Id,
+            collapsed: BTreeSet::new(),
+            focus: None,
+            selected: None,
+            geometry: Geometry::default(),
+            rows: Vec::new(),
+            rows_key: None,
+            selection_summary: None,
+            selection_panel: false,
+        }
+    }
+
+    /// The rows for the current mode, recomputed only when the mode, order or groups change.
+    pub fn rows(&mut self) -> &[Row] {
+        let key = (
+            self.mode,
+            self.sort,
+            self.collapsed.clone(),
+            self.focus.clone(),
+        );
+        if self.rows_key.as_ref() != Some(&key) {
+            self.rows = lanes::rows(
+                &self.model,
+                self.mode,
+                self.sort,
+                &self.collapsed,
+                self.focus.as_deref(),
+            );
+            self.rows_key = Some(key);
+        }
+        &self.rows
+    }
+
+    /// Shows goroutine `g` at time `t_ns`: goroutine view, its lane scrolled into view and
+    /// the span there selected.
+    pub fn jump_to_goroutine(&mut self, g: i64, t_ns: i64) {
+        let Some(gi) = self.model.goroutine_index(g) else {
+            return;
+        };
+        self.mode = LaneMode::Goroutines;
+        if let Some(f) = &self.focus {
+            if !f.contains(&g) {
+                self.focus = None;
+            }
+        }
+        let name = self
+            .model
+            .string(self.model.goroutines[gi].start_fn)
+            .to_string();
+        self.collapsed.remove(&format!(
+            "fn:{}",
+            if name.is_empty() {
+                "(unknown start)"
+            } else {
+                &name
+            }
+        ));
+        let spans = &self.model.goroutines[gi].spans;
+        let si = spans
+            .partition_point(|s| s.end_ns <= t_ns)
+            .min(spans.len().saturating_sub(1));
+        if let Some(s) = spans.get(si) {
+            self.selected = Some(Pick::GSpan { g: gi, span: si });
+            let (a, b) = (s.start_ns as f64, s.end_ns as f64);
+            if a < self.view.start_ns
+                || b > self.view.end_ns
+                || (b - a) < self.view.span_ns() * 0.01
+            {
+                self.view.show_range(a, b.max(a + 1000.0));
+            }
+        }
+        self.scroll_to_row(&Row::Goroutine(gi));
+    }
+
+    pub fn scroll_to_row(&mut self, row: &Row) {
+        let rows = self.rows().to_vec();
+        let mut y = 0.0;
+        for r in &rows {
+            if r == row {
+                let visible = (self.geometry.plot.height() - 250.0).max(100.0);
+                if y < self.view.scroll_y || y > self.view.scroll_y + visible {
+                    self.view.scroll_y = (y - 40.0).max(0.0);
+                }
+                return;
+            }
+            y += lanes::row_height(r);
+        }
+    }
+
+    /// Limits the goroutine view to `g` and the goroutines it interacted with.
+    pub fn focus_goroutine(&mut self, g: i64) {
+        self.focus = Some(lanes::related_goroutines(&self.model, g));
+        self.mode = LaneMode::Goroutines;
+        self.view.scroll_y = 0.0;
+    }
+}
+
+/// The application.
+pub struct GoscopeApp {
+    pub doc: Option<Doc>,
+    pub loader: Option<Loader>,
+    pub error: Option<String>,
+    pub recent: Vec<PathBuf>,
+    pub path_input: String,
+    pub dialog_note: Option<String>,
+    pub show_help: bool,
+    ctx: egui::Context,
+}
+
+impl GoscopeApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, path: Option<PathBuf>) -> Self {
+        let recent = cc
+            .storage
+            .and_then(|s| s.get_string(RECENT_KEY))
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut app = GoscopeApp {
+            doc: None,
+            loader: None,
+            error: None,
+            recent,
+            path_input: String::new(),
+            dialog_note: None,
+            show_help: false,
+            ctx: cc.egui_ctx.clone(),
+        };
+        if let Some(p) = path {
+            app.open(&p);
+        }
+        app
+    }
+
+    /// An app without a window or storage (benchmarks, tools).
+    pub fn headless(ctx: egui::Context) -> Self {
+        GoscopeApp {
+            doc: None,
+            loader: None,
+            error: None,
+            recent: Vec::new(),
+            path_input: String::new(),
+            dialog_note: None,
+            show_help: false,
+            ctx,
+        }
+    }
+
+    /// Starts loading a trace in the background; the open one stays until it succeeds.
+    pub fn open(&mut self, path: &Path) {
+        if let Some(l) = &self.loader {
+            l.cancel();
+        }
+        let ctx = self.ctx.clone();
+        self.loader = Some(Loader::start(path, move || ctx.request_repaint()));
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loader.is_some()
+    }
+
+    fn poll_loader(&mut self) {
+        let Some(l) = &self.loader else { return };
+        let Some(result) = l.take_result() else {
+            return;
+        };
+        let path = l.path.clone();
+        let cancelled = l.is_cancelled();
+        self.loader = None;
+        match result {
+            Ok((model, secs)) => {
+                self.remember_recent(&path);
+                self.error = None;
+                self.doc = Some(Doc::new(path, model, secs));
+            }
+            Err(_) if cancelled => {}
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn remember_recent(&mut self, path: &Path) {
+        let p = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|x| x != &p);
+        self.recent.insert(0, p);
+        self.recent.truncate(MAX_RECENT);
+    }
+
+    /// Shows the native open dialog; if none can be shown, says so and offers the path field.
+    pub fn open_dialog(&mut self) {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+            && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        {
+            self.dialog_note = Some(
+                "No file dialog is available here (no desktop portal on a D-Bus session). Type the trace's path below, or drop the file onto the window.".into(),
+            );
+            return;
+        }
+        let t0 = Instant::now();
+        let picked = rfd::FileDialog::new()
+            .set_title("Open a Go execution trace")
+            .pick_file();
+        match picked {
+            Some(p) => {
+                self.dialog_note = None;
+                self.open(&p);
+            }
+            None if t0.elapsed().as_millis() < 150 => {
+                self.dialog_note = Some(
+                    "The file dialog could not be shown (is a desktop portal running?). Type the trace's path below, or drop the file onto the window.".into(),
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.open(&p);
+        }
+    }
+
+    fn keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let (ctrl_o, help, esc) = ctx.input(|i| {
+            (
+                i.modifiers.command && i.key_pressed(Key::O),
+                i.key_pressed(Key::Questionmark)
+                    || i.events
+                        .iter()
+                        .any(|e| matches!(e, egui::Event::Text(t) if t == "?")),
+                i.key_pressed(Key::Escape),
+            )
+        });
+        if ctrl_o {
+            self.open_dialog();
+        }
+        if help {
+            self.show_help = !self.show_help;
+        }
+        if esc && self.show_help {
+            self.show_help = false;
+        }
+        let Some(doc) = self.doc.as_mut() else { return };
+        let (dt, w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
+            let pressed = [Key::W, Key::S, Key::A, Key::D]
+                .iter()
+                .any(|k| i.key_pressed(*k));
+            let anchor = i
+                .pointer
+                .hover_pos()
+                .filter(|p| doc.geometry.plot.contains(*p))
+                .map(|p| {
+                    ((p.x - doc.geometry.plot.left()) / doc.geometry.plot.width().max(1.0)) as f64
+                });
+            (
+                i.stable_dt.clamp(0.001, 0.1) as f64,
+                i.key_down(Key::W),
+                i.key_down(Key::S),
+                i.key_down(Key::A),
+                i.key_down(Key::D),
+                pressed,
+                i.key_pressed(Key::Home) || i.key_pressed(Key::Num0),
+                i.key_pressed(Key::Z),
+                i.key_pressed(Key::Backspace),
+                anchor,
+                i.modifiers.command,
+            )
+        });
+        if ctrl {
+            return;
+        }
+        if pressed {
+            doc.view.remember();
+        }
+        let anchor = anchor.unwrap_or(0.5);
+        // Held keys move smoothly: about 4× zoom and one screen width of pan per second.
+        if w {
+            doc.view.zoom((-1.4 * dt).exp(), anchor);
+        }
+        if s {
+            doc.view.zoom((1.4 * dt).exp(), anchor);
+        }
+        if a {
+            doc.view.pan(-dt);
+        }
+        if d {
+            doc.view.pan(dt);
+        }
+        if w || s || a || d {
+            ctx.request_repaint();
+        }
+        if home {
+            doc.view.fit();
+        }
+        if z {
+            doc.view.zoom_to_selection();
+        }
+        if back {
+            doc.view.back();
+        }
+        if esc {
+            if doc.view.selection.is_some() {
+                doc.view.selection = None;
+            } else {
+                doc.selected = None;
+            }
+        }
+        let (up, down) = ctx.input(|i| (i.key_pressed(Key::PageUp), i.key_pressed(Key::PageDown)));
+        let page = (doc.geometry.plot.height() - 200.0).max(60.0);
+        if up {
+            doc.view.scroll_y -= page;
+        }
+        if down {
+            doc.view.scroll_y += page;
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    ui.close();
+                    self.open_dialog();
+                }
+                if !self.recent.is_empty() {
+                    ui.separator();
+                    let recent = self.recent.clone();
+                    for p in recent {
+                        if ui.button(p.display().to_string()).clicked() {
+                            ui.close();
+                            self.open(&p);
+                        }
+                    }
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            if let Some(doc) = self.doc.as_mut() {
+                ui.separator();
+                for m in [LaneMode::Procs, LaneMode::Goroutines, LaneMode::Threads] {
+                    if ui.selectable_label(doc.mode == m, m.name()).clicked() {
+                        doc.mode = m;
+                        doc.view.scroll_y = 0.0;
+                    }
+                }
+                egui::ComboBox::from_label("order")
+                    .selected_text(doc.sort.name())
+                    .show_ui(ui, |ui| {
+                        for s in [LaneSort::Id, LaneSort::Start, LaneSort::Busy] {
+                            ui.selectable_value(&mut doc.sort, s, s.name());
+                        }
+                    });
+                if doc.focus.is_some() && ui.button("Show all goroutines").clicked() {
+                    doc.focus = None;
+                }
+                ui.separator();
+                let m = &doc.model;
+                ui.label(
+                    RichText::new(format!(
+                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  loaded in {:.0} ms",
+                        doc.path
+                            .file_name()
+                            .map(|f| f.to_string_lossy().to_string())
+                            .unwrap_or_default(),
+                        format_duration(m.duration_ns() as f64),
+                        m.goroutines.len(),
+                        m.procs.iter().filter(|p| p.id >= 0).count(),
+                        doc.load_secs * 1e3
+                    ))
+                    .small(),
+                );
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("?").on_hover_text("Keys and gestures").clicked() {
+                    self.show_help = !self.show_help;
+                }
+            });
+        });
+    }
+
+    fn banners_ui(&mut self, ui: &mut Ui) {
+        if let Some(e) = self.error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(
+                    Color32::from_rgb(240, 90, 90),
+                    format!("Could not open: {e}"),
+                );
+                if ui.small_button("Dismiss").clicked() {
+                    self.error = None;
+                }
+            });
+        }
+        if let Some(doc) = &self.doc {
+            if let Some(w) = &doc.model.warning {
+                ui.colored_label(
+                    Color32::from_rgb(230, 190, 60),
+                    format!(
+                        "Partial trace: showing the {} complete generation(s). {w}",
+                        doc.model.generations
+                    ),
+                );
+            }
+        }
+        if let Some(l) = &self.loader {
+            let stage = l.stage();
+            let mut cancel = false;
+            ui.horizontal(|ui| {
+                ui.label(format!("Loading {} — {}", l.path.display(), stage.label()));
+                ui.add(
+                    egui::ProgressBar::new(stage.fraction())
+                        .desired_width(240.0)
+                        .show_percentage(),
+                );
+                cancel = ui.button("Cancel").clicked();
+            });
+            if cancel {
+                l.cancel();
+            }
+        }
+    }
+
+    fn start_page_ui(&mut self, ui: &mut Ui) {
+        ui.vertical_centered(|ui| {
+            ui.add_space(60.0);
+            ui.heading("goscope");
+            ui.label("A fast viewer for Go execution traces (Go 1.22 and later).");
+            ui.add_space(20.0);
+            if ui.button(RichText::new("Open trace…").size(18.0)).clicked() {
+                self.open_dialog();
+            }
+            ui.add_space(8.0);
+            ui.label("or drop a trace file onto this window, or type its path:");
+            self.path_field_ui(ui);
+            if let Some(n) = &self.dialog_note {
+                ui.colored_label(Color32::from_rgb(230, 190, 60), n);
+            }
+            ui.add_space(20.0);
+            if !self.recent.is_empty() {
+                ui.label(RichText::new("Recent files").strong());
+                let recent = self.recent.clone();
+                for p in recent {
+                    if ui.link(p.display().to_string()).clicked() {
+                        self.open(&p);
+                    }
+                }
+            }
+            ui.add_space(20.0);
+            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or curl host/debug/pprof/trace?seconds=5 > trace.out").small().weak());
+        });
+    }
+
+    fn path_field_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.path_input)
+                    .hint_text("/path/to/trace.out")
+                    .desired_width(360.0),
+            );
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if (ui.button("Open").clicked() || enter) && !self.path_input.trim().is_empty() {
+                let p = PathBuf::from(self.path_input.trim());
+                self.open(&p);
+            }
+        });
+    }
+
+    fn help_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keys and gestures")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("help-grid").striped(true).show(ui, |ui| {
+                    for (k, what) in panels::HELP {
+                        ui.label(RichText::new(*k).monospace());
+                        ui.label(*what);
+                        ui.end_row();
+                    }
+                });
+            });
+        self.show_help = open;
+    }
+
+    /// Draws one frame (also used by tests through eframe's `App::ui`).
+    pub fn frame_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_loader();
+        self.handle_dropped_files(&ctx);
+        self.keys(&ctx);
+
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            self.top_bar_ui(ui);
+            self.banners_ui(ui);
+        });
+
+        if let Some(doc) = self.doc.as_mut() {
+            // The selection's panel opens the frame after the drag is over, so the plot doesn't
+            // change width while the selection is being made.
+            let show_selection = doc.selection_panel;
+            let show_side = doc.selected.is_some() || show_selection;
+            if show_side {
+                let mut action = panels::Action::None;
+                egui::Panel::right("details")
+                    .default_size(380.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| {
+                            if let Some(pick) = doc.selected {
+                                action = panels::details_ui(ui, &doc.model, pick);
+                                ui.separator();
+                            }
+                            if let Some(sel) = doc.view.selection.filter(|_| show_selection) {
+                                let (a, b) = (sel.0.min(sel.1), sel.0.max(sel.1));
+                                let fresh =
+                                    doc.selection_summary.as_ref().map(|(k, _)| *k) != Some((a, b));
+                                if fresh {
+                                    doc.selection_summary = Some((
+                                        (a, b),
+                                        panels::SelectionSummary::compute(&doc.model, a, b),
+                                    ));
+                                }
+                                if let Some((_, s)) = &doc.selection_summary {
+                                    panels::selection_ui(ui, &doc.model, s);
+                                }
+                            }
+                        });
+                    });
+                match action {
+                    panels::Action::None => {}
+                    panels::Action::Jump { g, t_ns } => doc.jump_to_goroutine(g, t_ns),
+                    panels::Action::Focus(g) => {
+                        doc.focus_goroutine(g);
+                        doc.jump_to_goroutine(g, doc.selected_time().unwrap_or(doc.model.start_ns));
+                    }
+                    panels::Action::ShowRange(a, b) => doc.view.show_range(a as f64, b as f64),
+                }
+            }
+            egui::CentralPanel::default().show(ui, |ui| {
+                let rows = doc.rows().to_vec();
+                let highlight: Vec<i64> = match doc.selected {
+                    Some(Pick::GSpan { g, .. }) => vec![doc.model.goroutines[g].id],
+                    _ => Vec::new(),
+                };
+                let out = timeline::timeline_ui(
+                    ui,
+                    &doc.model,
+                    &mut doc.view,
+                    &rows,
+                    doc.selected,
+                    &highlight,
+                    &mut doc.geometry,
+                );
+                doc.selection_panel = doc.view.selection.is_some() && !doc.view.selecting;
+                if let Some(key) = out.toggled_group {
+                    if !doc.collapsed.remove(&key) {
+                        doc.collapsed.insert(key);
+                    }
+                }
+                if let Some(pick) = out.clicked {
+                    match pick {
+                        Pick::Folded { start_ns, end_ns } => {
+                            doc.view.show_range(start_ns as f64, end_ns as f64)
+                        }
+                        p => doc.selected = Some(p),
+                    }
+                }
+                if let Some(Pick::GSpan { g, .. }) = out.double_clicked {
+                    let id = doc.model.goroutines[g].id;
+                    doc.focus_goroutine(id);
+                }
+            });
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| self.start_page_ui(ui));
+        }
+
+        // A file dragged over the window.
+        let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+        if hovering {
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("goscope-drop-overlay"),
+            ));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, Color32::from_black_alpha(160));
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a trace to open it",
+                egui::FontId::proportional(24.0),
+                Color32::WHITE,
+            );
+        }
+        if self.show_help {
+            self.help_ui(&ctx);
+        }
+    }
+}
+
+impl Doc {
+    fn selected_time(&self) -> Option<i64> {
+        match self.selected? {
+            Pick::GSpan { g, span } => Some(self.model.goroutines[g].spans[span].start_ns),
+            _ => None,
+        }
+    }
+
+    /// The goroutine span selected, if any.
+    pub fn selected_gspan(&self) -> Option<(&crate::model::Goroutine, &crate::model::GSpan)> {
+        match self.selected? {
+            Pick::GSpan { g, span } => {
+                let gr = &self.model.goroutines[g];
+                Some((gr, &gr.spans[span]))
+            }
+            _ => None,
+        }
+    }
+
+    /// Longest span in a state for a goroutine (used by tests and the findings jump).
+    pub fn longest_span(&self, g: i64, state: GState) -> Option<usize> {
+        let gr = self.model.goroutine(g)?;
+        (0..gr.spans.len())
+            .filter(|&i| gr.spans[i].state == state)
+            .max_by_key(|&i| gr.spans[i].duration_ns())
+    }
+}
+
+impl eframe::App for GoscopeApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let s: Vec<String> = self
+            .recent
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        storage.set_string(RECENT_KEY, s.join("\n"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Which lanes the timeline shows, in what order: by processor, by goroutine (grouped by
+//! start function, collapsible) or by thread; sortable; optionally focused on a few goroutines.
+
+use std::collections::BTreeSet;
+
+use crate::model::Model;
+
+/// The three lane views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LaneMode {
+    Procs,
+    Goroutines,
+    Threads,
+}
+
+impl LaneMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            LaneMode::Procs => "By processor",
+            LaneMode::Goroutines => "By goroutine",
+            LaneMode::Threads => "By thread",
+        }
+    }
+}
+
+/// Lane order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LaneSort {
+    Id,
+    Start,
+    Busy,
+}
+
+impl LaneSort {
+    pub fn name(self) -> &'static str {
+        match self {
+            LaneSort::Id => "by id",
+            LaneSort::Start => "by start",
+            LaneSort::Busy => "by busy time",
+        }
+    }
+}
+
+/// One row of the lane area.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    /// A collapsible group header: its key, label, lane count.
+    Group {
+        key: String,
+        label: String,
+        lanes: usize,
+        collapsed: bool,
+    },
+    /// A P lane: index into `model.procs`.
+    Proc(usize),
+    /// A goroutine lane: index into `model.goroutines`.
+    Goroutine(usize),
+    /// A thread lane: index into `model.threads`.
+    Thread(usize),
+    /// The user tasks lane.
+    Tasks,
+}
+
+/// Height of a row in points.
+pub fn row_height(row: &Row) -> f32 {
+    match row {
+        Row::Group { .. } => 18.0,
+        Row::Proc(_) => 34.0,
+        Row::Goroutine(_) | Row::Thread(_) => 20.0,
+        Row::Tasks => 20.0,
+    }
+}
+
+/// Builds the rows for a mode. `focus` limits the goroutine view to those goroutines.
+pub fn rows(
+    model: &Model,
+    mode: LaneMode,
+    sort: LaneSort,
+    collapsed: &BTreeSet<String>,
+    focus: Option<&[i64]>,
+) -> Vec<Row> {
+    let mut out = Vec::new();
+    match mode {
+        LaneMode::Procs => {
+            let mut idx: Vec<usize> = (0..model.procs.len())
+                .filter(|&i| model.procs[i].id >= 0)
+                .collect();
+            match sort {
+                LaneSort::Id => {}
+                LaneSort::Start => idx.sort_by_key(|&i| {
+                    model.procs[i]
+                        .spans
+                        .first()
+                        .map_or(i64::MAX, |s| s.start_ns)
+                }),
+                LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(model.procs[i].busy_ns)),
+            }
+            push_group(
+                &mut out,
+                "procs",
+                "Processors",
+                idx.into_iter().map(Row::Proc).collect(),
+                collapsed,
+            );
+            if !model.tasks.is_empty() {
+                push_group(&mut out, "tasks", "Tasks", vec![Row::Tasks], collapsed);
+            }
+        }
+        LaneMode::Threads => {
+            let mut idx: Vec<usize> = (0..model.threads.len()).collect();
+            match sort {
+                LaneSort::Id => {}
+                LaneSort::Start => idx.sort_by_key(|&i| {
+                    model.threads[i]
+                        .spans
+                        .first()
+                        .map_or(i64::MAX, |s| s.start_ns)
+                }),
+                LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(model.threads[i].busy_ns)),
+            }
+            push_group(
+                &mut out,
+                "threads",
+                "Threads",
+                idx.into_iter().map(Row::Thread).collect(),
+                collapsed,
+            );
+        }
+        LaneMode::Goroutines => {
+            let mut idx: Vec<usize> = match focus {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|&g| model.goroutine_index(g))
+                    .collect(),
+                None => (0..model.goroutines.len()).collect(),
+            };
+            let key = |i: usize| -> (i64, i64) {
+                let g = &model.goroutines[i];
+                match sort {
+                    LaneSort::Id => (g.id, 0),
+                    LaneSort::Start => (g.first_ns(), g.id),
+                    LaneSort::Busy => (-g.running_ns, g.id),
+                }
+            };
+            if focus.is_some() {
+                // Focused: the first is the goroutine of interest; keep the rest ordered.
+                if idx.len() > 1 {
+                    idx[1..].sort_by_key(|&i| key(i));
+                }
+                push_group(
+                    &mut out,
+                    "focus",
+                    "Focused goroutines",
+                    idx.into_iter().map(Row::Goroutine).collect(),
+                    collapsed,
+                );
+            } else {
+                // Group by start function; groups ordered by total running time.
+                let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+                for i in idx {
+                    let name = model.string(model.goroutines[i].start_fn);
+                    groups
+                        .entry(if name.is_empty() {
+                            "(unknown start)"
+                        } else {
+                            name
+                        })
+                        .or_default()
+                        .push(i);
+                }
+                let mut groups: Vec<(&str, Vec<usize>)> = groups.into_iter().collect();
+                groups.sort_by_key(|(n, v)| {
+                    (
+                        std::cmp::Reverse(
+                            v.iter()
+                                .map(|&i| model.goroutines[i].running_ns)
+                                .sum::<i64>(),
+                        ),
+                        n.to_string(),
+                    )
+                });
+                for (name, mut v) in groups {
+                    v.sort_by_key(|&i| key(i));
+                    push_group(
+                        &mut out,
+                        &format!("fn:{name}"),
+                        name,
+                        v.into_iter().map(Row::Goroutine).collect(),
+                        collapsed,
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn push_group(
+    out: &mut Vec<Row>,
+    key: &str,
+    label: &str,
+    lanes: Vec<Row>,
+    collapsed: &BTreeSet<String>,
+) {
+    let is_collapsed = collapsed.contains(key);
+    out.push(Row::Group {
+        key: key.to_string(),
+        label: label.to_string(),
+        lanes: lanes.len(),
+        collapsed: is_collapsed,
+    });
+    if !is_collapsed {
+        out.extend(lanes);
+    }
+}
+
+/// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
+/// whom it woke, and theirs. `g` first.
+pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
+    let mut set = BTreeSet::new();
+    let mut frontier = vec![g];
+    set.insert(g);
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for &x in &frontier {
+            // Who woke x.
+            if let Some(gr) = model.goroutine(x) {
+                for s in &gr.spans {
+                    if s.waker >= 0 && set.insert(s.waker) {
+                        next.push(s.waker);
+                    }
+                }
+            }
+            // Whom x woke.
+            for other in &model.goroutines {
+                if other.spans.iter().any(|s| s.waker == x) && set.insert(other.id) {
+                    next.push(other.id);
+                }
+            }
+        }
+        frontier = next;
+    }
+    let mut out = vec![g];
+    out.extend(set.into_iter().filter(|&x| x != g));
+    out
+}

@@ -1,0 +1,135 @@
+//! Loads a trace on a background thread: maps the file, builds the model with named
+//! progress stages, and can be cancelled. The UI polls it each frame and never blocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use crate::model::{self, BuildStage, Model};
+
+/// Where a load is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    Mapping,
+    Scanning,
+    Decoding { done: usize, of: usize },
+    BuildingLanes,
+}
+
+impl Stage {
+    pub fn label(&self) -> String {
+        match self {
+            Stage::Mapping => "Mapping the file".into(),
+            Stage::Scanning => "Scanning generations".into(),
+            Stage::Decoding { done, of } => format!(
+                "Decoding and ordering generation {} of {of}",
+                (done + 1).min(*of)
+            ),
+            Stage::BuildingLanes => "Building lanes".into(),
+        }
+    }
+
+    /// Rough progress 0..1.
+    pub fn fraction(&self) -> f32 {
+        match self {
+            Stage::Mapping => 0.02,
+            Stage::Scanning => 0.05,
+            Stage::Decoding { done, of } => 0.05 + 0.85 * (*done as f32 / (*of).max(1) as f32),
+            Stage::BuildingLanes => 0.95,
+        }
+    }
+}
+
+/// A finished load.
+pub type LoadResult = Result<(Arc<Model>, f64), String>;
+
+/// A load in progress.
+pub struct Loader {
+    pub path: PathBuf,
+    stage: Arc<Mutex<Stage>>,
+    cancel: Arc<AtomicBool>,
+    result: Arc<Mutex<Option<LoadResult>>>,
+}
+
+impl Loader {
+    /// Starts loading `path`; `repaint` is called when something changes.
+    pub fn start(path: &Path, repaint: impl Fn() + Send + Sync + 'static) -> Loader {
+        let stage = Arc::new(Mutex::new(Stage::Mapping));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let result = Arc::new(Mutex::new(None));
+        let (s, c, r, p) = (
+            stage.clone(),
+            cancel.clone(),
+            result.clone(),
+            path.to_path_buf(),
+        );
+        let repaint = Arc::new(repaint);
+        thread::Builder::new()
+            .name("goscope-load".into())
+            .spawn(move || {
+                let t0 = Instant::now();
+                let out =
+                    load(&p, &s, &c, &*repaint).map(|m| (Arc::new(m), t0.elapsed().as_secs_f64()));
+                if let Ok(mut slot) = r.lock() {
+                    *slot = Some(out);
+                }
+                repaint();
+            })
+            .ok();
+        Loader {
+            path: path.to_path_buf(),
+            stage,
+            cancel,
+            result,
+        }
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.stage
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(Stage::Mapping)
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The result once the load has finished.
+    pub fn take_result(&self) -> Option<LoadResult> {
+        self.result.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+fn load(
+    path: &Path,
+    stage: &Mutex<Stage>,
+    cancel: &AtomicBool,
+    repaint: &(dyn Fn() + Send + Sync),
+) -> Result<Model, String> {
+    let set = |s: Stage| {
+        if let Ok(mut g) = stage.lock() {
+            *g = s;
+        }
+        repaint();
+    };
+    set(Stage::Mapping);
+    let data = crate::cli::open_trace(path).map_err(|e| format!("{e:#}"))?;
+    let mut progress = |b: BuildStage| match b {
+        BuildStage::Scanning => set(Stage::Scanning),
+        BuildStage::Decoding { done, of } => set(Stage::Decoding { done, of }),
+        BuildStage::Finishing => set(Stage::BuildingLanes),
+    };
+    let m = model::build_with(&data, cancel, &mut progress)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err("loading was cancelled".into());
+    }
+    Ok(m)
+}

@@ -1,0 +1,37 @@
+//! The desktop viewer (eframe/egui). Reads the model, never parses; view state lives in
+//! `view` and `app`, painting goes through the pure LOD functions of `model::lod`.
+
+pub mod app;
+pub mod colors;
+pub mod lanes;
+pub mod loader;
+pub mod panels;
+pub mod timeline;
+pub mod view;
+
+pub use app::GoscopeApp;
+
+/// The window icon, PNG.
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/goscope-256.png");
+
+/// Opens the viewer window, on `path` if given.
+pub fn run(path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("goscope")
+        .with_app_id("goscope")
+        .with_inner_size([1400.0, 860.0])
+        .with_drag_and_drop(true);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "goscope",
+        options,
+        Box::new(move |cc| Ok(Box::new(GoscopeApp::new(cc, path)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open a window: {e}"))
+}

@@ -1,0 +1,257 @@
+//! View state of the timeline — visible time range, vertical scroll, history, selection —
+//! and the pure navigation functions (zoom, pan, fit) that keys and the mouse call.
+
+/// The smallest visible range: 100 ns across the whole width.
+pub const MIN_SPAN_NS: f64 = 100.0;
+
+/// What part of the trace is visible, and how we got there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineView {
+    /// Visible range, absolute trace ns (f64: sub-ns positions while zooming smoothly).
+    pub start_ns: f64,
+    pub end_ns: f64,
+    /// The whole trace.
+    pub trace_start_ns: f64,
+    pub trace_end_ns: f64,
+    /// Vertical scroll of the lane area, in points.
+    pub scroll_y: f32,
+    /// Earlier visible ranges, for Backspace.
+    pub history: Vec<(f64, f64)>,
+    /// A shift-drag selection, absolute ns.
+    pub selection: Option<(f64, f64)>,
+    /// A shift-drag is in progress.
+    pub selecting: bool,
+}
+
+impl TimelineView {
+    pub fn new(trace_start_ns: i64, trace_end_ns: i64) -> Self {
+        let (s, e) = (
+            trace_start_ns as f64,
+            (trace_end_ns.max(trace_start_ns + 1)) as f64,
+        );
+        TimelineView {
+            start_ns: s,
+            end_ns: e,
+            trace_start_ns: s,
+            trace_end_ns: e,
+            scroll_y: 0.0,
+            history: Vec::new(),
+            selection: None,
+            selecting: false,
+        }
+    }
+
+    pub fn span_ns(&self) -> f64 {
+        self.end_ns - self.start_ns
+    }
+
+    /// Remembers the current range for Backspace (skipping repeats).
+    pub fn remember(&mut self) {
+        let cur = (self.start_ns, self.end_ns);
+        if self.history.last() != Some(&cur) {
+            self.history.push(cur);
+            if self.history.len() > 200 {
+                self.history.remove(0);
+            }
+        }
+    }
+
+    /// Goes back to the previous range. Returns false when there is none.
+    pub fn back(&mut self) -> bool {
+        match self.history.pop() {
+            Some((s, e)) => {
+                self.start_ns = s;
+                self.end_ns = e;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Zooms by `factor` (< 1 zooms in) keeping the time under `anchor` (0..1 of the width)
+    /// in place.
+    pub fn zoom(&mut self, factor: f64, anchor: f64) {
+        let anchor = anchor.clamp(0.0, 1.0);
+        let span = self.span_ns();
+        let max_span = (self.trace_end_ns - self.trace_start_ns) * 1.2;
+        let new_span = (span * factor).clamp(MIN_SPAN_NS, max_span.max(MIN_SPAN_NS));
+        let pivot = self.start_ns + span * anchor;
+        self.start_ns = pivot - new_span * anchor;
+        self.end_ns = self.start_ns + new_span;
+        self.clamp();
+    }
+
+    /// Pans by a fraction of the visible width (positive moves right, later in time).
+    pub fn pan(&mut self, fraction: f64) {
+        let d = self.span_ns() * fraction;
+        self.start_ns += d;
+        self.end_ns += d;
+        self.clamp();
+    }
+
+    /// Shows the whole trace.
+    pub fn fit(&mut self) {
+        self.remember();
+        self.start_ns = self.trace_start_ns;
+        self.end_ns = self.trace_end_ns;
+    }
+
+    /// Shows [start, end] with a little margin.
+    pub fn show_range(&mut self, start_ns: f64, end_ns: f64) {
+        self.remember();
+        let span = (end_ns - start_ns).max(MIN_SPAN_NS);
+        let margin = span * 0.05;
+        self.start_ns = start_ns - margin;
+        self.end_ns = start_ns + span + margin;
+        self.clamp();
+    }
+
+    /// Zooms to the selection, if any.
+    pub fn zoom_to_selection(&mut self) -> bool {
+        match self.selection {
+            Some((a, b)) if b > a => {
+                self.remember();
+                self.start_ns = a;
+                self.end_ns = b.max(a + MIN_SPAN_NS);
+                self.clamp();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Keeps the range within a margin around the trace.
+    fn clamp(&mut self) {
+        let span = self.span_ns();
+        let total = self.trace_end_ns - self.trace_start_ns;
+        let margin = total * 0.1 + span * 0.5;
+        let lo = self.trace_start_ns - margin;
+        let hi = self.trace_end_ns + margin;
+        if self.start_ns < lo {
+            self.start_ns = lo;
+            self.end_ns = lo + span;
+        }
+        if self.end_ns > hi {
+            self.end_ns = hi;
+            self.start_ns = hi - span;
+        }
+    }
+}
+
+/// Formats a duration in ns with a unit that fits it.
+pub fn format_duration(ns: f64) -> String {
+    let a = ns.abs();
+    if a < 1e3 {
+        format!("{ns:.0} ns")
+    } else if a < 1e6 {
+        format!("{:.3} µs", ns / 1e3)
+    } else if a < 1e9 {
+        format!("{:.3} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
+
+/// Tick spacing for an axis: the smallest 1/2/5 × 10^k ns step giving at least
+/// `min_px` between ticks.
+pub fn tick_step_ns(ns_per_px: f64, min_px: f64) -> f64 {
+    let want = (ns_per_px * min_px).max(1.0);
+    let mut step = 10f64.powf(want.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if step * m >= want {
+            step *= m;
+            break;
+        }
+    }
+    step
+}
+
+/// A tick label relative to trace start: "12.5 ms".
+pub fn format_tick(rel_ns: f64, step_ns: f64) -> String {
+    // The unit one order of magnitude above the step: ticks 500 µs apart read 2.5 ms.
+    let (div, unit) = if step_ns * 10.0 < 1e3 {
+        (1.0, "ns")
+    } else if step_ns * 10.0 < 1e6 {
+        (1e3, "µs")
+    } else if step_ns * 10.0 < 1e9 {
+        (1e6, "ms")
+    } else {
+        (1e9, "s")
+    };
+    let v = rel_ns / div;
+    let step = step_ns / div;
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    format!("{v:.decimals$} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoom_keeps_the_anchor_in_place() {
+        let mut v = TimelineView::new(0, 1_000_000);
+        v.zoom(0.5, 0.25);
+        assert_eq!(v.span_ns(), 500_000.0);
+        // The time at 25% of the width was 250 µs and still is.
+        assert!((v.start_ns + 0.25 * v.span_ns() - 250_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn zoom_has_limits() {
+        let mut v = TimelineView::new(0, 1_000_000);
+        for _ in 0..100 {
+            v.zoom(0.1, 0.5);
+        }
+        assert_eq!(v.span_ns(), MIN_SPAN_NS);
+        for _ in 0..100 {
+            v.zoom(10.0, 0.5);
+        }
+        assert!(v.span_ns() <= 1_200_000.0 + 1e-6);
+    }
+
+    #[test]
+    fn pan_moves_and_is_bounded() {
+        let mut v = TimelineView::new(0, 1_000_000);
+        v.zoom(0.1, 0.0);
+        v.pan(0.5);
+        assert_eq!(v.start_ns, 50_000.0);
+        for _ in 0..1000 {
+            v.pan(1.0);
+        }
+        assert!(v.end_ns <= 1_000_000.0 + 100_000.0 + 50_000.0 + 1e-6);
+    }
+
+    #[test]
+    fn history_goes_back() {
+        let mut v = TimelineView::new(0, 1000);
+        v.show_range(100.0, 200.0);
+        assert!(v.start_ns > 90.0 && v.end_ns < 210.0);
+        assert!(v.back());
+        assert_eq!((v.start_ns, v.end_ns), (0.0, 1000.0));
+        assert!(!v.back());
+    }
+
+    #[test]
+    fn zoom_to_selection() {
+        let mut v = TimelineView::new(0, 1_000_000);
+        assert!(!v.zoom_to_selection());
+        v.selection = Some((1000.0, 5000.0));
+        assert!(v.zoom_to_selection());
+        assert_eq!((v.start_ns, v.end_ns), (1000.0, 5000.0));
+    }
+
+    #[test]
+    fn ticks_and_durations() {
+        assert_eq!(tick_step_ns(1000.0, 80.0), 100_000.0);
+        assert_eq!(tick_step_ns(3.0, 80.0), 500.0);
+        assert_eq!(format_tick(2_500_000.0, 500_000.0), "2.5 ms");
+        assert_eq!(format_tick(3_000_000_000.0, 1e9), "3 s");
+        assert_eq!(format_duration(1_000_123_456.0), "1.000 s");
+        assert_eq!(format_duration(36_000.0), "36.000 µs");
+    }
+}

@@ -1,0 +1,274 @@
+//! Viewer tests with egui_kittest: the real app state, driven by keys, pointer and AccessKit
+//! queries — opening a trace, ribbons and lanes, WASD, shift-drag selection, clicking a span
+//! for its stack, and a bad file.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use goscope::model::GState;
+use goscope::ui::GoscopeApp;
+use goscope::ui::lanes::{LaneMode, Row};
+use goscope::ui::timeline::Pick;
+
+fn trace(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/traces")
+        .join(format!("{name}.trace"))
+}
+
+fn harness(path: Option<PathBuf>) -> Harness<'static, GoscopeApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| GoscopeApp::new(cc, path));
+    wait_loaded(&mut h);
+    h
+}
+
+fn wait_loaded(h: &mut Harness<'static, GoscopeApp>) {
+    for _ in 0..2000 {
+        if !h.state().is_loading() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(!h.state().is_loading(), "trace did not load");
+    h.run_steps(3);
+}
+
+fn span_ns(h: &Harness<'static, GoscopeApp>) -> f64 {
+    h.state().doc.as_ref().unwrap().view.span_ns()
+}
+
+#[test]
+fn opening_a_trace_shows_ribbons_and_proc_lanes() {
+    let h = harness(Some(trace("gc-go127")));
+    assert!(
+        h.state().doc.is_some(),
+        "no document: {:?}",
+        h.state().error
+    );
+    for ribbon in [
+        "Heap",
+        "Goroutines",
+        "Threads",
+        "Network",
+        "Syscalls",
+        "Timers",
+        "GC",
+        "STW",
+    ] {
+        h.get_by_label(ribbon);
+    }
+    h.get_by_label("Proc 0");
+    h.get_by_label("Proc 1");
+    h.get_by_label_contains("Processors");
+}
+
+#[test]
+fn w_and_s_zoom_a_and_d_pan() {
+    let mut h = harness(Some(trace("basic-go127")));
+    let full = span_ns(&h);
+    h.key_down(egui::Key::W);
+    h.run_steps(10);
+    h.key_up(egui::Key::W);
+    h.run_steps(1);
+    let zoomed = span_ns(&h);
+    assert!(
+        zoomed < full * 0.95,
+        "W did not zoom in: {full} -> {zoomed}"
+    );
+
+    let start = h.state().doc.as_ref().unwrap().view.start_ns;
+    h.key_down(egui::Key::D);
+    h.run_steps(10);
+    h.key_up(egui::Key::D);
+    h.run_steps(1);
+    let moved = h.state().doc.as_ref().unwrap().view.start_ns;
+    assert!(moved > start, "D did not pan right: {start} -> {moved}");
+    h.key_down(egui::Key::A);
+    h.run_steps(20);
+    h.key_up(egui::Key::A);
+    h.run_steps(1);
+    assert!(
+        h.state().doc.as_ref().unwrap().view.start_ns < moved,
+        "A did not pan left"
+    );
+
+    h.key_down(egui::Key::S);
+    h.run_steps(10);
+    h.key_up(egui::Key::S);
+    h.run_steps(1);
+    assert!(span_ns(&h) > zoomed, "S did not zoom out");
+
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(2);
+    h.key_press(egui::Key::Home);
+    h.run_steps(2);
+    assert_eq!(span_ns(&h), full, "Home did not fit the trace");
+}
+
+fn pointer_drag(h: &mut Harness<'static, GoscopeApp>, from: Pos2, to: Pos2, modifiers: Modifiers) {
+    h.event(egui::Event::PointerMoved(from));
+    h.step();
+    h.event_modifiers(
+        egui::Event::PointerButton {
+            pos: from,
+            button: PointerButton::Primary,
+            pressed: true,
+            modifiers,
+        },
+        modifiers,
+    );
+    h.step();
+    for i in 1..=8 {
+        let p = from + (to - from) * (i as f32 / 8.0);
+        h.event_modifiers(egui::Event::PointerMoved(p), modifiers);
+        h.step();
+    }
+    h.event_modifiers(
+        egui::Event::PointerButton {
+            pos: to,
+            button: PointerButton::Primary,
+            pressed: false,
+            modifiers,
+        },
+        modifiers,
+    );
+    h.step();
+    h.run_steps(2);
+}
+
+#[test]
+fn shift_drag_selects_a_range_and_shows_its_duration() {
+    let mut h = harness(Some(trace("net-go127")));
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let y = plot.top() + 300.0;
+    let (x0, x1) = (plot.left() + 100.0, plot.left() + 500.0);
+    pointer_drag(&mut h, Pos2::new(x0, y), Pos2::new(x1, y), Modifiers::SHIFT);
+    let doc = h.state().doc.as_ref().unwrap();
+    let (a, b) = doc.view.selection.expect("a selection");
+    let expected = doc.view.span_ns() * 400.0 / plot.width() as f64;
+    assert!(
+        ((b - a) - expected).abs() < expected * 0.05,
+        "selection {} vs {expected}",
+        b - a
+    );
+    h.get_by_label_contains("Selection:");
+    h.get_by_label("running");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(
+        h.state().doc.as_ref().unwrap().view.selection.is_none(),
+        "Esc did not clear the selection"
+    );
+}
+
+#[test]
+fn clicking_the_stalled_span_shows_its_blocking_stack() {
+    let mut h = harness(Some(trace("stall-go127")));
+    // The goroutine with the longest select wait.
+    let (gid, span_idx) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let m = &doc.model;
+        let select = m.interner.find("select").unwrap();
+        m.goroutines
+            .iter()
+            .flat_map(|g| g.spans.iter().enumerate().map(move |(i, s)| (g.id, i, *s)))
+            .filter(|(_, _, s)| s.state == GState::Waiting && s.reason == select)
+            .max_by_key(|(_, _, s)| s.duration_ns())
+            .map(|(g, i, _)| (g, i))
+            .unwrap()
+    };
+    // Show its lane, then click the middle of the span like a user would.
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        doc.mode = LaneMode::Goroutines;
+        let t = doc.model.goroutine(gid).unwrap().spans[span_idx].start_ns;
+        doc.jump_to_goroutine(gid, t);
+        doc.selected = None;
+    }
+    h.run_steps(3);
+    let (pos, expect_pick) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let gi = doc.model.goroutine_index(gid).unwrap();
+        let rect = doc
+            .geometry
+            .row_rect(&Row::Goroutine(gi))
+            .expect("the lane is visible");
+        let s = doc.model.goroutines[gi].spans[span_idx];
+        let mid = (s.start_ns + s.end_ns) as f64 / 2.0;
+        let plot = doc.geometry.plot;
+        let x = plot.left()
+            + ((mid - doc.view.start_ns) / doc.view.span_ns() * plot.width() as f64) as f32;
+        (
+            Pos2::new(x, rect.center().y - 2.0),
+            Pick::GSpan {
+                g: gi,
+                span: span_idx,
+            },
+        )
+    };
+    h.event(egui::Event::PointerMoved(pos));
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(3);
+    assert_eq!(h.state().doc.as_ref().unwrap().selected, Some(expect_pick));
+    h.get_by_label_contains("End stack trace (where it blocked)");
+    h.get_by_label("main.wait");
+    h.get_by_label("runtime.selectgo");
+    h.get_by_label_contains("State: waiting (select)");
+}
+
+#[test]
+fn a_bad_file_shows_an_error_and_keeps_the_open_trace() {
+    let mut h = harness(Some(trace("timers-go125")));
+    let dir = std::env::temp_dir().join(format!("goscope-ui-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-trace.out");
+    std::fs::write(&bad, b"this is not a Go execution trace at all").unwrap();
+    h.state_mut().open(&bad);
+    wait_loaded(&mut h);
+    h.get_by_label_contains("not a Go execution trace");
+    let doc = h
+        .state()
+        .doc
+        .as_ref()
+        .expect("the previous trace stays open");
+    assert!(doc.path.ends_with("timers-go125.trace"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn start_page_offers_open_and_path_field() {
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1000.0, 700.0))
+        .build_eframe(|cc| GoscopeApp::new(cc, None));
+    h.run_steps(2);
+    h.get_by_label("Open trace…");
+    h.get_by_label_contains("drop a trace file");
+    h.get_by_label("Open");
+}
+
+#[test]
+fn question_mark_shows_help() {
+    let mut h = harness(Some(trace("timers-go127")));
+    h.event(egui::Event::Text("?".into()));
+    h.run_steps(3);
+    h.get_by_label_contains("zoom in / out around the mouse");
+}
