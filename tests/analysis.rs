@@ -417,6 +417,9 @@ fn stall_shows_one_second_in_select() {
 // ---------------------------------------------------------------------------
 // MMU
 
+/// Go's curve (window, mmu) and worst windows (window, start, util) for one flag set.
+type GoMmu = (Vec<(i64, f64)>, Vec<(i64, i64, f64)>);
+
 #[test]
 fn mmu_matches_go() {
     let mut curves = 0;
@@ -424,8 +427,7 @@ fn mmu_matches_go() {
     let mut go_failed = Vec::new();
     for name in golden_traces() {
         let data = trace_bytes(&name);
-        let mut by_flags: BTreeMap<String, (Vec<(i64, f64)>, Vec<(i64, i64, f64)>)> =
-            BTreeMap::new();
+        let mut by_flags: BTreeMap<String, GoMmu> = BTreeMap::new();
         let mut flags_name = String::new();
         for f in golden_lines(&name, "mmu.txt") {
             match f[0].as_str() {

@@ -200,12 +200,10 @@ impl ProfileBuilder {
                 g.end_ns = None;
             }
             match t.to {
-                GO_RUNNING => {
-                    if g.start_ns.is_none() {
-                        g.start_ns = Some(now);
-                        // Earlier samples end at or before `now`: they don't overlap.
-                        g.pending.clear();
-                    }
+                GO_RUNNING if g.start_ns.is_none() => {
+                    g.start_ns = Some(now);
+                    // Earlier samples end at or before `now`: they don't overlap.
+                    g.pending.clear();
                 }
                 GO_NOT_EXIST => g.end_ns = Some(now),
                 GO_WAITING if reason == "forever" => g.end_ns = Some(now),

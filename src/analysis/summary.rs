@@ -348,6 +348,9 @@ pub struct Summarizer {
     ranges_p: FxHashMap<(i64, u32), i64>,
     names: Vec<Box<str>>,
     name_ids: FxHashMap<Box<str>, u32>,
+    /// The generation `reason_ids` is for, and its string ids → interned names.
+    generation: Option<u64>,
+    reason_ids: FxHashMap<u64, u32>,
     unblocks: Vec<UnblockEdge>,
     last_ns: i64,
     sync_ns: Option<i64>,
@@ -367,6 +370,21 @@ impl Summarizer {
         let i = self.names.len() as u32;
         self.names.push(name.into());
         self.name_ids.insert(name.into(), i);
+        i
+    }
+
+    /// The interned name of string `id` of the current generation, cached per
+    /// generation (wait reasons repeat on nearly every transition).
+    fn reason(&mut self, tables: &Tables, id: u64) -> u32 {
+        if self.generation != Some(tables.generation) {
+            self.generation = Some(tables.generation);
+            self.reason_ids.clear();
+        }
+        if let Some(&i) = self.reason_ids.get(&id) {
+            return i;
+        }
+        let i = self.intern(tables.string(id).unwrap_or(""));
+        self.reason_ids.insert(id, i);
         i
     }
 
@@ -487,8 +505,8 @@ impl Summarizer {
                 return;
             }
         };
-        let reason_str = tables.string(t.reason).unwrap_or("");
-        let reason = self.intern(reason_str);
+        let reason = self.reason(tables, t.reason);
+        let forever = &*self.names[reason as usize] == "forever";
         if from == GO_WAITING && ev.g != NONE {
             self.unblocks.push(UnblockEdge {
                 from_g: ev.g,
@@ -590,7 +608,7 @@ impl Summarizer {
                 g.start_ns.get_or_insert(now);
             }
             GO_RUNNABLE => p.last_runnable = Some(now),
-            GO_WAITING if reason_str != "forever" => {
+            GO_WAITING if !forever => {
                 p.last_block = Some(now);
                 p.last_block_reason = reason;
             }

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use super::batch::{Batch, BatchKind, GenerationSpan, Version};
+use super::batch::{BatchKind, GenerationSpan, Version};
 use super::bytes::{Cursor, uvarint};
 use super::error::{Error, Result};
 use super::spec::*;
@@ -222,14 +222,78 @@ pub struct RawEvent {
     pub typ: EvType,
 }
 
-/// One M's events of a generation, in program order.
+/// One of an M's event batches, body not yet decoded.
+#[derive(Clone, Copy, Debug)]
+pub struct EventBatch<'a> {
+    pub body: &'a [u8],
+    pub body_offset: u64,
+    pub time_ticks: u64,
+}
+
+/// One M's event batches in a generation, in program order. Events are decoded lazily by
+/// an `MCursor` while ordering, so a generation never holds its events in memory.
 #[derive(Clone, Debug)]
-pub struct MStream {
+pub struct MStream<'a> {
     pub m: i64,
-    pub events: Vec<RawEvent>,
-    /// Set when a batch of this M stops decoding; the events before it are kept and the
-    /// error surfaces when ordering reaches it, as in Go's reader.
-    pub error: Option<Error>,
+    pub batches: Vec<EventBatch<'a>>,
+}
+
+/// A read position in an M's batches.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MCursor {
+    batch: usize,
+    pos: usize,
+    last_ns: i64,
+}
+
+impl MCursor {
+    /// Decodes the next event of `stream`: `Ok(None)` at its end. Each batch restarts the
+    /// clock at its base timestamp; each event's time is the previous event's ns plus its
+    /// own delta converted to ns (Go's arithmetic, so times match to the nanosecond).
+    #[inline]
+    pub fn next(&mut self, stream: &MStream<'_>, ns_per_tick: f64, gen_no: Option<u64>) -> Result<Option<RawEvent>> {
+        let b = loop {
+            let Some(b) = stream.batches.get(self.batch) else { return Ok(None) };
+            if self.pos < b.body.len() {
+                break b;
+            }
+            self.batch += 1;
+            self.pos = 0;
+            self.last_ns = 0;
+        };
+        if self.last_ns == 0 {
+            self.last_ns = ns_from_ticks(b.time_ticks, ns_per_tick);
+        }
+        let body = b.body;
+        let offset = b.body_offset + self.pos as u64;
+        let typ = body[self.pos];
+        let spec = match spec(typ) {
+            Some(s) if s.timed => s,
+            _ => return Err(Error::malformed(offset, gen_no, "a timed event type", format!("type {typ}"))),
+        };
+        let mut pos = self.pos + 1;
+        let Some((dt, n)) = uvarint(&body[pos..]) else {
+            return Err(Error::malformed(offset, gen_no, "a timestamp delta varint", "bad or cut varint"));
+        };
+        pos += n;
+        let mut args = [0u64; 4];
+        for a in args.iter_mut().take(spec.args.len()) {
+            let Some((v, n)) = uvarint(&body[pos..]) else {
+                return Err(Error::malformed(
+                    offset,
+                    gen_no,
+                    "the event's argument varints",
+                    format!("{} cut short", spec.name),
+                ));
+            };
+            *a = v;
+            pos += n;
+        }
+        self.pos = pos;
+        let time_ns = ns_from_ticks(dt, ns_per_tick).wrapping_add(self.last_ns);
+        self.last_ns = time_ns;
+        Ok(Some(RawEvent { time_ns, args, offset, typ }))
+    }
 }
 
 /// A CPU profile sample.
@@ -244,7 +308,7 @@ pub struct CpuSample {
 
 /// A decoded generation, ready for ordering.
 #[derive(Clone, Debug)]
-pub struct Generation {
+pub struct Generation<'a> {
     pub generation: u64,
     pub offset: u64,
     pub end_offset: u64,
@@ -252,13 +316,13 @@ pub struct Generation {
     /// The smallest batch base timestamp, in ticks.
     pub min_ticks: u64,
     /// Ms in order of their first batch in the file.
-    pub ms: Vec<MStream>,
+    pub ms: Vec<MStream<'a>>,
     /// Sorted by time (stable).
     pub cpu_samples: Vec<CpuSample>,
 }
 
 /// Decodes one generation's batches.
-pub fn decode(data_version: Version, span: &GenerationSpan<'_>) -> Result<Generation> {
+pub fn decode<'a>(data_version: Version, span: &GenerationSpan<'a>) -> Result<Generation<'a>> {
     let gen_no = Some(span.generation);
     let mut strings: Vec<(u64, Box<str>)> = Vec::new();
     let mut stacks: Vec<(u64, (u32, u32))> = Vec::new();
@@ -268,7 +332,7 @@ pub fn decode(data_version: Version, span: &GenerationSpan<'_>) -> Result<Genera
     let mut clock: Option<ClockSnapshot> = None;
     let mut experimental = Vec::new();
     let mut sample_ticks: Vec<(u64, CpuSample)> = Vec::new();
-    let mut event_batches: Vec<(i64, Vec<&Batch<'_>>)> = Vec::new();
+    let mut event_batches: Vec<MStream<'a>> = Vec::new();
     let mut m_index: HashMap<i64, usize> = HashMap::new();
     let mut min_ticks = 0u64;
 
@@ -439,10 +503,14 @@ pub fn decode(data_version: Version, span: &GenerationSpan<'_>) -> Result<Genera
             }),
             BatchKind::Events => {
                 let i = *m_index.entry(b.m).or_insert_with(|| {
-                    event_batches.push((b.m, Vec::new()));
+                    event_batches.push(MStream { m: b.m, batches: Vec::new() });
                     event_batches.len() - 1
                 });
-                event_batches[i].1.push(b);
+                event_batches[i].batches.push(EventBatch {
+                    body: b.body,
+                    body_offset: b.body_offset,
+                    time_ticks: b.time_ticks,
+                });
             }
         }
     }
@@ -510,10 +578,7 @@ pub fn decode(data_version: Version, span: &GenerationSpan<'_>) -> Result<Genera
     }
     tables.extra_strings.clear();
 
-    let ms = event_batches
-        .into_iter()
-        .map(|(m, batches)| decode_m(m, &batches, ns_per_tick, gen_no))
-        .collect();
+    let ms = event_batches;
 
     let mut cpu_samples: Vec<CpuSample> = sample_ticks
         .into_iter()
@@ -533,88 +598,6 @@ pub fn decode(data_version: Version, span: &GenerationSpan<'_>) -> Result<Genera
         ms,
         cpu_samples,
     })
-}
-
-/// Decodes one M's event batches. Each batch restarts the clock at its base timestamp;
-/// each event's time is the previous event's ns plus its own delta converted to ns.
-fn decode_m(m: i64, batches: &[&Batch<'_>], ns_per_tick: f64, gen_no: Option<u64>) -> MStream {
-    let total: usize = batches.iter().map(|b| b.body.len()).sum();
-    // At least 2 bytes per event: a cheap upper bound on the count, not trusted beyond that.
-    let mut events = Vec::with_capacity(total / 3);
-    for b in batches {
-        let body = b.body;
-        let mut pos = 0usize;
-        let mut last_ns: i64 = 0;
-        while pos < body.len() {
-            if last_ns == 0 {
-                last_ns = ns_from_ticks(b.time_ticks, ns_per_tick);
-            }
-            let offset = b.body_offset + pos as u64;
-            let typ = body[pos];
-            let spec = match spec(typ) {
-                Some(s) if s.timed => s,
-                _ => {
-                    let err = Error::malformed(
-                        offset,
-                        gen_no,
-                        "a timed event type",
-                        format!("type {typ}"),
-                    );
-                    return MStream {
-                        m,
-                        events,
-                        error: Some(err),
-                    };
-                }
-            };
-            pos += 1;
-            let Some((dt, n)) = uvarint(&body[pos..]) else {
-                let err = Error::malformed(
-                    offset,
-                    gen_no,
-                    "a timestamp delta varint",
-                    "bad or cut varint",
-                );
-                return MStream {
-                    m,
-                    events,
-                    error: Some(err),
-                };
-            };
-            pos += n;
-            let mut args = [0u64; 4];
-            for a in args.iter_mut().take(spec.args.len()) {
-                let Some((v, n)) = uvarint(&body[pos..]) else {
-                    let err = Error::malformed(
-                        offset,
-                        gen_no,
-                        "the event's argument varints",
-                        format!("{} cut short", spec.name),
-                    );
-                    return MStream {
-                        m,
-                        events,
-                        error: Some(err),
-                    };
-                };
-                *a = v;
-                pos += n;
-            }
-            let time_ns = ns_from_ticks(dt, ns_per_tick).wrapping_add(last_ns);
-            last_ns = time_ns;
-            events.push(RawEvent {
-                time_ns,
-                args,
-                offset,
-                typ,
-            });
-        }
-    }
-    MStream {
-        m,
-        events,
-        error: None,
-    }
 }
 
 #[cfg(test)]
@@ -661,11 +644,19 @@ mod tests {
         let frames: Vec<_> = g.tables.stack_frames(1).collect();
         assert_eq!(frames, vec![(0x10, "main", "a.go", 7)]);
         assert_eq!(g.ms.len(), 1);
-        let ev = &g.ms[0].events;
+        let ev = events_of(&g, 0).unwrap();
         assert_eq!(ev.len(), 2);
         assert_eq!((ev[0].typ, ev[0].time_ns, ev[0].args[0], ev[0].args[1]), (EV_PROC_STATUS, 102, 0, 2));
         assert_eq!((ev[1].typ, ev[1].time_ns, ev[1].args[0], ev[1].args[1]), (EV_GO_CREATE, 105, 9, 1));
-        assert!(g.ms[0].error.is_none());
+    }
+
+    fn events_of(g: &Generation<'_>, i: usize) -> Result<Vec<RawEvent>> {
+        let mut c = MCursor::default();
+        let mut v = Vec::new();
+        while let Some(e) = c.next(&g.ms[i], g.tables.ns_per_tick, Some(g.generation))? {
+            v.push(e);
+        }
+        Ok(v)
     }
 
     #[rustfmt::skip]
@@ -677,8 +668,9 @@ mod tests {
         ]);
         let s = scan(&f).unwrap();
         let g = decode(s.version, &s.generations[0]).unwrap();
-        assert_eq!(g.ms[0].events.len(), 1);
-        let e = g.ms[0].error.clone().unwrap();
+        let mut c = MCursor::default();
+        assert!(c.next(&g.ms[0], g.tables.ns_per_tick, None).unwrap().is_some());
+        let e = c.next(&g.ms[0], g.tables.ns_per_tick, None).unwrap_err();
         assert!(e.to_string().contains("GoCreate"), "{e}");
     }
 

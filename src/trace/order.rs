@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::error::{Error, Result};
-use super::generation::{Generation, RawEvent, Tables};
+use super::generation::{Generation, MCursor, RawEvent, Tables};
 use super::spec::*;
 
 /// "No goroutine / P / thread" in an event's context.
@@ -211,7 +211,7 @@ type Step = std::result::Result<Option<Ctx>, String>;
 /// A per-M read position in the frontier.
 struct Cursor {
     stream: usize,
-    next: usize,
+    read: MCursor,
     ev: RawEvent,
 }
 
@@ -307,7 +307,7 @@ impl Orderer {
     /// Orders one generation's events into `sink`, starting with the generation's Sync.
     pub fn generation(
         &mut self,
-        gn: &mut Generation,
+        gn: &mut Generation<'_>,
         sink: &mut impl FnMut(&Event, &Tables),
     ) -> Result<()> {
         let gen_no = gn.generation;
@@ -316,17 +316,9 @@ impl Orderer {
 
         let mut frontier: Vec<Cursor> = Vec::with_capacity(gn.ms.len());
         for (i, s) in gn.ms.iter().enumerate() {
-            if let Some(&ev) = s.events.first() {
-                heap_push(
-                    &mut frontier,
-                    Cursor {
-                        stream: i,
-                        next: 1,
-                        ev,
-                    },
-                );
-            } else if let Some(e) = &s.error {
-                return Err(e.clone());
+            let mut read = MCursor::default();
+            if let Some(ev) = read.next(s, gn.tables.ns_per_tick, Some(gen_no))? {
+                heap_push(&mut frontier, Cursor { stream: i, read, ev });
             }
         }
         let samples = std::mem::take(&mut gn.cpu_samples);
@@ -389,7 +381,7 @@ impl Orderer {
         &mut self,
         frontier: &mut Vec<Cursor>,
         i: usize,
-        gn: &mut Generation,
+        gn: &mut Generation<'_>,
     ) -> Result<bool> {
         let stream = frontier[i].stream;
         let m = gn.ms[stream].m;
@@ -407,15 +399,12 @@ impl Orderer {
         }
         let s = &gn.ms[stream];
         let c = &mut frontier[i];
-        if let Some(&next) = s.events.get(c.next) {
-            c.ev = next;
-            c.next += 1;
-            heap_update(frontier, i);
-        } else {
-            if let Some(e) = &s.error {
-                return Err(e.clone());
+        match c.read.next(s, gn.tables.ns_per_tick, Some(gn.generation))? {
+            Some(next) => {
+                c.ev = next;
+                heap_update(frontier, i);
             }
-            heap_remove(frontier, i);
+            None => heap_remove(frontier, i),
         }
         Ok(true)
     }
