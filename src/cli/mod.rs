@@ -106,13 +106,46 @@ pub struct Stats {
     pub warning: Option<String>,
 }
 
+/// A set of non-negative ids: a bitmap for small ones (the common case, and one bit test
+/// per event), a hash set for the rest.
+#[derive(Default)]
+struct IdSet {
+    bits: Vec<u64>,
+    large: FxHashSet<i64>,
+    len: usize,
+}
+
+impl IdSet {
+    const DENSE_LIMIT: i64 = 1 << 24;
+
+    #[inline]
+    fn insert(&mut self, id: i64) {
+        if (0..Self::DENSE_LIMIT).contains(&id) {
+            let (w, b) = ((id >> 6) as usize, id & 63);
+            if w >= self.bits.len() {
+                self.bits.resize(w + 1, 0);
+            }
+            if self.bits[w] & (1 << b) == 0 {
+                self.bits[w] |= 1 << b;
+                self.len += 1;
+            }
+        } else if self.large.insert(id) {
+            self.len += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// Counts the events of a trace.
 pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
     let t0 = Instant::now();
     let mut per_kind = [0u64; 14];
-    let mut goroutines = FxHashSet::default();
-    let mut procs = FxHashSet::default();
-    let mut threads = FxHashSet::default();
+    let mut goroutines = IdSet::default();
+    let mut procs = IdSet::default();
+    let mut threads = IdSet::default();
     let mut first_ns = i64::MAX;
     let mut last_ns = i64::MIN;
     let outcome = trace::read(data, opts, |ev, _| {

@@ -17,6 +17,12 @@ pub struct Cursor<'a> {
 /// above 1), exactly the inputs Go's `binary.Uvarint` rejects.
 #[inline]
 pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
+    // Most values in a trace fit one byte.
+    if let Some(&first) = b.first() {
+        if first < 0x80 {
+            return Some((first as u64, 1));
+        }
+    }
     let mut x: u64 = 0;
     let mut shift = 0u32;
     for (i, &byte) in b.iter().enumerate() {

@@ -251,9 +251,16 @@ impl MCursor {
     /// clock at its base timestamp; each event's time is the previous event's ns plus its
     /// own delta converted to ns (Go's arithmetic, so times match to the nanosecond).
     #[inline]
-    pub fn next(&mut self, stream: &MStream<'_>, ns_per_tick: f64, gen_no: Option<u64>) -> Result<Option<RawEvent>> {
+    pub fn next(
+        &mut self,
+        stream: &MStream<'_>,
+        ns_per_tick: f64,
+        gen_no: Option<u64>,
+    ) -> Result<Option<RawEvent>> {
         let b = loop {
-            let Some(b) = stream.batches.get(self.batch) else { return Ok(None) };
+            let Some(b) = stream.batches.get(self.batch) else {
+                return Ok(None);
+            };
             if self.pos < b.body.len() {
                 break b;
             }
@@ -269,11 +276,23 @@ impl MCursor {
         let typ = body[self.pos];
         let spec = match spec(typ) {
             Some(s) if s.timed => s,
-            _ => return Err(Error::malformed(offset, gen_no, "a timed event type", format!("type {typ}"))),
+            _ => {
+                return Err(Error::malformed(
+                    offset,
+                    gen_no,
+                    "a timed event type",
+                    format!("type {typ}"),
+                ));
+            }
         };
         let mut pos = self.pos + 1;
         let Some((dt, n)) = uvarint(&body[pos..]) else {
-            return Err(Error::malformed(offset, gen_no, "a timestamp delta varint", "bad or cut varint"));
+            return Err(Error::malformed(
+                offset,
+                gen_no,
+                "a timestamp delta varint",
+                "bad or cut varint",
+            ));
         };
         pos += n;
         let mut args = [0u64; 4];
@@ -292,7 +311,12 @@ impl MCursor {
         self.pos = pos;
         let time_ns = ns_from_ticks(dt, ns_per_tick).wrapping_add(self.last_ns);
         self.last_ns = time_ns;
-        Ok(Some(RawEvent { time_ns, args, offset, typ }))
+        Ok(Some(RawEvent {
+            time_ns,
+            args,
+            offset,
+            typ,
+        }))
     }
 }
 
@@ -503,7 +527,10 @@ pub fn decode<'a>(data_version: Version, span: &GenerationSpan<'a>) -> Result<Ge
             }),
             BatchKind::Events => {
                 let i = *m_index.entry(b.m).or_insert_with(|| {
-                    event_batches.push(MStream { m: b.m, batches: Vec::new() });
+                    event_batches.push(MStream {
+                        m: b.m,
+                        batches: Vec::new(),
+                    });
                     event_batches.len() - 1
                 });
                 event_batches[i].batches.push(EventBatch {

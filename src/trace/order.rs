@@ -190,7 +190,7 @@ fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
 pub struct Orderer {
     gs: FxHashMap<i64, GState>,
     ps: FxHashMap<i64, PState>,
-    ms: FxHashMap<i64, MState>,
+    ms: MTable,
     tasks: FxHashMap<u64, (Box<str>, u64)>,
     gc_seq: u64,
     gc_state: GcState,
@@ -213,6 +213,41 @@ struct Cursor {
     stream: usize,
     read: MCursor,
     ev: RawEvent,
+    /// The M's slot in the thread table, once it has one.
+    m_slot: Option<usize>,
+}
+
+/// Thread states: a vector with an index by id, so each event's M is found without hashing
+/// (its frontier cursor remembers the slot). Slots are created on an M's first event, as
+/// Go's reader creates M states.
+#[derive(Default)]
+struct MTable {
+    states: Vec<(i64, MState)>,
+    index: FxHashMap<i64, usize>,
+}
+
+impl MTable {
+    fn slot(&mut self, m: i64) -> usize {
+        if let Some(&i) = self.index.get(&m) {
+            return i;
+        }
+        self.states.push((m, MState { g: NONE, p: NONE }));
+        self.index.insert(m, self.states.len() - 1);
+        self.states.len() - 1
+    }
+
+    fn get(&self, m: i64) -> Option<&MState> {
+        self.index.get(&m).map(|&i| &self.states[i].1)
+    }
+
+    fn get_mut(&mut self, m: i64) -> Option<&mut MState> {
+        self.index.get(&m).map(|&i| &mut self.states[i].1)
+    }
+
+    fn insert(&mut self, m: i64, st: MState) {
+        let i = self.slot(m);
+        self.states[i].1 = st;
+    }
 }
 
 impl Orderer {
@@ -220,7 +255,7 @@ impl Orderer {
         Orderer {
             gs: FxHashMap::default(),
             ps: FxHashMap::default(),
-            ms: FxHashMap::default(),
+            ms: MTable::default(),
             tasks: FxHashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
@@ -318,7 +353,15 @@ impl Orderer {
         for (i, s) in gn.ms.iter().enumerate() {
             let mut read = MCursor::default();
             if let Some(ev) = read.next(s, gn.tables.ns_per_tick, Some(gen_no))? {
-                heap_push(&mut frontier, Cursor { stream: i, read, ev });
+                heap_push(
+                    &mut frontier,
+                    Cursor {
+                        stream: i,
+                        read,
+                        ev,
+                        m_slot: None,
+                    },
+                );
             }
         }
         let samples = std::mem::take(&mut gn.cpu_samples);
@@ -386,7 +429,10 @@ impl Orderer {
         let stream = frontier[i].stream;
         let m = gn.ms[stream].m;
         let ev = frontier[i].ev;
-        match self.advance(ev, &mut gn.tables, m, gn.generation) {
+        let mut slot = frontier[i].m_slot;
+        let advanced = self.advance(ev, &mut gn.tables, m, &mut slot, gn.generation);
+        frontier[i].m_slot = slot;
+        match advanced {
             Ok(true) => {}
             Ok(false) => return Ok(false),
             Err(detail) => {
@@ -438,6 +484,7 @@ impl Orderer {
         ev: RawEvent,
         tables: &mut Tables,
         m: i64,
+        m_slot: &mut Option<usize>,
         gn: u64,
     ) -> std::result::Result<bool, String> {
         if self.initial_gen == 0 {
@@ -449,7 +496,15 @@ impl Orderer {
             m,
         };
         if m != NONE {
-            let ms = self.ms.entry(m).or_insert(MState { g: NONE, p: NONE });
+            let i = match *m_slot {
+                Some(i) => i,
+                None => {
+                    let i = self.ms.slot(m);
+                    *m_slot = Some(i);
+                    i
+                }
+            };
+            let ms = &self.ms.states[i].1;
             cur.p = ms.p;
             cur.g = ms.g;
         }
@@ -497,11 +552,10 @@ impl Orderer {
         match step {
             None => Ok(false),
             Some(new) => {
-                if m != NONE {
-                    if let Some(ms) = self.ms.get_mut(&m) {
-                        ms.p = new.p;
-                        ms.g = new.g;
-                    }
+                if let Some(i) = *m_slot {
+                    let ms = &mut self.ms.states[i].1;
+                    ms.p = new.p;
+                    ms.g = new.g;
                 }
                 Ok(true)
             }
@@ -570,7 +624,7 @@ impl Orderer {
         if status == SYSCALL_ABANDONED && old == state::PROC_RUNNING {
             // Emit in the context of the thread the P is bound to.
             let mut found = false;
-            for (&mid, ms) in &self.ms {
+            for &(mid, ref ms) in &self.ms.states {
                 if ms.p == pid {
                     cur = Ctx {
                         m: mid,
@@ -661,7 +715,7 @@ impl Orderer {
             self.push(cur, ev, args);
             return Ok(Some(Ctx { p: NONE, ..cur }));
         }
-        let Some(vm) = self.ms.get_mut(&victim) else {
+        let Some(vm) = self.ms.get_mut(victim) else {
             return Err(format!("stole proc from non-existent thread {victim}"));
         };
         if vm.p != pid {
@@ -733,7 +787,7 @@ impl Orderer {
                     }
                     new.g = gid;
                 } else {
-                    match self.ms.get(&mid) {
+                    match self.ms.get(mid) {
                         Some(ms) => {
                             if ms.g != gid {
                                 return Err(format!(
