@@ -272,3 +272,24 @@ fn question_mark_shows_help() {
     h.run_steps(3);
     h.get_by_label_contains("zoom in / out around the mouse");
 }
+
+/// An image snapshot of the goroutine view of the stall trace, rendered by wgpu on Mesa's
+/// software Vulkan (lavapipe; `.ci/run` installs it). Update with UPDATE_SNAPSHOTS=1.
+#[test]
+fn goroutine_view_snapshot() {
+    let path = trace("stall-go127");
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 700.0))
+        .with_max_steps(64)
+        .wgpu()
+        .build_eframe(move |cc| GoscopeApp::new(cc, Some(path)));
+    wait_loaded(&mut h);
+    h.state_mut().doc.as_mut().unwrap().mode = LaneMode::Goroutines;
+    h.run_steps(4);
+    // The top bar shows the load time, which differs from run to run.
+    h.mask(egui::Rect::from_min_max(
+        egui::Pos2::new(420.0, 0.0),
+        egui::Pos2::new(1160.0, 24.0),
+    ));
+    h.snapshot("stall_goroutines");
+}

@@ -21,6 +21,7 @@ pub const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 110, 200, 60
 pub const HIGHLIGHT: Color32 = Color32::from_rgb(255, 255, 255);
 pub const REGION: Color32 = Color32::from_rgb(120, 160, 230);
 pub const TASK: Color32 = Color32::from_rgb(150, 130, 230);
+pub const LOG: Color32 = Color32::from_rgb(255, 120, 200);
 pub const SAMPLE: Color32 = Color32::from_rgb(250, 250, 120);
 
 /// The color of a wait reason (Go's block reason strings).

@@ -745,6 +745,29 @@ fn row_ui(
                     );
                 }
             }
+            // User logs as markers.
+            let a = model
+                .logs
+                .partition_point(|l| (l.time_ns as f64) < tv.start_ns);
+            let b = model
+                .logs
+                .partition_point(|l| (l.time_ns as f64) <= tv.end_ns());
+            if b > a && b - a < 20_000 {
+                for l in model.logs[a..b].iter().filter(|l| l.g == g.id) {
+                    let x = prect.left() + tv.x_from_ns(l.time_ns as f64) as f32;
+                    let y = prect.top() + 1.0;
+                    painter.add(Shape::convex_polygon(
+                        vec![
+                            Pos2::new(x, y),
+                            Pos2::new(x + 3.5, y + 4.0),
+                            Pos2::new(x, y + 8.0),
+                            Pos2::new(x - 3.5, y + 4.0),
+                        ],
+                        colors::LOG,
+                        Stroke::NONE,
+                    ));
+                }
+            }
             // CPU samples as ticks.
             let a = model
                 .cpu_samples
