@@ -293,3 +293,33 @@ fn goroutine_view_snapshot() {
     ));
     h.snapshot("stall_goroutines");
 }
+
+#[test]
+fn findings_window_lists_the_stall_first_and_jumps_to_it() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Findings").click();
+    h.run_steps(3);
+    let title = {
+        let f = h
+            .state()
+            .doc
+            .as_ref()
+            .unwrap()
+            .findings
+            .as_ref()
+            .expect("findings computed");
+        f[0].title.clone()
+    };
+    assert!(
+        title.contains("select") && title.contains("main.wait"),
+        "{title}"
+    );
+    h.get_by_label(&title).click();
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(doc.mode, LaneMode::Goroutines);
+    let (g, s) = doc.selected_gspan().expect("the stalled span is selected");
+    assert_eq!(doc.model.string(g.start_fn), "main.stream");
+    assert!(s.duration_ns() > 900_000_000);
+    h.get_by_label("main.wait");
+}

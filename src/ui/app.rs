@@ -36,6 +36,9 @@ pub struct Doc {
     pub selection_summary: Option<((f64, f64), panels::SelectionSummary)>,
     /// Whether the selection panel is shown (set after each frame's timeline input).
     pub selection_panel: bool,
+    /// The findings window, and the findings once computed.
+    pub show_findings: bool,
+    pub findings: Option<Vec<crate::analysis::findings::Finding>>,
 }
 
 impl Doc {
@@ -56,6 +59,8 @@ impl Doc {
             rows_key: None,
             selection_summary: None,
             selection_panel: false,
+            show_findings: false,
+            findings: None,
         }
     }
 
@@ -414,6 +419,9 @@ impl GoscopeApp {
                             ui.selectable_value(&mut doc.sort, s, s.name());
                         }
                     });
+                if ui.selectable_label(doc.show_findings, "Findings").clicked() {
+                    doc.show_findings = !doc.show_findings;
+                }
                 if doc.focus.is_some() && ui.button("Show all goroutines").clicked() {
                     doc.focus = None;
                 }
@@ -657,7 +665,56 @@ impl GoscopeApp {
         if self.show_help {
             self.help_ui(&ctx);
         }
+        if let Some(doc) = self.doc.as_mut() {
+            if doc.show_findings {
+                findings_window(&ctx, doc);
+            }
+        }
     }
+}
+
+/// The findings window: what to look at first, each with a link to its place in the timeline.
+fn findings_window(ctx: &egui::Context, doc: &mut Doc) {
+    use crate::analysis::findings::{self, LaneRef};
+    let model = doc.model.clone();
+    let list = doc
+        .findings
+        .get_or_insert_with(|| findings::findings(&model));
+    let mut jump = None;
+    let mut open = true;
+    egui::Window::new("Findings")
+        .open(&mut open)
+        .default_width(520.0)
+        .default_height(420.0)
+        .show(ctx, |ui| {
+            if list.is_empty() {
+                ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
+            }
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for (i, f) in list.iter().enumerate() {
+                    if ui.link(RichText::new(&f.title).strong()).clicked() {
+                        jump = Some(i);
+                    }
+                    ui.label(RichText::new(&f.explanation).small());
+                    if let Some(top) = f.stack.first() {
+                        ui.label(RichText::new(top).monospace().small().weak());
+                    }
+                    ui.separator();
+                }
+            });
+        });
+    if let Some(i) = jump {
+        let f = list[i].clone();
+        match f.lane {
+            LaneRef::Goroutine(g) => doc.jump_to_goroutine(g, f.start_ns),
+            LaneRef::Proc(_) => {
+                doc.mode = LaneMode::Procs;
+                doc.view.show_range(f.start_ns as f64, f.end_ns as f64);
+            }
+            LaneRef::None => doc.view.show_range(f.start_ns as f64, f.end_ns as f64),
+        }
+    }
+    doc.show_findings = open;
 }
 
 impl Doc {
