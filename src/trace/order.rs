@@ -562,6 +562,28 @@ impl Orderer {
         }
     }
 
+    /// The running goroutine of the event's thread, which must exist in `want` state.
+    fn current_g(
+        &mut self,
+        ev: &RawEvent,
+        g: i64,
+        want: u64,
+    ) -> std::result::Result<&mut GState, String> {
+        let name = name_of(ev.typ);
+        let Some(s) = self.gs.get_mut(&g) else {
+            return Err(format!(
+                "event {name} for goroutine ({g}) that doesn't exist"
+            ));
+        };
+        if s.status != want {
+            return Err(format!(
+                "{name} event for goroutine that's not {}",
+                gstatus_name(want)
+            ));
+        }
+        Ok(s)
+    }
+
     fn annotation(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
         user_go(cur)?;
         self.push(cur, ev, ev.args);
@@ -849,19 +871,7 @@ impl Orderer {
 
     fn go_stop_exec(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
         user_go(cur)?;
-        let Some(s) = self.gs.get_mut(&cur.g) else {
-            return Err(format!(
-                "event {} for goroutine ({}) that doesn't exist",
-                name_of(ev.typ),
-                cur.g
-            ));
-        };
-        if s.status != gstatus::RUNNING {
-            return Err(format!(
-                "{} event for goroutine that's not Running",
-                name_of(ev.typ)
-            ));
-        }
+        let s = self.current_g(ev, cur.g, gstatus::RUNNING)?;
         match ev.typ {
             EV_GO_DESTROY => {
                 self.gs.remove(&cur.g);
@@ -911,22 +921,7 @@ impl Orderer {
 
     fn go_switch(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
         user_go(cur)?;
-        match self.gs.get(&cur.g) {
-            None => {
-                return Err(format!(
-                    "event {} for goroutine ({}) that doesn't exist",
-                    name_of(ev.typ),
-                    cur.g
-                ));
-            }
-            Some(s) if s.status != gstatus::RUNNING => {
-                return Err(format!(
-                    "{} event for goroutine that's not Running",
-                    name_of(ev.typ)
-                ));
-            }
-            _ => {}
-        }
+        self.current_g(ev, cur.g, gstatus::RUNNING)?;
         let next = ev.args[0] as i64;
         let seq = Seq {
             generation: gn,
@@ -961,15 +956,7 @@ impl Orderer {
 
     fn go_syscall_begin(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
         user_go(cur)?;
-        let Some(s) = self.gs.get_mut(&cur.g) else {
-            return Err(format!(
-                "event GoSyscallBegin for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gstatus::RUNNING {
-            return Err("GoSyscallBegin event for goroutine that's not Running".into());
-        }
+        let s = self.current_g(ev, cur.g, gstatus::RUNNING)?;
         s.status = gstatus::SYSCALL;
         let Some(p) = self.ps.get_mut(&cur.p) else {
             return Err(format!(
@@ -984,7 +971,7 @@ impl Orderer {
         };
         if !pseq.follows(p.seq) {
             return Err(format!(
-                "failed to advance GoSyscallBegin: can't make sequence: {} (gn={}) -> {} (gn={})",
+                "failed to advance GoSyscallBegin: can't make sequence: {} (gen={}) -> {} (gen={})",
                 p.seq.n, p.seq.generation, pseq.n, pseq.generation
             ));
         }
@@ -995,15 +982,7 @@ impl Orderer {
 
     fn go_syscall_end(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
         user_go(cur)?;
-        let Some(s) = self.gs.get_mut(&cur.g) else {
-            return Err(format!(
-                "event GoSyscallEnd for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gstatus::SYSCALL {
-            return Err("GoSyscallEnd event for goroutine that's not Syscall".into());
-        }
+        let s = self.current_g(ev, cur.g, gstatus::SYSCALL)?;
         s.status = gstatus::RUNNING;
         let Some(p) = self.ps.get_mut(&cur.p) else {
             return Err(format!(
@@ -1037,15 +1016,7 @@ impl Orderer {
             }
         }
         check(cur, Need::Must, Need::May, Need::Must)?;
-        let Some(s) = self.gs.get_mut(&cur.g) else {
-            return Err(format!(
-                "event GoSyscallEndBlocked for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gstatus::SYSCALL {
-            return Err("GoSyscallEndBlocked event for goroutine that's not Syscall".into());
-        }
+        let s = self.current_g(ev, cur.g, gstatus::SYSCALL)?;
         s.status = gstatus::RUNNABLE;
         self.push(cur, ev, ev.args);
         Ok(Some(Ctx { g: NONE, ..cur }))
@@ -1077,18 +1048,7 @@ impl Orderer {
 
     fn go_destroy_syscall(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
         check(cur, Need::Must, Need::May, Need::Must)?;
-        match self.gs.get(&cur.g) {
-            None => {
-                return Err(format!(
-                    "event GoDestroySyscall for goroutine ({}) that doesn't exist",
-                    cur.g
-                ));
-            }
-            Some(s) if s.status != gstatus::SYSCALL => {
-                return Err("GoDestroySyscall event for goroutine that's not Syscall".into());
-            }
-            _ => {}
-        }
+        self.current_g(ev, cur.g, gstatus::SYSCALL)?;
         self.gs.remove(&cur.g);
         let mut new = Ctx { g: NONE, ..cur };
         if cur.p != NONE {
