@@ -227,7 +227,7 @@ pub fn findings(model: &Model) -> Vec<Finding> {
 
     // Long mark assists.
     for p in &model.procs {
-        for w in p.work.iter().filter(|w| w.work == PWork::MarkAssist) {
+        for w in p.work_of(PWork::MarkAssist) {
             let d = w.end_ns - w.start_ns;
             if d < LONG_ASSIST_NS {
                 continue;

@@ -168,8 +168,6 @@ impl Builder {
             .push(t, self.counts[state_index(GState::Running)] as f64);
         c.runnable
             .push(t, self.counts[state_index(GState::Runnable)] as f64);
-        c.waiting
-            .push(t, self.counts[state_index(GState::Waiting)] as f64);
         c.gc_waiting.push(t, self.gc_waiting as f64);
         c.threads_syscall
             .push(t, self.counts[state_index(GState::Syscall)] as f64);
@@ -710,7 +708,12 @@ impl Builder {
             .ps
             .into_values()
             .map(|mut p| {
-                p.lane.work.sort_by_key(|w| w.start_ns);
+                p.lane.work.sort_by_key(|w| (w.work as u8, w.start_ns));
+                let mut starts = [p.lane.work.len(); 5];
+                for k in (0..4).rev() {
+                    starts[k] = p.lane.work.partition_point(|w| (w.work as usize) < k);
+                }
+                p.lane.work_starts = starts;
                 p.lane
             })
             .collect();
@@ -751,6 +754,10 @@ impl Builder {
             }
         }
         self.stimuli.sort_by_key(|s| s.time_ns);
+        let mut stimulus_times: [Vec<i64>; 3] = Default::default();
+        for s in &self.stimuli {
+            stimulus_times[s.kind as usize].push(s.time_ns);
+        }
         let mut tasks: Vec<Task> = self
             .tasks
             .into_values()
@@ -777,6 +784,7 @@ impl Builder {
             threads,
             counters: self.counters,
             stimuli: self.stimuli,
+            stimulus_times,
             gc: self.gc,
             stw: self.stw,
             tasks,

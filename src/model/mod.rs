@@ -103,6 +103,10 @@ pub enum PWork {
 }
 
 impl PWork {
+    pub const ALL: [PWork; 4] = [PWork::MarkAssist, PWork::Sweep, PWork::Syscall, PWork::Stw];
+}
+
+impl PWork {
     pub fn name(self) -> &'static str {
         match self {
             PWork::MarkAssist => "GC mark assist",
@@ -110,6 +114,14 @@ impl PWork {
             PWork::Syscall => "syscall",
             PWork::Stw => "stop-the-world",
         }
+    }
+}
+
+impl Proc {
+    /// The runtime work of one kind, sorted by start.
+    pub fn work_of(&self, kind: PWork) -> &[PRange] {
+        let k = kind as usize;
+        &self.work[self.work_starts[k]..self.work_starts[k + 1]]
     }
 }
 
@@ -136,9 +148,11 @@ pub struct Proc {
     pub id: i64,
     /// Goroutines that ran on it, time-sorted, non-overlapping.
     pub spans: Vec<PSpan>,
-    /// Runtime work, sorted by start; may nest (e.g. an assist inside nothing else, a
-    /// syscall), so each kind is non-overlapping but kinds can overlap.
+    /// Runtime work, grouped by kind (in `PWork` order) and sorted by start within a kind;
+    /// each kind is non-overlapping but kinds can overlap. `work_of` gives one kind's slice.
     pub work: Vec<PRange>,
+    /// Where each kind's ranges begin in `work` (index by `PWork as usize`, plus the end).
+    pub work_starts: [usize; 5],
     pub busy_ns: i64,
 }
 
@@ -165,10 +179,15 @@ pub struct Thread {
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     pub points: Vec<(i64, f64)>,
+    /// The largest value, kept as points are added (ribbons scale by it every frame).
+    max_value: f64,
 }
 
 impl Series {
     pub fn push(&mut self, time_ns: i64, value: f64) {
+        if value > self.max_value {
+            self.max_value = value;
+        }
         if let Some(last) = self.points.last_mut() {
             if last.0 == time_ns {
                 last.1 = value;
@@ -187,8 +206,9 @@ impl Series {
         if i == 0 { 0.0 } else { self.points[i - 1].1 }
     }
 
+    /// The largest value (0 for an empty series).
     pub fn max(&self) -> f64 {
-        self.points.iter().map(|p| p.1).fold(0.0, f64::max)
+        self.max_value
     }
 }
 
@@ -200,7 +220,6 @@ pub struct Counters {
     pub gomaxprocs: Series,
     pub running: Series,
     pub runnable: Series,
-    pub waiting: Series,
     pub gc_waiting: Series,
     pub threads_running: Series,
     pub threads_syscall: Series,
@@ -296,6 +315,8 @@ pub struct Model {
     pub counters: Counters,
     /// Time-sorted.
     pub stimuli: Vec<Stimulus>,
+    /// The stimuli's times per kind (network, syscall, timer), sorted, for density ribbons.
+    pub stimulus_times: [Vec<i64>; 3],
     pub gc: Vec<GcCycle>,
     pub stw: Vec<Stw>,
     pub tasks: Vec<Task>,

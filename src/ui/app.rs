@@ -608,7 +608,9 @@ impl GoscopeApp {
                 }
             }
             egui::CentralPanel::default().show(ui, |ui| {
-                let rows = doc.rows().to_vec();
+                // Borrow the cached rows out of the doc for this frame (no per-frame copy).
+                doc.rows();
+                let rows = std::mem::take(&mut doc.rows);
                 let highlight: Vec<i64> = match doc.selected {
                     Some(Pick::GSpan { g, .. }) => vec![doc.model.goroutines[g].id],
                     _ => Vec::new(),
@@ -622,6 +624,7 @@ impl GoscopeApp {
                     &highlight,
                     &mut doc.geometry,
                 );
+                doc.rows = rows;
                 doc.selection_panel = doc.view.selection.is_some() && !doc.view.selecting;
                 if let Some(key) = out.toggled_group {
                     if !doc.collapsed.remove(&key) {

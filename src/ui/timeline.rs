@@ -507,33 +507,17 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
                 Ribbon::Syscalls => StimulusKind::Syscall,
                 _ => StimulusKind::Timer,
             };
-            // Instants of one kind, drawn as density: taller and brighter where more arrive.
-            let start = model
-                .stimuli
-                .partition_point(|s| (s.time_ns as f64) < tv.start_ns);
-            let end = model
-                .stimuli
-                .partition_point(|s| (s.time_ns as f64) <= tv.end_ns());
-            let mut counts = vec![0u32; tv.width_px.ceil() as usize + 1];
-            for s in &model.stimuli[start..end] {
-                if s.kind == kind {
-                    let x = tv.x_from_ns(s.time_ns as f64) as usize;
-                    if let Some(c) = counts.get_mut(x) {
-                        *c += 1;
-                    }
-                }
-            }
+            // Instants of one kind, drawn as density: taller where more arrive per pixel.
+            let times = &model.stimulus_times[kind as usize];
             let mut mesh = Mesh::default();
             let color = colors::stimulus(kind);
-            for (x, &n) in counts.iter().enumerate() {
-                if n > 0 {
-                    let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
-                    let r = Rect::from_min_max(
-                        Pos2::new(rect.left() + x as f32, rect.bottom() - h),
-                        Pos2::new(rect.left() + x as f32 + 1.0, rect.bottom()),
-                    );
-                    mesh.add_colored_rect(r, color);
-                }
+            for (x, n) in lod::density(times, tv, 1.0) {
+                let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
+                let r = Rect::from_min_max(
+                    Pos2::new(rect.left() + x as f32, rect.bottom() - h),
+                    Pos2::new(rect.left() + x as f32 + 1.0, rect.bottom()),
+                );
+                mesh.add_colored_rect(r, color);
             }
             painter.add(Shape::mesh(mesh));
         }
@@ -683,9 +667,7 @@ fn row_ui(
                 crate::model::PWork::MarkAssist,
                 crate::model::PWork::Stw,
             ] {
-                let spans: Vec<crate::model::PRange> =
-                    p.work.iter().filter(|w| w.work == kind).copied().collect();
-                for item in lod::layout(&spans, tv, MIN_SPAN_PX) {
+                for item in lod::layout(p.work_of(kind), tv, MIN_SPAN_PX) {
                     let c = if item.is_folded() {
                         colors::FOLDED
                     } else {
@@ -945,12 +927,21 @@ pub fn pick_at(model: &Model, tv: &TimeView, geometry: &Geometry, p: Pos2) -> Op
                     }
                 })
             } else {
+                // The first kind with a range under the pointer (binary search per kind).
                 let t = tv.ns_from_x(x) as i64;
                 let slop = (tv.ns_per_px * 2.0) as i64;
-                pr.work
-                    .iter()
-                    .position(|w| w.start_ns - slop <= t && t <= w.end_ns + slop)
-                    .map(|w| Pick::PWork { p: *pi, work: w })
+                crate::model::PWork::ALL.iter().find_map(|&k| {
+                    let ranges = pr.work_of(k);
+                    let i = ranges.partition_point(|w| w.end_ns.saturating_add(slop) < t);
+                    let w = ranges
+                        .get(i)
+                        .filter(|w| w.start_ns.saturating_sub(slop) <= t)?;
+                    Some(Pick::PWork {
+                        p: *pi,
+                        work: pr.work_starts[k as usize] + i,
+                    })
+                    .filter(|_| w.end_ns >= w.start_ns)
+                })
             }
         }
         Row::Thread(mi) => {
