@@ -770,6 +770,19 @@ impl Builder {
             .collect();
         tasks.sort_by_key(|t| (t.start_ns.unwrap_or(start), t.id));
         self.interner.seal();
+        let c = &mut self.counters;
+        for series in [
+            &mut c.heap_alloc,
+            &mut c.heap_goal,
+            &mut c.gomaxprocs,
+            &mut c.running,
+            &mut c.runnable,
+            &mut c.gc_waiting,
+            &mut c.threads_running,
+            &mut c.threads_syscall,
+        ] {
+            series.seal();
+        }
         Model {
             start_ns: start,
             end_ns: end.max(start),

@@ -156,8 +156,60 @@ pub struct Column {
     pub max: f64,
 }
 
+/// Points per block in a series' min/max summary.
+pub const BLOCK: usize = 64;
+
+/// Min and max of each run of `BLOCK` points, so a column over many points reads the
+/// summary instead of the points.
+pub fn block_summary(points: &[(i64, f64)]) -> Vec<(f64, f64)> {
+    points
+        .chunks(BLOCK)
+        .map(|c| {
+            c.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p.1), hi.max(p.1))
+                })
+        })
+        .collect()
+}
+
+/// Exact min and max of `points[i..end]`, using `blocks` (from `block_summary`) for the
+/// whole blocks in between.
+fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut k = i;
+    if !blocks.is_empty() && end - i > 2 * BLOCK {
+        let first_block = i.div_ceil(BLOCK);
+        let last_block = end / BLOCK;
+        for p in &points[i..first_block * BLOCK] {
+            lo = lo.min(p.1);
+            hi = hi.max(p.1);
+        }
+        for &(a, b) in &blocks[first_block..last_block] {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+        k = last_block * BLOCK;
+    }
+    for p in &points[k..end] {
+        lo = lo.min(p.1);
+        hi = hi.max(p.1);
+    }
+    (lo, hi)
+}
+
 /// Reduces a step series (time, value) to at most one column per `bucket_px` pixels.
 pub fn columns(points: &[(i64, f64)], view: &TimeView, bucket_px: f64) -> Vec<Column> {
+    columns_with(points, &[], view, bucket_px)
+}
+
+/// `columns`, with the series' block summary: O(buckets × (log n + points per bucket / 64)).
+pub fn columns_with(
+    points: &[(i64, f64)],
+    blocks: &[(f64, f64)],
+    view: &TimeView,
+    bucket_px: f64,
+) -> Vec<Column> {
     let mut out = Vec::new();
     if points.is_empty() {
         return out;
@@ -167,34 +219,17 @@ pub fn columns(points: &[(i64, f64)], view: &TimeView, bucket_px: f64) -> Vec<Co
     let mut i = points.partition_point(|p| (p.0 as f64) <= view.start_ns);
     for c in 0..n {
         let x = c as f64 * bucket_px;
-        let b0 = view.ns_from_x(x);
         let b1 = view.ns_from_x(x + bucket_px);
-        // The value entering the bucket.
+        // The value entering the bucket, then the points inside it.
         let entering = if i == 0 { None } else { Some(points[i - 1].1) };
-        let mut lo = entering.unwrap_or(f64::INFINITY);
-        let mut hi = entering.unwrap_or(f64::NEG_INFINITY);
-        // Points inside the bucket; skip ahead by binary search when there are many.
         let end = i + points[i..].partition_point(|p| (p.0 as f64) < b1);
-        if end - i > 64 {
-            // Many points: scanning them all is still bounded by the points in view; cap
-            // the cost per column by sampling the extremes through a stride.
-            let stride = (end - i) / 64;
-            let mut k = i;
-            while k < end {
-                lo = lo.min(points[k].1);
-                hi = hi.max(points[k].1);
-                k += stride;
-            }
-            lo = lo.min(points[end - 1].1);
-            hi = hi.max(points[end - 1].1);
-        } else {
-            for p in &points[i..end] {
-                lo = lo.min(p.1);
-                hi = hi.max(p.1);
-            }
+        let (mut lo, mut hi) = min_max(points, blocks, i, end);
+        if let Some(v) = entering {
+            lo = lo.min(v);
+            hi = hi.max(v);
         }
         i = end;
-        if lo.is_finite() && hi.is_finite() && b0 < f64::MAX {
+        if lo.is_finite() && hi.is_finite() {
             out.push(Column {
                 x,
                 min: lo,
@@ -336,6 +371,18 @@ mod tests {
             }
         );
         assert_eq!(cols[5].max, 3.0);
+    }
+
+    #[test]
+    fn block_summaries_give_the_same_columns() {
+        let pts: Vec<(i64, f64)> = (0..100_000)
+            .map(|i| (i * 10, ((i * 7919) % 1013) as f64))
+            .collect();
+        let blocks = block_summary(&pts);
+        for w in [3.0, 50.0, 997.0] {
+            let v = view(0.0, 1_000_000.0, w);
+            assert_eq!(columns(&pts, &v, 1.0), columns_with(&pts, &blocks, &v, 1.0));
+        }
     }
 
     #[test]

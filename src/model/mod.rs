@@ -179,6 +179,8 @@ pub struct Thread {
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     pub points: Vec<(i64, f64)>,
+    /// Min/max per block of points (`lod::block_summary`), made when the model is built.
+    pub blocks: Vec<(f64, f64)>,
     /// The largest value, kept as points are added (ribbons scale by it every frame).
     max_value: f64,
 }
@@ -209,6 +211,16 @@ impl Series {
     /// The largest value (0 for an empty series).
     pub fn max(&self) -> f64 {
         self.max_value
+    }
+
+    /// Computes the block summary once all points are in.
+    pub fn seal(&mut self) {
+        self.blocks = lod::block_summary(&self.points);
+    }
+
+    /// Min/max per pixel column over a view.
+    pub fn columns(&self, view: &lod::TimeView, bucket_px: f64) -> Vec<lod::Column> {
+        lod::columns_with(&self.points, &self.blocks, view, bucket_px)
     }
 }
 

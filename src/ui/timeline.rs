@@ -429,10 +429,7 @@ fn stacked_ui(
     let mut mesh = Mesh::default();
     let scale = rect.height() as f64 / max;
     let bucket = 2.0;
-    let cols: Vec<Vec<lod::Column>> = series
-        .iter()
-        .map(|(s, _)| lod::columns(&s.points, tv, bucket))
-        .collect();
+    let cols: Vec<Vec<lod::Column>> = series.iter().map(|(s, _)| s.columns(tv, bucket)).collect();
     let n = (tv.width_px / bucket).ceil() as usize;
     let mut base = vec![0.0f64; n + 1];
     for (k, (_, color)) in series.iter().enumerate() {
@@ -464,7 +461,7 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
             // Goal as a line of per-column maxima.
             if max > 0.0 {
                 let scale = rect.height() as f64 / max;
-                for col in lod::columns(&c.heap_goal.points, tv, 2.0) {
+                for col in c.heap_goal.columns(tv, 2.0) {
                     let y = rect.bottom() - (col.max * scale) as f32;
                     let x = rect.left() + col.x as f32;
                     painter.line_segment(
