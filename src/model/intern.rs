@@ -89,14 +89,6 @@ impl Interner {
         self.stacks.get(id as usize).map_or(0, |s| s.1 as usize)
     }
 
-    pub fn stack_count(&self) -> usize {
-        self.stacks.len()
-    }
-
-    pub fn string_count(&self) -> usize {
-        self.strings.len()
-    }
-
     /// Looks up a string by text without adding it.
     pub fn find(&self, s: &str) -> Option<StrId> {
         self.string_ids.get(s).copied()

@@ -363,34 +363,4 @@ impl Model {
     pub fn string(&self, id: StrId) -> &str {
         self.interner.string(id)
     }
-
-    /// Bytes the model's arrays hold (excluding the interner's maps), for reporting.
-    pub fn heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        let g: usize = self
-            .goroutines
-            .iter()
-            .map(|g| {
-                size_of::<Goroutine>()
-                    + g.spans.capacity() * size_of::<GSpan>()
-                    + g.regions.capacity() * size_of::<Region>()
-            })
-            .sum();
-        let p: usize = self
-            .procs
-            .iter()
-            .map(|p| {
-                p.spans.capacity() * size_of::<PSpan>() + p.work.capacity() * size_of::<PRange>()
-            })
-            .sum();
-        let m: usize = self
-            .threads
-            .iter()
-            .map(|t| t.spans.capacity() * size_of::<MSpan>())
-            .sum();
-        g + p
-            + m
-            + self.stimuli.capacity() * size_of::<Stimulus>()
-            + self.cpu_samples.capacity() * size_of::<CpuSample>()
-    }
 }

@@ -13,7 +13,7 @@ use super::loader::Loader;
 use super::panels;
 use super::timeline::{self, Geometry, Pick};
 use super::view::{TimelineView, format_duration};
-use crate::model::{GState, Model};
+use crate::model::Model;
 
 const RECENT_KEY: &str = "goscope.recent";
 const MAX_RECENT: usize = 10;
@@ -737,14 +737,6 @@ impl Doc {
             }
             _ => None,
         }
-    }
-
-    /// Longest span in a state for a goroutine (used by tests and the findings jump).
-    pub fn longest_span(&self, g: i64, state: GState) -> Option<usize> {
-        let gr = self.model.goroutine(g)?;
-        (0..gr.spans.len())
-            .filter(|&i| gr.spans[i].state == state)
-            .max_by_key(|&i| gr.spans[i].duration_ns())
     }
 }
 

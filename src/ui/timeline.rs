@@ -125,7 +125,6 @@ pub struct Outcome {
     pub clicked: Option<Pick>,
     pub double_clicked: Option<Pick>,
     pub toggled_group: Option<String>,
-    pub hover_ns: Option<f64>,
 }
 
 fn time_view(view: &TimelineView, plot: Rect) -> TimeView {
@@ -309,9 +308,6 @@ pub fn timeline_ui(
         }
         if scroll.x != 0.0 {
             view.pan(-scroll.x as f64 / plot.width() as f64);
-        }
-        if plot.contains(p) {
-            out.hover_ns = Some(tv.ns_from_x((p.x - plot.left()) as f64));
         }
     }
 
