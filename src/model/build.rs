@@ -248,16 +248,18 @@ impl Builder {
         let is_gc_reason = self.is_gc_reason(reason);
         let network = self.network;
         let sleep = self.sleep;
-        let old_state;
-        let (old_p, old_m, block_reason);
-        {
+        let (old_state, old_p, old_m, block_reason, unnamed, has_open) = {
             let gb = self.goroutine(id);
-            old_state = gb.go_state;
-            old_p = gb.p;
-            old_m = gb.m;
-            block_reason = gb.block_reason;
-        }
-        if trans_stack != 0 && self.gs[&id].g.start_fn == 0 {
+            (
+                gb.go_state,
+                gb.p,
+                gb.m,
+                gb.block_reason,
+                gb.g.start_fn == 0,
+                gb.open.is_some(),
+            )
+        };
+        if trans_stack != 0 && unnamed {
             let root = self
                 .interner
                 .stack(trans_stack)
@@ -266,7 +268,7 @@ impl Builder {
             self.goroutine(id).g.start_fn = root;
         }
         // Same-state status at a generation boundary: nothing changes.
-        if tr.from == tr.to && self.gs[&id].open.is_some() {
+        if tr.from == tr.to && has_open {
             return;
         }
         let from = if tr.from == state::GO_UNDETERMINED {

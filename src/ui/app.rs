@@ -66,13 +66,11 @@ impl Doc {
 
     /// The rows for the current mode, recomputed only when the mode, order or groups change.
     pub fn rows(&mut self) -> &[Row] {
-        let key = (
-            self.mode,
-            self.sort,
-            self.collapsed.clone(),
-            self.focus.clone(),
-        );
-        if self.rows_key.as_ref() != Some(&key) {
+        // Compare in place: cloning the key every frame would copy the focus list.
+        let fresh = self.rows_key.as_ref().is_some_and(|(m, s, c, f)| {
+            *m == self.mode && *s == self.sort && *c == self.collapsed && *f == self.focus
+        });
+        if !fresh {
             self.rows = lanes::rows(
                 &self.model,
                 self.mode,
@@ -80,7 +78,12 @@ impl Doc {
                 &self.collapsed,
                 self.focus.as_deref(),
             );
-            self.rows_key = Some(key);
+            self.rows_key = Some((
+                self.mode,
+                self.sort,
+                self.collapsed.clone(),
+                self.focus.clone(),
+            ));
         }
         &self.rows
     }
