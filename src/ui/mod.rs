@@ -1,6 +1,7 @@
 //! The desktop viewer (eframe/egui). Reads the model, never parses; view state lives in
 //! `view` and `app`, painting goes through the pure LOD functions of `model::lod`.
 
+pub mod analyses;
 pub mod app;
 pub mod colors;
 pub mod lanes;

@@ -1,0 +1,147 @@
+//! The analyses the viewer shows beside the timeline (goroutine breakdown, blocking
+//! profiles), computed on a background thread from the trace bytes once the model is
+//! shown, plus a small helper for any other background computation a view needs.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::analysis::pprof::{Profile, ProfileBuilder, ProfileKind};
+use crate::analysis::stacks::StackTable;
+use crate::analysis::summary::{Summarizer, Summary};
+use crate::cli::TraceBytes;
+
+/// A computation running on its own thread; the UI polls it each frame.
+pub struct Job<T> {
+    result: Arc<Mutex<Option<T>>>,
+    pub started: Instant,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Runs `f` on a new thread and asks `ctx` to repaint when it is done.
+    pub fn spawn(name: &str, ctx: &egui::Context, f: impl FnOnce() -> T + Send + 'static) -> Job<T> {
+        let result = Arc::new(Mutex::new(None));
+        let (slot, ctx) = (result.clone(), ctx.clone());
+        // If no thread can be made nothing arrives and the view keeps saying "computing".
+        let _ = std::thread::Builder::new()
+            .name(format!("goscope-{name}"))
+            .spawn(move || {
+                let out = f();
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(out);
+                }
+                ctx.request_repaint();
+            });
+        Job {
+            result,
+            started: Instant::now(),
+        }
+    }
+
+    /// The result, once, when it has arrived.
+    pub fn take(&self) -> Option<T> {
+        self.result.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// A value computed in the background: running, then there.
+pub enum Slot<T> {
+    Running(Job<T>),
+    Done(T),
+}
+
+impl<T: Send + 'static> Slot<T> {
+    pub fn spawn(name: &str, ctx: &egui::Context, f: impl FnOnce() -> T + Send + 'static) -> Self {
+        Slot::Running(Job::spawn(name, ctx, f))
+    }
+
+    /// The value if it is there (moving it in when it just arrived).
+    pub fn get(&mut self) -> Option<&T> {
+        if let Slot::Running(job) = self {
+            match job.take() {
+                Some(v) => *self = Slot::Done(v),
+                None => return None,
+            }
+        }
+        match self {
+            Slot::Done(v) => Some(v),
+            Slot::Running(_) => None,
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, Slot::Done(_))
+    }
+}
+
+/// The results of one pass over the trace's events.
+pub struct Analyses {
+    /// The trace bytes, kept for views that recompute with other options (MMU flags,
+    /// profiles limited to a time range).
+    pub data: Arc<TraceBytes>,
+    pub summary: Summary,
+    /// One per kind, in `ProfileKind::ALL` order.
+    pub profiles: Vec<Profile>,
+    pub stacks: StackTable,
+    /// How long the pass took.
+    pub secs: f64,
+}
+
+impl Analyses {
+    pub fn profile(&self, kind: ProfileKind) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.kind == kind)
+    }
+
+    /// Maps `path` and runs the goroutine analysis and all four profiles in one pass.
+    pub fn compute(path: &Path) -> Result<Analyses, String> {
+        let data = crate::cli::open_trace(path).map_err(|e| format!("{e:#}"))?;
+        Analyses::compute_bytes(Arc::new(data))
+    }
+
+    pub fn compute_bytes(data: Arc<TraceBytes>) -> Result<Analyses, String> {
+        let t0 = Instant::now();
+        let mut summarizer = Summarizer::new();
+        let mut profiles = ProfileBuilder::new(&ProfileKind::ALL);
+        // A cut trace still gives the analyses of what was read; the model shows the warning.
+        crate::trace::read(&data, crate::trace::ReadOptions::default(), |ev, t| {
+            summarizer.event(ev, t);
+            profiles.event(ev, t);
+        })
+        .map_err(|e| e.to_string())?;
+        let (profiles, stacks) = profiles.finish();
+        Ok(Analyses {
+            data,
+            summary: summarizer.finish(),
+            profiles,
+            stacks,
+            secs: t0.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_gives_summary_and_all_profiles() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
+        let a = Analyses::compute(&path).expect("analyses");
+        assert_eq!(a.profiles.len(), 4);
+        assert!(a.summary.goroutines.len() > 3);
+        let sync = a.profile(ProfileKind::Sync).expect("sync profile");
+        assert!(sync.total_delay_ns() > 900_000_000, "the 1 s stall is in the sync profile");
+    }
+
+    #[test]
+    fn slot_delivers_a_background_result() {
+        let ctx = egui::Context::default();
+        let mut slot = Slot::spawn("test", &ctx, || 6 * 7);
+        let t0 = Instant::now();
+        while slot.get().is_none() && t0.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(slot.get(), Some(&42));
+        assert!(slot.is_done());
+    }
+}
