@@ -323,3 +323,120 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     assert!(s.duration_ns() > 900_000_000);
     h.get_by_label("main.wait");
 }
+
+/// Steps until the background analyses have arrived.
+fn wait_analyses(h: &mut Harness<'static, GoscopeApp>) {
+    for _ in 0..4000 {
+        let ready = h
+            .state()
+            .doc
+            .as_ref()
+            .and_then(|d| d.analyses.as_ref())
+            .is_some_and(|s| s.is_done());
+        if ready {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+/// A press and release of the primary button at `pos`.
+fn click_at(h: &mut Harness<'static, GoscopeApp>, pos: Pos2) {
+    h.event(egui::Event::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+/// The seed's story: Goroutines → the stream group → sort by select block time → the top
+/// goroutine has ≈1 s → its focused timeline → click the long wait → its end stack shows
+/// `main.wait` calling `runtime.selectgo`.
+#[test]
+fn story_goroutines_to_the_stalled_select() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Goroutine analysis").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("main.stream").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Block time (select)").click();
+    h.run_steps(3);
+    let (gid, select_ns) = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let rows = doc.goroutines_view.visible_goroutines(&an);
+        let top = rows[0];
+        (
+            top.id,
+            top.stats.block_ns.get("select").copied().unwrap_or(0),
+        )
+    };
+    assert!(
+        (900_000_000..1_200_000_000).contains(&select_ns),
+        "top row's select block time is {select_ns} ns"
+    );
+    // The table shows it, rounded as a duration.
+    let shown = goscope::ui::view::format_duration(select_ns as f64);
+    h.get_all_by_label(&shown)
+        .next()
+        .expect("the top row's select time is shown");
+
+    // Its focused timeline, from the row's context menu.
+    h.get_by_label(&format!("G{gid}")).click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Focused timeline").click();
+    h.run_steps(3);
+    let (pos, gi, span_idx) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        let focus = doc.focus.as_ref().expect("the timeline is focused");
+        assert_eq!(focus[0], gid);
+        assert!(
+            focus.len() > 1,
+            "the goroutines it interacted with are shown too"
+        );
+        let gi = doc.model.goroutine_index(gid).unwrap();
+        let (span_idx, s) = doc.model.goroutines[gi]
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state == GState::Waiting)
+            .max_by_key(|(_, s)| s.duration_ns())
+            .map(|(i, s)| (i, *s))
+            .unwrap();
+        let rect = doc
+            .geometry
+            .row_rect(&Row::Goroutine(gi))
+            .expect("the lane is visible");
+        let plot = doc.geometry.plot;
+        let mid = (s.start_ns + s.end_ns) as f64 / 2.0;
+        let x = plot.left()
+            + ((mid - doc.view.start_ns) / doc.view.span_ns() * plot.width() as f64) as f32;
+        (Pos2::new(x, rect.center().y - 2.0), gi, span_idx)
+    };
+    click_at(&mut h, pos);
+    assert_eq!(
+        h.state().doc.as_ref().unwrap().selected,
+        Some(Pick::GSpan {
+            g: gi,
+            span: span_idx
+        })
+    );
+    h.get_by_label_contains("End stack trace (where it blocked)");
+    let wait = h.get_by_label("main.wait").rect();
+    let selectgo = h.get_by_label("runtime.selectgo").rect();
+    assert!(
+        selectgo.top() < wait.top(),
+        "main.wait is listed as the caller of runtime.selectgo"
+    );
+}

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use egui::{Color32, Key, RichText, Ui};
 
+use super::analyses::{Analyses, Slot};
+use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
 use super::loader::Loader;
 use super::panels;
@@ -17,6 +19,27 @@ use crate::model::Model;
 
 const RECENT_KEY: &str = "goscope.recent";
 const MAX_RECENT: usize = 10;
+
+/// The analysis views of the dock below the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Goroutines,
+    Findings,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 2] = [Tab::Goroutines, Tab::Findings];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::Goroutines => "Goroutine analysis",
+            Tab::Findings => "Findings",
+        }
+    }
+}
+
+/// The background analysis pass, once started.
+pub type AnalysesSlot = Slot<Result<Arc<Analyses>, String>>;
 
 /// An open trace and everything about how it is shown.
 pub struct Doc {
@@ -36,9 +59,13 @@ pub struct Doc {
     pub selection_summary: Option<((f64, f64), panels::SelectionSummary)>,
     /// Whether the selection panel is shown (set after each frame's timeline input).
     pub selection_panel: bool,
-    /// The findings window, and the findings once computed.
-    pub show_findings: bool,
+    /// The dock's open tab (None: the dock is closed).
+    pub tab: Option<Tab>,
+    /// The findings, once computed.
     pub findings: Option<Vec<crate::analysis::findings::Finding>>,
+    /// The goroutine analysis and profiles, computed in the background after loading.
+    pub analyses: Option<AnalysesSlot>,
+    pub goroutines_view: GoroutinesView,
 }
 
 impl Doc {
@@ -59,8 +86,10 @@ impl Doc {
             rows_key: None,
             selection_summary: None,
             selection_panel: false,
-            show_findings: false,
+            tab: None,
             findings: None,
+            analyses: None,
+            goroutines_view: GoroutinesView::new(),
         }
     }
 
@@ -141,6 +170,46 @@ impl Doc {
                 return;
             }
             y += lanes::row_height(r);
+        }
+    }
+
+    /// The analyses if they are ready; starts them the first time.
+    pub fn analyses(&mut self, ctx: &egui::Context) -> Option<Result<Arc<Analyses>, String>> {
+        let slot = self.analyses.get_or_insert_with(|| {
+            let path = self.path.clone();
+            Slot::spawn("analyses", ctx, move || {
+                Analyses::compute(&path).map(Arc::new)
+            })
+        });
+        slot.get().cloned()
+    }
+
+    /// Does what a panel or view asked for.
+    pub fn apply(&mut self, action: panels::Action) {
+        match action {
+            panels::Action::None => {}
+            panels::Action::Jump { g, t_ns } => self.jump_to_goroutine(g, t_ns),
+            panels::Action::Focus(g) => {
+                let picked = self
+                    .selected_gspan()
+                    .filter(|(gr, _)| gr.id == g)
+                    .map(|(_, s)| s.start_ns);
+                self.focus_goroutine(g);
+                match picked {
+                    // Keep the clicked span in view and selected.
+                    Some(t_ns) => self.jump_to_goroutine(g, t_ns),
+                    // Otherwise show the goroutine's whole life.
+                    None => {
+                        self.selected = None;
+                        if let Some(gr) = self.model.goroutine(g) {
+                            let a = gr.first_ns();
+                            let b = gr.spans.last().map_or(a, |s| s.end_ns);
+                            self.view.show_range(a as f64, b.max(a + 1000) as f64);
+                        }
+                    }
+                }
+            }
+            panels::Action::ShowRange(a, b) => self.view.show_range(a as f64, b as f64),
         }
     }
 
@@ -422,8 +491,11 @@ impl GoscopeApp {
                             ui.selectable_value(&mut doc.sort, s, s.name());
                         }
                     });
-                if ui.selectable_label(doc.show_findings, "Findings").clicked() {
-                    doc.show_findings = !doc.show_findings;
+                ui.separator();
+                for t in Tab::ALL {
+                    if ui.selectable_label(doc.tab == Some(t), t.name()).clicked() {
+                        doc.tab = if doc.tab == Some(t) { None } else { Some(t) };
+                    }
                 }
                 if doc.focus.is_some() && ui.button("Show all goroutines").clicked() {
                     doc.focus = None;
@@ -570,6 +642,15 @@ impl GoscopeApp {
         });
 
         if let Some(doc) = self.doc.as_mut() {
+            if let Some(tab) = doc.tab {
+                let mut action = panels::Action::None;
+                egui::Panel::bottom("dock")
+                    .resizable(true)
+                    .default_size(340.0)
+                    .size_range(120.0..=900.0)
+                    .show(ui, |ui| action = dock_ui(ui, doc, tab));
+                doc.apply(action);
+            }
             // The selection's panel opens the frame after the drag is over, so the plot doesn't
             // change width while the selection is being made.
             let show_selection = doc.selection_panel;
@@ -600,15 +681,7 @@ impl GoscopeApp {
                             }
                         });
                     });
-                match action {
-                    panels::Action::None => {}
-                    panels::Action::Jump { g, t_ns } => doc.jump_to_goroutine(g, t_ns),
-                    panels::Action::Focus(g) => {
-                        doc.focus_goroutine(g);
-                        doc.jump_to_goroutine(g, doc.selected_time().unwrap_or(doc.model.start_ns));
-                    }
-                    panels::Action::ShowRange(a, b) => doc.view.show_range(a as f64, b as f64),
-                }
+                doc.apply(action);
             }
             egui::CentralPanel::default().show(ui, |ui| {
                 // Borrow the cached rows out of the doc for this frame (no per-frame copy).
@@ -671,44 +744,69 @@ impl GoscopeApp {
         if self.show_help {
             self.help_ui(&ctx);
         }
-        if let Some(doc) = self.doc.as_mut() {
-            if doc.show_findings {
-                findings_window(&ctx, doc);
-            }
+    }
+}
+
+/// The dock below the timeline: the open analysis tab.
+fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
+    match tab {
+        Tab::Findings => {
+            findings_ui(ui, doc);
+            panels::Action::None
+        }
+        Tab::Goroutines => {
+            let Some(an) = analyses_or_progress(ui, doc) else {
+                return panels::Action::None;
+            };
+            doc.goroutines_view.ui(ui, &an)
         }
     }
 }
 
-/// The findings window: what to look at first, each with a link to its place in the timeline.
-fn findings_window(ctx: &egui::Context, doc: &mut Doc) {
+/// The analyses, or a line saying they are being computed (or why they failed).
+fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
+    match doc.analyses(ui.ctx()) {
+        Some(Ok(an)) => Some(an),
+        Some(Err(e)) => {
+            ui.colored_label(
+                Color32::from_rgb(240, 90, 90),
+                format!("Analysis failed: {e}"),
+            );
+            None
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Analysing goroutines and blocking profiles…");
+            });
+            None
+        }
+    }
+}
+
+/// The findings: what to look at first, each with a link to its place in the timeline.
+fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
     use crate::analysis::findings::{self, LaneRef};
     let model = doc.model.clone();
     let list = doc
         .findings
         .get_or_insert_with(|| findings::findings(&model));
     let mut jump = None;
-    let mut open = true;
-    egui::Window::new("Findings")
-        .open(&mut open)
-        .default_width(520.0)
-        .default_height(420.0)
-        .show(ctx, |ui| {
-            if list.is_empty() {
-                ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
+    if list.is_empty() {
+        ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (i, f) in list.iter().enumerate() {
+            if ui.link(RichText::new(&f.title).strong()).clicked() {
+                jump = Some(i);
             }
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                for (i, f) in list.iter().enumerate() {
-                    if ui.link(RichText::new(&f.title).strong()).clicked() {
-                        jump = Some(i);
-                    }
-                    ui.label(RichText::new(&f.explanation).small());
-                    if let Some(top) = f.stack.first() {
-                        ui.label(RichText::new(top).monospace().small().weak());
-                    }
-                    ui.separator();
-                }
-            });
-        });
+            ui.label(RichText::new(&f.explanation).small());
+            if let Some(top) = f.stack.first() {
+                ui.label(RichText::new(top).monospace().small().weak());
+            }
+            ui.separator();
+        }
+    });
     if let Some(i) = jump {
         let f = list[i].clone();
         match f.lane {
@@ -720,7 +818,6 @@ fn findings_window(ctx: &egui::Context, doc: &mut Doc) {
             LaneRef::None => doc.view.show_range(f.start_ns as f64, f.end_ns as f64),
         }
     }
-    doc.show_findings = open;
 }
 
 impl Doc {

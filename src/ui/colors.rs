@@ -9,6 +9,8 @@ pub const RUNNABLE: Color32 = Color32::from_rgb(230, 180, 60);
 pub const SYSCALL: Color32 = Color32::from_rgb(200, 90, 200);
 pub const WAITING: Color32 = Color32::from_rgb(110, 120, 140);
 pub const FOLDED: Color32 = Color32::from_rgb(150, 150, 150);
+/// Wake-up arrows in a focused goroutine view.
+pub const WAKEUP: Color32 = Color32::from_rgb(120, 200, 255);
 pub const GC: Color32 = Color32::from_rgb(240, 140, 40);
 pub const STW: Color32 = Color32::from_rgb(220, 60, 60);
 pub const ASSIST: Color32 = Color32::from_rgb(245, 160, 60);

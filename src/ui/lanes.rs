@@ -61,6 +61,9 @@ pub enum Row {
     Tasks,
 }
 
+/// The key of the group a focused goroutine view shows its goroutines in.
+pub const FOCUS_GROUP: &str = "focus";
+
 /// Height of a row in points.
 pub fn row_height(row: &Row) -> f32 {
     match row {
@@ -149,8 +152,8 @@ pub fn rows(
                 }
                 push_group(
                     &mut out,
-                    "focus",
-                    "Focused goroutines",
+                    FOCUS_GROUP,
+                    "Focused goroutines (arrows: wake-ups)",
                     idx.into_iter().map(Row::Goroutine).collect(),
                     collapsed,
                 );

@@ -4,11 +4,13 @@
 pub mod analyses;
 pub mod app;
 pub mod colors;
+pub mod goroutines;
 pub mod lanes;
 pub mod loader;
 pub mod panels;
 pub mod timeline;
 pub mod view;
+pub mod widgets;
 
 pub use app::GoscopeApp;
 

@@ -5,7 +5,7 @@
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2};
 
 use super::colors;
-use super::lanes::{Row, row_height};
+use super::lanes::{FOCUS_GROUP, Row, row_height};
 use super::view::{TimelineView, format_duration, format_tick, tick_step_ns};
 use crate::model::lod::{self, TimeView};
 use crate::model::{GState, Model, StimulusKind};
@@ -267,6 +267,11 @@ pub fn timeline_ui(
         }
     }
 
+    // In a focused goroutine view, who woke whom.
+    if matches!(rows.first(), Some(Row::Group { key, .. }) if key == FOCUS_GROUP) {
+        wakeup_arrows(&lane_painter, model, &tv, plot, &geometry.rows);
+    }
+
     // Selection (shift-drag) and panning (drag).
     let t_at = |p: Pos2| tv.ns_from_x((p.x - plot.left()) as f64);
     if resp.drag_started() {
@@ -351,6 +356,76 @@ pub fn timeline_ui(
         }
     }
     out
+}
+
+/// The most wake-up arrows drawn at once; beyond it the view asks to zoom in.
+const MAX_ARROWS: usize = 2000;
+
+/// Draws an arrow from the waker's lane to the woken goroutine's lane at each unblock in
+/// view, between goroutines whose lanes are both on screen.
+fn wakeup_arrows(
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    plot: Rect,
+    rows: &[(Row, Rect)],
+) {
+    let lane_y: rustc_hash::FxHashMap<i64, f32> = rows
+        .iter()
+        .filter_map(|(r, rect)| match r {
+            Row::Goroutine(gi) => Some((model.goroutines[*gi].id, rect.center().y)),
+            _ => None,
+        })
+        .collect();
+    let (t0, t1) = (tv.start_ns, tv.ns_from_x(tv.width_px));
+    let mut arrows = Vec::new();
+    for (r, _) in rows {
+        let Row::Goroutine(gi) = r else { continue };
+        let g = &model.goroutines[*gi];
+        let Some(&to_y) = lane_y.get(&g.id) else {
+            continue;
+        };
+        let first = g.spans.partition_point(|s| (s.start_ns as f64) < t0);
+        for s in g.spans[first..]
+            .iter()
+            .take_while(|s| (s.start_ns as f64) <= t1)
+        {
+            if s.waker < 0 || s.waker == g.id {
+                continue;
+            }
+            if let Some(&from_y) = lane_y.get(&s.waker) {
+                arrows.push((s.start_ns, from_y, to_y));
+                if arrows.len() > MAX_ARROWS {
+                    painter.text(
+                        Pos2::new(plot.right() - 8.0, plot.bottom() - 8.0),
+                        Align2::RIGHT_BOTTOM,
+                        "zoom in to see wake-up arrows",
+                        FontId::proportional(12.0),
+                        Color32::from_gray(200),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    let stroke = Stroke::new(1.5, colors::WAKEUP);
+    for (t_ns, from_y, to_y) in arrows {
+        let x = plot.left() + tv.x_from_ns(t_ns as f64) as f32;
+        let (a, b) = (Pos2::new(x, from_y), Pos2::new(x, to_y));
+        painter.line_segment([a, b], stroke);
+        // The head, pointing at the woken goroutine.
+        let dir = if to_y > from_y { -1.0 } else { 1.0 };
+        painter.add(egui::Shape::convex_polygon(
+            vec![
+                b,
+                Pos2::new(x - 4.0, to_y + dir * 7.0),
+                Pos2::new(x + 4.0, to_y + dir * 7.0),
+            ],
+            colors::WAKEUP,
+            Stroke::NONE,
+        ));
+        painter.circle_filled(a, 2.5, colors::WAKEUP);
+    }
 }
 
 fn axis_ui(
