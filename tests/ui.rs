@@ -440,3 +440,34 @@ fn story_goroutines_to_the_stalled_select() {
         "main.wait is listed as the caller of runtime.selectgo"
     );
 }
+
+/// Ctrl+F, a function name, Enter: the longest span blocked in it is selected and shown,
+/// and its goroutine lane is highlighted. `p0` then shows the processor view.
+#[test]
+fn ctrl_f_finds_a_function_and_a_processor() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.get_by_label("Find");
+    h.state_mut().doc.as_mut().unwrap().search.query = "main.wait".into();
+    h.run_steps(2);
+    h.get_by_label_contains("results");
+    h.get_all_by_label_contains("— main.wait")
+        .next()
+        .expect("a span hit")
+        .click();
+    h.run_steps(3);
+    {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        let (g, s) = doc.selected_gspan().expect("the matching span is selected");
+        assert!(s.duration_ns() > 900_000_000, "the 1 s stall first");
+        let m = doc.search.matches().expect("matches while the bar is open");
+        assert!(m.goroutines.contains(&g.id));
+    }
+    h.state_mut().doc.as_mut().unwrap().search.query = "p0".into();
+    h.run_steps(2);
+    h.get_by_label("Processor P0").click();
+    h.run_steps(2);
+    assert_eq!(h.state().doc.as_ref().unwrap().mode, LaneMode::Procs);
+}

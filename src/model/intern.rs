@@ -85,6 +85,15 @@ impl Interner {
             .map(|&f| self.frames[f as usize])
     }
 
+    /// How many strings and stacks there are (ids run from 0 below these).
+    pub fn string_count(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn stack_count(&self) -> usize {
+        self.stacks.len()
+    }
+
     pub fn stack_len(&self, id: StackId) -> usize {
         self.stacks.get(id as usize).map_or(0, |s| s.1 as usize)
     }

@@ -13,6 +13,7 @@ use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
 use super::loader::Loader;
 use super::panels;
+use super::search::{Hit, SearchBar};
 use super::timeline::{self, Geometry, Pick};
 use super::view::{TimelineView, format_duration};
 use crate::model::Model;
@@ -66,6 +67,7 @@ pub struct Doc {
     /// The goroutine analysis and profiles, computed in the background after loading.
     pub analyses: Option<AnalysesSlot>,
     pub goroutines_view: GoroutinesView,
+    pub search: SearchBar,
 }
 
 impl Doc {
@@ -90,6 +92,7 @@ impl Doc {
             findings: None,
             analyses: None,
             goroutines_view: GoroutinesView::new(),
+            search: SearchBar::default(),
         }
     }
 
@@ -182,6 +185,25 @@ impl Doc {
             })
         });
         slot.get().cloned()
+    }
+
+    /// Shows a search result.
+    pub fn show_hit(&mut self, hit: &Hit) {
+        match *hit {
+            Hit::Goroutine { g, t_ns } | Hit::Span { g, t_ns, .. } => {
+                self.jump_to_goroutine(g, t_ns)
+            }
+            Hit::Proc(i) => {
+                self.mode = LaneMode::Procs;
+                self.collapsed.remove("procs");
+                self.scroll_to_row(&Row::Proc(i));
+            }
+            Hit::Thread(i) => {
+                self.mode = LaneMode::Threads;
+                self.collapsed.remove("threads");
+                self.scroll_to_row(&Row::Thread(i));
+            }
+        }
     }
 
     /// Does what a panel or view asked for.
@@ -360,9 +382,10 @@ impl GoscopeApp {
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        let (ctrl_o, help, esc) = ctx.input(|i| {
+        let (ctrl_o, ctrl_f, help, esc) = ctx.input(|i| {
             (
                 i.modifiers.command && i.key_pressed(Key::O),
+                i.modifiers.command && i.key_pressed(Key::F),
                 i.key_pressed(Key::Questionmark)
                     || i.events
                         .iter()
@@ -380,6 +403,9 @@ impl GoscopeApp {
             self.show_help = false;
         }
         let Some(doc) = self.doc.as_mut() else { return };
+        if ctrl_f {
+            doc.search.open();
+        }
         let (dt, w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
             let pressed = [Key::W, Key::S, Key::A, Key::D]
                 .iter()
@@ -639,6 +665,12 @@ impl GoscopeApp {
         egui::Panel::top("top-bar").show(ui, |ui| {
             self.top_bar_ui(ui);
             self.banners_ui(ui);
+            if let Some(doc) = self.doc.as_mut() {
+                let model = doc.model.clone();
+                if let Some(hit) = doc.search.ui(ui, &model) {
+                    doc.show_hit(&hit);
+                }
+            }
         });
 
         if let Some(doc) = self.doc.as_mut() {
@@ -687,9 +719,19 @@ impl GoscopeApp {
                 // Borrow the cached rows out of the doc for this frame (no per-frame copy).
                 doc.rows();
                 let rows = std::mem::take(&mut doc.rows);
-                let highlight: Vec<i64> = match doc.selected {
+                let selected_g: Vec<i64> = match doc.selected {
                     Some(Pick::GSpan { g, .. }) => vec![doc.model.goroutines[g].id],
                     _ => Vec::new(),
+                };
+                let highlight = match doc.search.matches() {
+                    Some(m) => timeline::Highlight {
+                        goroutines: &m.goroutines,
+                        spans: &m.spans,
+                    },
+                    None => timeline::Highlight {
+                        goroutines: &selected_g,
+                        spans: &[],
+                    },
                 };
                 let out = timeline::timeline_ui(
                     ui,
@@ -697,7 +739,7 @@ impl GoscopeApp {
                     &mut doc.view,
                     &rows,
                     doc.selected,
-                    &highlight,
+                    highlight,
                     &mut doc.geometry,
                 );
                 doc.rows = rows;
@@ -821,13 +863,6 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
 }
 
 impl Doc {
-    fn selected_time(&self) -> Option<i64> {
-        match self.selected? {
-            Pick::GSpan { g, span } => Some(self.model.goroutines[g].spans[span].start_ns),
-            _ => None,
-        }
-    }
-
     /// The goroutine span selected, if any.
     pub fn selected_gspan(&self) -> Option<(&crate::model::Goroutine, &crate::model::GSpan)> {
         match self.selected? {

@@ -11,6 +11,8 @@ pub const WAITING: Color32 = Color32::from_rgb(110, 120, 140);
 pub const FOLDED: Color32 = Color32::from_rgb(150, 150, 150);
 /// Wake-up arrows in a focused goroutine view.
 pub const WAKEUP: Color32 = Color32::from_rgb(120, 200, 255);
+/// Search matches.
+pub const SEARCH: Color32 = Color32::from_rgb(255, 90, 200);
 pub const GC: Color32 = Color32::from_rgb(240, 140, 40);
 pub const STW: Color32 = Color32::from_rgb(220, 60, 60);
 pub const ASSIST: Color32 = Color32::from_rgb(245, 160, 60);

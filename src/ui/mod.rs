@@ -8,6 +8,7 @@ pub mod goroutines;
 pub mod lanes;
 pub mod loader;
 pub mod panels;
+pub mod search;
 pub mod timeline;
 pub mod view;
 pub mod widgets;

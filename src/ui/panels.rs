@@ -31,6 +31,10 @@ pub const HELP: &[(&str, &str)] = &[
         "focus a goroutine and the goroutines it interacted with",
     ),
     ("wheel over lane names, PgUp / PgDn", "scroll the lanes"),
+    (
+        "Ctrl+F",
+        "find a goroutine (g123), processor (p3), thread (m5) or function",
+    ),
     ("Ctrl+O", "open a trace (or drop a file onto the window)"),
     ("?", "this help"),
 ];

@@ -119,6 +119,31 @@ impl Geometry {
     }
 }
 
+/// What to mark in the lanes: goroutines (the selected one, search matches) and single
+/// goroutine spans (search matches).
+#[derive(Clone, Copy, Default)]
+pub struct Highlight<'a> {
+    /// Sorted by id.
+    pub goroutines: &'a [i64],
+    /// (goroutine index, span index), sorted.
+    pub spans: &'a [(u32, u32)],
+}
+
+impl Highlight<'_> {
+    pub fn has_goroutine(&self, g: i64) -> bool {
+        self.goroutines.binary_search(&g).is_ok()
+    }
+
+    /// Whether any of spans `first..first + count` of goroutine `g_index` is marked.
+    fn has_spans(&self, g_index: usize, first: usize, count: usize) -> bool {
+        let lo = (g_index as u32, first as u32);
+        let i = self.spans.partition_point(|&k| k < lo);
+        self.spans
+            .get(i)
+            .is_some_and(|&(g, s)| g == g_index as u32 && (s as usize) < first + count)
+    }
+}
+
 /// What the timeline reports back to the app for this frame.
 #[derive(Default)]
 pub struct Outcome {
@@ -138,7 +163,7 @@ pub fn timeline_ui(
     view: &mut TimelineView,
     rows: &[Row],
     selected: Option<Pick>,
-    highlight_g: &[i64],
+    highlight: Highlight,
     geometry: &mut Geometry,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -255,7 +280,7 @@ pub fn timeline_ui(
                 prect,
                 lanes_area,
                 selected,
-                highlight_g,
+                highlight,
             ) {
                 out.toggled_group = Some(key);
             }
@@ -646,7 +671,7 @@ fn row_ui(
     prect: Rect,
     clip: Rect,
     selected: Option<Pick>,
-    highlight_g: &[i64],
+    highlight: Highlight,
 ) -> Option<String> {
     let name_rect = Rect::from_min_max(
         rect.min + Vec2::new(6.0, 0.0),
@@ -718,7 +743,7 @@ fn row_ui(
                     text_in(painter, item_rect(item, top), &text);
                 }
                 let sel = matches!(selected, Some(Pick::PSpan { p: sp, span }) if sp == *i && span == item.first && !item.is_folded());
-                if sel || (!item.is_folded() && highlight_g.contains(&s.g)) {
+                if sel || (!item.is_folded() && highlight.has_goroutine(s.g)) {
                     painter.rect_stroke(
                         item_rect(item, top),
                         0.0,
@@ -758,6 +783,14 @@ fn row_ui(
             }
             let lane =
                 Rect::from_min_max(prect.min, Pos2::new(prect.right(), prect.bottom() - 3.0));
+            if highlight.has_goroutine(g.id) {
+                // A mark at the lane's start for a highlighted goroutine.
+                painter.rect_filled(
+                    Rect::from_min_size(rect.min, Vec2::new(4.0, rect.height() - 1.0)),
+                    0.0,
+                    colors::SEARCH,
+                );
+            }
             let mut mesh = Mesh::default();
             let items = lod::layout(&g.spans, tv, MIN_SPAN_PX);
             for item in &items {
@@ -791,6 +824,13 @@ fn row_ui(
                         item_rect(item, lane),
                         0.0,
                         Stroke::new(1.5, colors::HIGHLIGHT),
+                        egui::StrokeKind::Inside,
+                    );
+                } else if highlight.has_spans(*i, item.first, item.count) {
+                    painter.rect_stroke(
+                        item_rect(item, lane),
+                        0.0,
+                        Stroke::new(1.5, colors::SEARCH),
                         egui::StrokeKind::Inside,
                     );
                 }

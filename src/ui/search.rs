@@ -1,0 +1,327 @@
+//! Search (Ctrl+F): `g123` finds a goroutine, `p3` a processor, `m5` a thread, any other
+//! text the goroutines whose start function contains it and the spans whose stacks hold a
+//! matching function. Results jump to the lane and span; matches are highlighted.
+
+use crate::model::Model;
+
+/// At most this many results are listed.
+pub const MAX_HITS: usize = 200;
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// A goroutine (by id), shown from `t_ns`.
+    Goroutine { g: i64, t_ns: i64 },
+    /// A span of a goroutine whose stack matched.
+    Span {
+        g: i64,
+        span: usize,
+        t_ns: i64,
+        func: String,
+    },
+    /// A processor lane (index into `model.procs`).
+    Proc(usize),
+    /// A thread lane (index into `model.threads`).
+    Thread(usize),
+}
+
+/// What a query matched, for the result list and the timeline's highlight.
+#[derive(Clone, Debug, Default)]
+pub struct Matches {
+    pub hits: Vec<Hit>,
+    /// More hits than listed.
+    pub truncated: bool,
+    /// Goroutines to highlight, sorted by id.
+    pub goroutines: Vec<i64>,
+    /// Matching spans: (goroutine index, span index), sorted.
+    pub spans: Vec<(u32, u32)>,
+}
+
+/// `x123` → 123 when `s` is that letter (either case) followed by digits.
+fn prefixed_id(s: &str, letter: char) -> Option<i64> {
+    let mut c = s.chars();
+    let first = c.next()?;
+    if first.to_ascii_lowercase() != letter {
+        return None;
+    }
+    let rest = c.as_str();
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok()
+}
+
+/// Runs a query over the model.
+pub fn search(model: &Model, query: &str) -> Matches {
+    let q = query.trim();
+    let mut m = Matches::default();
+    if q.is_empty() {
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'g') {
+        if let Some(g) = model.goroutine(id) {
+            m.hits.push(Hit::Goroutine {
+                g: id,
+                t_ns: g.first_ns(),
+            });
+            m.goroutines.push(id);
+        }
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'p') {
+        if let Some(i) = model.procs.iter().position(|p| p.id == id) {
+            m.hits.push(Hit::Proc(i));
+        }
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'm') {
+        if let Some(i) = model.threads.iter().position(|t| t.id == id) {
+            m.hits.push(Hit::Thread(i));
+        }
+        return m;
+    }
+
+    // Function names: which strings match, then which stacks hold a matching frame.
+    let needle = q.to_lowercase();
+    let it = &model.interner;
+    let matching_str: Vec<bool> = (0..it.string_count())
+        .map(|i| it.string(i as u32).to_lowercase().contains(&needle))
+        .collect();
+    let is_match = |id: u32| matching_str.get(id as usize).copied().unwrap_or(false);
+    // For each stack, its first matching function (innermost first), if any.
+    let stack_func: Vec<Option<u32>> = (0..it.stack_count())
+        .map(|s| it.stack(s as u32).map(|f| f.func).find(|&f| is_match(f)))
+        .collect();
+    let func_of = |s: u32| stack_func.get(s as usize).copied().flatten();
+
+    let mut span_hits = Vec::new();
+    for (gi, g) in model.goroutines.iter().enumerate() {
+        let by_start = is_match(g.start_fn);
+        let mut any_span = false;
+        for (si, s) in g.spans.iter().enumerate() {
+            let f = func_of(s.end_stack).or_else(|| func_of(s.start_stack));
+            if let Some(f) = f {
+                m.spans.push((gi as u32, si as u32));
+                any_span = true;
+                span_hits.push(Hit::Span {
+                    g: g.id,
+                    span: si,
+                    t_ns: s.start_ns,
+                    func: it.string(f).to_string(),
+                });
+            }
+        }
+        if by_start {
+            m.hits.push(Hit::Goroutine {
+                g: g.id,
+                t_ns: g.first_ns(),
+            });
+        }
+        if by_start || any_span {
+            m.goroutines.push(g.id);
+        }
+    }
+    // Goroutines first, then spans, longest first within the listed ones.
+    span_hits.sort_by_key(|h| match h {
+        Hit::Span { g, span, .. } => model
+            .goroutine(*g)
+            .and_then(|gr| gr.spans.get(*span))
+            .map_or(0, |s| -s.duration_ns()),
+        _ => 0,
+    });
+    m.hits.extend(span_hits);
+    if m.hits.len() > MAX_HITS {
+        m.hits.truncate(MAX_HITS);
+        m.truncated = true;
+    }
+    m
+}
+
+/// A one-line description of a hit.
+pub fn describe(model: &Model, hit: &Hit) -> String {
+    let rel = |t: i64| super::view::format_duration((t - model.start_ns) as f64);
+    match hit {
+        Hit::Goroutine { g, .. } => model.goroutine_label(*g),
+        Hit::Span {
+            g,
+            span,
+            t_ns,
+            func,
+        } => {
+            let what = model
+                .goroutine(*g)
+                .and_then(|gr| gr.spans.get(*span))
+                .map(|s| {
+                    let state = match s.state {
+                        crate::model::GState::Waiting if s.reason != 0 => {
+                            format!("waiting ({})", model.string(s.reason))
+                        }
+                        st => st.name().to_string(),
+                    };
+                    format!(
+                        "{state} {}",
+                        super::view::format_duration(s.duration_ns() as f64)
+                    )
+                })
+                .unwrap_or_default();
+            format!("G{g} {what} at {} — {func}", rel(*t_ns))
+        }
+        Hit::Proc(i) => format!("Processor P{}", model.procs.get(*i).map_or(-1, |p| p.id)),
+        Hit::Thread(i) => format!("Thread M{}", model.threads.get(*i).map_or(-1, |t| t.id)),
+    }
+}
+
+/// The search bar's state.
+#[derive(Default)]
+pub struct SearchBar {
+    pub open: bool,
+    pub query: String,
+    /// Focus the field on the next frame.
+    pub want_focus: bool,
+    matches: Matches,
+    /// The query `matches` is for.
+    matched: Option<String>,
+}
+
+impl SearchBar {
+    /// Opens the bar with the field focused.
+    pub fn open(&mut self) {
+        self.open = true;
+        self.want_focus = true;
+    }
+
+    /// The current matches, for highlighting (none when closed).
+    pub fn matches(&self) -> Option<&Matches> {
+        (self.open && !self.query.trim().is_empty()).then_some(&self.matches)
+    }
+
+    /// Draws the bar and its results; returns the result the user picked.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Hit> {
+        if !self.open {
+            return None;
+        }
+        let mut picked = None;
+        ui.horizontal(|ui| {
+            ui.label("Find");
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.query)
+                    .id_salt("search-field")
+                    .hint_text("g123, p3, m5 or a function name")
+                    .desired_width(320.0),
+            );
+            if self.want_focus {
+                field.request_focus();
+                self.want_focus = false;
+            }
+            if self.matched.as_deref() != Some(self.query.as_str()) {
+                self.matches = search(model, &self.query);
+                self.matched = Some(self.query.clone());
+            }
+            let (enter, esc) = ui.input(|i| {
+                (
+                    i.key_pressed(egui::Key::Enter),
+                    i.key_pressed(egui::Key::Escape),
+                )
+            });
+            if field.lost_focus() && enter {
+                picked = self.matches.hits.first().cloned();
+            }
+            if esc {
+                self.open = false;
+            }
+            if !self.query.trim().is_empty() {
+                let n = self.matches.hits.len();
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{n}{} result{}",
+                        if self.matches.truncated { "+" } else { "" },
+                        if n == 1 { "" } else { "s" }
+                    ))
+                    .small(),
+                );
+            }
+            if ui.small_button("Close").clicked() {
+                self.open = false;
+            }
+        });
+        if self.open && !self.matches.hits.is_empty() {
+            egui::ScrollArea::vertical()
+                .id_salt("search-results")
+                .max_height(150.0)
+                .show(ui, |ui| {
+                    for hit in &self.matches.hits {
+                        if ui.link(describe(model, hit)).clicked() {
+                            picked = Some(hit.clone());
+                        }
+                    }
+                });
+        }
+        picked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall() -> Model {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/traces/stall-go127.trace");
+        let data = std::fs::read(path).expect("trace");
+        crate::model::build(&data).expect("model")
+    }
+
+    #[test]
+    fn ids_processors_and_threads() {
+        let m = stall();
+        let g = m.goroutines[m.goroutines.len() / 2].id;
+        let r = search(&m, &format!("g{g}"));
+        assert_eq!(r.goroutines, vec![g]);
+        assert!(matches!(r.hits[..], [Hit::Goroutine { g: x, .. }] if x == g));
+        assert!(search(&m, "G999999").hits.is_empty());
+        let p0 = search(&m, "p0");
+        assert!(matches!(p0.hits[..], [Hit::Proc(i)] if m.procs[i].id == 0));
+        let t = m.threads[0].id;
+        assert!(matches!(
+            search(&m, &format!("m{t}")).hits[..],
+            [Hit::Thread(0)]
+        ));
+        assert!(search(&m, "  ").hits.is_empty());
+    }
+
+    #[test]
+    fn a_function_name_finds_goroutines_and_the_spans_that_blocked_in_it() {
+        let m = stall();
+        let r = search(&m, "main.WAIT");
+        assert!(!r.spans.is_empty(), "spans blocked in main.wait");
+        assert!(
+            r.spans.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
+        // Every matching span's stack really holds the function.
+        for &(gi, si) in &r.spans {
+            let s = m.goroutines[gi as usize].spans[si as usize];
+            let in_stack = |st| {
+                m.interner
+                    .stack(st)
+                    .any(|f| m.string(f.func) == "main.wait")
+            };
+            assert!(in_stack(s.end_stack) || in_stack(s.start_stack));
+        }
+        // The longest matching span is the 1 s stall and comes first among spans.
+        let first_span = r.hits.iter().find_map(|h| match h {
+            Hit::Span { g, span, .. } => m.goroutine(*g).map(|gr| gr.spans[*span]),
+            _ => None,
+        });
+        assert!(first_span.expect("a span hit").duration_ns() > 900_000_000);
+        let stream = search(&m, "main.stream");
+        assert!(
+            stream
+                .hits
+                .iter()
+                .any(|h| matches!(h, Hit::Goroutine { .. }))
+        );
+        assert!(stream.goroutines.windows(2).all(|w| w[0] < w[1]));
+        assert!(search(&m, "no such function anywhere").hits.is_empty());
+    }
+}
