@@ -19,7 +19,11 @@ pub struct Job<T> {
 
 impl<T: Send + 'static> Job<T> {
     /// Runs `f` on a new thread and asks `ctx` to repaint when it is done.
-    pub fn spawn(name: &str, ctx: &egui::Context, f: impl FnOnce() -> T + Send + 'static) -> Job<T> {
+    pub fn spawn(
+        name: &str,
+        ctx: &egui::Context,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Job<T> {
         let result = Arc::new(Mutex::new(None));
         let (slot, ctx) = (result.clone(), ctx.clone());
         // If no thread can be made nothing arrives and the view keeps saying "computing".
@@ -130,7 +134,10 @@ mod tests {
         assert_eq!(a.profiles.len(), 4);
         assert!(a.summary.goroutines.len() > 3);
         let sync = a.profile(ProfileKind::Sync).expect("sync profile");
-        assert!(sync.total_delay_ns() > 900_000_000, "the 1 s stall is in the sync profile");
+        assert!(
+            sync.total_delay_ns() > 900_000_000,
+            "the 1 s stall is in the sync profile"
+        );
     }
 
     #[test]
