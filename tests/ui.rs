@@ -288,8 +288,8 @@ fn goroutine_view_snapshot() {
     h.run_steps(4);
     // The top bar shows the load time, which differs from run to run.
     h.mask(egui::Rect::from_min_max(
-        egui::Pos2::new(420.0, 0.0),
-        egui::Pos2::new(1160.0, 24.0),
+        egui::Pos2::new(700.0, 0.0),
+        egui::Pos2::new(1200.0, 24.0),
     ));
     h.snapshot("stall_goroutines");
 }
@@ -470,4 +470,46 @@ fn ctrl_f_finds_a_function_and_a_processor() {
     h.get_by_label("Processor P0").click();
     h.run_steps(2);
     assert_eq!(h.state().doc.as_ref().unwrap().mode, LaneMode::Procs);
+}
+
+/// The seed's story, profiles: Profiles → Sync blocking → searching `main.wait` shows
+/// ≈1 s, the stall of the one stalled stream goroutine.
+#[test]
+fn story_sync_profile_holds_the_stall_in_wait() {
+    use goscope::analysis::pprof::ProfileKind;
+    use goscope::ui::flame::{FlameTree, match_text};
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Profiles").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    // Sync blocking is the kind shown first.
+    h.get_by_label("Sync blocking");
+    h.get_by_label("Search").focus();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("main.wait");
+    // What the search must find: the stalled goroutine's second in main.wait.
+    let expected = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let sync = an.profile(ProfileKind::Sync).unwrap();
+        let tree = FlameTree::from_profile(sync, &an.stacks);
+        let (_, found) = tree.search("main.wait");
+        assert_eq!(found.frames, 1, "one stalled goroutine blocks in main.wait");
+        assert!(
+            (950_000_000..1_100_000_000).contains(&found.total_ns),
+            "main.wait holds {} ns",
+            found.total_ns
+        );
+        match_text("main.wait", found, tree.total_ns())
+    };
+    let mut shown = false;
+    for _ in 0..400 {
+        h.step();
+        if h.query_by_label(&expected).is_some() {
+            shown = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(shown, "the view shows {expected:?}");
 }

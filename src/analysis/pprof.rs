@@ -147,6 +147,8 @@ pub struct ProfileBuilder {
     index: Vec<FxHashMap<StackId, usize>>,
     records: Vec<Vec<ProfileRecord>>,
     last_ns: i64,
+    /// Only the part of each sample inside this closed interval counts (see `with_window`).
+    window_ns: Option<(i64, i64)>,
 }
 
 /// Go's overlap of two closed intervals (0 when they only touch).
@@ -155,6 +157,22 @@ fn overlap_ns(a: (i64, i64), b: (i64, i64)) -> i64 {
         return 0;
     }
     a.1.min(b.1) - a.0.max(b.0)
+}
+
+/// A sample's delay: its overlap with the goroutine's life (Go's rule), clipped to the
+/// window if there is one. A sample entirely outside the window counts 0.
+fn clipped_delay_ns(life: (i64, i64), sample: (i64, i64), window: Option<(i64, i64)>) -> i64 {
+    let sample = match window {
+        None => sample,
+        Some((w0, w1)) => {
+            let clipped = (sample.0.max(w0), sample.1.min(w1));
+            if clipped.0 >= clipped.1 {
+                return 0;
+            }
+            clipped
+        }
+    };
+    overlap_ns(life, sample)
 }
 
 impl ProfileBuilder {
@@ -174,7 +192,17 @@ impl ProfileBuilder {
             index: vec![FxHashMap::default(); n],
             records: vec![Vec::new(); n],
             last_ns: 0,
+            window_ns: None,
         }
+    }
+
+    /// Limits the profiles to the time window `[start_ns, end_ns]` (trace time, as the
+    /// events' `time_ns`): each sample contributes only its overlap with the window, and
+    /// samples outside it contribute nothing (they are not counted either). An empty or
+    /// reversed window gives empty profiles.
+    pub fn with_window(mut self, start_ns: i64, end_ns: i64) -> Self {
+        self.window_ns = Some((start_ns, end_ns));
+        self
     }
 
     /// Feeds one event.
@@ -225,7 +253,7 @@ impl ProfileBuilder {
                     match g.start_ns {
                         Some(run_ns) => {
                             let life = (run_ns, g.end_ns.unwrap_or(i64::MAX));
-                            let d = overlap_ns(life, (start_ns, now));
+                            let d = clipped_delay_ns(life, (start_ns, now), self.window_ns);
                             let canon = self.stacks.canonical(stack);
                             add(
                                 &mut self.index[i],
@@ -257,7 +285,7 @@ impl ProfileBuilder {
             let life = (0, g.end_ns.unwrap_or(self.last_ns));
             for p in g.pending {
                 let i = p.kind as usize;
-                let d = overlap_ns(life, (p.start_ns, p.end_ns));
+                let d = clipped_delay_ns(life, (p.start_ns, p.end_ns), self.window_ns);
                 let canon = self.stacks.canonical(p.stack);
                 add(
                     &mut self.index[i],
@@ -476,6 +504,85 @@ mod tests {
         assert!(Sched.starts(GO_RUNNABLE, "preempted"));
         assert_eq!(ProfileKind::from_name("sched"), Some(Sched));
         assert_eq!(ProfileKind::from_name("cpu"), None);
+    }
+
+    /// Builds all four profiles of a committed trace, limited to `window` if given;
+    /// also returns the first and last event times.
+    fn profiles_of(name: &str, window: Option<(i64, i64)>) -> (Vec<Profile>, (i64, i64)) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/traces")
+            .join(name);
+        let data = std::fs::read(&path).expect("committed trace");
+        let mut b = ProfileBuilder::new(&ProfileKind::ALL);
+        if let Some((a, z)) = window {
+            b = b.with_window(a, z);
+        }
+        let mut span_ns = (i64::MAX, i64::MIN);
+        crate::trace::read(&data, crate::trace::ReadOptions::default(), |ev, t| {
+            span_ns = (span_ns.0.min(ev.time_ns), span_ns.1.max(ev.time_ns));
+            b.event(ev, t)
+        })
+        .expect("trace reads");
+        (b.finish().0, span_ns)
+    }
+
+    #[test]
+    fn clipping_to_a_window() {
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), None), 40);
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), Some((20, 30))), 10);
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), Some((40, 90))), 10);
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), Some((50, 90))), 0);
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), Some((60, 90))), 0);
+        assert_eq!(clipped_delay_ns((0, 100), (10, 50), Some((30, 30))), 0);
+        // The goroutine's life still applies inside the window.
+        assert_eq!(clipped_delay_ns((25, 100), (10, 50), Some((20, 40))), 15);
+    }
+
+    #[test]
+    fn windowed_profiles_of_the_stall_trace() {
+        let (full, (start_ns, end_ns)) = profiles_of("stall-go127.trace", None);
+        assert!(start_ns < end_ns);
+        let sync_of = |ps: &[Profile]| ps[1].clone();
+        assert_eq!(sync_of(&full).kind, ProfileKind::Sync);
+        assert!(sync_of(&full).total_delay_ns() > 900_000_000);
+
+        // The whole trace as the window is the unlimited profile, record for record.
+        let (whole, _) = profiles_of("stall-go127.trace", Some((start_ns, end_ns)));
+        for (a, b) in full.iter().zip(&whole) {
+            assert_eq!(a.kind, b.kind);
+            assert_eq!(a.records, b.records, "{:?}", a.kind);
+        }
+
+        // Each half holds part of the 1 s stall (it spans the middle of the 1.2 s run),
+        // and the halves add up to the whole.
+        let mid_ns = start_ns + (end_ns - start_ns) / 2;
+        let (first, _) = profiles_of("stall-go127.trace", Some((start_ns, mid_ns)));
+        let (second, _) = profiles_of("stall-go127.trace", Some((mid_ns, end_ns)));
+        for ((f, a), b) in full.iter().zip(&first).zip(&second) {
+            assert!(a.total_delay_ns() <= f.total_delay_ns(), "{:?}", f.kind);
+            assert!(b.total_delay_ns() <= f.total_delay_ns(), "{:?}", f.kind);
+            assert!(a.total_count() <= f.total_count(), "{:?}", f.kind);
+            assert_eq!(
+                a.total_delay_ns() + b.total_delay_ns(),
+                f.total_delay_ns(),
+                "{:?}",
+                f.kind
+            );
+        }
+        let (a, b) = (sync_of(&first), sync_of(&second));
+        assert!(a.total_delay_ns() > 100_000_000, "{}", a.total_delay_ns());
+        assert!(b.total_delay_ns() > 100_000_000, "{}", b.total_delay_ns());
+        assert!(a.total_delay_ns() < sync_of(&full).total_delay_ns());
+
+        // An empty window, and one after the trace, give nothing.
+        for w in [(mid_ns, mid_ns), (end_ns + 1, end_ns + 1_000_000_000)] {
+            let (none, _) = profiles_of("stall-go127.trace", Some(w));
+            for p in &none {
+                assert_eq!(p.total_delay_ns(), 0, "{:?} in {w:?}", p.kind);
+                assert_eq!(p.total_count(), 0, "{:?} in {w:?}", p.kind);
+                assert!(p.records.is_empty());
+            }
+        }
     }
 
     #[test]

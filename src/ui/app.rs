@@ -9,11 +9,14 @@ use std::time::Instant;
 use egui::{Color32, Key, RichText, Ui};
 
 use super::analyses::{Analyses, Slot};
+use super::flame::ProfilesView;
+use super::gcview::GcView;
 use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
 use super::loader::Loader;
 use super::panels;
 use super::search::{Hit, SearchBar};
+use super::tasksview::TasksView;
 use super::timeline::{self, Geometry, Pick};
 use super::view::{TimelineView, format_duration};
 use crate::model::Model;
@@ -25,15 +28,27 @@ const MAX_RECENT: usize = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
     Goroutines,
+    Profiles,
+    Tasks,
+    Gc,
     Findings,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::Goroutines, Tab::Findings];
+    pub const ALL: [Tab; 5] = [
+        Tab::Goroutines,
+        Tab::Profiles,
+        Tab::Tasks,
+        Tab::Gc,
+        Tab::Findings,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Tab::Goroutines => "Goroutine analysis",
+            Tab::Profiles => "Profiles",
+            Tab::Tasks => "Tasks & regions",
+            Tab::Gc => "GC & MMU",
             Tab::Findings => "Findings",
         }
     }
@@ -67,6 +82,9 @@ pub struct Doc {
     /// The goroutine analysis and profiles, computed in the background after loading.
     pub analyses: Option<AnalysesSlot>,
     pub goroutines_view: GoroutinesView,
+    pub profiles_view: ProfilesView,
+    pub tasks_view: TasksView,
+    pub gc_view: GcView,
     pub search: SearchBar,
 }
 
@@ -92,6 +110,9 @@ impl Doc {
             findings: None,
             analyses: None,
             goroutines_view: GoroutinesView::new(),
+            profiles_view: ProfilesView::new(),
+            tasks_view: TasksView::new(),
+            gc_view: GcView::new(),
             search: SearchBar::default(),
         }
     }
@@ -801,6 +822,28 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
                 return panels::Action::None;
             };
             doc.goroutines_view.ui(ui, &an)
+        }
+        Tab::Tasks => {
+            let model = doc.model.clone();
+            doc.tasks_view.ui(ui, &model)
+        }
+        Tab::Gc => {
+            let Some(an) = analyses_or_progress(ui, doc) else {
+                return panels::Action::None;
+            };
+            let model = doc.model.clone();
+            doc.gc_view.ui(ui, &model, &an)
+        }
+        Tab::Profiles => {
+            let Some(an) = analyses_or_progress(ui, doc) else {
+                return panels::Action::None;
+            };
+            let selection_ns = doc
+                .view
+                .selection
+                .filter(|_| !doc.view.selecting)
+                .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64));
+            doc.profiles_view.ui(ui, &an, selection_ns)
         }
     }
 }

@@ -4,11 +4,14 @@
 pub mod analyses;
 pub mod app;
 pub mod colors;
+pub mod flame;
+pub mod gcview;
 pub mod goroutines;
 pub mod lanes;
 pub mod loader;
 pub mod panels;
 pub mod search;
+pub mod tasksview;
 pub mod timeline;
 pub mod view;
 pub mod widgets;
