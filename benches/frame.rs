@@ -1,6 +1,7 @@
 //! Frame-building benchmark: layout + tessellation of the whole window (no GPU) on a large
 //! trace, in the goroutine view (one lane per goroutine), at full zoom-out, mid zoom and deep
-//! zoom; also time from reading the file to the first full frame.
+//! zoom; also time from reading the file to the first full frame, and each analysis tab of
+//! the dock (the goroutine table while it scrolls, the flame graph, tasks, GC and MMU).
 //!
 //! `cargo bench --bench frame` (trace: $GOSCOPE_BENCH_TRACE, default target/bench/large.trace,
 //! made by `testdata/bench/make-large-trace.sh target/bench/large.trace`).
@@ -10,11 +11,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use goscope::ui::GoscopeApp;
-use goscope::ui::app::Doc;
+use goscope::ui::analyses::{Analyses, Slot};
+use goscope::ui::app::{Doc, Tab};
 use goscope::ui::lanes::LaneMode;
 
 fn input() -> egui::RawInput {
+    input_with(Vec::new())
+}
+
+fn input_with(events: Vec<egui::Event>) -> egui::RawInput {
     egui::RawInput {
+        events,
         screen_rect: Some(egui::Rect::from_min_size(
             egui::Pos2::ZERO,
             egui::vec2(1600.0, 900.0),
@@ -80,14 +87,81 @@ fn main() {
                     times.push(t.elapsed().as_secs_f64() * 1e3);
                 }
             }
-            times.sort_by(|a, b| a.total_cmp(b));
-            println!(
-                "{name:<20} {:<11} median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
-                mode.name(),
-                times[times.len() / 2],
-                times[times.len() * 9 / 10],
-                times[times.len() - 1]
-            );
+            report(&format!("{name:<20} {:<11}", mode.name()), times);
         }
     }
+
+    // The dock's tabs, with the analyses computed up front.
+    let t = Instant::now();
+    let an = Arc::new(Analyses::compute_bytes(Arc::new(data)).expect("analyses"));
+    println!(
+        "analyses (goroutine summary + 4 profiles): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let biggest = goscope::ui::goroutines::group_rows(&an)
+        .into_iter()
+        .max_by_key(|g| g.count)
+        .map(|g| (g.name, g.count));
+    {
+        let doc = app.doc.as_mut().unwrap();
+        doc.analyses = Some(Slot::Done(Ok(an.clone())));
+        doc.mode = LaneMode::Goroutines;
+        doc.view.fit();
+        if let Some((name, _)) = &biggest {
+            doc.goroutines_view.select_group(name);
+        }
+    }
+    for tab in Tab::ALL {
+        app.doc.as_mut().unwrap().tab = Some(tab);
+        // Views that compute in the background (flame graph, MMU) settle first.
+        let settle = Instant::now();
+        for _ in 0..3 {
+            let _ = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+        }
+        while settle.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let _ = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+            if !ctx.has_requested_repaint() {
+                break;
+            }
+        }
+        let mut times = Vec::new();
+        for i in 0..60 {
+            // Scroll the dock's table down a screen per frame (the goroutine table has
+            // one row per goroutine of the biggest group).
+            let over_dock = egui::pos2(1000.0, 820.0);
+            let events = vec![
+                egui::Event::PointerMoved(over_dock),
+                egui::Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta: egui::vec2(0.0, -300.0),
+                    phase: egui::TouchPhase::Move,
+                    source: egui::MouseWheelSource::Unknown,
+                    modifiers: egui::Modifiers::NONE,
+                },
+            ];
+            let t = Instant::now();
+            let out = ctx.run_ui(input_with(events), |ui| app.frame_ui(ui));
+            let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+            std::hint::black_box(prims);
+            if i >= 5 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let what = match (tab, &biggest) {
+            (Tab::Goroutines, Some((name, n))) => format!("{} ({name}: {n} rows)", tab.name()),
+            _ => tab.name().to_string(),
+        };
+        report(&format!("dock: {what:<40}"), times);
+    }
+}
+
+fn report(name: &str, mut times: Vec<f64>) {
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{name} median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
+        times[times.len() / 2],
+        times[times.len() * 9 / 10],
+        times[times.len() - 1]
+    );
 }

@@ -701,7 +701,11 @@ impl GoscopeApp {
                     .resizable(true)
                     .default_size(340.0)
                     .size_range(120.0..=900.0)
-                    .show(ui, |ui| action = dock_ui(ui, doc, tab));
+                    .show(ui, |ui| {
+                        // Keep the dock's size: a panel otherwise shrinks to what it holds.
+                        ui.set_min_height(ui.available_height());
+                        action = dock_ui(ui, doc, tab);
+                    });
                 doc.apply(action);
             }
             // The selection's panel opens the frame after the drag is over, so the plot doesn't
