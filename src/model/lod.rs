@@ -198,6 +198,22 @@ fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -
     (lo, hi)
 }
 
+/// The first index at or after `from` where `before` turns false (`before` must be true for
+/// a prefix and false after it). Gallops from `from`, so walking buckets left to right costs
+/// O(log points-per-bucket) each and touches memory near the previous bucket, instead of a
+/// binary search over the whole rest of the series.
+fn gallop<T>(items: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
+    let n = items.len();
+    let mut lo = from;
+    let mut step = 1;
+    while lo + step <= n && before(&items[lo + step - 1]) {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(n);
+    lo + items[lo..hi].partition_point(before)
+}
+
 /// Reduces a step series (time, value) to at most one column per `bucket_px` pixels.
 pub fn columns(points: &[(i64, f64)], view: &TimeView, bucket_px: f64) -> Vec<Column> {
     columns_with(points, &[], view, bucket_px)
@@ -222,7 +238,7 @@ pub fn columns_with(
         let b1 = view.ns_from_x(x + bucket_px);
         // The value entering the bucket, then the points inside it.
         let entering = if i == 0 { None } else { Some(points[i - 1].1) };
-        let end = i + points[i..].partition_point(|p| (p.0 as f64) < b1);
+        let end = gallop(points, i, |p| (p.0 as f64) < b1);
         let (mut lo, mut hi) = min_max(points, blocks, i, end);
         if let Some(v) = entering {
             lo = lo.min(v);
@@ -249,7 +265,7 @@ pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usiz
     for c in 0..n {
         let x = c as f64 * bucket_px;
         let b1 = view.ns_from_x(x + bucket_px);
-        let end = i + times[i..].partition_point(|&t| (t as f64) < b1);
+        let end = gallop(times, i, |&t| (t as f64) < b1);
         if end > i {
             out.push((x, end - i));
         }
@@ -261,6 +277,19 @@ pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gallop_finds_the_same_boundary_as_a_binary_search() {
+        let v: Vec<i64> = (0..1000).map(|i| i * 3).collect();
+        for from in [0, 1, 7, 500, 999, 1000] {
+            for limit in [-5, 0, 1, 2, 3, 100, 1500, 2997, 2998, 5000] {
+                let want = from.max(v.partition_point(|&x| x < limit));
+                let got = super::gallop(&v, from, |&x| x < limit);
+                assert_eq!(got, want.max(from), "from {from} limit {limit}");
+            }
+        }
+        assert_eq!(super::gallop::<i64>(&[], 0, |_| true), 0);
+    }
 
     #[derive(Clone, Copy, Debug)]
     struct S(i64, i64);

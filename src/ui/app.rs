@@ -884,18 +884,50 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
     if list.is_empty() {
         ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
     }
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        for (i, f) in list.iter().enumerate() {
-            if ui.link(RichText::new(&f.title).strong()).clicked() {
-                jump = Some(i);
+    ui.label(
+        RichText::new(format!(
+            "{} findings, most important first · click a title to show it in the timeline",
+            list.len()
+        ))
+        .small()
+        .weak(),
+    );
+    // Every finding gets the same height, so only those in view are laid out.
+    const FINDING_H: f32 = 52.0;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, FINDING_H, list.len(), |ui, range| {
+            for i in range {
+                let f = &list[i];
+                let (rect, _) = ui.allocate_exact_size(
+                    egui::vec2(
+                        ui.available_width(),
+                        FINDING_H - ui.spacing().item_spacing.y,
+                    ),
+                    egui::Sense::hover(),
+                );
+                let mut cell = ui.new_child(
+                    egui::UiBuilder::new()
+                        .max_rect(rect)
+                        .layout(egui::Layout::top_down(egui::Align::Min)),
+                );
+                cell.set_clip_rect(rect.intersect(ui.clip_rect()));
+                if cell.link(RichText::new(&f.title).strong()).clicked() {
+                    jump = Some(i);
+                }
+                cell.add(egui::Label::new(RichText::new(&f.explanation).small()).truncate());
+                if let Some(top) = f.stack.first() {
+                    cell.add(
+                        egui::Label::new(RichText::new(top).monospace().small().weak()).truncate(),
+                    );
+                }
+                ui.painter().hline(
+                    rect.x_range(),
+                    rect.bottom(),
+                    ui.visuals().widgets.noninteractive.bg_stroke,
+                );
             }
-            ui.label(RichText::new(&f.explanation).small());
-            if let Some(top) = f.stack.first() {
-                ui.label(RichText::new(top).monospace().small().weak());
-            }
-            ui.separator();
-        }
-    });
+        });
     if let Some(i) = jump {
         let f = list[i].clone();
         match f.lane {
