@@ -513,3 +513,22 @@ fn story_sync_profile_holds_the_stall_in_wait() {
     }
     assert!(shown, "the view shows {expected:?}");
 }
+
+/// "Find in the timeline" from a view (a right-click on a flame graph frame): the search bar
+/// opens with the function and its longest span is shown.
+#[test]
+fn find_action_from_a_view_opens_search_and_shows_the_span() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .apply(goscope::ui::panels::Action::Find("main.wait".into()));
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.search.matches().is_some(), "the search bar is open");
+    assert_eq!(doc.search.query, "main.wait");
+    let (_, s) = doc.selected_gspan().expect("a matching span is selected");
+    assert!(s.duration_ns() > 900_000_000);
+    h.get_by_label("Find");
+}

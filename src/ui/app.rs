@@ -253,6 +253,17 @@ impl Doc {
                 }
             }
             panels::Action::ShowRange(a, b) => self.view.show_range(a as f64, b as f64),
+            panels::Action::Find(text) => {
+                self.search.open();
+                self.search.query = text;
+                let first = super::search::search(&self.model, &self.search.query)
+                    .hits
+                    .into_iter()
+                    .next();
+                if let Some(hit) = first {
+                    self.show_hit(&hit);
+                }
+            }
         }
     }
 

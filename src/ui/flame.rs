@@ -458,6 +458,8 @@ struct State {
     /// The search resolved in the tree of this key, for this query.
     found: Option<(Key, String, Vec<bool>, Match)>,
     export: Export,
+    /// A function the user asked to find in the timeline (right-click on a frame).
+    find: Option<String>,
 }
 
 /// The Profiles dock: kind selector, time-range limit, search, total, export, icicle.
@@ -485,6 +487,7 @@ impl ProfilesView {
                 zoom: None,
                 found: None,
                 export: Export::default(),
+                find: None,
             },
             cache: Vec::new(),
             source: 0,
@@ -518,7 +521,7 @@ impl ProfilesView {
     }
 
     /// Shows the view. `selection_ns` is the timeline's selection in absolute trace ns.
-    /// The view asks nothing of the app yet; it returns `Action::None`.
+    /// A right-click on a frame asks the app to find that function in the timeline.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
@@ -568,7 +571,10 @@ impl ProfilesView {
                 shown_ui(ui, &mut self.state, key, &entry.tree, profile, stacks);
             }
         }
-        Action::None
+        match self.state.find.take() {
+            Some(func) => Action::Find(func),
+            None => Action::None,
+        }
     }
 
     /// Starts computing `key` unless it is cached. At most one range is computed at a
@@ -730,8 +736,12 @@ fn shown_ui(
 
     if tree.is_empty() {
         ui.label(RichText::new("No samples in this profile.").weak());
-    } else if let Some(id) = icicle_ui(ui, tree, zoom, hit, !query.is_empty()) {
-        zoom_to = Some(id);
+    } else {
+        let (clicked, find) = icicle_ui(ui, tree, zoom, hit, !query.is_empty());
+        zoom_to = zoom_to.or(clicked);
+        if let Some(id) = find.filter(|&id| id != FlameTree::ROOT) {
+            st.find = Some(tree.func(id).to_string());
+        }
     }
 
     if let Some(id) = zoom_to {
@@ -837,14 +847,15 @@ fn frame_color(name: &str) -> Color32 {
 
 const MATCH: Color32 = Color32::from_rgb(220, 100, 220);
 
-/// Paints the icicle in a vertical scroll area; returns the node clicked, if any.
+/// Paints the icicle in a vertical scroll area; returns the node clicked (to zoom) and the
+/// node right-clicked (to find in the timeline), if any.
 fn icicle_ui(
     ui: &mut Ui,
     tree: &FlameTree,
     zoom: NodeId,
     hit: &[bool],
     searching: bool,
-) -> Option<NodeId> {
+) -> (Option<NodeId>, Option<NodeId>) {
     let height = (tree.max_depth() + 1) as f32 * ROW_PX;
     let root_ns = tree.total_ns().max(1) as f64;
     egui::ScrollArea::vertical()
@@ -898,10 +909,14 @@ fn icicle_ui(
                 }
                 item_at(&items, (p.x - rect.left()) as f64, depth as u32).copied()
             };
-            let clicked = if resp.clicked() {
+            let at_pointer = || {
                 resp.interact_pointer_pos()
                     .and_then(under)
                     .map(|it| it.node)
+            };
+            let clicked = if resp.clicked() { at_pointer() } else { None };
+            let find = if resp.secondary_clicked() {
+                at_pointer()
             } else {
                 None
             };
@@ -937,11 +952,17 @@ fn icicle_ui(
                             n.samples,
                             if n.samples == 1 { "" } else { "s" }
                         ));
-                        ui.label(RichText::new("click to zoom").weak().small());
+                        ui.label(
+                            RichText::new(
+                                "click to zoom · right-click to find its spans in the timeline",
+                            )
+                            .weak()
+                            .small(),
+                        );
                     });
                 }
             }
-            clicked
+            (clicked, find)
         })
         .inner
 }

@@ -40,7 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// What a panel asks the app to do.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     None,
     /// Show goroutine `g` at this time.
@@ -51,6 +51,8 @@ pub enum Action {
     /// Focus the goroutine view on `g` and its partners.
     Focus(i64),
     ShowRange(i64, i64),
+    /// Search the timeline for this text (a function name) and show the first match.
+    Find(String),
 }
 
 fn rel(model: &Model, t_ns: i64) -> String {
