@@ -113,7 +113,7 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
         let mut j = i + 1;
         loop {
             let limit_ns = view.ns_from_x(run_x1 + min_px);
-            let k = j + spans[j..].partition_point(|s| (s.start_ns() as f64) < limit_ns);
+            let k = gallop(spans, j, |s| (s.start_ns() as f64) < limit_ns);
             if k == j {
                 break;
             }
@@ -158,44 +158,56 @@ pub struct Column {
 
 /// Points per block in a series' min/max summary.
 pub const BLOCK: usize = 64;
+/// Points per block of the summary's second level.
+const BLOCK2: usize = BLOCK * BLOCK;
 
-/// Min and max of each run of `BLOCK` points, so a column over many points reads the
-/// summary instead of the points.
+fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
+    it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
+        (lo.min(a), hi.max(b))
+    })
+}
+
+/// Min and max of each run of `BLOCK` points, followed by the min and max of each run of
+/// `BLOCK * BLOCK` points, so a column over many points reads a few summary entries
+/// instead of the points.
 pub fn block_summary(points: &[(i64, f64)]) -> Vec<(f64, f64)> {
-    points
+    let mut out: Vec<(f64, f64)> = points
         .chunks(BLOCK)
-        .map(|c| {
-            c.iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-                    (lo.min(p.1), hi.max(p.1))
-                })
-        })
-        .collect()
+        .map(|c| fold_min_max(c.iter().map(|p| (p.1, p.1))))
+        .collect();
+    let level2: Vec<(f64, f64)> = out
+        .chunks(BLOCK)
+        .map(|c| fold_min_max(c.iter().copied()))
+        .collect();
+    out.extend(level2);
+    out
 }
 
 /// Exact min and max of `points[i..end]`, using `blocks` (from `block_summary`) for the
 /// whole blocks in between.
 fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut k = i;
-    if !blocks.is_empty() && end - i > 2 * BLOCK {
-        let first_block = i.div_ceil(BLOCK);
-        let last_block = end / BLOCK;
-        for p in &points[i..first_block * BLOCK] {
-            lo = lo.min(p.1);
-            hi = hi.max(p.1);
-        }
-        for &(a, b) in &blocks[first_block..last_block] {
-            lo = lo.min(a);
-            hi = hi.max(b);
-        }
-        k = last_block * BLOCK;
+    let n1 = points.len().div_ceil(BLOCK);
+    if blocks.len() != n1 + n1.div_ceil(BLOCK) || end - i <= 2 * BLOCK {
+        return fold_min_max(points[i..end].iter().map(|p| (p.1, p.1)));
     }
-    for p in &points[k..end] {
-        lo = lo.min(p.1);
-        hi = hi.max(p.1);
+    let (level1, level2) = blocks.split_at(n1);
+    // Points up to the first whole block, whole blocks (of the second level where they
+    // fit), then the points after the last whole block.
+    let (b0, b1) = (i.div_ceil(BLOCK), end / BLOCK);
+    let mut acc = fold_min_max(points[i..b0 * BLOCK].iter().map(|p| (p.1, p.1)));
+    let merge = |acc: (f64, f64), m: (f64, f64)| (acc.0.min(m.0), acc.1.max(m.1));
+    let (s0, s1) = (b0.div_ceil(BLOCK), b1 / BLOCK);
+    if s1 > s0 {
+        acc = merge(acc, fold_min_max(level1[b0..s0 * BLOCK].iter().copied()));
+        acc = merge(acc, fold_min_max(level2[s0..s1].iter().copied()));
+        acc = merge(acc, fold_min_max(level1[s1 * BLOCK..b1].iter().copied()));
+    } else {
+        acc = merge(acc, fold_min_max(level1[b0..b1].iter().copied()));
     }
-    (lo, hi)
+    merge(
+        acc,
+        fold_min_max(points[b1 * BLOCK..end].iter().map(|p| (p.1, p.1))),
+    )
 }
 
 /// The first index at or after `from` where `before` turns false (`before` must be true for
@@ -409,8 +421,34 @@ mod tests {
             .collect();
         let blocks = block_summary(&pts);
         for w in [3.0, 50.0, 997.0] {
-            let v = view(0.0, 1_000_000.0, w);
-            assert_eq!(columns(&pts, &v, 1.0), columns_with(&pts, &blocks, &v, 1.0));
+            for (t0, t1) in [
+                (0.0, 1_000_000.0),
+                (123_457.0, 876_543.0),
+                (-50.0, 40_961.0),
+            ] {
+                let v = view(t0, t1, w);
+                assert_eq!(columns(&pts, &v, 1.0), columns_with(&pts, &blocks, &v, 1.0));
+            }
+        }
+        // Every kind of range: inside one block, across blocks, across second-level blocks.
+        let mut x: u64 = 12345;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let a = (x >> 33) as usize % pts.len();
+            let len = ((x >> 7) as usize % 20_000).min(pts.len() - a);
+            let naive = pts[a..a + len]
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p.1), hi.max(p.1))
+                });
+            assert_eq!(
+                min_max(&pts, &blocks, a, a + len),
+                naive,
+                "{a}..{}",
+                a + len
+            );
         }
     }
 
