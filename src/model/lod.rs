@@ -158,8 +158,6 @@ pub struct Column {
 
 /// Points per block in a series' min/max summary.
 pub const BLOCK: usize = 64;
-/// Points per block of the summary's second level.
-const BLOCK2: usize = BLOCK * BLOCK;
 
 fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
@@ -168,7 +166,7 @@ fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
 }
 
 /// Min and max of each run of `BLOCK` points, followed by the min and max of each run of
-/// `BLOCK * BLOCK` points, so a column over many points reads a few summary entries
+/// `BLOCK` blocks (`BLOCK * BLOCK` points), so a column over many points reads a few summary entries
 /// instead of the points.
 pub fn block_summary(points: &[(i64, f64)]) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = points
