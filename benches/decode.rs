@@ -6,7 +6,8 @@
 //! Without it the biggest trace in `testdata/traces/` is used instead.
 //!
 //! Run: `cargo bench --bench decode`. Each benchmark reports MB/s (bytes of the file)
-//! and events/s (events delivered in Go's order).
+//! and events/s (events delivered in Go's order). `model_build` is what opening a trace
+//! in the viewer costs: decode, ordering and the model, pipelined on two threads.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,16 @@ fn read_parallel(bencher: Bencher) {
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn read_sequential(bencher: Bencher) {
     read(bencher, false);
+}
+
+/// `model::build`: the whole model, as the viewer builds it when a trace is opened.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn model_build(bencher: Bencher) {
+    let input = &*INPUT;
+    bencher
+        .counter(BytesCount::new(input.data.len()))
+        .counter(ItemsCount::new(input.events))
+        .bench(|| goscope::model::build(black_box(&input.data)).unwrap());
 }
 
 /// Splitting the file into generations and batches (no bodies decoded).

@@ -50,11 +50,80 @@ struct MBuild {
     lane: Thread,
 }
 
+/// Ids below this are found through a dense index (goroutine, P and thread ids are small
+/// counters in practice); larger or negative ones through a hash map.
+const DENSE_ID_LIMIT: i64 = 1 << 22;
+
+/// Build state per goroutine, P or thread id, stored in a vector in order of first sight.
+/// Finding a slot is an index into `dense` (4 bytes per id up to the largest seen) for
+/// ids below `DENSE_ID_LIMIT`, one hash lookup otherwise.
+struct Slots<T> {
+    values: Vec<T>,
+    /// Slot + 1 per id; 0 for none.
+    dense: Vec<u32>,
+    sparse: FxHashMap<i64, u32>,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            values: Vec::new(),
+            dense: Vec::new(),
+            sparse: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    #[inline]
+    fn index(&self, id: i64) -> Option<usize> {
+        if (0..DENSE_ID_LIMIT).contains(&id) {
+            match self.dense.get(id as usize) {
+                Some(&s) if s != 0 => Some(s as usize - 1),
+                _ => None,
+            }
+        } else {
+            self.sparse.get(&id).map(|&s| s as usize)
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
+        let i = self.index(id)?;
+        Some(&mut self.values[i])
+    }
+
+    #[inline]
+    fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
+        let i = match self.index(id) {
+            Some(i) => i,
+            None => self.insert_new(id, make()),
+        };
+        &mut self.values[i]
+    }
+
+    #[cold]
+    fn insert_new(&mut self, id: i64, value: T) -> usize {
+        let i = self.values.len();
+        self.values.push(value);
+        if (0..DENSE_ID_LIMIT).contains(&id) {
+            let at = id as usize;
+            if at >= self.dense.len() {
+                self.dense.resize(at + 1, 0);
+            }
+            self.dense[at] = i as u32 + 1;
+        } else {
+            self.sparse.insert(id, i as u32);
+        }
+        i
+    }
+}
+
 struct Builder {
     interner: Interner,
-    gs: FxHashMap<i64, GBuild>,
-    ps: FxHashMap<i64, PBuild>,
-    ms: FxHashMap<i64, MBuild>,
+    gs: Slots<GBuild>,
+    ps: Slots<PBuild>,
+    ms: Slots<MBuild>,
     counters: Counters,
     counts: [i64; 4],
     gc_waiting: i64,
@@ -72,6 +141,11 @@ struct Builder {
     events: u64,
     network: StrId,
     sleep: StrId,
+    /// The counts last pushed to the running, runnable, GC-waiting, syscall and
+    /// threads-running series (`i64::MIN` before the first push, which every series takes).
+    pushed_counts: [i64; 5],
+    /// Whether each interned string is a GC block reason ("GC ..."), filled as ids appear.
+    gc_reason: Vec<bool>,
 }
 
 fn state_index(s: GState) -> usize {
@@ -88,6 +162,33 @@ fn gstate_of(go_state: u64) -> Option<GState> {
     }
 }
 
+fn close_p_span_of(pb: &mut PBuild, t: i64) {
+    if let Some(mut s) = pb.open.take() {
+        s.end_ns = t;
+        pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
+        pb.lane.spans.push(s);
+    }
+}
+
+fn close_m_span_of(mb: &mut MBuild, t: i64) {
+    if let Some(mut s) = mb.open.take() {
+        s.end_ns = t;
+        mb.lane.busy_ns = mb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
+        mb.lane.spans.push(s);
+    }
+}
+
+fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
+    if let Some((start, g)) = pb.syscall.take() {
+        pb.lane.work.push(PRange {
+            start_ns: start,
+            end_ns: t,
+            work: PWork::Syscall,
+            g,
+        });
+    }
+}
+
 impl Builder {
     fn new() -> Self {
         let mut interner = Interner::new();
@@ -95,9 +196,9 @@ impl Builder {
         let sleep = interner.intern("sleep");
         Builder {
             interner,
-            gs: FxHashMap::default(),
-            ps: FxHashMap::default(),
-            ms: FxHashMap::default(),
+            gs: Slots::default(),
+            ps: Slots::default(),
+            ms: Slots::default(),
             counters: Counters::default(),
             counts: [0; 4],
             gc_waiting: 0,
@@ -115,11 +216,13 @@ impl Builder {
             events: 0,
             network,
             sleep,
+            pushed_counts: [i64::MIN; 5],
+            gc_reason: Vec::new(),
         }
     }
 
     fn goroutine(&mut self, id: i64) -> &mut GBuild {
-        self.gs.entry(id).or_insert_with(|| GBuild {
+        self.gs.get_or_insert_with(id, || GBuild {
             g: Goroutine {
                 id,
                 start_fn: 0,
@@ -143,7 +246,7 @@ impl Builder {
     }
 
     fn proc(&mut self, id: i64) -> &mut PBuild {
-        self.ps.entry(id).or_insert_with(|| PBuild {
+        self.ps.get_or_insert_with(id, || PBuild {
             lane: Proc {
                 id,
                 ..Default::default()
@@ -153,7 +256,7 @@ impl Builder {
     }
 
     fn thread(&mut self, id: i64) -> &mut MBuild {
-        self.ms.entry(id).or_insert_with(|| MBuild {
+        self.ms.get_or_insert_with(id, || MBuild {
             lane: Thread {
                 id,
                 ..Default::default()
@@ -162,44 +265,64 @@ impl Builder {
         })
     }
 
+    /// Adds the current counts to the count series. A series whose value did not change
+    /// since its last push is left alone (pushing it would change nothing), which saves
+    /// touching five vectors per transition.
     fn push_counts(&mut self, t: i64) {
+        let now = [
+            self.counts[state_index(GState::Running)],
+            self.counts[state_index(GState::Runnable)],
+            self.gc_waiting,
+            self.counts[state_index(GState::Syscall)],
+            self.procs_running,
+        ];
+        // Compared one by one: comparing the arrays whole calls memcmp.
+        if now.iter().zip(&self.pushed_counts).all(|(a, b)| a == b) {
+            return;
+        }
         let c = &mut self.counters;
-        c.running
-            .push(t, self.counts[state_index(GState::Running)] as f64);
-        c.runnable
-            .push(t, self.counts[state_index(GState::Runnable)] as f64);
-        c.gc_waiting.push(t, self.gc_waiting as f64);
-        c.threads_syscall
-            .push(t, self.counts[state_index(GState::Syscall)] as f64);
-        c.threads_running.push(t, self.procs_running as f64);
+        let series = [
+            &mut c.running,
+            &mut c.runnable,
+            &mut c.gc_waiting,
+            &mut c.threads_syscall,
+            &mut c.threads_running,
+        ];
+        for ((s, v), last) in series.into_iter().zip(now).zip(&mut self.pushed_counts) {
+            if v != *last {
+                s.push(t, v as f64);
+                *last = v;
+            }
+        }
     }
 
-    fn is_gc_reason(&self, reason: StrId) -> bool {
-        reason != 0 && self.interner.string(reason).starts_with("GC ")
+    fn is_gc_reason(&mut self, reason: StrId) -> bool {
+        if reason == 0 {
+            return false;
+        }
+        let i = reason as usize;
+        if i >= self.gc_reason.len() {
+            let from = self.gc_reason.len();
+            self.gc_reason.resize(i + 1, false);
+            for (k, v) in self.gc_reason.iter_mut().enumerate().skip(from) {
+                *v = self.interner.string(k as StrId).starts_with("GC ");
+            }
+        }
+        self.gc_reason[i]
     }
 
     fn close_p_span(&mut self, p: i64, t: i64) {
         if p < 0 {
             return;
         }
-        let pb = self.proc(p);
-        if let Some(mut s) = pb.open.take() {
-            s.end_ns = t;
-            pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-            pb.lane.spans.push(s);
-        }
+        close_p_span_of(self.proc(p), t);
     }
 
     fn close_m_span(&mut self, m: i64, t: i64) {
         if m < 0 {
             return;
         }
-        let mb = self.thread(m);
-        if let Some(mut s) = mb.open.take() {
-            s.end_ns = t;
-            mb.lane.busy_ns = mb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-            mb.lane.spans.push(s);
-        }
+        close_m_span_of(self.thread(m), t);
     }
 
     fn open_m_span(&mut self, m: i64, t: i64, g: i64, p: i64, syscall: bool) {
@@ -220,15 +343,7 @@ impl Builder {
         if p < 0 {
             return;
         }
-        let pb = self.proc(p);
-        if let Some((start, g)) = pb.syscall.take() {
-            pb.lane.work.push(PRange {
-                start_ns: start,
-                end_ns: t,
-                work: PWork::Syscall,
-                g,
-            });
-        }
+        close_syscall_work_of(self.proc(p), t);
     }
 
     fn goroutine_transition(
@@ -427,7 +542,7 @@ impl Builder {
             self.close_syscall_work(id, t);
             // A stolen P leaves its thread in the syscall without a P.
             let victim = ev.args[2] as i64;
-            if let Some(mb) = self.ms.get_mut(&victim) {
+            if let Some(mb) = self.ms.get_mut(victim) {
                 if let Some(s) = mb.open {
                     if s.syscall && s.p == id {
                         self.close_m_span(victim, t);
@@ -671,15 +786,12 @@ impl Builder {
     ) -> Model {
         let end = self.last_ns;
         let start = self.first_ns.unwrap_or(0);
-        let mut goroutines: Vec<Goroutine> = Vec::with_capacity(self.gs.len());
-        let ids: Vec<i64> = self.gs.keys().copied().collect();
-        for id in ids {
-            let p = self.gs[&id].p;
-            let st = self.gs[&id].open.map(|s| s.state);
-            if st == Some(GState::Syscall) {
-                self.close_syscall_work(p, end);
+        let gs = std::mem::take(&mut self.gs.values);
+        let mut goroutines: Vec<Goroutine> = Vec::with_capacity(gs.len());
+        for mut gb in gs {
+            if gb.open.is_some_and(|s| s.state == GState::Syscall) {
+                self.close_syscall_work(gb.p, end);
             }
-            let mut gb = self.gs.remove(&id).unwrap_or_else(|| unreachable!());
             if let Some(mut s) = gb.open.take() {
                 s.end_ns = end;
                 if s.state == GState::Running {
@@ -697,18 +809,17 @@ impl Builder {
             goroutines.push(gb.g);
         }
         goroutines.sort_by_key(|g| g.id);
-        let pids: Vec<i64> = self.ps.keys().copied().collect();
-        for p in &pids {
-            self.close_p_span(*p, end);
-            self.close_syscall_work(*p, end);
+        for pb in &mut self.ps.values {
+            close_p_span_of(pb, end);
+            close_syscall_work_of(pb, end);
         }
-        let mids: Vec<i64> = self.ms.keys().copied().collect();
-        for m in mids {
-            self.close_m_span(m, end);
+        for mb in &mut self.ms.values {
+            close_m_span_of(mb, end);
         }
         let mut procs: Vec<Proc> = self
             .ps
-            .into_values()
+            .values
+            .into_iter()
             .map(|mut p| {
                 p.lane.work.sort_by_key(|w| (w.work as u8, w.start_ns));
                 let mut starts = [p.lane.work.len(); 5];
@@ -720,7 +831,7 @@ impl Builder {
             })
             .collect();
         procs.sort_by_key(|p| p.id);
-        let mut threads: Vec<Thread> = self.ms.into_values().map(|m| m.lane).collect();
+        let mut threads: Vec<Thread> = self.ms.values.into_iter().map(|m| m.lane).collect();
         threads.sort_by_key(|t| t.id);
         if let Some((s, seq)) = self.gc_open.take() {
             self.gc.push(GcCycle {
@@ -834,7 +945,7 @@ pub fn build_with(
             of,
         }),
     };
-    let outcome = trace::read_with_progress(
+    let outcome = trace::read_pipelined(
         data,
         ReadOptions::default(),
         cancel,

@@ -31,8 +31,51 @@ pub struct Interner {
     stack_ids: FxHashMap<Box<[u32]>, StackId>,
     /// Per-generation caches from the trace's ids to ours.
     cache_gen: u64,
-    string_cache: FxHashMap<u64, StrId>,
-    stack_cache: FxHashMap<u64, StackId>,
+    string_cache: IdCache,
+    stack_cache: IdCache,
+}
+
+/// Trace ids below this are cached in a vector (the runtime numbers strings and stacks
+/// from 1 up); larger ones in a hash map.
+const DENSE_CACHE_LIMIT: u64 = 1 << 20;
+
+/// A map from one generation's trace ids to ours: a vector for small ids, a hash map above.
+#[derive(Debug, Default)]
+struct IdCache {
+    /// Our id + 1 per trace id; 0 for not yet known.
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, u32>,
+}
+
+impl IdCache {
+    #[inline]
+    fn get(&self, id: u64) -> Option<u32> {
+        if id < DENSE_CACHE_LIMIT {
+            match self.dense.get(id as usize) {
+                Some(&v) if v != 0 => Some(v - 1),
+                _ => None,
+            }
+        } else {
+            self.sparse.get(&id).copied()
+        }
+    }
+
+    fn insert(&mut self, id: u64, ours: u32) {
+        if id < DENSE_CACHE_LIMIT {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
+            }
+            self.dense[i] = ours + 1;
+        } else {
+            self.sparse.insert(id, ours);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dense.clear();
+        self.sparse.clear();
+    }
 }
 
 impl Default for Interner {
@@ -52,8 +95,8 @@ impl Interner {
             stack_frames: Vec::new(),
             stack_ids: FxHashMap::default(),
             cache_gen: u64::MAX,
-            string_cache: FxHashMap::default(),
-            stack_cache: FxHashMap::default(),
+            string_cache: IdCache::default(),
+            stack_cache: IdCache::default(),
         };
         i.intern("");
         i
@@ -117,7 +160,7 @@ impl Interner {
             return 0;
         }
         self.switch_generation(tables);
-        if let Some(&s) = self.string_cache.get(&id) {
+        if let Some(s) = self.string_cache.get(id) {
             return s;
         }
         let s = self.intern(tables.string(id).unwrap_or(""));
@@ -131,7 +174,7 @@ impl Interner {
             return 0;
         }
         self.switch_generation(tables);
-        if let Some(&s) = self.stack_cache.get(&id) {
+        if let Some(s) = self.stack_cache.get(id) {
             return s;
         }
         let mut frames: Vec<u32> = Vec::new();
@@ -172,8 +215,8 @@ impl Interner {
     pub fn seal(&mut self) {
         self.frame_ids = FxHashMap::default();
         self.stack_ids = FxHashMap::default();
-        self.string_cache = FxHashMap::default();
-        self.stack_cache = FxHashMap::default();
+        self.string_cache = IdCache::default();
+        self.stack_cache = IdCache::default();
     }
 }
 

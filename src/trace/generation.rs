@@ -13,6 +13,7 @@
 //! Generations are independent of each other here, so the reader decodes them in parallel.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::batch::{BatchKind, GenerationSpan, Version};
 use super::bytes::{Cursor, uvarint};
@@ -336,7 +337,8 @@ pub struct Generation<'a> {
     pub generation: u64,
     pub offset: u64,
     pub end_offset: u64,
-    pub tables: Tables,
+    /// Shared with the events' consumer (the pipelined reader sends it along with them).
+    pub tables: Arc<Tables>,
     /// The smallest batch base timestamp, in ticks.
     pub min_ticks: u64,
     /// Ms in order of their first batch in the file.
@@ -620,7 +622,7 @@ pub fn decode<'a>(data_version: Version, span: &GenerationSpan<'a>) -> Result<Ge
         generation: span.generation,
         offset: span.offset,
         end_offset: span.end_offset,
-        tables,
+        tables: Arc::new(tables),
         min_ticks,
         ms,
         cpu_samples,

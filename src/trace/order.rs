@@ -12,6 +12,7 @@
 //! that `goscope dump` equals `go tool trace -d=parsed` line for line.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -274,8 +275,8 @@ impl Orderer {
     fn emit(
         &mut self,
         mut ev: Event,
-        tables: &Tables,
-        sink: &mut impl FnMut(&Event, &Tables),
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
         if ev.typ != EV_SYNC && ev.typ != EV_CPU_SAMPLE {
             let s = spec(ev.typ)
@@ -317,8 +318,8 @@ impl Orderer {
     pub fn sync(
         &mut self,
         time_ns: i64,
-        tables: &Tables,
-        sink: &mut impl FnMut(&Event, &Tables),
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
         self.syncs += 1;
         let ev = Event {
@@ -333,17 +334,20 @@ impl Orderer {
     }
 
     /// Emits the final Sync event at the last timestamp.
-    pub fn finish(&mut self, sink: &mut impl FnMut(&Event, &Tables)) -> Result<()> {
-        let empty = Tables::default();
+    pub fn finish(
+        &mut self,
+        empty: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
         let t = self.last_ns;
-        self.sync(t, &empty, sink)
+        self.sync(t, empty, sink)
     }
 
     /// Orders one generation's events into `sink`, starting with the generation's Sync.
     pub fn generation(
         &mut self,
         gn: &mut Generation<'_>,
-        sink: &mut impl FnMut(&Event, &Tables),
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
         let gen_no = gn.generation;
         let start_ns = gn.tables.ns(gn.min_ticks);
@@ -482,7 +486,7 @@ impl Orderer {
     fn advance(
         &mut self,
         ev: RawEvent,
-        tables: &mut Tables,
+        tables: &mut Arc<Tables>,
         m: i64,
         m_slot: &mut Option<usize>,
         gn: u64,
@@ -1099,12 +1103,12 @@ impl Orderer {
         Ok(Some(cur))
     }
 
-    fn task_end(&mut self, ev: &RawEvent, cur: Ctx, tables: &mut Tables) -> Step {
+    fn task_end(&mut self, ev: &RawEvent, cur: Ctx, tables: &mut Arc<Tables>) -> Step {
         let mut args = ev.args;
         match self.tasks.remove(&ev.args[0]) {
             Some((name, parent)) => {
                 args[2] = parent;
-                args[3] = tables.add_extra_string(&name);
+                args[3] = add_extra_string(tables, &name);
             }
             None => {
                 args[2] = NO_TASK;
@@ -1292,6 +1296,18 @@ impl Orderer {
         self.push(cur, ev, args);
         Ok(Some(cur))
     }
+}
+
+/// Adds a string to the generation's tables, copying them first only if a consumer still
+/// holds the previous version (the pipelined reader hands tables to another thread).
+fn add_extra_string(tables: &mut Arc<Tables>, s: &str) -> u64 {
+    if s.is_empty() {
+        return 0;
+    }
+    if let Some(i) = tables.extra_strings.iter().position(|x| &**x == s) {
+        return i as u64 + 1;
+    }
+    Arc::make_mut(tables).add_extra_string(s)
 }
 
 fn proc_state_of(status: u64) -> Option<u64> {
