@@ -97,6 +97,77 @@ pub struct Geometry {
     pub ribbons: Vec<(Ribbon, Rect)>,
     /// Total height of all rows, for the scrollbar.
     pub content_h: f32,
+    /// This view's draw items, kept until the view changes.
+    pub lod: LodCache,
+}
+
+/// What each lane's level-of-detail layout gave for the current view (time range and
+/// width). Frames in which the view does not move — the pointer hovers, a dock table
+/// scrolls — reuse them instead of folding the lanes again.
+#[derive(Clone, Debug, Default)]
+pub struct LodCache {
+    key: Option<(usize, u64, u64, u64)>,
+    items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<lod::Item>>>,
+    columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
+}
+
+/// Which spans of a lane a layout is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LaneKind {
+    Proc,
+    ProcWork(crate::model::PWork),
+    Goroutine,
+    Regions,
+    Thread,
+    Gc,
+    Stw,
+}
+
+impl LodCache {
+    /// Forgets everything if the model or the view changed.
+    fn check(&mut self, model: &Model, tv: &TimeView) {
+        let key = (
+            model as *const Model as usize,
+            tv.start_ns.to_bits(),
+            tv.ns_per_px.to_bits(),
+            tv.width_px.to_bits(),
+        );
+        if self.key != Some(key) {
+            self.key = Some(key);
+            self.items.clear();
+            self.columns.clear();
+        }
+    }
+
+    /// The layout of lane `index`'s spans of this kind (made by `make` when not kept).
+    fn items(
+        &mut self,
+        kind: LaneKind,
+        index: usize,
+        make: impl FnOnce() -> Vec<lod::Item>,
+    ) -> std::sync::Arc<Vec<lod::Item>> {
+        self.items
+            .entry((kind, index))
+            .or_insert_with(|| std::sync::Arc::new(make()))
+            .clone()
+    }
+
+    /// The columns of a counter series at this bucket width.
+    fn columns(
+        &mut self,
+        series: &crate::model::Series,
+        tv: &TimeView,
+        bucket_px: f64,
+    ) -> std::sync::Arc<Vec<lod::Column>> {
+        let key = (
+            series as *const crate::model::Series as usize,
+            bucket_px.to_bits(),
+        );
+        self.columns
+            .entry(key)
+            .or_insert_with(|| std::sync::Arc::new(series.columns(tv, bucket_px)))
+            .clone()
+    }
 }
 
 impl Default for Geometry {
@@ -106,6 +177,7 @@ impl Default for Geometry {
             rows: Vec::new(),
             ribbons: Vec::new(),
             content_h: 0.0,
+            lod: LodCache::default(),
         }
     }
 }
@@ -184,6 +256,8 @@ pub fn timeline_ui(
     );
     geometry.plot = plot;
     let tv = time_view(view, plot);
+    let mut cache = std::mem::take(&mut geometry.lod);
+    cache.check(model, &tv);
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
 
@@ -219,7 +293,14 @@ pub fn timeline_ui(
             ),
             egui::Label::new(egui::RichText::new(r.name()).small()).truncate(),
         );
-        ribbon_ui(&painter.with_clip_rect(prect), model, &tv, r, prect);
+        ribbon_ui(
+            &painter.with_clip_rect(prect),
+            model,
+            &tv,
+            r,
+            prect,
+            &mut cache,
+        );
         geometry.ribbons.push((r, rect));
         y += r.height() + 2.0;
     }
@@ -281,6 +362,7 @@ pub fn timeline_ui(
                 lanes_area,
                 selected,
                 highlight,
+                &mut cache,
             ) {
                 out.toggled_group = Some(key);
             }
@@ -291,6 +373,8 @@ pub fn timeline_ui(
             break;
         }
     }
+
+    geometry.lod = cache;
 
     // In a focused goroutine view, who woke whom.
     if matches!(rows.first(), Some(Row::Group { key, .. }) if key == FOCUS_GROUP) {
@@ -518,6 +602,7 @@ fn stacked_ui(
     rect: Rect,
     series: &[(&crate::model::Series, Color32)],
     max: f64,
+    cache: &mut LodCache,
 ) {
     if max <= 0.0 {
         return;
@@ -525,11 +610,14 @@ fn stacked_ui(
     let mut mesh = Mesh::default();
     let scale = rect.height() as f64 / max;
     let bucket = 2.0;
-    let cols: Vec<Vec<lod::Column>> = series.iter().map(|(s, _)| s.columns(tv, bucket)).collect();
+    let cols: Vec<_> = series
+        .iter()
+        .map(|(s, _)| cache.columns(s, tv, bucket))
+        .collect();
     let n = (tv.width_px / bucket).ceil() as usize;
     let mut base = vec![0.0f64; n + 1];
     for (k, (_, color)) in series.iter().enumerate() {
-        for c in &cols[k] {
+        for c in cols[k].iter() {
             let i = (c.x / bucket) as usize;
             if i >= base.len() {
                 continue;
@@ -548,16 +636,30 @@ fn stacked_ui(
     painter.add(Shape::mesh(mesh));
 }
 
-fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, rect: Rect) {
+fn ribbon_ui(
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    r: Ribbon,
+    rect: Rect,
+    cache: &mut LodCache,
+) {
     let c = &model.counters;
     match r {
         Ribbon::Heap => {
             let max = c.heap_alloc.max().max(c.heap_goal.max());
-            stacked_ui(painter, tv, rect, &[(&c.heap_alloc, colors::HEAP)], max);
+            stacked_ui(
+                painter,
+                tv,
+                rect,
+                &[(&c.heap_alloc, colors::HEAP)],
+                max,
+                cache,
+            );
             // Goal as a line of per-column maxima.
             if max > 0.0 {
                 let scale = rect.height() as f64 / max;
-                for col in c.heap_goal.columns(tv, 2.0) {
+                for col in cache.columns(&c.heap_goal, tv, 2.0).iter() {
                     let y = rect.bottom() - (col.max * scale) as f32;
                     let x = rect.left() + col.x as f32;
                     painter.line_segment(
@@ -579,6 +681,7 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
                     (&c.gc_waiting, colors::GC),
                 ],
                 max,
+                cache,
             );
         }
         Ribbon::Threads => {
@@ -592,6 +695,7 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
                     (&c.threads_syscall, colors::SYSCALL),
                 ],
                 max,
+                cache,
             );
         }
         Ribbon::Network | Ribbon::Syscalls | Ribbon::Timers => {
@@ -614,10 +718,16 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
             }
             painter.add(Shape::mesh(mesh));
         }
-        Ribbon::Gc => spans_mesh(painter, tv, rect, &model.gc, |_| colors::GC),
+        Ribbon::Gc => {
+            let items = cache.items(LaneKind::Gc, 0, || lod::layout(&model.gc, tv, MIN_SPAN_PX));
+            spans_mesh(painter, rect, &items, &model.gc, |_| colors::GC)
+        }
         Ribbon::Stw => {
-            spans_mesh(painter, tv, rect, &model.stw, |_| colors::STW);
-            for item in lod::layout(&model.stw, tv, MIN_SPAN_PX) {
+            let items = cache.items(LaneKind::Stw, 0, || {
+                lod::layout(&model.stw, tv, MIN_SPAN_PX)
+            });
+            spans_mesh(painter, rect, &items, &model.stw, |_| colors::STW);
+            for item in items.iter() {
                 if !item.is_folded() && item.x1 - item.x0 > 60.0 {
                     let s = &model.stw[item.first];
                     painter.text(
@@ -636,13 +746,13 @@ fn ribbon_ui(painter: &egui::Painter, model: &Model, tv: &TimeView, r: Ribbon, r
 /// Paints a lane of spans as one mesh; folded items are drawn in the fold color.
 fn spans_mesh<S: lod::Timed>(
     painter: &egui::Painter,
-    tv: &TimeView,
     rect: Rect,
+    items: &[lod::Item],
     spans: &[S],
     color: impl Fn(&S) -> Color32,
 ) {
     let mut mesh = Mesh::default();
-    for item in lod::layout(spans, tv, MIN_SPAN_PX) {
+    for &item in items {
         let c = if item.is_folded() {
             colors::FOLDED
         } else {
@@ -672,6 +782,7 @@ fn row_ui(
     clip: Rect,
     selected: Option<Pick>,
     highlight: Highlight,
+    cache: &mut LodCache,
 ) -> Option<String> {
     let name_rect = Rect::from_min_max(
         rect.min + Vec2::new(6.0, 0.0),
@@ -723,8 +834,10 @@ fn row_ui(
             );
             let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
             let mut mesh = Mesh::default();
-            let items = lod::layout(&p.spans, tv, MIN_SPAN_PX);
-            for item in &items {
+            let items = cache.items(LaneKind::Proc, *i, || {
+                lod::layout(&p.spans, tv, MIN_SPAN_PX)
+            });
+            for item in items.iter() {
                 let s = &p.spans[item.first];
                 let c = if item.is_folded() {
                     colors::FOLDED
@@ -735,7 +848,7 @@ fn row_ui(
                 mesh.add_colored_rect(item_rect(item, top), c);
             }
             painter.add(Shape::mesh(mesh));
-            for item in &items {
+            for item in items.iter() {
                 let s = &p.spans[item.first];
                 let w = item.x1 - item.x0;
                 if !item.is_folded() && w > 40.0 {
@@ -760,7 +873,10 @@ fn row_ui(
                 crate::model::PWork::MarkAssist,
                 crate::model::PWork::Stw,
             ] {
-                for item in lod::layout(p.work_of(kind), tv, MIN_SPAN_PX) {
+                let items = cache.items(LaneKind::ProcWork(kind), *i, || {
+                    lod::layout(p.work_of(kind), tv, MIN_SPAN_PX)
+                });
+                for &item in items.iter() {
                     let c = if item.is_folded() {
                         colors::FOLDED
                     } else {
@@ -792,8 +908,10 @@ fn row_ui(
                 );
             }
             let mut mesh = Mesh::default();
-            let items = lod::layout(&g.spans, tv, MIN_SPAN_PX);
-            for item in &items {
+            let items = cache.items(LaneKind::Goroutine, *i, || {
+                lod::layout(&g.spans, tv, MIN_SPAN_PX)
+            });
+            for item in items.iter() {
                 let s = &g.spans[item.first];
                 let c = if item.is_folded() {
                     colors::FOLDED
@@ -805,11 +923,12 @@ fn row_ui(
             // Regions as a thin strip at the bottom.
             let strip =
                 Rect::from_min_max(Pos2::new(prect.left(), prect.bottom() - 3.0), prect.max);
-            for item in lod::layout(&g.regions, tv, 1.0) {
+            let regions = cache.items(LaneKind::Regions, *i, || lod::layout(&g.regions, tv, 1.0));
+            for &item in regions.iter() {
                 mesh.add_colored_rect(item_rect(&item, strip), colors::REGION);
             }
             painter.add(Shape::mesh(mesh));
-            for item in &items {
+            for item in items.iter() {
                 let s = &g.spans[item.first];
                 if !item.is_folded() && item.x1 - item.x0 > 50.0 {
                     let text = match s.state {
@@ -885,7 +1004,10 @@ fn row_ui(
                         .truncate(),
                 );
             }
-            spans_mesh(painter, tv, prect, &t.spans, |s| {
+            let items = cache.items(LaneKind::Thread, *i, || {
+                lod::layout(&t.spans, tv, MIN_SPAN_PX)
+            });
+            spans_mesh(painter, prect, &items, &t.spans, |s| {
                 if s.syscall {
                     colors::SYSCALL
                 } else {
