@@ -70,24 +70,36 @@ fn main() {
         ("deep zoom (10 µs)", 10_000.0 / total),
     ] {
         for mode in [LaneMode::Goroutines, LaneMode::Procs] {
-            {
-                let doc = app.doc.as_mut().unwrap();
-                doc.mode = mode;
-                let mid = (model.start_ns + model.end_ns) as f64 / 2.0;
-                doc.view.start_ns = mid - total * frac / 2.0;
-                doc.view.end_ns = mid + total * frac / 2.0;
-            }
-            let mut times = Vec::new();
-            for i in 0..40 {
-                let t = Instant::now();
-                let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
-                let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-                std::hint::black_box(prims);
-                if i >= 5 {
-                    times.push(t.elapsed().as_secs_f64() * 1e3);
+            // Still: the view stays put (hover, dock work: the lane layouts are kept).
+            // Moving: the view pans a little every frame, as while W/S/A/D are held, so
+            // every lane is laid out again.
+            for moving in [false, true] {
+                {
+                    let doc = app.doc.as_mut().unwrap();
+                    doc.mode = mode;
+                    let mid = (model.start_ns + model.end_ns) as f64 / 2.0;
+                    doc.view.start_ns = mid - total * frac / 2.0;
+                    doc.view.end_ns = mid + total * frac / 2.0;
                 }
+                let mut times = Vec::new();
+                for i in 0..40 {
+                    if moving {
+                        let doc = app.doc.as_mut().unwrap();
+                        let step = doc.view.span_ns() * if i % 2 == 0 { 0.003 } else { -0.002 };
+                        doc.view.start_ns += step;
+                        doc.view.end_ns += step;
+                    }
+                    let t = Instant::now();
+                    let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+                    let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+                    std::hint::black_box(prims);
+                    if i >= 5 {
+                        times.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+                let how = if moving { "moving" } else { "still" };
+                report(&format!("{name:<20} {:<12} {how:<7}", mode.name()), times);
             }
-            report(&format!("{name:<20} {:<11}", mode.name()), times);
         }
     }
 
