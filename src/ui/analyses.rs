@@ -106,11 +106,19 @@ impl Analyses {
         let t0 = Instant::now();
         let mut summarizer = Summarizer::new();
         let mut profiles = ProfileBuilder::new(&ProfileKind::ALL);
-        // A cut trace still gives the analyses of what was read; the model shows the warning.
-        crate::trace::read(&data, crate::trace::ReadOptions::default(), |ev, t| {
-            summarizer.event(ev, t);
-            profiles.event(ev, t);
-        })
+        // Ordering on its own thread, the analyses on this one. A cut trace still gives the
+        // analyses of what was read; the model shows the warning.
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        crate::trace::read_pipelined(
+            &data,
+            crate::trace::ReadOptions::default(),
+            &cancel,
+            &mut |ev, t| {
+                summarizer.event(ev, t);
+                profiles.event(ev, t);
+            },
+            &mut |_| {},
+        )
         .map_err(|e| e.to_string())?;
         let (profiles, stacks) = profiles.finish();
         Ok(Analyses {

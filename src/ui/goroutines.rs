@@ -253,7 +253,7 @@ impl GoroutinesView {
         let mut action = Action::None;
         egui::Panel::left("goroutine-groups")
             .resizable(true)
-            .default_size(440.0)
+            .default_size(560.0)
             .show(ui, |ui| self.groups_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| {
             action = self.table_ui(ui, an);
@@ -278,7 +278,7 @@ impl GoroutinesView {
         TableBuilder::new(ui)
             .id_salt("groups-table")
             .striped(true)
-            .column(Column::remainder().at_least(160.0).clip(true))
+            .column(Column::remainder().at_least(240.0).clip(true))
             .column(Column::auto().at_least(50.0))
             .column(Column::auto().at_least(80.0))
             .column(Column::auto().at_least(80.0))
