@@ -836,7 +836,8 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
             let Some(an) = analyses_or_progress(ui, doc) else {
                 return panels::Action::None;
             };
-            doc.goroutines_view.ui(ui, &an)
+            let model = doc.model.clone();
+            doc.goroutines_view.ui(ui, &model, &an)
         }
         Tab::Tasks => {
             let model = doc.model.clone();

@@ -15,6 +15,7 @@ use super::widgets::sort_header;
 use crate::analysis::summary::{
     GoroutineSummary, STAT_EXEC, STAT_SCHED_WAIT, STAT_SYSCALL, STAT_SYSCALL_BLOCK, STAT_UNKNOWN,
 };
+use crate::model::{GSpan, GState, Model};
 
 const ROW_HEIGHT: f32 = 18.0;
 
@@ -248,7 +249,7 @@ impl GoroutinesView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, an: &Arc<Analyses>) -> Action {
+    pub fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
         self.refresh(an);
         let mut action = Action::None;
         egui::Panel::left("goroutine-groups")
@@ -256,7 +257,7 @@ impl GoroutinesView {
             .default_size(560.0)
             .show(ui, |ui| self.groups_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| {
-            action = self.table_ui(ui, an);
+            action = self.table_ui(ui, model, an);
         });
         action
     }
@@ -320,7 +321,7 @@ impl GoroutinesView {
         }
     }
 
-    fn table_ui(&mut self, ui: &mut Ui, an: &Arc<Analyses>) -> Action {
+    fn table_ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
         let Some(group) = self.group.clone() else {
             ui.label("Choose a group on the left to see its goroutines.");
             return Action::None;
@@ -376,7 +377,9 @@ impl GoroutinesView {
                                     action = Action::Focus(g.id);
                                 } else if r.clicked() {
                                     self.selected = Some(g.id);
-                                    action = Action::Jump { g: g.id, t_ns: first_seen_ns(g) };
+                                    let t_ns = longest_span_start_ns(model, g.id, &self.sort)
+                                        .unwrap_or_else(|| first_seen_ns(g));
+                                    action = Action::Jump { g: g.id, t_ns };
                                 }
                                 r.context_menu(|ui| {
                                     if ui.button("Focused timeline").clicked() {
@@ -406,6 +409,25 @@ impl GoroutinesView {
 }
 
 /// Where a goroutine first shows in the trace: its first run, else its creation.
+/// Where the sorted column's time went for goroutine `g`: the start of its longest span in
+/// that state (for a block reason, the longest wait for that reason). None for columns
+/// that are not one state.
+pub fn longest_span_start_ns(model: &Model, g: i64, column: &Stat) -> Option<i64> {
+    let gr = model.goroutine(g)?;
+    let wanted = |s: &GSpan| match column {
+        Stat::Exec => s.state == GState::Running,
+        Stat::SchedWait => s.state == GState::Runnable,
+        Stat::Syscall | Stat::SyscallBlock => s.state == GState::Syscall,
+        Stat::Block(reason) => s.state == GState::Waiting && model.string(s.reason) == reason,
+        _ => false,
+    };
+    gr.spans
+        .iter()
+        .filter(|s| wanted(s))
+        .max_by_key(|s| s.duration_ns())
+        .map(|s| s.start_ns)
+}
+
 fn first_seen_ns(g: &GoroutineSummary) -> i64 {
     g.start_ns.unwrap_or(g.creation_ns)
 }
@@ -456,6 +478,18 @@ mod tests {
         );
         let only = table_rows(&an, &stream.name, &format!("g{}", top.id), &sel, true);
         assert!(only.contains(&rows[0]));
+        // A click on that row shows its longest select wait: the 1 s stall.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
+        let model = crate::model::build(&std::fs::read(path).expect("trace")).expect("model");
+        let t_ns = longest_span_start_ns(&model, top.id, &sel).expect("a select wait");
+        let gr = model.goroutine(top.id).expect("goroutine");
+        let span = gr
+            .spans
+            .iter()
+            .find(|s| s.start_ns == t_ns)
+            .expect("the span");
+        assert!(span.duration_ns() > 900_000_000);
+        assert_eq!(longest_span_start_ns(&model, top.id, &Stat::Total), None);
     }
 
     #[test]
