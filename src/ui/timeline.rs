@@ -109,6 +109,7 @@ pub struct LodCache {
     key: Option<(usize, u64, u64, u64)>,
     items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<lod::Item>>>,
     columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
+    densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
 }
 
 /// Which spans of a lane a layout is for.
@@ -136,6 +137,7 @@ impl LodCache {
             self.key = Some(key);
             self.items.clear();
             self.columns.clear();
+            self.densities.clear();
         }
     }
 
@@ -149,6 +151,14 @@ impl LodCache {
         self.items
             .entry((kind, index))
             .or_insert_with(|| std::sync::Arc::new(make()))
+            .clone()
+    }
+
+    /// Instants per one-pixel bucket (`times` is identified by its address).
+    fn density(&mut self, times: &[i64], tv: &TimeView) -> std::sync::Arc<Vec<(f64, usize)>> {
+        self.densities
+            .entry(times.as_ptr() as usize)
+            .or_insert_with(|| std::sync::Arc::new(lod::density(times, tv, 1.0)))
             .clone()
     }
 
@@ -708,7 +718,7 @@ fn ribbon_ui(
             let times = &model.stimulus_times[kind as usize];
             let mut mesh = Mesh::default();
             let color = colors::stimulus(kind);
-            for (x, n) in lod::density(times, tv, 1.0) {
+            for &(x, n) in cache.density(times, tv).iter() {
                 let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
                 let r = Rect::from_min_max(
                     Pos2::new(rect.left() + x as f32, rect.bottom() - h),
