@@ -3,6 +3,8 @@
 pub mod analysis;
 pub mod cli;
 pub mod model;
+#[cfg(test)]
+mod testdata;
 pub mod trace;
 #[cfg(feature = "gui")]
 pub mod ui;

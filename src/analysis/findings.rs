@@ -293,9 +293,7 @@ mod tests {
 
     #[test]
     fn stall_trace_reports_the_select_stall_first() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/traces/stall-go127.trace");
-        let m = crate::model::build(&std::fs::read(p).unwrap()).unwrap();
+        let m = crate::testdata::model("stall-go127");
         let f = findings(&m);
         let first = f.first().expect("a finding");
         assert_eq!(first.kind, FindingKind::LongBlock);

@@ -137,8 +137,7 @@ mod tests {
 
     #[test]
     fn one_pass_gives_summary_and_all_profiles() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
-        let a = Analyses::compute(&path).expect("analyses");
+        let a = Analyses::compute(&crate::testdata::trace_path("stall-go127")).expect("analyses");
         assert_eq!(a.profiles.len(), 4);
         assert!(a.summary.goroutines.len() > 3);
         let sync = a.profile(ProfileKind::Sync).expect("sync profile");

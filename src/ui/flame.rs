@@ -972,8 +972,7 @@ mod tests {
     use super::*;
 
     fn stall() -> Arc<Analyses> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
-        Arc::new(Analyses::compute(&path).expect("analyses of the stall trace"))
+        crate::testdata::analyses("stall-go127")
     }
 
     #[test]
@@ -1099,10 +1098,7 @@ mod tests {
     #[test]
     fn export_writes_what_the_cli_writes() {
         let an = stall();
-        let data = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace"),
-        )
-        .expect("trace");
+        let data = crate::testdata::trace_bytes("stall-go127");
         for kind in ProfileKind::ALL {
             let (profiles, stacks, _) = pprof::build(&data, &[kind]).expect("profile");
             let mut cli = Vec::new();
@@ -1190,10 +1186,7 @@ mod tests {
         assert!(wait_for(&mut h, &expected), "no label {expected:?}");
 
         // Limit to the first half of the trace: recomputed in the background.
-        let data = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace"),
-        )
-        .expect("trace");
+        let data = crate::testdata::trace_bytes("stall-go127");
         let mut span_ns = (i64::MAX, i64::MIN);
         crate::trace::read(&data, crate::trace::ReadOptions::default(), |ev, _| {
             span_ns = (span_ns.0.min(ev.time_ns), span_ns.1.max(ev.time_ns));

@@ -435,11 +435,9 @@ fn first_seen_ns(g: &GoroutineSummary) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn stall() -> Arc<Analyses> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
-        Arc::new(Analyses::compute(&path).expect("analyses"))
+        crate::testdata::analyses("stall-go127")
     }
 
     #[test]
@@ -479,8 +477,7 @@ mod tests {
         let only = table_rows(&an, &stream.name, &format!("g{}", top.id), &sel, true);
         assert!(only.contains(&rows[0]));
         // A click on that row shows its longest select wait: the 1 s stall.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces/stall-go127.trace");
-        let model = crate::model::build(&std::fs::read(path).expect("trace")).expect("model");
+        let model = crate::testdata::model("stall-go127");
         let t_ns = longest_span_start_ns(&model, top.id, &sel).expect("a select wait");
         let gr = model.goroutine(top.id).expect("goroutine");
         let span = gr

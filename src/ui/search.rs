@@ -265,10 +265,7 @@ mod tests {
     use super::*;
 
     fn stall() -> Model {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/traces/stall-go127.trace");
-        let data = std::fs::read(path).expect("trace");
-        crate::model::build(&data).expect("model")
+        crate::testdata::model("stall-go127")
     }
 
     #[test]

@@ -1192,10 +1192,7 @@ mod tests {
     /// worker goroutine) and handoff (ended on another goroutine); regions setup, lookup ⊃
     /// decode, store and finish; nine log messages.
     fn annotations() -> Model {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/traces/annotations-go127.trace");
-        let bytes = std::fs::read(path).expect("the annotations trace is committed");
-        crate::model::build(&bytes).expect("the annotations trace decodes")
+        crate::testdata::model("annotations-go127")
     }
 
     fn by_name<'a>(types: &'a [TypeStats], name: &str) -> &'a TypeStats {
