@@ -51,7 +51,7 @@ static INPUT: LazyLock<Input> = LazyLock::new(|| {
     };
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut events = 0usize;
-    let outcome = trace::read(&data, ReadOptions { parallel: true }, |_, _| events += 1)
+    let outcome = trace::read(&data, ReadOptions::default(), |_, _| events += 1)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     eprintln!(
         "bench trace: {} ({:.1} MB, {} generations, {} events{})",
@@ -80,7 +80,11 @@ fn read(bencher: Bencher, parallel: bool) {
         .counter(ItemsCount::new(input.events))
         .bench(|| {
             let mut n = 0usize;
-            let outcome = trace::read(black_box(&input.data), ReadOptions { parallel }, |ev, _| {
+            let opts = ReadOptions {
+                parallel,
+                order_ahead: false,
+            };
+            let outcome = trace::read(black_box(&input.data), opts, |ev, _| {
                 n += 1;
                 black_box(ev);
             })

@@ -82,7 +82,13 @@ fn main() {
                     doc.view.end_ns = mid + total * frac / 2.0;
                 }
                 let mut times = Vec::new();
-                for i in 0..40 {
+                // GOSCOPE_BENCH_FRAMES=N runs each case N frames (e.g. for a profiler).
+                let frames: usize = std::env::var("GOSCOPE_BENCH_FRAMES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(40)
+                    .max(6);
+                for i in 0..frames {
                     if moving {
                         let doc = app.doc.as_mut().unwrap();
                         let step = doc.view.span_ns() * if i % 2 == 0 { 0.003 } else { -0.002 };

@@ -107,8 +107,20 @@ fn events(data: &[u8], opts: ReadOptions) -> Vec<Event> {
 fn parallel_equals_sequential() {
     for t in traces() {
         let data = std::fs::read(&t).unwrap();
-        let a = events(&data, ReadOptions { parallel: true });
-        let b = events(&data, ReadOptions { parallel: false });
+        let a = events(
+            &data,
+            ReadOptions {
+                parallel: true,
+                order_ahead: true,
+            },
+        );
+        let b = events(
+            &data,
+            ReadOptions {
+                parallel: false,
+                order_ahead: false,
+            },
+        );
         assert_eq!(a.len(), b.len(), "{}", t.display());
         assert!(a == b, "{}: parallel and sequential differ", t.display());
     }
@@ -204,7 +216,11 @@ fn mutated_traces_never_panic() {
                 d[i] = rng.next() as u8;
             }
             let _ = trace::read(&d, ReadOptions::default(), |_, _| {});
-            let _ = trace::read(&d, ReadOptions { parallel: false }, |_, _| {});
+            let opts = ReadOptions {
+                parallel: false,
+                order_ahead: false,
+            };
+            let _ = trace::read(&d, opts, |_, _| {});
         }
     }
 }

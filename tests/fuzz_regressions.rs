@@ -11,7 +11,11 @@ fn decode_all_ways(data: &[u8]) {
     }
     for parallel in [true, false] {
         let mut text = String::new();
-        let _ = trace::read(data, ReadOptions { parallel }, |ev, tables| {
+        let opts = ReadOptions {
+            parallel,
+            order_ahead: parallel,
+        };
+        let _ = trace::read(data, opts, |ev, tables| {
             text.clear();
             trace::write_go_text(&mut text, ev, tables);
         });

@@ -13,7 +13,11 @@ use libfuzzer_sys::fuzz_target;
 fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome, trace::Error>, Vec<(trace::Event, u64)>) {
     let mut events = Vec::new();
     let mut text = String::new();
-    let res = trace::read(data, ReadOptions { parallel }, |ev, tables| {
+    let opts = ReadOptions {
+        parallel,
+        order_ahead: parallel,
+    };
+    let res = trace::read(data, opts, |ev, tables| {
         events.push((*ev, tables.generation));
         if render {
             text.clear();

@@ -43,9 +43,18 @@ pub enum Command {
         /// Decode on one thread (for comparison).
         #[arg(long)]
         sequential: bool,
+        /// Experimental: order each next generation ahead on another core (same output,
+        /// more memory).
+        #[arg(long, conflicts_with = "sequential")]
+        order_ahead: bool,
     },
     /// Print every event, one per line, in the form of `go tool trace -d=parsed`.
-    Dump { trace: PathBuf },
+    Dump {
+        trace: PathBuf,
+        /// Decode and order on one thread (for checking the parallel reader against it).
+        #[arg(long)]
+        sequential: bool,
+    },
     /// Goroutine analysis: groups by start function, or where one group's time went.
     Goroutines(analysis::GoroutinesArgs),
     /// Write a blocking or scheduler-latency profile as a gzipped pprof file.
@@ -198,10 +207,14 @@ pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
 }
 
 /// Writes every event in Go's `-d=parsed` form.
-pub fn dump(data: &[u8], out: &mut (impl Write + Send)) -> anyhow::Result<Option<trace::Error>> {
+pub fn dump(
+    data: &[u8],
+    opts: ReadOptions,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<Option<trace::Error>> {
     let mut buf = String::with_capacity(1 << 16);
     let mut io_err = None;
-    let outcome = trace::read(data, ReadOptions::default(), |ev, tables| {
+    let outcome = trace::read(data, opts, |ev, tables| {
         trace::write_go_text(&mut buf, ev, tables);
         buf.push('\n');
         if buf.len() > 1 << 15 && io_err.is_none() {
@@ -249,12 +262,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             trace,
             json,
             sequential,
+            order_ahead,
         } => {
             let data = open_trace(&trace)?;
             let s = stats(
                 &data,
                 ReadOptions {
                     parallel: !sequential,
+                    order_ahead,
                 },
             )
             .with_context(|| format!("{}", trace.display()))?;
@@ -274,10 +289,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pprof(args) => analysis::pprof(args)?,
         Command::Mmu(args) => analysis::mmu(args)?,
         Command::Findings(args) => findings::run(args)?,
-        Command::Dump { trace } => {
+        Command::Dump { trace, sequential } => {
             let data = open_trace(&trace)?;
             let mut lock = std::io::BufWriter::new(std::io::stdout());
-            let warning = dump(&data, &mut lock).with_context(|| format!("{}", trace.display()))?;
+            let opts = ReadOptions {
+                parallel: !sequential,
+                order_ahead: !sequential,
+            };
+            let warning =
+                dump(&data, opts, &mut lock).with_context(|| format!("{}", trace.display()))?;
             lock.flush()?;
             if let Some(w) = warning {
                 eprintln!(

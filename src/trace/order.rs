@@ -20,6 +20,10 @@ use super::error::{Error, Result};
 use super::generation::{Generation, MCursor, RawEvent, Tables};
 use super::spec::*;
 
+#[path = "speculate.rs"]
+mod speculate;
+pub use speculate::Speculation;
+
 /// "No goroutine / P / thread" in an event's context.
 pub const NONE: i64 = -1;
 /// The task id that means "no task".
@@ -199,6 +203,8 @@ pub struct Orderer {
     queue: VecDeque<Event>,
     last_ns: i64,
     syncs: u64,
+    /// Set when this orderer runs a generation ahead of time (see `speculate.rs`).
+    spec: Option<Box<speculate::Spec>>,
 }
 
 impl Default for Orderer {
@@ -264,6 +270,7 @@ impl Orderer {
             queue: VecDeque::new(),
             last_ns: 0,
             syncs: 0,
+            spec: None,
         }
     }
 
@@ -306,12 +313,28 @@ impl Orderer {
             // Go does not check sample stacks; treat an unknown one as no stack.
             ev.args[0] = 0;
         }
+        if self.spec.is_some() {
+            // Times are made increasing when the events are delivered.
+            sink(&ev, tables);
+            return Ok(());
+        }
+        self.send(ev, tables, sink);
+        Ok(())
+    }
+
+    /// Makes the time later than the previous event's and hands the event over.
+    #[inline]
+    fn send(
+        &mut self,
+        mut ev: Event,
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) {
         if ev.time_ns <= self.last_ns {
             ev.time_ns = self.last_ns.wrapping_add(1);
         }
         self.last_ns = ev.time_ns;
         sink(&ev, tables);
-        Ok(())
     }
 
     /// Emits a Sync event (one per generation and one at the end).
@@ -499,6 +522,9 @@ impl Orderer {
             p: NONE,
             m,
         };
+        if self.spec.is_some() && m != NONE && m_slot.is_none() {
+            self.touch_m(m, true);
+        }
         if m != NONE {
             let i = match *m_slot {
                 Some(i) => i,
@@ -511,6 +537,9 @@ impl Orderer {
             let ms = &self.ms.states[i].1;
             cur.p = ms.p;
             cur.g = ms.g;
+        }
+        if self.spec.is_some() {
+            self.touch_for(&ev, cur);
         }
         let step = match ev.typ {
             EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(&ev, cur),
@@ -648,6 +677,10 @@ impl Orderer {
             new.p = pid;
         }
         if status == SYSCALL_ABANDONED && old == state::PROC_RUNNING {
+            if let Some(spec) = self.spec.as_deref_mut() {
+                // This reads every thread's state, which a speculative run can't check.
+                spec.unverifiable = true;
+            }
             // Emit in the context of the thread the P is bound to.
             let mut found = false;
             for &(mid, ref ms) in &self.ms.states {
