@@ -181,6 +181,9 @@ pub struct Series {
     pub points: Vec<(i64, f64)>,
     /// Min/max per block of points (`lod::block_summary`), made when the model is built.
     pub blocks: Vec<(f64, f64)>,
+    /// The time of each block's first point, so finding a time searches a small array
+    /// (`lod::block_times`).
+    pub block_times: Vec<i64>,
     /// The largest value, kept as points are added (ribbons scale by it every frame).
     max_value: f64,
 }
@@ -216,11 +219,18 @@ impl Series {
     /// Computes the block summary once all points are in.
     pub fn seal(&mut self) {
         self.blocks = lod::block_summary(&self.points);
+        self.block_times = lod::block_times(&self.points);
     }
 
     /// Min/max per pixel column over a view.
     pub fn columns(&self, view: &lod::TimeView, bucket_px: f64) -> Vec<lod::Column> {
-        lod::columns_with(&self.points, &self.blocks, view, bucket_px)
+        lod::columns_with(
+            &self.points,
+            &self.blocks,
+            &self.block_times,
+            view,
+            bucket_px,
+        )
     }
 }
 
