@@ -112,6 +112,9 @@ pub struct LodCache {
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
 }
 
+/// The most lane layouts kept at once.
+const MAX_CACHED_LANES: usize = 2048;
+
 /// Which spans of a lane a layout is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LaneKind {
@@ -148,6 +151,11 @@ impl LodCache {
         index: usize,
         make: impl FnOnce() -> Vec<lod::Item>,
     ) -> std::sync::Arc<Vec<lod::Item>> {
+        // Scrolling through many lanes without moving the view would otherwise keep every
+        // lane's items; a screenful is far below this.
+        if self.items.len() >= MAX_CACHED_LANES {
+            self.items.clear();
+        }
         self.items
             .entry((kind, index))
             .or_insert_with(|| std::sync::Arc::new(make()))
