@@ -234,6 +234,7 @@ impl Builder {
                 regions: Vec::new(),
                 running_ns: 0,
                 label: 0,
+                span_starts: Vec::new(),
             },
             open: None,
             go_state: state::GO_UNDETERMINED,
@@ -895,6 +896,16 @@ impl Builder {
             &mut c.threads_syscall,
         ] {
             series.seal();
+        }
+        let (mut goroutines, mut procs, mut threads) = (goroutines, procs, threads);
+        for g in &mut goroutines {
+            g.span_starts = super::lod::start_index(&g.spans);
+        }
+        for p in &mut procs {
+            p.span_starts = super::lod::start_index(&p.spans);
+        }
+        for t in &mut threads {
+            t.span_starts = super::lod::start_index(&t.spans);
         }
         Model {
             start_ns: start,

@@ -83,6 +83,16 @@ impl Item {
 
 /// Lays out a lane of time-sorted, non-overlapping spans.
 pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> {
+    layout_indexed(spans, &[], view, min_px)
+}
+
+/// `layout`, with the lane's `start_index` (an empty index works, more slowly).
+pub fn layout_indexed<S: Timed>(
+    spans: &[S],
+    starts: &[i64],
+    view: &TimeView,
+    min_px: f64,
+) -> Vec<Item> {
     let mut out = Vec::new();
     let t0 = view.start_ns;
     let t1 = view.end_ns();
@@ -113,7 +123,7 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
         let mut j = i + 1;
         loop {
             let limit_ns = view.ns_from_x(run_x1 + min_px);
-            let k = gallop(spans, j, |s| (s.start_ns() as f64) < limit_ns);
+            let k = first_not_before(spans, starts, j, limit_ns, |s| s.start_ns());
             if k == j {
                 break;
             }
@@ -186,20 +196,36 @@ pub fn block_times(points: &[(i64, f64)]) -> Vec<i64> {
     points.iter().step_by(BLOCK).map(|p| p.0).collect()
 }
 
-/// The first index at or after `from` whose time is not before `limit_ns`. The search runs
-/// over `block_times` (from `block_times`, 1/64 of the points, cache-resident) and then inside
-/// one block, instead of jumping around the whole series and missing the cache at each step.
-fn end_of_bucket(points: &[(i64, f64)], block_times: &[i64], from: usize, limit_ns: f64) -> usize {
-    let before = |p: &(i64, f64)| (p.0 as f64) < limit_ns;
-    if block_times.len() != points.len().div_ceil(BLOCK) {
-        return gallop(points, from, before);
+/// The start of every `BLOCK`-th span of a lane, for `layout_indexed`.
+pub fn start_index<S: Timed>(spans: &[S]) -> Vec<i64> {
+    spans.iter().step_by(BLOCK).map(|s| s.start_ns()).collect()
+}
+
+/// The first index at or after `from` whose time (`time`, non-decreasing) is not before
+/// `limit_ns`. With an `index` of every `BLOCK`-th item's time (1/64 of the items, so it
+/// stays in cache) the search runs over the index and then inside one block, instead of
+/// jumping around the whole array and missing the cache at each step.
+fn first_not_before<T>(
+    items: &[T],
+    index: &[i64],
+    from: usize,
+    limit_ns: f64,
+    time: impl Fn(&T) -> i64,
+) -> usize {
+    let before = |x: &T| (time(x) as f64) < limit_ns;
+    if index.len() != items.len().div_ceil(BLOCK) {
+        return gallop(items, from, before);
     }
     // The first block that starts at or after the limit; the answer is in the block before
-    // it (or is that block's first point).
-    let kb = gallop(block_times, from / BLOCK, |&t| (t as f64) < limit_ns);
+    // it (or is that block's first item).
+    let kb = gallop(index, from / BLOCK, |&t| (t as f64) < limit_ns);
     let lo = (kb.saturating_sub(1) * BLOCK).max(from);
-    let hi = (kb * BLOCK).min(points.len()).max(lo);
-    lo + points[lo..hi].partition_point(before)
+    let hi = (kb * BLOCK).min(items.len()).max(lo);
+    lo + items[lo..hi].partition_point(before)
+}
+
+fn end_of_bucket(points: &[(i64, f64)], block_times: &[i64], from: usize, limit_ns: f64) -> usize {
+    first_not_before(points, block_times, from, limit_ns, |p| p.0)
 }
 
 /// Exact min and max of `points[i..end]`, using `blocks` (from `block_summary`) for the
@@ -321,6 +347,33 @@ mod tests {
             }
         }
         assert_eq!(super::gallop::<i64>(&[], 0, |_| true), 0);
+    }
+
+    #[test]
+    fn indexed_layout_equals_the_plain_one() {
+        // Dense narrow spans with occasional wide ones and gaps.
+        let mut spans = Vec::new();
+        let mut t = 0i64;
+        for i in 0..20_000i64 {
+            let len = if i % 997 == 0 { 50_000 } else { 3 + i % 11 };
+            let gap = if i % 313 == 0 { 20_000 } else { i % 4 };
+            spans.push(S(t, t + len));
+            t += len + gap;
+        }
+        let starts = start_index(&spans);
+        for (t0, t1, w) in [
+            (0.0, t as f64, 1200.0),
+            (12_345.0, 400_000.0, 800.0),
+            (-100.0, 1_000.0, 300.0),
+            (t as f64 / 2.0, t as f64 / 2.0 + 5_000.0, 1500.0),
+        ] {
+            let v = view(t0, t1, w);
+            for min_px in [1.0, 3.0] {
+                let plain = layout(&spans, &v, min_px);
+                assert!(!plain.is_empty());
+                assert_eq!(plain, layout_indexed(&spans, &starts, &v, min_px));
+            }
+        }
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct Goroutine {
     pub regions: Vec<Region>,
     pub running_ns: i64,
     pub label: StrId,
+    /// `lod::start_index` of `spans`, made when the model is built.
+    pub span_starts: Vec<i64>,
 }
 
 impl Goroutine {
@@ -148,6 +150,8 @@ pub struct Proc {
     pub id: i64,
     /// Goroutines that ran on it, time-sorted, non-overlapping.
     pub spans: Vec<PSpan>,
+    /// `lod::start_index` of `spans`, made when the model is built.
+    pub span_starts: Vec<i64>,
     /// Runtime work, grouped by kind (in `PWork` order) and sorted by start within a kind;
     /// each kind is non-overlapping but kinds can overlap. `work_of` gives one kind's slice.
     pub work: Vec<PRange>,
@@ -172,6 +176,8 @@ pub struct MSpan {
 pub struct Thread {
     pub id: i64,
     pub spans: Vec<MSpan>,
+    /// `lod::start_index` of `spans`, made when the model is built.
+    pub span_starts: Vec<i64>,
     pub busy_ns: i64,
 }
 

@@ -853,7 +853,7 @@ fn row_ui(
             let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
             let mut mesh = Mesh::default();
             let items = cache.items(LaneKind::Proc, *i, || {
-                lod::layout(&p.spans, tv, MIN_SPAN_PX)
+                lod::layout_indexed(&p.spans, &p.span_starts, tv, MIN_SPAN_PX)
             });
             for item in items.iter() {
                 let s = &p.spans[item.first];
@@ -927,7 +927,7 @@ fn row_ui(
             }
             let mut mesh = Mesh::default();
             let items = cache.items(LaneKind::Goroutine, *i, || {
-                lod::layout(&g.spans, tv, MIN_SPAN_PX)
+                lod::layout_indexed(&g.spans, &g.span_starts, tv, MIN_SPAN_PX)
             });
             for item in items.iter() {
                 let s = &g.spans[item.first];
@@ -1023,7 +1023,7 @@ fn row_ui(
                 );
             }
             let items = cache.items(LaneKind::Thread, *i, || {
-                lod::layout(&t.spans, tv, MIN_SPAN_PX)
+                lod::layout_indexed(&t.spans, &t.span_starts, tv, MIN_SPAN_PX)
             });
             spans_mesh(painter, prect, &items, &t.spans, |s| {
                 if s.syscall {
