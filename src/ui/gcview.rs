@@ -1369,6 +1369,8 @@ mod tests {
         // its first entry shows that window.
         step_until(&mut h, "the MMU curve", |s| s.view.curve_ready());
         assert!(h.query_by_label_contains("MMU:").is_none(), "no error");
+        // The curve can arrive between frames; the next frame picks the default window.
+        step_until(&mut h, "the default window", |s| s.view.window_ns.is_some());
         let window_ns = h.state().view.window_ns.expect("a default window");
         let expected = {
             let s = h.state_mut();
