@@ -112,6 +112,57 @@ pub struct LodCache {
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
 }
 
+/// Counter ribbons draw one column per this many pixels.
+const RIBBON_BUCKET_PX: f64 = 2.0;
+
+/// The layout of one lane's spans of one kind.
+fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> Vec<lod::Item> {
+    match kind {
+        LaneKind::Proc => {
+            let p = &model.procs[i];
+            lod::layout_indexed(&p.spans, &p.span_starts, tv, MIN_SPAN_PX)
+        }
+        LaneKind::ProcWork(w) => lod::layout(model.procs[i].work_of(w), tv, MIN_SPAN_PX),
+        LaneKind::Goroutine => {
+            let g = &model.goroutines[i];
+            lod::layout_indexed(&g.spans, &g.span_starts, tv, MIN_SPAN_PX)
+        }
+        LaneKind::Regions => lod::layout(&model.goroutines[i].regions, tv, 1.0),
+        LaneKind::Thread => {
+            let t = &model.threads[i];
+            lod::layout_indexed(&t.spans, &t.span_starts, tv, MIN_SPAN_PX)
+        }
+        LaneKind::Gc => lod::layout(&model.gc, tv, MIN_SPAN_PX),
+        LaneKind::Stw => lod::layout(&model.stw, tv, MIN_SPAN_PX),
+    }
+}
+
+/// The layouts a row draws.
+fn row_lanes(row: &Row, out: &mut Vec<(LaneKind, usize)>) {
+    match *row {
+        Row::Proc(i) => {
+            out.push((LaneKind::Proc, i));
+            for w in PROC_WORK {
+                out.push((LaneKind::ProcWork(w), i));
+            }
+        }
+        Row::Goroutine(i) => {
+            out.push((LaneKind::Goroutine, i));
+            out.push((LaneKind::Regions, i));
+        }
+        Row::Thread(i) => out.push((LaneKind::Thread, i)),
+        Row::Group { .. } | Row::Tasks => {}
+    }
+}
+
+/// The runtime work a P lane's lower half shows, in drawing order.
+const PROC_WORK: [crate::model::PWork; 4] = [
+    crate::model::PWork::Syscall,
+    crate::model::PWork::Sweep,
+    crate::model::PWork::MarkAssist,
+    crate::model::PWork::Stw,
+];
+
 /// The most lane layouts kept at once.
 const MAX_CACHED_LANES: usize = 2048;
 
@@ -144,12 +195,13 @@ impl LodCache {
         }
     }
 
-    /// The layout of lane `index`'s spans of this kind (made by `make` when not kept).
+    /// The layout of lane `index`'s spans of this kind.
     fn items(
         &mut self,
+        model: &Model,
+        tv: &TimeView,
         kind: LaneKind,
         index: usize,
-        make: impl FnOnce() -> Vec<lod::Item>,
     ) -> std::sync::Arc<Vec<lod::Item>> {
         // Scrolling through many lanes without moving the view would otherwise keep every
         // lane's items; a screenful is far below this.
@@ -158,8 +210,91 @@ impl LodCache {
         }
         self.items
             .entry((kind, index))
-            .or_insert_with(|| std::sync::Arc::new(make()))
+            .or_insert_with(|| std::sync::Arc::new(lane_items(model, tv, kind, index)))
             .clone()
+    }
+
+    /// Lays out, on the rayon pool, the lanes of `keys` that are not kept yet (a frame's
+    /// visible lanes are independent of each other).
+    fn prefetch_lanes(&mut self, model: &Model, tv: &TimeView, keys: &[(LaneKind, usize)]) {
+        use rayon::prelude::*;
+        let missing: Vec<(LaneKind, usize)> = keys
+            .iter()
+            .copied()
+            .filter(|k| !self.items.contains_key(k))
+            .collect();
+        if missing.len() < 2 {
+            return;
+        }
+        if self.items.len() + missing.len() > MAX_CACHED_LANES {
+            self.items.clear();
+        }
+        let made: Vec<_> = missing
+            .into_par_iter()
+            .map(|(kind, i)| {
+                (
+                    (kind, i),
+                    std::sync::Arc::new(lane_items(model, tv, kind, i)),
+                )
+            })
+            .collect();
+        self.items.extend(made);
+    }
+
+    /// Computes the counter columns and stimulus densities of the ribbons on the rayon pool.
+    fn prefetch_ribbons(&mut self, model: &Model, tv: &TimeView) {
+        use rayon::prelude::*;
+        let c = &model.counters;
+        let series = [
+            &c.heap_alloc,
+            &c.heap_goal,
+            &c.running,
+            &c.runnable,
+            &c.gc_waiting,
+            &c.threads_running,
+            &c.threads_syscall,
+        ];
+        let bucket_px: f64 = RIBBON_BUCKET_PX;
+        let todo: Vec<&crate::model::Series> = series
+            .into_iter()
+            .filter(|s| {
+                !self.columns.contains_key(&(
+                    *s as *const crate::model::Series as usize,
+                    bucket_px.to_bits(),
+                ))
+            })
+            .collect();
+        let times: Vec<&Vec<i64>> = model
+            .stimulus_times
+            .iter()
+            .filter(|t| !self.densities.contains_key(&(t.as_ptr() as usize)))
+            .collect();
+        let (cols, dens): (Vec<_>, Vec<_>) = rayon::join(
+            || {
+                todo.par_iter()
+                    .map(|s| {
+                        let key = (
+                            *s as *const crate::model::Series as usize,
+                            bucket_px.to_bits(),
+                        );
+                        (key, std::sync::Arc::new(s.columns(tv, bucket_px)))
+                    })
+                    .collect()
+            },
+            || {
+                times
+                    .par_iter()
+                    .map(|t| {
+                        (
+                            t.as_ptr() as usize,
+                            std::sync::Arc::new(lod::density(t, tv, 1.0)),
+                        )
+                    })
+                    .collect()
+            },
+        );
+        self.columns.extend(cols);
+        self.densities.extend(dens);
     }
 
     /// Instants per one-pixel bucket (`times` is identified by its address).
@@ -276,6 +411,7 @@ pub fn timeline_ui(
     let tv = time_view(view, plot);
     let mut cache = std::mem::take(&mut geometry.lod);
     cache.check(model, &tv);
+    cache.prefetch_ribbons(model, &tv);
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
 
@@ -360,6 +496,22 @@ pub fn timeline_ui(
         lanes_area.min,
         Pos2::new(plot_x1, lanes_area.max.y),
     ));
+    // The visible rows' layouts, in parallel, before painting them one by one.
+    {
+        let mut keys = Vec::new();
+        let mut y = lanes_area.top() - view.scroll_y;
+        for row in rows {
+            let h = row_height(row);
+            if y + h >= lanes_area.top() && y <= lanes_area.bottom() {
+                row_lanes(row, &mut keys);
+            }
+            y += h;
+            if y > lanes_area.bottom() {
+                break;
+            }
+        }
+        cache.prefetch_lanes(model, &tv, &keys);
+    }
     let mut y = lanes_area.top() - view.scroll_y;
     for row in rows {
         let h = row_height(row);
@@ -627,7 +779,7 @@ fn stacked_ui(
     }
     let mut mesh = Mesh::default();
     let scale = rect.height() as f64 / max;
-    let bucket = 2.0;
+    let bucket = RIBBON_BUCKET_PX;
     let cols: Vec<_> = series
         .iter()
         .map(|(s, _)| cache.columns(s, tv, bucket))
@@ -677,7 +829,7 @@ fn ribbon_ui(
             // Goal as a line of per-column maxima.
             if max > 0.0 {
                 let scale = rect.height() as f64 / max;
-                for col in cache.columns(&c.heap_goal, tv, 2.0).iter() {
+                for col in cache.columns(&c.heap_goal, tv, RIBBON_BUCKET_PX).iter() {
                     let y = rect.bottom() - (col.max * scale) as f32;
                     let x = rect.left() + col.x as f32;
                     painter.line_segment(
@@ -737,13 +889,11 @@ fn ribbon_ui(
             painter.add(Shape::mesh(mesh));
         }
         Ribbon::Gc => {
-            let items = cache.items(LaneKind::Gc, 0, || lod::layout(&model.gc, tv, MIN_SPAN_PX));
+            let items = cache.items(model, tv, LaneKind::Gc, 0);
             spans_mesh(painter, rect, &items, &model.gc, |_| colors::GC)
         }
         Ribbon::Stw => {
-            let items = cache.items(LaneKind::Stw, 0, || {
-                lod::layout(&model.stw, tv, MIN_SPAN_PX)
-            });
+            let items = cache.items(model, tv, LaneKind::Stw, 0);
             spans_mesh(painter, rect, &items, &model.stw, |_| colors::STW);
             for item in items.iter() {
                 if !item.is_folded() && item.x1 - item.x0 > 60.0 {
@@ -852,9 +1002,7 @@ fn row_ui(
             );
             let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
             let mut mesh = Mesh::default();
-            let items = cache.items(LaneKind::Proc, *i, || {
-                lod::layout_indexed(&p.spans, &p.span_starts, tv, MIN_SPAN_PX)
-            });
+            let items = cache.items(model, tv, LaneKind::Proc, *i);
             for item in items.iter() {
                 let s = &p.spans[item.first];
                 let c = if item.is_folded() {
@@ -885,15 +1033,8 @@ fn row_ui(
             }
             // Runtime work in the lower half, one kind after another (kinds may overlap).
             let mut mesh = Mesh::default();
-            for kind in [
-                crate::model::PWork::Syscall,
-                crate::model::PWork::Sweep,
-                crate::model::PWork::MarkAssist,
-                crate::model::PWork::Stw,
-            ] {
-                let items = cache.items(LaneKind::ProcWork(kind), *i, || {
-                    lod::layout(p.work_of(kind), tv, MIN_SPAN_PX)
-                });
+            for kind in PROC_WORK {
+                let items = cache.items(model, tv, LaneKind::ProcWork(kind), *i);
                 for &item in items.iter() {
                     let c = if item.is_folded() {
                         colors::FOLDED
@@ -926,9 +1067,7 @@ fn row_ui(
                 );
             }
             let mut mesh = Mesh::default();
-            let items = cache.items(LaneKind::Goroutine, *i, || {
-                lod::layout_indexed(&g.spans, &g.span_starts, tv, MIN_SPAN_PX)
-            });
+            let items = cache.items(model, tv, LaneKind::Goroutine, *i);
             for item in items.iter() {
                 let s = &g.spans[item.first];
                 let c = if item.is_folded() {
@@ -941,7 +1080,7 @@ fn row_ui(
             // Regions as a thin strip at the bottom.
             let strip =
                 Rect::from_min_max(Pos2::new(prect.left(), prect.bottom() - 3.0), prect.max);
-            let regions = cache.items(LaneKind::Regions, *i, || lod::layout(&g.regions, tv, 1.0));
+            let regions = cache.items(model, tv, LaneKind::Regions, *i);
             for &item in regions.iter() {
                 mesh.add_colored_rect(item_rect(&item, strip), colors::REGION);
             }
@@ -1022,9 +1161,7 @@ fn row_ui(
                         .truncate(),
                 );
             }
-            let items = cache.items(LaneKind::Thread, *i, || {
-                lod::layout_indexed(&t.spans, &t.span_starts, tv, MIN_SPAN_PX)
-            });
+            let items = cache.items(model, tv, LaneKind::Thread, *i);
             spans_mesh(painter, prect, &items, &t.spans, |s| {
                 if s.syscall {
                     colors::SYSCALL
