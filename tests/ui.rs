@@ -532,3 +532,45 @@ fn find_action_from_a_view_opens_search_and_shows_the_span() {
     assert!(s.duration_ns() > 900_000_000);
     h.get_by_label("Find");
 }
+
+/// Every committed trace, every lane mode and every dock tab render without a panic, and the
+/// analyses finish (no "Analysis failed").
+#[test]
+fn every_trace_renders_every_view() {
+    use goscope::ui::app::Tab;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/traces");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            if p.extension()? != "trace" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().to_string())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 36, "{names:?}");
+    for name in names {
+        let mut h = harness(Some(trace(&name)));
+        assert!(h.state().doc.is_some(), "{name}: {:?}", h.state().error);
+        for mode in [LaneMode::Procs, LaneMode::Goroutines, LaneMode::Threads] {
+            h.state_mut().doc.as_mut().unwrap().mode = mode;
+            h.run_steps(2);
+        }
+        for tab in Tab::ALL {
+            h.state_mut().doc.as_mut().unwrap().tab = Some(tab);
+            h.run_steps(2);
+            if tab == Tab::Goroutines {
+                wait_analyses(&mut h);
+            }
+        }
+        assert!(
+            h.query_by_label_contains("Analysis failed").is_none(),
+            "{name}: the analyses failed"
+        );
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default());
+        assert!(matches!(an, Some(Ok(_))), "{name}: analyses did not finish");
+    }
+}
