@@ -354,7 +354,10 @@ impl GoscopeApp {
             Ok((model, secs)) => {
                 self.remember_recent(&path);
                 self.error = None;
-                self.doc = Some(Doc::new(path, model, secs));
+                let mut doc = Doc::new(path, model, secs);
+                // Start the dock's analyses now, so a tab opened later has them ready.
+                let _ = doc.analyses(&self.ctx);
+                self.doc = Some(doc);
             }
             Err(_) if cancelled => {}
             Err(e) => self.error = Some(e),
