@@ -574,3 +574,25 @@ fn every_trace_renders_every_view() {
         assert!(matches!(an, Some(Ok(_))), "{name}: analyses did not finish");
     }
 }
+
+/// A running span's details say which P it ran on.
+#[test]
+fn a_running_span_shows_its_processor() {
+    let mut h = harness(Some(trace("stall-go127")));
+    let (pick, p) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let (gi, si, s) = doc
+            .model
+            .goroutines
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, g)| g.spans.iter().enumerate().map(move |(si, s)| (gi, si, *s)))
+            .find(|(_, _, s)| s.state == GState::Running)
+            .expect("a running span");
+        (Pick::GSpan { g: gi, span: si }, s.p)
+    };
+    assert!(p >= 0);
+    h.state_mut().doc.as_mut().unwrap().selected = Some(pick);
+    h.run_steps(3);
+    h.get_by_label(&format!("State: running on Proc {p}"));
+}

@@ -96,7 +96,12 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             } else {
                 String::new()
             };
-            ui.label(format!("State: {}{reason}", s.state.name()));
+            let on_p = if s.state == GState::Running && s.p >= 0 {
+                format!(" on Proc {}", s.p)
+            } else {
+                String::new()
+            };
+            ui.label(format!("State: {}{reason}{on_p}", s.state.name()));
             ui.label(format!("Start: {}", rel(model, s.start_ns)));
             ui.label(format!("End: {}", rel(model, s.end_ns)));
             ui.label(format!(
