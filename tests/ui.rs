@@ -596,3 +596,17 @@ fn a_running_span_shows_its_processor() {
     h.run_steps(3);
     h.get_by_label(&format!("State: running on Proc {p}"));
 }
+
+/// Lane layouts are kept from frame to frame while the view stays, and made again when it
+/// moves.
+#[test]
+fn lane_layouts_are_kept_while_the_view_stays() {
+    let mut h = harness(Some(trace("mixed-go127")));
+    h.run_steps(2);
+    let kept = h.state().doc.as_ref().unwrap().geometry.lod.kept_lanes();
+    assert!(kept >= 3, "the processor lanes' layouts are kept ({kept})");
+    h.key_press(egui::Key::D);
+    h.run_steps(2);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.geometry.lod.kept_lanes() >= 3);
+}

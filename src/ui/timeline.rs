@@ -179,6 +179,11 @@ pub enum LaneKind {
 }
 
 impl LodCache {
+    /// How many lane layouts are kept.
+    pub fn kept_lanes(&self) -> usize {
+        self.items.len()
+    }
+
     /// Forgets everything if the model or the view changed.
     fn check(&mut self, model: &Model, tv: &TimeView) {
         let key = (
@@ -544,8 +549,6 @@ pub fn timeline_ui(
         }
     }
 
-    geometry.lod = cache;
-
     // In a focused goroutine view, who woke whom.
     if matches!(rows.first(), Some(Row::Group { key, .. }) if key == FOCUS_GROUP) {
         wakeup_arrows(&lane_painter, model, &tv, plot, &geometry.rows);
@@ -622,7 +625,7 @@ pub fn timeline_ui(
             [Pos2::new(p.x, plot.top()), Pos2::new(p.x, plot.bottom())],
             Stroke::new(1.0, Color32::from_white_alpha(40)),
         );
-        if let Some(pick) = pick_at(model, &tv, geometry, p) {
+        if let Some(pick) = pick_at(model, &tv, geometry, &mut cache, p) {
             if !resp.dragged() {
                 resp.clone()
                     .on_hover_ui_at_pointer(|ui| tooltip_ui(ui, model, pick));
@@ -634,6 +637,7 @@ pub fn timeline_ui(
             }
         }
     }
+    geometry.lod = cache;
     out
 }
 
@@ -1231,41 +1235,65 @@ fn text_in(painter: &egui::Painter, r: Rect, text: &str) {
 }
 
 /// The span under a point, if any.
-pub fn pick_at(model: &Model, tv: &TimeView, geometry: &Geometry, p: Pos2) -> Option<Pick> {
+/// The item of a lane's layout under `x` (with a pixel of slack either side).
+fn item_under(
+    cache: &mut LodCache,
+    model: &Model,
+    tv: &TimeView,
+    kind: LaneKind,
+    index: usize,
+    x: f64,
+) -> Option<lod::Item> {
+    let items = cache.items(model, tv, kind, index);
+    items
+        .iter()
+        .find(|i| i.x0 - 1.0 <= x && x <= i.x1 + 1.0)
+        .copied()
+}
+
+pub fn pick_at(
+    model: &Model,
+    tv: &TimeView,
+    geometry: &Geometry,
+    cache: &mut LodCache,
+    p: Pos2,
+) -> Option<Pick> {
     let plot = geometry.plot;
     let x = (p.x - plot.left()) as f64;
-    let find = |items: Vec<lod::Item>| {
-        items
-            .into_iter()
-            .find(|i| i.x0 - 1.0 <= x && x <= i.x1 + 1.0)
-    };
-    let folded = |first_start: i64, last_end: i64| Pick::Folded {
-        start_ns: first_start,
-        end_ns: last_end,
+    // The item under the pointer in a lane's (kept) layout: a folded one zooms, a single
+    // span is picked by `one`.
+    let pick = |cache: &mut LodCache,
+                kind: LaneKind,
+                index: usize,
+                bounds: &dyn Fn(usize) -> (i64, i64),
+                one: &dyn Fn(usize) -> Pick| {
+        let i = item_under(cache, model, tv, kind, index, x)?;
+        Some(if i.is_folded() {
+            Pick::Folded {
+                start_ns: bounds(i.first).0,
+                end_ns: bounds(i.first + i.count - 1).1,
+            }
+        } else {
+            one(i.first)
+        })
     };
     for (r, rect) in &geometry.ribbons {
         if rect.contains(p) {
             return match r {
-                Ribbon::Stw => find(lod::layout(&model.stw, tv, MIN_SPAN_PX)).map(|i| {
-                    if i.is_folded() {
-                        folded(
-                            model.stw[i.first].start_ns,
-                            model.stw[i.first + i.count - 1].end_ns,
-                        )
-                    } else {
-                        Pick::Stw(i.first)
-                    }
-                }),
-                Ribbon::Gc => find(lod::layout(&model.gc, tv, MIN_SPAN_PX)).map(|i| {
-                    if i.is_folded() {
-                        folded(
-                            model.gc[i.first].start_ns,
-                            model.gc[i.first + i.count - 1].end_ns,
-                        )
-                    } else {
-                        Pick::Gc(i.first)
-                    }
-                }),
+                Ribbon::Stw => pick(
+                    cache,
+                    LaneKind::Stw,
+                    0,
+                    &|i| (model.stw[i].start_ns, model.stw[i].end_ns),
+                    &Pick::Stw,
+                ),
+                Ribbon::Gc => pick(
+                    cache,
+                    LaneKind::Gc,
+                    0,
+                    &|i| (model.gc[i].start_ns, model.gc[i].end_ns),
+                    &Pick::Gc,
+                ),
                 _ => None,
             };
         }
@@ -1275,42 +1303,32 @@ pub fn pick_at(model: &Model, tv: &TimeView, geometry: &Geometry, p: Pos2) -> Op
         Row::Goroutine(gi) => {
             let g = &model.goroutines[*gi];
             if p.y > rect.bottom() - 4.0 {
-                if let Some(i) = find(lod::layout(&g.regions, tv, 1.0)) {
+                if let Some(i) = item_under(cache, model, tv, LaneKind::Regions, *gi, x) {
                     return Some(Pick::Region {
                         g: *gi,
                         region: i.first,
                     });
                 }
             }
-            let i = find(lod::layout(&g.spans, tv, MIN_SPAN_PX))?;
-            Some(if i.is_folded() {
-                folded(
-                    g.spans[i.first].start_ns,
-                    g.spans[i.first + i.count - 1].end_ns,
-                )
-            } else {
-                Pick::GSpan {
-                    g: *gi,
-                    span: i.first,
-                }
-            })
+            pick(
+                cache,
+                LaneKind::Goroutine,
+                *gi,
+                &|i| (g.spans[i].start_ns, g.spans[i].end_ns),
+                &|i| Pick::GSpan { g: *gi, span: i },
+            )
         }
         Row::Proc(pi) => {
             let pr = &model.procs[*pi];
             let split = rect.top() + (rect.height() - 1.0) * 0.62;
             if p.y <= split {
-                let i = find(lod::layout(&pr.spans, tv, MIN_SPAN_PX))?;
-                Some(if i.is_folded() {
-                    folded(
-                        pr.spans[i.first].start_ns,
-                        pr.spans[i.first + i.count - 1].end_ns,
-                    )
-                } else {
-                    Pick::PSpan {
-                        p: *pi,
-                        span: i.first,
-                    }
-                })
+                pick(
+                    cache,
+                    LaneKind::Proc,
+                    *pi,
+                    &|i| (pr.spans[i].start_ns, pr.spans[i].end_ns),
+                    &|i| Pick::PSpan { p: *pi, span: i },
+                )
             } else {
                 // The first kind with a range under the pointer (binary search per kind).
                 let t = tv.ns_from_x(x) as i64;
@@ -1331,18 +1349,13 @@ pub fn pick_at(model: &Model, tv: &TimeView, geometry: &Geometry, p: Pos2) -> Op
         }
         Row::Thread(mi) => {
             let th = &model.threads[*mi];
-            let i = find(lod::layout(&th.spans, tv, MIN_SPAN_PX))?;
-            Some(if i.is_folded() {
-                folded(
-                    th.spans[i.first].start_ns,
-                    th.spans[i.first + i.count - 1].end_ns,
-                )
-            } else {
-                Pick::MSpan {
-                    m: *mi,
-                    span: i.first,
-                }
-            })
+            pick(
+                cache,
+                LaneKind::Thread,
+                *mi,
+                &|i| (th.spans[i].start_ns, th.spans[i].end_ns),
+                &|i| Pick::MSpan { m: *mi, span: i },
+            )
         }
         Row::Tasks => {
             let t = tv.ns_from_x(x) as i64;
