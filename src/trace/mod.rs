@@ -119,8 +119,7 @@ pub fn read_pipelined(
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<Outcome> {
     if !opts.parallel {
-        let mut out = Direct { sink, progress };
-        return order_all(data, opts, cancel, &mut out);
+        return read_with_progress(data, opts, cancel, sink, progress);
     }
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();

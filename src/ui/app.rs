@@ -830,33 +830,25 @@ impl GoscopeApp {
 
 /// The dock below the timeline: the open analysis tab.
 fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
+    let model = doc.model.clone();
+    // The tabs that read only the model.
     match tab {
         Tab::Findings => {
             findings_ui(ui, doc);
-            panels::Action::None
+            return panels::Action::None;
         }
-        Tab::Goroutines => {
-            let Some(an) = analyses_or_progress(ui, doc) else {
-                return panels::Action::None;
-            };
-            let model = doc.model.clone();
-            doc.goroutines_view.ui(ui, &model, &an)
-        }
-        Tab::Tasks => {
-            let model = doc.model.clone();
-            doc.tasks_view.ui(ui, &model)
-        }
-        Tab::Gc => {
-            let Some(an) = analyses_or_progress(ui, doc) else {
-                return panels::Action::None;
-            };
-            let model = doc.model.clone();
-            doc.gc_view.ui(ui, &model, &an)
-        }
+        Tab::Tasks => return doc.tasks_view.ui(ui, &model),
+        Tab::Goroutines | Tab::Gc | Tab::Profiles => {}
+    }
+    // The tabs that read the background analyses.
+    let Some(an) = analyses_or_progress(ui, doc) else {
+        return panels::Action::None;
+    };
+    match tab {
+        Tab::Goroutines => doc.goroutines_view.ui(ui, &model, &an),
+        Tab::Gc => doc.gc_view.ui(ui, &model, &an),
+        Tab::Findings | Tab::Tasks => panels::Action::None,
         Tab::Profiles => {
-            let Some(an) = analyses_or_progress(ui, doc) else {
-                return panels::Action::None;
-            };
             let selection_ns = doc
                 .view
                 .selection

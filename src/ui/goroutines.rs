@@ -215,38 +215,41 @@ impl GoroutinesView {
             self.groups_of = key_an;
             self.rows_key = None;
         }
-        let Some(group) = self.group.clone() else {
+        let Some(group) = self.group.as_deref() else {
             self.rows.clear();
             self.columns.clear();
             return;
         };
-        let key = (
+        // Compared in place: building the key every frame would copy its strings.
+        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d)| {
+            *a == key_an
+                && g == group
+                && *f == self.id_filter
+                && *s == self.sort
+                && *d == self.descending
+        });
+        if fresh {
+            return;
+        }
+        let group = group.to_string();
+        let all: Vec<&GoroutineSummary> = an
+            .summary
+            .goroutines
+            .iter()
+            .filter(|g| g.name == group)
+            .collect();
+        self.columns = columns_for(&all);
+        if !self.columns.contains(&self.sort) {
+            self.sort = Stat::Total;
+        }
+        self.rows = table_rows(an, &group, &self.id_filter, &self.sort, self.descending);
+        self.rows_key = Some((
             key_an,
-            group.clone(),
+            group,
             self.id_filter.clone(),
             self.sort.clone(),
             self.descending,
-        );
-        if self.rows_key.as_ref() != Some(&key) {
-            let all: Vec<&GoroutineSummary> = an
-                .summary
-                .goroutines
-                .iter()
-                .filter(|g| g.name == group)
-                .collect();
-            self.columns = columns_for(&all);
-            if !self.columns.contains(&self.sort) {
-                self.sort = Stat::Total;
-            }
-            self.rows = table_rows(an, &group, &self.id_filter, &self.sort, self.descending);
-            self.rows_key = Some((
-                key_an,
-                group,
-                self.id_filter.clone(),
-                self.sort.clone(),
-                self.descending,
-            ));
-        }
+        ));
     }
 
     pub fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
@@ -340,7 +343,8 @@ impl GoroutinesView {
                     .weak(),
             );
         });
-        let columns = self.columns.clone();
+        // Borrowed out for the frame (the rows' closures also need `self`).
+        let columns = std::mem::take(&mut self.columns);
         let mut sort_by = None;
         let gs = &an.summary.goroutines;
         egui::ScrollArea::horizontal().show(ui, |ui| {
@@ -395,6 +399,7 @@ impl GoroutinesView {
                 });
             });
         });
+        self.columns = columns;
         if let Some(c) = sort_by {
             if c == self.sort {
                 self.descending = !self.descending;

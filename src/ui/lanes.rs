@@ -88,16 +88,10 @@ pub fn rows(
             let mut idx: Vec<usize> = (0..model.procs.len())
                 .filter(|&i| model.procs[i].id >= 0)
                 .collect();
-            match sort {
-                LaneSort::Id => {}
-                LaneSort::Start => idx.sort_by_key(|&i| {
-                    model.procs[i]
-                        .spans
-                        .first()
-                        .map_or(i64::MAX, |s| s.start_ns)
-                }),
-                LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(model.procs[i].busy_ns)),
-            }
+            sort_lanes(&mut idx, sort, |i| {
+                let p = &model.procs[i];
+                (p.spans.first().map_or(i64::MAX, |s| s.start_ns), p.busy_ns)
+            });
             push_group(
                 &mut out,
                 "procs",
@@ -111,16 +105,10 @@ pub fn rows(
         }
         LaneMode::Threads => {
             let mut idx: Vec<usize> = (0..model.threads.len()).collect();
-            match sort {
-                LaneSort::Id => {}
-                LaneSort::Start => idx.sort_by_key(|&i| {
-                    model.threads[i]
-                        .spans
-                        .first()
-                        .map_or(i64::MAX, |s| s.start_ns)
-                }),
-                LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(model.threads[i].busy_ns)),
-            }
+            sort_lanes(&mut idx, sort, |i| {
+                let t = &model.threads[i];
+                (t.spans.first().map_or(i64::MAX, |s| s.start_ns), t.busy_ns)
+            });
             push_group(
                 &mut out,
                 "threads",
@@ -196,6 +184,15 @@ pub fn rows(
         }
     }
     out
+}
+
+/// Orders lanes (already by id) by `sort`; `key` gives a lane's (first start, busy time).
+fn sort_lanes(idx: &mut [usize], sort: LaneSort, key: impl Fn(usize) -> (i64, i64)) {
+    match sort {
+        LaneSort::Id => {}
+        LaneSort::Start => idx.sort_by_key(|&i| key(i).0),
+        LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(key(i).1)),
+    }
 }
 
 fn push_group(
