@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::error::{Error, Result};
 use super::generation::{Generation, MCursor, RawEvent, Tables};
+use super::replay::Origin;
 use super::spec::*;
 
 #[path = "speculate.rs"]
@@ -200,7 +201,10 @@ pub struct Orderer {
     gc_seq: u64,
     gc_state: GcState,
     initial_gen: u64,
-    queue: VecDeque<Event>,
+    /// Ordered events waiting to be emitted, with where they came from.
+    queue: VecDeque<(Event, Origin)>,
+    /// The frontier stream whose event is being advanced.
+    stream: u32,
     last_ns: i64,
     syncs: u64,
     /// Set when this orderer runs a generation ahead of time (see `speculate.rs`).
@@ -268,6 +272,7 @@ impl Orderer {
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: VecDeque::new(),
+            stream: 0,
             last_ns: 0,
             syncs: 0,
             spec: None,
@@ -282,6 +287,7 @@ impl Orderer {
     fn emit(
         &mut self,
         mut ev: Event,
+        mut origin: Origin,
         tables: &Arc<Tables>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
@@ -312,10 +318,11 @@ impl Orderer {
         } else if ev.typ == EV_CPU_SAMPLE && tables.stack(ev.args[0]).is_none() {
             // Go does not check sample stacks; treat an unknown one as no stack.
             ev.args[0] = 0;
+            origin.changed_args |= 1;
         }
-        if self.spec.is_some() {
-            // Times are made increasing when the events are delivered.
-            sink(&ev, tables);
+        if let Some(spec) = self.spec.as_deref_mut() {
+            // Recorded, to be rebuilt at the stitch, where times are made increasing.
+            spec.log.record(&ev, origin);
             return Ok(());
         }
         self.send(ev, tables, sink);
@@ -353,7 +360,7 @@ impl Orderer {
             args: [self.syncs, 0, 0, 0],
             typ: EV_SYNC,
         };
-        self.emit(ev, tables, sink)
+        self.emit(ev, Origin::sync(), tables, sink)
     }
 
     /// Emits the final Sync event at the last timestamp.
@@ -395,8 +402,8 @@ impl Orderer {
         let mut next_sample = 0;
 
         loop {
-            while let Some(ev) = self.queue.pop_front() {
-                self.emit(ev, &gn.tables, sink)?;
+            while let Some((ev, origin)) = self.queue.pop_front() {
+                self.emit(ev, origin, &gn.tables, sink)?;
             }
             if frontier.is_empty() && next_sample == samples.len() {
                 break;
@@ -412,7 +419,11 @@ impl Orderer {
                         typ: EV_CPU_SAMPLE,
                     };
                     next_sample += 1;
-                    self.emit(ev, &gn.tables, sink)?;
+                    let origin = Origin {
+                        source: Origin::SAMPLE,
+                        changed_args: 0,
+                    };
+                    self.emit(ev, origin, &gn.tables, sink)?;
                     continue;
                 }
             }
@@ -457,6 +468,7 @@ impl Orderer {
         let m = gn.ms[stream].m;
         let ev = frontier[i].ev;
         let mut slot = frontier[i].m_slot;
+        self.stream = stream as u32;
         let advanced = self.advance(ev, &mut gn.tables, m, &mut slot, gn.generation);
         frontier[i].m_slot = slot;
         match advanced {
@@ -483,25 +495,35 @@ impl Orderer {
     }
 
     fn push(&mut self, ctx: Ctx, ev: &RawEvent, args: [u64; 4]) {
-        self.queue.push_back(Event {
-            time_ns: ev.time_ns,
-            m: ctx.m,
-            p: ctx.p,
-            g: ctx.g,
-            args,
-            typ: ev.typ,
-        });
+        let origin = Origin {
+            source: self.stream,
+            changed_args: Origin::changed(&ev.args, &args),
+        };
+        self.queue.push_back((
+            Event {
+                time_ns: ev.time_ns,
+                m: ctx.m,
+                p: ctx.p,
+                g: ctx.g,
+                args,
+                typ: ev.typ,
+            },
+            origin,
+        ));
     }
 
     fn push_made(&mut self, ctx: Ctx, typ: EvType, time_ns: i64, args: [u64; 4]) {
-        self.queue.push_back(Event {
-            time_ns,
-            m: ctx.m,
-            p: ctx.p,
-            g: ctx.g,
-            args,
-            typ,
-        });
+        self.queue.push_back((
+            Event {
+                time_ns,
+                m: ctx.m,
+                p: ctx.p,
+                g: ctx.g,
+                args,
+                typ,
+            },
+            Origin::made(),
+        ));
     }
 
     /// Checks whether `ev` from thread `m` can happen now; if so queues it (and any

@@ -22,6 +22,7 @@
 use rustc_hash::FxHashSet;
 
 use super::*;
+use crate::trace::replay::ReplayLog;
 
 /// A thread with neither goroutine nor P; what a thread's own first event creates.
 const IDLE_M: MState = MState { g: NONE, p: NONE };
@@ -49,8 +50,10 @@ pub(super) struct Spec {
     read_tasks: FxHashSet<u64>,
     /// The run read state it can't check; its result must not be used.
     pub(super) unverifiable: bool,
-    /// Events in the generation's streams (for sizing the buffer).
+    /// Events in the generation's streams (for sizing the log).
     events: usize,
+    /// What the run ordered, for the stitch to rebuild.
+    pub(super) log: ReplayLog,
 }
 
 impl Spec {
@@ -72,11 +75,11 @@ impl Spec {
             let mut read = MCursor::default();
             let mut head = true;
             let mut own = IDLE_M;
-            while let Some(ev) = read.next(s, gn.tables.ns_per_tick, Some(gn.generation))? {
+            while let Some((typ, args)) = read.skim(s, Some(gn.generation))? {
                 events += 1;
-                match ev.typ {
+                match typ {
                     EV_GO_STATUS | EV_GO_STATUS_STACK => {
-                        let (g, mid, status) = (ev.args[0] as i64, ev.args[1] as i64, ev.args[2]);
+                        let (g, mid, status) = (args[0] as i64, args[1] as i64, args[2]);
                         guess_g.entry(g).or_insert_with(|| GState {
                             status,
                             seq: STALE,
@@ -93,7 +96,7 @@ impl Spec {
                         }
                     }
                     EV_PROC_STATUS => {
-                        let (p, status) = (ev.args[0] as i64, ev.args[1]);
+                        let (p, status) = (args[0] as i64, args[1]);
                         guess_p.entry(p).or_insert_with(|| PState {
                             status,
                             seq: STALE,
@@ -104,13 +107,13 @@ impl Spec {
                             own.p = p;
                         }
                     }
-                    EV_GC_MARK_ASSIST_ACTIVE => assists.push(ev.args[0] as i64),
-                    EV_GC_SWEEP_ACTIVE => sweeps.push(ev.args[0] as i64),
+                    EV_GC_MARK_ASSIST_ACTIVE => assists.push(args[0] as i64),
+                    EV_GC_SWEEP_ACTIVE => sweeps.push(args[0] as i64),
                     EV_GC_ACTIVE | EV_GC_BEGIN | EV_GC_END => {
-                        if gc_first.is_none_or(|(seq, _)| ev.args[0] < seq) {
-                            gc_first = Some((ev.args[0], ev.typ));
+                        if gc_first.is_none_or(|(seq, _)| args[0] < seq) {
+                            gc_first = Some((args[0], typ));
                         }
-                        head &= ev.typ == EV_GC_ACTIVE;
+                        head &= typ == EV_GC_ACTIVE;
                     }
                     _ => head = false,
                 }
@@ -161,6 +164,7 @@ impl Spec {
             read_tasks: FxHashSet::default(),
             unverifiable: false,
             events,
+            log: ReplayLog::default(),
         })
     }
 }
@@ -191,49 +195,56 @@ fn same_m(a: MState, b: MState) -> bool {
 /// increasing), waiting for `Orderer::stitch`.
 pub struct Speculation {
     orderer: Orderer,
-    events: Vec<Event>,
+    log: ReplayLog,
     tables: Arc<Tables>,
 }
 
 impl Speculation {
-    /// Orders `gn` from a start state guessed from its own status events, into `events`
-    /// (cleared first). `initial_gen` is the generation number the whole read started
-    /// with. On failure (the guess led the run astray, or the generation is broken) the
-    /// buffer comes back, and the generation must be ordered the ordinary way.
+    /// Orders `gn` from a start state guessed from its own status events, recording the
+    /// result in `log` (emptied first). `initial_gen` is the generation number the whole
+    /// read started with. On failure (the guess led the run astray, or the generation is
+    /// broken) the log comes back, and the generation must be ordered the ordinary way.
     pub fn run(
         initial_gen: u64,
         gn: &Generation<'_>,
-        mut events: Vec<Event>,
-    ) -> std::result::Result<Speculation, Vec<Event>> {
-        events.clear();
-        let Ok(spec) = Spec::guess(gn) else {
-            return Err(events);
+        mut log: ReplayLog,
+    ) -> std::result::Result<Speculation, ReplayLog> {
+        let Ok(mut spec) = Spec::guess(gn) else {
+            return Err(log);
         };
+        log.start(gn);
+        log.reserve(spec.events);
+        spec.log = log;
 
         // A copy: the run takes the CPU samples and may add task names to the tables,
         // and a fallback needs the generation as it was.
-        // Synthesized events (coroutine switches, stolen Ps) add a few.
-        events.reserve((spec.events + spec.events / 16).saturating_sub(events.len()));
         let mut g = gn.clone();
         let mut orderer = Orderer::new();
         orderer.initial_gen = initial_gen;
         orderer.spec = Some(Box::new(spec));
-        let ran = orderer.generation(&mut g, &mut |ev, _| events.push(*ev));
-        if ran.is_err() || orderer.spec.as_ref().is_none_or(|s| s.unverifiable) {
-            return Err(events);
+        let ran = orderer.generation(&mut g, &mut |_, _| {});
+        let Some(spec) = orderer.spec.as_deref_mut() else {
+            return Err(ReplayLog::default());
+        };
+        let log = std::mem::take(&mut spec.log);
+        if ran.is_err() || spec.unverifiable {
+            return Err(log);
         }
         Ok(Speculation {
             orderer,
-            events,
+            log,
             tables: g.tables,
         })
     }
-}
 
-impl Speculation {
-    /// The event buffer, for reuse.
-    pub fn into_buffer(self) -> Vec<Event> {
-        self.events
+    /// The tables the generation's events refer to (with any strings the run added).
+    pub fn tables(&self) -> &Arc<Tables> {
+        &self.tables
+    }
+
+    /// The log, for reuse.
+    pub fn into_log(self) -> ReplayLog {
+        self.log
     }
 }
 
@@ -435,33 +446,33 @@ impl Orderer {
     }
 
     /// Stitches a generation ordered ahead of time onto this orderer, which has ordered
-    /// everything before it. If the speculation's start state agrees with ours, its events
-    /// go to `sink` (times made increasing, Syncs numbered) and its state becomes ours;
-    /// otherwise nothing happens and the caller orders the generation itself. Either way
-    /// the event buffer comes back for reuse.
+    /// everything before it; `gn` is that generation as decoded. If the speculation's
+    /// start state agrees with ours, its events are rebuilt and go to `sink` (times made
+    /// increasing, Syncs numbered) and its state becomes ours (`Ok(true)`); otherwise
+    /// nothing happens (`Ok(false)`) and the caller orders the generation itself. Either
+    /// way the log comes back for reuse.
     pub fn stitch(
         &mut self,
         spec: Speculation,
+        gn: &Generation<'_>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
-    ) -> (bool, Vec<Event>) {
+    ) -> (Result<bool>, ReplayLog) {
         let Speculation {
             orderer,
-            mut events,
+            log,
             tables,
         } = spec;
         if !self.agrees(&orderer) {
-            return (false, events);
+            return (Ok(false), log);
         }
         self.absorb(orderer);
-        for ev in &events {
-            let mut ev = *ev;
+        let replayed = log.replay(gn, |mut ev| {
             if ev.typ == EV_SYNC {
                 self.syncs += 1;
                 ev.args[0] = self.syncs;
             }
             self.send(ev, &tables, sink);
-        }
-        events.clear();
-        (true, events)
+        });
+        (replayed.map(|()| true), log)
     }
 }
