@@ -7,7 +7,8 @@
 //!
 //! Run: `cargo bench --bench decode`. Each benchmark reports MB/s (bytes of the file)
 //! and events/s (events delivered in Go's order). `model_build` is what opening a trace
-//! in the viewer costs: decode, ordering and the model, pipelined on two threads.
+//! in the viewer costs: decode, ordering and the model, the model built on the calling thread
+//! while the events are ordered on others.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -73,17 +74,13 @@ fn main() {
     divan::main();
 }
 
-fn read(bencher: Bencher, parallel: bool) {
+fn read(bencher: Bencher, opts: ReadOptions) {
     let input = &*INPUT;
     bencher
         .counter(BytesCount::new(input.data.len()))
         .counter(ItemsCount::new(input.events))
         .bench(|| {
             let mut n = 0usize;
-            let opts = ReadOptions {
-                parallel,
-                order_ahead: false,
-            };
             let outcome = trace::read(black_box(&input.data), opts, |ev, _| {
                 n += 1;
                 black_box(ev);
@@ -94,16 +91,35 @@ fn read(bencher: Bencher, parallel: bool) {
         });
 }
 
-/// `trace::read` with generations decoded on the rayon pool.
+/// `trace::read` as every command reads: generations after the first ordered ahead on
+/// worker threads, stitched on in turn.
 #[divan::bench(sample_count = 10, sample_size = 1)]
-fn read_parallel(bencher: Bencher) {
-    read(bencher, true);
+fn read_ahead(bencher: Bencher) {
+    read(bencher, ReadOptions::default());
+}
+
+/// `trace::read` ordering one generation after another (decoded on the rayon pool).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn read_in_turn(bencher: Bencher) {
+    read(
+        bencher,
+        ReadOptions {
+            parallel: true,
+            order_ahead: false,
+        },
+    );
 }
 
 /// `trace::read` on one thread.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn read_sequential(bencher: Bencher) {
-    read(bencher, false);
+    read(
+        bencher,
+        ReadOptions {
+            parallel: false,
+            order_ahead: false,
+        },
+    );
 }
 
 /// `model::build`: the whole model, as the viewer builds it when a trace is opened.

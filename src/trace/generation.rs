@@ -158,6 +158,12 @@ impl Tables {
             .map(|&(start, len)| &self.stack_pcs[start as usize..(start + len) as usize])
     }
 
+    /// Whether a stack id is defined (id 0, the empty stack, always is).
+    #[inline]
+    pub fn has_stack(&self, id: u64) -> bool {
+        id == 0 || self.stacks.get(id).is_some()
+    }
+
     /// The frames of a stack, innermost first: (pc, function, file, line).
     pub fn stack_frames(&self, id: u64) -> impl Iterator<Item = (u64, &str, &str, u64)> + '_ {
         self.stack(id)
@@ -268,20 +274,39 @@ impl MCursor {
         ns_per_tick: f64,
         gen_no: Option<u64>,
     ) -> Result<Option<RawEvent>> {
+        let mut ev = RawEvent {
+            time_ns: 0,
+            args: [0; 4],
+            offset: 0,
+            typ: 0,
+        };
+        Ok(self
+            .next_into(stream, ns_per_tick, gen_no, &mut ev)?
+            .then_some(ev))
+    }
+
+    /// `next`, written into `ev`: `Ok(false)` at the end of the stream (`ev` untouched).
+    #[inline]
+    pub fn next_into(
+        &mut self,
+        stream: &MStream<'_>,
+        ns_per_tick: f64,
+        gen_no: Option<u64>,
+        ev: &mut RawEvent,
+    ) -> Result<bool> {
         let Some(f) = self.fields(stream, gen_no)? else {
-            return Ok(None);
+            return Ok(false);
         };
         if self.last_ns == 0 {
             self.last_ns = ns_from_ticks(f.batch_ticks, ns_per_tick);
         }
         let time_ns = ns_from_ticks(f.dt_ticks, ns_per_tick).wrapping_add(self.last_ns);
         self.last_ns = time_ns;
-        Ok(Some(RawEvent {
-            time_ns,
-            args: f.args,
-            offset: f.offset,
-            typ: f.typ,
-        }))
+        ev.time_ns = time_ns;
+        ev.args = f.args;
+        ev.offset = f.offset;
+        ev.typ = f.typ;
+        Ok(true)
     }
 
     /// The next event's type and arguments, without its time (cheaper: for a look over a

@@ -295,7 +295,7 @@ impl Orderer {
             let s = spec(ev.typ)
                 .ok_or_else(|| Error::broken(0, Some(tables.generation), "unknown event type"))?;
             for &i in s.stack_args {
-                if tables.stack(ev.args[i]).is_none() {
+                if !tables.has_stack(ev.args[i]) {
                     return Err(Error::broken(
                         0,
                         Some(tables.generation),
@@ -466,15 +466,15 @@ impl Orderer {
     ) -> Result<bool> {
         let stream = frontier[i].stream;
         let m = gn.ms[stream].m;
-        let ev = frontier[i].ev;
         let mut slot = frontier[i].m_slot;
         self.stream = stream as u32;
-        let advanced = self.advance(ev, &mut gn.tables, m, &mut slot, gn.generation);
+        let advanced = self.advance(&frontier[i].ev, &mut gn.tables, m, &mut slot, gn.generation);
         frontier[i].m_slot = slot;
         match advanced {
             Ok(true) => {}
             Ok(false) => return Ok(false),
             Err(detail) => {
+                let ev = &frontier[i].ev;
                 return Err(Error::broken(
                     ev.offset,
                     Some(gn.generation),
@@ -484,12 +484,10 @@ impl Orderer {
         }
         let s = &gn.ms[stream];
         let c = &mut frontier[i];
-        match c.read.next(s, gn.tables.ns_per_tick, Some(gn.generation))? {
-            Some(next) => {
-                c.ev = next;
-                heap_update(frontier, i);
-            }
-            None => heap_remove(frontier, i),
+        if c.read.next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)? {
+            heap_update(frontier, i);
+        } else {
+            heap_remove(frontier, i);
         }
         Ok(true)
     }
@@ -530,7 +528,7 @@ impl Orderer {
     /// synthesized events) and updates the state. `Ok(false)`: not yet. `Err`: broken.
     fn advance(
         &mut self,
-        ev: RawEvent,
+        ev: &RawEvent,
         tables: &mut Arc<Tables>,
         m: i64,
         m_slot: &mut Option<usize>,
