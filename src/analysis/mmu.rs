@@ -378,9 +378,7 @@ pub fn utilization(
     flags: UtilFlags,
 ) -> crate::trace::Result<(Vec<Vec<UtilPoint>>, Option<crate::trace::Error>)> {
     let mut b = UtilizationBuilder::new(flags);
-    let outcome = crate::trace::read(data, crate::trace::ReadOptions::default(), |ev, t| {
-        b.event(ev, t)
-    })?;
+    let outcome = super::read_into(data, |ev, t| b.event(ev, t))?;
     Ok((b.finish(), outcome.warning))
 }
 

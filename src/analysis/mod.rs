@@ -25,6 +25,22 @@ use crate::trace::{Event, Tables};
 
 pub use stacks::{StackId, StackTable};
 
+/// Reads a whole trace into one analysis fold, the fold running on this thread while the
+/// events are ordered on others (`trace::read_pipelined`): folds cost about as much per
+/// event as the stitching of generations ordered ahead, so the two overlap.
+pub fn read_into(
+    data: &[u8],
+    mut fold: impl FnMut(&Event, &Tables) + Send,
+) -> crate::trace::Result<crate::trace::Outcome> {
+    crate::trace::read_pipelined(
+        data,
+        crate::trace::ReadOptions::default(),
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut fold,
+        &mut |_| {},
+    )
+}
+
 /// The special ranges of Go's parsed API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RangeKind {

@@ -344,9 +344,7 @@ pub fn build(
     kinds: &[ProfileKind],
 ) -> crate::trace::Result<(Vec<Profile>, StackTable, Option<crate::trace::Error>)> {
     let mut b = ProfileBuilder::new(kinds);
-    let outcome = crate::trace::read(data, crate::trace::ReadOptions::default(), |ev, t| {
-        b.event(ev, t)
-    })?;
+    let outcome = super::read_into(data, |ev, t| b.event(ev, t))?;
     let (profiles, stacks) = b.finish();
     Ok((profiles, stacks, outcome.warning))
 }

@@ -677,9 +677,7 @@ impl Summarizer {
 /// trace could be read only in part.
 pub fn summarize(data: &[u8]) -> crate::trace::Result<(Summary, Option<crate::trace::Error>)> {
     let mut s = Summarizer::new();
-    let outcome = crate::trace::read(data, crate::trace::ReadOptions::default(), |ev, t| {
-        s.event(ev, t)
-    })?;
+    let outcome = super::read_into(data, |ev, t| s.event(ev, t))?;
     Ok((s.finish(), outcome.warning))
 }
 

@@ -253,6 +253,20 @@ pub struct MCursor {
     last_ns: i64,
 }
 
+/// A uvarint at `body[*pos..]`, moving `pos` past it. Most are one byte, read inline.
+#[inline(always)]
+fn read_uvarint(body: &[u8], pos: &mut usize) -> Option<u64> {
+    if let Some(&b) = body.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Some(b as u64);
+        }
+    }
+    let (v, n) = uvarint(body.get(*pos..)?)?;
+    *pos += n;
+    Some(v)
+}
+
 /// An event's wire fields: the time delta still in ticks.
 struct Fields {
     typ: EvType,
@@ -348,7 +362,7 @@ impl MCursor {
             }
         };
         let mut pos = self.pos + 1;
-        let Some((dt_ticks, n)) = uvarint(&body[pos..]) else {
+        let Some(dt_ticks) = read_uvarint(body, &mut pos) else {
             return Err(Error::malformed(
                 offset,
                 gen_no,
@@ -356,10 +370,9 @@ impl MCursor {
                 "bad or cut varint",
             ));
         };
-        pos += n;
         let mut args = [0u64; 4];
         for a in args.iter_mut().take(spec.args.len()) {
-            let Some((v, n)) = uvarint(&body[pos..]) else {
+            let Some(v) = read_uvarint(body, &mut pos) else {
                 return Err(Error::malformed(
                     offset,
                     gen_no,
@@ -368,7 +381,6 @@ impl MCursor {
                 ));
             };
             *a = v;
-            pos += n;
         }
         self.pos = pos;
         Ok(Some(Fields {

@@ -466,12 +466,12 @@ impl<'r, 'a> Run<'r, 'a> {
     fn ahead(&mut self, out: &mut (impl Out + Send)) -> Option<Error> {
         let (version, spans) = (self.version, self.spans);
         let workers = rayon::current_num_threads().max(1);
-        let window = workers + 1;
+        let window = workers;
         let first_gen_no = spans[0].generation;
         let pipe = Pipeline {
             state: Mutex::new(PipelineState {
-                next: 1,
-                taken: 1,
+                next: 0,
+                taken: 0,
                 ready: (0..spans.len()).map(|_| None).collect(),
                 spare: Vec::new(),
                 stop: false,
@@ -496,7 +496,11 @@ impl<'r, 'a> Run<'r, 'a> {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let generation = generation::decode(version, &spans[i]);
                 let (spec, spare) = match &generation {
-                    Ok(g) => match order::Speculation::run(first_gen_no, g, log) {
+                    Ok(g) => match if i == 0 {
+                        order::Speculation::run_first(g, log)
+                    } else {
+                        order::Speculation::run(first_gen_no, g, log)
+                    } {
                         Ok(spec) => (Some(spec), None),
                         Err(log) => (None, Some(log)),
                     },
@@ -545,12 +549,7 @@ impl<'r, 'a> Run<'r, 'a> {
             if let Some(e) = self.stopped(out) {
                 return Some(e);
             }
-            let ahead = if i == 0 {
-                Ahead {
-                    generation: generation::decode(self.version, &spans[0]),
-                    spec: None,
-                }
-            } else {
+            let ahead = {
                 let mut st = pipe.lock();
                 let ahead = loop {
                     if let Some(a) = st.ready[i].take() {

@@ -169,6 +169,27 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// No guesses at all: every look-up finds nothing, which is exactly the start state of
+    /// the first generation, so a run from it is the ordinary run.
+    fn empty() -> Spec {
+        Spec {
+            guess_g: FxHashMap::default(),
+            guess_p: FxHashMap::default(),
+            guess_m: FxHashMap::default(),
+            guess_gc: None,
+            read_g: FxHashMap::default(),
+            read_p: FxHashMap::default(),
+            read_m: FxHashMap::default(),
+            read_gc: None,
+            read_tasks: FxHashSet::default(),
+            unverifiable: false,
+            events: 0,
+            log: ReplayLog::default(),
+        }
+    }
+}
+
 fn same_g(a: Option<&GState>, b: Option<&GState>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -197,6 +218,9 @@ pub struct Speculation {
     orderer: Orderer,
     log: ReplayLog,
     tables: Arc<Tables>,
+    /// Ordered from the empty start state, as the first generation of a read: exact,
+    /// nothing to check.
+    first: bool,
 }
 
 impl Speculation {
@@ -207,11 +231,30 @@ impl Speculation {
     pub fn run(
         initial_gen: u64,
         gn: &Generation<'_>,
-        mut log: ReplayLog,
+        log: ReplayLog,
     ) -> std::result::Result<Speculation, ReplayLog> {
-        let Ok(mut spec) = Spec::guess(gn) else {
+        let Ok(spec) = Spec::guess(gn) else {
             return Err(log);
         };
+        Self::run_from(spec, Some(initial_gen), gn, log)
+    }
+
+    /// Orders the first generation of a read the way `run` orders later ones, so that it
+    /// too can be ordered on a worker; the result is exact and `stitch` takes it over as a
+    /// whole onto a fresh orderer.
+    pub fn run_first(
+        gn: &Generation<'_>,
+        log: ReplayLog,
+    ) -> std::result::Result<Speculation, ReplayLog> {
+        Self::run_from(Spec::empty(), None, gn, log)
+    }
+
+    fn run_from(
+        mut spec: Spec,
+        initial_gen: Option<u64>,
+        gn: &Generation<'_>,
+        mut log: ReplayLog,
+    ) -> std::result::Result<Speculation, ReplayLog> {
         log.start(gn);
         log.reserve(spec.events);
         spec.log = log;
@@ -220,20 +263,23 @@ impl Speculation {
         // and a fallback needs the generation as it was.
         let mut g = gn.clone();
         let mut orderer = Orderer::new();
-        orderer.initial_gen = initial_gen;
+        let first = initial_gen.is_none();
+        orderer.initial_gen = initial_gen.unwrap_or(0);
         orderer.spec = Some(Box::new(spec));
         let ran = orderer.generation(&mut g, &mut |_, _| {});
         let Some(spec) = orderer.spec.as_deref_mut() else {
             return Err(ReplayLog::default());
         };
         let log = std::mem::take(&mut spec.log);
-        if ran.is_err() || spec.unverifiable {
+        // A first generation reads nothing from before it, so it is never unverifiable.
+        if ran.is_err() || (spec.unverifiable && !first) {
             return Err(log);
         }
         Ok(Speculation {
             orderer,
             log,
             tables: g.tables,
+            first,
         })
     }
 
@@ -458,14 +504,27 @@ impl Orderer {
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> (Result<bool>, ReplayLog) {
         let Speculation {
-            orderer,
+            mut orderer,
             log,
             tables,
+            first,
         } = spec;
-        if !self.agrees(&orderer) {
-            return (Ok(false), log);
+        if first {
+            // Only onto an orderer that has ordered nothing: then the run's start state
+            // was this one's, and its end state is the whole truth.
+            if self.initial_gen != 0 || self.syncs != 0 {
+                return (Ok(false), log);
+            }
+            orderer.spec = None;
+            orderer.syncs = 0;
+            orderer.last_ns = self.last_ns;
+            *self = orderer;
+        } else {
+            if !self.agrees(&orderer) {
+                return (Ok(false), log);
+            }
+            self.absorb(orderer);
         }
-        self.absorb(orderer);
         let replayed = log.replay(gn, |mut ev| {
             if ev.typ == EV_SYNC {
                 self.syncs += 1;
