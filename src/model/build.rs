@@ -335,7 +335,7 @@ impl Builder {
             start_ns: t,
             end_ns: t,
             g,
-            p,
+            p: narrow_p(p),
             syscall,
         });
     }
@@ -487,7 +487,7 @@ impl Builder {
                 -1
             },
             p: if new == GState::Running {
-                ev.p as i32
+                narrow_p(ev.p)
             } else {
                 -1
             },
@@ -545,7 +545,7 @@ impl Builder {
             let victim = ev.args[2] as i64;
             if let Some(mb) = self.ms.get_mut(victim) {
                 if let Some(s) = mb.open {
-                    if s.syscall && s.p == id {
+                    if s.syscall && i64::from(s.p) == id {
                         self.close_m_span(victim, t);
                         self.thread(victim).open = Some(MSpan {
                             start_ns: t,

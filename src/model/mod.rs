@@ -45,8 +45,15 @@ pub struct GSpan {
     /// For runnable spans begun by an unblock: the goroutine that unblocked it
     /// (-1: the runtime, e.g. a timer or the network poller).
     pub waker: i64,
-    /// The P it ran on (running spans), else -1.
-    pub p: i32,
+    /// The P it ran on (running spans), else -1. (Go has at most 1,024 Ps; an id beyond
+    /// 16 bits, which only a damaged trace could hold, is kept as -1. 16 bits keep the
+    /// span at 40 bytes instead of 48.)
+    pub p: i16,
+}
+
+/// A P id in the width the spans keep (-1 when it doesn't fit).
+pub fn narrow_p<T: TryFrom<i64> + From<i8>>(p: i64) -> T {
+    T::try_from(p).unwrap_or(T::from(-1i8))
 }
 
 impl GSpan {
@@ -166,7 +173,8 @@ pub struct MSpan {
     pub start_ns: i64,
     pub end_ns: i64,
     pub g: i64,
-    pub p: i64,
+    /// The P held, or -1 (32 bits keep the span at 32 bytes; a larger id is kept as -1).
+    pub p: i32,
     /// In a syscall (with or without a P).
     pub syscall: bool,
 }
@@ -378,5 +386,27 @@ impl Model {
 
     pub fn string(&self, id: StrId) -> &str {
         self.interner.string(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// There is about one goroutine span per event, so their size is most of the model's.
+    #[test]
+    fn spans_stay_small() {
+        assert_eq!(std::mem::size_of::<GSpan>(), 40);
+        assert_eq!(std::mem::size_of::<MSpan>(), 32);
+        assert_eq!(std::mem::size_of::<PSpan>(), 24);
+    }
+
+    #[test]
+    fn p_ids_that_do_not_fit_become_unknown() {
+        assert_eq!(narrow_p::<i16>(7), 7);
+        assert_eq!(narrow_p::<i16>(-1), -1);
+        assert_eq!(narrow_p::<i16>(1 << 20), -1);
+        assert_eq!(narrow_p::<i32>(1 << 20), 1 << 20);
+        assert_eq!(narrow_p::<i32>(1 << 40), -1);
     }
 }

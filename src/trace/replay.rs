@@ -9,7 +9,7 @@
 //! sample of the generation, a Sync its time; synthesized events are written whole.
 
 use super::error::{Error, Result};
-use super::generation::{Generation, MCursor};
+use super::generation::{Generation, MCursor, RawEvent};
 use super::order::{Event, NONE};
 use super::spec::EV_CPU_SAMPLE;
 
@@ -229,6 +229,12 @@ impl ReplayLog {
         let mut cursors = vec![MCursor::default(); gn.ms.len()];
         let mut last: Vec<(i64, i64)> = vec![(NONE, NONE); gn.ms.len()];
         let mut samples = gn.cpu_samples.iter();
+        let mut raw = RawEvent {
+            time_ns: 0,
+            args: [0; 4],
+            offset: 0,
+            typ: 0,
+        };
         while let Some(tag) = r.byte() {
             let mut ev = match tag & 3 {
                 FROM_SYNC => Event {
@@ -271,9 +277,14 @@ impl ReplayLog {
                     else {
                         return Err(broken("no such thread stream"));
                     };
-                    let raw = cursor
-                        .next(stream, gn.tables.ns_per_tick, Some(gn.generation))?
-                        .ok_or_else(|| broken("the thread's events ran out"))?;
+                    if !cursor.next_into(
+                        stream,
+                        gn.tables.ns_per_tick,
+                        Some(gn.generation),
+                        &mut raw,
+                    )? {
+                        return Err(broken("the thread's events ran out"));
+                    }
                     let own = tag & OTHER_M == 0;
                     let m = if own { stream.m } else { unid(r.varint()) };
                     let (mut p, mut g) = if own { *prev } else { (NONE, NONE) };
