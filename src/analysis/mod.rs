@@ -26,8 +26,7 @@ use crate::trace::{Event, Tables};
 pub use stacks::{StackId, StackTable};
 
 /// Reads a whole trace into one analysis fold, the fold running on this thread while the
-/// events are ordered on others (`trace::read_pipelined`): folds cost about as much per
-/// event as the stitching of generations ordered ahead, so the two overlap.
+/// events are ordered on another (`trace::read_pipelined`), so the two costs overlap.
 pub fn read_into(
     data: &[u8],
     mut fold: impl FnMut(&Event, &Tables) + Send,

@@ -43,10 +43,10 @@ pub enum Command {
         /// Decode on one thread (for comparison).
         #[arg(long)]
         sequential: bool,
-        /// Decode in parallel but order the generations one after another on one thread
-        /// (for comparison with ordering them ahead on every core, the default).
+        /// Order every generation ahead on worker threads and stitch them on in turn (same
+        /// output; see ARCHITECTURE.md) instead of ordering them one after another.
         #[arg(long, conflicts_with = "sequential")]
-        in_turn: bool,
+        order_ahead: bool,
     },
     /// Print every event, one per line, in the form of `go tool trace -d=parsed`.
     Dump {
@@ -160,28 +160,34 @@ pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
     let mut threads = IdSet::default();
     let mut first_ns = i64::MAX;
     let mut last_ns = i64::MIN;
-    let outcome = trace::read(data, opts, |ev, _| {
-        per_kind[ev.kind().index()] += 1;
-        if ev.g >= 0 {
-            goroutines.insert(ev.g);
-        }
-        if ev.p >= 0 {
-            procs.insert(ev.p);
-        }
-        if ev.m >= 0 {
-            threads.insert(ev.m);
-        }
-        if let Some(t) = ev.transition() {
-            match t.resource {
-                Resource::Goroutine(g) => goroutines.insert(g),
-                Resource::Proc(p) => procs.insert(p),
-            };
-        }
-        if ev.kind() != Kind::Sync {
-            first_ns = first_ns.min(ev.time_ns);
-            last_ns = last_ns.max(ev.time_ns);
-        }
-    })?;
+    let outcome = trace::read_pipelined(
+        data,
+        opts,
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |ev: &trace::Event, _: &trace::Tables| {
+            per_kind[ev.kind().index()] += 1;
+            if ev.g >= 0 {
+                goroutines.insert(ev.g);
+            }
+            if ev.p >= 0 {
+                procs.insert(ev.p);
+            }
+            if ev.m >= 0 {
+                threads.insert(ev.m);
+            }
+            if let Some(t) = ev.transition() {
+                match t.resource {
+                    Resource::Goroutine(g) => goroutines.insert(g),
+                    Resource::Proc(p) => procs.insert(p),
+                };
+            }
+            if ev.kind() != Kind::Sync {
+                first_ns = first_ns.min(ev.time_ns);
+                last_ns = last_ns.max(ev.time_ns);
+            }
+        },
+        &mut |_| {},
+    )?;
     if first_ns > last_ns {
         first_ns = 0;
         last_ns = 0;
@@ -269,14 +275,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             trace,
             json,
             sequential,
-            in_turn,
+            order_ahead,
         } => {
             let data = open_trace(&trace)?;
             let s = stats(
                 &data,
                 ReadOptions {
                     parallel: !sequential,
-                    order_ahead: !in_turn,
+                    order_ahead,
                 },
             )
             .with_context(|| format!("{}", trace.display()))?;

@@ -956,6 +956,9 @@ pub fn build_with(
             of,
         }),
     };
+    // Ordering in turn: the builder costs more per event than the ordering, so it sets the
+    // pace, and ordering ahead would only add the stitch's work (measured: 1.9 s against
+    // 2.2 s on the benchmark trace).
     let outcome = trace::read_pipelined(
         data,
         ReadOptions::default(),

@@ -5,9 +5,10 @@
 //! - `generation`: decodes one generation's bodies (tables, samples, per-M events).
 //!   Generations are independent here, so they are decoded in parallel.
 //! - `order`: the scheduler state machine that merges per-M streams the way Go's reader
-//!   does. Its state carries from one generation to the next; with `parallel` each other
-//!   generation is ordered ahead from a guessed start state and stitched on only when the
-//!   guess is checked to be exact (`speculate.rs`), else ordered again.
+//!   does. Its state carries from one generation to the next; with `order_ahead` every
+//!   generation is ordered ahead on a worker from a guessed start state and stitched on
+//!   only when the guess is checked to be exact (`speculate.rs`, `replay.rs`), else
+//!   ordered again.
 //! - `event`: kinds, transitions and the text form of ordered events.
 //!
 //! This module takes `&[u8]`; mapping files is the caller's business. It knows nothing of
@@ -17,9 +18,9 @@ pub mod batch;
 pub mod bytes;
 pub mod error;
 pub mod event;
-mod replay;
 pub mod generation;
 pub mod order;
+mod replay;
 pub mod spec;
 
 pub use batch::Version;
@@ -38,11 +39,13 @@ use rayon::prelude::*;
 pub struct ReadOptions {
     /// Decode generations on the rayon pool while ordering runs.
     pub parallel: bool,
-    /// With `parallel`: order the generations after the first ahead of time on worker
-    /// threads, each from a start state guessed from its own status events, and stitch
-    /// them on in turn, each only when its guess proves exact (else it is ordered again).
-    /// The output is identical either way. A few generations wait at a time, as compact
-    /// logs of about 10 bytes per event.
+    /// With `parallel`: order every generation ahead of time on worker threads, each from
+    /// a start state guessed from its own status events, and stitch them on in turn, each
+    /// only when its guess proves exact (else it is ordered again). The output is
+    /// identical either way; one replay log (about 3 bytes per event) per worker waits.
+    /// Off by default: on two cores, ordering in turn on a thread of its own while the sink
+    /// runs on another (`read_pipelined`) is as fast and needs no logs. It pays when the
+    /// ordering alone is the bottleneck and there are cores to spare.
     pub order_ahead: bool,
 }
 
@@ -50,7 +53,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             parallel: true,
-            order_ahead: true,
+            order_ahead: false,
         }
     }
 }
@@ -356,6 +359,21 @@ struct Ahead<'a> {
     spec: Option<order::Speculation>,
 }
 
+/// Lowers the calling thread's scheduling priority a little, so that when there are more
+/// runnable threads than cores, the stitch and the sink (which the rest of the read waits
+/// for) run first and the workers ordering ahead take what is left. Without effect where
+/// threads have no priorities of their own.
+fn yield_to_consumers() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; on Linux, `who` 0 with
+        // PRIO_PROCESS names the calling thread. A failure leaves the priority as it was.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 5);
+        }
+    }
+}
+
 /// The hand-over between the workers that order generations ahead and the thread that
 /// stitches them on in turn.
 struct Pipeline<'a> {
@@ -367,7 +385,9 @@ impl<'a> Pipeline<'a> {
     /// The state; a worker that panicked while holding it left it whole (every change is
     /// one assignment), so a poisoned lock is taken as it is.
     fn lock(&self) -> MutexGuard<'_, PipelineState<'a>> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn wait<'g>(
@@ -478,47 +498,56 @@ impl<'r, 'a> Run<'r, 'a> {
             }),
             changed: Condvar::new(),
         };
-        let work = |pipe: &Pipeline<'a>| loop {
-            let (i, log) = {
-                let mut st = pipe.lock();
-                loop {
-                    if st.stop || st.next >= spans.len() {
-                        return;
+        let work = |pipe: &Pipeline<'a>| {
+            yield_to_consumers();
+            loop {
+                let (i, log) = {
+                    let mut st = pipe.lock();
+                    loop {
+                        if st.stop || st.next >= spans.len() {
+                            return;
+                        }
+                        if st.next < st.taken + window {
+                            break;
+                        }
+                        st = pipe.wait(st);
                     }
-                    if st.next < st.taken + window {
-                        break;
-                    }
-                    st = pipe.wait(st);
-                }
-                st.next += 1;
-                (st.next - 1, st.spare.pop().unwrap_or_default())
-            };
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let generation = generation::decode(version, &spans[i]);
-                let (spec, spare) = match &generation {
-                    Ok(g) => match if i == 0 {
-                        order::Speculation::run_first(g, log)
-                    } else {
-                        order::Speculation::run(first_gen_no, g, log)
-                    } {
-                        Ok(spec) => (Some(spec), None),
-                        Err(log) => (None, Some(log)),
-                    },
-                    Err(_) => (None, Some(log)),
+                    st.next += 1;
+                    (st.next - 1, st.spare.pop().unwrap_or_default())
                 };
-                (Ahead { generation, spec }, spare)
-            }));
-            // Should a run ever panic, the generation is left to the stitching thread,
-            // which must not wait for it forever.
-            let (ahead, spare) = ran.unwrap_or_else(|_| {
-                let generation = generation::decode(version, &spans[i]);
-                (Ahead { generation, spec: None }, None)
-            });
-            let mut st = pipe.lock();
-            st.ready[i] = Some(ahead);
-            st.spare.extend(spare);
-            drop(st);
-            pipe.changed.notify_all();
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let generation = generation::decode(version, &spans[i]);
+                    let (spec, spare) = match &generation {
+                        Ok(g) => match if i == 0 {
+                            order::Speculation::run_first(g, log)
+                        } else {
+                            order::Speculation::run(first_gen_no, g, log)
+                        } {
+                            Ok(spec) => (Some(spec), None),
+                            Err(log) => (None, Some(log)),
+                        },
+                        Err(_) => (None, Some(log)),
+                    };
+                    (Ahead { generation, spec }, spare)
+                }));
+                // Should a run ever panic, the generation is left to the stitching thread,
+                // which must not wait for it forever.
+                let (ahead, spare) = ran.unwrap_or_else(|_| {
+                    let generation = generation::decode(version, &spans[i]);
+                    (
+                        Ahead {
+                            generation,
+                            spec: None,
+                        },
+                        None,
+                    )
+                });
+                let mut st = pipe.lock();
+                st.ready[i] = Some(ahead);
+                st.spare.extend(spare);
+                drop(st);
+                pipe.changed.notify_all();
+            }
         };
         std::thread::scope(|scope| {
             let mut started = 0;
@@ -569,9 +598,7 @@ impl<'r, 'a> Run<'r, 'a> {
             let used = match ahead.spec {
                 Some(spec) => {
                     let tables = Arc::clone(spec.tables());
-                    let (used, log) =
-                        self.orderer
-                            .stitch(spec, &g, &mut |ev, t| out.event(ev, t));
+                    let (used, log) = self.orderer.stitch(spec, &g, &mut |ev, t| out.event(ev, t));
                     pipe.lock().spare.push(log);
                     match used {
                         Ok(used) => {
@@ -608,28 +635,20 @@ impl<'r, 'a> Run<'r, 'a> {
 mod tests {
     use super::*;
 
-    fn events(data: &[u8], pipelined: bool) -> (Vec<(Event, u64)>, Vec<String>, String) {
+    fn events(
+        data: &[u8],
+        pipelined: bool,
+        opts: ReadOptions,
+    ) -> (Vec<(Event, u64)>, Vec<String>, String) {
         let mut v = Vec::new();
         let mut p = Vec::new();
         let mut sink = |ev: &Event, t: &Tables| v.push((*ev, t.generation));
         let mut progress = |x: Progress| p.push(format!("{x:?}"));
         let cancel = AtomicBool::new(false);
         let r = if pipelined {
-            read_pipelined(
-                data,
-                ReadOptions::default(),
-                &cancel,
-                &mut sink,
-                &mut progress,
-            )
+            read_pipelined(data, opts, &cancel, &mut sink, &mut progress)
         } else {
-            read_with_progress(
-                data,
-                ReadOptions::default(),
-                &cancel,
-                &mut sink,
-                &mut progress,
-            )
+            read_with_progress(data, opts, &cancel, &mut sink, &mut progress)
         };
         let r = match r {
             Ok(o) => format!("{} {} {:?}", o.generations, o.complete_bytes, o.warning),
@@ -785,9 +804,7 @@ mod tests {
                 let Ok(g) = generation::decode(scan.version, span) else {
                     continue;
                 };
-                if let Ok(spec) =
-                    order::Speculation::run(first, &g, replay::ReplayLog::default())
-                {
+                if let Ok(spec) = order::Speculation::run(first, &g, replay::ReplayLog::default()) {
                     let log = spec.into_log();
                     events += log.len();
                     bytes += log.size_bytes();
@@ -832,7 +849,17 @@ mod tests {
             // Whole, and cut inside the last part (a warning, or an error for v1 traces).
             for cut in [data.len(), data.len() * 7 / 8] {
                 let d = &data[..cut];
-                assert!(events(d, false) == events(d, true), "{}", path.display());
+                let ahead = ReadOptions {
+                    order_ahead: true,
+                    ..ReadOptions::default()
+                };
+                let direct = events(d, false, ReadOptions::default());
+                assert!(
+                    direct == events(d, true, ReadOptions::default()),
+                    "{}",
+                    path.display()
+                );
+                assert!(direct == events(d, true, ahead), "{}", path.display());
             }
             n += 1;
         }

@@ -484,7 +484,9 @@ impl Orderer {
         }
         let s = &gn.ms[stream];
         let c = &mut frontier[i];
-        if c.read.next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)? {
+        if c.read
+            .next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)?
+        {
             heap_update(frontier, i);
         } else {
             heap_remove(frontier, i);

@@ -212,8 +212,8 @@ fn same_m(a: MState, b: MState) -> bool {
     a.g == b.g && a.p == b.p
 }
 
-/// A generation ordered ahead of time, with its events buffered (times not yet made
-/// increasing), waiting for `Orderer::stitch`.
+/// A generation ordered ahead of time, its events kept as a replay log (times not yet
+/// made increasing), waiting for `Orderer::stitch`.
 pub struct Speculation {
     orderer: Orderer,
     log: ReplayLog,

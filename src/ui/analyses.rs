@@ -159,3 +159,18 @@ mod tests {
         assert!(slot.is_done());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    /// `cargo test --release --lib -- --ignored analyses_on_large --nocapture`
+    #[test]
+    #[ignore]
+    fn analyses_on_large_trace() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/large.trace");
+        for _ in 0..3 {
+            let a = super::Analyses::compute(&path).unwrap();
+            eprintln!("analyses in {:.2} s", a.secs);
+        }
+    }
+}
