@@ -410,14 +410,7 @@ impl Orderer {
             }
             if let Some(s) = samples.get(next_sample) {
                 if frontier.is_empty() || s.time_ns < frontier[0].ev.time_ns {
-                    let ev = Event {
-                        time_ns: s.time_ns,
-                        m: s.m,
-                        p: s.p,
-                        g: s.g,
-                        args: [s.stack, 0, 0, 0],
-                        typ: EV_CPU_SAMPLE,
-                    };
+                    let ev = s.event();
                     next_sample += 1;
                     let origin = Origin {
                         source: Origin::SAMPLE,

@@ -11,7 +11,6 @@
 use super::error::{Error, Result};
 use super::generation::{Generation, MCursor, RawEvent};
 use super::order::{Event, NONE};
-use super::spec::EV_CPU_SAMPLE;
 
 /// Where an ordered event came from, as the ordering pass tells the log.
 #[derive(Clone, Copy, Debug)]
@@ -260,15 +259,10 @@ impl ReplayLog {
                     }
                 }
                 FROM_SAMPLE => {
-                    let s = samples.next().ok_or_else(|| broken("no CPU sample left"))?;
-                    Event {
-                        time_ns: s.time_ns,
-                        m: s.m,
-                        p: s.p,
-                        g: s.g,
-                        args: [s.stack, 0, 0, 0],
-                        typ: EV_CPU_SAMPLE,
-                    }
+                    samples
+                        .next()
+                        .ok_or_else(|| broken("no CPU sample left"))?
+                        .event()
                 }
                 _ => {
                     let i = r.varint() as usize;

@@ -157,14 +157,8 @@ impl Spec {
             guess_p,
             guess_m,
             guess_gc,
-            read_g: FxHashMap::default(),
-            read_p: FxHashMap::default(),
-            read_m: FxHashMap::default(),
-            read_gc: None,
-            read_tasks: FxHashSet::default(),
-            unverifiable: false,
             events,
-            log: ReplayLog::default(),
+            ..Spec::empty()
         })
     }
 }
