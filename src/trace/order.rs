@@ -556,57 +556,88 @@ impl Orderer {
         if self.spec.is_some() {
             self.touch_for(&ev, cur);
         }
-        let step = match ev.typ {
-            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(&ev, cur),
-            EV_PROC_START => self.proc_start(&ev, cur, gn),
-            EV_PROC_STOP => self.proc_stop(&ev, cur),
-            EV_PROC_STEAL => self.proc_steal(&ev, cur, gn),
-            EV_PROC_STATUS => self.proc_status(&ev, cur, gn),
-            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create(&ev, cur, gn),
-            EV_GO_CREATE_SYSCALL => self.go_create_syscall(&ev, cur, gn),
-            EV_GO_START => self.go_start(&ev, cur, gn),
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(&ev, cur),
-            EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall(&ev, cur),
-            EV_GO_UNBLOCK => self.go_unblock(&ev, cur, gn),
-            EV_GO_SYSCALL_BEGIN => self.go_syscall_begin(&ev, cur, gn),
-            EV_GO_SYSCALL_END => self.go_syscall_end(&ev, cur),
-            EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(&ev, cur),
-            EV_GO_STATUS | EV_GO_STATUS_STACK => self.go_status(&ev, cur, gn),
-            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => self.go_range_begin(&ev, cur),
-            EV_STW_END | EV_GC_MARK_ASSIST_END => self.go_range_end(&ev, cur),
-            EV_GC_MARK_ASSIST_ACTIVE => self.go_range_active(&ev, cur, gn),
-            EV_GC_ACTIVE => self.gc_active(&ev, cur, gn),
-            EV_GC_BEGIN => self.gc_begin(&ev, cur),
-            EV_GC_END => self.gc_end(&ev, cur),
-            EV_GC_SWEEP_ACTIVE => self.sweep_active(&ev, cur, gn),
-            EV_GC_SWEEP_BEGIN => self.sweep_begin(&ev, cur),
-            EV_GC_SWEEP_END => self.sweep_end(&ev, cur),
-            EV_HEAP_ALLOC | EV_HEAP_GOAL => {
+        // Each arm settles its own result, so the new context stays in registers instead of
+        // passing through one merged slot (a store-forwarding stall on every event).
+        macro_rules! settle {
+            ($this:ident, $slot:ident, $step:expr) => {{
+                match $step {
+                    Ok(Some(new)) => {
+                        if let Some(i) = *$slot {
+                            let ms = &mut $this.ms.states[i].1;
+                            ms.p = new.p;
+                            ms.g = new.g;
+                        }
+                        Ok(true)
+                    }
+                    Ok(None) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }};
+        }
+        match ev.typ {
+            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => {
+                settle!(self, m_slot, self.annotation(&ev, cur))
+            }
+            EV_PROC_START => settle!(self, m_slot, self.proc_start(&ev, cur, gn)),
+            EV_PROC_STOP => settle!(self, m_slot, self.proc_stop(&ev, cur)),
+            EV_PROC_STEAL => settle!(self, m_slot, self.proc_steal(&ev, cur, gn)),
+            EV_PROC_STATUS => settle!(self, m_slot, self.proc_status(&ev, cur, gn)),
+            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => {
+                settle!(self, m_slot, self.go_create(&ev, cur, gn))
+            }
+            EV_GO_CREATE_SYSCALL => settle!(self, m_slot, self.go_create_syscall(&ev, cur, gn)),
+            EV_GO_START => settle!(self, m_slot, self.go_start(&ev, cur, gn)),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => {
+                settle!(self, m_slot, self.go_stop_exec(&ev, cur))
+            }
+            EV_GO_DESTROY_SYSCALL => settle!(self, m_slot, self.go_destroy_syscall(&ev, cur)),
+            EV_GO_UNBLOCK => settle!(self, m_slot, self.go_unblock(&ev, cur, gn)),
+            EV_GO_SYSCALL_BEGIN => settle!(self, m_slot, self.go_syscall_begin(&ev, cur, gn)),
+            EV_GO_SYSCALL_END => settle!(self, m_slot, self.go_syscall_end(&ev, cur)),
+            EV_GO_SYSCALL_END_BLOCKED => {
+                settle!(self, m_slot, self.go_syscall_end_blocked(&ev, cur))
+            }
+            EV_GO_STATUS | EV_GO_STATUS_STACK => {
+                settle!(self, m_slot, self.go_status(&ev, cur, gn))
+            }
+            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => {
+                settle!(self, m_slot, self.go_range_begin(&ev, cur))
+            }
+            EV_STW_END | EV_GC_MARK_ASSIST_END => {
+                settle!(self, m_slot, self.go_range_end(&ev, cur))
+            }
+            EV_GC_MARK_ASSIST_ACTIVE => settle!(self, m_slot, self.go_range_active(&ev, cur, gn)),
+            EV_GC_ACTIVE => settle!(self, m_slot, self.gc_active(&ev, cur, gn)),
+            EV_GC_BEGIN => settle!(self, m_slot, self.gc_begin(&ev, cur)),
+            EV_GC_END => settle!(self, m_slot, self.gc_end(&ev, cur)),
+            EV_GC_SWEEP_ACTIVE => settle!(self, m_slot, self.sweep_active(&ev, cur, gn)),
+            EV_GC_SWEEP_BEGIN => settle!(self, m_slot, self.sweep_begin(&ev, cur)),
+            EV_GC_SWEEP_END => settle!(self, m_slot, self.sweep_end(&ev, cur)),
+            EV_HEAP_ALLOC | EV_HEAP_GOAL => settle!(
+                self,
+                m_slot,
                 check(cur, Need::Must, Need::Must, Need::May).map(|_| {
-                    self.push(cur, &ev, ev.args);
+                    self.push(cur, ev, ev.args);
                     Some(cur)
                 })
+            ),
+            EV_USER_TASK_BEGIN => settle!(self, m_slot, self.task_begin(&ev, cur, tables)),
+            EV_USER_TASK_END => settle!(self, m_slot, self.task_end(&ev, cur, tables)),
+            EV_USER_REGION_BEGIN | EV_USER_REGION_END => {
+                settle!(self, m_slot, self.region(&ev, cur, tables))
             }
-            EV_USER_TASK_BEGIN => self.task_begin(&ev, cur, tables),
-            EV_USER_TASK_END => self.task_end(&ev, cur, tables),
-            EV_USER_REGION_BEGIN | EV_USER_REGION_END => self.region(&ev, cur, tables),
-            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch(&ev, cur, gn),
-            t if is_experimental(t) => check(cur, Need::Must, Need::May, Need::May).map(|_| {
-                self.push(cur, &ev, ev.args);
-                Some(cur)
-            }),
+            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => {
+                settle!(self, m_slot, self.go_switch(&ev, cur, gn))
+            }
+            t if is_experimental(t) => settle!(
+                self,
+                m_slot,
+                check(cur, Need::Must, Need::May, Need::May).map(|_| {
+                    self.push(cur, ev, ev.args);
+                    Some(cur)
+                })
+            ),
             t => Err(format!("bad event type found while ordering: {t}")),
-        }?;
-        match step {
-            None => Ok(false),
-            Some(new) => {
-                if let Some(i) = *m_slot {
-                    let ms = &mut self.ms.states[i].1;
-                    ms.p = new.p;
-                    ms.g = new.g;
-                }
-                Ok(true)
-            }
         }
     }
 

@@ -258,12 +258,10 @@ impl ReplayLog {
                         typ,
                     }
                 }
-                FROM_SAMPLE => {
-                    samples
-                        .next()
-                        .ok_or_else(|| broken("no CPU sample left"))?
-                        .event()
-                }
+                FROM_SAMPLE => samples
+                    .next()
+                    .ok_or_else(|| broken("no CPU sample left"))?
+                    .event(),
                 _ => {
                     let i = r.varint() as usize;
                     let (Some(stream), Some(cursor), Some(prev)) =
