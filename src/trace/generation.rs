@@ -300,7 +300,7 @@ impl MCursor {
     }
 
     /// `next`, written into `ev`: `Ok(false)` at the end of the stream (`ev` untouched).
-    #[inline]
+    #[inline(always)]
     pub fn next_into(
         &mut self,
         stream: &MStream<'_>,
