@@ -91,23 +91,23 @@ fn read(bencher: Bencher, opts: ReadOptions) {
         });
 }
 
-/// `trace::read` as every command reads: generations after the first ordered ahead on
-/// worker threads, stitched on in turn.
+/// `trace::read` with every generation ordered ahead on worker threads and stitched on
+/// in turn (`ReadOptions::order_ahead`).
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn read_ahead(bencher: Bencher) {
-    read(bencher, ReadOptions::default());
-}
-
-/// `trace::read` ordering one generation after another (decoded on the rayon pool).
-#[divan::bench(sample_count = 10, sample_size = 1)]
-fn read_in_turn(bencher: Bencher) {
     read(
         bencher,
         ReadOptions {
-            parallel: true,
-            order_ahead: false,
+            order_ahead: true,
+            ..ReadOptions::default()
         },
     );
+}
+
+/// `trace::read` as by default: one generation after another (decoded on the rayon pool).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn read_in_turn(bencher: Bencher) {
+    read(bencher, ReadOptions::default());
 }
 
 /// `trace::read` on one thread.
