@@ -254,10 +254,14 @@ fn print_stats(s: &Stats) {
     for (k, n) in &s.events_per_kind {
         println!("  {k:<16} {n}");
     }
-    println!(
-        "parse time   {:.1} ms ({} of {} generations ordered ahead)",
-        s.parse_ms, s.ordered_ahead, s.generations
-    );
+    if s.ordered_ahead > 0 {
+        println!(
+            "parse time   {:.1} ms ({} of {} generations ordered ahead)",
+            s.parse_ms, s.ordered_ahead, s.generations
+        );
+    } else {
+        println!("parse time   {:.1} ms", s.parse_ms);
+    }
 }
 
 /// Runs the command line; returns the process exit code.
