@@ -175,13 +175,25 @@ enum Need {
     Must,
 }
 
+#[inline(always)]
 fn check(ctx: Ctx, m: Need, p: Need, g: Need) -> std::result::Result<(), String> {
+    #[inline(always)]
     fn one(have: bool, need: Need, what: &str) -> std::result::Result<(), String> {
         match need {
-            Need::Must if !have => Err(format!("expected a {what} but didn't have one")),
-            Need::No if have => Err(format!("expected no {what} but had one")),
+            Need::Must if !have => Err(missing(what)),
+            Need::No if have => Err(unexpected(what)),
             _ => Ok(()),
         }
+    }
+    #[cold]
+    #[inline(never)]
+    fn missing(what: &str) -> String {
+        format!("expected a {what} but didn't have one")
+    }
+    #[cold]
+    #[inline(never)]
+    fn unexpected(what: &str) -> String {
+        format!("expected no {what} but had one")
     }
     one(ctx.m != NONE, m, "thread")?;
     one(ctx.p != NONE, p, "proc")?;
