@@ -486,6 +486,8 @@ impl<'r, 'a> Run<'r, 'a> {
     fn ahead(&mut self, out: &mut (impl Out + Send)) -> Option<Error> {
         let (version, spans) = (self.version, self.spans);
         let workers = rayon::current_num_threads().max(1);
+        // Generations a worker may run ahead of the stitch: one per worker (more only
+        // added memory, no speed, when measured).
         let window = workers;
         let first_gen_no = spans[0].generation;
         let pipe = Pipeline {
@@ -517,23 +519,31 @@ impl<'r, 'a> Run<'r, 'a> {
                 };
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let generation = generation::decode(version, &spans[i]);
-                    let (spec, spare) = match &generation {
-                        Ok(g) => match if i == 0 {
-                            order::Speculation::run_first(g, log)
-                        } else {
-                            order::Speculation::run(first_gen_no, g, log)
-                        } {
-                            Ok(spec) => (Some(spec), None),
-                            Err(log) => (None, Some(log)),
-                        },
-                        Err(_) => (None, Some(log)),
+                    let ran = match &generation {
+                        Ok(g) if i == 0 => order::Speculation::run_first(g, log),
+                        Ok(g) => order::Speculation::run(first_gen_no, g, log),
+                        Err(_) => Err(log),
+                    };
+                    let (spec, spare) = match ran {
+                        Ok(spec) => (Some(spec), None),
+                        Err(log) => (None, Some(log)),
                     };
                     (Ahead { generation, spec }, spare)
                 }));
-                // Should a run ever panic, the generation is left to the stitching thread,
-                // which must not wait for it forever.
+                // Should a run ever panic, the generation is left to the stitching thread
+                // (which must not wait for it forever) to order or to report.
                 let (ahead, spare) = ran.unwrap_or_else(|_| {
-                    let generation = generation::decode(version, &spans[i]);
+                    let span = &spans[i];
+                    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        generation::decode(version, span)
+                    }));
+                    let generation = decoded.unwrap_or_else(|_| {
+                        Err(Error::broken(
+                            span.offset,
+                            Some(span.generation),
+                            "decoding the generation failed unexpectedly",
+                        ))
+                    });
                     (
                         Ahead {
                             generation,
