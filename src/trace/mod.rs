@@ -69,11 +69,11 @@ pub struct Outcome {
     /// Set when only part of the file could be read: a cut or corrupt tail, or a
     /// generation that could not be decoded or ordered. Everything before it was delivered.
     pub warning: Option<Error>,
-    /// Generations ordered ahead of time, while the one before them was ordered, whose
-    /// result was used (`ReadOptions::parallel` only).
+    /// Generations ordered ahead of time on a worker whose result was used
+    /// (`ReadOptions::order_ahead` only).
     pub ordered_ahead: usize,
-    /// Generations ordered ahead of time whose guessed start state turned out wrong (or
-    /// could not be checked), and which were ordered again after the one before them.
+    /// Generations ordered ahead of time whose run failed or whose guessed start state
+    /// turned out wrong (or could not be checked), and which were ordered again in turn.
     pub reordered: usize,
 }
 
@@ -110,12 +110,12 @@ pub fn read_with_progress(
     order_all(data, opts, cancel, &mut out)
 }
 
-/// `read_with_progress` for a sink that costs about as much as the ordering (the model
-/// builder): with `opts.parallel` the ordering runs on a thread of its own and hands the
-/// events over in chunks, so `sink` (called on the calling thread) works while the next
-/// events are ordered. Progress is reported on the calling thread, in step with the
-/// events. Same events, order, outcome and errors as `read_with_progress`; for a cheap
-/// sink the hand-over costs more than it saves.
+/// `read_with_progress` with the sink overlapping the ordering: with `opts.parallel` the
+/// ordering runs on a thread of its own and hands the events over in chunks, so `sink`
+/// (called on the calling thread) works while the next events are ordered. Progress is
+/// reported on the calling thread, in step with the events. Same events, order, outcome
+/// and errors as `read_with_progress`. Even a sink as light as `goscope stats`'s counting
+/// gains on two cores (1.28 → 1.06 s on the benchmark trace).
 pub fn read_pipelined(
     data: &[u8],
     opts: ReadOptions,
@@ -610,17 +610,13 @@ impl<'r, 'a> Run<'r, 'a> {
                     let tables = Arc::clone(spec.tables());
                     let (used, log) = self.orderer.stitch(spec, &g, &mut |ev, t| out.event(ev, t));
                     pipe.lock().spare.push(log);
+                    // Events may have gone out unless the stitch declined.
+                    if !matches!(used, Ok(false)) {
+                        out.end_tables(&tables);
+                    }
                     match used {
-                        Ok(used) => {
-                            if used {
-                                out.end_tables(&tables);
-                            }
-                            used
-                        }
-                        Err(e) => {
-                            out.end_tables(&tables);
-                            return Some(e);
-                        }
+                        Ok(used) => used,
+                        Err(e) => return Some(e),
                     }
                 }
                 None => false,
@@ -628,9 +624,7 @@ impl<'r, 'a> Run<'r, 'a> {
             if used {
                 self.outcome.ordered_ahead += 1;
             } else {
-                if i > 0 {
-                    self.outcome.reordered += 1;
-                }
+                self.outcome.reordered += 1;
                 if let Err(e) = order_one(self.orderer, &mut g, out) {
                     return Some(e);
                 }

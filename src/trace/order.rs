@@ -58,7 +58,7 @@ pub struct Event {
     pub typ: EvType,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Seq {
     generation: u64,
     n: u64,
@@ -132,7 +132,7 @@ fn name_of(typ: EvType) -> &'static str {
     spec(typ).map_or("?", |s| s.name)
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct GState {
     status: u64,
     seq: Seq,
@@ -210,7 +210,7 @@ fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
 struct GTable {
     /// For id `i` below `DENSE_IDS`: 1 + its place in `slab`, or 0.
     index: Vec<u32>,
-    slab: Vec<(i64, GState)>,
+    slab: Vec<GState>,
     /// Places in `slab` free for reuse.
     free: Vec<u32>,
     large: FxHashMap<i64, GState>,
@@ -229,7 +229,7 @@ impl GTable {
     #[inline]
     fn get(&self, g: &i64) -> Option<&GState> {
         if (0..Self::DENSE_IDS).contains(g) {
-            self.place(*g).map(|i| &self.slab[i].1)
+            self.place(*g).map(|i| &self.slab[i])
         } else {
             self.large.get(g)
         }
@@ -238,7 +238,7 @@ impl GTable {
     #[inline]
     fn get_mut(&mut self, g: &i64) -> Option<&mut GState> {
         if (0..Self::DENSE_IDS).contains(g) {
-            self.place(*g).map(|i| &mut self.slab[i].1)
+            self.place(*g).map(|i| &mut self.slab[i])
         } else {
             self.large.get_mut(g)
         }
@@ -254,15 +254,15 @@ impl GTable {
             return self.large.insert(g, st);
         }
         if let Some(i) = self.place(g) {
-            return Some(std::mem::replace(&mut self.slab[i].1, st));
+            return Some(std::mem::replace(&mut self.slab[i], st));
         }
         let at = match self.free.pop() {
             Some(at) => {
-                self.slab[at as usize] = (g, st);
+                self.slab[at as usize] = st;
                 at
             }
             None => {
-                self.slab.push((g, st));
+                self.slab.push(st);
                 (self.slab.len() - 1) as u32
             }
         };
@@ -281,16 +281,7 @@ impl GTable {
         let i = self.place(*g)?;
         self.index[*g as usize] = 0;
         self.free.push(i as u32);
-        let empty = GState {
-            status: 0,
-            seq: Seq {
-                generation: 0,
-                n: 0,
-            },
-            regions: Vec::new(),
-            ranges: Ranges::default(),
-        };
-        Some(std::mem::replace(&mut self.slab[i], (NONE, empty)).1)
+        Some(std::mem::take(&mut self.slab[i]))
     }
 }
 
@@ -514,11 +505,7 @@ impl Orderer {
                 if frontier.is_empty() || s.time_ns < frontier[0].ev.time_ns {
                     let ev = s.event();
                     next_sample += 1;
-                    let origin = Origin {
-                        source: Origin::SAMPLE,
-                        changed_args: 0,
-                    };
-                    self.emit(ev, origin, &gn.tables, sink)?;
+                    self.emit(ev, Origin::sample(), &gn.tables, sink)?;
                     continue;
                 }
             }
@@ -656,7 +643,7 @@ impl Orderer {
             cur.g = ms.g;
         }
         if self.spec.is_some() {
-            self.touch_for(&ev, cur);
+            self.touch_for(ev, cur);
         }
         // Each arm settles its own result, so the new context stays in registers instead of
         // passing through one merged slot (a store-forwarding stall on every event).
@@ -678,43 +665,43 @@ impl Orderer {
         }
         match ev.typ {
             EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => {
-                settle!(self, m_slot, self.annotation(&ev, cur))
+                settle!(self, m_slot, self.annotation(ev, cur))
             }
-            EV_PROC_START => settle!(self, m_slot, self.proc_start(&ev, cur, gn)),
-            EV_PROC_STOP => settle!(self, m_slot, self.proc_stop(&ev, cur)),
-            EV_PROC_STEAL => settle!(self, m_slot, self.proc_steal(&ev, cur, gn)),
-            EV_PROC_STATUS => settle!(self, m_slot, self.proc_status(&ev, cur, gn)),
+            EV_PROC_START => settle!(self, m_slot, self.proc_start(ev, cur, gn)),
+            EV_PROC_STOP => settle!(self, m_slot, self.proc_stop(ev, cur)),
+            EV_PROC_STEAL => settle!(self, m_slot, self.proc_steal(ev, cur, gn)),
+            EV_PROC_STATUS => settle!(self, m_slot, self.proc_status(ev, cur, gn)),
             EV_GO_CREATE | EV_GO_CREATE_BLOCKED => {
-                settle!(self, m_slot, self.go_create(&ev, cur, gn))
+                settle!(self, m_slot, self.go_create(ev, cur, gn))
             }
-            EV_GO_CREATE_SYSCALL => settle!(self, m_slot, self.go_create_syscall(&ev, cur, gn)),
-            EV_GO_START => settle!(self, m_slot, self.go_start(&ev, cur, gn)),
+            EV_GO_CREATE_SYSCALL => settle!(self, m_slot, self.go_create_syscall(ev, cur, gn)),
+            EV_GO_START => settle!(self, m_slot, self.go_start(ev, cur, gn)),
             EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => {
-                settle!(self, m_slot, self.go_stop_exec(&ev, cur))
+                settle!(self, m_slot, self.go_stop_exec(ev, cur))
             }
-            EV_GO_DESTROY_SYSCALL => settle!(self, m_slot, self.go_destroy_syscall(&ev, cur)),
-            EV_GO_UNBLOCK => settle!(self, m_slot, self.go_unblock(&ev, cur, gn)),
-            EV_GO_SYSCALL_BEGIN => settle!(self, m_slot, self.go_syscall_begin(&ev, cur, gn)),
-            EV_GO_SYSCALL_END => settle!(self, m_slot, self.go_syscall_end(&ev, cur)),
+            EV_GO_DESTROY_SYSCALL => settle!(self, m_slot, self.go_destroy_syscall(ev, cur)),
+            EV_GO_UNBLOCK => settle!(self, m_slot, self.go_unblock(ev, cur, gn)),
+            EV_GO_SYSCALL_BEGIN => settle!(self, m_slot, self.go_syscall_begin(ev, cur, gn)),
+            EV_GO_SYSCALL_END => settle!(self, m_slot, self.go_syscall_end(ev, cur)),
             EV_GO_SYSCALL_END_BLOCKED => {
-                settle!(self, m_slot, self.go_syscall_end_blocked(&ev, cur))
+                settle!(self, m_slot, self.go_syscall_end_blocked(ev, cur))
             }
             EV_GO_STATUS | EV_GO_STATUS_STACK => {
-                settle!(self, m_slot, self.go_status(&ev, cur, gn))
+                settle!(self, m_slot, self.go_status(ev, cur, gn))
             }
             EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => {
-                settle!(self, m_slot, self.go_range_begin(&ev, cur))
+                settle!(self, m_slot, self.go_range_begin(ev, cur))
             }
             EV_STW_END | EV_GC_MARK_ASSIST_END => {
-                settle!(self, m_slot, self.go_range_end(&ev, cur))
+                settle!(self, m_slot, self.go_range_end(ev, cur))
             }
-            EV_GC_MARK_ASSIST_ACTIVE => settle!(self, m_slot, self.go_range_active(&ev, cur, gn)),
-            EV_GC_ACTIVE => settle!(self, m_slot, self.gc_active(&ev, cur, gn)),
-            EV_GC_BEGIN => settle!(self, m_slot, self.gc_begin(&ev, cur)),
-            EV_GC_END => settle!(self, m_slot, self.gc_end(&ev, cur)),
-            EV_GC_SWEEP_ACTIVE => settle!(self, m_slot, self.sweep_active(&ev, cur, gn)),
-            EV_GC_SWEEP_BEGIN => settle!(self, m_slot, self.sweep_begin(&ev, cur)),
-            EV_GC_SWEEP_END => settle!(self, m_slot, self.sweep_end(&ev, cur)),
+            EV_GC_MARK_ASSIST_ACTIVE => settle!(self, m_slot, self.go_range_active(ev, cur, gn)),
+            EV_GC_ACTIVE => settle!(self, m_slot, self.gc_active(ev, cur, gn)),
+            EV_GC_BEGIN => settle!(self, m_slot, self.gc_begin(ev, cur)),
+            EV_GC_END => settle!(self, m_slot, self.gc_end(ev, cur)),
+            EV_GC_SWEEP_ACTIVE => settle!(self, m_slot, self.sweep_active(ev, cur, gn)),
+            EV_GC_SWEEP_BEGIN => settle!(self, m_slot, self.sweep_begin(ev, cur)),
+            EV_GC_SWEEP_END => settle!(self, m_slot, self.sweep_end(ev, cur)),
             EV_HEAP_ALLOC | EV_HEAP_GOAL => settle!(
                 self,
                 m_slot,
@@ -723,13 +710,13 @@ impl Orderer {
                     Some(cur)
                 })
             ),
-            EV_USER_TASK_BEGIN => settle!(self, m_slot, self.task_begin(&ev, cur, tables)),
-            EV_USER_TASK_END => settle!(self, m_slot, self.task_end(&ev, cur, tables)),
+            EV_USER_TASK_BEGIN => settle!(self, m_slot, self.task_begin(ev, cur, tables)),
+            EV_USER_TASK_END => settle!(self, m_slot, self.task_end(ev, cur, tables)),
             EV_USER_REGION_BEGIN | EV_USER_REGION_END => {
-                settle!(self, m_slot, self.region(&ev, cur, tables))
+                settle!(self, m_slot, self.region(ev, cur, tables))
             }
             EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => {
-                settle!(self, m_slot, self.go_switch(&ev, cur, gn))
+                settle!(self, m_slot, self.go_switch(ev, cur, gn))
             }
             t if is_experimental(t) => settle!(
                 self,

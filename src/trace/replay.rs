@@ -33,6 +33,13 @@ impl Origin {
         }
     }
 
+    pub fn sample() -> Origin {
+        Origin {
+            source: Self::SAMPLE,
+            changed_args: 0,
+        }
+    }
+
     pub fn sync() -> Origin {
         Origin {
             source: Self::SYNC,
@@ -79,6 +86,17 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
         v >>= 7;
     }
     out.push(v as u8);
+}
+
+/// The mask of changed arguments, then their values.
+#[inline]
+fn put_changed(out: &mut Vec<u8>, mask: u8, args: &[u64; 4]) {
+    out.push(mask);
+    for (i, &a) in args.iter().enumerate() {
+        if mask & (1 << i) != 0 {
+            put(out, a);
+        }
+    }
 }
 
 #[inline]
@@ -155,12 +173,7 @@ impl ReplayLog {
                     out.push(FROM_SAMPLE);
                 } else {
                     out.push(FROM_SAMPLE | ARGS_CHANGED);
-                    out.push(origin.changed_args);
-                    for (i, &a) in ev.args.iter().enumerate() {
-                        if origin.changed_args & (1 << i) != 0 {
-                            put(out, a);
-                        }
-                    }
+                    put_changed(out, origin.changed_args, &ev.args);
                 }
             }
             stream => {
@@ -195,12 +208,7 @@ impl ReplayLog {
                     put(out, id(ev.g));
                 }
                 if origin.changed_args != 0 {
-                    out.push(origin.changed_args);
-                    for (i, &a) in ev.args.iter().enumerate() {
-                        if origin.changed_args & (1 << i) != 0 {
-                            put(out, a);
-                        }
-                    }
+                    put_changed(out, origin.changed_args, &ev.args);
                 }
                 if own {
                     s.1 = ev.p;
