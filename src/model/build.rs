@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use rustc_hash::FxHashMap;
 
 use super::*;
+use crate::trace::ids::IdMap;
 use crate::trace::order::state;
 use crate::trace::spec::*;
 use crate::trace::{self, Event, Kind, ReadOptions, Resource, Tables};
@@ -50,80 +51,11 @@ struct MBuild {
     lane: Thread,
 }
 
-/// Ids below this are found through a dense index (goroutine, P and thread ids are small
-/// counters in practice); larger or negative ones through a hash map.
-const DENSE_ID_LIMIT: i64 = 1 << 22;
-
-/// Build state per goroutine, P or thread id, stored in a vector in order of first sight.
-/// Finding a slot is an index into `dense` (4 bytes per id up to the largest seen) for
-/// ids below `DENSE_ID_LIMIT`, one hash lookup otherwise.
-struct Slots<T> {
-    values: Vec<T>,
-    /// Slot + 1 per id; 0 for none.
-    dense: Vec<u32>,
-    sparse: FxHashMap<i64, u32>,
-}
-
-impl<T> Default for Slots<T> {
-    fn default() -> Self {
-        Slots {
-            values: Vec::new(),
-            dense: Vec::new(),
-            sparse: FxHashMap::default(),
-        }
-    }
-}
-
-impl<T> Slots<T> {
-    #[inline]
-    fn index(&self, id: i64) -> Option<usize> {
-        if (0..DENSE_ID_LIMIT).contains(&id) {
-            match self.dense.get(id as usize) {
-                Some(&s) if s != 0 => Some(s as usize - 1),
-                _ => None,
-            }
-        } else {
-            self.sparse.get(&id).map(|&s| s as usize)
-        }
-    }
-
-    #[inline]
-    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
-        let i = self.index(id)?;
-        Some(&mut self.values[i])
-    }
-
-    #[inline]
-    fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
-        let i = match self.index(id) {
-            Some(i) => i,
-            None => self.insert_new(id, make()),
-        };
-        &mut self.values[i]
-    }
-
-    #[cold]
-    fn insert_new(&mut self, id: i64, value: T) -> usize {
-        let i = self.values.len();
-        self.values.push(value);
-        if (0..DENSE_ID_LIMIT).contains(&id) {
-            let at = id as usize;
-            if at >= self.dense.len() {
-                self.dense.resize(at + 1, 0);
-            }
-            self.dense[at] = i as u32 + 1;
-        } else {
-            self.sparse.insert(id, i as u32);
-        }
-        i
-    }
-}
-
 struct Builder {
     interner: Interner,
-    gs: Slots<GBuild>,
-    ps: Slots<PBuild>,
-    ms: Slots<MBuild>,
+    gs: IdMap<GBuild>,
+    ps: IdMap<PBuild>,
+    ms: IdMap<MBuild>,
     counters: Counters,
     counts: [i64; 4],
     gc_waiting: i64,
@@ -196,9 +128,9 @@ impl Builder {
         let sleep = interner.intern("sleep");
         Builder {
             interner,
-            gs: Slots::default(),
-            ps: Slots::default(),
-            ms: Slots::default(),
+            gs: IdMap::default(),
+            ps: IdMap::default(),
+            ms: IdMap::default(),
             counters: Counters::default(),
             counts: [0; 4],
             gc_waiting: 0,
@@ -543,7 +475,7 @@ impl Builder {
             self.close_syscall_work(id, t);
             // A stolen P leaves its thread in the syscall without a P.
             let victim = ev.args[2] as i64;
-            if let Some(mb) = self.ms.get_mut(victim) {
+            if let Some(mb) = self.ms.get_mut(&victim) {
                 if let Some(s) = mb.open {
                     if s.syscall && i64::from(s.p) == id {
                         self.close_m_span(victim, t);
@@ -787,7 +719,7 @@ impl Builder {
     ) -> Model {
         let end = self.last_ns;
         let start = self.first_ns.unwrap_or(0);
-        let gs = std::mem::take(&mut self.gs.values);
+        let gs = std::mem::take(&mut self.gs).into_values();
         let mut goroutines: Vec<Goroutine> = Vec::with_capacity(gs.len());
         for mut gb in gs {
             if gb.open.is_some_and(|s| s.state == GState::Syscall) {
@@ -810,16 +742,16 @@ impl Builder {
             goroutines.push(gb.g);
         }
         goroutines.sort_by_key(|g| g.id);
-        for pb in &mut self.ps.values {
+        for pb in self.ps.values_mut() {
             close_p_span_of(pb, end);
             close_syscall_work_of(pb, end);
         }
-        for mb in &mut self.ms.values {
+        for mb in self.ms.values_mut() {
             close_m_span_of(mb, end);
         }
         let mut procs: Vec<Proc> = self
             .ps
-            .values
+            .into_values()
             .into_iter()
             .map(|mut p| {
                 p.lane.work.sort_by_key(|w| (w.work as u8, w.start_ns));
@@ -832,7 +764,7 @@ impl Builder {
             })
             .collect();
         procs.sort_by_key(|p| p.id);
-        let mut threads: Vec<Thread> = self.ms.values.into_iter().map(|m| m.lane).collect();
+        let mut threads: Vec<Thread> = self.ms.into_values().into_iter().map(|m| m.lane).collect();
         threads.sort_by_key(|t| t.id);
         if let Some((s, seq)) = self.gc_open.take() {
             self.gc.push(GcCycle {

@@ -10,6 +10,7 @@
 //!   only when the guess is checked to be exact (`speculate.rs`, `replay.rs`), else
 //!   ordered again.
 //! - `event`: kinds, transitions and the text form of ordered events.
+//! - `ids`: the map from goroutine, P and thread ids used per event here and by the model.
 //!
 //! This module takes `&[u8]`; mapping files is the caller's business. It knows nothing of
 //! the model or the UI.
@@ -19,6 +20,7 @@ pub mod bytes;
 pub mod error;
 pub mod event;
 pub mod generation;
+pub mod ids;
 pub mod order;
 mod replay;
 pub mod spec;

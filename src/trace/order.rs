@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::error::{Error, Result};
 use super::generation::{Generation, MCursor, RawEvent, Tables};
+use super::ids::IdMap;
 use super::replay::Origin;
 use super::spec::*;
 
@@ -204,90 +205,9 @@ fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
     check(ctx, Need::Must, Need::Must, Need::Must)
 }
 
-/// Goroutine states by id. Ids are small and dense in practice (Go hands them out in
-/// order), so ids below a bound find their state through a direct index; others hash.
-#[derive(Default)]
-struct GTable {
-    /// For id `i` below `DENSE_IDS`: 1 + its place in `slab`, or 0.
-    index: Vec<u32>,
-    slab: Vec<GState>,
-    /// Places in `slab` free for reuse.
-    free: Vec<u32>,
-    large: FxHashMap<i64, GState>,
-}
-
-impl GTable {
-    /// Ids below this are indexed directly (4 bytes per id up to the largest seen).
-    const DENSE_IDS: i64 = 1 << 22;
-
-    #[inline]
-    fn place(&self, g: i64) -> Option<usize> {
-        let i = *self.index.get(usize::try_from(g).ok()?)?;
-        (i != 0).then(|| i as usize - 1)
-    }
-
-    #[inline]
-    fn get(&self, g: &i64) -> Option<&GState> {
-        if (0..Self::DENSE_IDS).contains(g) {
-            self.place(*g).map(|i| &self.slab[i])
-        } else {
-            self.large.get(g)
-        }
-    }
-
-    #[inline]
-    fn get_mut(&mut self, g: &i64) -> Option<&mut GState> {
-        if (0..Self::DENSE_IDS).contains(g) {
-            self.place(*g).map(|i| &mut self.slab[i])
-        } else {
-            self.large.get_mut(g)
-        }
-    }
-
-    #[inline]
-    fn contains_key(&self, g: &i64) -> bool {
-        self.get(g).is_some()
-    }
-
-    fn insert(&mut self, g: i64, st: GState) -> Option<GState> {
-        if !(0..Self::DENSE_IDS).contains(&g) {
-            return self.large.insert(g, st);
-        }
-        if let Some(i) = self.place(g) {
-            return Some(std::mem::replace(&mut self.slab[i], st));
-        }
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.slab[at as usize] = st;
-                at
-            }
-            None => {
-                self.slab.push(st);
-                (self.slab.len() - 1) as u32
-            }
-        };
-        let id = g as usize;
-        if self.index.len() <= id {
-            self.index.resize(id + 1, 0);
-        }
-        self.index[id] = at + 1;
-        None
-    }
-
-    fn remove(&mut self, g: &i64) -> Option<GState> {
-        if !(0..Self::DENSE_IDS).contains(g) {
-            return self.large.remove(g);
-        }
-        let i = self.place(*g)?;
-        self.index[*g as usize] = 0;
-        self.free.push(i as u32);
-        Some(std::mem::take(&mut self.slab[i]))
-    }
-}
-
 /// The scheduler state machine, carried from one generation to the next.
 pub struct Orderer {
-    gs: GTable,
+    gs: IdMap<GState>,
     ps: FxHashMap<i64, PState>,
     ms: MTable,
     tasks: FxHashMap<u64, (Box<str>, u64)>,
@@ -357,7 +277,7 @@ impl MTable {
 impl Orderer {
     pub fn new() -> Self {
         Orderer {
-            gs: GTable::default(),
+            gs: IdMap::default(),
             ps: FxHashMap::default(),
             ms: MTable::default(),
             tasks: FxHashMap::default(),
@@ -1584,45 +1504,5 @@ fn insertion_sort(h: &mut [Cursor]) {
             h.swap(j, j - 1);
             j -= 1;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn g(status: u64) -> GState {
-        GState {
-            status,
-            seq: Seq {
-                generation: 1,
-                n: 0,
-            },
-            regions: Vec::new(),
-            ranges: Ranges::default(),
-        }
-    }
-
-    #[test]
-    fn goroutine_table_acts_as_a_map_for_small_and_large_ids() {
-        let mut t = GTable::default();
-        let ids = [0, 1, 7, 1 << 21, GTable::DENSE_IDS, i64::MAX, -5];
-        for (n, &id) in ids.iter().enumerate() {
-            assert!(t.insert(id, g(n as u64)).is_none(), "{id}");
-        }
-        for (n, &id) in ids.iter().enumerate() {
-            assert_eq!(t.get(&id).map(|s| s.status), Some(n as u64), "{id}");
-        }
-        assert!(!t.contains_key(&2) && !t.contains_key(&(1 << 30)));
-        // Replacing returns the old state; removing frees the place for another id.
-        assert_eq!(t.insert(7, g(70)).map(|s| s.status), Some(2));
-        assert_eq!(t.remove(&7).map(|s| s.status), Some(70));
-        assert!(t.get(&7).is_none() && t.remove(&7).is_none());
-        t.insert(9, g(90));
-        t.get_mut(&9).unwrap().status = 91;
-        assert_eq!(t.get(&9).map(|s| s.status), Some(91));
-        assert_eq!(t.slab.len(), 4, "the freed place was reused");
-        assert_eq!(t.remove(&i64::MAX).map(|s| s.status), Some(5));
-        assert!(t.get(&i64::MAX).is_none());
     }
 }
