@@ -235,3 +235,171 @@ fn model_building_never_panics_on_mutated_traces() {
         }
     }
 }
+
+/// The model of a trace's first `n` events (the viewer's preview), and the whole model,
+/// built in one read.
+fn preview_and_model(name: &str, n: u64) -> (Option<Model>, Model) {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/traces")
+        .join(format!("{name}.trace"));
+    let data = std::fs::read(p).unwrap();
+    let mut preview = None;
+    let mut keep = |m: Model| preview = Some(m);
+    let full = model::build_previewing(
+        &data,
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |_| {},
+        n,
+        Some(&mut keep),
+    )
+    .unwrap();
+    (preview, full)
+}
+
+/// `cut` lane spans are the whole lane's spans that begin before the cut, the ones still
+/// open there ending at the cut.
+fn same_up_to<T: PartialEq + std::fmt::Debug + Copy>(
+    what: &str,
+    cut: &[T],
+    whole: &[T],
+    cut_ns: i64,
+    times: impl Fn(&T) -> (i64, i64),
+    reopen: impl Fn(T, i64) -> T,
+) {
+    let begun = whole.iter().filter(|s| times(s).0 < cut_ns).count();
+    assert_eq!(cut.len(), begun, "{what}: spans begun before the cut");
+    for (a, b) in cut.iter().zip(whole) {
+        if times(a).1 < cut_ns {
+            assert_eq!(a, b, "{what}");
+        } else {
+            assert_eq!(times(a).1, cut_ns, "{what}: open at the cut, closed there");
+            assert!(times(b).1 >= cut_ns, "{what}");
+            assert_eq!(reopen(*a, times(b).1), reopen(*b, times(b).1), "{what}");
+        }
+    }
+}
+
+/// The early model handed to a viewer while a long trace loads is the whole model cut one
+/// nanosecond after the preview's last event; taking it changes nothing in the whole model.
+#[test]
+fn a_preview_is_the_whole_model_cut_after_its_events() {
+    for name in [
+        "stall-go127",
+        "mixed-go125",
+        "gc-go122",
+        "annotations-go123",
+    ] {
+        let events = load(name).events;
+        for n in [events / 5, events / 2, events - 2] {
+            let (preview, full) = preview_and_model(name, n);
+            let preview = preview.unwrap_or_else(|| panic!("{name}: a preview after {n}"));
+            let what = format!("{name} after {n} events");
+            assert_eq!(
+                preview.events,
+                n + 1,
+                "{what}: its events and the closing Sync"
+            );
+            assert_eq!(preview.start_ns, full.start_ns, "{what}");
+            let cut = preview.end_ns;
+            assert!(cut <= full.end_ns, "{what}");
+            assert!(preview.warning.is_none(), "{what}");
+
+            for g in &preview.goroutines {
+                let w = full
+                    .goroutine(g.id)
+                    .unwrap_or_else(|| panic!("{what}: G{}", g.id));
+                let lane = format!("{what}, G{}", g.id);
+                assert_eq!(
+                    (g.creator, g.created_ns),
+                    (w.creator, w.created_ns),
+                    "{lane}"
+                );
+                // A goroutine already running when tracing began is named by the first
+                // stack seen for it, which may come after the cut.
+                assert!(g.start_fn == 0 || g.start_fn == w.start_fn, "{lane}");
+                same_up_to(
+                    &lane,
+                    &g.spans,
+                    &w.spans,
+                    cut,
+                    |s| (s.start_ns, s.end_ns),
+                    |mut s, end| {
+                        s.end_ns = end;
+                        s.end_stack = 0;
+                        s
+                    },
+                );
+            }
+            let begun = full
+                .goroutines
+                .iter()
+                .filter(|g| g.first_ns() < cut)
+                .count();
+            assert_eq!(preview.goroutines.len(), begun, "{what}: goroutines");
+            for p in &preview.procs {
+                let w = full.procs.iter().find(|x| x.id == p.id).unwrap();
+                let lane = format!("{what}, P{}", p.id);
+                same_up_to(
+                    &lane,
+                    &p.spans,
+                    &w.spans,
+                    cut,
+                    |s| (s.start_ns, s.end_ns),
+                    |mut s, end| {
+                        s.end_ns = end;
+                        s
+                    },
+                );
+            }
+            for m in &preview.threads {
+                let w = full.threads.iter().find(|x| x.id == m.id).unwrap();
+                let lane = format!("{what}, M{}", m.id);
+                same_up_to(
+                    &lane,
+                    &m.spans,
+                    &w.spans,
+                    cut,
+                    |s| (s.start_ns, s.end_ns),
+                    |mut s, end| {
+                        s.end_ns = end;
+                        s
+                    },
+                );
+            }
+            let c = (&preview.counters, &full.counters);
+            for (series, a, b) in [
+                ("heap", &c.0.heap_alloc, &c.1.heap_alloc),
+                ("running", &c.0.running, &c.1.running),
+                ("runnable", &c.0.runnable, &c.1.runnable),
+                (
+                    "threads in syscall",
+                    &c.0.threads_syscall,
+                    &c.1.threads_syscall,
+                ),
+            ] {
+                let before: Vec<_> = b.points.iter().filter(|p| p.0 < cut).copied().collect();
+                assert_eq!(a.points, before, "{what}: {series}");
+            }
+            let stimuli: Vec<_> = full
+                .stimuli
+                .iter()
+                .filter(|s| s.time_ns < cut)
+                .copied()
+                .collect();
+            assert_eq!(preview.stimuli, stimuli, "{what}: stimuli");
+
+            // The preview changes nothing in the whole model.
+            assert_eq!(format!("{full:?}"), format!("{:?}", load(name)), "{what}");
+        }
+    }
+}
+
+/// A trace of no more events than asked for has nothing to preview.
+#[test]
+fn short_traces_get_no_preview() {
+    let events = load("basic-go127").events;
+    let (preview, _) = preview_and_model("basic-go127", events);
+    assert!(preview.is_none());
+    let (preview, _) = preview_and_model("basic-go127", model::PREVIEW_EVENTS);
+    assert!(preview.is_none());
+}

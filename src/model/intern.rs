@@ -19,7 +19,7 @@ pub struct Frame {
 }
 
 /// Strings, frames and stacks, each stored once.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Interner {
     strings: Vec<Box<str>>,
     string_ids: FxHashMap<Box<str>, StrId>,
@@ -40,7 +40,7 @@ pub struct Interner {
 const DENSE_CACHE_LIMIT: u64 = 1 << 20;
 
 /// A map from one generation's trace ids to ours: a vector for small ids, a hash map above.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct IdCache {
     /// Our id + 1 per trace id; 0 for not yet known.
     dense: Vec<u32>,

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 /// Ids below this are indexed directly.
 pub const DENSE_IDS: i64 = 1 << 22;
 
+#[derive(Clone)]
 pub struct IdMap<T> {
     values: Vec<T>,
     /// Place in `values` + 1 per id below `DENSE_IDS`; 0 for none.
