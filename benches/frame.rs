@@ -1,6 +1,7 @@
 //! Frame-building benchmark: layout + tessellation of the whole window (no GPU) on a large
 //! trace, in the goroutine view (one lane per goroutine), at full zoom-out, mid zoom and deep
-//! zoom; also time from reading the file to the first full frame, and each analysis tab of
+//! zoom; also time from reading the file to the first frame (of the trace's start, shown
+//! while the rest loads) and to the first full frame, and each analysis tab of
 //! the dock (the goroutine table while it scrolls, the flame graph, tasks, GC and MMU).
 //!
 //! `cargo bench --bench frame` (trace: $GOSCOPE_BENCH_TRACE, default target/bench/large.trace,
@@ -44,8 +45,41 @@ fn main() {
     }
     let t0 = Instant::now();
     let data = goscope::cli::open_trace(&path).expect("open");
-    let model = Arc::new(goscope::model::build(&data).expect("decode"));
+    // As the viewer loads: a long trace shows its first events early. The preview's first
+    // frame is drawn on the preview's own thread while the rest is read.
+    let mut preview_frame = None;
+    let mut on_preview = |m: goscope::model::Model| {
+        let built = t0.elapsed();
+        let ctx = egui::Context::default();
+        let mut app = GoscopeApp::headless(ctx.clone());
+        let (m_events, m_ns) = (m.events, m.duration_ns());
+        let mut doc = Doc::new(path.clone(), Arc::new(m), built.as_secs_f64());
+        let (events, shown_ns) = (m_events, m_ns);
+        doc.preview = true;
+        app.doc = Some(doc);
+        let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        preview_frame = Some((built, t0.elapsed(), events, shown_ns));
+    };
+    let model = Arc::new(
+        goscope::model::build_previewing(
+            &data,
+            &std::sync::atomic::AtomicBool::new(false),
+            &mut |_| {},
+            goscope::model::PREVIEW_EVENTS,
+            Some(&mut on_preview),
+        )
+        .expect("decode"),
+    );
     let load = t0.elapsed();
+    if let Some((built, frame, events, shown_ns)) = preview_frame {
+        println!(
+            "preview ({events} events, the first {:.0} ms of the trace): model at {:.0} ms, first frame at {:.0} ms",
+            shown_ns as f64 / 1e6,
+            built.as_secs_f64() * 1e3,
+            frame.as_secs_f64() * 1e3
+        );
+    }
     let ctx = egui::Context::default();
     let mut app = GoscopeApp::headless(ctx.clone());
     let mut doc = Doc::new(path.clone(), model.clone(), load.as_secs_f64());

@@ -23,6 +23,8 @@ use crate::model::Model;
 
 const RECENT_KEY: &str = "goscope.recent";
 const MAX_RECENT: usize = 10;
+/// How soon a load's stage change is drawn (its preview and result are drawn at once).
+const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The analysis views of the dock below the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +64,9 @@ pub struct Doc {
     pub path: PathBuf,
     pub model: Arc<Model>,
     pub load_secs: f64,
+    /// Set while this shows only the start of the trace, the rest still loading (see
+    /// `model::build_previewing`).
+    pub preview: bool,
     pub view: TimelineView,
     pub mode: LaneMode,
     pub sort: LaneSort,
@@ -95,6 +100,7 @@ impl Doc {
             path,
             model,
             load_secs,
+            preview: false,
             view,
             mode: LaneMode::Procs,
             sort: LaneSort::Id,
@@ -118,6 +124,49 @@ impl Doc {
     }
 
     /// The rows for the current mode, recomputed only when the mode, order or groups change.
+    /// Takes over what the user did on `preview` (the start of the same trace) once
+    /// the whole trace is in: the visible range unless it was never moved from the
+    /// preview's own extent, scroll, lane mode, sort, collapsed groups, focus, open tab,
+    /// range selection and history; a picked goroutine, P or thread span is found again by
+    /// its lane's id (spans are appended in time order, so a span keeps its index).
+    fn carry_over(&mut self, preview: Doc) {
+        let v = &preview.view;
+        let untouched = v.start_ns == v.trace_start_ns && v.end_ns == v.trace_end_ns;
+        if !untouched {
+            self.view.start_ns = v.start_ns;
+            self.view.end_ns = v.end_ns;
+        }
+        self.view.scroll_y = v.scroll_y;
+        self.view.history = preview.view.history;
+        self.view.selection = preview.view.selection;
+        self.mode = preview.mode;
+        self.sort = preview.sort;
+        self.collapsed = preview.collapsed;
+        self.focus = preview.focus;
+        self.tab = preview.tab;
+        self.selection_panel = preview.selection_panel;
+        let (old, new) = (&preview.model, &self.model);
+        self.selected = match preview.selected {
+            Some(Pick::GSpan { g, span }) => old
+                .goroutines
+                .get(g)
+                .and_then(|gr| new.goroutine_index(gr.id))
+                .map(|g| Pick::GSpan { g, span }),
+            Some(Pick::PSpan { p, span }) => old
+                .procs
+                .get(p)
+                .and_then(|pr| new.procs.iter().position(|x| x.id == pr.id))
+                .map(|p| Pick::PSpan { p, span }),
+            Some(Pick::MSpan { m, span }) => old
+                .threads
+                .get(m)
+                .and_then(|th| new.threads.iter().position(|x| x.id == th.id))
+                .map(|m| Pick::MSpan { m, span }),
+            Some(Pick::Folded { start_ns, end_ns }) => Some(Pick::Folded { start_ns, end_ns }),
+            _ => None,
+        };
+    }
+
     pub fn rows(&mut self) -> &[Row] {
         // Compare in place: cloning the key every frame would copy the focus list.
         let fresh = self.rows_key.as_ref().is_some_and(|(m, s, c, f)| {
@@ -198,7 +247,12 @@ impl Doc {
     }
 
     /// The analyses if they are ready; starts them the first time.
+    /// The dock's analyses, computed in the background over the whole file; `None` while
+    /// they run (or while this is a preview: they start with the whole model).
     pub fn analyses(&mut self, ctx: &egui::Context) -> Option<Result<Arc<Analyses>, String>> {
+        if self.preview {
+            return None;
+        }
         let slot = self.analyses.get_or_insert_with(|| {
             let path = self.path.clone();
             Slot::spawn("analyses", ctx, move || {
@@ -279,6 +333,9 @@ impl Doc {
 pub struct GoscopeApp {
     pub doc: Option<Doc>,
     pub loader: Option<Loader>,
+    /// While a preview is shown: the document it replaced (none if there was none), put
+    /// back if the load fails or is cancelled.
+    before_preview: Option<Option<Doc>>,
     pub error: Option<String>,
     pub recent: Vec<PathBuf>,
     pub path_input: String,
@@ -302,6 +359,7 @@ impl GoscopeApp {
         let mut app = GoscopeApp {
             doc: None,
             loader: None,
+            before_preview: None,
             error: None,
             recent,
             path_input: String::new(),
@@ -320,6 +378,7 @@ impl GoscopeApp {
         GoscopeApp {
             doc: None,
             loader: None,
+            before_preview: None,
             error: None,
             recent: Vec::new(),
             path_input: String::new(),
@@ -335,7 +394,13 @@ impl GoscopeApp {
             l.cancel();
         }
         let ctx = self.ctx.clone();
-        self.loader = Some(Loader::start(path, move || ctx.request_repaint()));
+        self.loader = Some(Loader::start(path, move |now| {
+            if now {
+                ctx.request_repaint();
+            } else {
+                ctx.request_repaint_after(PROGRESS_REPAINT);
+            }
+        }));
     }
 
     pub fn is_loading(&self) -> bool {
@@ -344,23 +409,55 @@ impl GoscopeApp {
 
     fn poll_loader(&mut self) {
         let Some(l) = &self.loader else { return };
+        if let Some(p) = l.take_preview() {
+            if !l.is_cancelled() {
+                log_load(&format!(
+                    "preview of {} events ({}) after {:.0} ms",
+                    p.model.events,
+                    format_duration(p.model.duration_ns() as f64),
+                    p.secs * 1e3
+                ));
+                let mut doc = Doc::new(l.path.clone(), p.model, p.secs);
+                doc.preview = true;
+                let previous = self.doc.replace(doc);
+                self.before_preview.get_or_insert(previous);
+            }
+        }
         let Some(result) = l.take_result() else {
             return;
         };
         let path = l.path.clone();
         let cancelled = l.is_cancelled();
         self.loader = None;
+        let replaced = self.before_preview.take();
         match result {
             Ok((model, secs)) => {
+                log_load(&format!(
+                    "{} events ({}) loaded after {:.0} ms",
+                    model.events,
+                    format_duration(model.duration_ns() as f64),
+                    secs * 1e3
+                ));
                 self.remember_recent(&path);
                 self.error = None;
                 let mut doc = Doc::new(path, model, secs);
+                if let Some(preview) = self.doc.take() {
+                    if replaced.is_some() && preview.preview && preview.path == doc.path {
+                        doc.carry_over(preview);
+                    }
+                }
                 // Start the dock's analyses now, so a tab opened later has them ready.
                 let _ = doc.analyses(&self.ctx);
                 self.doc = Some(doc);
             }
-            Err(_) if cancelled => {}
-            Err(e) => self.error = Some(e),
+            Err(e) => {
+                if let Some(previous) = replaced {
+                    self.doc = previous;
+                }
+                if !cancelled {
+                    self.error = Some(e);
+                }
+            }
         }
     }
 
@@ -565,7 +662,7 @@ impl GoscopeApp {
                 let m = &doc.model;
                 ui.label(
                     RichText::new(format!(
-                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  loaded in {:.0} ms",
+                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
                         doc.path
                             .file_name()
                             .map(|f| f.to_string_lossy().to_string())
@@ -573,6 +670,7 @@ impl GoscopeApp {
                         format_duration(m.duration_ns() as f64),
                         m.goroutines.len(),
                         m.procs.iter().filter(|p| p.id >= 0).count(),
+                        if doc.preview { "first events" } else { "loaded" },
                         doc.load_secs * 1e3
                     ))
                     .small(),
@@ -605,6 +703,17 @@ impl GoscopeApp {
                     format!(
                         "Partial trace: showing the {} complete generation(s). {w}",
                         doc.model.generations
+                    ),
+                );
+            }
+        }
+        if let Some(doc) = &self.doc {
+            if doc.preview {
+                ui.colored_label(
+                    Color32::from_rgb(120, 180, 240),
+                    format!(
+                        "Showing the trace's first {} while the rest loads.",
+                        format_duration(doc.model.duration_ns() as f64)
                     ),
                 );
             }
@@ -693,6 +802,7 @@ impl GoscopeApp {
     /// Draws one frame (also used by tests through eframe's `App::ui`).
     pub fn frame_ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.poll_loader();
         self.handle_dropped_files(&ctx);
         self.keys(&ctx);
@@ -859,6 +969,18 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
     }
 }
 
+/// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in.
+fn log_load(what: &str) {
+    if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
+        eprintln!(
+            "goscope: {what} (frame {})",
+            FRAMES.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
+
+static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The analyses, or a line saying they are being computed (or why they failed).
 fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
     match doc.analyses(ui.ctx()) {
@@ -873,7 +995,11 @@ fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("Analysing goroutines and blocking profiles…");
+                ui.label(if doc.preview {
+                    "The analyses start once the whole trace is loaded…"
+                } else {
+                    "Analysing goroutines and blocking profiles…"
+                });
             });
             None
         }
@@ -973,5 +1099,147 @@ impl eframe::App for GoscopeApp {
             .map(|p| p.display().to_string())
             .collect();
         storage.set_string(RECENT_KEY, s.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::super::loader::Preview;
+    use super::*;
+    use crate::model::GState;
+    use crate::testdata;
+
+    /// The stall trace's preview (of its first half) and its whole model.
+    fn stall_preview_and_model() -> (Preview, Arc<Model>) {
+        let data = testdata::trace_bytes("stall-go127");
+        let events = testdata::model("stall-go127").events;
+        let mut preview = None;
+        let mut keep = |m: Model| preview = Some(m);
+        let full = crate::model::build_previewing(
+            &data,
+            &AtomicBool::new(false),
+            &mut |_| {},
+            events / 2,
+            Some(&mut keep),
+        )
+        .unwrap();
+        let p = Preview {
+            model: Arc::new(preview.expect("a preview")),
+            secs: 0.1,
+        };
+        (p, Arc::new(full))
+    }
+
+    fn app_with_open_trace() -> GoscopeApp {
+        let mut app = GoscopeApp::headless(egui::Context::default());
+        let other = Arc::new(testdata::model("timers-go125"));
+        app.doc = Some(Doc::new(testdata::trace_path("timers-go125"), other, 0.1));
+        app
+    }
+
+    #[test]
+    fn a_preview_shows_first_and_the_whole_trace_keeps_what_the_user_did() {
+        let (preview, full) = stall_preview_and_model();
+        let preview_end = preview.model.end_ns;
+        let path = testdata::trace_path("stall-go127");
+        let mut app = app_with_open_trace();
+        app.loader = Some(Loader::by_hand(&path, Some(preview)));
+        app.poll_loader();
+        let doc = app.doc.as_mut().expect("the preview is shown");
+        assert_eq!(doc.path, path);
+        assert!(doc.preview);
+        assert_eq!(doc.model.end_ns, preview_end);
+        assert!(app.is_loading());
+
+        // The user zooms into the preview and picks a waiting span.
+        let doc = app.doc.as_mut().unwrap();
+        let (gi, si) = doc
+            .model
+            .goroutines
+            .iter()
+            .enumerate()
+            .find_map(|(gi, g)| {
+                g.spans
+                    .iter()
+                    .position(|s| s.state == GState::Waiting)
+                    .map(|si| (gi, si))
+            })
+            .unwrap();
+        let gid = doc.model.goroutines[gi].id;
+        let picked = doc.model.goroutines[gi].spans[si];
+        doc.view.zoom(0.25, 0.0);
+        let range = (doc.view.start_ns, doc.view.end_ns);
+        doc.mode = LaneMode::Goroutines;
+        doc.selected = Some(Pick::GSpan { g: gi, span: si });
+
+        app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
+        app.poll_loader();
+        assert!(!app.is_loading());
+        let doc = app.doc.as_ref().unwrap();
+        assert!(!doc.preview);
+        assert!(Arc::ptr_eq(&doc.model, &full));
+        assert!(doc.model.end_ns > preview_end);
+        assert_eq!(
+            (doc.view.start_ns, doc.view.end_ns),
+            range,
+            "the zoom is kept"
+        );
+        assert_eq!(doc.view.trace_end_ns, full.end_ns as f64);
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        let Some(Pick::GSpan { g, span }) = doc.selected else {
+            panic!("the pick is lost: {:?}", doc.selected)
+        };
+        let s = doc.model.goroutines[g].spans[span];
+        assert_eq!(doc.model.goroutines[g].id, gid);
+        assert_eq!(
+            (s.start_ns, s.state, s.reason),
+            (picked.start_ns, picked.state, picked.reason)
+        );
+    }
+
+    #[test]
+    fn an_untouched_preview_gives_way_to_the_whole_trace_fitted() {
+        let (preview, full) = stall_preview_and_model();
+        let path = testdata::trace_path("stall-go127");
+        let mut app = app_with_open_trace();
+        app.loader = Some(Loader::by_hand(&path, Some(preview)));
+        app.poll_loader();
+        app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
+        app.poll_loader();
+        let v = &app.doc.as_ref().unwrap().view;
+        assert_eq!(
+            (v.start_ns, v.end_ns),
+            (full.start_ns as f64, full.end_ns as f64)
+        );
+    }
+
+    #[test]
+    fn a_cancelled_load_puts_back_the_trace_its_preview_replaced() {
+        let (preview, _) = stall_preview_and_model();
+        let path = testdata::trace_path("stall-go127");
+        let mut app = app_with_open_trace();
+        app.loader = Some(Loader::by_hand(&path, Some(preview)));
+        app.poll_loader();
+        assert_eq!(app.doc.as_ref().unwrap().path, path);
+        let l = app.loader.as_ref().unwrap();
+        l.cancel();
+        l.finish(Err("loading was cancelled".into()));
+        app.poll_loader();
+        let doc = app.doc.as_ref().expect("the earlier trace is back");
+        assert!(doc.path.ends_with("timers-go125.trace"));
+        assert!(!doc.preview);
+        assert!(app.error.is_none(), "a cancel is no error: {:?}", app.error);
+    }
+
+    #[test]
+    fn a_preview_runs_no_analyses() {
+        let (preview, _) = stall_preview_and_model();
+        let ctx = egui::Context::default();
+        let mut doc = Doc::new(testdata::trace_path("stall-go127"), preview.model, 0.1);
+        doc.preview = true;
+        assert!(doc.analyses(&ctx).is_none());
+        assert!(doc.analyses.is_none(), "nothing was started");
     }
 }

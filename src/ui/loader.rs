@@ -1,5 +1,6 @@
 //! Loads a trace on a background thread: maps the file, builds the model with named
-//! progress stages, and can be cancelled. The UI polls it each frame and never blocks.
+//! progress stages, hands over a first look at a long trace early, and can be cancelled.
+//! The UI polls it each frame and never blocks.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +43,15 @@ impl Stage {
     }
 }
 
-/// A finished load.
+/// A finished load: the model and the seconds it took.
 pub type LoadResult = Result<(Arc<Model>, f64), String>;
+
+/// A first look at a long trace while the rest loads: the model of its first
+/// `model::PREVIEW_EVENTS` events, and the seconds it took.
+pub struct Preview {
+    pub model: Arc<Model>,
+    pub secs: f64,
+}
 
 /// A load in progress.
 pub struct Loader {
@@ -51,18 +59,24 @@ pub struct Loader {
     stage: Arc<Mutex<Stage>>,
     cancel: Arc<AtomicBool>,
     result: Arc<Mutex<Option<LoadResult>>>,
+    preview: Arc<Mutex<Option<Preview>>>,
 }
 
 impl Loader {
-    /// Starts loading `path`; `repaint` is called when something changes.
-    pub fn start(path: &Path, repaint: impl Fn() + Send + Sync + 'static) -> Loader {
+    /// Starts loading `path`; `repaint` is called when something changes: with `true` when
+    /// the preview or the result is in, with `false` when only the stage moved on (the UI
+    /// may take its time to show that: a software renderer redrawing a preview's timeline
+    /// for every stage would slow the load).
+    pub fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
         let stage = Arc::new(Mutex::new(Stage::Mapping));
         let cancel = Arc::new(AtomicBool::new(false));
         let result = Arc::new(Mutex::new(None));
-        let (s, c, r, p) = (
+        let preview = Arc::new(Mutex::new(None));
+        let (s, c, r, v, p) = (
             stage.clone(),
             cancel.clone(),
             result.clone(),
+            preview.clone(),
             path.to_path_buf(),
         );
         let repaint = Arc::new(repaint);
@@ -70,12 +84,21 @@ impl Loader {
             .name("goscope-load".into())
             .spawn(move || {
                 let t0 = Instant::now();
-                let out =
-                    load(&p, &s, &c, &*repaint).map(|m| (Arc::new(m), t0.elapsed().as_secs_f64()));
+                let mut on_preview = |m: Model| {
+                    if let Ok(mut slot) = v.lock() {
+                        *slot = Some(Preview {
+                            model: Arc::new(m),
+                            secs: t0.elapsed().as_secs_f64(),
+                        });
+                    }
+                    repaint(true);
+                };
+                let out = load(&p, &s, &c, &*repaint, &mut on_preview)
+                    .map(|m| (Arc::new(m), t0.elapsed().as_secs_f64()));
                 if let Ok(mut slot) = r.lock() {
                     *slot = Some(out);
                 }
-                repaint();
+                repaint(true);
             })
             .ok();
         Loader {
@@ -83,7 +106,26 @@ impl Loader {
             stage,
             cancel,
             result,
+            preview,
         }
+    }
+
+    /// A loader driven by hand (tests): it holds `preview` and, once `finish` is called,
+    /// a result, as a load thread would leave them.
+    #[cfg(test)]
+    pub(crate) fn by_hand(path: &Path, preview: Option<Preview>) -> Loader {
+        Loader {
+            path: path.to_path_buf(),
+            stage: Arc::new(Mutex::new(Stage::BuildingLanes)),
+            cancel: Arc::new(AtomicBool::new(false)),
+            result: Arc::new(Mutex::new(None)),
+            preview: Arc::new(Mutex::new(preview)),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn finish(&self, result: LoadResult) {
+        *self.result.lock().unwrap() = Some(result);
     }
 
     pub fn stage(&self) -> Stage {
@@ -101,6 +143,11 @@ impl Loader {
         self.cancel.load(Ordering::Relaxed)
     }
 
+    /// The preview's model, once (only for traces of more than `model::PREVIEW_EVENTS`).
+    pub fn take_preview(&self) -> Option<Preview> {
+        self.preview.lock().ok().and_then(|mut p| p.take())
+    }
+
     /// The result once the load has finished.
     pub fn take_result(&self) -> Option<LoadResult> {
         self.result.lock().ok().and_then(|mut r| r.take())
@@ -111,13 +158,14 @@ fn load(
     path: &Path,
     stage: &Mutex<Stage>,
     cancel: &AtomicBool,
-    repaint: &(dyn Fn() + Send + Sync),
+    repaint: &(dyn Fn(bool) + Send + Sync),
+    preview: model::Preview<'_>,
 ) -> Result<Model, String> {
     let set = |s: Stage| {
         if let Ok(mut g) = stage.lock() {
             *g = s;
         }
-        repaint();
+        repaint(false);
     };
     set(Stage::Mapping);
     let data = crate::cli::open_trace(path).map_err(|e| format!("{e:#}"))?;
@@ -126,8 +174,14 @@ fn load(
         BuildStage::Decoding { done, of } => set(Stage::Decoding { done, of }),
         BuildStage::Finishing => set(Stage::BuildingLanes),
     };
-    let m = model::build_with(&data, cancel, &mut progress)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let m = model::build_previewing(
+        &data,
+        cancel,
+        &mut progress,
+        model::PREVIEW_EVENTS,
+        Some(preview),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     if cancel.load(Ordering::Relaxed) {
         return Err("loading was cancelled".into());
     }
