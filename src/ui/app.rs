@@ -1234,6 +1234,21 @@ mod tests {
     }
 
     #[test]
+    fn a_load_failing_after_its_preview_shows_the_error_over_the_earlier_trace() {
+        let (preview, _) = stall_preview_and_model();
+        let path = testdata::trace_path("stall-go127");
+        let mut app = app_with_open_trace();
+        app.loader = Some(Loader::by_hand(&path, Some(preview)));
+        app.poll_loader();
+        let l = app.loader.as_ref().unwrap();
+        l.finish(Err("stall-go127.trace: broken at offset 1234".into()));
+        app.poll_loader();
+        let doc = app.doc.as_ref().expect("the earlier trace is back");
+        assert!(doc.path.ends_with("timers-go125.trace"));
+        assert_eq!(app.error.as_deref(), Some("stall-go127.trace: broken at offset 1234"));
+    }
+
+    #[test]
     fn a_preview_runs_no_analyses() {
         let (preview, _) = stall_preview_and_model();
         let ctx = egui::Context::default();
