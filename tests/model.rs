@@ -336,34 +336,36 @@ fn a_preview_is_the_whole_model_cut_after_its_events() {
                 .filter(|g| g.first_ns() < cut)
                 .count();
             assert_eq!(preview.goroutines.len(), begun, "{what}: goroutines");
+            // P and thread lanes, by id: (lane, preview spans, whole spans), each span as
+            // (start, end, (goroutine, P, in a syscall)).
+            type Spans = Vec<(i64, i64, (i64, i64, bool))>;
+            let mut lanes: Vec<(String, Spans, Spans)> = Vec::new();
             for p in &preview.procs {
                 let w = full.procs.iter().find(|x| x.id == p.id).unwrap();
-                let lane = format!("{what}, P{}", p.id);
-                same_up_to(
-                    &lane,
-                    &p.spans,
-                    &w.spans,
-                    cut,
-                    |s| (s.start_ns, s.end_ns),
-                    |mut s, end| {
-                        s.end_ns = end;
-                        s
-                    },
-                );
+                let spans = |v: &[model::PSpan]| {
+                    v.iter()
+                        .map(|s| (s.start_ns, s.end_ns, (s.g, p.id, false)))
+                        .collect()
+                };
+                lanes.push((format!("P{}", p.id), spans(&p.spans), spans(&w.spans)));
             }
             for m in &preview.threads {
                 let w = full.threads.iter().find(|x| x.id == m.id).unwrap();
-                let lane = format!("{what}, M{}", m.id);
+                let spans = |v: &[model::MSpan]| {
+                    v.iter()
+                        .map(|s| (s.start_ns, s.end_ns, (s.g, i64::from(s.p), s.syscall)))
+                        .collect()
+                };
+                lanes.push((format!("M{}", m.id), spans(&m.spans), spans(&w.spans)));
+            }
+            for (lane, cut_spans, whole) in lanes {
                 same_up_to(
-                    &lane,
-                    &m.spans,
-                    &w.spans,
+                    &format!("{what}, {lane}"),
+                    &cut_spans,
+                    &whole,
                     cut,
-                    |s| (s.start_ns, s.end_ns),
-                    |mut s, end| {
-                        s.end_ns = end;
-                        s
-                    },
+                    |s| (s.0, s.1),
+                    |s, end| (s.0, end, s.2),
                 );
             }
             let c = (&preview.counters, &full.counters);

@@ -670,7 +670,11 @@ impl GoscopeApp {
                         format_duration(m.duration_ns() as f64),
                         m.goroutines.len(),
                         m.procs.iter().filter(|p| p.id >= 0).count(),
-                        if doc.preview { "first events" } else { "loaded" },
+                        if doc.preview {
+                            "first events"
+                        } else {
+                            "loaded"
+                        },
                         doc.load_secs * 1e3
                     ))
                     .small(),
@@ -1139,14 +1143,21 @@ mod tests {
         app
     }
 
-    #[test]
-    fn a_preview_shows_first_and_the_whole_trace_keeps_what_the_user_did() {
+    /// An app with another trace open, loading the stall trace, whose preview is in and
+    /// shown; and the stall trace's whole model, to finish the load with.
+    fn app_showing_preview() -> (GoscopeApp, Arc<Model>, PathBuf) {
         let (preview, full) = stall_preview_and_model();
-        let preview_end = preview.model.end_ns;
         let path = testdata::trace_path("stall-go127");
         let mut app = app_with_open_trace();
         app.loader = Some(Loader::by_hand(&path, Some(preview)));
         app.poll_loader();
+        (app, full, path)
+    }
+
+    #[test]
+    fn a_preview_shows_first_and_the_whole_trace_keeps_what_the_user_did() {
+        let (mut app, full, path) = app_showing_preview();
+        let preview_end = app.doc.as_ref().unwrap().model.end_ns;
         let doc = app.doc.as_mut().expect("the preview is shown");
         assert_eq!(doc.path, path);
         assert!(doc.preview);
@@ -1201,11 +1212,7 @@ mod tests {
 
     #[test]
     fn an_untouched_preview_gives_way_to_the_whole_trace_fitted() {
-        let (preview, full) = stall_preview_and_model();
-        let path = testdata::trace_path("stall-go127");
-        let mut app = app_with_open_trace();
-        app.loader = Some(Loader::by_hand(&path, Some(preview)));
-        app.poll_loader();
+        let (mut app, full, _) = app_showing_preview();
         app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
         app.poll_loader();
         let v = &app.doc.as_ref().unwrap().view;
@@ -1217,11 +1224,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_load_puts_back_the_trace_its_preview_replaced() {
-        let (preview, _) = stall_preview_and_model();
-        let path = testdata::trace_path("stall-go127");
-        let mut app = app_with_open_trace();
-        app.loader = Some(Loader::by_hand(&path, Some(preview)));
-        app.poll_loader();
+        let (mut app, _, path) = app_showing_preview();
         assert_eq!(app.doc.as_ref().unwrap().path, path);
         let l = app.loader.as_ref().unwrap();
         l.cancel();
@@ -1235,17 +1238,16 @@ mod tests {
 
     #[test]
     fn a_load_failing_after_its_preview_shows_the_error_over_the_earlier_trace() {
-        let (preview, _) = stall_preview_and_model();
-        let path = testdata::trace_path("stall-go127");
-        let mut app = app_with_open_trace();
-        app.loader = Some(Loader::by_hand(&path, Some(preview)));
-        app.poll_loader();
+        let (mut app, _, _) = app_showing_preview();
         let l = app.loader.as_ref().unwrap();
         l.finish(Err("stall-go127.trace: broken at offset 1234".into()));
         app.poll_loader();
         let doc = app.doc.as_ref().expect("the earlier trace is back");
         assert!(doc.path.ends_with("timers-go125.trace"));
-        assert_eq!(app.error.as_deref(), Some("stall-go127.trace: broken at offset 1234"));
+        assert_eq!(
+            app.error.as_deref(),
+            Some("stall-go127.trace: broken at offset 1234")
+        );
     }
 
     #[test]
