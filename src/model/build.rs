@@ -75,6 +75,9 @@ struct Builder {
     events: u64,
     /// Sync events seen: one begins each generation.
     syncs: usize,
+    /// The P and thread of the previous event that had one (their lanes exist).
+    seen_p: i64,
+    seen_m: i64,
     network: StrId,
     sleep: StrId,
     /// The counts last pushed to the running, runnable, GC-waiting, syscall and
@@ -151,6 +154,8 @@ impl Builder {
             last_ns: 0,
             events: 0,
             syncs: 0,
+            seen_p: -1,
+            seen_m: -1,
             network,
             sleep,
             pushed_counts: [i64::MIN; 5],
@@ -159,7 +164,13 @@ impl Builder {
     }
 
     fn goroutine(&mut self, id: i64) -> &mut GBuild {
-        self.gs.get_or_insert_with(id, || GBuild {
+        let i = self.goroutine_place(id);
+        &mut self.gs.values_mut()[i]
+    }
+
+    /// Where goroutine `id` is in `gs.values_mut()`, made if new.
+    fn goroutine_place(&mut self, id: i64) -> usize {
+        self.gs.place_or_insert_with(id, || GBuild {
             g: Goroutine {
                 id,
                 start_fn: 0,
@@ -301,8 +312,9 @@ impl Builder {
         let is_gc_reason = self.is_gc_reason(reason);
         let network = self.network;
         let sleep = self.sleep;
+        let gi = self.goroutine_place(id);
         let (old_state, old_p, old_m, block_reason, unnamed, has_open) = {
-            let gb = self.goroutine(id);
+            let gb = &self.gs.values_mut()[gi];
             (
                 gb.go_state,
                 gb.p,
@@ -318,7 +330,7 @@ impl Builder {
                 .stack(trans_stack)
                 .last()
                 .map_or(0, |f| f.func);
-            self.goroutine(id).g.start_fn = root;
+            self.gs.values_mut()[gi].g.start_fn = root;
         }
         // Same-state status at a generation boundary: nothing changes.
         if tr.from == tr.to && has_open {
@@ -340,7 +352,7 @@ impl Builder {
             }
         }
         {
-            let gb = self.goroutine(id);
+            let gb = &mut self.gs.values_mut()[gi];
             if let Some(mut s) = gb.open.take() {
                 s.end_ns = t;
                 s.end_stack = ev_stack;
@@ -384,7 +396,7 @@ impl Builder {
         }
 
         // Enter the new state.
-        let gb = self.goroutine(id);
+        let gb = &mut self.gs.values_mut()[gi];
         gb.go_state = tr.to;
         if tr.from == state::GO_NOT_EXIST {
             gb.g.created_ns = Some(t);
@@ -509,11 +521,15 @@ impl Builder {
             self.first_ns.get_or_insert(t);
         }
         self.last_ns = t;
-        if ev.p >= 0 {
+        // Every P and thread seen gets a lane. Lanes are never removed, so an id that is
+        // the same as the previous event's (most are) needs no look-up.
+        if ev.p >= 0 && ev.p != self.seen_p {
             self.proc(ev.p);
+            self.seen_p = ev.p;
         }
-        if ev.m >= 0 {
+        if ev.m >= 0 && ev.m != self.seen_m {
             self.thread(ev.m);
+            self.seen_m = ev.m;
         }
         match ev.kind() {
             Kind::StateTransition => {

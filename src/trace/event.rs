@@ -168,7 +168,8 @@ impl Event {
             reason: 0,
             stack: None,
         };
-        let own_stack = match self.stack_id() {
+        // Only a few kinds carry the event's own stack; looked up for those alone.
+        let own_stack = || match self.stack_id() {
             0 => None,
             s => Some(s),
         };
@@ -207,7 +208,7 @@ impl Event {
                 };
                 Transition {
                     reason: a[0],
-                    stack: own_stack,
+                    stack: own_stack(),
                     ..go(self.g, state::GO_RUNNING, to)
                 }
             }
@@ -215,13 +216,13 @@ impl Event {
                 go(a[0] as i64, state::GO_WAITING, state::GO_RUNNABLE)
             }
             EV_GO_SYSCALL_BEGIN => Transition {
-                stack: own_stack,
+                stack: own_stack(),
                 ..go(self.g, state::GO_RUNNING, state::GO_SYSCALL)
             },
             EV_GO_SYSCALL_END => go(self.g, state::GO_SYSCALL, state::GO_RUNNING),
             EV_GO_SYSCALL_END_BLOCKED => go(self.g, state::GO_SYSCALL, state::GO_RUNNABLE),
             EV_GO_STATUS | EV_GO_STATUS_STACK => Transition {
-                stack: own_stack,
+                stack: own_stack(),
                 ..go(
                     a[0] as i64,
                     a[2] >> 32,

@@ -62,11 +62,18 @@ impl<T> IdMap<T> {
 
     #[inline]
     pub fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
-        let i = match self.place(id) {
+        let i = self.place_or_insert_with(id, make);
+        &mut self.values[i]
+    }
+
+    /// The place of `id`'s value in `values_mut`, inserting `make()` first if it has none;
+    /// for a caller that comes back to the value several times between other work.
+    #[inline]
+    pub fn place_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> usize {
+        match self.place(id) {
             Some(i) => i,
             None => self.insert_new(id, make()),
-        };
-        &mut self.values[i]
+        }
     }
 
     /// Sets the value of `id`, returning the one it replaces.
