@@ -116,12 +116,12 @@ pub struct GoroutineSummary {
     pub regions: Vec<RegionSummary>,
 }
 
-/// "`from_g` made `to_g` runnable at `time_ns`".
+/// "`from_g` made `to_g` runnable", first at `first_ns` (and maybe again later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct UnblockEdge {
     pub from_g: i64,
     pub to_g: i64,
-    pub time_ns: i64,
+    pub first_ns: i64,
 }
 
 /// Goroutines sharing a start function.
@@ -137,7 +137,7 @@ pub struct Group {
 pub struct Summary {
     /// By id.
     pub goroutines: Vec<GoroutineSummary>,
-    /// In trace order.
+    /// Each pair of goroutines once, in order of its first unblock.
     pub unblocks: Vec<UnblockEdge>,
     /// Time of the last event.
     pub last_ns: i64,
@@ -351,7 +351,9 @@ pub struct Summarizer {
     /// The generation `reason_ids` is for, and its string ids → interned names.
     generation: Option<u64>,
     reason_ids: FxHashMap<u64, u32>,
-    unblocks: Vec<UnblockEdge>,
+    /// (waker, woken) → first time. A pair once, not an edge per unblock: a busy trace
+    /// has millions of unblocks among a few thousand pairs.
+    unblocks: FxHashMap<(i64, i64), i64>,
     last_ns: i64,
     sync_ns: Option<i64>,
 }
@@ -508,11 +510,7 @@ impl Summarizer {
         let reason = self.reason(tables, t.reason);
         let forever = &*self.names[reason as usize] == "forever";
         if from == GO_WAITING && ev.g != NONE {
-            self.unblocks.push(UnblockEdge {
-                from_g: ev.g,
-                to_g: id,
-                time_ns: now,
-            });
+            self.unblocks.entry((ev.g, id)).or_insert(now);
         }
 
         // Leaving the old state.
@@ -665,9 +663,19 @@ impl Summarizer {
             })
             .collect();
         goroutines.sort_by_key(|g| g.id);
+        let mut unblocks: Vec<UnblockEdge> = self
+            .unblocks
+            .into_iter()
+            .map(|((from_g, to_g), first_ns)| UnblockEdge {
+                from_g,
+                to_g,
+                first_ns,
+            })
+            .collect();
+        unblocks.sort_by_key(|e| (e.first_ns, e.from_g, e.to_g));
         Summary {
             goroutines,
-            unblocks: self.unblocks,
+            unblocks,
             last_ns: self.last_ns,
         }
     }
@@ -707,13 +715,51 @@ mod tests {
         let e = |from_g, to_g| UnblockEdge {
             from_g,
             to_g,
-            time_ns: 0,
+            first_ns: 0,
         };
         let s = Summary {
             unblocks: vec![e(2, 1), e(3, 2), e(4, 3), e(1, 5)],
             ..Default::default()
         };
         assert_eq!(s.related(1), BTreeSet::from([1, 2, 3]));
+    }
+
+    /// Each waker → woken pair is kept once, with the time of its first unblock, as read
+    /// straight from the events.
+    #[test]
+    fn unblock_pairs_are_kept_once_with_their_first_time() {
+        let data = crate::testdata::trace_bytes("mixed-go125");
+        let mut first: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+        let mut unblocks = 0;
+        crate::trace::read(&data, Default::default(), |ev, _| {
+            if let Some(t) = ev.transition() {
+                if let Resource::Goroutine(id) = t.resource {
+                    if t.from == GO_WAITING && ev.g != NONE {
+                        unblocks += 1;
+                        first.entry((ev.g, id)).or_insert(ev.time_ns);
+                    }
+                }
+            }
+        })
+        .unwrap();
+        let (s, _) = summarize(&data).unwrap();
+        let got: std::collections::BTreeMap<(i64, i64), i64> = s
+            .unblocks
+            .iter()
+            .map(|e| ((e.from_g, e.to_g), e.first_ns))
+            .collect();
+        assert_eq!(got.len(), s.unblocks.len(), "a pair twice");
+        assert_eq!(got, first);
+        assert!(
+            s.unblocks.len() < unblocks,
+            "{} pairs of {unblocks}",
+            s.unblocks.len()
+        );
+        assert!(
+            s.unblocks
+                .windows(2)
+                .all(|w| w[0].first_ns <= w[1].first_ns)
+        );
     }
 
     #[test]
