@@ -218,6 +218,7 @@ fn model_building_never_panics_on_mutated_traces() {
         x ^= x << 17;
         x
     };
+    let mut total_previews = 0;
     for name in ["stall-go127", "gc-go122", "annotations-go125", "net-go123"] {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/traces")
@@ -229,11 +230,27 @@ fn model_building_never_panics_on_mutated_traces() {
                 let i = 16 + (next() as usize) % (d.len() - 16);
                 d[i] = next() as u8;
             }
-            if let Ok(m) = model::build(&d) {
+            // With a preview taken part way (the copy, the closing Sync and the finish of
+            // a half-built model run on damaged input too).
+            let mut previews = 0;
+            let built = model::build_previewing(
+                &d,
+                &std::sync::atomic::AtomicBool::new(false),
+                &mut |_| {},
+                1 + next() % 2000,
+                Some(&mut |m: Model| {
+                    let _ = goscope::analysis::findings::findings(&m);
+                    previews += 1;
+                }),
+            );
+            assert!(previews <= 1);
+            total_previews += previews;
+            if let Ok(m) = built {
                 let _ = goscope::analysis::findings::findings(&m);
             }
         }
     }
+    assert!(total_previews > 0, "no preview was taken");
 }
 
 /// The model of a trace's first `n` events (the viewer's preview), and the whole model,
