@@ -127,8 +127,9 @@ impl Doc {
     /// Takes over what the user did on `preview` (the start of the same trace) once
     /// the whole trace is in: the visible range unless it was never moved from the
     /// preview's own extent, scroll, lane mode, sort, collapsed groups, focus, open tab,
-    /// range selection and history; a picked goroutine, P or thread span is found again by
-    /// its lane's id (spans are appended in time order, so a span keeps its index).
+    /// range selection, history and search query; a picked goroutine, P or thread span is
+    /// found again by its lane's id (spans are appended in time order, so a span keeps its
+    /// index).
     fn carry_over(&mut self, preview: Doc) {
         let v = &preview.view;
         let untouched = v.start_ns == v.trace_start_ns && v.end_ns == v.trace_end_ns;
@@ -145,6 +146,7 @@ impl Doc {
         self.focus = preview.focus;
         self.tab = preview.tab;
         self.selection_panel = preview.selection_panel;
+        self.search = preview.search.carried_over();
         let (old, new) = (&preview.model, &self.model);
         self.selected = match preview.selected {
             Some(Pick::GSpan { g, span }) => old
@@ -1184,6 +1186,8 @@ mod tests {
         let range = (doc.view.start_ns, doc.view.end_ns);
         doc.mode = LaneMode::Goroutines;
         doc.selected = Some(Pick::GSpan { g: gi, span: si });
+        doc.search.open();
+        doc.search.query = "main.".into();
 
         app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
         app.poll_loader();
@@ -1199,6 +1203,8 @@ mod tests {
         );
         assert_eq!(doc.view.trace_end_ns, full.end_ns as f64);
         assert_eq!(doc.mode, LaneMode::Goroutines);
+        assert!(doc.search.open);
+        assert_eq!(doc.search.query, "main.");
         let Some(Pick::GSpan { g, span }) = doc.selected else {
             panic!("the pick is lost: {:?}", doc.selected)
         };

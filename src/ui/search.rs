@@ -184,6 +184,17 @@ pub struct SearchBar {
 }
 
 impl SearchBar {
+    /// The bar as the user left it (open or not, and the query), for another model of the
+    /// same trace: the matches are found again on it.
+    pub fn carried_over(self) -> SearchBar {
+        SearchBar {
+            open: self.open,
+            query: self.query,
+            want_focus: self.want_focus,
+            ..SearchBar::default()
+        }
+    }
+
     /// Opens the bar with the field focused.
     pub fn open(&mut self) {
         self.open = true;
