@@ -975,7 +975,8 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
     }
 }
 
-/// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in.
+/// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in, and in
+/// which frame it is first drawn.
 fn log_load(what: &str) {
     if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
         eprintln!(
@@ -985,6 +986,7 @@ fn log_load(what: &str) {
     }
 }
 
+/// Frames drawn so far by this process (for `log_load`).
 static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The analyses, or a line saying they are being computed (or why they failed).
