@@ -610,3 +610,19 @@ fn lane_layouts_are_kept_while_the_view_stays() {
     let doc = h.state().doc.as_ref().unwrap();
     assert!(doc.geometry.lod.kept_lanes() >= 3);
 }
+
+/// `goscope TRACE` starts reading before the window exists; the window takes the load over
+/// and shows the trace.
+#[test]
+fn a_load_started_before_the_window_shows_in_it() {
+    let early = goscope::ui::app::early_load(&trace("stall-go127"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| GoscopeApp::with_loader(cc, Some(early)));
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().expect("the trace is open");
+    assert!(doc.path.ends_with("stall-go127.trace"));
+    assert!(!doc.preview);
+    h.get_by_label("Proc 0");
+}

@@ -348,6 +348,16 @@ pub struct GoscopeApp {
 
 impl GoscopeApp {
     pub fn new(cc: &eframe::CreationContext<'_>, path: Option<PathBuf>) -> Self {
+        let mut app = Self::with_loader(cc, None);
+        if let Some(p) = path {
+            app.open(&p);
+        }
+        app
+    }
+
+    /// The app, taking over a load started before its window was made (`early_load`),
+    /// which then draws to this window.
+    pub fn with_loader(cc: &eframe::CreationContext<'_>, early: Option<EarlyLoad>) -> Self {
         let recent = cc
             .storage
             .and_then(|s| s.get_string(RECENT_KEY))
@@ -369,8 +379,9 @@ impl GoscopeApp {
             show_help: false,
             ctx: cc.egui_ctx.clone(),
         };
-        if let Some(p) = path {
-            app.open(&p);
+        if let Some(early) = early {
+            let _ = early.ctx.set(cc.egui_ctx.clone());
+            app.loader = Some(early.loader);
         }
         app
     }
@@ -395,14 +406,8 @@ impl GoscopeApp {
         if let Some(l) = &self.loader {
             l.cancel();
         }
-        let ctx = self.ctx.clone();
-        self.loader = Some(Loader::start(path, move |now| {
-            if now {
-                ctx.request_repaint();
-            } else {
-                ctx.request_repaint_after(PROGRESS_REPAINT);
-            }
-        }));
+        let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
+        self.loader = Some(Loader::start(path, repainter(ctx)));
     }
 
     pub fn is_loading(&self) -> bool {
@@ -971,6 +976,38 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
                 .filter(|_| !doc.view.selecting)
                 .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64));
             doc.profiles_view.ui(ui, &an, selection_ns)
+        }
+    }
+}
+
+/// A load started before the window exists, so that opening the window and reading the
+/// trace overlap: `GoscopeApp::with_loader` takes it over.
+pub struct EarlyLoad {
+    loader: Loader,
+    /// The window's context, once there is one.
+    ctx: Arc<std::sync::OnceLock<egui::Context>>,
+}
+
+/// Starts loading `path` before any window is made.
+pub fn early_load(path: &Path) -> EarlyLoad {
+    let ctx = Arc::new(std::sync::OnceLock::new());
+    EarlyLoad {
+        loader: Loader::start(path, repainter(ctx.clone())),
+        ctx,
+    }
+}
+
+/// How a load asks the window to repaint: at once for its preview and its result, within
+/// `PROGRESS_REPAINT` for a stage change. Until the window exists there is nothing to
+/// repaint; its first frame polls the load anyway.
+fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Send + Sync {
+    move |now| {
+        if let Some(ctx) = ctx.get() {
+            if now {
+                ctx.request_repaint();
+            } else {
+                ctx.request_repaint_after(PROGRESS_REPAINT);
+            }
         }
     }
 }

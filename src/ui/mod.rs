@@ -35,10 +35,13 @@ pub fn run(path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
         viewport,
         ..Default::default()
     };
+    // The trace is read while the window is being made (about 0.1 s with a software
+    // renderer), not after.
+    let early = path.as_deref().map(app::early_load);
     eframe::run_native(
         "goscope",
         options,
-        Box::new(move |cc| Ok(Box::new(GoscopeApp::new(cc, path)))),
+        Box::new(move |cc| Ok(Box::new(GoscopeApp::with_loader(cc, early)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open a window: {e}"))
 }
