@@ -428,6 +428,9 @@ impl GoscopeApp {
                 doc.preview = true;
                 let previous = self.doc.replace(doc);
                 self.before_preview.get_or_insert(previous);
+                // The banner changes the top panel's height: lay the window out again now
+                // rather than at the next stage change.
+                self.ctx.request_repaint();
             }
         }
         let Some(result) = l.take_result() else {
