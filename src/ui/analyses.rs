@@ -108,17 +108,10 @@ impl Analyses {
         let mut profiles = ProfileBuilder::new(&ProfileKind::ALL);
         // Ordering on its own thread, the analyses on this one. A cut trace still gives the
         // analyses of what was read; the model shows the warning.
-        let cancel = std::sync::atomic::AtomicBool::new(false);
-        crate::trace::read_pipelined(
-            &data,
-            crate::trace::ReadOptions::default(),
-            &cancel,
-            &mut |ev, t| {
-                summarizer.event(ev, t);
-                profiles.event(ev, t);
-            },
-            &mut |_| {},
-        )
+        crate::analysis::read_into(&data, |ev, t| {
+            summarizer.event(ev, t);
+            profiles.event(ev, t);
+        })
         .map_err(|e| e.to_string())?;
         let (profiles, stacks) = profiles.finish();
         Ok(Analyses {
