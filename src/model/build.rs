@@ -921,7 +921,7 @@ pub fn build_with(
 }
 
 /// Where a preview goes: the model of the trace's first events (see `build_previewing`).
-pub type Preview<'p> = &'p mut (dyn FnMut(Model) + Send);
+pub type OnPreview<'p> = &'p mut (dyn FnMut(Model) + Send);
 
 /// Events after which the viewer asks for a preview: about 0.15 s of building on the
 /// benchmark machine, and a copy of some 60 MB of builder state.
@@ -938,7 +938,7 @@ pub fn build_previewing(
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(BuildStage) + Send),
     preview_events: u64,
-    preview: Option<Preview<'_>>,
+    preview: Option<OnPreview<'_>>,
 ) -> trace::Result<Model> {
     progress(BuildStage::Scanning);
     let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);

@@ -6,7 +6,7 @@ mod build;
 pub mod intern;
 pub mod lod;
 
-pub use build::{BuildStage, PREVIEW_EVENTS, Preview, build, build_previewing, build_with};
+pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing, build_with};
 pub use intern::{Frame, Interner, StackId, StrId};
 
 /// What a goroutine is doing during a span.

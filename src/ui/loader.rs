@@ -159,7 +159,7 @@ fn load(
     stage: &Mutex<Stage>,
     cancel: &AtomicBool,
     repaint: &(dyn Fn(bool) + Send + Sync),
-    preview: model::Preview<'_>,
+    preview: model::OnPreview<'_>,
 ) -> Result<Model, String> {
     let set = |s: Stage| {
         if let Ok(mut g) = stage.lock() {
