@@ -111,7 +111,7 @@ fn gc_trace_has_cycles_stw_heap_and_assists() {
             kinds.iter().any(|k| k.contains("mark termination")),
             "{kinds:?}"
         );
-        assert!(m.counters.heap_alloc.points.len() > 10);
+        assert!(m.counters.heap_alloc.len() > 10);
         assert!(m.counters.heap_goal.max() > 0.0);
         assert!(m.counters.gomaxprocs.max() >= 1.0);
         let sweeps = m
@@ -396,8 +396,8 @@ fn a_preview_is_the_whole_model_cut_after_its_events() {
                     &c.1.threads_syscall,
                 ),
             ] {
-                let before: Vec<_> = b.points.iter().filter(|p| p.0 < cut).copied().collect();
-                assert_eq!(a.points, before, "{what}: {series}");
+                let before: Vec<_> = b.points().into_iter().filter(|p| p.0 < cut).collect();
+                assert_eq!(a.points(), before, "{what}: {series}");
             }
             let stimuli: Vec<_> = full
                 .stimuli

@@ -267,13 +267,13 @@ pub fn findings(model: &Model) -> Vec<Finding> {
 
 /// The most goroutines runnable at once in [a, b), and for how long any were.
 fn runnable_in(model: &Model, a: i64, b: i64) -> (u64, i64) {
-    let pts = &model.counters.runnable.points;
-    let mut value = model.counters.runnable.at(a);
+    let series = &model.counters.runnable;
+    let mut value = series.at(a);
     let mut max = value;
     let mut since = a;
     let mut busy_ns = 0;
-    let i = pts.partition_point(|p| p.0 <= a);
-    for p in pts[i..].iter().take_while(|p| p.0 < b) {
+    let i = series.count_through(a);
+    for p in series.iter_from(i).take_while(|p| p.0 < b) {
         if value > 0.0 {
             busy_ns += p.0 - since;
         }

@@ -240,7 +240,7 @@ impl Builder {
         ];
         for ((s, v), last) in series.into_iter().zip(now).zip(&mut self.pushed_counts) {
             if v != *last {
-                s.push(t, v as f64);
+                s.push(t, v);
                 *last = v;
             }
         }
@@ -542,7 +542,7 @@ impl Builder {
                 }
             }
             Kind::Metric => {
-                let v = ev.args[0] as f64;
+                let v = i64::try_from(ev.args[0]).unwrap_or(i64::MAX);
                 match ev.typ {
                     EV_HEAP_ALLOC => self.counters.heap_alloc.push(t, v),
                     EV_HEAP_GOAL => self.counters.heap_goal.push(t, v),

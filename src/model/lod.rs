@@ -123,7 +123,7 @@ pub fn layout_indexed<S: Timed>(
         let mut j = i + 1;
         loop {
             let limit_ns = view.ns_from_x(run_x1 + min_px);
-            let k = first_not_before(spans, starts, j, limit_ns, |s| s.start_ns());
+            let k = first_not_before(spans.len(), starts, j, limit_ns, |i| spans[i].start_ns());
             if k == j {
                 break;
             }
@@ -169,6 +169,38 @@ pub struct Column {
 /// Points per block in a series' min/max summary.
 pub const BLOCK: usize = 64;
 
+/// A step series read by index: (time, value) points, times non-decreasing. Plain vectors of
+/// points and the packed `Series` both are one.
+pub trait Points {
+    fn point_count(&self) -> usize;
+    fn time_at(&self, i: usize) -> i64;
+    fn value_at(&self, i: usize) -> f64;
+    /// Min and max of the values of points `a..b` (infinities when empty).
+    fn min_max_values(&self, a: usize, b: usize) -> (f64, f64) {
+        fold_min_max((a..b).map(|i| {
+            let v = self.value_at(i);
+            (v, v)
+        }))
+    }
+}
+
+impl Points for [(i64, f64)] {
+    fn point_count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn time_at(&self, i: usize) -> i64 {
+        self[i].0
+    }
+    #[inline]
+    fn value_at(&self, i: usize) -> f64 {
+        self[i].1
+    }
+    fn min_max_values(&self, a: usize, b: usize) -> (f64, f64) {
+        fold_min_max(self[a..b].iter().map(|p| (p.1, p.1)))
+    }
+}
+
 fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
         (lo.min(a), hi.max(b))
@@ -178,22 +210,32 @@ fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
 /// Min and max of each run of `BLOCK` points, followed by the min and max of each run of
 /// `BLOCK` blocks (`BLOCK * BLOCK` points), so a column over many points reads a few summary entries
 /// instead of the points.
-pub fn block_summary(points: &[(i64, f64)]) -> Vec<(f64, f64)> {
-    let mut out: Vec<(f64, f64)> = points
-        .chunks(BLOCK)
-        .map(|c| fold_min_max(c.iter().map(|p| (p.1, p.1))))
+pub fn block_summary<P: Points + ?Sized>(points: &P) -> Vec<(f64, f64)> {
+    let n = points.point_count();
+    let level1: Vec<(f64, f64)> = (0..n)
+        .step_by(BLOCK)
+        .map(|a| points.min_max_values(a, (a + BLOCK).min(n)))
         .collect();
-    let level2: Vec<(f64, f64)> = out
+    add_second_level(level1)
+}
+
+/// A block summary from its first level (min and max per block of points): the first level
+/// followed by the min and max of each run of `BLOCK` blocks.
+pub fn add_second_level(mut level1: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    let level2: Vec<(f64, f64)> = level1
         .chunks(BLOCK)
         .map(|c| fold_min_max(c.iter().copied()))
         .collect();
-    out.extend(level2);
-    out
+    level1.extend(level2);
+    level1
 }
 
 /// The time of the first point of each block of `BLOCK` points.
-pub fn block_times(points: &[(i64, f64)]) -> Vec<i64> {
-    points.iter().step_by(BLOCK).map(|p| p.0).collect()
+pub fn block_times<P: Points + ?Sized>(points: &P) -> Vec<i64> {
+    (0..points.point_count())
+        .step_by(BLOCK)
+        .map(|i| points.time_at(i))
+        .collect()
 }
 
 /// The start of every `BLOCK`-th span of a lane, for `layout_indexed`.
@@ -205,41 +247,68 @@ pub fn start_index<S: Timed>(spans: &[S]) -> Vec<i64> {
 /// `limit_ns`. With an `index` of every `BLOCK`-th item's time (1/64 of the items, so it
 /// stays in cache) the search runs over the index and then inside one block, instead of
 /// jumping around the whole array and missing the cache at each step.
-fn first_not_before<T>(
-    items: &[T],
+fn first_not_before(
+    len: usize,
     index: &[i64],
     from: usize,
     limit_ns: f64,
-    time: impl Fn(&T) -> i64,
+    time: impl Fn(usize) -> i64,
 ) -> usize {
-    let before = |x: &T| (time(x) as f64) < limit_ns;
-    if index.len() != items.len().div_ceil(BLOCK) {
-        return gallop(items, from, before);
+    let before = |i: usize| (time(i) as f64) < limit_ns;
+    if index.len() != len.div_ceil(BLOCK) {
+        return gallop_indices(len, from, before);
     }
     // The first block that starts at or after the limit; the answer is in the block before
     // it (or is that block's first item).
     let kb = gallop(index, from / BLOCK, |&t| (t as f64) < limit_ns);
     let lo = (kb.saturating_sub(1) * BLOCK).max(from);
-    let hi = (kb * BLOCK).min(items.len()).max(lo);
-    lo + items[lo..hi].partition_point(before)
+    let hi = (kb * BLOCK).min(len).max(lo);
+    lo + partition_indices(lo, hi, before)
 }
 
-fn end_of_bucket(points: &[(i64, f64)], block_times: &[i64], from: usize, limit_ns: f64) -> usize {
-    first_not_before(points, block_times, from, limit_ns, |p| p.0)
+/// How many indices of `lo..hi`, from `lo` on, satisfy `pred` (true for a prefix, then
+/// false), found by binary search.
+pub fn partition_indices(lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut a, mut b) = (lo, hi);
+    while a < b {
+        let mid = a + (b - a) / 2;
+        if pred(mid) {
+            a = mid + 1;
+        } else {
+            b = mid;
+        }
+    }
+    a - lo
+}
+
+fn end_of_bucket<P: Points + ?Sized>(
+    points: &P,
+    block_times: &[i64],
+    from: usize,
+    limit_ns: f64,
+) -> usize {
+    first_not_before(points.point_count(), block_times, from, limit_ns, |i| {
+        points.time_at(i)
+    })
 }
 
 /// Exact min and max of `points[i..end]`, using `blocks` (from `block_summary`) for the
 /// whole blocks in between.
-fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -> (f64, f64) {
-    let n1 = points.len().div_ceil(BLOCK);
+fn min_max<P: Points + ?Sized>(
+    points: &P,
+    blocks: &[(f64, f64)],
+    i: usize,
+    end: usize,
+) -> (f64, f64) {
+    let n1 = points.point_count().div_ceil(BLOCK);
     if blocks.len() != n1 + n1.div_ceil(BLOCK) || end - i <= 2 * BLOCK {
-        return fold_min_max(points[i..end].iter().map(|p| (p.1, p.1)));
+        return points.min_max_values(i, end);
     }
     let (level1, level2) = blocks.split_at(n1);
     // Points up to the first whole block, whole blocks (of the second level where they
     // fit), then the points after the last whole block.
     let (b0, b1) = (i.div_ceil(BLOCK), end / BLOCK);
-    let mut acc = fold_min_max(points[i..b0 * BLOCK].iter().map(|p| (p.1, p.1)));
+    let mut acc = points.min_max_values(i, b0 * BLOCK);
     let merge = |acc: (f64, f64), m: (f64, f64)| (acc.0.min(m.0), acc.1.max(m.1));
     let (s0, s1) = (b0.div_ceil(BLOCK), b1 / BLOCK);
     if s1 > s0 {
@@ -249,10 +318,7 @@ fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -
     } else {
         acc = merge(acc, fold_min_max(level1[b0..b1].iter().copied()));
     }
-    merge(
-        acc,
-        fold_min_max(points[b1 * BLOCK..end].iter().map(|p| (p.1, p.1))),
-    )
+    merge(acc, points.min_max_values(b1 * BLOCK, end))
 }
 
 /// The first index at or after `from` where `before` turns false (`before` must be true for
@@ -260,15 +326,19 @@ fn min_max(points: &[(i64, f64)], blocks: &[(f64, f64)], i: usize, end: usize) -
 /// O(log points-per-bucket) each and touches memory near the previous bucket, instead of a
 /// binary search over the whole rest of the series.
 fn gallop<T>(items: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
-    let n = items.len();
+    gallop_indices(items.len(), from, |i| before(&items[i]))
+}
+
+/// `gallop` over the indices `0..n`.
+fn gallop_indices(n: usize, from: usize, before: impl Fn(usize) -> bool) -> usize {
     let mut lo = from;
     let mut step = 1;
-    while lo + step <= n && before(&items[lo + step - 1]) {
+    while lo + step <= n && before(lo + step - 1) {
         lo += step;
         step *= 2;
     }
     let hi = (lo + step).min(n);
-    lo + items[lo..hi].partition_point(before)
+    lo + partition_indices(lo, hi, before)
 }
 
 /// Reduces a step series (time, value) to at most one column per `bucket_px` pixels.
@@ -277,25 +347,34 @@ pub fn columns(points: &[(i64, f64)], view: &TimeView, bucket_px: f64) -> Vec<Co
 }
 
 /// `columns`, with the series' block summary: O(buckets × (log n + points per bucket / 64)).
-pub fn columns_with(
-    points: &[(i64, f64)],
+pub fn columns_with<P: Points + ?Sized>(
+    points: &P,
     blocks: &[(f64, f64)],
     block_times: &[i64],
     view: &TimeView,
     bucket_px: f64,
 ) -> Vec<Column> {
     let mut out = Vec::new();
-    if points.is_empty() {
+    let len = points.point_count();
+    if len == 0 {
         return out;
     }
     let bucket_px = bucket_px.max(1.0);
     let n = (view.width_px / bucket_px).ceil() as usize;
-    let mut i = points.partition_point(|p| (p.0 as f64) <= view.start_ns);
+    let mut i = first_not_before(len, block_times, 0, view.start_ns, |k| points.time_at(k));
+    // Points at the left edge itself are before it (the value entering the first bucket).
+    while i < len && (points.time_at(i) as f64) <= view.start_ns {
+        i += 1;
+    }
     for c in 0..n {
         let x = c as f64 * bucket_px;
         let b1 = view.ns_from_x(x + bucket_px);
         // The value entering the bucket, then the points inside it.
-        let entering = if i == 0 { None } else { Some(points[i - 1].1) };
+        let entering = if i == 0 {
+            None
+        } else {
+            Some(points.value_at(i - 1))
+        };
         let end = end_of_bucket(points, block_times, i, b1);
         let (mut lo, mut hi) = min_max(points, blocks, i, end);
         if let Some(v) = entering {
@@ -379,14 +458,14 @@ mod tests {
     #[test]
     fn bucket_ends_found_through_block_times_equal_a_binary_search() {
         let pts: Vec<(i64, f64)> = (0..10_000).map(|i| (i * 7 + (i % 5), 0.0)).collect();
-        let times = block_times(&pts);
+        let times = block_times(&pts[..]);
         for from in [0, 1, 63, 64, 65, 640, 5000, 9_999, 10_000] {
             for limit in [-1, 0, 5, 447, 448, 449, 4480, 35_000, 69_990, 70_100] {
                 let want = from.max(pts.partition_point(|p| p.0 < limit));
-                let got = end_of_bucket(&pts, &times, from, limit as f64);
+                let got = end_of_bucket(&pts[..], &times, from, limit as f64);
                 assert_eq!(got, want, "from {from} limit {limit}");
                 // Without block times it gallops and agrees.
-                assert_eq!(end_of_bucket(&pts, &[], from, limit as f64), want);
+                assert_eq!(end_of_bucket(&pts[..], &[], from, limit as f64), want);
             }
         }
     }
@@ -480,7 +559,7 @@ mod tests {
     #[test]
     fn counter_columns_keep_min_and_max() {
         let pts = [(0, 1.0), (10, 5.0), (11, 2.0), (50, 3.0)];
-        let cols = columns(&pts, &view(0.0, 100.0, 10.0), 1.0);
+        let cols = columns(&pts[..], &view(0.0, 100.0, 10.0), 1.0);
         // Column 1 covers [10, 20): entering value 1, points 5 and 2.
         assert_eq!(
             cols[1],
@@ -507,7 +586,7 @@ mod tests {
         let pts: Vec<(i64, f64)> = (0..100_000)
             .map(|i| (i * 10, ((i * 7919) % 1013) as f64))
             .collect();
-        let blocks = block_summary(&pts);
+        let blocks = block_summary(&pts[..]);
         for w in [3.0, 50.0, 997.0] {
             for (t0, t1) in [
                 (0.0, 1_000_000.0),
@@ -515,10 +594,10 @@ mod tests {
                 (-50.0, 40_961.0),
             ] {
                 let v = view(t0, t1, w);
-                let times = block_times(&pts);
+                let times = block_times(&pts[..]);
                 assert_eq!(
-                    columns(&pts, &v, 1.0),
-                    columns_with(&pts, &blocks, &times, &v, 1.0)
+                    columns(&pts[..], &v, 1.0),
+                    columns_with(&pts[..], &blocks, &times, &v, 1.0)
                 );
             }
         }
@@ -536,7 +615,7 @@ mod tests {
                     (lo.min(p.1), hi.max(p.1))
                 });
             assert_eq!(
-                min_max(&pts, &blocks, a, a + len),
+                min_max(&pts[..], &blocks, a, a + len),
                 naive,
                 "{a}..{}",
                 a + len

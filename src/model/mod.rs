@@ -5,9 +5,11 @@
 mod build;
 pub mod intern;
 pub mod lod;
+mod series;
 
 pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing, build_with};
 pub use intern::{Frame, Interner, StackId, StrId};
+pub use series::Series;
 
 /// What a goroutine is doing during a span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -187,65 +189,6 @@ pub struct Thread {
     /// `lod::start_index` of `spans`, made when the model is built.
     pub span_starts: Vec<i64>,
     pub busy_ns: i64,
-}
-
-/// A counter as steps: the value holds from each point's time to the next point's.
-#[derive(Clone, Debug, Default)]
-pub struct Series {
-    pub points: Vec<(i64, f64)>,
-    /// Min/max per block of points (`lod::block_summary`), made when the model is built.
-    pub blocks: Vec<(f64, f64)>,
-    /// The time of each block's first point, so finding a time searches a small array
-    /// (`lod::block_times`).
-    pub block_times: Vec<i64>,
-    /// The largest value, kept as points are added (ribbons scale by it every frame).
-    max_value: f64,
-}
-
-impl Series {
-    pub fn push(&mut self, time_ns: i64, value: f64) {
-        if value > self.max_value {
-            self.max_value = value;
-        }
-        if let Some(last) = self.points.last_mut() {
-            if last.0 == time_ns {
-                last.1 = value;
-                return;
-            }
-            if last.1 == value {
-                return;
-            }
-        }
-        self.points.push((time_ns, value));
-    }
-
-    /// The value at a time (0 before the first point).
-    pub fn at(&self, time_ns: i64) -> f64 {
-        let i = self.points.partition_point(|p| p.0 <= time_ns);
-        if i == 0 { 0.0 } else { self.points[i - 1].1 }
-    }
-
-    /// The largest value (0 for an empty series).
-    pub fn max(&self) -> f64 {
-        self.max_value
-    }
-
-    /// Computes the block summary once all points are in.
-    pub fn seal(&mut self) {
-        self.blocks = lod::block_summary(&self.points);
-        self.block_times = lod::block_times(&self.points);
-    }
-
-    /// Min/max per pixel column over a view.
-    pub fn columns(&self, view: &lod::TimeView, bucket_px: f64) -> Vec<lod::Column> {
-        lod::columns_with(
-            &self.points,
-            &self.blocks,
-            &self.block_times,
-            view,
-            bucket_px,
-        )
-    }
 }
 
 /// The counter ribbons.
