@@ -20,7 +20,7 @@ fn lanes_are_sorted_non_overlapping_and_inside_the_trace() {
             let m = load(&format!("{prog}-{v}"));
             assert!(m.start_ns < m.end_ns);
             for g in &m.goroutines {
-                for w in g.spans.windows(2) {
+                for w in g.spans.to_vec().windows(2) {
                     assert!(
                         w[0].end_ns <= w[1].start_ns,
                         "{prog}-{v} G{}: {:?} then {:?}",
@@ -29,14 +29,14 @@ fn lanes_are_sorted_non_overlapping_and_inside_the_trace() {
                         w[1]
                     );
                 }
-                for s in &g.spans {
+                for s in g.spans.iter() {
                     assert!(
                         s.start_ns <= s.end_ns && s.start_ns >= m.start_ns && s.end_ns <= m.end_ns
                     );
                 }
             }
             for p in &m.procs {
-                for w in p.spans.windows(2) {
+                for w in p.spans.to_vec().windows(2) {
                     assert!(
                         w[0].end_ns <= w[1].start_ns,
                         "{prog}-{v} P{}: {:?} then {:?}",
@@ -47,7 +47,7 @@ fn lanes_are_sorted_non_overlapping_and_inside_the_trace() {
                 }
             }
             for t in &m.threads {
-                for w in t.spans.windows(2) {
+                for w in t.spans.to_vec().windows(2) {
                     assert!(w[0].end_ns <= w[1].start_ns, "{prog}-{v} M{}", t.id);
                 }
             }
@@ -336,8 +336,8 @@ fn a_preview_is_the_whole_model_cut_after_its_events() {
                 assert!(g.start_fn == 0 || g.start_fn == w.start_fn, "{lane}");
                 same_up_to(
                     &lane,
-                    &g.spans,
-                    &w.spans,
+                    &g.spans.to_vec(),
+                    &w.spans.to_vec(),
                     cut,
                     |s| (s.start_ns, s.end_ns),
                     |mut s, end| {
@@ -364,7 +364,11 @@ fn a_preview_is_the_whole_model_cut_after_its_events() {
                         .map(|s| (s.start_ns, s.end_ns, (s.g, p.id, false)))
                         .collect()
                 };
-                lanes.push((format!("P{}", p.id), spans(&p.spans), spans(&w.spans)));
+                lanes.push((
+                    format!("P{}", p.id),
+                    spans(&p.spans.to_vec()),
+                    spans(&w.spans.to_vec()),
+                ));
             }
             for m in &preview.threads {
                 let w = full.threads.iter().find(|x| x.id == m.id).unwrap();
@@ -373,7 +377,11 @@ fn a_preview_is_the_whole_model_cut_after_its_events() {
                         .map(|s| (s.start_ns, s.end_ns, (s.g, i64::from(s.p), s.syscall)))
                         .collect()
                 };
-                lanes.push((format!("M{}", m.id), spans(&m.spans), spans(&w.spans)));
+                lanes.push((
+                    format!("M{}", m.id),
+                    spans(&m.spans.to_vec()),
+                    spans(&w.spans.to_vec()),
+                ));
             }
             for (lane, cut_spans, whole) in lanes {
                 same_up_to(

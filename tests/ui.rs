@@ -177,7 +177,7 @@ fn clicking_the_stalled_span_shows_its_blocking_stack() {
         let select = m.interner.find("select").unwrap();
         m.goroutines
             .iter()
-            .flat_map(|g| g.spans.iter().enumerate().map(move |(i, s)| (g.id, i, *s)))
+            .flat_map(|g| g.spans.iter().enumerate().map(move |(i, s)| (g.id, i, s)))
             .filter(|(_, _, s)| s.state == GState::Waiting && s.reason == select)
             .max_by_key(|(_, _, s)| s.duration_ns())
             .map(|(g, i, _)| (g, i))
@@ -187,7 +187,13 @@ fn clicking_the_stalled_span_shows_its_blocking_stack() {
     {
         let doc = h.state_mut().doc.as_mut().unwrap();
         doc.mode = LaneMode::Goroutines;
-        let t = doc.model.goroutine(gid).unwrap().spans[span_idx].start_ns;
+        let t = doc
+            .model
+            .goroutine(gid)
+            .unwrap()
+            .spans
+            .at(span_idx)
+            .start_ns;
         doc.jump_to_goroutine(gid, t);
         doc.selected = None;
     }
@@ -199,7 +205,7 @@ fn clicking_the_stalled_span_shows_its_blocking_stack() {
             .geometry
             .row_rect(&Row::Goroutine(gi))
             .expect("the lane is visible");
-        let s = doc.model.goroutines[gi].spans[span_idx];
+        let s = doc.model.goroutines[gi].spans.at(span_idx);
         let mid = (s.start_ns + s.end_ns) as f64 / 2.0;
         let plot = doc.geometry.plot;
         let x = plot.left()
@@ -412,7 +418,6 @@ fn story_goroutines_to_the_stalled_select() {
             .enumerate()
             .filter(|(_, s)| s.state == GState::Waiting)
             .max_by_key(|(_, s)| s.duration_ns())
-            .map(|(i, s)| (i, *s))
             .unwrap();
         let rect = doc
             .geometry
@@ -586,7 +591,7 @@ fn a_running_span_shows_its_processor() {
             .goroutines
             .iter()
             .enumerate()
-            .flat_map(|(gi, g)| g.spans.iter().enumerate().map(move |(si, s)| (gi, si, *s)))
+            .flat_map(|(gi, g)| g.spans.iter().enumerate().map(move |(si, s)| (gi, si, s)))
             .find(|(_, _, s)| s.state == GState::Running)
             .expect("a running span");
         (Pick::GSpan { g: gi, span: si }, s.p)

@@ -142,14 +142,12 @@ pub fn findings(model: &Model) -> Vec<Finding> {
                 downstream_of: woke.filter(|n| n.waker >= 0).and_then(|n| {
                     let w = model.goroutine(n.waker)?;
                     // The waker spent at least half of this block blocked itself.
+                    // Its spans overlapping this block: from the first ending after it began.
                     let blocked: i64 = w
                         .spans
-                        .iter()
-                        .filter(|x| {
-                            x.state == GState::Waiting
-                                && x.start_ns < s.end_ns
-                                && x.end_ns > s.start_ns
-                        })
+                        .iter_from(w.spans.count_ending_by(s.start_ns))
+                        .take_while(|x| x.start_ns < s.end_ns)
+                        .filter(|x| x.state == GState::Waiting && x.end_ns > s.start_ns)
                         .map(|x| x.end_ns.min(s.end_ns) - x.start_ns.max(s.start_ns))
                         .sum();
                     (blocked * 2 >= s.duration_ns()).then_some(n.waker)

@@ -179,11 +179,10 @@ impl Builder {
                 create_stack: 0,
                 created_ns: None,
                 ended_ns: None,
-                spans: Vec::new(),
+                spans: Default::default(),
                 regions: Vec::new(),
                 running_ns: 0,
                 label: 0,
-                span_starts: Vec::new(),
             },
             open: None,
             go_state: state::GO_UNDETERMINED,
@@ -824,7 +823,7 @@ impl Builder {
         // Stragglers: how long after a pause began other Ps kept running goroutines.
         for stw in &mut self.stw {
             for p in &procs {
-                let i = p.spans.partition_point(|s| s.end_ns <= stw.start_ns);
+                let i = p.spans.count_ending_by(stw.start_ns);
                 if let Some(s) = p.spans.get(i) {
                     if s.start_ns <= stw.start_ns && s.end_ns <= stw.end_ns && s.g != stw.g {
                         let late = s.end_ns.saturating_sub(stw.start_ns);
@@ -853,8 +852,8 @@ impl Builder {
             .collect();
         tasks.sort_by_key(|t| (t.start_ns.unwrap_or(start), t.id));
         self.interner.seal();
-        // The summaries read every counter point and every 64th span start (80 ms on one
-        // thread for the benchmark trace); the reading is over, so they take all cores.
+        // The summaries read every counter block; the reading is over, so they take all
+        // cores.
         let c = &mut self.counters;
         let series = [
             &mut c.heap_alloc,
@@ -866,21 +865,7 @@ impl Builder {
             &mut c.threads_running,
             &mut c.threads_syscall,
         ];
-        let (mut goroutines, mut procs, mut threads) = (goroutines, procs, threads);
-        rayon::join(
-            || series.into_par_iter().for_each(|s| s.seal()),
-            || {
-                goroutines
-                    .par_iter_mut()
-                    .for_each(|g| g.span_starts = super::lod::start_index(&g.spans));
-                procs
-                    .par_iter_mut()
-                    .for_each(|p| p.span_starts = super::lod::start_index(&p.spans));
-                threads
-                    .par_iter_mut()
-                    .for_each(|t| t.span_starts = super::lod::start_index(&t.spans));
-            },
-        );
+        series.into_par_iter().for_each(|s| s.seal());
         Model {
             start_ns: start,
             end_ns: end.max(start),

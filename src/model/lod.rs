@@ -29,6 +29,27 @@ timed!(
     super::Region
 );
 
+/// A lane's span times read by index (a slice of `Timed` spans, or packed `Spans`).
+pub trait SpanTimes {
+    fn span_count(&self) -> usize;
+    fn start_at(&self, i: usize) -> i64;
+    fn end_at(&self, i: usize) -> i64;
+}
+
+impl<S: Timed> SpanTimes for [S] {
+    fn span_count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn start_at(&self, i: usize) -> i64 {
+        self[i].start_ns()
+    }
+    #[inline]
+    fn end_at(&self, i: usize) -> i64 {
+        self[i].end_ns()
+    }
+}
+
 /// The mapping between time and x for one frame. f64 throughout: f32 can't hold ns over
 /// seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,8 +108,8 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
 }
 
 /// `layout`, with the lane's `start_index` (an empty index works, more slowly).
-pub fn layout_indexed<S: Timed>(
-    spans: &[S],
+pub fn layout_indexed<L: SpanTimes + ?Sized>(
+    spans: &L,
     starts: &[i64],
     view: &TimeView,
     min_px: f64,
@@ -96,15 +117,16 @@ pub fn layout_indexed<S: Timed>(
     let mut out = Vec::new();
     let t0 = view.start_ns;
     let t1 = view.end_ns();
+    let n = spans.span_count();
     // First span that ends after the left edge.
-    let mut i = spans.partition_point(|s| (s.end_ns() as f64) <= t0);
-    while i < spans.len() {
-        let s = &spans[i];
-        if s.start_ns() as f64 >= t1 {
+    let mut i = partition_indices(0, n, |k| (spans.end_at(k) as f64) <= t0);
+    while i < n {
+        let (start_ns, end_ns) = (spans.start_at(i), spans.end_at(i));
+        if start_ns as f64 >= t1 {
             break;
         }
-        let x0 = view.x_from_ns(s.start_ns() as f64);
-        let x1 = view.x_from_ns(s.end_ns() as f64);
+        let x0 = view.x_from_ns(start_ns as f64);
+        let x1 = view.x_from_ns(end_ns as f64);
         if x1 - x0 >= min_px {
             out.push(Item {
                 x0: x0.max(-1.0),
@@ -123,16 +145,15 @@ pub fn layout_indexed<S: Timed>(
         let mut j = i + 1;
         loop {
             let limit_ns = view.ns_from_x(run_x1 + min_px);
-            let k = first_not_before(spans.len(), starts, j, limit_ns, |i| spans[i].start_ns());
+            let k = first_not_before(n, starts, j, limit_ns, |i| spans.start_at(i));
             if k == j {
                 break;
             }
-            let last = &spans[k - 1];
-            let last_x0 = view.x_from_ns(last.start_ns() as f64);
-            let last_x1 = view.x_from_ns(last.end_ns() as f64);
+            let last_x0 = view.x_from_ns(spans.start_at(k - 1) as f64);
+            let last_x1 = view.x_from_ns(spans.end_at(k - 1) as f64);
             if last_x1 - last_x0 >= min_px {
                 if k - 1 > j {
-                    run_x1 = run_x1.max(view.x_from_ns(spans[k - 2].end_ns() as f64));
+                    run_x1 = run_x1.max(view.x_from_ns(spans.end_at(k - 2) as f64));
                 }
                 j = k - 1;
                 break;
@@ -450,7 +471,7 @@ mod tests {
             for min_px in [1.0, 3.0] {
                 let plain = layout(&spans, &v, min_px);
                 assert!(!plain.is_empty());
-                assert_eq!(plain, layout_indexed(&spans, &starts, &v, min_px));
+                assert_eq!(plain, layout_indexed(&spans[..], &starts, &v, min_px));
             }
         }
     }

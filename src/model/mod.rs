@@ -6,10 +6,12 @@ mod build;
 pub mod intern;
 pub mod lod;
 mod series;
+pub mod spans;
 
 pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing, build_with};
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;
+pub use spans::Spans;
 
 /// What a goroutine is doing during a span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,12 +91,10 @@ pub struct Goroutine {
     /// When it exited, if that happened inside the trace.
     pub ended_ns: Option<i64>,
     /// Time-sorted, non-overlapping.
-    pub spans: Vec<GSpan>,
+    pub spans: Spans<GSpan>,
     pub regions: Vec<Region>,
     pub running_ns: i64,
     pub label: StrId,
-    /// `lod::start_index` of `spans`, made when the model is built.
-    pub span_starts: Vec<i64>,
 }
 
 impl Goroutine {
@@ -158,9 +158,7 @@ pub struct PRange {
 pub struct Proc {
     pub id: i64,
     /// Goroutines that ran on it, time-sorted, non-overlapping.
-    pub spans: Vec<PSpan>,
-    /// `lod::start_index` of `spans`, made when the model is built.
-    pub span_starts: Vec<i64>,
+    pub spans: Spans<PSpan>,
     /// Runtime work, grouped by kind (in `PWork` order) and sorted by start within a kind;
     /// each kind is non-overlapping but kinds can overlap. `work_of` gives one kind's slice.
     pub work: Vec<PRange>,
@@ -185,9 +183,8 @@ pub struct MSpan {
 #[derive(Clone, Debug, Default)]
 pub struct Thread {
     pub id: i64,
-    pub spans: Vec<MSpan>,
-    /// `lod::start_index` of `spans`, made when the model is built.
-    pub span_starts: Vec<i64>,
+    /// Time-sorted, non-overlapping.
+    pub spans: Spans<MSpan>,
     pub busy_ns: i64,
 }
 
@@ -332,6 +329,81 @@ impl Model {
     }
 }
 
+/// GSpan fields, packed: start, duration, state, reason, stacks, waker, P.
+impl spans::Fields for GSpan {
+    const FIELDS: usize = 8;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        [
+            self.start_ns,
+            self.end_ns.wrapping_sub(self.start_ns),
+            self.state as i64,
+            self.reason as i64,
+            self.start_stack as i64,
+            self.end_stack as i64,
+            self.waker,
+            self.p as i64,
+        ]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        GSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            state: match f[2] {
+                0 => GState::Running,
+                1 => GState::Runnable,
+                2 => GState::Waiting,
+                _ => GState::Syscall,
+            },
+            reason: f[3] as StrId,
+            start_stack: f[4] as StackId,
+            end_stack: f[5] as StackId,
+            waker: f[6],
+            p: f[7] as i16,
+        }
+    }
+}
+
+impl spans::Fields for PSpan {
+    const FIELDS: usize = 3;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        let d = self.end_ns.wrapping_sub(self.start_ns);
+        [self.start_ns, d, self.g, 0, 0, 0, 0, 0]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        PSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            g: f[2],
+        }
+    }
+}
+
+impl spans::Fields for MSpan {
+    const FIELDS: usize = 5;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        let d = self.end_ns.wrapping_sub(self.start_ns);
+        [
+            self.start_ns,
+            d,
+            self.g,
+            self.p as i64,
+            self.syscall as i64,
+            0,
+            0,
+            0,
+        ]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        MSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            g: f[2],
+            p: f[3] as i32,
+            syscall: f[4] != 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +414,52 @@ mod tests {
         assert_eq!(std::mem::size_of::<GSpan>(), 40);
         assert_eq!(std::mem::size_of::<MSpan>(), 32);
         assert_eq!(std::mem::size_of::<PSpan>(), 24);
+    }
+
+    /// Every span kind packs and unpacks to itself, extremes included.
+    #[test]
+    fn spans_survive_packing() {
+        let mut gs = Vec::new();
+        let mut ps = Vec::new();
+        let mut ms = Vec::new();
+        for i in 0..300i64 {
+            let start_ns = i * 1_000 - 7;
+            let end_ns = if i == 150 { i64::MAX } else { start_ns + i * i };
+            gs.push(GSpan {
+                start_ns,
+                end_ns,
+                state: [
+                    GState::Running,
+                    GState::Runnable,
+                    GState::Waiting,
+                    GState::Syscall,
+                ][i as usize % 4],
+                reason: if i % 7 == 0 { StrId::MAX } else { i as StrId },
+                start_stack: (i * 31) as StackId,
+                end_stack: if i % 5 == 0 { StackId::MAX } else { 0 },
+                waker: [-1, i64::MAX, 3, 1 << 40][i as usize % 4],
+                p: [-1, 0, i16::MAX, 5][i as usize % 4],
+            });
+            ps.push(PSpan {
+                start_ns,
+                end_ns,
+                g: [-1, i, i64::MAX][i as usize % 3],
+            });
+            ms.push(MSpan {
+                start_ns,
+                end_ns,
+                g: i - 1,
+                p: [-1, i32::MAX, 2][i as usize % 3],
+                syscall: i % 2 == 0,
+            });
+        }
+        let g: Spans<GSpan> = gs.iter().copied().collect();
+        let p: Spans<PSpan> = ps.iter().copied().collect();
+        let m: Spans<MSpan> = ms.iter().copied().collect();
+        assert_eq!(g.to_vec(), gs);
+        assert_eq!(p.to_vec(), ps);
+        assert_eq!(m.to_vec(), ms);
+        assert_eq!(g.at(150).end_ns, i64::MAX);
     }
 
     #[test]

@@ -1124,11 +1124,11 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
 
 impl Doc {
     /// The goroutine span selected, if any.
-    pub fn selected_gspan(&self) -> Option<(&crate::model::Goroutine, &crate::model::GSpan)> {
+    pub fn selected_gspan(&self) -> Option<(&crate::model::Goroutine, crate::model::GSpan)> {
         match self.selected? {
             Pick::GSpan { g, span } => {
                 let gr = &self.model.goroutines[g];
-                Some((gr, &gr.spans[span]))
+                Some((gr, gr.spans.get(span)?))
             }
             _ => None,
         }
@@ -1223,7 +1223,7 @@ mod tests {
             })
             .unwrap();
         let gid = doc.model.goroutines[gi].id;
-        let picked = doc.model.goroutines[gi].spans[si];
+        let picked = doc.model.goroutines[gi].spans.at(si);
         doc.view.zoom(0.25, 0.0);
         let range = (doc.view.start_ns, doc.view.end_ns);
         doc.mode = LaneMode::Goroutines;
@@ -1250,7 +1250,7 @@ mod tests {
         let Some(Pick::GSpan { g, span }) = doc.selected else {
             panic!("the pick is lost: {:?}", doc.selected)
         };
-        let s = doc.model.goroutines[g].spans[span];
+        let s = doc.model.goroutines[g].spans.at(span);
         assert_eq!(doc.model.goroutines[g].id, gid);
         assert_eq!(
             (s.start_ns, s.state, s.reason),

@@ -225,7 +225,7 @@ pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
         for &x in &frontier {
             // Who woke x.
             if let Some(gr) = model.goroutine(x) {
-                for s in &gr.spans {
+                for s in gr.spans.iter() {
                     if s.waker >= 0 && set.insert(s.waker) {
                         next.push(s.waker);
                     }

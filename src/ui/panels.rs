@@ -89,7 +89,9 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
     match pick {
         Pick::GSpan { g, span } => {
             let gr = &model.goroutines[g];
-            let s = gr.spans[span];
+            let Some(s) = gr.spans.get(span) else {
+                return action;
+            };
             ui.heading(model.goroutine_label(gr.id));
             let reason = if s.reason != 0 {
                 format!(" ({})", model.string(s.reason))
@@ -123,7 +125,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             let woke = if s.state == GState::Waiting {
                 gr.spans.get(span + 1)
             } else {
-                Some(&gr.spans[span])
+                Some(s)
             };
             if let Some(w) = woke.filter(|w| w.state == GState::Runnable) {
                 if w.waker >= 0 {
@@ -176,7 +178,9 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             }
         }
         Pick::PSpan { p, span } => {
-            let s = model.procs[p].spans[span];
+            let Some(s) = model.procs[p].spans.get(span) else {
+                return action;
+            };
             ui.heading(format!("Proc {}", model.procs[p].id));
             ui.label(format!("Running {}", model.goroutine_label(s.g)));
             ui.label(format!("Start: {}", rel(model, s.start_ns)));
@@ -211,7 +215,9 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             }
         }
         Pick::MSpan { m, span } => {
-            let s = model.threads[m].spans[span];
+            let Some(s) = model.threads[m].spans.get(span) else {
+                return action;
+            };
             ui.heading(format!("Thread {}", model.threads[m].id));
             ui.label(if s.syscall {
                 if s.p >= 0 {
@@ -319,9 +325,9 @@ impl SelectionSummary {
         };
         let mut reasons: std::collections::HashMap<u32, i64> = Default::default();
         for g in &model.goroutines {
-            let i = g.spans.partition_point(|x| x.end_ns <= a);
+            let i = g.spans.count_ending_by(a);
             let mut any = false;
-            for sp in g.spans[i..].iter().take_while(|x| x.start_ns < b) {
+            for sp in g.spans.iter_from(i).take_while(|x| x.start_ns < b) {
                 let d = sp.end_ns.min(b) - sp.start_ns.max(a);
                 if d <= 0 {
                     continue;

@@ -308,7 +308,7 @@ mod tests {
         );
         // Every matching span's stack really holds the function.
         for &(gi, si) in &r.spans {
-            let s = m.goroutines[gi as usize].spans[si as usize];
+            let s = m.goroutines[gi as usize].spans.at(si as usize);
             let in_stack = |st| {
                 m.interner
                     .stack(st)
@@ -318,7 +318,7 @@ mod tests {
         }
         // The longest matching span is the 1 s stall and comes first among spans.
         let first_span = r.hits.iter().find_map(|h| match h {
-            Hit::Span { g, span, .. } => m.goroutine(*g).map(|gr| gr.spans[*span]),
+            Hit::Span { g, span, .. } => m.goroutine(*g).and_then(|gr| gr.spans.get(*span)),
             _ => None,
         });
         assert!(first_span.expect("a span hit").duration_ns() > 900_000_000);

@@ -120,17 +120,17 @@ fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> Vec<lod
     match kind {
         LaneKind::Proc => {
             let p = &model.procs[i];
-            lod::layout_indexed(&p.spans, &p.span_starts, tv, MIN_SPAN_PX)
+            lod::layout_indexed(&p.spans, p.spans.block_starts(), tv, MIN_SPAN_PX)
         }
         LaneKind::ProcWork(w) => lod::layout(model.procs[i].work_of(w), tv, MIN_SPAN_PX),
         LaneKind::Goroutine => {
             let g = &model.goroutines[i];
-            lod::layout_indexed(&g.spans, &g.span_starts, tv, MIN_SPAN_PX)
+            lod::layout_indexed(&g.spans, g.spans.block_starts(), tv, MIN_SPAN_PX)
         }
         LaneKind::Regions => lod::layout(&model.goroutines[i].regions, tv, 1.0),
         LaneKind::Thread => {
             let t = &model.threads[i];
-            lod::layout_indexed(&t.spans, &t.span_starts, tv, MIN_SPAN_PX)
+            lod::layout_indexed(&t.spans, t.spans.block_starts(), tv, MIN_SPAN_PX)
         }
         LaneKind::Gc => lod::layout(&model.gc, tv, MIN_SPAN_PX),
         LaneKind::Stw => lod::layout(&model.stw, tv, MIN_SPAN_PX),
@@ -669,8 +669,9 @@ fn wakeup_arrows(
             continue;
         };
         let first = g.spans.partition_point(|s| (s.start_ns as f64) < t0);
-        for s in g.spans[first..]
-            .iter()
+        for s in g
+            .spans
+            .iter_from(first)
             .take_while(|s| (s.start_ns as f64) <= t1)
         {
             if s.waker < 0 || s.waker == g.id {
@@ -894,11 +895,11 @@ fn ribbon_ui(
         }
         Ribbon::Gc => {
             let items = cache.items(model, tv, LaneKind::Gc, 0);
-            spans_mesh(painter, rect, &items, &model.gc, |_| colors::GC)
+            spans_mesh(painter, rect, &items, |_| colors::GC)
         }
         Ribbon::Stw => {
             let items = cache.items(model, tv, LaneKind::Stw, 0);
-            spans_mesh(painter, rect, &items, &model.stw, |_| colors::STW);
+            spans_mesh(painter, rect, &items, |_| colors::STW);
             for item in items.iter() {
                 if !item.is_folded() && item.x1 - item.x0 > 60.0 {
                     let s = &model.stw[item.first];
@@ -916,19 +917,19 @@ fn ribbon_ui(
 }
 
 /// Paints a lane of spans as one mesh; folded items are drawn in the fold color.
-fn spans_mesh<S: lod::Timed>(
+/// `color` gets the index of the span an unfolded item stands for.
+fn spans_mesh(
     painter: &egui::Painter,
     rect: Rect,
     items: &[lod::Item],
-    spans: &[S],
-    color: impl Fn(&S) -> Color32,
+    color: impl Fn(usize) -> Color32,
 ) {
     let mut mesh = Mesh::default();
     for &item in items {
         let c = if item.is_folded() {
             colors::FOLDED
         } else {
-            color(&spans[item.first])
+            color(item.first)
         };
         let r = Rect::from_min_max(
             Pos2::new(rect.left() + item.x0 as f32, rect.top()),
@@ -1008,7 +1009,7 @@ fn row_ui(
             let mut mesh = Mesh::default();
             let items = cache.items(model, tv, LaneKind::Proc, *i);
             for item in items.iter() {
-                let s = &p.spans[item.first];
+                let s = p.spans.at(item.first);
                 let c = if item.is_folded() {
                     colors::FOLDED
                 } else {
@@ -1019,7 +1020,7 @@ fn row_ui(
             }
             painter.add(Shape::mesh(mesh));
             for item in items.iter() {
-                let s = &p.spans[item.first];
+                let s = p.spans.at(item.first);
                 let w = item.x1 - item.x0;
                 if !item.is_folded() && w > 40.0 {
                     let text = model.goroutine_label(s.g);
@@ -1073,7 +1074,7 @@ fn row_ui(
             let mut mesh = Mesh::default();
             let items = cache.items(model, tv, LaneKind::Goroutine, *i);
             for item in items.iter() {
-                let s = &g.spans[item.first];
+                let s = g.spans.at(item.first);
                 let c = if item.is_folded() {
                     colors::FOLDED
                 } else {
@@ -1090,7 +1091,7 @@ fn row_ui(
             }
             painter.add(Shape::mesh(mesh));
             for item in items.iter() {
-                let s = &g.spans[item.first];
+                let s = g.spans.at(item.first);
                 if !item.is_folded() && item.x1 - item.x0 > 50.0 {
                     let text = match s.state {
                         GState::Waiting if s.reason != 0 => model.string(s.reason).to_string(),
@@ -1166,8 +1167,8 @@ fn row_ui(
                 );
             }
             let items = cache.items(model, tv, LaneKind::Thread, *i);
-            spans_mesh(painter, prect, &items, &t.spans, |s| {
-                if s.syscall {
+            spans_mesh(painter, prect, &items, |i| {
+                if t.spans.at(i).syscall {
                     colors::SYSCALL
                 } else {
                     colors::RUNNING
@@ -1314,7 +1315,7 @@ pub fn pick_at(
                 cache,
                 LaneKind::Goroutine,
                 *gi,
-                &|i| (g.spans[i].start_ns, g.spans[i].end_ns),
+                &|i| (g.spans.start_at(i), g.spans.end_at(i)),
                 &|i| Pick::GSpan { g: *gi, span: i },
             )
         }
@@ -1326,7 +1327,7 @@ pub fn pick_at(
                     cache,
                     LaneKind::Proc,
                     *pi,
-                    &|i| (pr.spans[i].start_ns, pr.spans[i].end_ns),
+                    &|i| (pr.spans.start_at(i), pr.spans.end_at(i)),
                     &|i| Pick::PSpan { p: *pi, span: i },
                 )
             } else {
@@ -1353,7 +1354,7 @@ pub fn pick_at(
                 cache,
                 LaneKind::Thread,
                 *mi,
-                &|i| (th.spans[i].start_ns, th.spans[i].end_ns),
+                &|i| (th.spans.start_at(i), th.spans.end_at(i)),
                 &|i| Pick::MSpan { m: *mi, span: i },
             )
         }
@@ -1377,7 +1378,7 @@ pub fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
     match pick {
         Pick::GSpan { g, span } => {
             let gr = &model.goroutines[g];
-            let s = &gr.spans[span];
+            let Some(s) = gr.spans.get(span) else { return };
             ui.label(model.goroutine_label(gr.id));
             let reason = if s.reason != 0 {
                 format!(" ({})", model.string(s.reason))
@@ -1392,7 +1393,9 @@ pub fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             ));
         }
         Pick::PSpan { p, span } => {
-            let s = &model.procs[p].spans[span];
+            let Some(s) = model.procs[p].spans.get(span) else {
+                return;
+            };
             ui.label(format!(
                 "{} on Proc {}",
                 model.goroutine_label(s.g),
@@ -1406,7 +1409,9 @@ pub fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             ui.label(format_duration((w.end_ns - w.start_ns) as f64));
         }
         Pick::MSpan { m, span } => {
-            let s = &model.threads[m].spans[span];
+            let Some(s) = model.threads[m].spans.get(span) else {
+                return;
+            };
             ui.label(format!(
                 "Thread {}: {}{}",
                 model.threads[m].id,
