@@ -462,6 +462,51 @@ mod tests {
         assert_eq!(g.at(150).end_ns, i64::MAX);
     }
 
+    /// Packed lanes lay out exactly as the plain vectors they hold.
+    #[test]
+    fn packed_lanes_lay_out_as_plain_ones() {
+        let m = crate::testdata::model("mixed-go127");
+        // Lanes long enough to have packed blocks.
+        assert!(m.goroutines.iter().any(|g| g.spans.len() > 4 * lod::BLOCK));
+        assert!(m.procs.iter().all(|p| p.spans.len() > 4 * lod::BLOCK));
+        let (t0, t1) = (m.start_ns as f64, m.end_ns as f64);
+        let views = [
+            lod::TimeView::new(t0, t1, 1500.0),
+            lod::TimeView::new(t0 + (t1 - t0) / 3.0, t0 + (t1 - t0) / 2.0, 900.0),
+            lod::TimeView::new(
+                t0 + (t1 - t0) / 2.0,
+                t0 + (t1 - t0) / 2.0 + 20_000.0,
+                1200.0,
+            ),
+        ];
+        let mut items = 0;
+        for v in &views {
+            for g in &m.goroutines {
+                let plain = lod::layout(&g.spans.to_vec(), v, 3.0);
+                items += plain.len();
+                assert_eq!(
+                    lod::layout_indexed(&g.spans, g.spans.block_starts(), v, 3.0),
+                    plain
+                );
+            }
+            for p in &m.procs {
+                let plain = lod::layout(&p.spans.to_vec(), v, 3.0);
+                assert_eq!(
+                    lod::layout_indexed(&p.spans, p.spans.block_starts(), v, 3.0),
+                    plain
+                );
+            }
+            for t in &m.threads {
+                let plain = lod::layout(&t.spans.to_vec(), v, 3.0);
+                assert_eq!(
+                    lod::layout_indexed(&t.spans, t.spans.block_starts(), v, 3.0),
+                    plain
+                );
+            }
+        }
+        assert!(items > 100, "{items} items");
+    }
+
     #[test]
     fn p_ids_that_do_not_fit_become_unknown() {
         assert_eq!(narrow_p::<i16>(7), 7);

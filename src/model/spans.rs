@@ -226,25 +226,48 @@ impl<S: Fields> Spans<S> {
     /// Span `i`'s start.
     #[inline]
     pub fn start_at(&self, i: usize) -> i64 {
-        match self.block(i / BLOCK) {
-            Some(b) => self.field(b, i % BLOCK, 0),
-            None => self.tail[i % BLOCK].to_fields()[0],
+        let (bi, k) = (i / BLOCK, i % BLOCK);
+        match self.offsets.get(bi) {
+            Some(&offset) => {
+                let h = bi * S::FIELDS;
+                let w = self.widths[h];
+                self.bases[h].wrapping_add(read(&self.data, offset + k * w as usize, w) as i64)
+            }
+            None => self.tail[k].to_fields()[0],
         }
+    }
+
+    /// Span `i`'s start and end (fields 0 and 1 only).
+    #[inline]
+    pub fn times_at(&self, i: usize) -> (i64, i64) {
+        let (bi, k) = (i / BLOCK, i % BLOCK);
+        let (start, duration) = match self.offsets.get(bi) {
+            Some(&offset) => {
+                let h = bi * S::FIELDS;
+                let (w0, w1) = (self.widths[h], self.widths[h + 1]);
+                let s = read(&self.data, offset + k * w0 as usize, w0);
+                let d = read(
+                    &self.data,
+                    offset + BLOCK * w0 as usize + k * w1 as usize,
+                    w1,
+                );
+                (
+                    self.bases[h].wrapping_add(s as i64),
+                    self.bases[h + 1].wrapping_add(d as i64),
+                )
+            }
+            None => {
+                let f = self.tail[k].to_fields();
+                (f[0], f[1])
+            }
+        };
+        (start, start.wrapping_add(duration))
     }
 
     /// Span `i`'s end.
     #[inline]
     pub fn end_at(&self, i: usize) -> i64 {
-        match self.block(i / BLOCK) {
-            Some(b) => {
-                let k = i % BLOCK;
-                self.field(b, k, 0).wrapping_add(self.field(b, k, 1))
-            }
-            None => {
-                let f = self.tail[i % BLOCK].to_fields();
-                f[0].wrapping_add(f[1])
-            }
-        }
+        self.times_at(i).1
     }
 
     /// The spans from index `from` on, a block decoded at a time.
@@ -354,6 +377,9 @@ impl<S: Fields> lod::SpanTimes for Spans<S> {
     }
     fn end_at(&self, i: usize) -> i64 {
         Spans::end_at(self, i)
+    }
+    fn times_at(&self, i: usize) -> (i64, i64) {
+        Spans::times_at(self, i)
     }
 }
 

@@ -1008,26 +1008,28 @@ fn row_ui(
             let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
             let mut mesh = Mesh::default();
             let items = cache.items(model, tv, LaneKind::Proc, *i);
+            // A span is unpacked only for what is drawn as itself (most items are folds at
+            // full zoom-out).
             for item in items.iter() {
-                let s = p.spans.at(item.first);
                 let c = if item.is_folded() {
                     colors::FOLDED
                 } else {
+                    let s = p.spans.at(item.first);
                     let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
                     colors::by_key(f as u64 + 1)
                 };
                 mesh.add_colored_rect(item_rect(item, top), c);
             }
             painter.add(Shape::mesh(mesh));
-            for item in items.iter() {
+            for item in items.iter().filter(|item| !item.is_folded()) {
                 let s = p.spans.at(item.first);
                 let w = item.x1 - item.x0;
-                if !item.is_folded() && w > 40.0 {
+                if w > 40.0 {
                     let text = model.goroutine_label(s.g);
                     text_in(painter, item_rect(item, top), &text);
                 }
-                let sel = matches!(selected, Some(Pick::PSpan { p: sp, span }) if sp == *i && span == item.first && !item.is_folded());
-                if sel || (!item.is_folded() && highlight.has_goroutine(s.g)) {
+                let sel = matches!(selected, Some(Pick::PSpan { p: sp, span }) if sp == *i && span == item.first);
+                if sel || highlight.has_goroutine(s.g) {
                     painter.rect_stroke(
                         item_rect(item, top),
                         0.0,
@@ -1074,10 +1076,10 @@ fn row_ui(
             let mut mesh = Mesh::default();
             let items = cache.items(model, tv, LaneKind::Goroutine, *i);
             for item in items.iter() {
-                let s = g.spans.at(item.first);
                 let c = if item.is_folded() {
                     colors::FOLDED
                 } else {
+                    let s = g.spans.at(item.first);
                     colors::gstate(s.state, model.string(s.reason))
                 };
                 mesh.add_colored_rect(item_rect(item, lane), c);
@@ -1091,8 +1093,8 @@ fn row_ui(
             }
             painter.add(Shape::mesh(mesh));
             for item in items.iter() {
-                let s = g.spans.at(item.first);
                 if !item.is_folded() && item.x1 - item.x0 > 50.0 {
+                    let s = g.spans.at(item.first);
                     let text = match s.state {
                         GState::Waiting if s.reason != 0 => model.string(s.reason).to_string(),
                         st => st.name().to_string(),
