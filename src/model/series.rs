@@ -153,13 +153,11 @@ impl Points for Series {
         if a >= b {
             return (f64::INFINITY, f64::NEG_INFINITY);
         }
-        let (lo, hi) = self
-            .points
-            .iter_from(a)
-            .take(b - a)
-            .fold((i64::MAX, i64::MIN), |(lo, hi), p| {
-                (lo.min(p.value), hi.max(p.value))
-            });
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        self.points.for_each_field(1, a, b, |v| {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        });
         (lo as f64, hi as f64)
     }
 }
