@@ -1,6 +1,7 @@
 //! The trace as lanes: per-goroutine state spans, per-P and per-thread activity, counters,
-//! stimuli, GC/STW ranges, user annotations and CPU samples. Plain, time-sorted arrays with
-//! u32/i64 ids; built once from the ordered events, read by analyses and the UI.
+//! stimuli, GC/STW ranges, user annotations and CPU samples. Time-sorted arrays with u32/i64
+//! ids (the big ones, lane spans and counter points, packed: `Spans`); built once from the
+//! ordered events, read by analyses and the UI.
 
 mod build;
 pub mod intern;
