@@ -111,7 +111,8 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
     layout_indexed(spans, &[], view, min_px)
 }
 
-/// `layout`, with the lane's `start_index` (an empty index works, more slowly).
+/// `layout`, with an index of the start of every `BLOCK`-th span of the lane (an empty
+/// index works, more slowly).
 pub fn layout_indexed<L: SpanTimes + ?Sized>(
     spans: &L,
     starts: &[i64],
@@ -222,9 +223,6 @@ impl Points for [(i64, f64)] {
     fn value_at(&self, i: usize) -> f64 {
         self[i].1
     }
-    fn min_max_values(&self, a: usize, b: usize) -> (f64, f64) {
-        fold_min_max(self[a..b].iter().map(|p| (p.1, p.1)))
-    }
 }
 
 fn fold_min_max(it: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
@@ -262,11 +260,6 @@ pub fn block_times<P: Points + ?Sized>(points: &P) -> Vec<i64> {
         .step_by(BLOCK)
         .map(|i| points.time_at(i))
         .collect()
-}
-
-/// The start of every `BLOCK`-th span of a lane, for `layout_indexed`.
-pub fn start_index<S: Timed>(spans: &[S]) -> Vec<i64> {
-    spans.iter().step_by(BLOCK).map(|s| s.start_ns()).collect()
 }
 
 /// The first index at or after `from` whose time (`time`, non-decreasing) is not before
@@ -465,7 +458,7 @@ mod tests {
             spans.push(S(t, t + len));
             t += len + gap;
         }
-        let starts = start_index(&spans);
+        let starts: Vec<i64> = spans.iter().step_by(BLOCK).map(|s| s.start_ns()).collect();
         for (t0, t1, w) in [
             (0.0, t as f64, 1200.0),
             (12_345.0, 400_000.0, 800.0),

@@ -69,12 +69,6 @@ impl Series {
         self.points.is_empty()
     }
 
-    /// Point `i` (`i < len()`).
-    pub fn point(&self, i: usize) -> (i64, f64) {
-        let p = self.points.at(i);
-        (p.time_ns, p.value as f64)
-    }
-
     /// The points from index `from` on.
     pub fn iter_from(&self, from: usize) -> impl Iterator<Item = (i64, f64)> + '_ {
         self.points
@@ -89,14 +83,7 @@ impl Series {
 
     /// How many points are at or before `time_ns`.
     pub fn count_through(&self, time_ns: i64) -> usize {
-        let starts = self.points.block_starts();
-        let b = starts.partition_point(|&t| t <= time_ns);
-        if b == 0 {
-            return 0;
-        }
-        let lo = (b - 1) * BLOCK;
-        let hi = (b * BLOCK).min(self.len());
-        lo + lod::partition_indices(lo, hi, |i| self.points.start_at(i) <= time_ns)
+        self.points.count_starting(|t| t <= time_ns)
     }
 
     /// The value at a time (0 before the first point).

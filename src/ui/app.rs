@@ -218,7 +218,7 @@ impl Doc {
         ));
         let spans = &self.model.goroutines[gi].spans;
         let si = spans
-            .partition_point(|s| s.end_ns <= t_ns)
+            .count_ending_by(t_ns)
             .min(spans.len().saturating_sub(1));
         if let Some(s) = spans.get(si) {
             self.selected = Some(Pick::GSpan { g: gi, span: si });

@@ -668,7 +668,7 @@ fn wakeup_arrows(
         let Some(&to_y) = lane_y.get(&g.id) else {
             continue;
         };
-        let first = g.spans.partition_point(|s| (s.start_ns as f64) < t0);
+        let first = g.spans.count_starting(|s| (s as f64) < t0);
         for s in g
             .spans
             .iter_from(first)
