@@ -150,7 +150,8 @@ pub fn layout_indexed<L: SpanTimes + ?Sized>(
         let mut j = i + 1;
         loop {
             let limit_ns = view.ns_from_x(run_x1 + min_px);
-            let k = first_not_before(n, starts, j, limit_ns, |i| spans.start_at(i));
+            let before = |t: i64| (t as f64) < limit_ns;
+            let k = first_time_not(n, starts, j, before, |i| spans.start_at(i));
             if k == j {
                 break;
             }
@@ -262,27 +263,27 @@ pub fn block_times<P: Points + ?Sized>(points: &P) -> Vec<i64> {
         .collect()
 }
 
-/// The first index at or after `from` whose time (`time`, non-decreasing) is not before
-/// `limit_ns`. With an `index` of every `BLOCK`-th item's time (1/64 of the items, so it
-/// stays in cache) the search runs over the index and then inside one block, instead of
-/// jumping around the whole array and missing the cache at each step.
-fn first_not_before(
+/// The first index at or after `from` whose time (`time`, non-decreasing) fails `before`
+/// (which holds for a prefix of the times). With an `index` of every `BLOCK`-th item's time
+/// (1/64 of the items, so it stays in cache) the search runs over the index and then inside
+/// one block, instead of jumping around the whole array and missing the cache at each step.
+pub fn first_time_not(
     len: usize,
     index: &[i64],
     from: usize,
-    limit_ns: f64,
+    before: impl Fn(i64) -> bool,
     time: impl Fn(usize) -> i64,
 ) -> usize {
-    let before = |i: usize| (time(i) as f64) < limit_ns;
+    let item_before = |i: usize| before(time(i));
     if index.len() != len.div_ceil(BLOCK) {
-        return gallop_indices(len, from, before);
+        return gallop_indices(len, from, item_before);
     }
-    // The first block that starts at or after the limit; the answer is in the block before
-    // it (or is that block's first item).
-    let kb = gallop(index, from / BLOCK, |&t| (t as f64) < limit_ns);
+    // The first block whose first time fails; the answer is in the block before it (or is
+    // that block's first item).
+    let kb = gallop(index, from / BLOCK, |&t| before(t));
     let lo = (kb.saturating_sub(1) * BLOCK).max(from);
     let hi = (kb * BLOCK).min(len).max(lo);
-    lo + partition_indices(lo, hi, before)
+    lo + partition_indices(lo, hi, item_before)
 }
 
 /// How many indices of `lo..hi`, from `lo` on, satisfy `pred` (true for a prefix, then
@@ -306,7 +307,8 @@ fn end_of_bucket<P: Points + ?Sized>(
     from: usize,
     limit_ns: f64,
 ) -> usize {
-    first_not_before(points.point_count(), block_times, from, limit_ns, |i| {
+    let before = |t: i64| (t as f64) < limit_ns;
+    first_time_not(points.point_count(), block_times, from, before, |i| {
         points.time_at(i)
     })
 }
@@ -380,7 +382,8 @@ pub fn columns_with<P: Points + ?Sized>(
     }
     let bucket_px = bucket_px.max(1.0);
     let n = (view.width_px / bucket_px).ceil() as usize;
-    let mut i = first_not_before(len, block_times, 0, view.start_ns, |k| points.time_at(k));
+    let before_edge = |t: i64| (t as f64) < view.start_ns;
+    let mut i = first_time_not(len, block_times, 0, before_edge, |k| points.time_at(k));
     // Points at the left edge itself are before it (the value entering the first bucket).
     while i < len && (points.time_at(i) as f64) <= view.start_ns {
         i += 1;

@@ -334,13 +334,9 @@ impl<S: Fields> Spans<S> {
     /// How many spans have a start for which `before` holds (it must hold for a prefix of
     /// the starts, which are sorted): found through the block starts, then inside one block.
     pub fn count_starting(&self, before: impl Fn(i64) -> bool) -> usize {
-        let b = self.block_starts.partition_point(|&s| before(s));
-        if b == 0 {
-            return 0;
-        }
-        let lo = (b - 1) * BLOCK;
-        let hi = (b * BLOCK).min(self.len());
-        lo + lod::partition_indices(lo, hi, |i| before(self.start_at(i)))
+        lod::first_time_not(self.len(), &self.block_starts, 0, before, |i| {
+            self.start_at(i)
+        })
     }
 
     /// Bytes the packed blocks take (offsets and block headers; not the tail).
