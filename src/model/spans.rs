@@ -311,6 +311,7 @@ impl<S: Fields> Spans<S> {
         Iter {
             spans: self,
             next: from,
+            end: self.len(),
             buf: Vec::with_capacity(BLOCK),
             buf_first: usize::MAX,
         }
@@ -416,6 +417,8 @@ impl<S: Fields> lod::SpanTimes for Spans<S> {
 pub struct Iter<'a, S> {
     spans: &'a Spans<S>,
     next: usize,
+    /// `spans.len()`.
+    end: usize,
     buf: Vec<S>,
     /// Index of `buf[0]` (`usize::MAX`: nothing decoded yet).
     buf_first: usize,
@@ -426,21 +429,24 @@ impl<S: Fields> Iterator for Iter<'_, S> {
 
     #[inline]
     fn next(&mut self) -> Option<S> {
-        if self.next >= self.spans.len() {
+        if self.next >= self.end {
             return None;
         }
-        let bi = self.next / BLOCK;
-        if self.buf_first != bi * BLOCK {
-            self.spans.decode_block(bi, &mut self.buf);
-            self.buf_first = bi * BLOCK;
-        }
-        let s = self.buf[self.next - self.buf_first];
+        let s = match self.buf.get(self.next.wrapping_sub(self.buf_first)) {
+            Some(&s) => s,
+            None => {
+                let bi = self.next / BLOCK;
+                self.spans.decode_block(bi, &mut self.buf);
+                self.buf_first = bi * BLOCK;
+                self.buf[self.next - self.buf_first]
+            }
+        };
         self.next += 1;
         Some(s)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.spans.len().saturating_sub(self.next);
+        let n = self.end.saturating_sub(self.next);
         (n, Some(n))
     }
 }
