@@ -323,7 +323,7 @@ impl SelectionSummary {
             end_ns: b as f64,
             ..Default::default()
         };
-        let mut reasons: std::collections::HashMap<u32, i64> = Default::default();
+        let mut reasons: rustc_hash::FxHashMap<u32, i64> = Default::default();
         for g in &model.goroutines {
             let i = g.spans.count_ending_by(a);
             let mut any = false;
