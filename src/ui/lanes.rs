@@ -217,6 +217,20 @@ fn push_group(
 /// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
 /// whom it woke, and theirs. `g` first.
 pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
+    use rayon::prelude::*;
+    // Each goroutine's distinct wakers, in one pass over all spans (asking every goroutine
+    // "did x wake you?" again for each x took seconds on a long trace).
+    let wakers: Vec<rustc_hash::FxHashSet<i64>> = model
+        .goroutines
+        .par_iter()
+        .map(|gr| {
+            gr.spans
+                .iter()
+                .map(|s| s.waker)
+                .filter(|&w| w >= 0)
+                .collect()
+        })
+        .collect();
     let mut set = BTreeSet::new();
     let mut frontier = vec![g];
     set.insert(g);
@@ -224,16 +238,16 @@ pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
         let mut next = Vec::new();
         for &x in &frontier {
             // Who woke x.
-            if let Some(gr) = model.goroutine(x) {
-                for s in gr.spans.iter() {
-                    if s.waker >= 0 && set.insert(s.waker) {
-                        next.push(s.waker);
+            if let Some(i) = model.goroutine_index(x) {
+                for &w in &wakers[i] {
+                    if set.insert(w) {
+                        next.push(w);
                     }
                 }
             }
             // Whom x woke.
-            for other in &model.goroutines {
-                if other.spans.iter().any(|s| s.waker == x) && set.insert(other.id) {
+            for (other, woken_by) in model.goroutines.iter().zip(&wakers) {
+                if woken_by.contains(&x) && set.insert(other.id) {
                     next.push(other.id);
                 }
             }
