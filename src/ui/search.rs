@@ -94,7 +94,9 @@ pub fn search(model: &Model, query: &str) -> Matches {
         .collect();
     let func_of = |s: u32| stack_func.get(s as usize).copied().flatten();
 
-    let mut span_hits = Vec::new();
+    // Span hits as (−duration, goroutine, span, start, function): sorted, then only those
+    // listed become `Hit`s.
+    let mut span_hits: Vec<(i64, i64, usize, i64, u32)> = Vec::new();
     for (gi, g) in model.goroutines.iter().enumerate() {
         let by_start = is_match(g.start_fn);
         let mut any_span = false;
@@ -103,12 +105,7 @@ pub fn search(model: &Model, query: &str) -> Matches {
             if let Some(f) = f {
                 m.spans.push((gi as u32, si as u32));
                 any_span = true;
-                span_hits.push(Hit::Span {
-                    g: g.id,
-                    span: si,
-                    t_ns: s.start_ns,
-                    func: it.string(f).to_string(),
-                });
+                span_hits.push((-s.duration_ns(), g.id, si, s.start_ns, f));
             }
         }
         if by_start {
@@ -122,15 +119,28 @@ pub fn search(model: &Model, query: &str) -> Matches {
         }
     }
     // Goroutines first, then spans, longest first within the listed ones.
-    span_hits.sort_by_key(|h| match h {
-        Hit::Span { g, span, .. } => model
-            .goroutine(*g)
-            .and_then(|gr| gr.spans.get(*span))
-            .map_or(0, |s| -s.duration_ns()),
-        _ => 0,
-    });
-    m.hits.extend(span_hits);
-    if m.hits.len() > MAX_HITS {
+    // Ties keep the order the hits were found in: goroutines by id, spans by index. Only
+    // the first `room` are needed in order.
+    let total = m.hits.len() + span_hits.len();
+    let room = MAX_HITS.saturating_sub(m.hits.len());
+    let order = |h: &(i64, i64, usize, i64, u32)| (h.0, h.1, h.2);
+    if room < span_hits.len() {
+        span_hits.select_nth_unstable_by_key(room, order);
+        span_hits.truncate(room);
+    }
+    span_hits.sort_unstable_by_key(order);
+    m.hits.extend(
+        span_hits
+            .into_iter()
+            .take(room)
+            .map(|(_, g, span, t_ns, f)| Hit::Span {
+                g,
+                span,
+                t_ns,
+                func: it.string(f).to_string(),
+            }),
+    );
+    if total > MAX_HITS {
         m.hits.truncate(MAX_HITS);
         m.truncated = true;
     }
