@@ -52,9 +52,8 @@ fn main() {
         let built = t0.elapsed();
         let ctx = egui::Context::default();
         let mut app = GoscopeApp::headless(ctx.clone());
-        let (m_events, m_ns) = (m.events, m.duration_ns());
+        let (events, shown_ns) = (m.events, m.duration_ns());
         let mut doc = Doc::new(path.clone(), Arc::new(m), built.as_secs_f64());
-        let (events, shown_ns) = (m_events, m_ns);
         doc.preview = true;
         app.doc = Some(doc);
         let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
