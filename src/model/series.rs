@@ -1,5 +1,5 @@
 //! Counter series (heap, goroutine and thread counts): step points packed as `Spans` are
-//! (about 4 bytes a point instead of 16), with a min/max summary per block for drawing.
+//! (a few bytes a point instead of 16), with a min/max summary per block for drawing.
 
 use std::fmt;
 
