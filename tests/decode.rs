@@ -254,3 +254,32 @@ fn bad_files_get_clear_errors() {
     let e = trace::read(b"go 1.21 trace\0\0\0", ReadOptions::default(), |_, _| {}).unwrap_err();
     assert!(e.to_string().contains("Go 1.21"), "{e}");
 }
+
+/// A mapped trace whose pages the reads give back reads the same, again and again: the
+/// pages come back from the file (the model's and the analyses' passes both release them,
+/// and the viewer reads the same mapping again for MMU curves).
+#[test]
+fn a_released_mapping_reads_the_same() {
+    use goscope::trace::Source;
+    for t in traces() {
+        let mapped = goscope::cli::open_trace(&t).unwrap();
+        assert!(matches!(mapped, goscope::cli::TraceBytes::Mapped(_)));
+        let read = std::fs::read(&t).unwrap();
+        let want = events(&read, ReadOptions::default());
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            trace::read_pipelined(
+                &mapped,
+                ReadOptions::default(),
+                &std::sync::atomic::AtomicBool::new(false),
+                &mut |ev: &Event, _: &trace::Tables| got.push(*ev),
+                &mut |_| {},
+            )
+            .unwrap();
+            assert!(got == want, "{}", t.display());
+            assert_eq!(mapped.bytes(), read.as_slice(), "{}", t.display());
+        }
+        mapped.release(0..read.len());
+        assert_eq!(mapped.bytes(), read.as_slice(), "{}", t.display());
+    }
+}

@@ -373,8 +373,8 @@ impl UtilizationBuilder {
 }
 
 /// Computes the utilization functions of a whole trace.
-pub fn utilization(
-    data: &[u8],
+pub fn utilization<S: crate::trace::Source + ?Sized>(
+    data: &S,
     flags: UtilFlags,
 ) -> crate::trace::Result<(Vec<Vec<UtilPoint>>, Option<crate::trace::Error>)> {
     let mut b = UtilizationBuilder::new(flags);

@@ -27,8 +27,8 @@ pub use stacks::{StackId, StackTable};
 
 /// Reads a whole trace into one analysis fold, the fold running on this thread while the
 /// events are ordered on another (`trace::read_pipelined`), so the two costs overlap.
-pub fn read_into(
-    data: &[u8],
+pub fn read_into<S: crate::trace::Source + ?Sized>(
+    data: &S,
     mut fold: impl FnMut(&Event, &Tables) + Send,
 ) -> crate::trace::Result<crate::trace::Outcome> {
     crate::trace::read_pipelined(

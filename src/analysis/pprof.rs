@@ -339,8 +339,8 @@ fn add(
 
 /// Builds the profiles of these kinds from a whole trace. Returns them with their
 /// stacks and the reader's warning if only part of the trace could be read.
-pub fn build(
-    data: &[u8],
+pub fn build<S: crate::trace::Source + ?Sized>(
+    data: &S,
     kinds: &[ProfileKind],
 ) -> crate::trace::Result<(Vec<Profile>, StackTable, Option<crate::trace::Error>)> {
     let mut b = ProfileBuilder::new(kinds);

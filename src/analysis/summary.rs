@@ -683,7 +683,9 @@ impl Summarizer {
 
 /// Summarizes a whole trace. Returns the summary and the reader's warning, if the
 /// trace could be read only in part.
-pub fn summarize(data: &[u8]) -> crate::trace::Result<(Summary, Option<crate::trace::Error>)> {
+pub fn summarize<S: crate::trace::Source + ?Sized>(
+    data: &S,
+) -> crate::trace::Result<(Summary, Option<crate::trace::Error>)> {
     let mut s = Summarizer::new();
     let outcome = super::read_into(data, |ev, t| s.event(ev, t))?;
     Ok((s.finish(), outcome.warning))

@@ -81,6 +81,38 @@ impl std::ops::Deref for TraceBytes {
     }
 }
 
+impl crate::trace::Source for TraceBytes {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    /// Gives back this process's pages of the mapping in `range`, so that a read's
+    /// resident memory holds the generations in flight, not the whole file.
+    fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if let TraceBytes::Mapped(m) = self {
+            let end = range.end.min(m.len());
+            if range.start < end {
+                // SAFETY: the mapping is private and read-only, so nothing was written to
+                // its pages and dropping them loses nothing: a later read (of the pages at
+                // the range's ends too, as the kernel widens it to whole pages) faults the
+                // file's bytes in again, from the page cache. memmap2 calls this unsafe
+                // because on a writable private mapping it would discard the writes. A
+                // failure only leaves the pages resident.
+                let _ = unsafe {
+                    m.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        range.start,
+                        end - range.start,
+                    )
+                };
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
+    }
+}
+
 /// Maps a trace file read-only, falling back to reading it.
 pub fn open_trace(path: &Path) -> anyhow::Result<TraceBytes> {
     let file =
@@ -152,7 +184,7 @@ impl IdSet {
 }
 
 /// Counts the events of a trace.
-pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
+pub fn stats<S: trace::Source + ?Sized>(data: &S, opts: ReadOptions) -> anyhow::Result<Stats> {
     let t0 = Instant::now();
     let mut per_kind = [0u64; 14];
     let mut goroutines = IdSet::default();
@@ -209,7 +241,7 @@ pub fn stats(data: &[u8], opts: ReadOptions) -> anyhow::Result<Stats> {
         first_ns,
         last_ns,
         duration_ns: last_ns.saturating_sub(first_ns),
-        file_bytes: data.len() as u64,
+        file_bytes: data.bytes().len() as u64,
         parse_ms: t0.elapsed().as_secs_f64() * 1e3,
         ordered_ahead: outcome.ordered_ahead,
         warning: outcome.warning.map(|w| w.to_string()),

@@ -230,13 +230,31 @@ pub struct Scan<'a> {
 /// Splits the file into generations. Never fails once the header is valid: a bad or cut
 /// batch ends the scan, keeping every generation that was complete before it.
 pub fn scan(data: &[u8]) -> Result<Scan<'_>> {
+    scan_releasing(data, &|_| {})
+}
+
+/// Bytes scanned between two calls of `scan_releasing`'s `release`.
+const RELEASE_STEP: usize = 4 << 20;
+
+/// `scan`, calling `release` with the bytes scanned so far every `RELEASE_STEP` bytes:
+/// the scan reads only batch headers, but the kernel maps a mapped file's pages around
+/// each one it touches, so without that the whole file would be resident at once.
+pub fn scan_releasing<'a>(
+    data: &'a [u8],
+    release: &dyn Fn(std::ops::Range<usize>),
+) -> Result<Scan<'a>> {
     let version = read_header(data)?;
     let mut gens: Vec<GenerationSpan<'_>> = Vec::new();
     let mut cur: Option<GenerationSpan<'_>> = None;
     let mut pos = HEADER_LEN;
+    let mut released = 0;
     let mut cut = None;
     let in_band_end = version >= Version::GO126;
     loop {
+        if pos >= released + RELEASE_STEP {
+            release(released..pos);
+            released = pos;
+        }
         if pos >= data.len() {
             if let Some(g) = cur.take() {
                 if in_band_end {

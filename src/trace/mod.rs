@@ -12,8 +12,9 @@
 //! - `event`: kinds, transitions and the text form of ordered events.
 //! - `ids`: the map from goroutine, P and thread ids used per event here and by the model.
 //!
-//! This module takes `&[u8]`; mapping files is the caller's business. It knows nothing of
-//! the model or the UI.
+//! This module takes `&[u8]`; mapping files is the caller's business (a `Source` is told
+//! which bytes a read does not need for now, so a mapping can give their pages back). It
+//! knows nothing of the model or the UI.
 
 pub mod batch;
 pub mod bytes;
@@ -86,6 +87,30 @@ pub enum Progress {
     Ordered { generation: usize, of: usize },
 }
 
+/// Where a read's bytes come from. `read_pipelined` tells it which bytes it does not need
+/// for now: all of them once the scan has found the generations (the scan reads only
+/// batch headers, but the kernel maps the pages around each one), and those before each
+/// generation's end once it is ordered (generations lie one after the other). A mapped
+/// file gives those pages back (`cli::TraceBytes`), so the file does not count whole in
+/// the reader's memory.
+pub trait Source: Sync {
+    fn bytes(&self) -> &[u8];
+    /// The read does not need `range` of the bytes for now (it may read them later).
+    fn release(&self, _range: std::ops::Range<usize>) {}
+}
+
+impl Source for [u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Source for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
 /// Reads every event of the trace into `sink`, in Go's order, generation by generation.
 ///
 /// Fails only when nothing can be read (bad header, or the first generation is broken).
@@ -109,7 +134,7 @@ pub fn read_with_progress(
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<Outcome> {
     let mut out = Direct { sink, progress };
-    order_all(data, opts, cancel, &mut out)
+    order_all(data, opts, cancel, &mut out, &|_| {})
 }
 
 /// `read_with_progress` with the sink overlapping the ordering: with `opts.parallel` the
@@ -118,15 +143,18 @@ pub fn read_with_progress(
 /// reported on the calling thread, in step with the events. Same events, order, outcome
 /// and errors as `read_with_progress`. Even a sink as light as `goscope stats`'s counting
 /// gains on two cores (1.28 → 1.06 s on the benchmark trace).
-pub fn read_pipelined(
-    data: &[u8],
+pub fn read_pipelined<S: Source + ?Sized>(
+    source: &S,
     opts: ReadOptions,
     cancel: &AtomicBool,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<Outcome> {
+    let data = source.bytes();
+    let release = &|range| source.release(range);
     if !opts.parallel {
-        return read_with_progress(data, opts, cancel, sink, progress);
+        let mut out = Direct { sink, progress };
+        return order_all(data, opts, cancel, &mut out, release);
     }
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();
@@ -140,14 +168,14 @@ pub fn read_pipelined(
                     free: free_rx,
                     consumer_gone: false,
                 };
-                order_all(data, opts, cancel, &mut out)
+                order_all(data, opts, cancel, &mut out, release)
             });
         let orderer = match orderer {
             Ok(h) => h,
             // No thread to be had: order on this one.
             Err(_) => {
                 let mut out = Direct { sink, progress };
-                return order_all(data, opts, cancel, &mut out);
+                return order_all(data, opts, cancel, &mut out, release);
             }
         };
         for chunk in full_rx {
@@ -277,13 +305,19 @@ fn order_one(
     ordered
 }
 
-/// Counts a completely ordered generation and reports it.
+/// What a read does with the bytes it does not need for now (`Source::release`).
+type Release<'r> = &'r (dyn Fn(std::ops::Range<usize>) + Sync);
+
+/// Counts a completely ordered generation and reports it; the bytes up to its end are
+/// not needed any more.
 fn finished_one(
     outcome: &mut Outcome,
     g: &generation::Generation<'_>,
     out: &mut impl Out,
     of: usize,
+    release: Release<'_>,
 ) {
+    release(0..g.end_offset as usize);
     outcome.generations += 1;
     outcome.complete_bytes = g.end_offset;
     out.progress(Progress::Ordered {
@@ -298,8 +332,10 @@ fn order_all(
     opts: ReadOptions,
     cancel: &AtomicBool,
     out: &mut (impl Out + Send),
+    release: Release<'_>,
 ) -> Result<Outcome> {
-    let scan = batch::scan(data)?;
+    let scan = batch::scan_releasing(data, release)?;
+    release(0..data.len());
     let spans = &scan.generations;
     out.progress(Progress::Scanned {
         generations: spans.len(),
@@ -319,6 +355,7 @@ fn order_all(
         cancel,
         orderer: &mut orderer,
         outcome: &mut outcome,
+        release,
     };
     let failure = if opts.parallel && opts.order_ahead && spans.len() > 1 {
         run.ahead(out)
@@ -352,6 +389,7 @@ struct Run<'r, 'a> {
     cancel: &'r AtomicBool,
     orderer: &'r mut order::Orderer,
     outcome: &'r mut Outcome,
+    release: Release<'r>,
 }
 
 /// What a worker made of one generation ahead of the ordering: the decoded generation,
@@ -427,18 +465,20 @@ impl<'r, 'a> Run<'r, 'a> {
         } else {
             1
         };
+        let release = self.release;
+        // A generation waits for its turn decoded, but its pages given back: the ordering
+        // reads them again, from the page cache, when its turn comes.
+        let decode = |s: &batch::GenerationSpan<'a>| {
+            let g = generation::decode(version, s);
+            release(s.offset as usize..s.end_offset as usize);
+            g
+        };
         let decode_window = |start: usize| -> Vec<Result<generation::Generation<'a>>> {
             let end = (start + window).min(spans.len());
             if parallel {
-                spans[start..end]
-                    .par_iter()
-                    .map(|s| generation::decode(version, s))
-                    .collect()
+                spans[start..end].par_iter().map(decode).collect()
             } else {
-                spans[start..end]
-                    .iter()
-                    .map(|s| generation::decode(version, s))
-                    .collect()
+                spans[start..end].iter().map(decode).collect()
             }
         };
         let mut start = 0;
@@ -457,7 +497,7 @@ impl<'r, 'a> Run<'r, 'a> {
                     if let Err(e) = order_one(self.orderer, &mut g, out) {
                         return Some(e);
                     }
-                    finished_one(self.outcome, &g, out, spans.len());
+                    finished_one(self.outcome, &g, out, spans.len(), self.release);
                 }
                 None
             };
@@ -631,7 +671,7 @@ impl<'r, 'a> Run<'r, 'a> {
                     return Some(e);
                 }
             }
-            finished_one(self.outcome, &g, out, spans.len());
+            finished_one(self.outcome, &g, out, spans.len(), self.release);
         }
         None
     }
@@ -705,6 +745,67 @@ mod tests {
                 (v, s, Some(o))
             }
             Err(e) => (v, format!("error {e}"), None),
+        }
+    }
+
+    /// Bytes that remember what the read said it does not need.
+    struct Recording {
+        data: Vec<u8>,
+        released: Mutex<Vec<std::ops::Range<usize>>>,
+    }
+
+    impl Source for Recording {
+        fn bytes(&self) -> &[u8] {
+            &self.data
+        }
+        fn release(&self, range: std::ops::Range<usize>) {
+            self.released.lock().unwrap().push(range);
+        }
+    }
+
+    /// A pipelined read gives back the whole file after the scan, each generation once it
+    /// is decoded, and everything up to a generation's end once it is ordered; nothing
+    /// outside the file. The events are those of a plain read.
+    #[test]
+    fn a_source_hears_which_bytes_the_read_is_done_with() {
+        for (name, data) in committed_traces() {
+            let (want, want_outcome, _) = read_all(&data, false);
+            let src = Recording {
+                data,
+                released: Mutex::new(Vec::new()),
+            };
+            let mut got = Vec::new();
+            let r = read_pipelined(
+                &src,
+                ReadOptions::default(),
+                &AtomicBool::new(false),
+                &mut |ev: &Event, t: &Tables| {
+                    let mut text = String::new();
+                    write_go_text(&mut text, ev, t);
+                    got.push((*ev, t.generation, text));
+                },
+                &mut |_| {},
+            );
+            let ordered = r.as_ref().map_or(0, |o| o.generations);
+            let outcome = match r {
+                Ok(o) => format!("{} {} {:?}", o.generations, o.complete_bytes, o.warning),
+                Err(e) => format!("error {e}"),
+            };
+            assert_eq!(outcome, want_outcome, "{name}");
+            assert!(got == want, "{name}");
+            let released = src.released.into_inner().unwrap();
+            let len = src.data.len();
+            assert!(released.iter().all(|r| r.start <= r.end && r.end <= len), "{name}");
+            let Ok(scan) = batch::scan(&src.data) else {
+                assert!(released.is_empty(), "{name}: nothing was scanned");
+                continue;
+            };
+            assert!(released.contains(&(0..len)), "{name}: the file after the scan");
+            for g in scan.generations.iter().take(ordered) {
+                let (a, b) = (g.offset as usize, g.end_offset as usize);
+                assert!(released.contains(&(a..b)), "{name}: generation at {a} decoded");
+                assert!(released.contains(&(0..b)), "{name}: generation at {a} ordered");
+            }
         }
     }
 

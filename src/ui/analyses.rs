@@ -108,7 +108,7 @@ impl Analyses {
         let mut profiles = ProfileBuilder::new(&ProfileKind::ALL);
         // Ordering on its own thread, the analyses on this one. A cut trace still gives the
         // analyses of what was read; the model shows the warning.
-        crate::analysis::read_into(&data, |ev, t| {
+        crate::analysis::read_into(&*data, |ev, t| {
             summarizer.event(ev, t);
             profiles.event(ev, t);
         })

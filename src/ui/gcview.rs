@@ -297,7 +297,10 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 }
 
 /// The utilization functions for `flags` and the curve over them.
-fn compute_mmu(data: &[u8], flags: UtilFlags) -> Result<MmuData, String> {
+fn compute_mmu<S: crate::trace::Source + ?Sized>(
+    data: &S,
+    flags: UtilFlags,
+) -> Result<MmuData, String> {
     let (utils, warning) = utilization(data, flags).map_err(|e| format!("{e:#}"))?;
     let curve = MmuCurve::new(utils);
     let points = curve.plot();
@@ -609,7 +612,7 @@ impl GcView {
         if !self.curves.iter().any(|(f, _)| *f == flags) {
             let data = an.data.clone();
             let slot = Slot::spawn("mmu", ctx, move || {
-                guarded(|| compute_mmu(&data, flags).map(Arc::new))
+                guarded(|| compute_mmu(&*data, flags).map(Arc::new))
             });
             self.curves.push((flags, slot));
         }
