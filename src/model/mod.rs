@@ -333,6 +333,7 @@ impl Model {
 /// GSpan fields, packed: start, duration, state, reason, stacks, waker, P.
 impl spans::Fields for GSpan {
     const FIELDS: usize = 8;
+    const CHAINS: bool = true;
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         [
             self.start_ns,
@@ -366,6 +367,7 @@ impl spans::Fields for GSpan {
 
 impl spans::Fields for PSpan {
     const FIELDS: usize = 3;
+    const CHAINS: bool = true;
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         let d = self.end_ns.wrapping_sub(self.start_ns);
         [self.start_ns, d, self.g, 0, 0, 0, 0, 0]
@@ -381,6 +383,7 @@ impl spans::Fields for PSpan {
 
 impl spans::Fields for MSpan {
     const FIELDS: usize = 5;
+    const CHAINS: bool = true;
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         let d = self.end_ns.wrapping_sub(self.start_ns);
         [

@@ -16,6 +16,9 @@ pub const MAX_FIELDS: usize = 8;
 pub trait Fields: Copy {
     /// How many of the `MAX_FIELDS` slots are used.
     const FIELDS: usize;
+    /// Field 1 is the duration, so a block of spans that follow one another without a gap
+    /// can be stored chained (see `Spans`).
+    const CHAINS: bool = false;
     fn to_fields(&self) -> [i64; MAX_FIELDS];
     fn from_fields(f: &[i64; MAX_FIELDS]) -> Self;
 }
@@ -30,6 +33,24 @@ struct Block<'a> {
     base: &'a [i64],
     /// Bits per offset of each field, 0 to 64.
     width: &'a [u8],
+    /// Chained: each span starts where the one before it ends, so field 0 is not stored
+    /// (its base is the block's first start) and field 1 holds each span's end, less that
+    /// first start, instead of its duration.
+    chained: bool,
+}
+
+impl Block<'_> {
+    /// Span `k`'s start and end, in a chained block.
+    #[inline]
+    fn chained_times(&self, data: &[u8], k: usize) -> (i64, i64) {
+        let (col, w) = (self.field_start(1), self.width[1]);
+        let end = |k| self.base[1].wrapping_add(read(data, col, k, w) as i64);
+        let start = if k == 0 { 0 } else { end(k - 1) };
+        (
+            self.base[0].wrapping_add(start),
+            self.base[0].wrapping_add(end(k)),
+        )
+    }
 }
 
 impl Block<'_> {
@@ -54,6 +75,9 @@ pub struct Spans<S> {
     /// in bits.
     bases: Vec<i64>,
     widths: Vec<u8>,
+    /// Per full block: whether it is stored chained (see `Block::chained`). Goroutine
+    /// lanes are (a goroutine is always in some state); it halves what their times take.
+    chained: Vec<bool>,
     /// The last block, not packed yet (at most `BLOCK` spans; packed when one more comes, so
     /// the last span can still be changed).
     tail: Vec<S>,
@@ -69,6 +93,7 @@ impl<S> Default for Spans<S> {
             offsets: Vec::new(),
             bases: Vec::new(),
             widths: Vec::new(),
+            chained: Vec::new(),
             tail: Vec::new(),
             block_starts: Vec::new(),
         }
@@ -220,6 +245,19 @@ impl<S: Fields> Spans<S> {
             }
         }
         debug_assert_eq!(n, BLOCK);
+        let [starts, durations, ..] = &mut columns;
+        let chained = S::CHAINS
+            && (1..n).all(|k| starts[k] == starts[k - 1].wrapping_add(durations[k - 1]));
+        if chained {
+            // Ends less the first start instead of durations; the starts become constant,
+            // which takes no bits.
+            let first = starts[0];
+            for (s, d) in starts.iter_mut().zip(durations.iter_mut()) {
+                *d = s.wrapping_add(*d).wrapping_sub(first);
+                *s = first;
+            }
+        }
+        self.chained.push(chained);
         // The new block goes where the slack was.
         let from = self.data.len().saturating_sub(SLACK);
         self.offsets.push(from);
@@ -264,11 +302,16 @@ impl<S: Fields> Spans<S> {
             offset,
             base: &self.bases[fields.clone()],
             width: &self.widths[fields],
+            chained: self.chained[bi],
         })
     }
 
     #[inline]
     fn field(&self, b: Block, k: usize, f: usize) -> i64 {
+        if b.chained && f < 2 {
+            let (start, end) = b.chained_times(&self.data, k);
+            return if f == 0 { start } else { end.wrapping_sub(start) };
+        }
         let w = b.width[f];
         b.base[f].wrapping_add(read(&self.data, b.field_start(f), k, w) as i64)
     }
@@ -285,6 +328,11 @@ impl<S: Fields> Spans<S> {
                     let w = b.width[n];
                     *v = b.base[n].wrapping_add(read(&self.data, start, k, w) as i64);
                     start += COLUMN_BYTES_PER_BIT * w as usize;
+                }
+                if b.chained {
+                    let (start, end) = b.chained_times(&self.data, k);
+                    f[0] = start;
+                    f[1] = end.wrapping_sub(start);
                 }
                 S::from_fields(&f)
             }
@@ -318,6 +366,7 @@ impl<S: Fields> Spans<S> {
     pub fn start_at(&self, i: usize) -> i64 {
         let (bi, k) = (i / BLOCK, i % BLOCK);
         match self.offsets.get(bi) {
+            Some(_) if self.chained[bi] => self.field_at(i, 0),
             Some(&offset) => {
                 let h = bi * S::FIELDS;
                 let w = self.widths[h];
@@ -332,6 +381,10 @@ impl<S: Fields> Spans<S> {
     pub fn times_at(&self, i: usize) -> (i64, i64) {
         let (bi, k) = (i / BLOCK, i % BLOCK);
         let (start, duration) = match self.offsets.get(bi) {
+            Some(_) if self.chained[bi] => match self.block(bi) {
+                Some(b) => return b.chained_times(&self.data, k),
+                None => (0, 0),
+            },
             Some(&offset) => {
                 let h = bi * S::FIELDS;
                 let (w0, w1) = (self.widths[h], self.widths[h + 1]);
@@ -371,6 +424,9 @@ impl<S: Fields> Spans<S> {
             let bi = i / BLOCK;
             let (k0, k1) = (i % BLOCK, (b - bi * BLOCK).min(BLOCK));
             match self.block(bi) {
+                Some(blk) if blk.chained && f < 2 => {
+                    (k0..k1).for_each(|k| visit(self.field(blk, k, f)));
+                }
                 Some(blk) => {
                     let (w, base, start) = (blk.width[f], blk.base[f], blk.field_start(f));
                     for k in k0..k1 {
@@ -445,6 +501,17 @@ impl<S: Fields> Spans<S> {
             let (start, w) = (b.field_start(f), b.width[f]);
             let col = &self.data[start..start + COLUMN_BYTES_PER_BIT * w as usize + SLACK];
             read_column(col, w, b.base[f], &mut rows, f);
+        }
+        if b.chained {
+            // Field 0 holds the first start and field 1 each end less it: back to starts
+            // and durations.
+            let mut end_before = 0i64;
+            for r in rows.iter_mut() {
+                let end = r[1];
+                r[0] = r[0].wrapping_add(end_before);
+                r[1] = end.wrapping_sub(end_before);
+                end_before = end;
+            }
         }
         out.extend(rows.iter().map(S::from_fields));
     }
@@ -542,6 +609,7 @@ mod tests {
 
     impl Fields for T {
         const FIELDS: usize = 4;
+        const CHAINS: bool = true;
         fn to_fields(&self) -> [i64; MAX_FIELDS] {
             [
                 self.start,
@@ -565,8 +633,9 @@ mod tests {
     }
 
     /// Spans with every kind of field: short and huge gaps and lengths, constant fields,
-    /// negative and extreme values.
-    fn sample(n: usize) -> Vec<T> {
+    /// negative and extreme values. With `chain`, spans follow one another without a gap
+    /// but for every 150th (so most blocks are stored chained, some not).
+    fn sample(n: usize, chain: bool) -> Vec<T> {
         let mut x: u64 = 7;
         let mut t = i64::MIN / 2;
         (0..n)
@@ -590,7 +659,12 @@ mod tests {
                     },
                     b: (i % 3) as u8,
                 };
-                t += len + (x >> 50) as i64 % 500;
+                t += len
+                    + match chain {
+                        false => (x >> 50) as i64 % 500,
+                        true if i % 150 == 149 => (x >> 50) as i64 % 500 + 1,
+                        true => 0,
+                    };
                 s
             })
             .collect()
@@ -598,14 +672,26 @@ mod tests {
 
     #[test]
     fn spans_read_back_as_pushed() {
-        for n in [0, 1, 63, 64, 65, 200, 1_000] {
-            let v = sample(n);
+        for (n, chain) in [0, 1, 63, 64, 65, 200, 1_000]
+            .into_iter()
+            .flat_map(|n| [(n, false), (n, true)])
+        {
+            let v = sample(n, chain);
             let p: Spans<T> = v.iter().copied().collect();
             assert_eq!(p.len(), n);
             assert_eq!(p.to_vec(), v, "{n} spans");
             for (i, s) in v.iter().enumerate() {
                 assert_eq!(p.at(i), *s);
                 assert_eq!((p.start_at(i), p.end_at(i)), (s.start, s.end));
+                assert_eq!(p.times_at(i), (s.start, s.end));
+                for f in 0..T::FIELDS {
+                    assert_eq!(p.field_at(i, f), s.to_fields()[f], "field {f} of {i}");
+                }
+            }
+            if n == 1_000 {
+                // Both ways of storing blocks are read above.
+                assert_eq!(p.chained.contains(&true), chain);
+                assert!(p.chained.contains(&false));
             }
             for from in [0, 1, 64, 130, n] {
                 assert!(p.iter_from(from).eq(v.iter().skip(from).copied()));
@@ -619,7 +705,12 @@ mod tests {
 
     #[test]
     fn one_field_reads_as_the_spans_hold_it() {
-        let v = sample(700);
+        for chain in [false, true] {
+            one_field_reads(&sample(700, chain));
+        }
+    }
+
+    fn one_field_reads(v: &[T]) {
         let p: Spans<T> = v.iter().copied().collect();
         for (a, b) in [
             (0, 0),
@@ -644,7 +735,12 @@ mod tests {
 
     #[test]
     fn searches_by_time_agree_with_the_plain_vector() {
-        let v = sample(3_000);
+        for chain in [false, true] {
+            searches_agree(&sample(3_000, chain));
+        }
+    }
+
+    fn searches_agree(v: &[T]) {
         let p: Spans<T> = v.iter().copied().collect();
         for s in v.iter().step_by(37) {
             for t in [s.start - 1, s.start, s.start + 1, s.end] {
