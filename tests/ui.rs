@@ -111,6 +111,52 @@ fn w_and_s_zoom_a_and_d_pan() {
     assert_eq!(span_ns(&h), full, "Home did not fit the trace");
 }
 
+/// A key pressed and released within one frame (a quick tap on a slow frame, a remote
+/// desktop, xdotool) still moves the view, by a step: W about 15% in, S back out, D and A
+/// an eighth of the width.
+#[test]
+fn tapped_keys_move_the_view_by_a_step() {
+    let mut h = harness(Some(trace("basic-go127")));
+    let tap = |h: &mut Harness<'static, GoscopeApp>, key: egui::Key| {
+        for pressed in [true, false] {
+            h.input_mut().events.push(egui::Event::Key {
+                key,
+                pressed,
+                modifiers: Modifiers::NONE,
+                repeat: false,
+                physical_key: None,
+            });
+        }
+        h.run_steps(2);
+    };
+    let full = span_ns(&h);
+    tap(&mut h, egui::Key::W);
+    let zoomed = span_ns(&h);
+    let ratio = zoomed / full;
+    assert!(
+        (0.8..0.9).contains(&ratio),
+        "a tap of W zoomed {full} -> {zoomed}"
+    );
+    let start = h.state().doc.as_ref().unwrap().view.start_ns;
+    tap(&mut h, egui::Key::D);
+    let moved = h.state().doc.as_ref().unwrap().view.start_ns - start;
+    assert!(
+        (0.1..0.15).contains(&(moved / zoomed)),
+        "a tap of D moved {moved} ns of {zoomed}"
+    );
+    tap(&mut h, egui::Key::A);
+    let back = h.state().doc.as_ref().unwrap().view.start_ns;
+    assert!(
+        (back - start).abs() < 1.0,
+        "a tap of A went back to {back}, not {start}"
+    );
+    tap(&mut h, egui::Key::S);
+    assert!(
+        (span_ns(&h) - full).abs() < full * 1e-9,
+        "a tap of S did not undo the tap of W"
+    );
+}
+
 fn pointer_drag(h: &mut Harness<'static, GoscopeApp>, from: Pos2, to: Pos2, modifiers: Modifiers) {
     h.event(egui::Event::PointerMoved(from));
     h.step();

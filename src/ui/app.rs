@@ -23,6 +23,9 @@ use crate::model::Model;
 
 const RECENT_KEY: &str = "goscope.recent";
 const MAX_RECENT: usize = 10;
+/// How far a tap of W/S/A/D moves the view that no frame saw held: as far as holding it
+/// for this long (about 15% of zoom, an eighth of the width of pan).
+const TAP_SECS: f64 = 0.12;
 /// How soon a load's stage change is drawn (its preview and result are drawn at once).
 const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(300);
 
@@ -550,7 +553,7 @@ impl GoscopeApp {
         if ctrl_f {
             doc.search.open();
         }
-        let (dt, w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
+        let (w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
             let pressed = [Key::W, Key::S, Key::A, Key::D]
                 .iter()
                 .any(|k| i.key_pressed(*k));
@@ -561,12 +564,24 @@ impl GoscopeApp {
                 .map(|p| {
                     ((p.x - doc.geometry.plot.left()) / doc.geometry.plot.width().max(1.0)) as f64
                 });
+            let dt = i.stable_dt.clamp(0.001, 0.1) as f64;
+            // Seconds of motion this frame: a frame's worth while a key is held, and a tap's
+            // worth for a key pressed and released before this frame (a quick tap, or keys
+            // sent by a remote desktop or xdotool), which would otherwise move nothing.
+            let motion = |k: Key| {
+                if i.key_down(k) {
+                    dt
+                } else if i.key_pressed(k) {
+                    TAP_SECS
+                } else {
+                    0.0
+                }
+            };
             (
-                i.stable_dt.clamp(0.001, 0.1) as f64,
-                i.key_down(Key::W),
-                i.key_down(Key::S),
-                i.key_down(Key::A),
-                i.key_down(Key::D),
+                motion(Key::W),
+                motion(Key::S),
+                motion(Key::A),
+                motion(Key::D),
                 pressed,
                 i.key_pressed(Key::Home) || i.key_pressed(Key::Num0),
                 i.key_pressed(Key::Z),
@@ -583,19 +598,19 @@ impl GoscopeApp {
         }
         let anchor = anchor.unwrap_or(0.5);
         // Held keys move smoothly: about 4× zoom and one screen width of pan per second.
-        if w {
-            doc.view.zoom((-1.4 * dt).exp(), anchor);
+        if w > 0.0 {
+            doc.view.zoom((-1.4 * w).exp(), anchor);
         }
-        if s {
-            doc.view.zoom((1.4 * dt).exp(), anchor);
+        if s > 0.0 {
+            doc.view.zoom((1.4 * s).exp(), anchor);
         }
-        if a {
-            doc.view.pan(-dt);
+        if a > 0.0 {
+            doc.view.pan(-a);
         }
-        if d {
-            doc.view.pan(dt);
+        if d > 0.0 {
+            doc.view.pan(d);
         }
-        if w || s || a || d {
+        if w + s + a + d > 0.0 {
             ctx.request_repaint();
         }
         if home {

@@ -11,9 +11,9 @@ use crate::model::{GState, Model, StackId};
 pub const HELP: &[(&str, &str)] = &[
     (
         "W / S",
-        "zoom in / out around the mouse (hold for smooth zoom)",
+        "zoom in / out around the mouse (a step a tap; hold for smooth zoom)",
     ),
-    ("A / D", "pan left / right (hold)"),
+    ("A / D", "pan left / right (a step a tap; hold to glide)"),
     ("wheel, Ctrl+wheel", "zoom around the mouse"),
     ("Shift+wheel", "pan"),
     ("drag", "pan"),
