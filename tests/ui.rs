@@ -306,6 +306,34 @@ fn a_bad_file_shows_an_error_and_keeps_the_open_trace() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A file dropped from the desktop, as the window system hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Dropping a trace onto the window opens it, also while another is open.
+#[test]
+fn a_dropped_trace_opens_over_the_open_one() {
+    let mut h = harness(Some(trace("timers-go125")));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(trace("stall-go127"))));
+    h.step();
+    h.input_mut().dropped_files.clear();
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().expect("a trace is open");
+    assert!(doc.path.ends_with("stall-go127.trace"), "{}", doc.path.display());
+    h.get_by_label("Proc 0");
+}
+
 #[test]
 fn start_page_offers_open_and_path_field() {
     let mut h = Harness::builder()
