@@ -330,7 +330,11 @@ fn a_dropped_trace_opens_over_the_open_one() {
     h.input_mut().dropped_files.clear();
     wait_loaded(&mut h);
     let doc = h.state().doc.as_ref().expect("a trace is open");
-    assert!(doc.path.ends_with("stall-go127.trace"), "{}", doc.path.display());
+    assert!(
+        doc.path.ends_with("stall-go127.trace"),
+        "{}",
+        doc.path.display()
+    );
     h.get_by_label("Proc 0");
 }
 

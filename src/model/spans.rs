@@ -246,8 +246,8 @@ impl<S: Fields> Spans<S> {
         }
         debug_assert_eq!(n, BLOCK);
         let [starts, durations, ..] = &mut columns;
-        let chained = S::CHAINS
-            && (1..n).all(|k| starts[k] == starts[k - 1].wrapping_add(durations[k - 1]));
+        let chained =
+            S::CHAINS && (1..n).all(|k| starts[k] == starts[k - 1].wrapping_add(durations[k - 1]));
         if chained {
             // Ends less the first start instead of durations; the starts become constant,
             // which takes no bits.
@@ -310,7 +310,11 @@ impl<S: Fields> Spans<S> {
     fn field(&self, b: Block, k: usize, f: usize) -> i64 {
         if b.chained && f < 2 {
             let (start, end) = b.chained_times(&self.data, k);
-            return if f == 0 { start } else { end.wrapping_sub(start) };
+            return if f == 0 {
+                start
+            } else {
+                end.wrapping_sub(start)
+            };
         }
         let w = b.width[f];
         b.base[f].wrapping_add(read(&self.data, b.field_start(f), k, w) as i64)

@@ -795,16 +795,28 @@ mod tests {
             assert!(got == want, "{name}");
             let released = src.released.into_inner().unwrap();
             let len = src.data.len();
-            assert!(released.iter().all(|r| r.start <= r.end && r.end <= len), "{name}");
+            assert!(
+                released.iter().all(|r| r.start <= r.end && r.end <= len),
+                "{name}"
+            );
             let Ok(scan) = batch::scan(&src.data) else {
                 assert!(released.is_empty(), "{name}: nothing was scanned");
                 continue;
             };
-            assert!(released.contains(&(0..len)), "{name}: the file after the scan");
+            assert!(
+                released.contains(&(0..len)),
+                "{name}: the file after the scan"
+            );
             for g in scan.generations.iter().take(ordered) {
                 let (a, b) = (g.offset as usize, g.end_offset as usize);
-                assert!(released.contains(&(a..b)), "{name}: generation at {a} decoded");
-                assert!(released.contains(&(0..b)), "{name}: generation at {a} ordered");
+                assert!(
+                    released.contains(&(a..b)),
+                    "{name}: generation at {a} decoded"
+                );
+                assert!(
+                    released.contains(&(0..b)),
+                    "{name}: generation at {a} ordered"
+                );
             }
         }
     }
