@@ -951,7 +951,7 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
                 done: 0,
                 of: generations,
             }),
-            trace::Progress::Ordered { generation, of, .. } => progress(BuildStage::Decoding {
+            trace::Progress::Ordered { generation, of } => progress(BuildStage::Decoding {
                 done: generation,
                 of,
             }),

@@ -88,11 +88,12 @@ pub enum Progress {
 }
 
 /// Where a read's bytes come from. `read_pipelined` tells it which bytes it does not need
-/// for now: all of them once the scan has found the generations (the scan reads only
-/// batch headers, but the kernel maps the pages around each one), and those before each
-/// generation's end once it is ordered (generations lie one after the other). A mapped
-/// file gives those pages back (`cli::TraceBytes`), so the file does not count whole in
-/// the reader's memory.
+/// for now: those scanned so far every few MiB of the scan and all of them after it (the
+/// scan reads only batch headers, but the kernel maps the pages around each one), a
+/// generation's once it is decoded ahead of its turn, and those before a generation's end
+/// once it is ordered (generations lie one after the other). A mapped file gives those
+/// pages back (`cli::TraceBytes`), so the file does not count whole in the reader's
+/// memory.
 pub trait Source: Sync {
     fn bytes(&self) -> &[u8];
     /// The read does not need `range` of the bytes for now (it may read them later).
@@ -466,11 +467,13 @@ impl<'r, 'a> Run<'r, 'a> {
             1
         };
         let release = self.release;
-        // A generation waits for its turn decoded, but its pages given back: the ordering
-        // reads them again, from the page cache, when its turn comes.
+        // A generation decoded ahead waits for its turn with its pages given back: the
+        // ordering reads them again, from the page cache, when its turn comes.
         let decode = |s: &batch::GenerationSpan<'a>| {
             let g = generation::decode(version, s);
-            release(s.offset as usize..s.end_offset as usize);
+            if parallel {
+                release(s.offset as usize..s.end_offset as usize);
+            }
             g
         };
         let decode_window = |start: usize| -> Vec<Result<generation::Generation<'a>>> {
