@@ -31,6 +31,8 @@ impl<T: Send + 'static> Job<T> {
             .name(format!("goscope-{name}"))
             .spawn(move || {
                 let out = f();
+                // What the computation used and dropped goes back to the system.
+                super::give_back_freed_memory();
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(out);
                 }

@@ -473,7 +473,12 @@ impl GoscopeApp {
             }
         }
         // The preview, or the trace this one replaced, is gone.
-        give_back_freed_memory();
+        let t0 = Instant::now();
+        super::give_back_freed_memory();
+        log_load(&format!(
+            "freed memory given back in {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        ));
     }
 
     fn remember_recent(&mut self, path: &Path) {
@@ -1034,25 +1039,6 @@ fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Se
 
 /// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in, and in
 /// which frame it is first drawn.
-/// Returns the memory freed inside the allocator's heaps to the system. glibc keeps what a
-/// dropped model held (a preview is some 60 MB, a whole trace hundreds) for reuse, so the
-/// window would go on holding it. Takes a few milliseconds; called after a load settles.
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let t0 = Instant::now();
-        // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no
-        // pointers and is safe to call from any thread at any time.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        log_load(&format!(
-            "freed memory given back in {:.1} ms",
-            t0.elapsed().as_secs_f64() * 1e3
-        ));
-    }
-}
-
 fn log_load(what: &str) {
     if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
         eprintln!(
