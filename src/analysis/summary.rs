@@ -18,6 +18,7 @@
 //!   P (sweep) count for the goroutine that began and ended them on that P.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -33,7 +34,7 @@ pub struct ExecStats {
     pub exec_ns: i64,
     pub sched_wait_ns: i64,
     /// Time blocked (waiting), by wait reason ("chan receive", "select", "sync", …).
-    pub block_ns: BTreeMap<String, i64>,
+    pub block_ns: NsByName,
     /// Time in syscalls while holding a P.
     pub syscall_ns: i64,
     /// Time in syscalls after the P was taken away.
@@ -42,7 +43,78 @@ pub struct ExecStats {
     pub total_ns: i64,
     /// Time in special ranges ("GC mark assist", "GC incremental sweep",
     /// "stop-the-world (…)"); overlaps the other times.
-    pub range_ns: BTreeMap<String, i64>,
+    pub range_ns: NsByName,
+}
+
+/// Times by name (a wait reason, a range), in name order: a map, kept small. A trace can
+/// have 100,000 goroutines, each with a few of these; as `BTreeMap<String, i64>` they took
+/// some 450 bytes a goroutine (a tree node and a string per name), now some 60: one short
+/// vector, its names shared by every goroutine.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct NsByName(Vec<(Arc<str>, i64)>);
+
+impl NsByName {
+    pub fn get(&self, name: &str) -> Option<&i64> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// Sets `name`'s time.
+    pub fn insert(&mut self, name: &str, ns: i64) {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
+            Ok(i) => self.0[i].1 = ns,
+            Err(i) => self.0.insert(i, (Arc::from(name), ns)),
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &i64> + '_ {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &i64)> + '_ {
+        self.0.iter().map(|(k, v)| (&**k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a NsByName {
+    type Item = (&'a str, &'a i64);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a i64)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Written as the map it stands for.
+impl std::fmt::Debug for NsByName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Serialized as the map it stands for (names in order, as a `BTreeMap` is).
+impl Serialize for NsByName {
+    fn serialize<Se: serde::Serializer>(&self, ser: Se) -> Result<Se::Ok, Se::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.iter() {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 /// Go's name for execution time among the non-overlapping stats.
@@ -624,14 +696,33 @@ impl Summarizer {
     pub fn finish(mut self) -> Summary {
         let names = std::mem::take(&mut self.names);
         let name = |i: u32| names.get(i as usize).map_or("", |s| s).to_string();
+        // Each name once, shared by every goroutine's times.
+        let shared: Vec<Arc<str>> = names.iter().map(|s| Arc::from(&**s)).collect();
+        let empty: Arc<str> = Arc::from("");
+        let by_name = |v: &[(u32, i64)]| {
+            let mut m: Vec<(Arc<str>, i64)> = v
+                .iter()
+                .map(|&(k, ns)| (shared.get(k as usize).unwrap_or(&empty).clone(), ns))
+                .collect();
+            m.sort_by(|a, b| a.0.cmp(&b.0));
+            // One entry a name (a name stands for one id, but stay a map whatever comes).
+            m.dedup_by(|later, first| {
+                let same = later.0 == first.0;
+                if same {
+                    first.1 = later.1;
+                }
+                same
+            });
+            NsByName(m)
+        };
         let public = |s: &Stats| ExecStats {
             exec_ns: s.exec,
             sched_wait_ns: s.sched,
-            block_ns: s.block.iter().map(|&(k, v)| (name(k), v)).collect(),
+            block_ns: by_name(&s.block),
             syscall_ns: s.syscall,
             syscall_block_ns: s.syscall_block,
             total_ns: s.total,
-            range_ns: s.range.iter().map(|&(k, v)| (name(k), v)).collect(),
+            range_ns: by_name(&s.range),
         };
         let mut goroutines: Vec<GoroutineSummary> = self
             .gs
@@ -694,6 +785,32 @@ pub fn summarize<S: crate::trace::Source + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times by name read, print and serialize as the `BTreeMap` they stand for.
+    #[test]
+    fn times_by_name_are_a_map() {
+        let mut mine = NsByName::default();
+        let mut map = BTreeMap::new();
+        for (k, v) in [
+            ("sync", 3),
+            ("chan receive", 5),
+            ("select", 7),
+            ("sync", 11),
+        ] {
+            mine.insert(k, v);
+            map.insert(k.to_string(), v);
+        }
+        assert_eq!(mine.len(), map.len());
+        assert!(mine.keys().eq(map.keys().map(|k| k.as_str())));
+        assert!(mine.values().eq(map.values()));
+        assert_eq!(mine.get("sync"), Some(&11));
+        assert_eq!(mine.get("network"), None);
+        assert_eq!(format!("{mine:?}"), format!("{map:?}"));
+        assert_eq!(
+            serde_json::to_string(&mine).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+    }
 
     #[test]
     fn unknown_time_is_what_is_left() {

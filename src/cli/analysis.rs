@@ -329,10 +329,7 @@ fn write_group_table(
     }
     write_table(out, &header, &rows)?;
 
-    let range_cols: BTreeSet<&str> = gs
-        .iter()
-        .flat_map(|g| g.stats.range_ns.keys().map(|k| k.as_str()))
-        .collect();
+    let range_cols: BTreeSet<&str> = gs.iter().flat_map(|g| g.stats.range_ns.keys()).collect();
     let with_ranges: Vec<&&GoroutineSummary> = gs
         .iter()
         .filter(|g| g.stats.range_ns.values().sum::<i64>() != 0)

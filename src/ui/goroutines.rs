@@ -83,8 +83,8 @@ pub fn columns_for(gs: &[&GoroutineSummary]) -> Vec<Stat> {
     let mut reasons = BTreeSet::new();
     let mut ranges = BTreeSet::new();
     for g in gs {
-        reasons.extend(g.stats.block_ns.keys().cloned());
-        ranges.extend(g.stats.range_ns.keys().cloned());
+        reasons.extend(g.stats.block_ns.keys().map(str::to_string));
+        ranges.extend(g.stats.range_ns.keys().map(str::to_string));
     }
     let mut cols = vec![
         Stat::Id,
