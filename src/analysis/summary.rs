@@ -820,7 +820,7 @@ mod tests {
             total_ns: 40,
             ..Default::default()
         };
-        s.block_ns.insert("select".into(), 20);
+        s.block_ns.insert("select", 20);
         assert_eq!(s.unknown_ns(), 5);
         let m = s.non_overlapping();
         assert_eq!(m["Block time (select)"], 20);

@@ -346,7 +346,7 @@ fn write_group_table(
                 row.extend(
                     range_cols
                         .iter()
-                        .map(|c| go_duration(g.stats.range_ns.get(*c).copied().unwrap_or(0))),
+                        .map(|c| go_duration(g.stats.range_ns.get(c).copied().unwrap_or(0))),
                 );
                 row
             })
