@@ -213,6 +213,37 @@ fn shift_drag_selects_a_range_and_shows_its_duration() {
     );
 }
 
+/// A selection too long to sum within a frame is summed in the background: the panel says
+/// so meanwhile, then shows the same summary.
+#[test]
+fn a_long_selection_is_summed_in_the_background() {
+    let mut h = harness(Some(trace("net-go127")));
+    h.state_mut().doc.as_mut().unwrap().inline_summary_events = 0.0;
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let y = plot.top() + 300.0;
+    let (x0, x1) = (plot.left() + 100.0, plot.left() + 500.0);
+    pointer_drag(&mut h, Pos2::new(x0, y), Pos2::new(x1, y), Modifiers::SHIFT);
+    let running = |h: &Harness<'static, GoscopeApp>| {
+        h.query_by_label("running").is_some() && h.query_by_label_contains("Selection:").is_some()
+    };
+    for _ in 0..400 {
+        if running(&h) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(running(&h), "the summary did not arrive");
+    let doc = h.state().doc.as_ref().unwrap();
+    let (a, b) = doc.view.selection.expect("a selection");
+    let (key, slot) = doc.selection_summary.as_ref().expect("a summary");
+    assert_eq!(*key, (a.min(b), a.max(b)));
+    assert!(
+        matches!(slot, goscope::ui::analyses::Slot::Done(_)),
+        "the summary is shown before it is done"
+    );
+}
+
 #[test]
 fn clicking_the_stalled_span_shows_its_blocking_stack() {
     let mut h = harness(Some(trace("stall-go127")));

@@ -80,7 +80,13 @@ pub struct Doc {
     pub geometry: Geometry,
     rows: Vec<Row>,
     rows_key: Option<(LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>)>,
-    pub selection_summary: Option<((f64, f64), panels::SelectionSummary)>,
+    /// The selection's summary, for the range it was made for: summed on this thread for
+    /// a short selection, in the background for a long one.
+    pub selection_summary: Option<((f64, f64), Slot<panels::SelectionSummary>)>,
+    /// Events a selection may hold (estimated from its share of the trace) and still be
+    /// summed on the UI thread. Whole-trace selections of the benchmark trace take 0.17 s
+    /// to sum; this keeps a frame's share under about 6 ms.
+    pub inline_summary_events: f64,
     /// Whether the selection panel is shown (set after each frame's timeline input).
     pub selection_panel: bool,
     /// The dock's open tab (None: the dock is closed).
@@ -114,6 +120,7 @@ impl Doc {
             rows: Vec::new(),
             rows_key: None,
             selection_summary: None,
+            inline_summary_events: 500_000.0,
             selection_panel: false,
             tab: None,
             findings: None,
@@ -887,13 +894,32 @@ impl GoscopeApp {
                                 let fresh =
                                     doc.selection_summary.as_ref().map(|(k, _)| *k) != Some((a, b));
                                 if fresh {
-                                    doc.selection_summary = Some((
-                                        (a, b),
-                                        panels::SelectionSummary::compute(&doc.model, a, b),
-                                    ));
+                                    let share = (b - a) / doc.model.duration_ns().max(1) as f64;
+                                    let model = doc.model.clone();
+                                    let sum =
+                                        move || panels::SelectionSummary::compute(&model, a, b);
+                                    let slot = if doc.model.events as f64 * share
+                                        <= doc.inline_summary_events
+                                    {
+                                        Slot::Done(sum())
+                                    } else {
+                                        Slot::spawn("selection", ui.ctx(), sum)
+                                    };
+                                    doc.selection_summary = Some(((a, b), slot));
                                 }
-                                if let Some((_, s)) = &doc.selection_summary {
-                                    panels::selection_ui(ui, &doc.model, s);
+                                if let Some((_, slot)) = &mut doc.selection_summary {
+                                    match slot.get() {
+                                        Some(s) => panels::selection_ui(ui, &doc.model, s),
+                                        None => {
+                                            ui.horizontal(|ui| {
+                                                ui.spinner();
+                                                ui.label(format!(
+                                                    "Selection: {} — summing its spans…",
+                                                    format_duration(b - a)
+                                                ));
+                                            });
+                                        }
+                                    }
                                 }
                             }
                         });
