@@ -2,7 +2,15 @@
 //! text the goroutines whose start function contains it and the spans whose stacks hold a
 //! matching function. Results jump to the lane and span; matches are highlighted.
 
+use std::sync::Arc;
+
+use super::analyses::Job;
 use crate::model::Model;
+
+/// Traces of up to this many events are searched within the frame (a search reads every
+/// span's stacks: some 10 ns an event); larger ones in the background, so that typing a
+/// query into the field of a large trace does not stall on every key.
+pub const INLINE_SEARCH_EVENTS: f64 = 500_000.0;
 
 /// At most this many results are listed.
 pub const MAX_HITS: usize = 200;
@@ -182,7 +190,6 @@ pub fn describe(model: &Model, hit: &Hit) -> String {
 }
 
 /// The search bar's state.
-#[derive(Default)]
 pub struct SearchBar {
     pub open: bool,
     pub query: String,
@@ -191,6 +198,25 @@ pub struct SearchBar {
     matches: Matches,
     /// The query `matches` is for.
     matched: Option<String>,
+    /// A search running in the background, and its query: one at a time; when it ends
+    /// and the query has changed meanwhile, the next starts for the query as it is then.
+    running: Option<(String, Job<Matches>)>,
+    /// Events a trace may have and be searched within the frame (`INLINE_SEARCH_EVENTS`).
+    pub inline_events: f64,
+}
+
+impl Default for SearchBar {
+    fn default() -> Self {
+        SearchBar {
+            open: false,
+            query: String::new(),
+            want_focus: false,
+            matches: Matches::default(),
+            matched: None,
+            running: None,
+            inline_events: INLINE_SEARCH_EVENTS,
+        }
+    }
 }
 
 impl SearchBar {
@@ -201,8 +227,39 @@ impl SearchBar {
             open: self.open,
             query: self.query,
             want_focus: self.want_focus,
+            inline_events: self.inline_events,
             ..SearchBar::default()
         }
+    }
+
+    /// Whether the matches shown are not yet those of the query (a search is running).
+    pub fn searching(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Brings the matches up to the query: at once for a small trace, else through one
+    /// background search at a time (the matches shown are the last query's meanwhile).
+    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>) {
+        if let Some((query, job)) = &self.running {
+            let Some(found) = job.take() else { return };
+            self.matches = found;
+            self.matched = Some(query.clone());
+            self.running = None;
+        }
+        if self.matched.as_deref() == Some(self.query.as_str()) {
+            return;
+        }
+        if (model.events as f64) <= self.inline_events {
+            self.matches = search(model, &self.query);
+            self.matched = Some(self.query.clone());
+            return;
+        }
+        let (query, model) = (self.query.clone(), Arc::clone(model));
+        let job = Job::spawn("search", ctx, {
+            let query = query.clone();
+            move || search(&model, &query)
+        });
+        self.running = Some((query, job));
     }
 
     /// Opens the bar with the field focused.
@@ -217,7 +274,7 @@ impl SearchBar {
     }
 
     /// Draws the bar and its results; returns the result the user picked.
-    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Hit> {
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Arc<Model>) -> Option<Hit> {
         if !self.open {
             return None;
         }
@@ -234,23 +291,23 @@ impl SearchBar {
                 field.request_focus();
                 self.want_focus = false;
             }
-            if self.matched.as_deref() != Some(self.query.as_str()) {
-                self.matches = search(model, &self.query);
-                self.matched = Some(self.query.clone());
-            }
+            self.update(ui.ctx(), model);
             let (enter, esc) = ui.input(|i| {
                 (
                     i.key_pressed(egui::Key::Enter),
                     i.key_pressed(egui::Key::Escape),
                 )
             });
-            if field.lost_focus() && enter {
+            // (Enter picks the query's first match, not the last query's.)
+            if field.lost_focus() && enter && !self.searching() {
                 picked = self.matches.hits.first().cloned();
             }
             if esc {
                 self.open = false;
             }
-            if !self.query.trim().is_empty() {
+            if self.searching() {
+                ui.spinner();
+            } else if !self.query.trim().is_empty() {
                 let n = self.matches.hits.len();
                 ui.label(
                     egui::RichText::new(format!(
