@@ -586,6 +586,64 @@ fn ctrl_f_finds_a_function_and_a_processor() {
     assert_eq!(h.state().doc.as_ref().unwrap().mode, LaneMode::Procs);
 }
 
+/// Ctrl+F pressed and released, Ctrl included, within one frame (a quick chord, a remote
+/// desktop, xdotool) opens the search: the key event says Ctrl was held even though it is
+/// up again by the frame's end.
+#[test]
+fn a_chord_within_one_frame_opens_the_search() {
+    let mut h = harness(Some(trace("stall-go127")));
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::Key {
+            key: egui::Key::F,
+            pressed,
+            modifiers: Modifiers::COMMAND,
+            repeat: false,
+            physical_key: None,
+        });
+    }
+    h.run_steps(2);
+    assert!(
+        h.state().doc.as_ref().unwrap().search.open,
+        "Ctrl+F did not open the search"
+    );
+    h.get_by_label("Find");
+}
+
+/// On a large trace the search runs in the background, one query at a time, and the bar
+/// ends up with the matches of the query as last typed.
+#[test]
+fn searching_a_large_trace_runs_in_the_background() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    // Every trace is large here.
+    h.state_mut().doc.as_mut().unwrap().search.inline_events = 0.0;
+    // Typed a letter a frame: later letters come while earlier searches run.
+    for q in ["m", "ma", "main", "main.", "main.wa", "main.wait"] {
+        h.state_mut().doc.as_mut().unwrap().search.query = q.into();
+        h.step();
+    }
+    let settled = |h: &Harness<'static, GoscopeApp>| {
+        let s = &h.state().doc.as_ref().unwrap().search;
+        !s.searching() && h.query_by_label_contains("results").is_some()
+    };
+    for _ in 0..400 {
+        if settled(&h) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(settled(&h), "the search did not settle");
+    let hits = h.get_all_by_label_contains("— main.wait").count();
+    assert!(hits > 0, "no span of main.wait listed");
+    assert_eq!(
+        h.query_all_by_label_contains("— main.").count(),
+        hits,
+        "a shorter query's matches are listed"
+    );
+}
+
 /// The seed's story, profiles: Profiles → Sync blocking → searching `main.wait` shows
 /// ≈1 s, the stall of the one stalled stream goroutine.
 #[test]

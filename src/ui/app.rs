@@ -543,8 +543,8 @@ impl GoscopeApp {
         }
         let (ctrl_o, ctrl_f, help, esc) = ctx.input(|i| {
             (
-                i.modifiers.command && i.key_pressed(Key::O),
-                i.modifiers.command && i.key_pressed(Key::F),
+                pressed_with_command(i, Key::O),
+                pressed_with_command(i, Key::F),
                 i.key_pressed(Key::Questionmark)
                     || i.events
                         .iter()
@@ -1065,6 +1065,16 @@ fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Se
 
 /// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in, and in
 /// which frame it is first drawn.
+/// Whether `key` was pressed with Ctrl (⌘ on macOS) held, as the key event itself says: the
+/// modifiers at the frame's end may already be released when the whole chord came within
+/// one frame (a quick chord on a slow frame, a remote desktop, xdotool).
+fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
+    i.events.iter().any(|e| {
+        matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
+            if *key == k && modifiers.command)
+    })
+}
+
 fn log_load(what: &str) {
     if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
         eprintln!(
