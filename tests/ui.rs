@@ -39,6 +39,22 @@ fn wait_loaded(h: &mut Harness<'static, GoscopeApp>) {
     h.run_steps(3);
 }
 
+/// Steps the app until `done` holds (for background jobs), for at most 2 s.
+fn step_until(
+    h: &mut Harness<'static, GoscopeApp>,
+    done: impl Fn(&Harness<'static, GoscopeApp>) -> bool,
+    failure: &str,
+) {
+    for _ in 0..400 {
+        if done(h) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(done(h), "{failure}");
+}
+
 fn span_ns(h: &Harness<'static, GoscopeApp>) -> f64 {
     h.state().doc.as_ref().unwrap().view.span_ns()
 }
@@ -226,14 +242,7 @@ fn a_long_selection_is_summed_in_the_background() {
     let running = |h: &Harness<'static, GoscopeApp>| {
         h.query_by_label("running").is_some() && h.query_by_label_contains("Selection:").is_some()
     };
-    for _ in 0..400 {
-        if running(&h) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        h.step();
-    }
-    assert!(running(&h), "the summary did not arrive");
+    step_until(&mut h, running, "the summary did not arrive");
     let doc = h.state().doc.as_ref().unwrap();
     let (a, b) = doc.view.selection.expect("a selection");
     let (key, slot) = doc.selection_summary.as_ref().expect("a summary");
@@ -627,14 +636,7 @@ fn searching_a_large_trace_runs_in_the_background() {
         let s = &h.state().doc.as_ref().unwrap().search;
         !s.searching() && h.query_by_label_contains("results").is_some()
     };
-    for _ in 0..400 {
-        if settled(&h) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        h.step();
-    }
-    assert!(settled(&h), "the search did not settle");
+    step_until(&mut h, settled, "the search did not settle");
     let hits = h.get_all_by_label_contains("— main.wait").count();
     assert!(hits > 0, "no span of main.wait listed");
     assert_eq!(
