@@ -24,7 +24,7 @@ where
     }
     for v in views {
         assert_eq!(
-            lod::layout_indexed(spans, spans.block_starts(), v, 3.0),
+            spans.layout(v, 3.0),
             lod::layout(&plain, v, 3.0)
         );
     }

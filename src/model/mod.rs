@@ -488,24 +488,15 @@ mod tests {
             for g in &m.goroutines {
                 let plain = lod::layout(&g.spans.to_vec(), v, 3.0);
                 items += plain.len();
-                assert_eq!(
-                    lod::layout_indexed(&g.spans, g.spans.block_starts(), v, 3.0),
-                    plain
-                );
+                assert_eq!(g.spans.layout(v, 3.0), plain);
             }
             for p in &m.procs {
                 let plain = lod::layout(&p.spans.to_vec(), v, 3.0);
-                assert_eq!(
-                    lod::layout_indexed(&p.spans, p.spans.block_starts(), v, 3.0),
-                    plain
-                );
+                assert_eq!(p.spans.layout(v, 3.0), plain);
             }
             for t in &m.threads {
                 let plain = lod::layout(&t.spans.to_vec(), v, 3.0);
-                assert_eq!(
-                    lod::layout_indexed(&t.spans, t.spans.block_starts(), v, 3.0),
-                    plain
-                );
+                assert_eq!(t.spans.layout(v, 3.0), plain);
             }
         }
         assert!(items > 100, "{items} items");

@@ -503,6 +503,11 @@ impl<S: Fields> Spans<S> {
         &self.block_starts
     }
 
+    /// The lane's draw items for a view (`lod::layout`), searched through its block starts.
+    pub fn layout(&self, view: &lod::TimeView, min_px: f64) -> Vec<lod::Item> {
+        lod::layout_indexed(self, &self.block_starts, view, min_px)
+    }
+
     /// Decodes block `bi` (all of it) into `out`.
     fn decode_block(&self, bi: usize, out: &mut Vec<S>) {
         out.clear();

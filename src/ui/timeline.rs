@@ -120,17 +120,17 @@ fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> Vec<lod
     match kind {
         LaneKind::Proc => {
             let p = &model.procs[i];
-            lod::layout_indexed(&p.spans, p.spans.block_starts(), tv, MIN_SPAN_PX)
+            p.spans.layout(tv, MIN_SPAN_PX)
         }
         LaneKind::ProcWork(w) => lod::layout(model.procs[i].work_of(w), tv, MIN_SPAN_PX),
         LaneKind::Goroutine => {
             let g = &model.goroutines[i];
-            lod::layout_indexed(&g.spans, g.spans.block_starts(), tv, MIN_SPAN_PX)
+            g.spans.layout(tv, MIN_SPAN_PX)
         }
         LaneKind::Regions => lod::layout(&model.goroutines[i].regions, tv, 1.0),
         LaneKind::Thread => {
             let t = &model.threads[i];
-            lod::layout_indexed(&t.spans, t.spans.block_starts(), tv, MIN_SPAN_PX)
+            t.spans.layout(tv, MIN_SPAN_PX)
         }
         LaneKind::Gc => lod::layout(&model.gc, tv, MIN_SPAN_PX),
         LaneKind::Stw => lod::layout(&model.stw, tv, MIN_SPAN_PX),
