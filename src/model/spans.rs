@@ -316,6 +316,18 @@ impl<S: Fields> Spans<S> {
         })
     }
 
+    /// Block `bi`, if it is packed chained. (The time accessors read other blocks straight
+    /// from the header vectors, without making a `Block`.)
+    #[inline]
+    fn chained_block(&self, bi: usize) -> Option<Block<'_>> {
+        self.chained
+            .get(bi)
+            .copied()
+            .unwrap_or(false)
+            .then(|| self.block(bi))
+            .flatten()
+    }
+
     #[inline]
     fn field(&self, b: Block, k: usize, f: usize) -> i64 {
         if b.chained && f < 2 {
@@ -379,8 +391,10 @@ impl<S: Fields> Spans<S> {
     #[inline]
     pub fn start_at(&self, i: usize) -> i64 {
         let (bi, k) = (i / BLOCK, i % BLOCK);
+        if let Some(b) = self.chained_block(bi) {
+            return b.chained_times(&self.data, k).0;
+        }
         match self.offsets.get(bi) {
-            Some(_) if self.chained[bi] => self.field_at(i, 0),
             Some(&offset) => {
                 let h = bi * S::FIELDS;
                 let w = self.widths[h];
@@ -394,11 +408,10 @@ impl<S: Fields> Spans<S> {
     #[inline]
     pub fn times_at(&self, i: usize) -> (i64, i64) {
         let (bi, k) = (i / BLOCK, i % BLOCK);
+        if let Some(b) = self.chained_block(bi) {
+            return b.chained_times(&self.data, k);
+        }
         let (start, duration) = match self.offsets.get(bi) {
-            Some(_) if self.chained[bi] => match self.block(bi) {
-                Some(b) => return b.chained_times(&self.data, k),
-                None => (0, 0), // (a chained block is a packed one)
-            },
             Some(&offset) => {
                 let h = bi * S::FIELDS;
                 let (w0, w1) = (self.widths[h], self.widths[h + 1]);
@@ -496,6 +509,7 @@ impl<S: Fields> Spans<S> {
             + self.offsets.len() * std::mem::size_of::<usize>()
             + self.bases.len() * std::mem::size_of::<i64>()
             + self.widths.len()
+            + self.chained.len()
     }
 
     /// The start of every `BLOCK`-th span, for `lod::layout_indexed`.

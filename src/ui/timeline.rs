@@ -1317,7 +1317,7 @@ pub fn pick_at(
                 cache,
                 LaneKind::Goroutine,
                 *gi,
-                &|i| (g.spans.start_at(i), g.spans.end_at(i)),
+                &|i| g.spans.times_at(i),
                 &|i| Pick::GSpan { g: *gi, span: i },
             )
         }
@@ -1329,7 +1329,7 @@ pub fn pick_at(
                     cache,
                     LaneKind::Proc,
                     *pi,
-                    &|i| (pr.spans.start_at(i), pr.spans.end_at(i)),
+                    &|i| pr.spans.times_at(i),
                     &|i| Pick::PSpan { p: *pi, span: i },
                 )
             } else {
@@ -1356,7 +1356,7 @@ pub fn pick_at(
                 cache,
                 LaneKind::Thread,
                 *mi,
-                &|i| (th.spans.start_at(i), th.spans.end_at(i)),
+                &|i| th.spans.times_at(i),
                 &|i| Pick::MSpan { m: *mi, span: i },
             )
         }
