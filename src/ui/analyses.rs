@@ -11,6 +11,11 @@ use crate::analysis::stacks::StackTable;
 use crate::analysis::summary::{Summarizer, Summary};
 use crate::cli::TraceBytes;
 
+/// Events a computation over the model may read and still run within a frame (some 10 ns
+/// an event: about 5 ms); one that would read more runs as a background `Job`. The
+/// selection summary and the search decide by it.
+pub const INLINE_EVENTS: f64 = 500_000.0;
+
 /// A computation running on its own thread; the UI polls it each frame.
 pub struct Job<T> {
     result: Arc<Mutex<Option<T>>>,

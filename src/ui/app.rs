@@ -84,8 +84,8 @@ pub struct Doc {
     /// a short selection, in the background for a long one.
     pub selection_summary: Option<((f64, f64), Slot<panels::SelectionSummary>)>,
     /// Events a selection may hold (estimated from its share of the trace) and still be
-    /// summed on the UI thread. Whole-trace selections of the benchmark trace take 0.17 s
-    /// to sum; this keeps a frame's share under about 6 ms.
+    /// summed on the UI thread (`analyses::INLINE_EVENTS`; a whole-trace selection of the
+    /// benchmark trace takes 0.17 s to sum).
     pub inline_summary_events: f64,
     /// Whether the selection panel is shown (set after each frame's timeline input).
     pub selection_panel: bool,
@@ -120,7 +120,7 @@ impl Doc {
             rows: Vec::new(),
             rows_key: None,
             selection_summary: None,
-            inline_summary_events: 500_000.0,
+            inline_summary_events: super::analyses::INLINE_EVENTS,
             selection_panel: false,
             tab: None,
             findings: None,

@@ -4,13 +4,8 @@
 
 use std::sync::Arc;
 
-use super::analyses::Job;
+use super::analyses::{INLINE_EVENTS, Job};
 use crate::model::Model;
-
-/// Traces of up to this many events are searched within the frame (a search reads every
-/// span's stacks: some 10 ns an event); larger ones in the background, so that typing a
-/// query into the field of a large trace does not stall on every key.
-pub const INLINE_SEARCH_EVENTS: f64 = 500_000.0;
 
 /// At most this many results are listed.
 pub const MAX_HITS: usize = 200;
@@ -201,7 +196,9 @@ pub struct SearchBar {
     /// A search running in the background, and its query: one at a time; when it ends
     /// and the query has changed meanwhile, the next starts for the query as it is then.
     running: Option<(String, Job<Matches>)>,
-    /// Events a trace may have and be searched within the frame (`INLINE_SEARCH_EVENTS`).
+    /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
+    /// search reads every span's stacks); a larger one is searched in the background, so
+    /// that typing a query does not stall on every key.
     pub inline_events: f64,
 }
 
@@ -214,7 +211,7 @@ impl Default for SearchBar {
             matches: Matches::default(),
             matched: None,
             running: None,
-            inline_events: INLINE_SEARCH_EVENTS,
+            inline_events: INLINE_EVENTS,
         }
     }
 }
