@@ -736,15 +736,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_field_reads_as_the_spans_hold_it() {
+    /// Runs `check` on `n` sample spans, plain and packed, both without and with chained
+    /// blocks.
+    fn each_sample(n: usize, check: impl Fn(&[T], &Spans<T>)) {
         for chain in [false, true] {
-            one_field_reads(&sample(700, chain));
+            let v = sample(n, chain);
+            check(&v, &v.iter().copied().collect());
         }
     }
 
-    fn one_field_reads(v: &[T]) {
-        let p: Spans<T> = v.iter().copied().collect();
+    #[test]
+    fn one_field_reads_as_the_spans_hold_it() {
+        each_sample(700, one_field_reads);
+    }
+
+    fn one_field_reads(v: &[T], p: &Spans<T>) {
         for (a, b) in [
             (0, 0),
             (0, 700),
@@ -768,13 +774,10 @@ mod tests {
 
     #[test]
     fn searches_by_time_agree_with_the_plain_vector() {
-        for chain in [false, true] {
-            searches_agree(&sample(3_000, chain));
-        }
+        each_sample(3_000, searches_agree);
     }
 
-    fn searches_agree(v: &[T]) {
-        let p: Spans<T> = v.iter().copied().collect();
+    fn searches_agree(v: &[T], p: &Spans<T>) {
         for s in v.iter().step_by(37) {
             for t in [s.start - 1, s.start, s.start + 1, s.end] {
                 assert_eq!(
