@@ -89,11 +89,10 @@ pub enum Progress {
 
 /// Where a read's bytes come from. `read_pipelined` tells it which bytes it does not need
 /// for now: those scanned so far every few MiB of the scan and all of them after it (the
-/// scan reads only batch headers, but the kernel maps the pages around each one), a
-/// generation's once it is decoded ahead of its turn, and those before a generation's end
-/// once it is ordered (generations lie one after the other). A mapped file gives those
-/// pages back (`cli::TraceBytes`), so the file does not count whole in the reader's
-/// memory.
+/// scan reads only batch headers, but the kernel maps the pages around each one), and a
+/// generation's once it is decoded ahead of its turn and again once it is ordered. A mapped
+/// file gives those pages back (`cli::TraceBytes`), so the file does not count whole in the
+/// reader's memory.
 pub trait Source: Sync {
     fn bytes(&self) -> &[u8];
     /// The read does not need `range` of the bytes for now (it may read them later).
@@ -309,8 +308,9 @@ fn order_one(
 /// What a read does with the bytes it does not need for now (`Source::release`).
 type Release<'r> = &'r (dyn Fn(std::ops::Range<usize>) + Sync);
 
-/// Counts a completely ordered generation and reports it; the bytes up to its end are
-/// not needed any more.
+/// Counts a completely ordered generation and reports it; its bytes are not needed any
+/// more. (Only its own: those before it were released when their generations were done,
+/// so a long trace's read does not walk the whole released prefix again each time.)
 fn finished_one(
     outcome: &mut Outcome,
     g: &generation::Generation<'_>,
@@ -318,7 +318,7 @@ fn finished_one(
     of: usize,
     release: Release<'_>,
 ) {
-    release(0..g.end_offset as usize);
+    release(g.offset as usize..g.end_offset as usize);
     outcome.generations += 1;
     outcome.complete_bytes = g.end_offset;
     out.progress(Progress::Ordered {
@@ -766,9 +766,9 @@ mod tests {
         }
     }
 
-    /// A pipelined read gives back the whole file after the scan, each generation once it
-    /// is decoded, and everything up to a generation's end once it is ordered; nothing
-    /// outside the file. The events are those of a plain read.
+    /// A pipelined read gives back the whole file after the scan and each generation once
+    /// it is decoded and once it is ordered; nothing outside the file. The events are those
+    /// of a plain read.
     #[test]
     fn a_source_hears_which_bytes_the_read_is_done_with() {
         for (name, data) in committed_traces() {
@@ -812,13 +812,11 @@ mod tests {
             );
             for g in scan.generations.iter().take(ordered) {
                 let (a, b) = (g.offset as usize, g.end_offset as usize);
+                // Once decoded, once ordered.
+                let times = released.iter().filter(|r| **r == (a..b)).count();
                 assert!(
-                    released.contains(&(a..b)),
-                    "{name}: generation at {a} decoded"
-                );
-                assert!(
-                    released.contains(&(0..b)),
-                    "{name}: generation at {a} ordered"
+                    times >= 2,
+                    "{name}: generation at {a} released {times} times"
                 );
             }
         }
