@@ -7,7 +7,7 @@
 //! - every delivered event can be rendered as Go's text (`write_go_text`) without panic.
 #![no_main]
 
-use goscope::trace::{self, ReadOptions};
+use goscope_trace::{self as trace, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
 fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome, trace::Error>, Vec<(trace::Event, u64)>) {

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use goscope::model::{self, Model, lod};
+use goscope_model::{self as model, Model, lod};
 use libfuzzer_sys::fuzz_target;
 
 fn check_lane<S>(spans: &model::Spans<S>, views: &[lod::TimeView])

@@ -9,10 +9,10 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::open_trace;
-use crate::analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow};
-use crate::analysis::pprof::{self, ProfileKind};
-use crate::analysis::summary::{self, GoroutineSummary, Group, STAT_EXEC};
+use goscope_analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow};
+use goscope_analysis::pprof::{self, ProfileKind};
+use goscope_analysis::summary::{self, GoroutineSummary, Group, STAT_EXEC};
+use goscope_file::TraceFile;
 
 /// `goscope goroutines`.
 #[derive(Args, Debug)]
@@ -157,7 +157,7 @@ pub fn parse_duration_ns(s: &str) -> anyhow::Result<i64> {
     Ok((v * scale).round() as i64)
 }
 
-fn warn_partial(trace: &std::path::Path, w: Option<crate::trace::Error>) {
+fn warn_partial(trace: &std::path::Path, w: Option<goscope_trace::Error>) {
     if let Some(w) = w {
         eprintln!(
             "warning: {}: only part of the trace was read: {w}",
@@ -221,7 +221,7 @@ struct GroupsReport<'a> {
 
 /// `goscope goroutines`.
 pub fn goroutines(args: GoroutinesArgs) -> anyhow::Result<()> {
-    let data = open_trace(&args.trace)?;
+    let data = TraceFile::open(&args.trace)?;
     let (sum, warning) =
         summary::summarize(&data).with_context(|| format!("{}", args.trace.display()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout());
@@ -391,7 +391,7 @@ fn write_table(
 
 /// `goscope pprof`.
 pub fn pprof(args: PprofArgs) -> anyhow::Result<()> {
-    let data = open_trace(&args.trace)?;
+    let data = TraceFile::open(&args.trace)?;
     let kind = ProfileKind::from(args.kind);
     let (profiles, stacks, warning) =
         pprof::build(&data, &[kind]).with_context(|| format!("{}", args.trace.display()))?;
@@ -439,8 +439,8 @@ pub fn mmu(args: MmuArgs) -> anyhow::Result<()> {
         None => UtilFlags::GO_DEFAULT,
     };
     let window = args.window.as_deref().map(parse_duration_ns).transpose()?;
-    let data = open_trace(&args.trace)?;
-    let (utils, warning) = crate::analysis::mmu::utilization(&data, flags)
+    let data = TraceFile::open(&args.trace)?;
+    let (utils, warning) = goscope_analysis::mmu::utilization(&data, flags)
         .with_context(|| format!("{}", args.trace.display()))?;
     let curve = MmuCurve::new(utils);
     let report = MmuReport {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::analysis::findings::{self, LaneRef};
+use goscope_analysis::findings::{self, LaneRef};
 
 #[derive(clap::Args, Debug)]
 pub struct FindingsArgs {
@@ -15,8 +15,8 @@ pub struct FindingsArgs {
 }
 
 pub fn run(args: FindingsArgs) -> anyhow::Result<()> {
-    let data = super::open_trace(&args.trace)?;
-    let model = crate::model::build(&data).with_context(|| format!("{}", args.trace.display()))?;
+    let data = goscope_file::TraceFile::open(&args.trace)?;
+    let model = goscope_model::build(&data).with_context(|| format!("{}", args.trace.display()))?;
     let list = findings::findings(&model);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list)?);

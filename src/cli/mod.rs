@@ -1,16 +1,18 @@
-//! The command line: `goscope stats` and `goscope dump` over a memory-mapped trace file.
+//! The command line: `goscope TRACE` opens the viewer; the subcommands (`stats`, `dump`,
+//! `goroutines`, `pprof`, `mmu`, `findings`) run headless over a mapped trace file.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use goscope_file::TraceFile;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::trace::{self, Kind, ReadOptions, Resource};
+use goscope_trace::{self as trace, Kind, ReadOptions, Resource};
 
 pub mod analysis;
 pub mod findings;
@@ -63,69 +65,6 @@ pub enum Command {
     Mmu(analysis::MmuArgs),
     /// Long blocks, stop-the-world stragglers, quiet periods and long assists, by impact.
     Findings(findings::FindingsArgs),
-}
-
-/// The bytes of a trace file: mapped when possible, read otherwise.
-pub enum TraceBytes {
-    Mapped(memmap2::Mmap),
-    Read(Vec<u8>),
-}
-
-impl std::ops::Deref for TraceBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            TraceBytes::Mapped(m) => m,
-            TraceBytes::Read(v) => v,
-        }
-    }
-}
-
-impl crate::trace::Source for TraceBytes {
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-
-    /// Gives back this process's pages of the mapping in `range`, so that a read's
-    /// resident memory holds the generations in flight, not the whole file.
-    fn release(&self, range: std::ops::Range<usize>) {
-        #[cfg(target_os = "linux")]
-        if let TraceBytes::Mapped(m) = self {
-            let end = range.end.min(m.len());
-            if range.start < end {
-                // SAFETY: the mapping is private and read-only, so nothing was written to
-                // its pages and dropping them loses nothing: a later read (of the pages at
-                // the range's ends too, as the kernel widens it to whole pages) faults the
-                // file's bytes in again, from the page cache. memmap2 calls this unsafe
-                // because on a writable private mapping it would discard the writes. A
-                // failure only leaves the pages resident.
-                let _ = unsafe {
-                    m.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        range.start,
-                        end - range.start,
-                    )
-                };
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = range;
-    }
-}
-
-/// Maps a trace file read-only, falling back to reading it.
-pub fn open_trace(path: &Path) -> anyhow::Result<TraceBytes> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: the mapping is read-only and private to this process; if another process
-    // truncates the file meanwhile, reads may fault, which is the documented mmap risk
-    // accepted by every trace viewer that maps files.
-    match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(m) => Ok(TraceBytes::Mapped(m)),
-        Err(_) => Ok(TraceBytes::Read(
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-        )),
-    }
 }
 
 /// The `stats` report.
@@ -300,7 +239,7 @@ fn print_stats(s: &Stats) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
         #[cfg(feature = "gui")]
-        return crate::ui::run(cli.trace);
+        return goscope_viewer::run(cli.trace);
         #[cfg(not(feature = "gui"))]
         anyhow::bail!(
             "this goscope was built without the viewer (feature `gui`); use a subcommand, see --help"
@@ -313,7 +252,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             sequential,
             order_ahead,
         } => {
-            let data = open_trace(&trace)?;
+            let data = TraceFile::open(&trace)?;
             let s = stats(
                 &data,
                 ReadOptions {
@@ -339,7 +278,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mmu(args) => analysis::mmu(args)?,
         Command::Findings(args) => findings::run(args)?,
         Command::Dump { trace, sequential } => {
-            let data = open_trace(&trace)?;
+            let data = TraceFile::open(&trace)?;
             let mut lock = std::io::BufWriter::new(std::io::stdout());
             let opts = ReadOptions {
                 parallel: !sequential,

@@ -1,0 +1,310 @@
+//! Automatic findings: the things a Go engineer hunting latency would look for first —
+//! long blocks on channels, select and locks (with where they blocked and who woke them),
+//! stop-the-world pauses and the Ps that straggled into them, quiet periods when work was
+//! runnable but nothing arrived from outside, and long GC mark assists. Computed from the
+//! model; each finding points at a time range and a lane.
+
+use serde::Serialize;
+
+use goscope_model::{GState, Model, PWork, StackId};
+
+/// Thresholds, in ns.
+pub const LONG_BLOCK_NS: i64 = 100_000_000;
+pub const LONG_STW_NS: i64 = 1_000_000;
+pub const QUIET_NS: i64 = 50_000_000;
+pub const LONG_ASSIST_NS: i64 = 1_000_000;
+
+/// What a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    LongBlock,
+    StopTheWorld,
+    QuietPeriod,
+    MarkAssist,
+}
+
+/// The lane a finding points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaneRef {
+    Goroutine(i64),
+    Proc(i64),
+    None,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// How much time it stands for (the block, the pause, the quiet gap, the assist).
+    pub impact_ns: i64,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub lane: LaneRef,
+    /// One line: what happened.
+    pub title: String,
+    /// One line: why it matters or who was involved.
+    pub explanation: String,
+    /// Where it blocked (innermost frame first), when there is a stack.
+    pub stack: Vec<String>,
+    /// For a block that lasted because the goroutine that finally woke it was itself
+    /// blocked: that goroutine. Such findings are consequences and rank after causes.
+    pub downstream_of: Option<i64>,
+    #[serde(skip)]
+    pub stack_id: StackId,
+}
+
+const BLOCK_REASONS: &[&str] = &[
+    "chan receive",
+    "chan send",
+    "select",
+    "sync",
+    "sync.(*Cond).Wait",
+];
+
+fn rel_ms(model: &Model, t: i64) -> f64 {
+    (t - model.start_ns) as f64 / 1e6
+}
+
+fn frames(model: &Model, stack: StackId) -> Vec<String> {
+    model
+        .interner
+        .stack(stack)
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                model.string(f.func),
+                model.string(f.file),
+                f.line
+            )
+        })
+        .collect()
+}
+
+/// All findings, largest impact first.
+pub fn findings(model: &Model) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let reasons: Vec<u32> = BLOCK_REASONS
+        .iter()
+        .filter_map(|r| model.interner.find(r))
+        .collect();
+
+    // Long blocks.
+    for g in &model.goroutines {
+        // The runtime's own goroutines (trace reader, timers, GC workers) wait by design.
+        if super::is_system_goroutine(model.string(g.start_fn)) {
+            continue;
+        }
+        for (i, s) in g.spans.iter().enumerate() {
+            if s.state != GState::Waiting
+                || !reasons.contains(&s.reason)
+                || s.duration_ns() < LONG_BLOCK_NS
+            {
+                continue;
+            }
+            let woke = g.spans.get(i + 1).filter(|n| n.state == GState::Runnable);
+            let who = match woke {
+                Some(n) if n.waker >= 0 => format!(
+                    "woken by {} at {:.3} ms",
+                    model.goroutine_label(n.waker),
+                    rel_ms(model, n.start_ns)
+                ),
+                Some(n) => format!(
+                    "woken by the runtime (timer or poller) at {:.3} ms",
+                    rel_ms(model, n.start_ns)
+                ),
+                None if s.end_ns >= model.end_ns => "still blocked when the trace ends".to_string(),
+                None => "then ended".to_string(),
+            };
+            let top = model
+                .interner
+                .stack(s.start_stack)
+                .find(|f| !model.string(f.func).starts_with("runtime."));
+            let at = top
+                .map(|f| format!(" in {}", model.string(f.func)))
+                .unwrap_or_default();
+            out.push(Finding {
+                kind: FindingKind::LongBlock,
+                impact_ns: s.duration_ns(),
+                start_ns: s.start_ns,
+                end_ns: s.end_ns,
+                lane: LaneRef::Goroutine(g.id),
+                title: format!(
+                    "{} blocked {:.1} ms on {}{at}",
+                    model.goroutine_label(g.id),
+                    s.duration_ns() as f64 / 1e6,
+                    model.string(s.reason)
+                ),
+                explanation: format!("Blocked at {:.3} ms, {who}.", rel_ms(model, s.start_ns)),
+                stack: frames(model, s.start_stack),
+                stack_id: s.start_stack,
+                downstream_of: woke.filter(|n| n.waker >= 0).and_then(|n| {
+                    let w = model.goroutine(n.waker)?;
+                    // The waker spent at least half of this block blocked itself.
+                    // Its spans overlapping this block: from the first ending after it began.
+                    let blocked: i64 = w
+                        .spans
+                        .iter_from(w.spans.count_ending_by(s.start_ns))
+                        .take_while(|x| x.start_ns < s.end_ns)
+                        .filter(|x| x.state == GState::Waiting && x.end_ns > s.start_ns)
+                        .map(|x| x.end_ns.min(s.end_ns) - x.start_ns.max(s.start_ns))
+                        .sum();
+                    (blocked * 2 >= s.duration_ns()).then_some(n.waker)
+                }),
+            });
+        }
+    }
+
+    // Stop-the-world pauses.
+    for s in &model.stw {
+        let d = s.end_ns - s.start_ns;
+        if d < LONG_STW_NS {
+            continue;
+        }
+        let straggle = if s.straggler_p >= 0 {
+            format!(
+                "Proc {} kept running its goroutine for {:.3} ms after the pause began.",
+                s.straggler_p,
+                s.straggler_ns as f64 / 1e6
+            )
+        } else {
+            "No P straggled into it.".to_string()
+        };
+        out.push(Finding {
+            kind: FindingKind::StopTheWorld,
+            impact_ns: d,
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            lane: if s.straggler_p >= 0 {
+                LaneRef::Proc(s.straggler_p)
+            } else {
+                LaneRef::Goroutine(s.g)
+            },
+            title: format!(
+                "Stop-the-world ({}) for {:.3} ms",
+                model.string(s.kind),
+                d as f64 / 1e6
+            ),
+            explanation: format!("Every goroutine paused. {straggle}"),
+            stack: Vec::new(),
+            stack_id: 0,
+            downstream_of: None,
+        });
+    }
+
+    // Quiet periods: nothing from outside for a long time while goroutines were runnable.
+    let mut last = model.start_ns;
+    let times = model
+        .stimuli
+        .iter()
+        .map(|s| s.time_ns)
+        .chain(std::iter::once(model.end_ns));
+    for t in times {
+        if t - last >= QUIET_NS {
+            let (runnable, busy_ns) = runnable_in(model, last, t);
+            if runnable > 0 && busy_ns * 2 >= t - last {
+                out.push(Finding {
+                    kind: FindingKind::QuietPeriod,
+                    impact_ns: t - last,
+                    start_ns: last,
+                    end_ns: t,
+                    lane: LaneRef::None,
+                    title: format!("{:.1} ms without network, syscall or timer activity", (t - last) as f64 / 1e6),
+                    explanation: format!(
+                        "Up to {runnable} goroutines were runnable but nothing arrived from outside; look for a lock, a channel or CPU work holding them up."
+                    ),
+                    stack: Vec::new(),
+                    stack_id: 0,
+                    downstream_of: None,
+                });
+            }
+        }
+        last = last.max(t);
+    }
+
+    // Long mark assists.
+    for p in &model.procs {
+        for w in p.work_of(PWork::MarkAssist) {
+            let d = w.end_ns - w.start_ns;
+            if d < LONG_ASSIST_NS {
+                continue;
+            }
+            out.push(Finding {
+                kind: FindingKind::MarkAssist,
+                impact_ns: d,
+                start_ns: w.start_ns,
+                end_ns: w.end_ns,
+                lane: LaneRef::Goroutine(w.g),
+                title: format!("{} spent {:.3} ms in a GC mark assist", model.goroutine_label(w.g), d as f64 / 1e6),
+                explanation: "It allocated while the GC was behind, so it was made to help mark instead of running its own code.".into(),
+                stack: Vec::new(),
+                stack_id: 0,
+                downstream_of: None,
+            });
+        }
+    }
+    for f in &mut out {
+        if let Some(w) = f.downstream_of {
+            f.explanation.push_str(&format!(
+                " {} was itself blocked for most of that time.",
+                model.goroutine_label(w)
+            ));
+        }
+    }
+    // Causes first, then consequences; within each, by impact.
+    out.sort_by_key(|f| {
+        (
+            f.downstream_of.is_some(),
+            std::cmp::Reverse(f.impact_ns),
+            f.start_ns,
+        )
+    });
+    out
+}
+
+/// The most goroutines runnable at once in [a, b), and for how long any were.
+fn runnable_in(model: &Model, a: i64, b: i64) -> (u64, i64) {
+    let series = &model.counters.runnable;
+    let mut value = series.at(a);
+    let mut max = value;
+    let mut since = a;
+    let mut busy_ns = 0;
+    let i = series.count_through(a);
+    for p in series.iter_from(i).take_while(|p| p.0 < b) {
+        if value > 0.0 {
+            busy_ns += p.0 - since;
+        }
+        value = p.1;
+        since = p.0;
+        max = max.max(value);
+    }
+    if value > 0.0 {
+        busy_ns += b - since;
+    }
+    (max as u64, busy_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stall_trace_reports_the_select_stall_first() {
+        let m = goscope_model::build(&goscope_testdata::trace_bytes("stall-go127")).unwrap();
+        let f = findings(&m);
+        let first = f.first().expect("a finding");
+        assert_eq!(first.kind, FindingKind::LongBlock);
+        assert!(first.impact_ns > 900_000_000, "{first:?}");
+        assert!(
+            first.title.contains("select") && first.title.contains("main.wait"),
+            "{}",
+            first.title
+        );
+        assert!(
+            first.stack.iter().any(|s| s.starts_with("main.wait ")),
+            "{:?}",
+            first.stack
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! The one owner of a trace file: maps it read-only (or reads it where mapping fails),
+//! hands its bytes to readers, and gives back pages a read says it no longer needs.
+//!
+//! Every `unsafe` that touches a file lives here, each with its SAFETY note. A load opens a
+//! [`TraceFile`] once and shares it (`Arc<TraceFile>`) between everything that reads the
+//! trace — the model builder and every background analysis — so they always describe the
+//! same bytes, even if the file on disk is rewritten meanwhile.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A trace file's bytes: mapped when possible, read otherwise.
+pub struct TraceFile {
+    path: PathBuf,
+    bytes: Bytes,
+}
+
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+/// Why a trace file could not be opened.
+#[derive(Debug)]
+pub struct OpenError {
+    path: PathBuf,
+    what: &'static str,
+    source: std::io::Error,
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.what,
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl TraceFile {
+    /// Maps `path` read-only, falling back to reading it whole when it cannot be mapped
+    /// (a pipe, a file system without mmap).
+    pub fn open(path: &Path) -> Result<TraceFile, OpenError> {
+        let err = |what, source| OpenError {
+            path: path.to_path_buf(),
+            what,
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(|e| err("open", e))?;
+        // SAFETY: the mapping is read-only and private to this process; if another process
+        // truncates the file meanwhile, reads may fault, which is the documented mmap risk
+        // accepted by every trace viewer that maps files. A file rewritten by a new
+        // `go test -trace` run is replaced (a new inode), which leaves this mapping as it was.
+        let bytes = match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(m) => Bytes::Mapped(m),
+            Err(_) => Bytes::Read(std::fs::read(path).map_err(|e| err("read", e))?),
+        };
+        Ok(TraceFile {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// A trace held in memory (a download, a test), under a name for messages.
+    pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> TraceFile {
+        TraceFile {
+            path,
+            bytes: Bytes::Read(bytes),
+        }
+    }
+
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the bytes are a mapping of the file (not a copy read into memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.bytes, Bytes::Mapped(_))
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Read(v) => v,
+        }
+    }
+}
+
+impl std::ops::Deref for TraceFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl fmt::Debug for TraceFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceFile")
+            .field("path", &self.path)
+            .field("len", &self.bytes().len())
+            .field("mapped", &self.is_mapped())
+            .finish()
+    }
+}
+
+impl goscope_trace::Source for TraceFile {
+    fn bytes(&self) -> &[u8] {
+        TraceFile::bytes(self)
+    }
+
+    /// Gives back this process's pages of the mapping in `range`, so that a read's
+    /// resident memory holds the generations in flight, not the whole file.
+    fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if let Bytes::Mapped(m) = &self.bytes {
+            let end = range.end.min(m.len());
+            if range.start < end {
+                // SAFETY: the mapping is private and read-only, so nothing was written to
+                // its pages and dropping them loses nothing: a later read (of the pages at
+                // the range's ends too, as the kernel widens it to whole pages) faults the
+                // file's bytes in again, from the page cache. memmap2 calls this unsafe
+                // because on a writable private mapping it would discard the writes. A
+                // failure only leaves the pages resident.
+                let _ = unsafe {
+                    m.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        range.start,
+                        end - range.start,
+                    )
+                };
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
+    }
+}

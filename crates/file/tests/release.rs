@@ -1,0 +1,56 @@
+//! The trace file: a mapping whose pages reads give back reads the same bytes and events.
+
+use std::path::PathBuf;
+
+use goscope_file::TraceFile;
+use goscope_trace::{self as trace, Event, ReadOptions};
+
+fn traces() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(goscope_testdata::dir().join("traces"))
+        .expect("testdata/traces")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 30,
+        "expected the committed traces, found {}",
+        v.len()
+    );
+    v
+}
+
+fn events(data: &[u8]) -> Vec<Event> {
+    let mut v = Vec::new();
+    trace::read(data, ReadOptions::default(), |ev, _| v.push(*ev)).unwrap();
+    v
+}
+
+/// A mapped trace whose pages the reads give back reads the same, again and again: the
+/// pages come back from the file (the model's and the analyses' passes both release them,
+/// and the viewer reads the same mapping again for MMU curves).
+#[test]
+fn a_released_mapping_reads_the_same() {
+    use goscope_trace::Source;
+    for t in traces() {
+        let mapped = TraceFile::open(&t).unwrap();
+        assert!(mapped.is_mapped());
+        let read = std::fs::read(&t).unwrap();
+        let want = events(&read);
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            trace::read_pipelined(
+                &mapped,
+                ReadOptions::default(),
+                &std::sync::atomic::AtomicBool::new(false),
+                &mut |ev: &Event, _: &trace::Tables| got.push(*ev),
+                &mut |_| {},
+            )
+            .unwrap();
+            assert!(got == want, "{}", t.display());
+            assert_eq!(mapped.bytes(), read.as_slice(), "{}", t.display());
+        }
+        mapped.release(0..read.len());
+        assert_eq!(mapped.bytes(), read.as_slice(), "{}", t.display());
+    }
+}

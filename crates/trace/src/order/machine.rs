@@ -1,0 +1,1482 @@
+//! Puts the events of all Ms into one order that respects Go's scheduler rules, as Go's
+//! `internal/trace` reader does.
+//!
+//! Timestamps across threads can't be trusted, so events are merged by time but an event
+//! is only taken when the state machine accepts it: a goroutine must be runnable with the
+//! previous sequence number to start, a P must be idle to start and in a syscall to be
+//! stolen, a syscall that blocked can't end while its P is still in the syscall, GC cycles
+//! follow a global sequence. When the earliest event can't be taken the others are tried
+//! in time order; if none can, the trace is broken. Some events are synthesized (a
+//! coroutine switch becomes block/destroy + start; a cgo goroutine leaving its thread
+//! loses its P). The merge order, including how ties are broken, follows Go's exactly so
+//! that `goscope dump` equals `go tool trace -d=parsed` line for line.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::replay::Origin;
+use crate::error::{Error, Result};
+use crate::event::{Event, NO_TASK, NONE, state};
+use crate::generation::{Generation, MCursor, RawEvent, Tables};
+use crate::ids::IdMap;
+use crate::spec::*;
+
+mod speculate;
+pub(crate) use speculate::Speculation;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Seq {
+    generation: u64,
+    n: u64,
+}
+
+impl Seq {
+    fn follows(self, prev: Seq) -> bool {
+        self.generation == prev.generation && self.n == prev.n.wrapping_add(1)
+    }
+}
+
+/// A special range in flight on a goroutine or P: its begin type and optional string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RangeKey {
+    begin: EvType,
+    desc: u64,
+}
+
+fn range_key(typ: EvType, desc: u64) -> RangeKey {
+    let begin = match spec(typ) {
+        Some(s) if s.start_ev != 0 => s.start_ev,
+        _ => typ,
+    };
+    RangeKey { begin, desc }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Ranges(Vec<RangeKey>);
+
+impl Ranges {
+    fn begin(&mut self, k: RangeKey) -> std::result::Result<(), String> {
+        if self.0.contains(&k) {
+            return Err(format!(
+                "{} begins while already in flight",
+                name_of(k.begin)
+            ));
+        }
+        self.0.push(k);
+        Ok(())
+    }
+
+    fn active(&mut self, k: RangeKey, first_gen: bool) -> std::result::Result<(), String> {
+        if first_gen {
+            if self.0.contains(&k) {
+                return Err(format!(
+                    "{} active twice in the first generation",
+                    name_of(k.begin)
+                ));
+            }
+            self.0.push(k);
+        } else if !self.0.contains(&k) {
+            return Err(format!("{} active but not in flight", name_of(k.begin)));
+        }
+        Ok(())
+    }
+
+    /// Ends the range begun by the matching begin type; returns its desc.
+    fn end(&mut self, typ: EvType) -> std::result::Result<u64, String> {
+        let begin = spec(typ).map_or(0, |s| s.start_ev);
+        match self.0.iter().position(|r| r.begin == begin) {
+            Some(i) => Ok(self.0.swap_remove(i).desc),
+            None => Err(format!(
+                "{} ends a range that is not in flight",
+                name_of(typ)
+            )),
+        }
+    }
+}
+
+fn name_of(typ: EvType) -> &'static str {
+    spec(typ).map_or("?", |s| s.name)
+}
+
+#[derive(Clone, Debug, Default)]
+struct GState {
+    status: u64,
+    seq: Seq,
+    /// Active user regions: (task, name).
+    regions: Vec<(u64, Box<str>)>,
+    ranges: Ranges,
+}
+
+#[derive(Clone, Debug)]
+struct PState {
+    status: u64,
+    seq: Seq,
+    ranges: Ranges,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MState {
+    g: i64,
+    p: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GcState {
+    Undetermined,
+    NotRunning,
+    Running,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ctx {
+    g: i64,
+    p: i64,
+    m: i64,
+}
+
+#[derive(Clone, Copy)]
+enum Need {
+    No,
+    May,
+    Must,
+}
+
+#[inline(always)]
+fn check(ctx: Ctx, m: Need, p: Need, g: Need) -> std::result::Result<(), String> {
+    #[inline(always)]
+    fn one(have: bool, need: Need, what: &str) -> std::result::Result<(), String> {
+        match need {
+            Need::Must if !have => Err(missing(what)),
+            Need::No if have => Err(unexpected(what)),
+            _ => Ok(()),
+        }
+    }
+    #[cold]
+    #[inline(never)]
+    fn missing(what: &str) -> String {
+        format!("expected a {what} but didn't have one")
+    }
+    #[cold]
+    #[inline(never)]
+    fn unexpected(what: &str) -> String {
+        format!("expected no {what} but had one")
+    }
+    one(ctx.m != NONE, m, "thread")?;
+    one(ctx.p != NONE, p, "proc")?;
+    one(ctx.g != NONE, g, "goroutine")
+}
+
+fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
+    check(ctx, Need::Must, Need::Must, Need::Must)
+}
+
+/// The scheduler state machine, carried from one generation to the next.
+pub struct Orderer {
+    gs: IdMap<GState>,
+    ps: FxHashMap<i64, PState>,
+    ms: MTable,
+    tasks: FxHashMap<u64, (Box<str>, u64)>,
+    gc_seq: u64,
+    gc_state: GcState,
+    initial_gen: u64,
+    /// Ordered events waiting to be emitted, with where they came from (emptied after
+    /// every step).
+    queue: Vec<(Event, Origin)>,
+    /// The frontier stream whose event is being advanced.
+    stream: u32,
+    last_ns: i64,
+    syncs: u64,
+    /// Set when this orderer runs a generation ahead of time (see `speculate.rs`).
+    spec: Option<Box<speculate::Spec>>,
+}
+
+impl Default for Orderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type Step = std::result::Result<Option<Ctx>, String>;
+
+/// A per-M read position in the frontier.
+struct Cursor {
+    stream: usize,
+    read: MCursor,
+    ev: RawEvent,
+    /// The M's slot in the thread table, once it has one.
+    m_slot: Option<usize>,
+}
+
+/// Thread states: a vector with an index by id, so each event's M is found without hashing
+/// (its frontier cursor remembers the slot). Slots are created on an M's first event, as
+/// Go's reader creates M states.
+#[derive(Default)]
+struct MTable {
+    states: Vec<(i64, MState)>,
+    index: FxHashMap<i64, usize>,
+}
+
+impl MTable {
+    fn slot(&mut self, m: i64) -> usize {
+        if let Some(&i) = self.index.get(&m) {
+            return i;
+        }
+        self.states.push((m, MState { g: NONE, p: NONE }));
+        self.index.insert(m, self.states.len() - 1);
+        self.states.len() - 1
+    }
+
+    fn get(&self, m: i64) -> Option<&MState> {
+        self.index.get(&m).map(|&i| &self.states[i].1)
+    }
+
+    fn get_mut(&mut self, m: i64) -> Option<&mut MState> {
+        self.index.get(&m).map(|&i| &mut self.states[i].1)
+    }
+
+    fn insert(&mut self, m: i64, st: MState) {
+        let i = self.slot(m);
+        self.states[i].1 = st;
+    }
+}
+
+impl Orderer {
+    pub fn new() -> Self {
+        Orderer {
+            gs: IdMap::default(),
+            ps: FxHashMap::default(),
+            ms: MTable::default(),
+            tasks: FxHashMap::default(),
+            gc_seq: 0,
+            gc_state: GcState::Undetermined,
+            initial_gen: 0,
+            queue: Vec::new(),
+            stream: 0,
+            last_ns: 0,
+            syncs: 0,
+            spec: None,
+        }
+    }
+
+    fn emit(
+        &mut self,
+        mut ev: Event,
+        mut origin: Origin,
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
+        if ev.typ != EV_SYNC && ev.typ != EV_CPU_SAMPLE {
+            let s = spec(ev.typ)
+                .ok_or_else(|| Error::broken(0, Some(tables.generation), "unknown event type"))?;
+            for &i in s.stack_args {
+                if !tables.has_stack(ev.args[i]) {
+                    return Err(Error::broken(
+                        0,
+                        Some(tables.generation),
+                        format!("found invalid stack ID {} for event {}", ev.args[i], s.name),
+                    ));
+                }
+            }
+            for &i in s.string_args {
+                if tables.string(ev.args[i]).is_none() {
+                    return Err(Error::broken(
+                        0,
+                        Some(tables.generation),
+                        format!(
+                            "found invalid string ID {} for event {}",
+                            ev.args[i], s.name
+                        ),
+                    ));
+                }
+            }
+        } else if ev.typ == EV_CPU_SAMPLE && tables.stack(ev.args[0]).is_none() {
+            // Go does not check sample stacks; treat an unknown one as no stack.
+            ev.args[0] = 0;
+            origin.changed_args |= 1;
+        }
+        if let Some(spec) = self.spec.as_deref_mut() {
+            // Recorded, to be rebuilt at the stitch, where times are made increasing.
+            spec.log.record(&ev, origin);
+            return Ok(());
+        }
+        self.send(ev, tables, sink);
+        Ok(())
+    }
+
+    /// Makes the time later than the previous event's and hands the event over.
+    #[inline]
+    fn send(
+        &mut self,
+        mut ev: Event,
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) {
+        if ev.time_ns <= self.last_ns {
+            ev.time_ns = self.last_ns.wrapping_add(1);
+        }
+        self.last_ns = ev.time_ns;
+        sink(&ev, tables);
+    }
+
+    /// Emits a Sync event (one per generation and one at the end).
+    pub fn sync(
+        &mut self,
+        time_ns: i64,
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
+        self.syncs += 1;
+        let ev = Event {
+            time_ns,
+            m: NONE,
+            p: NONE,
+            g: NONE,
+            args: [self.syncs, 0, 0, 0],
+            typ: EV_SYNC,
+        };
+        self.emit(ev, Origin::sync(), tables, sink)
+    }
+
+    /// Emits the final Sync event at the last timestamp.
+    pub fn finish(
+        &mut self,
+        empty: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
+        let t = self.last_ns;
+        self.sync(t, empty, sink)
+    }
+
+    /// Orders one generation's events into `sink`, starting with the generation's Sync.
+    pub fn generation(
+        &mut self,
+        gn: &mut Generation<'_>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
+        let gen_no = gn.generation;
+        let start_ns = gn.tables.ns(gn.min_ticks);
+        self.sync(start_ns, &gn.tables, sink)?;
+
+        let mut frontier: Vec<Cursor> = Vec::with_capacity(gn.ms.len());
+        for (i, s) in gn.ms.iter().enumerate() {
+            let mut read = MCursor::default();
+            if let Some(ev) = read.next(s, gn.tables.ns_per_tick, Some(gen_no))? {
+                heap_push(
+                    &mut frontier,
+                    Cursor {
+                        stream: i,
+                        read,
+                        ev,
+                        m_slot: None,
+                    },
+                );
+            }
+        }
+        let samples = std::mem::take(&mut gn.cpu_samples);
+        let mut next_sample = 0;
+
+        loop {
+            // Drained by index, then cleared (cheaper than popping a deque): handlers only
+            // append, and only inside `try_advance`.
+            let mut i = 0;
+            let mut failed = None;
+            while let Some(&(ev, origin)) = self.queue.get(i) {
+                i += 1;
+                if let Err(e) = self.emit(ev, origin, &gn.tables, sink) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            self.queue.clear();
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if frontier.is_empty() && next_sample == samples.len() {
+                break;
+            }
+            if let Some(s) = samples.get(next_sample) {
+                if frontier.is_empty() || s.time_ns < frontier[0].ev.time_ns {
+                    let ev = s.event();
+                    next_sample += 1;
+                    self.emit(ev, Origin::sample(), &gn.tables, sink)?;
+                    continue;
+                }
+            }
+            if !self.try_advance(&mut frontier, 0, gn)? {
+                insertion_sort(&mut frontier);
+                let mut ok = false;
+                for i in 1..frontier.len() {
+                    if self.try_advance(&mut frontier, i, gn)? {
+                        ok = true;
+                        break;
+                    }
+                }
+                if !ok {
+                    let mut detail =
+                        String::from("no thread's next event can be ordered; pending:");
+                    for c in &frontier {
+                        detail.push_str(&format!(
+                            " [M {} {} at {} ns, offset {}, args {:?}]",
+                            gn.ms[c.stream].m,
+                            name_of(c.ev.typ),
+                            c.ev.time_ns,
+                            c.ev.offset,
+                            &c.ev.args[..spec(c.ev.typ).map_or(0, |s| s.args.len())]
+                        ));
+                    }
+                    let offset = frontier.first().map_or(gn.offset, |c| c.ev.offset);
+                    return Err(Error::broken(offset, Some(gen_no), detail));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tries to take the frontier's event `i`; on success moves that cursor on.
+    fn try_advance(
+        &mut self,
+        frontier: &mut Vec<Cursor>,
+        i: usize,
+        gn: &mut Generation<'_>,
+    ) -> Result<bool> {
+        let stream = frontier[i].stream;
+        let m = gn.ms[stream].m;
+        let mut slot = frontier[i].m_slot;
+        self.stream = stream as u32;
+        let advanced = self.advance(&frontier[i].ev, &mut gn.tables, m, &mut slot, gn.generation);
+        frontier[i].m_slot = slot;
+        match advanced {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(detail) => {
+                let ev = &frontier[i].ev;
+                return Err(Error::broken(
+                    ev.offset,
+                    Some(gn.generation),
+                    format!("M {m}: {} at {} ns: {detail}", name_of(ev.typ), ev.time_ns),
+                ));
+            }
+        }
+        let s = &gn.ms[stream];
+        let c = &mut frontier[i];
+        if c.read
+            .next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)?
+        {
+            heap_update(frontier, i);
+        } else {
+            heap_remove(frontier, i);
+        }
+        Ok(true)
+    }
+
+    fn push(&mut self, ctx: Ctx, ev: &RawEvent, args: [u64; 4]) {
+        let origin = Origin {
+            source: self.stream,
+            changed_args: Origin::changed(&ev.args, &args),
+        };
+        self.queue.push((
+            Event {
+                time_ns: ev.time_ns,
+                m: ctx.m,
+                p: ctx.p,
+                g: ctx.g,
+                args,
+                typ: ev.typ,
+            },
+            origin,
+        ));
+    }
+
+    fn push_made(&mut self, ctx: Ctx, typ: EvType, time_ns: i64, args: [u64; 4]) {
+        self.queue.push((
+            Event {
+                time_ns,
+                m: ctx.m,
+                p: ctx.p,
+                g: ctx.g,
+                args,
+                typ,
+            },
+            Origin::made(),
+        ));
+    }
+
+    /// Checks whether `ev` from thread `m` can happen now; if so queues it (and any
+    /// synthesized events) and updates the state. `Ok(false)`: not yet. `Err`: broken.
+    fn advance(
+        &mut self,
+        ev: &RawEvent,
+        tables: &mut Arc<Tables>,
+        m: i64,
+        m_slot: &mut Option<usize>,
+        gn: u64,
+    ) -> std::result::Result<bool, String> {
+        if self.initial_gen == 0 {
+            self.initial_gen = gn;
+        }
+        let mut cur = Ctx {
+            g: NONE,
+            p: NONE,
+            m,
+        };
+        if self.spec.is_some() && m != NONE && m_slot.is_none() {
+            self.touch_m(m, true);
+        }
+        if m != NONE {
+            let i = match *m_slot {
+                Some(i) => i,
+                None => {
+                    let i = self.ms.slot(m);
+                    *m_slot = Some(i);
+                    i
+                }
+            };
+            let ms = &self.ms.states[i].1;
+            cur.p = ms.p;
+            cur.g = ms.g;
+        }
+        if self.spec.is_some() {
+            self.touch_for(ev, cur);
+        }
+        // Each arm settles its own result, so the new context stays in registers instead of
+        // passing through one merged slot (a store-forwarding stall on every event).
+        macro_rules! settle {
+            ($this:ident, $slot:ident, $step:expr) => {{
+                match $step {
+                    Ok(Some(new)) => {
+                        if let Some(i) = *$slot {
+                            let ms = &mut $this.ms.states[i].1;
+                            ms.p = new.p;
+                            ms.g = new.g;
+                        }
+                        Ok(true)
+                    }
+                    Ok(None) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }};
+        }
+        match ev.typ {
+            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => {
+                settle!(self, m_slot, self.annotation(ev, cur))
+            }
+            EV_PROC_START => settle!(self, m_slot, self.proc_start(ev, cur, gn)),
+            EV_PROC_STOP => settle!(self, m_slot, self.proc_stop(ev, cur)),
+            EV_PROC_STEAL => settle!(self, m_slot, self.proc_steal(ev, cur, gn)),
+            EV_PROC_STATUS => settle!(self, m_slot, self.proc_status(ev, cur, gn)),
+            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => {
+                settle!(self, m_slot, self.go_create(ev, cur, gn))
+            }
+            EV_GO_CREATE_SYSCALL => settle!(self, m_slot, self.go_create_syscall(ev, cur, gn)),
+            EV_GO_START => settle!(self, m_slot, self.go_start(ev, cur, gn)),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => {
+                settle!(self, m_slot, self.go_stop_exec(ev, cur))
+            }
+            EV_GO_DESTROY_SYSCALL => settle!(self, m_slot, self.go_destroy_syscall(ev, cur)),
+            EV_GO_UNBLOCK => settle!(self, m_slot, self.go_unblock(ev, cur, gn)),
+            EV_GO_SYSCALL_BEGIN => settle!(self, m_slot, self.go_syscall_begin(ev, cur, gn)),
+            EV_GO_SYSCALL_END => settle!(self, m_slot, self.go_syscall_end(ev, cur)),
+            EV_GO_SYSCALL_END_BLOCKED => {
+                settle!(self, m_slot, self.go_syscall_end_blocked(ev, cur))
+            }
+            EV_GO_STATUS | EV_GO_STATUS_STACK => {
+                settle!(self, m_slot, self.go_status(ev, cur, gn))
+            }
+            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => {
+                settle!(self, m_slot, self.go_range_begin(ev, cur))
+            }
+            EV_STW_END | EV_GC_MARK_ASSIST_END => {
+                settle!(self, m_slot, self.go_range_end(ev, cur))
+            }
+            EV_GC_MARK_ASSIST_ACTIVE => settle!(self, m_slot, self.go_range_active(ev, cur, gn)),
+            EV_GC_ACTIVE => settle!(self, m_slot, self.gc_active(ev, cur, gn)),
+            EV_GC_BEGIN => settle!(self, m_slot, self.gc_begin(ev, cur)),
+            EV_GC_END => settle!(self, m_slot, self.gc_end(ev, cur)),
+            EV_GC_SWEEP_ACTIVE => settle!(self, m_slot, self.sweep_active(ev, cur, gn)),
+            EV_GC_SWEEP_BEGIN => settle!(self, m_slot, self.sweep_begin(ev, cur)),
+            EV_GC_SWEEP_END => settle!(self, m_slot, self.sweep_end(ev, cur)),
+            EV_HEAP_ALLOC | EV_HEAP_GOAL => settle!(
+                self,
+                m_slot,
+                check(cur, Need::Must, Need::Must, Need::May).map(|_| {
+                    self.push(cur, ev, ev.args);
+                    Some(cur)
+                })
+            ),
+            EV_USER_TASK_BEGIN => settle!(self, m_slot, self.task_begin(ev, cur, tables)),
+            EV_USER_TASK_END => settle!(self, m_slot, self.task_end(ev, cur, tables)),
+            EV_USER_REGION_BEGIN | EV_USER_REGION_END => {
+                settle!(self, m_slot, self.region(ev, cur, tables))
+            }
+            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => {
+                settle!(self, m_slot, self.go_switch(ev, cur, gn))
+            }
+            t if is_experimental(t) => settle!(
+                self,
+                m_slot,
+                check(cur, Need::Must, Need::May, Need::May).map(|_| {
+                    self.push(cur, ev, ev.args);
+                    Some(cur)
+                })
+            ),
+            t => Err(format!("bad event type found while ordering: {t}")),
+        }
+    }
+
+    /// The running goroutine of the event's thread, which must exist in `want` state.
+    fn current_g(
+        &mut self,
+        ev: &RawEvent,
+        g: i64,
+        want: u64,
+    ) -> std::result::Result<&mut GState, String> {
+        let name = name_of(ev.typ);
+        let Some(s) = self.gs.get_mut(&g) else {
+            return Err(format!(
+                "event {name} for goroutine ({g}) that doesn't exist"
+            ));
+        };
+        if s.status != want {
+            return Err(format!(
+                "{name} event for goroutine that's not {}",
+                gstatus_name(want)
+            ));
+        }
+        Ok(s)
+    }
+
+    fn annotation(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        user_go(cur)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn proc_status(&mut self, ev: &RawEvent, mut cur: Ctx, gn: u64) -> Step {
+        use pstatus::*;
+        let pid = ev.args[0] as i64;
+        let status = ev.args[1];
+        // The status the event reports; differs from `status` when an abandoned syscall
+        // P turns out to be one we already know is in a syscall.
+        let mut reported = status;
+        let Some(mut old) = proc_state_of(status) else {
+            return Err(format!("invalid status for proc {pid}: {status}"));
+        };
+        let initial = gn == self.initial_gen;
+        match self.ps.get_mut(&pid) {
+            Some(s) => {
+                if status == SYSCALL_ABANDONED && s.status == SYSCALL {
+                    old = state::PROC_RUNNING;
+                    reported = SYSCALL;
+                } else if status == SYSCALL_ABANDONED && s.status == SYSCALL_ABANDONED {
+                    old = state::PROC_IDLE;
+                } else if s.status != status {
+                    return Err(format!(
+                        "inconsistent status for proc {pid}: old {} vs. new {}",
+                        pstatus_name(s.status),
+                        pstatus_name(status)
+                    ));
+                }
+                s.seq = Seq {
+                    generation: gn,
+                    n: 0,
+                };
+            }
+            None => {
+                self.ps.insert(
+                    pid,
+                    PState {
+                        status,
+                        seq: Seq {
+                            generation: gn,
+                            n: 0,
+                        },
+                        ranges: Ranges::default(),
+                    },
+                );
+                old = if initial {
+                    state::PROC_UNDETERMINED
+                } else {
+                    state::PROC_NOT_EXIST
+                };
+            }
+        }
+        let mut new = cur;
+        if status == RUNNING || status == SYSCALL {
+            new.p = pid;
+        }
+        if status == SYSCALL_ABANDONED && old == state::PROC_RUNNING {
+            if let Some(spec) = self.spec.as_deref_mut() {
+                // This reads every thread's state, which a speculative run can't check.
+                spec.unverifiable = true;
+            }
+            // Emit in the context of the thread the P is bound to.
+            let mut found = false;
+            for &(mid, ref ms) in &self.ms.states {
+                if ms.p == pid {
+                    cur = Ctx {
+                        m: mid,
+                        p: pid,
+                        g: ms.g,
+                    };
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(format!(
+                    "failed to find sched context for proc {pid} that's about to be stolen"
+                ));
+            }
+        }
+        self.push(cur, ev, [ev.args[0], reported, old, 0]);
+        Ok(Some(new))
+    }
+
+    fn proc_start(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let pid = ev.args[0] as i64;
+        let seq = Seq {
+            generation: gn,
+            n: ev.args[1],
+        };
+        match self.ps.get(&pid) {
+            Some(s) if s.status == pstatus::IDLE && seq.follows(s.seq) && cur.p == NONE => {}
+            _ => return Ok(None),
+        }
+        check(cur, Need::Must, Need::No, Need::May)?;
+        if let Some(s) = self.ps.get_mut(&pid) {
+            s.status = pstatus::RUNNING;
+            s.seq = seq;
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { p: pid, ..cur }))
+    }
+
+    fn proc_stop(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        let Some(s) = self.ps.get_mut(&cur.p) else {
+            return Err(format!(
+                "event ProcStop for proc ({}) that doesn't exist",
+                cur.p
+            ));
+        };
+        if s.status != pstatus::RUNNING && s.status != pstatus::SYSCALL {
+            return Err("ProcStop event for proc that's not Running or Syscall".into());
+        }
+        check(cur, Need::Must, Need::Must, Need::May)?;
+        s.status = pstatus::IDLE;
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { p: NONE, ..cur }))
+    }
+
+    fn proc_steal(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let pid = ev.args[0] as i64;
+        let seq = Seq {
+            generation: gn,
+            n: ev.args[1],
+        };
+        let old = match self.ps.get(&pid) {
+            Some(s)
+                if (s.status == pstatus::SYSCALL || s.status == pstatus::SYSCALL_ABANDONED)
+                    && seq.follows(s.seq) =>
+            {
+                s.status
+            }
+            _ => return Ok(None),
+        };
+        check(cur, Need::Must, Need::May, Need::May)?;
+        if let Some(s) = self.ps.get_mut(&pid) {
+            s.status = pstatus::IDLE;
+            s.seq = seq;
+        }
+        let args = [ev.args[0], ev.args[1], ev.args[2], old];
+        if old == pstatus::SYSCALL_ABANDONED {
+            self.push(cur, ev, args);
+            return Ok(Some(cur));
+        }
+        let victim = ev.args[2] as i64;
+        if victim == cur.m {
+            if cur.p != pid {
+                return Err(format!(
+                    "tried to self-steal proc {pid} (thread {victim}), but got proc {} instead",
+                    cur.p
+                ));
+            }
+            self.push(cur, ev, args);
+            return Ok(Some(Ctx { p: NONE, ..cur }));
+        }
+        let Some(vm) = self.ms.get_mut(victim) else {
+            return Err(format!("stole proc from non-existent thread {victim}"));
+        };
+        if vm.p != pid {
+            return Err(format!(
+                "tried to steal proc {pid} from thread {victim}, but got proc {} instead",
+                vm.p
+            ));
+        }
+        vm.p = NONE;
+        self.push(cur, ev, args);
+        Ok(Some(cur))
+    }
+
+    fn go_status(&mut self, ev: &RawEvent, mut cur: Ctx, gn: u64) -> Step {
+        use gstatus::*;
+        let gid = ev.args[0] as i64;
+        let mid = ev.args[1] as i64;
+        let status = ev.args[2];
+        let Some(mut old) = go_state_of(status) else {
+            return Err(format!("invalid status for goroutine {gid}: {status}"));
+        };
+        if let Some(s) = self.gs.get_mut(&gid) {
+            if s.status != status {
+                return Err(format!(
+                    "inconsistent status for goroutine {gid}: old {} vs. new {}",
+                    gstatus_name(s.status),
+                    gstatus_name(status)
+                ));
+            }
+            s.seq = Seq {
+                generation: gn,
+                n: 0,
+            };
+        } else if gn == self.initial_gen {
+            self.gs.insert(
+                gid,
+                GState {
+                    status,
+                    seq: Seq {
+                        generation: gn,
+                        n: 0,
+                    },
+                    regions: Vec::new(),
+                    ranges: Ranges::default(),
+                },
+            );
+            old = state::GO_UNDETERMINED;
+        } else {
+            return Err(format!(
+                "found goroutine status for new goroutine after the first generation: id={gid} status={}",
+                gstatus_name(status)
+            ));
+        }
+        let mut args = ev.args;
+        args[2] = old << 32 | status;
+        let mut new = cur;
+        match status {
+            RUNNING => new.g = gid,
+            SYSCALL => {
+                if mid == NONE {
+                    return Err(format!("found goroutine {gid} in syscall without a thread"));
+                }
+                if mid == cur.m {
+                    if gn != self.initial_gen && cur.g != gid {
+                        return Err(format!(
+                            "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                            cur.g
+                        ));
+                    }
+                    new.g = gid;
+                } else {
+                    match self.ms.get(mid) {
+                        Some(ms) => {
+                            if ms.g != gid {
+                                return Err(format!(
+                                    "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                                    ms.g
+                                ));
+                            }
+                            cur.g = ms.g;
+                        }
+                        None => {
+                            self.ms.insert(mid, MState { g: gid, p: NONE });
+                        }
+                    }
+                    cur.m = mid;
+                }
+            }
+            _ => {}
+        }
+        self.push(cur, ev, args);
+        Ok(Some(new))
+    }
+
+    fn go_create(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        check(cur, Need::Must, Need::Must, Need::May)?;
+        if let Some(s) = self.gs.get(&cur.g) {
+            if s.status != gstatus::RUNNING {
+                return Err(format!(
+                    "{} event for goroutine that's not Running",
+                    name_of(ev.typ)
+                ));
+            }
+        }
+        let new_g = ev.args[0] as i64;
+        if self.gs.contains_key(&new_g) {
+            return Err(format!(
+                "tried to create goroutine ({new_g}) that already exists"
+            ));
+        }
+        let status = if ev.typ == EV_GO_CREATE_BLOCKED {
+            gstatus::WAITING
+        } else {
+            gstatus::RUNNABLE
+        };
+        self.gs.insert(
+            new_g,
+            GState {
+                status,
+                seq: Seq {
+                    generation: gn,
+                    n: 0,
+                },
+                regions: Vec::new(),
+                ranges: Ranges::default(),
+            },
+        );
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_stop_exec(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        user_go(cur)?;
+        let s = self.current_g(ev, cur.g, gstatus::RUNNING)?;
+        match ev.typ {
+            EV_GO_DESTROY => {
+                self.gs.remove(&cur.g);
+            }
+            EV_GO_STOP => s.status = gstatus::RUNNABLE,
+            _ => s.status = gstatus::WAITING,
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { g: NONE, ..cur }))
+    }
+
+    fn go_start(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let gid = ev.args[0] as i64;
+        let seq = Seq {
+            generation: gn,
+            n: ev.args[1],
+        };
+        match self.gs.get(&gid) {
+            Some(s) if s.status == gstatus::RUNNABLE && seq.follows(s.seq) => {}
+            _ => return Ok(None),
+        }
+        check(cur, Need::Must, Need::Must, Need::No)?;
+        if let Some(s) = self.gs.get_mut(&gid) {
+            s.status = gstatus::RUNNING;
+            s.seq = seq;
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { g: gid, ..cur }))
+    }
+
+    fn go_unblock(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let gid = ev.args[0] as i64;
+        let seq = Seq {
+            generation: gn,
+            n: ev.args[1],
+        };
+        match self.gs.get_mut(&gid) {
+            Some(s) if s.status == gstatus::WAITING && seq.follows(s.seq) => {
+                s.status = gstatus::RUNNABLE;
+                s.seq = seq;
+            }
+            _ => return Ok(None),
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_switch(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        user_go(cur)?;
+        self.current_g(ev, cur.g, gstatus::RUNNING)?;
+        let next = ev.args[0] as i64;
+        let seq = Seq {
+            generation: gn,
+            n: ev.args[1],
+        };
+        match self.gs.get(&next) {
+            Some(s) if s.status == gstatus::WAITING && seq.follows(s.seq) => {}
+            _ => return Ok(None),
+        }
+        self.push(cur, ev, ev.args);
+        if ev.typ == EV_GO_SWITCH {
+            if let Some(s) = self.gs.get_mut(&cur.g) {
+                s.status = gstatus::WAITING;
+            }
+            self.push_made(cur, EV_GO_BLOCK, ev.time_ns, [0; 4]);
+        } else {
+            self.gs.remove(&cur.g);
+            self.push_made(cur, EV_GO_DESTROY, ev.time_ns, [0; 4]);
+        }
+        if let Some(s) = self.gs.get_mut(&next) {
+            s.status = gstatus::RUNNING;
+            s.seq = seq;
+        }
+        self.push_made(
+            Ctx { g: NONE, ..cur },
+            EV_GO_START,
+            ev.time_ns,
+            [next as u64, ev.args[1], 0, 0],
+        );
+        Ok(Some(Ctx { g: next, ..cur }))
+    }
+
+    fn go_syscall_begin(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        user_go(cur)?;
+        let s = self.current_g(ev, cur.g, gstatus::RUNNING)?;
+        s.status = gstatus::SYSCALL;
+        let Some(p) = self.ps.get_mut(&cur.p) else {
+            return Err(format!(
+                "uninitialized proc {} found during GoSyscallBegin",
+                cur.p
+            ));
+        };
+        p.status = pstatus::SYSCALL;
+        let pseq = Seq {
+            generation: gn,
+            n: ev.args[0],
+        };
+        if !pseq.follows(p.seq) {
+            return Err(format!(
+                "failed to advance GoSyscallBegin: can't make sequence: {} (gen={}) -> {} (gen={})",
+                p.seq.n, p.seq.generation, pseq.n, pseq.generation
+            ));
+        }
+        p.seq = pseq;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_syscall_end(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        user_go(cur)?;
+        let s = self.current_g(ev, cur.g, gstatus::SYSCALL)?;
+        s.status = gstatus::RUNNING;
+        let Some(p) = self.ps.get_mut(&cur.p) else {
+            return Err(format!(
+                "uninitialized proc {} found during GoSyscallEnd",
+                cur.p
+            ));
+        };
+        if p.status != pstatus::SYSCALL {
+            return Err(format!(
+                "expected proc {} in state Syscall, but got {} instead",
+                cur.p,
+                pstatus_name(p.status)
+            ));
+        }
+        p.status = pstatus::RUNNING;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_syscall_end_blocked(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        if cur.p != NONE {
+            match self.ps.get(&cur.p) {
+                None => {
+                    return Err(format!(
+                        "uninitialized proc {} found during GoSyscallEndBlocked",
+                        cur.p
+                    ));
+                }
+                Some(p) if p.status == pstatus::SYSCALL => return Ok(None),
+                _ => {}
+            }
+        }
+        check(cur, Need::Must, Need::May, Need::Must)?;
+        let s = self.current_g(ev, cur.g, gstatus::SYSCALL)?;
+        s.status = gstatus::RUNNABLE;
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { g: NONE, ..cur }))
+    }
+
+    fn go_create_syscall(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        check(cur, Need::Must, Need::May, Need::No)?;
+        let new_g = ev.args[0] as i64;
+        if self.gs.contains_key(&new_g) {
+            return Err(format!(
+                "tried to create goroutine ({new_g}) in syscall that already exists"
+            ));
+        }
+        self.gs.insert(
+            new_g,
+            GState {
+                status: gstatus::SYSCALL,
+                seq: Seq {
+                    generation: gn,
+                    n: 0,
+                },
+                regions: Vec::new(),
+                ranges: Ranges::default(),
+            },
+        );
+        self.push(cur, ev, ev.args);
+        Ok(Some(Ctx { g: new_g, ..cur }))
+    }
+
+    fn go_destroy_syscall(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        check(cur, Need::Must, Need::May, Need::Must)?;
+        self.current_g(ev, cur.g, gstatus::SYSCALL)?;
+        self.gs.remove(&cur.g);
+        let mut new = Ctx { g: NONE, ..cur };
+        if cur.p != NONE {
+            let Some(p) = self.ps.get_mut(&cur.p) else {
+                return Err(format!(
+                    "found invalid proc {} during GoDestroySyscall",
+                    cur.p
+                ));
+            };
+            if p.status != pstatus::SYSCALL {
+                return Err(format!(
+                    "proc {} in unexpected state {} during GoDestroySyscall",
+                    cur.p,
+                    pstatus_name(p.status)
+                ));
+            }
+            p.status = pstatus::SYSCALL_ABANDONED;
+            new.p = NONE;
+            self.push_made(
+                cur,
+                EV_PROC_STEAL,
+                ev.time_ns,
+                [cur.p as u64, 0, 0, pstatus::SYSCALL],
+            );
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(new))
+    }
+
+    fn task_begin(&mut self, ev: &RawEvent, cur: Ctx, tables: &Tables) -> Step {
+        let id = ev.args[0];
+        if self.tasks.contains_key(&id) {
+            return Err(format!("task ID conflict: {id}"));
+        }
+        let mut args = ev.args;
+        if args[1] == 0 {
+            args[1] = NO_TASK;
+        }
+        let Some(name) = tables.string(args[2]) else {
+            return Err(format!(
+                "invalid string ID {} for UserTaskBegin event",
+                args[2]
+            ));
+        };
+        self.tasks.insert(id, (name.into(), args[1]));
+        user_go(cur)?;
+        self.push(cur, ev, args);
+        Ok(Some(cur))
+    }
+
+    fn task_end(&mut self, ev: &RawEvent, cur: Ctx, tables: &mut Arc<Tables>) -> Step {
+        let mut args = ev.args;
+        match self.tasks.remove(&ev.args[0]) {
+            Some((name, parent)) => {
+                args[2] = parent;
+                args[3] = add_extra_string(tables, &name);
+            }
+            None => {
+                args[2] = NO_TASK;
+                args[3] = 0;
+            }
+        }
+        user_go(cur)?;
+        self.push(cur, ev, args);
+        Ok(Some(cur))
+    }
+
+    fn region(&mut self, ev: &RawEvent, cur: Ctx, tables: &Tables) -> Step {
+        user_go(cur)?;
+        let task = ev.args[0];
+        let Some(name) = tables.string(ev.args[1]) else {
+            return Err(format!(
+                "invalid string ID {} for {} event",
+                ev.args[1],
+                name_of(ev.typ)
+            ));
+        };
+        let Some(g) = self.gs.get_mut(&cur.g) else {
+            return Err(format!(
+                "{} without known state for current goroutine {}",
+                name_of(ev.typ),
+                cur.g
+            ));
+        };
+        if ev.typ == EV_USER_REGION_BEGIN {
+            g.regions.push((task, name.into()));
+        } else if let Some((t, n)) = g.regions.last() {
+            if *t != task || &**n != name {
+                return Err(format!(
+                    "misuse of region in goroutine {}: region end {{{task} {name}}} when the inner-most active region start event is {{{t} {n}}}",
+                    cur.g
+                ));
+            }
+            g.regions.pop();
+        }
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn gc_active(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let seq = ev.args[0];
+        if gn == self.initial_gen {
+            if self.gc_state != GcState::Undetermined {
+                return Err("GCActive in the first generation isn't first GC event".into());
+            }
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(cur, ev, ev.args);
+            return Ok(Some(cur));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        if self.gc_state != GcState::Running {
+            return Err("encountered GCActive while GC was not in progress".into());
+        }
+        self.gc_seq = seq;
+        user_go(cur)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn gc_begin(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        let seq = ev.args[0];
+        if self.gc_state == GcState::Undetermined {
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(cur, ev, ev.args);
+            return Ok(Some(cur));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        if self.gc_state == GcState::Running {
+            return Err("encountered GCBegin while GC was already in progress".into());
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::Running;
+        user_go(cur)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn gc_end(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        let seq = ev.args[0];
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        match self.gc_state {
+            GcState::NotRunning => {
+                return Err("encountered GCEnd when GC was not in progress".into());
+            }
+            GcState::Undetermined => {
+                return Err("encountered GCEnd when GC was in an undetermined state".into());
+            }
+            GcState::Running => {}
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::NotRunning;
+        user_go(cur)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn sweep_begin(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        check(cur, Need::Must, Need::Must, Need::May)?;
+        let Some(p) = self.ps.get_mut(&cur.p) else {
+            return Err(format!("GCSweepBegin on unknown proc {}", cur.p));
+        };
+        p.ranges.begin(range_key(ev.typ, 0))?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn sweep_active(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let pid = ev.args[0] as i64;
+        let first = gn == self.initial_gen;
+        let Some(p) = self.ps.get_mut(&pid) else {
+            return Err(format!("encountered GCSweepActive for unknown proc {pid}"));
+        };
+        p.ranges.active(range_key(ev.typ, 0), first)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn sweep_end(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        check(cur, Need::Must, Need::Must, Need::May)?;
+        let Some(p) = self.ps.get_mut(&cur.p) else {
+            return Err(format!("GCSweepEnd on unknown proc {}", cur.p));
+        };
+        p.ranges.end(ev.typ)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_range_begin(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        user_go(cur)?;
+        let desc = if ev.typ == EV_STW_BEGIN {
+            ev.args[0]
+        } else {
+            0
+        };
+        let Some(g) = self.gs.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                ev.typ, cur.g
+            ));
+        };
+        g.ranges.begin(range_key(ev.typ, desc))?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_range_active(&mut self, ev: &RawEvent, cur: Ctx, gn: u64) -> Step {
+        let gid = ev.args[0] as i64;
+        let first = gn == self.initial_gen;
+        let Some(g) = self.gs.get_mut(&gid) else {
+            return Err(format!(
+                "uninitialized goroutine {gid} found during {}",
+                name_of(ev.typ)
+            ));
+        };
+        g.ranges.active(range_key(ev.typ, 0), first)?;
+        self.push(cur, ev, ev.args);
+        Ok(Some(cur))
+    }
+
+    fn go_range_end(&mut self, ev: &RawEvent, cur: Ctx) -> Step {
+        user_go(cur)?;
+        let Some(g) = self.gs.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                ev.typ, cur.g
+            ));
+        };
+        let desc = g.ranges.end(ev.typ)?;
+        let mut args = ev.args;
+        if ev.typ == EV_STW_END {
+            args[0] = desc;
+        }
+        self.push(cur, ev, args);
+        Ok(Some(cur))
+    }
+}
+
+/// Adds a string to the generation's tables, copying them first only if a consumer still
+/// holds the previous version (the pipelined reader hands tables to another thread).
+fn add_extra_string(tables: &mut Arc<Tables>, s: &str) -> u64 {
+    if s.is_empty() {
+        return 0;
+    }
+    if let Some(i) = tables.extra_strings.iter().position(|x| &**x == s) {
+        return i as u64 + 1;
+    }
+    Arc::make_mut(tables).add_extra_string(s)
+}
+
+fn proc_state_of(status: u64) -> Option<u64> {
+    use pstatus::*;
+    match status {
+        RUNNING | SYSCALL => Some(state::PROC_RUNNING),
+        IDLE | SYSCALL_ABANDONED => Some(state::PROC_IDLE),
+        BAD => Some(state::PROC_UNDETERMINED),
+        _ => None,
+    }
+}
+
+fn go_state_of(status: u64) -> Option<u64> {
+    use gstatus::*;
+    match status {
+        RUNNABLE => Some(state::GO_RUNNABLE),
+        RUNNING => Some(state::GO_RUNNING),
+        WAITING => Some(state::GO_WAITING),
+        SYSCALL => Some(state::GO_SYSCALL),
+        BAD => Some(state::GO_UNDETERMINED),
+        _ => None,
+    }
+}
+
+fn pstatus_name(s: u64) -> &'static str {
+    match s {
+        pstatus::RUNNING => "Running",
+        pstatus::IDLE => "Idle",
+        pstatus::SYSCALL => "Syscall",
+        pstatus::SYSCALL_ABANDONED => "SyscallAbandoned",
+        _ => "Bad",
+    }
+}
+
+fn gstatus_name(s: u64) -> &'static str {
+    match s {
+        gstatus::RUNNABLE => "Runnable",
+        gstatus::RUNNING => "Running",
+        gstatus::SYSCALL => "Syscall",
+        gstatus::WAITING => "Waiting",
+        _ => "Bad",
+    }
+}
+
+// The frontier is a binary min-heap on the event time, kept with the same sift rules as
+// Go's reader so that events with equal times come out in the same order.
+
+fn heap_push(h: &mut Vec<Cursor>, c: Cursor) {
+    h.push(c);
+    let i = h.len() - 1;
+    sift_up(h, i);
+}
+
+fn sift_up(h: &mut [Cursor], mut i: usize) -> usize {
+    while i > 0 && h[(i - 1) / 2].ev.time_ns > h[i].ev.time_ns {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    i
+}
+
+fn sift_down(h: &mut [Cursor], mut i: usize) {
+    loop {
+        let mut m = i;
+        let mut best = i64::MAX;
+        if i < h.len() {
+            best = h[i].ev.time_ns;
+        }
+        for c in [2 * i + 1, 2 * i + 2] {
+            if c < h.len() && h[c].ev.time_ns < best {
+                best = h[c].ev.time_ns;
+                m = c;
+            }
+        }
+        if m == i {
+            return;
+        }
+        h.swap(i, m);
+        i = m;
+    }
+}
+
+fn heap_update(h: &mut [Cursor], i: usize) {
+    if sift_up(h, i) == i {
+        sift_down(h, i);
+    }
+}
+
+fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
+    while i > 0 {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    let last = h.len() - 1;
+    h.swap(0, last);
+    h.pop();
+    sift_down(h, 0);
+}
+
+/// Sorts the frontier by time. Go sorts it with pdqsort, which is an insertion sort (and so
+/// stable) for up to 12 elements; a stable sort gives the same order there.
+fn insertion_sort(h: &mut [Cursor]) {
+    for i in 1..h.len() {
+        let mut j = i;
+        while j > 0 && h[j].ev.time_ns < h[j - 1].ev.time_ns {
+            h.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Decoder tests against Go's own output: counts per kind and full `-d=parsed` dumps made by
+//! `go tool trace` (testdata/generate.sh), truncation, corruption, and parallel == sequential.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use goscope_trace::{self as trace, Event, ReadOptions};
+
+fn testdata() -> PathBuf {
+    goscope_testdata::dir()
+}
+
+fn traces() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata().join("traces"))
+        .expect("testdata/traces")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 30,
+        "expected the committed traces, found {}",
+        v.len()
+    );
+    v
+}
+
+fn golden(trace: &Path, ext: &str) -> PathBuf {
+    let stem = trace.file_stem().unwrap().to_str().unwrap();
+    testdata().join("golden").join(format!("{stem}.{ext}"))
+}
+
+fn counts_of(data: &[u8], opts: ReadOptions) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    let mut total = 0;
+    trace::read(data, opts, |ev, _| {
+        *m.entry(ev.kind().name().to_string()).or_insert(0) += 1;
+        total += 1;
+    })
+    .unwrap();
+    m.insert("Total".to_string(), total);
+    m
+}
+
+#[test]
+fn counts_per_kind_equal_gos() {
+    for t in traces() {
+        let want: BTreeMap<String, u64> = std::fs::read_to_string(golden(&t, "counts"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (k, n) = l.split_once(' ').unwrap();
+                (k.to_string(), n.trim().parse().unwrap())
+            })
+            .collect();
+        let data = std::fs::read(&t).unwrap();
+        let got = counts_of(&data, ReadOptions::default());
+        assert_eq!(got, want, "{}", t.display());
+    }
+}
+
+fn dump(data: &[u8], opts: ReadOptions) -> String {
+    let mut out = String::new();
+    trace::read(data, opts, |ev, tables| {
+        trace::write_go_text(&mut out, ev, tables);
+        out.push('\n');
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn full_dumps_equal_gos_line_for_line() {
+    let mut compared = 0;
+    for t in traces() {
+        let g = golden(&t, "parsed.txt");
+        let Ok(want) = std::fs::read_to_string(&g) else {
+            continue;
+        };
+        let got = dump(&std::fs::read(&t).unwrap(), ReadOptions::default());
+        if got != want {
+            let (i, (a, b)) = got
+                .lines()
+                .zip(want.lines())
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+                .unwrap_or((0, ("<length differs>", "")));
+            panic!(
+                "{}: first difference at line {}:\n ours: {a}\n go:   {b}",
+                t.display(),
+                i + 1
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 12, "only {compared} full dumps compared");
+}
+
+fn events(data: &[u8], opts: ReadOptions) -> Vec<Event> {
+    let mut v = Vec::new();
+    trace::read(data, opts, |ev, _| v.push(*ev)).unwrap();
+    v
+}
+
+#[test]
+fn parallel_equals_sequential() {
+    for t in traces() {
+        let data = std::fs::read(&t).unwrap();
+        let a = events(
+            &data,
+            ReadOptions {
+                parallel: true,
+                order_ahead: true,
+            },
+        );
+        let b = events(
+            &data,
+            ReadOptions {
+                parallel: false,
+                order_ahead: false,
+            },
+        );
+        assert_eq!(a.len(), b.len(), "{}", t.display());
+        assert!(a == b, "{}: parallel and sequential differ", t.display());
+    }
+}
+
+#[test]
+fn truncated_traces_keep_complete_generations() {
+    // A trace with several generations, cut at many offsets.
+    let t = testdata().join("traces/stall-go127.trace");
+    let data = std::fs::read(&t).unwrap();
+    let full = trace::read(&data, ReadOptions::default(), |_, _| {}).unwrap();
+    assert!(full.warning.is_none());
+    assert!(
+        full.generations >= 2,
+        "stall-go127 should span generations, has {}",
+        full.generations
+    );
+    let step = (data.len() / 97).max(1);
+    let mut cut_with_gens = 0;
+    for cut in (0..data.len())
+        .step_by(step)
+        .chain([data.len() - 1, data.len() - 2, 17, 16, 15])
+    {
+        let part = &data[..cut];
+        match trace::read(part, ReadOptions::default(), |_, _| {}) {
+            Ok(o) => {
+                assert!(o.generations <= full.generations);
+                assert!(o.complete_bytes as usize <= cut);
+                // A cut inside a generation must be reported.
+                if (o.complete_bytes as usize) < cut {
+                    assert!(o.warning.is_some(), "cut at {cut}: no warning");
+                }
+                if o.generations > 0 {
+                    cut_with_gens += 1;
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("offset"),
+                    "cut at {cut}: error without offset: {msg}"
+                );
+            }
+        }
+    }
+    assert!(
+        cut_with_gens > 10,
+        "few cuts kept a generation: {cut_with_gens}"
+    );
+}
+
+#[test]
+fn truncated_trace_events_are_a_prefix_of_the_full_ones() {
+    let data = std::fs::read(testdata().join("traces/stall-go125.trace")).unwrap();
+    let full = events(&data, ReadOptions::default());
+    let cut = data.len() * 2 / 3;
+    let mut part = Vec::new();
+    let o = trace::read(&data[..cut], ReadOptions::default(), |ev, _| part.push(*ev)).unwrap();
+    assert!(o.generations >= 1);
+    assert!(o.warning.is_some());
+    // All but the final Sync (whose time depends on where the read stopped) match.
+    let n = part.len() - 1;
+    assert!(n > 100, "only {n} events before the cut");
+    assert_eq!(&part[..n], &full[..n]);
+}
+
+/// A tiny deterministic generator, so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn mutated_traces_never_panic() {
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    for name in [
+        "basic-go122",
+        "annotations-go123",
+        "timers-go125",
+        "stall-go127",
+    ] {
+        let data = std::fs::read(testdata().join(format!("traces/{name}.trace"))).unwrap();
+        for _ in 0..150 {
+            let mut d = data.clone();
+            let flips = 1 + rng.next() % 8;
+            for _ in 0..flips {
+                let i = 16 + (rng.next() as usize) % (d.len() - 16);
+                d[i] = rng.next() as u8;
+            }
+            let _ = trace::read(&d, ReadOptions::default(), |_, _| {});
+            let opts = ReadOptions {
+                parallel: false,
+                order_ahead: false,
+            };
+            let _ = trace::read(&d, opts, |_, _| {});
+        }
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = Rng(42);
+    for len in [0usize, 1, 15, 16, 17, 100, 5000] {
+        for _ in 0..50 {
+            let mut d: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let _ = trace::read(&d, ReadOptions::default(), |_, _| {});
+            if d.len() >= 16 {
+                d[..16].copy_from_slice(b"go 1.25 trace\0\0\0");
+                let _ = trace::read(&d, ReadOptions::default(), |_, _| {});
+                d[..16].copy_from_slice(b"go 1.26 trace\0\0\0");
+                let _ = trace::read(&d, ReadOptions::default(), |_, _| {});
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_files_get_clear_errors() {
+    let e = trace::read(
+        b"hello, world, this is not a trace",
+        ReadOptions::default(),
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not a Go execution trace"), "{e}");
+    let e = trace::read(b"go 1.21 trace\0\0\0", ReadOptions::default(), |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("Go 1.21"), "{e}");
+}

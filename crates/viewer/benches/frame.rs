@@ -1,0 +1,225 @@
+//! Frame-building benchmark: layout + tessellation of the whole window (no GPU) on a large
+//! trace, in the goroutine view (one lane per goroutine), at full zoom-out, mid zoom and deep
+//! zoom; also time from reading the file to the first frame (of the trace's start, shown
+//! while the rest loads) and to the first full frame, and each analysis tab of
+//! the dock (the goroutine table while it scrolls, the flame graph, tasks, GC and MMU).
+//!
+//! `cargo bench --bench frame` (trace: $GOSCOPE_BENCH_TRACE, default target/bench/large.trace,
+//! made by `testdata/bench/make-large-trace.sh target/bench/large.trace`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use goscope_viewer::GoscopeApp;
+use goscope_viewer::analyses::{Analyses, Slot};
+use goscope_viewer::app::{Doc, Tab};
+use goscope_viewer::lanes::LaneMode;
+use goscope_viewer::loader::OpenTrace;
+
+fn input() -> egui::RawInput {
+    input_with(Vec::new())
+}
+
+fn input_with(events: Vec<egui::Event>) -> egui::RawInput {
+    egui::RawInput {
+        events,
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1600.0, 900.0),
+        )),
+        ..Default::default()
+    }
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut path = std::env::var_os("GOSCOPE_BENCH_TRACE")
+        .map(PathBuf::from)
+        .unwrap_or(root.join("target/bench/large.trace"));
+    if !path.exists() {
+        eprintln!(
+            "{} not found; make it with testdata/bench/make-large-trace.sh; using testdata/traces/mixed-go127.trace",
+            path.display()
+        );
+        path = root.join("testdata/traces/mixed-go127.trace");
+    }
+    let t0 = Instant::now();
+    let data = Arc::new(goscope_file::TraceFile::open(&path).expect("open"));
+    // As the viewer loads: a long trace shows its first events early. The preview's first
+    // frame is drawn on the preview's own thread while the rest is read.
+    let mut preview_frame = None;
+    let mut on_preview = |m: goscope_model::Model| {
+        let built = t0.elapsed();
+        let ctx = egui::Context::default();
+        let mut app = GoscopeApp::headless(ctx.clone());
+        let (events, shown_ns) = (m.events, m.duration_ns());
+        let mut doc = Doc::new(
+            OpenTrace::new(data.clone(), Arc::new(m)),
+            built.as_secs_f64(),
+        );
+        doc.preview = true;
+        app.doc = Some(doc);
+        let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        preview_frame = Some((built, t0.elapsed(), events, shown_ns));
+    };
+    let model = Arc::new(
+        goscope_model::build_previewing(
+            &*data,
+            &std::sync::atomic::AtomicBool::new(false),
+            &mut |_| {},
+            goscope_model::PREVIEW_EVENTS,
+            Some(&mut on_preview),
+        )
+        .expect("decode"),
+    );
+    let load = t0.elapsed();
+    if let Some((built, frame, events, shown_ns)) = preview_frame {
+        println!(
+            "preview ({events} events, the first {:.0} ms of the trace): model at {:.0} ms, first frame at {:.0} ms",
+            shown_ns as f64 / 1e6,
+            built.as_secs_f64() * 1e3,
+            frame.as_secs_f64() * 1e3
+        );
+    }
+    let ctx = egui::Context::default();
+    let mut app = GoscopeApp::headless(ctx.clone());
+    let mut doc = Doc::new(
+        OpenTrace::new(data.clone(), model.clone()),
+        load.as_secs_f64(),
+    );
+    doc.mode = LaneMode::Goroutines;
+    app.doc = Some(doc);
+    let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+    let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+    let first = t0.elapsed();
+    println!(
+        "trace {} ({:.1} MB): {} goroutine lanes, {} procs; model built in {:.0} ms; first full frame at {:.0} ms",
+        path.display(),
+        data.len() as f64 / 1e6,
+        model.goroutines.len(),
+        model.procs.len(),
+        load.as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3
+    );
+    let total = (model.end_ns - model.start_ns) as f64;
+    for (name, frac) in [
+        ("full zoom-out", 1.0),
+        ("mid zoom (1%)", 0.01),
+        ("deep zoom (10 µs)", 10_000.0 / total),
+    ] {
+        for mode in [LaneMode::Goroutines, LaneMode::Procs] {
+            // Still: the view stays put (hover, dock work: the lane layouts are kept).
+            // Moving: the view pans a little every frame, as while W/S/A/D are held, so
+            // every lane is laid out again.
+            for moving in [false, true] {
+                {
+                    let doc = app.doc.as_mut().unwrap();
+                    doc.mode = mode;
+                    let mid = (model.start_ns + model.end_ns) as f64 / 2.0;
+                    doc.view.start_ns = mid - total * frac / 2.0;
+                    doc.view.end_ns = mid + total * frac / 2.0;
+                }
+                let mut times = Vec::new();
+                // GOSCOPE_BENCH_FRAMES=N runs each case N frames (e.g. for a profiler).
+                let frames: usize = std::env::var("GOSCOPE_BENCH_FRAMES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(40)
+                    .max(6);
+                for i in 0..frames {
+                    if moving {
+                        let doc = app.doc.as_mut().unwrap();
+                        let step = doc.view.span_ns() * if i % 2 == 0 { 0.003 } else { -0.002 };
+                        doc.view.start_ns += step;
+                        doc.view.end_ns += step;
+                    }
+                    let t = Instant::now();
+                    let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+                    let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+                    std::hint::black_box(prims);
+                    if i >= 5 {
+                        times.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+                let how = if moving { "moving" } else { "still" };
+                report(&format!("{name:<20} {:<12} {how:<7}", mode.name()), times);
+            }
+        }
+    }
+
+    // The dock's tabs, with the analyses computed up front.
+    let t = Instant::now();
+    let an = Arc::new(Analyses::compute(data.clone()).expect("analyses"));
+    println!(
+        "analyses (goroutine summary + 4 profiles): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let biggest = goscope_viewer::goroutines::group_rows(&an)
+        .into_iter()
+        .max_by_key(|g| g.count)
+        .map(|g| (g.name, g.count));
+    {
+        let doc = app.doc.as_mut().unwrap();
+        doc.analyses = Some(Slot::Done(Ok(an.clone())));
+        doc.mode = LaneMode::Goroutines;
+        doc.view.fit();
+        if let Some((name, _)) = &biggest {
+            doc.goroutines_view.select_group(name);
+        }
+    }
+    for tab in Tab::ALL {
+        app.doc.as_mut().unwrap().tab = Some(tab);
+        // Views that compute in the background (flame graph, MMU) settle first.
+        let settle = Instant::now();
+        for _ in 0..3 {
+            let _ = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+        }
+        while settle.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let _ = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+            if !ctx.has_requested_repaint() {
+                break;
+            }
+        }
+        let mut times = Vec::new();
+        for i in 0..60 {
+            // Scroll the dock's table down a screen per frame (the goroutine table has
+            // one row per goroutine of the biggest group).
+            let over_dock = egui::pos2(1000.0, 820.0);
+            let events = vec![
+                egui::Event::PointerMoved(over_dock),
+                egui::Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta: egui::vec2(0.0, -300.0),
+                    phase: egui::TouchPhase::Move,
+                    source: egui::MouseWheelSource::Unknown,
+                    modifiers: egui::Modifiers::NONE,
+                },
+            ];
+            let t = Instant::now();
+            let out = ctx.run_ui(input_with(events), |ui| app.frame_ui(ui));
+            let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+            std::hint::black_box(prims);
+            if i >= 5 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let what = match (tab, &biggest) {
+            (Tab::Goroutines, Some((name, n))) => format!("{} ({name}: {n} rows)", tab.name()),
+            _ => tab.name().to_string(),
+        };
+        report(&format!("dock: {what:<40}"), times);
+    }
+}
+
+fn report(name: &str, mut times: Vec<f64>) {
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{name} median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
+        times[times.len() / 2],
+        times[times.len() * 9 / 10],
+        times[times.len() - 1]
+    );
+}

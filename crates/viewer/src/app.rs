@@ -1,0 +1,1376 @@
+//! The eframe application: start page, background loading with progress, the timeline with
+//! its top bar, keyboard navigation, the details and selection panels, and the help overlay.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Color32, Key, RichText, Ui};
+
+use super::analyses::{Analyses, Slot};
+use super::flame::ProfilesView;
+use super::gcview::GcView;
+use super::goroutines::GoroutinesView;
+use super::lanes::{self, LaneMode, LaneSort, Row};
+use super::loader::{Loader, OpenTrace};
+use super::panels;
+use super::search::{Hit, SearchBar};
+use super::tasksview::TasksView;
+use super::timeline::{self, Geometry, Pick};
+use super::view::{TimelineView, format_duration};
+
+const RECENT_KEY: &str = "goscope.recent";
+const MAX_RECENT: usize = 10;
+/// How far a tap of W/S/A/D moves the view that no frame saw held: as far as holding it
+/// for this long (about 15% of zoom, an eighth of the width of pan).
+const TAP_SECS: f64 = 0.12;
+/// How soon a load's stage change is drawn (its preview and result are drawn at once).
+const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The analysis views of the dock below the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Goroutines,
+    Profiles,
+    Tasks,
+    Gc,
+    Findings,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Goroutines,
+        Tab::Profiles,
+        Tab::Tasks,
+        Tab::Gc,
+        Tab::Findings,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::Goroutines => "Goroutine analysis",
+            Tab::Profiles => "Profiles",
+            Tab::Tasks => "Tasks & regions",
+            Tab::Gc => "GC & MMU",
+            Tab::Findings => "Findings",
+        }
+    }
+}
+
+/// The background analysis pass, once started.
+pub type AnalysesSlot = Slot<Result<Arc<Analyses>, String>>;
+
+/// An open trace and everything about how it is shown.
+pub struct Doc {
+    /// The file and the model this document shows.
+    pub trace: OpenTrace,
+    pub load_secs: f64,
+    /// Set while this shows only the start of the trace, the rest still loading (see
+    /// `model::build_previewing`).
+    pub preview: bool,
+    pub view: TimelineView,
+    pub mode: LaneMode,
+    pub sort: LaneSort,
+    pub collapsed: BTreeSet<String>,
+    /// Goroutine view limited to these goroutines (the first is the one of interest).
+    pub focus: Option<Vec<i64>>,
+    pub selected: Option<Pick>,
+    pub geometry: Geometry,
+    rows: Vec<Row>,
+    rows_key: Option<(LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>)>,
+    /// The selection's summary, for the range it was made for: summed on this thread for
+    /// a short selection, in the background for a long one.
+    pub selection_summary: Option<((f64, f64), Slot<panels::SelectionSummary>)>,
+    /// Events a selection may hold (estimated from its share of the trace) and still be
+    /// summed on the UI thread (`analyses::INLINE_EVENTS`; a whole-trace selection of the
+    /// benchmark trace takes 0.17 s to sum).
+    pub inline_summary_events: f64,
+    /// Whether the selection panel is shown (set after each frame's timeline input).
+    pub selection_panel: bool,
+    /// The dock's open tab (None: the dock is closed).
+    pub tab: Option<Tab>,
+    /// The findings, once computed.
+    pub findings: Option<Vec<goscope_analysis::findings::Finding>>,
+    /// The goroutine analysis and profiles, computed in the background after loading.
+    pub analyses: Option<AnalysesSlot>,
+    pub goroutines_view: GoroutinesView,
+    pub profiles_view: ProfilesView,
+    pub tasks_view: TasksView,
+    pub gc_view: GcView,
+    pub search: SearchBar,
+}
+
+impl Doc {
+    pub fn new(trace: OpenTrace, load_secs: f64) -> Doc {
+        let view = TimelineView::new(trace.model.start_ns, trace.model.end_ns);
+        Doc {
+            trace,
+            load_secs,
+            preview: false,
+            view,
+            mode: LaneMode::Procs,
+            sort: LaneSort::Id,
+            collapsed: BTreeSet::new(),
+            focus: None,
+            selected: None,
+            geometry: Geometry::default(),
+            rows: Vec::new(),
+            rows_key: None,
+            selection_summary: None,
+            inline_summary_events: super::analyses::INLINE_EVENTS,
+            selection_panel: false,
+            tab: None,
+            findings: None,
+            analyses: None,
+            goroutines_view: GoroutinesView::new(),
+            profiles_view: ProfilesView::new(),
+            tasks_view: TasksView::new(),
+            gc_view: GcView::new(),
+            search: SearchBar::default(),
+        }
+    }
+
+    /// The rows for the current mode, recomputed only when the mode, order or groups change.
+    /// Takes over what the user did on `preview` (the start of the same trace) once
+    /// the whole trace is in: the visible range unless it was never moved from the
+    /// preview's own extent, scroll, lane mode, sort, collapsed groups, focus, open tab,
+    /// range selection, history and search query; a picked goroutine, P or thread span is
+    /// found again by its lane's id (spans are appended in time order, so a span keeps its
+    /// index).
+    fn carry_over(&mut self, preview: Doc) {
+        let v = &preview.view;
+        let untouched = v.start_ns == v.trace_start_ns && v.end_ns == v.trace_end_ns;
+        if !untouched {
+            self.view.start_ns = v.start_ns;
+            self.view.end_ns = v.end_ns;
+        }
+        self.view.scroll_y = v.scroll_y;
+        self.view.history = preview.view.history;
+        self.view.selection = preview.view.selection;
+        self.mode = preview.mode;
+        self.sort = preview.sort;
+        self.collapsed = preview.collapsed;
+        self.focus = preview.focus;
+        self.tab = preview.tab;
+        self.selection_panel = preview.selection_panel;
+        self.search = preview.search.carried_over();
+        let (old, new) = (&preview.trace.model, &self.trace.model);
+        self.selected = match preview.selected {
+            Some(Pick::GSpan { g, span }) => old
+                .goroutines
+                .get(g)
+                .and_then(|gr| new.goroutine_index(gr.id))
+                .map(|g| Pick::GSpan { g, span }),
+            Some(Pick::PSpan { p, span }) => old
+                .procs
+                .get(p)
+                .and_then(|pr| new.procs.iter().position(|x| x.id == pr.id))
+                .map(|p| Pick::PSpan { p, span }),
+            Some(Pick::MSpan { m, span }) => old
+                .threads
+                .get(m)
+                .and_then(|th| new.threads.iter().position(|x| x.id == th.id))
+                .map(|m| Pick::MSpan { m, span }),
+            Some(Pick::Folded { start_ns, end_ns }) => Some(Pick::Folded { start_ns, end_ns }),
+            _ => None,
+        };
+    }
+
+    pub fn rows(&mut self) -> &[Row] {
+        // Compare in place: cloning the key every frame would copy the focus list.
+        let fresh = self.rows_key.as_ref().is_some_and(|(m, s, c, f)| {
+            *m == self.mode && *s == self.sort && *c == self.collapsed && *f == self.focus
+        });
+        if !fresh {
+            self.rows = lanes::rows(
+                &self.trace.model,
+                self.mode,
+                self.sort,
+                &self.collapsed,
+                self.focus.as_deref(),
+            );
+            self.rows_key = Some((
+                self.mode,
+                self.sort,
+                self.collapsed.clone(),
+                self.focus.clone(),
+            ));
+        }
+        &self.rows
+    }
+
+    /// Shows goroutine `g` at time `t_ns`: goroutine view, its lane scrolled into view and
+    /// the span there selected.
+    pub fn jump_to_goroutine(&mut self, g: i64, t_ns: i64) {
+        let Some(gi) = self.trace.model.goroutine_index(g) else {
+            return;
+        };
+        self.mode = LaneMode::Goroutines;
+        if let Some(f) = &self.focus {
+            if !f.contains(&g) {
+                self.focus = None;
+            }
+        }
+        let name = self
+            .trace
+            .model
+            .string(self.trace.model.goroutines[gi].start_fn)
+            .to_string();
+        self.collapsed.remove(&format!(
+            "fn:{}",
+            if name.is_empty() {
+                "(unknown start)"
+            } else {
+                &name
+            }
+        ));
+        let spans = &self.trace.model.goroutines[gi].spans;
+        let si = spans
+            .count_ending_by(t_ns)
+            .min(spans.len().saturating_sub(1));
+        if let Some(s) = spans.get(si) {
+            self.selected = Some(Pick::GSpan { g: gi, span: si });
+            let (a, b) = (s.start_ns as f64, s.end_ns as f64);
+            if a < self.view.start_ns
+                || b > self.view.end_ns
+                || (b - a) < self.view.span_ns() * 0.01
+            {
+                self.view.show_range(a, b.max(a + 1000.0));
+            }
+        }
+        self.scroll_to_row(&Row::Goroutine(gi));
+    }
+
+    pub fn scroll_to_row(&mut self, row: &Row) {
+        let rows = self.rows().to_vec();
+        let mut y = 0.0;
+        for r in &rows {
+            if r == row {
+                let visible = (self.geometry.plot.height() - 250.0).max(100.0);
+                if y < self.view.scroll_y || y > self.view.scroll_y + visible {
+                    self.view.scroll_y = (y - 40.0).max(0.0);
+                }
+                return;
+            }
+            y += lanes::row_height(r);
+        }
+    }
+
+    /// The analyses if they are ready; starts them the first time.
+    /// The dock's analyses, computed in the background over the whole file; `None` while
+    /// they run (or while this is a preview: they start with the whole model).
+    pub fn analyses(&mut self, ctx: &egui::Context) -> Option<Result<Arc<Analyses>, String>> {
+        if self.preview {
+            return None;
+        }
+        let slot = self.analyses.get_or_insert_with(|| {
+            let file = self.trace.file.clone();
+            Slot::spawn("analyses", ctx, move || {
+                Analyses::compute(file).map(Arc::new)
+            })
+        });
+        slot.get().cloned()
+    }
+
+    /// Shows a search result.
+    pub fn show_hit(&mut self, hit: &Hit) {
+        match *hit {
+            Hit::Goroutine { g, t_ns } | Hit::Span { g, t_ns, .. } => {
+                self.jump_to_goroutine(g, t_ns)
+            }
+            Hit::Proc(i) => {
+                self.mode = LaneMode::Procs;
+                self.collapsed.remove("procs");
+                self.scroll_to_row(&Row::Proc(i));
+            }
+            Hit::Thread(i) => {
+                self.mode = LaneMode::Threads;
+                self.collapsed.remove("threads");
+                self.scroll_to_row(&Row::Thread(i));
+            }
+        }
+    }
+
+    /// Does what a panel or view asked for.
+    pub fn apply(&mut self, action: panels::Action) {
+        match action {
+            panels::Action::None => {}
+            panels::Action::Jump { g, t_ns } => self.jump_to_goroutine(g, t_ns),
+            panels::Action::Focus(g) => {
+                let picked = self
+                    .selected_gspan()
+                    .filter(|(gr, _)| gr.id == g)
+                    .map(|(_, s)| s.start_ns);
+                self.focus_goroutine(g);
+                match picked {
+                    // Keep the clicked span in view and selected.
+                    Some(t_ns) => self.jump_to_goroutine(g, t_ns),
+                    // Otherwise show the goroutine's whole life.
+                    None => {
+                        self.selected = None;
+                        if let Some(gr) = self.trace.model.goroutine(g) {
+                            let a = gr.first_ns();
+                            let b = gr.spans.last().map_or(a, |s| s.end_ns);
+                            self.view.show_range(a as f64, b.max(a + 1000) as f64);
+                        }
+                    }
+                }
+            }
+            panels::Action::ShowRange(a, b) => self.view.show_range(a as f64, b as f64),
+            panels::Action::Find(text) => {
+                self.search.open();
+                self.search.query = text;
+                let first = super::search::search(&self.trace.model, &self.search.query)
+                    .hits
+                    .into_iter()
+                    .next();
+                if let Some(hit) = first {
+                    self.show_hit(&hit);
+                }
+            }
+        }
+    }
+
+    /// Limits the goroutine view to `g` and the goroutines it interacted with.
+    pub fn focus_goroutine(&mut self, g: i64) {
+        self.focus = Some(lanes::related_goroutines(&self.trace.model, g));
+        self.mode = LaneMode::Goroutines;
+        self.view.scroll_y = 0.0;
+    }
+}
+
+/// The application.
+pub struct GoscopeApp {
+    pub doc: Option<Doc>,
+    pub loader: Option<Loader>,
+    /// While a preview is shown: the document it replaced (none if there was none), put
+    /// back if the load fails or is cancelled.
+    before_preview: Option<Option<Doc>>,
+    pub error: Option<String>,
+    pub recent: Vec<PathBuf>,
+    pub path_input: String,
+    pub dialog_note: Option<String>,
+    pub show_help: bool,
+    ctx: egui::Context,
+}
+
+impl GoscopeApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, path: Option<PathBuf>) -> Self {
+        let mut app = Self::with_loader(cc, None);
+        if let Some(p) = path {
+            app.open(&p);
+        }
+        app
+    }
+
+    /// The app, taking over a load started before its window was made (`early_load`),
+    /// which then draws to this window.
+    pub fn with_loader(cc: &eframe::CreationContext<'_>, early: Option<EarlyLoad>) -> Self {
+        let recent = cc
+            .storage
+            .and_then(|s| s.get_string(RECENT_KEY))
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut app = GoscopeApp {
+            doc: None,
+            loader: None,
+            before_preview: None,
+            error: None,
+            recent,
+            path_input: String::new(),
+            dialog_note: None,
+            show_help: false,
+            ctx: cc.egui_ctx.clone(),
+        };
+        if let Some(early) = early {
+            let _ = early.ctx.set(cc.egui_ctx.clone());
+            app.loader = Some(early.loader);
+        }
+        app
+    }
+
+    /// An app without a window or storage (benchmarks, tools).
+    pub fn headless(ctx: egui::Context) -> Self {
+        GoscopeApp {
+            doc: None,
+            loader: None,
+            before_preview: None,
+            error: None,
+            recent: Vec::new(),
+            path_input: String::new(),
+            dialog_note: None,
+            show_help: false,
+            ctx,
+        }
+    }
+
+    /// Starts loading a trace in the background; the open one stays until it succeeds.
+    pub fn open(&mut self, path: &Path) {
+        if let Some(l) = &self.loader {
+            l.cancel();
+        }
+        let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
+        self.loader = Some(Loader::start(path, repainter(ctx)));
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loader.is_some()
+    }
+
+    fn poll_loader(&mut self) {
+        let Some(l) = &self.loader else { return };
+        if let Some(p) = l.take_preview() {
+            if !l.is_cancelled() {
+                log_load(&format!(
+                    "preview of {} events ({}) after {:.0} ms",
+                    p.trace.model.events,
+                    format_duration(p.trace.model.duration_ns() as f64),
+                    p.secs * 1e3
+                ));
+                let mut doc = Doc::new(p.trace, p.secs);
+                doc.preview = true;
+                let previous = self.doc.replace(doc);
+                self.before_preview.get_or_insert(previous);
+                // The banner changes the top panel's height: lay the window out again now
+                // rather than at the next stage change.
+                self.ctx.request_repaint();
+            }
+        }
+        let Some(result) = l.take_result() else {
+            return;
+        };
+        let path = l.path.clone();
+        let cancelled = l.is_cancelled();
+        self.loader = None;
+        let replaced = self.before_preview.take();
+        match result {
+            Ok((trace, secs)) => {
+                let model = &trace.model;
+                log_load(&format!(
+                    "{} events ({}) loaded after {:.0} ms",
+                    model.events,
+                    format_duration(model.duration_ns() as f64),
+                    secs * 1e3
+                ));
+                self.remember_recent(&path);
+                self.error = None;
+                let mut doc = Doc::new(trace, secs);
+                if let Some(preview) = self.doc.take() {
+                    if replaced.is_some()
+                        && preview.preview
+                        && Arc::ptr_eq(&preview.trace.file, &doc.trace.file)
+                    {
+                        doc.carry_over(preview);
+                    }
+                }
+                // Start the dock's analyses now, so a tab opened later has them ready.
+                let _ = doc.analyses(&self.ctx);
+                self.doc = Some(doc);
+            }
+            Err(e) => {
+                if let Some(previous) = replaced {
+                    self.doc = previous;
+                }
+                if !cancelled {
+                    self.error = Some(e);
+                }
+            }
+        }
+        // The preview, or the trace this one replaced, is gone.
+        let t0 = Instant::now();
+        super::give_back_freed_memory();
+        log_load(&format!(
+            "freed memory given back in {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        ));
+    }
+
+    fn remember_recent(&mut self, path: &Path) {
+        let p = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|x| x != &p);
+        self.recent.insert(0, p);
+        self.recent.truncate(MAX_RECENT);
+    }
+
+    /// Shows the native open dialog; if none can be shown, says so and offers the path field.
+    pub fn open_dialog(&mut self) {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+            && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        {
+            self.dialog_note = Some(
+                "No file dialog is available here (no desktop portal on a D-Bus session). Type the trace's path below, or drop the file onto the window.".into(),
+            );
+            return;
+        }
+        let t0 = Instant::now();
+        let picked = rfd::FileDialog::new()
+            .set_title("Open a Go execution trace")
+            .pick_file();
+        match picked {
+            Some(p) => {
+                self.dialog_note = None;
+                self.open(&p);
+            }
+            None if t0.elapsed().as_millis() < 150 => {
+                self.dialog_note = Some(
+                    "The file dialog could not be shown (is a desktop portal running?). Type the trace's path below, or drop the file onto the window.".into(),
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.open(&p);
+        }
+    }
+
+    fn keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let (ctrl_o, ctrl_f, help, esc) = ctx.input(|i| {
+            (
+                pressed_with_command(i, Key::O),
+                pressed_with_command(i, Key::F),
+                i.key_pressed(Key::Questionmark)
+                    || i.events
+                        .iter()
+                        .any(|e| matches!(e, egui::Event::Text(t) if t == "?")),
+                i.key_pressed(Key::Escape),
+            )
+        });
+        if ctrl_o {
+            self.open_dialog();
+        }
+        if help {
+            self.show_help = !self.show_help;
+        }
+        if esc && self.show_help {
+            self.show_help = false;
+        }
+        let Some(doc) = self.doc.as_mut() else { return };
+        if ctrl_f {
+            doc.search.open();
+        }
+        let (w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
+            let pressed = [Key::W, Key::S, Key::A, Key::D]
+                .iter()
+                .any(|k| i.key_pressed(*k));
+            let anchor = i
+                .pointer
+                .hover_pos()
+                .filter(|p| doc.geometry.plot.contains(*p))
+                .map(|p| {
+                    ((p.x - doc.geometry.plot.left()) / doc.geometry.plot.width().max(1.0)) as f64
+                });
+            let dt = i.stable_dt.clamp(0.001, 0.1) as f64;
+            // Seconds of motion this frame: a frame's worth while a key is held, and a tap's
+            // worth for a key pressed and released before this frame (a quick tap, or keys
+            // sent by a remote desktop or xdotool), which would otherwise move nothing.
+            let motion = |k: Key| {
+                if i.key_down(k) {
+                    dt
+                } else if i.key_pressed(k) {
+                    TAP_SECS
+                } else {
+                    0.0
+                }
+            };
+            (
+                motion(Key::W),
+                motion(Key::S),
+                motion(Key::A),
+                motion(Key::D),
+                pressed,
+                i.key_pressed(Key::Home) || i.key_pressed(Key::Num0),
+                i.key_pressed(Key::Z),
+                i.key_pressed(Key::Backspace),
+                anchor,
+                i.modifiers.command,
+            )
+        });
+        if ctrl {
+            return;
+        }
+        if pressed {
+            doc.view.remember();
+        }
+        let anchor = anchor.unwrap_or(0.5);
+        // Held keys move smoothly: about 4× zoom and one screen width of pan per second.
+        if w > 0.0 {
+            doc.view.zoom((-1.4 * w).exp(), anchor);
+        }
+        if s > 0.0 {
+            doc.view.zoom((1.4 * s).exp(), anchor);
+        }
+        if a > 0.0 {
+            doc.view.pan(-a);
+        }
+        if d > 0.0 {
+            doc.view.pan(d);
+        }
+        if w + s + a + d > 0.0 {
+            ctx.request_repaint();
+        }
+        if home {
+            doc.view.fit();
+        }
+        if z {
+            doc.view.zoom_to_selection();
+        }
+        if back {
+            doc.view.back();
+        }
+        if esc {
+            if doc.view.selection.is_some() {
+                doc.view.selection = None;
+            } else {
+                doc.selected = None;
+            }
+        }
+        let (up, down) = ctx.input(|i| (i.key_pressed(Key::PageUp), i.key_pressed(Key::PageDown)));
+        let page = (doc.geometry.plot.height() - 200.0).max(60.0);
+        if up {
+            doc.view.scroll_y -= page;
+        }
+        if down {
+            doc.view.scroll_y += page;
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    ui.close();
+                    self.open_dialog();
+                }
+                if !self.recent.is_empty() {
+                    ui.separator();
+                    let recent = self.recent.clone();
+                    for p in recent {
+                        if ui.button(p.display().to_string()).clicked() {
+                            ui.close();
+                            self.open(&p);
+                        }
+                    }
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            if let Some(doc) = self.doc.as_mut() {
+                ui.separator();
+                for m in [LaneMode::Procs, LaneMode::Goroutines, LaneMode::Threads] {
+                    if ui.selectable_label(doc.mode == m, m.name()).clicked() {
+                        doc.mode = m;
+                        doc.view.scroll_y = 0.0;
+                    }
+                }
+                egui::ComboBox::from_label("order")
+                    .selected_text(doc.sort.name())
+                    .show_ui(ui, |ui| {
+                        for s in [LaneSort::Id, LaneSort::Start, LaneSort::Busy] {
+                            ui.selectable_value(&mut doc.sort, s, s.name());
+                        }
+                    });
+                ui.separator();
+                for t in Tab::ALL {
+                    if ui.selectable_label(doc.tab == Some(t), t.name()).clicked() {
+                        doc.tab = if doc.tab == Some(t) { None } else { Some(t) };
+                    }
+                }
+                if doc.focus.is_some() && ui.button("Show all goroutines").clicked() {
+                    doc.focus = None;
+                }
+                ui.separator();
+                let m = &doc.trace.model;
+                ui.label(
+                    RichText::new(format!(
+                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
+                        doc.trace
+                            .path()
+                            .file_name()
+                            .map(|f| f.to_string_lossy().to_string())
+                            .unwrap_or_default(),
+                        format_duration(m.duration_ns() as f64),
+                        m.goroutines.len(),
+                        m.procs.iter().filter(|p| p.id >= 0).count(),
+                        if doc.preview {
+                            "first events"
+                        } else {
+                            "loaded"
+                        },
+                        doc.load_secs * 1e3
+                    ))
+                    .small(),
+                );
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("?").on_hover_text("Keys and gestures").clicked() {
+                    self.show_help = !self.show_help;
+                }
+            });
+        });
+    }
+
+    fn banners_ui(&mut self, ui: &mut Ui) {
+        if let Some(e) = self.error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(
+                    Color32::from_rgb(240, 90, 90),
+                    format!("Could not open: {e}"),
+                );
+                if ui.small_button("Dismiss").clicked() {
+                    self.error = None;
+                }
+            });
+        }
+        if let Some(doc) = &self.doc {
+            if let Some(w) = &doc.trace.model.warning {
+                ui.colored_label(
+                    Color32::from_rgb(230, 190, 60),
+                    format!(
+                        "Partial trace: showing the {} complete generation(s). {w}",
+                        doc.trace.model.generations
+                    ),
+                );
+            }
+        }
+        if let Some(doc) = &self.doc {
+            if doc.preview {
+                ui.colored_label(
+                    Color32::from_rgb(120, 180, 240),
+                    format!(
+                        "Showing the trace's first {} while the rest loads.",
+                        format_duration(doc.trace.model.duration_ns() as f64)
+                    ),
+                );
+            }
+        }
+        if let Some(l) = &self.loader {
+            let stage = l.stage();
+            let mut cancel = false;
+            ui.horizontal(|ui| {
+                ui.label(format!("Loading {} — {}", l.path.display(), stage.label()));
+                ui.add(
+                    egui::ProgressBar::new(stage.fraction())
+                        .desired_width(240.0)
+                        .show_percentage(),
+                );
+                cancel = ui.button("Cancel").clicked();
+            });
+            if cancel {
+                l.cancel();
+            }
+        }
+    }
+
+    fn start_page_ui(&mut self, ui: &mut Ui) {
+        ui.vertical_centered(|ui| {
+            ui.add_space(60.0);
+            ui.heading("goscope");
+            ui.label("A fast viewer for Go execution traces (Go 1.22 and later).");
+            ui.add_space(20.0);
+            if ui.button(RichText::new("Open trace…").size(18.0)).clicked() {
+                self.open_dialog();
+            }
+            ui.add_space(8.0);
+            ui.label("or drop a trace file onto this window, or type its path:");
+            self.path_field_ui(ui);
+            if let Some(n) = &self.dialog_note {
+                ui.colored_label(Color32::from_rgb(230, 190, 60), n);
+            }
+            ui.add_space(20.0);
+            if !self.recent.is_empty() {
+                ui.label(RichText::new("Recent files").strong());
+                let recent = self.recent.clone();
+                for p in recent {
+                    if ui.link(p.display().to_string()).clicked() {
+                        self.open(&p);
+                    }
+                }
+            }
+            ui.add_space(20.0);
+            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or curl host/debug/pprof/trace?seconds=5 > trace.out").small().weak());
+        });
+    }
+
+    fn path_field_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.path_input)
+                    .hint_text("/path/to/trace.out")
+                    .desired_width(360.0),
+            );
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if (ui.button("Open").clicked() || enter) && !self.path_input.trim().is_empty() {
+                let p = PathBuf::from(self.path_input.trim());
+                self.open(&p);
+            }
+        });
+    }
+
+    fn help_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keys and gestures")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("help-grid").striped(true).show(ui, |ui| {
+                    for (k, what) in panels::HELP {
+                        ui.label(RichText::new(*k).monospace());
+                        ui.label(*what);
+                        ui.end_row();
+                    }
+                });
+            });
+        self.show_help = open;
+    }
+
+    /// Draws one frame (also used by tests through eframe's `App::ui`).
+    pub fn frame_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.poll_loader();
+        self.handle_dropped_files(&ctx);
+        self.keys(&ctx);
+
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            self.top_bar_ui(ui);
+            self.banners_ui(ui);
+            if let Some(doc) = self.doc.as_mut() {
+                let model = doc.trace.model.clone();
+                if let Some(hit) = doc.search.ui(ui, &model) {
+                    doc.show_hit(&hit);
+                }
+            }
+        });
+
+        if let Some(doc) = self.doc.as_mut() {
+            if let Some(tab) = doc.tab {
+                let mut action = panels::Action::None;
+                egui::Panel::bottom("dock")
+                    .resizable(true)
+                    .default_size(340.0)
+                    .size_range(120.0..=900.0)
+                    .show(ui, |ui| {
+                        // Keep the dock's size: a panel otherwise shrinks to what it holds.
+                        ui.set_min_height(ui.available_height());
+                        action = dock_ui(ui, doc, tab);
+                    });
+                doc.apply(action);
+            }
+            // The selection's panel opens the frame after the drag is over, so the plot doesn't
+            // change width while the selection is being made.
+            let show_selection = doc.selection_panel;
+            let show_side = doc.selected.is_some() || show_selection;
+            if show_side {
+                let mut action = panels::Action::None;
+                egui::Panel::right("details")
+                    .default_size(380.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| {
+                            if let Some(pick) = doc.selected {
+                                action = panels::details_ui(ui, &doc.trace.model, pick);
+                                ui.separator();
+                            }
+                            if let Some(sel) = doc.view.selection.filter(|_| show_selection) {
+                                let (a, b) = (sel.0.min(sel.1), sel.0.max(sel.1));
+                                let fresh =
+                                    doc.selection_summary.as_ref().map(|(k, _)| *k) != Some((a, b));
+                                if fresh {
+                                    let share =
+                                        (b - a) / doc.trace.model.duration_ns().max(1) as f64;
+                                    let model = doc.trace.model.clone();
+                                    let sum =
+                                        move || panels::SelectionSummary::compute(&model, a, b);
+                                    let slot = if doc.trace.model.events as f64 * share
+                                        <= doc.inline_summary_events
+                                    {
+                                        Slot::Done(sum())
+                                    } else {
+                                        Slot::spawn("selection", ui.ctx(), sum)
+                                    };
+                                    doc.selection_summary = Some(((a, b), slot));
+                                }
+                                if let Some((_, slot)) = &mut doc.selection_summary {
+                                    match slot.get() {
+                                        Some(s) => panels::selection_ui(ui, &doc.trace.model, s),
+                                        None => {
+                                            ui.horizontal(|ui| {
+                                                ui.spinner();
+                                                ui.label(format!(
+                                                    "Selection: {} — summing its spans…",
+                                                    format_duration(b - a)
+                                                ));
+                                            });
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    });
+                doc.apply(action);
+            }
+            egui::CentralPanel::default().show(ui, |ui| {
+                // Borrow the cached rows out of the doc for this frame (no per-frame copy).
+                doc.rows();
+                let rows = std::mem::take(&mut doc.rows);
+                let selected_g: Vec<i64> = match doc.selected {
+                    Some(Pick::GSpan { g, .. }) => vec![doc.trace.model.goroutines[g].id],
+                    _ => Vec::new(),
+                };
+                let highlight = match doc.search.matches() {
+                    Some(m) => timeline::Highlight {
+                        goroutines: &m.goroutines,
+                        spans: &m.spans,
+                    },
+                    None => timeline::Highlight {
+                        goroutines: &selected_g,
+                        spans: &[],
+                    },
+                };
+                let out = timeline::timeline_ui(
+                    ui,
+                    &doc.trace.model,
+                    &mut doc.view,
+                    &rows,
+                    doc.selected,
+                    highlight,
+                    &mut doc.geometry,
+                );
+                doc.rows = rows;
+                doc.selection_panel = doc.view.selection.is_some() && !doc.view.selecting;
+                if let Some(key) = out.toggled_group {
+                    if !doc.collapsed.remove(&key) {
+                        doc.collapsed.insert(key);
+                    }
+                }
+                if let Some(pick) = out.clicked {
+                    match pick {
+                        Pick::Folded { start_ns, end_ns } => {
+                            doc.view.show_range(start_ns as f64, end_ns as f64)
+                        }
+                        p => doc.selected = Some(p),
+                    }
+                }
+                if let Some(Pick::GSpan { g, .. }) = out.double_clicked {
+                    let id = doc.trace.model.goroutines[g].id;
+                    doc.focus_goroutine(id);
+                }
+            });
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| self.start_page_ui(ui));
+        }
+
+        // A file dragged over the window.
+        let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+        if hovering {
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("goscope-drop-overlay"),
+            ));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, Color32::from_black_alpha(160));
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a trace to open it",
+                egui::FontId::proportional(24.0),
+                Color32::WHITE,
+            );
+        }
+        if self.show_help {
+            self.help_ui(&ctx);
+        }
+    }
+}
+
+/// The dock below the timeline: the open analysis tab.
+fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
+    let model = doc.trace.model.clone();
+    // The tabs that read only the model.
+    match tab {
+        Tab::Findings => {
+            findings_ui(ui, doc);
+            return panels::Action::None;
+        }
+        Tab::Tasks => return doc.tasks_view.ui(ui, &model),
+        Tab::Goroutines | Tab::Gc | Tab::Profiles => {}
+    }
+    // The tabs that read the background analyses.
+    let Some(an) = analyses_or_progress(ui, doc) else {
+        return panels::Action::None;
+    };
+    match tab {
+        Tab::Goroutines => doc.goroutines_view.ui(ui, &model, &an),
+        Tab::Gc => doc.gc_view.ui(ui, &model, &an),
+        Tab::Findings | Tab::Tasks => panels::Action::None,
+        Tab::Profiles => {
+            let selection_ns = doc
+                .view
+                .selection
+                .filter(|_| !doc.view.selecting)
+                .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64));
+            doc.profiles_view.ui(ui, &an, selection_ns)
+        }
+    }
+}
+
+/// A load started before the window exists, so that opening the window and reading the
+/// trace overlap: `GoscopeApp::with_loader` takes it over.
+pub struct EarlyLoad {
+    loader: Loader,
+    /// The window's context, once there is one.
+    ctx: Arc<std::sync::OnceLock<egui::Context>>,
+}
+
+/// Starts loading `path` before any window is made.
+pub fn early_load(path: &Path) -> EarlyLoad {
+    let ctx = Arc::new(std::sync::OnceLock::new());
+    EarlyLoad {
+        loader: Loader::start(path, repainter(ctx.clone())),
+        ctx,
+    }
+}
+
+/// How a load asks the window to repaint: at once for its preview and its result, within
+/// `PROGRESS_REPAINT` for a stage change. Until the window exists there is nothing to
+/// repaint; its first frame polls the load anyway.
+fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Send + Sync {
+    move |now| {
+        if let Some(ctx) = ctx.get() {
+            if now {
+                ctx.request_repaint();
+            } else {
+                ctx.request_repaint_after(PROGRESS_REPAINT);
+            }
+        }
+    }
+}
+
+/// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in, and in
+/// which frame it is first drawn.
+/// Whether `key` was pressed with Ctrl (⌘ on macOS) held, as the key event itself says: the
+/// modifiers at the frame's end may already be released when the whole chord came within
+/// one frame (a quick chord on a slow frame, a remote desktop, xdotool).
+fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
+    i.events.iter().any(|e| {
+        matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
+            if *key == k && modifiers.command)
+    })
+}
+
+fn log_load(what: &str) {
+    if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
+        eprintln!(
+            "goscope: {what} (frame {})",
+            FRAMES.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
+
+/// Frames drawn so far by this process (for `log_load`).
+static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The analyses, or a line saying they are being computed (or why they failed).
+fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
+    match doc.analyses(ui.ctx()) {
+        Some(Ok(an)) => Some(an),
+        Some(Err(e)) => {
+            ui.colored_label(
+                Color32::from_rgb(240, 90, 90),
+                format!("Analysis failed: {e}"),
+            );
+            None
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(if doc.preview {
+                    "The analyses start once the whole trace is loaded…"
+                } else {
+                    "Analysing goroutines and blocking profiles…"
+                });
+            });
+            None
+        }
+    }
+}
+
+/// The findings: what to look at first, each with a link to its place in the timeline.
+fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
+    use goscope_analysis::findings::{self, LaneRef};
+    let model = doc.trace.model.clone();
+    let list = doc
+        .findings
+        .get_or_insert_with(|| findings::findings(&model));
+    let mut jump = None;
+    if list.is_empty() {
+        ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
+    }
+    ui.label(
+        RichText::new(format!(
+            "{} findings, most important first · click a title to show it in the timeline",
+            list.len()
+        ))
+        .small()
+        .weak(),
+    );
+    // Every finding gets the same height, so only those in view are laid out.
+    const FINDING_H: f32 = 52.0;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, FINDING_H, list.len(), |ui, range| {
+            for i in range {
+                let f = &list[i];
+                let (rect, _) = ui.allocate_exact_size(
+                    egui::vec2(
+                        ui.available_width(),
+                        FINDING_H - ui.spacing().item_spacing.y,
+                    ),
+                    egui::Sense::hover(),
+                );
+                let mut cell = ui.new_child(
+                    egui::UiBuilder::new()
+                        .max_rect(rect)
+                        .layout(egui::Layout::top_down(egui::Align::Min)),
+                );
+                cell.set_clip_rect(rect.intersect(ui.clip_rect()));
+                if cell.link(RichText::new(&f.title).strong()).clicked() {
+                    jump = Some(i);
+                }
+                cell.add(egui::Label::new(RichText::new(&f.explanation).small()).truncate());
+                if let Some(top) = f.stack.first() {
+                    cell.add(
+                        egui::Label::new(RichText::new(top).monospace().small().weak()).truncate(),
+                    );
+                }
+                ui.painter().hline(
+                    rect.x_range(),
+                    rect.bottom(),
+                    ui.visuals().widgets.noninteractive.bg_stroke,
+                );
+            }
+        });
+    if let Some(i) = jump {
+        let f = list[i].clone();
+        match f.lane {
+            LaneRef::Goroutine(g) => doc.jump_to_goroutine(g, f.start_ns),
+            LaneRef::Proc(_) => {
+                doc.mode = LaneMode::Procs;
+                doc.view.show_range(f.start_ns as f64, f.end_ns as f64);
+            }
+            LaneRef::None => doc.view.show_range(f.start_ns as f64, f.end_ns as f64),
+        }
+    }
+}
+
+impl Doc {
+    /// The goroutine span selected, if any.
+    pub fn selected_gspan(&self) -> Option<(&goscope_model::Goroutine, goscope_model::GSpan)> {
+        match self.selected? {
+            Pick::GSpan { g, span } => {
+                let gr = &self.trace.model.goroutines[g];
+                Some((gr, gr.spans.get(span)?))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl eframe::App for GoscopeApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let s: Vec<String> = self
+            .recent
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        storage.set_string(RECENT_KEY, s.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::super::loader::Preview;
+    use super::*;
+    use crate::testdata;
+    use goscope_model::GState;
+
+    /// The stall trace's preview (of its first half) and its whole model, both of one
+    /// mapping of the file, as a load makes them.
+    fn stall_preview_and_model() -> (Preview, OpenTrace) {
+        let file =
+            Arc::new(goscope_file::TraceFile::open(&testdata::trace_path("stall-go127")).unwrap());
+        let events = testdata::model("stall-go127").events;
+        let mut preview = None;
+        let mut keep = |m: goscope_model::Model| preview = Some(m);
+        let full = goscope_model::build_previewing(
+            &*file,
+            &AtomicBool::new(false),
+            &mut |_| {},
+            events / 2,
+            Some(&mut keep),
+        )
+        .unwrap();
+        let p = Preview {
+            trace: OpenTrace::new(file.clone(), Arc::new(preview.expect("a preview"))),
+            secs: 0.1,
+        };
+        (p, OpenTrace::new(file, Arc::new(full)))
+    }
+
+    fn app_with_open_trace() -> GoscopeApp {
+        let mut app = GoscopeApp::headless(egui::Context::default());
+        let other = OpenTrace::load(&testdata::trace_path("timers-go125")).unwrap();
+        app.doc = Some(Doc::new(other, 0.1));
+        app
+    }
+
+    /// An app with another trace open, loading the stall trace, whose preview is in and
+    /// shown; and the stall trace's whole model, to finish the load with.
+    fn app_showing_preview() -> (GoscopeApp, OpenTrace, PathBuf) {
+        let (preview, full) = stall_preview_and_model();
+        let path = testdata::trace_path("stall-go127");
+        let mut app = app_with_open_trace();
+        app.loader = Some(Loader::by_hand(&path, Some(preview)));
+        app.poll_loader();
+        (app, full, path)
+    }
+
+    #[test]
+    fn a_preview_shows_first_and_the_whole_trace_keeps_what_the_user_did() {
+        let (mut app, full, path) = app_showing_preview();
+        let preview_end = app.doc.as_ref().unwrap().trace.model.end_ns;
+        let doc = app.doc.as_mut().expect("the preview is shown");
+        assert_eq!(doc.trace.path(), path);
+        assert!(doc.preview);
+        assert_eq!(doc.trace.model.end_ns, preview_end);
+        assert!(app.is_loading());
+
+        // The user zooms into the preview and picks a waiting span.
+        let doc = app.doc.as_mut().unwrap();
+        let (gi, si) = doc
+            .trace
+            .model
+            .goroutines
+            .iter()
+            .enumerate()
+            .find_map(|(gi, g)| {
+                g.spans
+                    .iter()
+                    .position(|s| s.state == GState::Waiting)
+                    .map(|si| (gi, si))
+            })
+            .unwrap();
+        let gid = doc.trace.model.goroutines[gi].id;
+        let picked = doc.trace.model.goroutines[gi].spans.at(si);
+        doc.view.zoom(0.25, 0.0);
+        let range = (doc.view.start_ns, doc.view.end_ns);
+        doc.mode = LaneMode::Goroutines;
+        doc.selected = Some(Pick::GSpan { g: gi, span: si });
+        doc.search.open();
+        doc.search.query = "main.".into();
+
+        app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
+        app.poll_loader();
+        assert!(!app.is_loading());
+        let doc = app.doc.as_ref().unwrap();
+        assert!(!doc.preview);
+        assert!(Arc::ptr_eq(&doc.trace.model, &full.model));
+        assert!(doc.trace.model.end_ns > preview_end);
+        assert_eq!(
+            (doc.view.start_ns, doc.view.end_ns),
+            range,
+            "the zoom is kept"
+        );
+        assert_eq!(doc.view.trace_end_ns, full.model.end_ns as f64);
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        assert!(doc.search.open);
+        assert_eq!(doc.search.query, "main.");
+        let Some(Pick::GSpan { g, span }) = doc.selected else {
+            panic!("the pick is lost: {:?}", doc.selected)
+        };
+        let s = doc.trace.model.goroutines[g].spans.at(span);
+        assert_eq!(doc.trace.model.goroutines[g].id, gid);
+        assert_eq!(
+            (s.start_ns, s.state, s.reason),
+            (picked.start_ns, picked.state, picked.reason)
+        );
+    }
+
+    #[test]
+    fn an_untouched_preview_gives_way_to_the_whole_trace_fitted() {
+        let (mut app, full, _) = app_showing_preview();
+        app.loader.as_ref().unwrap().finish(Ok((full.clone(), 0.5)));
+        app.poll_loader();
+        let v = &app.doc.as_ref().unwrap().view;
+        assert_eq!(
+            (v.start_ns, v.end_ns),
+            (full.model.start_ns as f64, full.model.end_ns as f64)
+        );
+    }
+
+    #[test]
+    fn a_cancelled_load_puts_back_the_trace_its_preview_replaced() {
+        let (mut app, _, path) = app_showing_preview();
+        assert_eq!(app.doc.as_ref().unwrap().trace.path(), path);
+        let l = app.loader.as_ref().unwrap();
+        l.cancel();
+        l.finish(Err("loading was cancelled".into()));
+        app.poll_loader();
+        let doc = app.doc.as_ref().expect("the earlier trace is back");
+        assert!(doc.trace.path().ends_with("timers-go125.trace"));
+        assert!(!doc.preview);
+        assert!(app.error.is_none(), "a cancel is no error: {:?}", app.error);
+    }
+
+    #[test]
+    fn a_load_failing_after_its_preview_shows_the_error_over_the_earlier_trace() {
+        let (mut app, _, _) = app_showing_preview();
+        let l = app.loader.as_ref().unwrap();
+        l.finish(Err("stall-go127.trace: broken at offset 1234".into()));
+        app.poll_loader();
+        let doc = app.doc.as_ref().expect("the earlier trace is back");
+        assert!(doc.trace.path().ends_with("timers-go125.trace"));
+        assert_eq!(
+            app.error.as_deref(),
+            Some("stall-go127.trace: broken at offset 1234")
+        );
+    }
+
+    #[test]
+    fn a_preview_runs_no_analyses() {
+        let (preview, _) = stall_preview_and_model();
+        let ctx = egui::Context::default();
+        let mut doc = Doc::new(preview.trace, 0.1);
+        doc.preview = true;
+        assert!(doc.analyses(&ctx).is_none());
+        assert!(doc.analyses.is_none(), "nothing was started");
+    }
+}

@@ -1,0 +1,517 @@
+//! The Goroutines view: goroutines grouped by start function (count, execution and block
+//! time), and for a chosen group a sortable, filterable, virtualized table of every
+//! goroutine with each time-in-state column of Go's goroutine analysis.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use super::analyses::Analyses;
+use super::panels::Action;
+use super::view::format_duration;
+use super::widgets::sort_header;
+use goscope_analysis::summary::{
+    GoroutineSummary, STAT_EXEC, STAT_SCHED_WAIT, STAT_SYSCALL, STAT_SYSCALL_BLOCK, STAT_UNKNOWN,
+};
+use goscope_model::{GSpan, GState, Model};
+
+const ROW_HEIGHT: f32 = 18.0;
+
+/// One column of the goroutine table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Stat {
+    Id,
+    Total,
+    Exec,
+    SchedWait,
+    Syscall,
+    SyscallBlock,
+    /// Blocked for this wait reason.
+    Block(String),
+    Unknown,
+    /// Time inside this special range (mark assist, sweep, a stop-the-world kind).
+    Range(String),
+}
+
+impl Stat {
+    /// The column title, with Go's names.
+    pub fn title(&self) -> String {
+        match self {
+            Stat::Id => "Goroutine".into(),
+            Stat::Total => "Total".into(),
+            Stat::Exec => STAT_EXEC.into(),
+            Stat::SchedWait => STAT_SCHED_WAIT.into(),
+            Stat::Syscall => STAT_SYSCALL.into(),
+            Stat::SyscallBlock => STAT_SYSCALL_BLOCK.into(),
+            Stat::Block(r) => format!("Block time ({r})"),
+            Stat::Unknown => STAT_UNKNOWN.into(),
+            Stat::Range(r) => r.clone(),
+        }
+    }
+
+    /// This column's value for a goroutine (its id for the id column).
+    pub fn value(&self, g: &GoroutineSummary) -> i64 {
+        let s = &g.stats;
+        match self {
+            Stat::Id => g.id,
+            Stat::Total => s.total_ns,
+            Stat::Exec => s.exec_ns,
+            Stat::SchedWait => s.sched_wait_ns,
+            Stat::Syscall => s.syscall_ns,
+            Stat::SyscallBlock => s.syscall_block_ns,
+            Stat::Block(r) => s.block_ns.get(r).copied().unwrap_or(0),
+            Stat::Unknown => s.unknown_ns(),
+            Stat::Range(r) => s.range_ns.get(r).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// A group of goroutines with the same start function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub name: String,
+    pub count: usize,
+    pub exec_ns: i64,
+    pub block_ns: i64,
+}
+
+/// The columns of a set of goroutines: the fixed ones, then each block reason and each
+/// special range that occurs among them.
+pub fn columns_for(gs: &[&GoroutineSummary]) -> Vec<Stat> {
+    let mut reasons = BTreeSet::new();
+    let mut ranges = BTreeSet::new();
+    for g in gs {
+        reasons.extend(g.stats.block_ns.keys().map(str::to_string));
+        ranges.extend(g.stats.range_ns.keys().map(str::to_string));
+    }
+    let mut cols = vec![
+        Stat::Id,
+        Stat::Total,
+        Stat::Exec,
+        Stat::SchedWait,
+        Stat::Syscall,
+        Stat::SyscallBlock,
+    ];
+    cols.extend(reasons.into_iter().map(Stat::Block));
+    cols.push(Stat::Unknown);
+    cols.extend(ranges.into_iter().map(Stat::Range));
+    cols
+}
+
+/// The group's goroutines (indices into `summary.goroutines`) whose id matches `filter`
+/// (digits, optionally after `g`/`G`), sorted by `sort` (ties by id).
+pub fn table_rows(
+    an: &Analyses,
+    group: &str,
+    filter: &str,
+    sort: &Stat,
+    descending: bool,
+) -> Vec<usize> {
+    let f = filter.trim().trim_start_matches(['g', 'G']);
+    let mut rows: Vec<usize> = an
+        .summary
+        .goroutines
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.name == group && (f.is_empty() || g.id.to_string().contains(f)))
+        .map(|(i, _)| i)
+        .collect();
+    let gs = &an.summary.goroutines;
+    rows.sort_by(|&a, &b| {
+        let (va, vb) = (sort.value(&gs[a]), sort.value(&gs[b]));
+        let o = if descending { vb.cmp(&va) } else { va.cmp(&vb) };
+        o.then(gs[a].id.cmp(&gs[b].id))
+    });
+    rows
+}
+
+/// The groups, most execution time first.
+pub fn group_rows(an: &Analyses) -> Vec<GroupRow> {
+    let mut block: std::collections::HashMap<&str, i64> = Default::default();
+    for g in &an.summary.goroutines {
+        *block.entry(&g.name).or_default() += g.stats.block_total_ns();
+    }
+    an.summary
+        .groups()
+        .into_iter()
+        .map(|g| GroupRow {
+            block_ns: block.get(g.name.as_str()).copied().unwrap_or(0),
+            name: g.name,
+            count: g.count,
+            exec_ns: g.exec_ns,
+        })
+        .collect()
+}
+
+fn group_label(name: &str) -> &str {
+    if name.is_empty() {
+        "(unknown start function)"
+    } else {
+        name
+    }
+}
+
+type TableKey = (usize, String, String, Stat, bool);
+
+/// The view's state.
+pub struct GoroutinesView {
+    groups: Vec<GroupRow>,
+    /// Which analyses `groups` was made from.
+    groups_of: usize,
+    pub group_filter: String,
+    pub group: Option<String>,
+    pub id_filter: String,
+    pub sort: Stat,
+    pub descending: bool,
+    columns: Vec<Stat>,
+    rows: Vec<usize>,
+    rows_key: Option<TableKey>,
+    selected: Option<i64>,
+}
+
+impl Default for GoroutinesView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GoroutinesView {
+    pub fn new() -> Self {
+        GoroutinesView {
+            groups: Vec::new(),
+            groups_of: 0,
+            group_filter: String::new(),
+            group: None,
+            id_filter: String::new(),
+            sort: Stat::Total,
+            descending: true,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            rows_key: None,
+            selected: None,
+        }
+    }
+
+    /// Selects a group (as a click on it does).
+    pub fn select_group(&mut self, name: &str) {
+        self.group = Some(name.to_string());
+        self.selected = None;
+    }
+
+    /// The goroutines of the table, in display order.
+    pub fn visible_goroutines<'a>(&self, an: &'a Analyses) -> Vec<&'a GoroutineSummary> {
+        self.rows
+            .iter()
+            .map(|&i| &an.summary.goroutines[i])
+            .collect()
+    }
+
+    fn refresh(&mut self, an: &Arc<Analyses>) {
+        let key_an = Arc::as_ptr(an) as usize;
+        if self.groups_of != key_an {
+            self.groups = group_rows(an);
+            self.groups_of = key_an;
+            self.rows_key = None;
+        }
+        let Some(group) = self.group.as_deref() else {
+            self.rows.clear();
+            self.columns.clear();
+            return;
+        };
+        // Compared in place: building the key every frame would copy its strings.
+        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d)| {
+            *a == key_an
+                && g == group
+                && *f == self.id_filter
+                && *s == self.sort
+                && *d == self.descending
+        });
+        if fresh {
+            return;
+        }
+        let group = group.to_string();
+        let all: Vec<&GoroutineSummary> = an
+            .summary
+            .goroutines
+            .iter()
+            .filter(|g| g.name == group)
+            .collect();
+        self.columns = columns_for(&all);
+        if !self.columns.contains(&self.sort) {
+            self.sort = Stat::Total;
+        }
+        self.rows = table_rows(an, &group, &self.id_filter, &self.sort, self.descending);
+        self.rows_key = Some((
+            key_an,
+            group,
+            self.id_filter.clone(),
+            self.sort.clone(),
+            self.descending,
+        ));
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
+        self.refresh(an);
+        let mut action = Action::None;
+        egui::Panel::left("goroutine-groups")
+            .resizable(true)
+            .default_size(560.0)
+            .show(ui, |ui| self.groups_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            action = self.table_ui(ui, model, an);
+        });
+        action
+    }
+
+    fn groups_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{} groups", self.groups.len())).strong());
+            ui.add(
+                egui::TextEdit::singleline(&mut self.group_filter)
+                    .hint_text("filter by start function")
+                    .desired_width(200.0),
+            );
+        });
+        let needle = self.group_filter.to_lowercase();
+        let shown: Vec<usize> = (0..self.groups.len())
+            .filter(|&i| needle.is_empty() || self.groups[i].name.to_lowercase().contains(&needle))
+            .collect();
+        let mut clicked = None;
+        TableBuilder::new(ui)
+            .id_salt("groups-table")
+            .striped(true)
+            .column(Column::remainder().at_least(240.0).clip(true))
+            .column(Column::auto().at_least(50.0))
+            .column(Column::auto().at_least(80.0))
+            .column(Column::auto().at_least(80.0))
+            .header(ROW_HEIGHT, |mut h| {
+                for t in ["Start function", "Count", "Execution", "Blocked"] {
+                    h.col(|ui| {
+                        ui.label(RichText::new(t).strong());
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(ROW_HEIGHT, shown.len(), |mut row| {
+                    let g = &self.groups[shown[row.index()]];
+                    row.set_selected(self.group.as_deref() == Some(g.name.as_str()));
+                    row.col(|ui| {
+                        if ui
+                            .selectable_label(
+                                self.group.as_deref() == Some(g.name.as_str()),
+                                group_label(&g.name),
+                            )
+                            .clicked()
+                        {
+                            clicked = Some(g.name.clone());
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(g.count.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(format_duration(g.exec_ns as f64));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_duration(g.block_ns as f64));
+                    });
+                });
+            });
+        if let Some(name) = clicked {
+            self.select_group(&name);
+        }
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
+        let Some(group) = self.group.clone() else {
+            ui.label("Choose a group on the left to see its goroutines.");
+            return Action::None;
+        };
+        let mut action = Action::None;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{} — {} goroutines", group_label(&group), self.rows.len())).strong());
+            ui.add(
+                egui::TextEdit::singleline(&mut self.id_filter)
+                    .hint_text("goroutine id")
+                    .desired_width(110.0),
+            );
+            ui.label(
+                RichText::new("click: show in timeline · double-click: focused timeline · click a header to sort")
+                    .small()
+                    .weak(),
+            );
+        });
+        // Borrowed out for the frame (the rows' closures also need `self`).
+        let columns = std::mem::take(&mut self.columns);
+        let mut sort_by = None;
+        let gs = &an.summary.goroutines;
+        egui::ScrollArea::horizontal().show(ui, |ui| {
+            let mut tb = TableBuilder::new(ui).id_salt("goroutine-table").striped(true);
+            for c in &columns {
+                tb = tb.column(match c {
+                    Stat::Id => Column::initial(70.0).at_least(60.0),
+                    _ => Column::initial(110.0).at_least(70.0).clip(true),
+                });
+            }
+            tb.header(ROW_HEIGHT * 2.0, |mut h| {
+                for c in &columns {
+                    h.col(|ui| {
+                        let sorted = (*c == self.sort).then_some(self.descending);
+                        let r = sort_header(ui, &c.title(), sorted);
+                        if r.clicked() {
+                            sort_by = Some(c.clone());
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(ROW_HEIGHT, self.rows.len(), |mut row| {
+                    let g = &gs[self.rows[row.index()]];
+                    row.set_selected(self.selected == Some(g.id));
+                    for c in &columns {
+                        row.col(|ui| {
+                            if *c == Stat::Id {
+                                let r = ui
+                                    .add(egui::Label::new(RichText::new(format!("G{}", g.id)).monospace())
+                                        .sense(egui::Sense::click()))
+                                    .on_hover_text("click: show in the timeline · double-click: its focused timeline");
+                                if r.double_clicked() {
+                                    action = Action::Focus(g.id);
+                                } else if r.clicked() {
+                                    self.selected = Some(g.id);
+                                    let t_ns = longest_span_start_ns(model, g.id, &self.sort)
+                                        .unwrap_or_else(|| first_seen_ns(g));
+                                    action = Action::Jump { g: g.id, t_ns };
+                                }
+                                r.context_menu(|ui| {
+                                    if ui.button("Focused timeline").clicked() {
+                                        action = Action::Focus(g.id);
+                                        ui.close();
+                                    }
+                                });
+                            } else {
+                                ui.label(format_duration(c.value(g) as f64));
+                            }
+                        });
+                    }
+                });
+            });
+        });
+        self.columns = columns;
+        if let Some(c) = sort_by {
+            if c == self.sort {
+                self.descending = !self.descending;
+            } else {
+                // Times sort largest first, ids smallest first.
+                self.descending = c != Stat::Id;
+                self.sort = c;
+            }
+        }
+        action
+    }
+}
+
+/// Where a goroutine first shows in the trace: its first run, else its creation.
+/// Where the sorted column's time went for goroutine `g`: the start of its longest span in
+/// that state (for a block reason, the longest wait for that reason). None for columns
+/// that are not one state.
+pub fn longest_span_start_ns(model: &Model, g: i64, column: &Stat) -> Option<i64> {
+    let gr = model.goroutine(g)?;
+    let wanted = |s: &GSpan| match column {
+        Stat::Exec => s.state == GState::Running,
+        Stat::SchedWait => s.state == GState::Runnable,
+        Stat::Syscall | Stat::SyscallBlock => s.state == GState::Syscall,
+        Stat::Block(reason) => s.state == GState::Waiting && model.string(s.reason) == reason,
+        _ => false,
+    };
+    gr.spans
+        .iter()
+        .filter(|s| wanted(s))
+        .max_by_key(|s| s.duration_ns())
+        .map(|s| s.start_ns)
+}
+
+fn first_seen_ns(g: &GoroutineSummary) -> i64 {
+    g.start_ns.unwrap_or(g.creation_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall() -> Arc<Analyses> {
+        crate::testdata::analyses("stall-go127")
+    }
+
+    #[test]
+    fn groups_count_every_goroutine_and_sorting_by_select_puts_the_stall_first() {
+        let an = stall();
+        let groups = group_rows(&an);
+        assert_eq!(
+            groups.iter().map(|g| g.count).sum::<usize>(),
+            an.summary.goroutines.len()
+        );
+        for w in groups.windows(2) {
+            assert!(w[0].exec_ns >= w[1].exec_ns, "groups by execution time");
+        }
+        let stream = groups
+            .iter()
+            .find(|g| g.name == "main.stream")
+            .expect("main.stream group");
+        let sel = Stat::Block("select".into());
+        let rows = table_rows(&an, &stream.name, "", &sel, true);
+        assert_eq!(rows.len(), stream.count);
+        let top = &an.summary.goroutines[rows[0]];
+        let ns = sel.value(top);
+        assert!(
+            (900_000_000..1_200_000_000).contains(&ns),
+            "top select block {ns} ns"
+        );
+        for w in rows.windows(2) {
+            let (a, b) = (&an.summary.goroutines[w[0]], &an.summary.goroutines[w[1]]);
+            assert!(sel.value(a) >= sel.value(b));
+        }
+        // Ascending is the reverse order of values; the id filter narrows to that goroutine.
+        let asc = table_rows(&an, &stream.name, "", &sel, false);
+        assert_eq!(
+            asc.last().map(|&i| sel.value(&an.summary.goroutines[i])),
+            Some(ns)
+        );
+        let only = table_rows(&an, &stream.name, &format!("g{}", top.id), &sel, true);
+        assert!(only.contains(&rows[0]));
+        // A click on that row shows its longest select wait: the 1 s stall.
+        let model = crate::testdata::model("stall-go127");
+        let t_ns = longest_span_start_ns(&model, top.id, &sel).expect("a select wait");
+        let gr = model.goroutine(top.id).expect("goroutine");
+        let span = gr
+            .spans
+            .iter()
+            .find(|s| s.start_ns == t_ns)
+            .expect("the span");
+        assert!(span.duration_ns() > 900_000_000);
+        assert_eq!(longest_span_start_ns(&model, top.id, &Stat::Total), None);
+    }
+
+    #[test]
+    fn columns_cover_every_block_reason_and_the_disjoint_stats_sum_to_total() {
+        let an = stall();
+        let all: Vec<&GoroutineSummary> = an.summary.goroutines.iter().collect();
+        let cols = columns_for(&all);
+        assert!(cols.contains(&Stat::Block("select".into())));
+        for g in &all {
+            let disjoint: i64 = cols
+                .iter()
+                .filter(|c| !matches!(c, Stat::Id | Stat::Total | Stat::Range(_)))
+                .map(|c| c.value(g))
+                .sum();
+            assert!(
+                disjoint >= g.stats.total_ns,
+                "G{}: {disjoint} < {}",
+                g.id,
+                g.stats.total_ns
+            );
+        }
+    }
+}

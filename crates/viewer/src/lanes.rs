@@ -1,0 +1,260 @@
+//! Which lanes the timeline shows, in what order: by processor, by goroutine (grouped by
+//! start function, collapsible) or by thread; sortable; optionally focused on a few goroutines.
+
+use std::collections::BTreeSet;
+
+use goscope_model::Model;
+
+/// The three lane views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LaneMode {
+    Procs,
+    Goroutines,
+    Threads,
+}
+
+impl LaneMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            LaneMode::Procs => "By processor",
+            LaneMode::Goroutines => "By goroutine",
+            LaneMode::Threads => "By thread",
+        }
+    }
+}
+
+/// Lane order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LaneSort {
+    Id,
+    Start,
+    Busy,
+}
+
+impl LaneSort {
+    pub fn name(self) -> &'static str {
+        match self {
+            LaneSort::Id => "by id",
+            LaneSort::Start => "by start",
+            LaneSort::Busy => "by busy time",
+        }
+    }
+}
+
+/// One row of the lane area.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    /// A collapsible group header: its key, label, lane count.
+    Group {
+        key: String,
+        label: String,
+        lanes: usize,
+        collapsed: bool,
+    },
+    /// A P lane: index into `model.procs`.
+    Proc(usize),
+    /// A goroutine lane: index into `model.goroutines`.
+    Goroutine(usize),
+    /// A thread lane: index into `model.threads`.
+    Thread(usize),
+    /// The user tasks lane.
+    Tasks,
+}
+
+/// The key of the group a focused goroutine view shows its goroutines in.
+pub const FOCUS_GROUP: &str = "focus";
+
+/// Height of a row in points.
+pub fn row_height(row: &Row) -> f32 {
+    match row {
+        Row::Group { .. } => 18.0,
+        Row::Proc(_) => 34.0,
+        Row::Goroutine(_) | Row::Thread(_) => 20.0,
+        Row::Tasks => 20.0,
+    }
+}
+
+/// Builds the rows for a mode. `focus` limits the goroutine view to those goroutines.
+pub fn rows(
+    model: &Model,
+    mode: LaneMode,
+    sort: LaneSort,
+    collapsed: &BTreeSet<String>,
+    focus: Option<&[i64]>,
+) -> Vec<Row> {
+    let mut out = Vec::new();
+    match mode {
+        LaneMode::Procs => {
+            let mut idx: Vec<usize> = (0..model.procs.len())
+                .filter(|&i| model.procs[i].id >= 0)
+                .collect();
+            sort_lanes(&mut idx, sort, |i| {
+                let p = &model.procs[i];
+                (p.spans.first().map_or(i64::MAX, |s| s.start_ns), p.busy_ns)
+            });
+            push_group(
+                &mut out,
+                "procs",
+                "Processors",
+                idx.into_iter().map(Row::Proc).collect(),
+                collapsed,
+            );
+            if !model.tasks.is_empty() {
+                push_group(&mut out, "tasks", "Tasks", vec![Row::Tasks], collapsed);
+            }
+        }
+        LaneMode::Threads => {
+            let mut idx: Vec<usize> = (0..model.threads.len()).collect();
+            sort_lanes(&mut idx, sort, |i| {
+                let t = &model.threads[i];
+                (t.spans.first().map_or(i64::MAX, |s| s.start_ns), t.busy_ns)
+            });
+            push_group(
+                &mut out,
+                "threads",
+                "Threads",
+                idx.into_iter().map(Row::Thread).collect(),
+                collapsed,
+            );
+        }
+        LaneMode::Goroutines => {
+            let mut idx: Vec<usize> = match focus {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|&g| model.goroutine_index(g))
+                    .collect(),
+                None => (0..model.goroutines.len()).collect(),
+            };
+            let key = |i: usize| -> (i64, i64) {
+                let g = &model.goroutines[i];
+                match sort {
+                    LaneSort::Id => (g.id, 0),
+                    LaneSort::Start => (g.first_ns(), g.id),
+                    LaneSort::Busy => (-g.running_ns, g.id),
+                }
+            };
+            if focus.is_some() {
+                // Focused: the first is the goroutine of interest; keep the rest ordered.
+                if idx.len() > 1 {
+                    idx[1..].sort_by_key(|&i| key(i));
+                }
+                push_group(
+                    &mut out,
+                    FOCUS_GROUP,
+                    "Focused goroutines (arrows: wake-ups)",
+                    idx.into_iter().map(Row::Goroutine).collect(),
+                    collapsed,
+                );
+            } else {
+                // Group by start function; groups ordered by total running time.
+                let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+                for i in idx {
+                    let name = model.string(model.goroutines[i].start_fn);
+                    groups
+                        .entry(if name.is_empty() {
+                            "(unknown start)"
+                        } else {
+                            name
+                        })
+                        .or_default()
+                        .push(i);
+                }
+                let mut groups: Vec<(&str, Vec<usize>)> = groups.into_iter().collect();
+                groups.sort_by_key(|(n, v)| {
+                    (
+                        std::cmp::Reverse(
+                            v.iter()
+                                .map(|&i| model.goroutines[i].running_ns)
+                                .sum::<i64>(),
+                        ),
+                        n.to_string(),
+                    )
+                });
+                for (name, mut v) in groups {
+                    v.sort_by_key(|&i| key(i));
+                    push_group(
+                        &mut out,
+                        &format!("fn:{name}"),
+                        name,
+                        v.into_iter().map(Row::Goroutine).collect(),
+                        collapsed,
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Orders lanes (already by id) by `sort`; `key` gives a lane's (first start, busy time).
+fn sort_lanes(idx: &mut [usize], sort: LaneSort, key: impl Fn(usize) -> (i64, i64)) {
+    match sort {
+        LaneSort::Id => {}
+        LaneSort::Start => idx.sort_by_key(|&i| key(i).0),
+        LaneSort::Busy => idx.sort_by_key(|&i| std::cmp::Reverse(key(i).1)),
+    }
+}
+
+fn push_group(
+    out: &mut Vec<Row>,
+    key: &str,
+    label: &str,
+    lanes: Vec<Row>,
+    collapsed: &BTreeSet<String>,
+) {
+    let is_collapsed = collapsed.contains(key);
+    out.push(Row::Group {
+        key: key.to_string(),
+        label: label.to_string(),
+        lanes: lanes.len(),
+        collapsed: is_collapsed,
+    });
+    if !is_collapsed {
+        out.extend(lanes);
+    }
+}
+
+/// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
+/// whom it woke, and theirs. `g` first.
+pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
+    use rayon::prelude::*;
+    // Each goroutine's distinct wakers, in one pass over all spans (asking every goroutine
+    // "did x wake you?" again for each x took seconds on a long trace).
+    let wakers: Vec<rustc_hash::FxHashSet<i64>> = model
+        .goroutines
+        .par_iter()
+        .map(|gr| {
+            gr.spans
+                .iter()
+                .map(|s| s.waker)
+                .filter(|&w| w >= 0)
+                .collect()
+        })
+        .collect();
+    let mut set = BTreeSet::new();
+    let mut frontier = vec![g];
+    set.insert(g);
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for &x in &frontier {
+            // Who woke x.
+            if let Some(i) = model.goroutine_index(x) {
+                for &w in &wakers[i] {
+                    if set.insert(w) {
+                        next.push(w);
+                    }
+                }
+            }
+            // Whom x woke.
+            for (other, woken_by) in model.goroutines.iter().zip(&wakers) {
+                if woken_by.contains(&x) && set.insert(other.id) {
+                    next.push(other.id);
+                }
+            }
+        }
+        frontier = next;
+    }
+    let mut out = vec![g];
+    out.extend(set.into_iter().filter(|&x| x != g));
+    out
+}

@@ -1,0 +1,240 @@
+//! Loads a trace on a background thread: maps the file, builds the model with named
+//! progress stages, hands over a first look at a long trace early, and can be cancelled.
+//! The UI polls it each frame and never blocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use goscope_file::TraceFile;
+use goscope_model::{self as model, BuildStage, Model};
+
+/// Where a load is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    Mapping,
+    Scanning,
+    Decoding { done: usize, of: usize },
+    BuildingLanes,
+}
+
+impl Stage {
+    pub fn label(&self) -> String {
+        match self {
+            Stage::Mapping => "Mapping the file".into(),
+            Stage::Scanning => "Scanning generations".into(),
+            Stage::Decoding { done, of } => format!(
+                "Decoding and ordering generation {} of {of}",
+                (done + 1).min(*of)
+            ),
+            Stage::BuildingLanes => "Building lanes".into(),
+        }
+    }
+
+    /// Rough progress 0..1.
+    pub fn fraction(&self) -> f32 {
+        match self {
+            Stage::Mapping => 0.02,
+            Stage::Scanning => 0.05,
+            Stage::Decoding { done, of } => 0.05 + 0.85 * (*done as f32 / (*of).max(1) as f32),
+            Stage::BuildingLanes => 0.95,
+        }
+    }
+}
+
+/// A finished load: the trace (its one mapping and the model built from it) and the
+/// seconds it took.
+pub type LoadResult = Result<(OpenTrace, f64), String>;
+
+/// An opened trace: the one mapping of its file, and the model built from those bytes.
+/// Everything that reads the trace for this document (the dock's analyses, MMU curves,
+/// profiles of a range) reads `file`, so the timeline and the dock always describe the
+/// same bytes. `id` names this model for caches: it differs between a preview and the
+/// whole trace, and between two opens of the same path.
+#[derive(Clone)]
+pub struct OpenTrace {
+    pub id: TraceId,
+    pub file: Arc<TraceFile>,
+    pub model: Arc<Model>,
+}
+
+/// Which opened model a cached value was computed for (never reused within a process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceId(u64);
+
+impl TraceId {
+    /// A new, unique id.
+    pub fn fresh() -> TraceId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TraceId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl OpenTrace {
+    /// A trace whose model was just built from `file`.
+    pub fn new(file: Arc<TraceFile>, model: Arc<Model>) -> OpenTrace {
+        OpenTrace {
+            id: TraceId::fresh(),
+            file,
+            model,
+        }
+    }
+
+    /// Opens and builds a trace on the calling thread (tests, benchmarks).
+    pub fn load(path: &Path) -> Result<OpenTrace, String> {
+        let file = Arc::new(TraceFile::open(path).map_err(|e| e.to_string())?);
+        let model = model::build(&*file).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(OpenTrace::new(file, Arc::new(model)))
+    }
+
+    /// The path the trace was opened from.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+/// A first look at a long trace while the rest loads: the model of its first
+/// `model::PREVIEW_EVENTS` events, and the seconds it took.
+pub struct Preview {
+    pub trace: OpenTrace,
+    pub secs: f64,
+}
+
+/// A load in progress.
+pub struct Loader {
+    pub path: PathBuf,
+    stage: Arc<Mutex<Stage>>,
+    cancel: Arc<AtomicBool>,
+    result: Arc<Mutex<Option<LoadResult>>>,
+    preview: Arc<Mutex<Option<Preview>>>,
+}
+
+impl Loader {
+    /// Starts loading `path`; `repaint` is called when something changes: with `true` when
+    /// the preview or the result is in, with `false` when only the stage moved on (the UI
+    /// may take its time to show that: a software renderer redrawing a preview's timeline
+    /// for every stage would slow the load).
+    pub fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
+        let stage = Arc::new(Mutex::new(Stage::Mapping));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let result = Arc::new(Mutex::new(None));
+        let preview = Arc::new(Mutex::new(None));
+        let (s, c, r, v, p) = (
+            stage.clone(),
+            cancel.clone(),
+            result.clone(),
+            preview.clone(),
+            path.to_path_buf(),
+        );
+        let repaint = Arc::new(repaint);
+        thread::Builder::new()
+            .name("goscope-load".into())
+            .spawn(move || {
+                let t0 = Instant::now();
+                let out = load(&p, &s, &c, &*repaint, &|trace| {
+                    if let Ok(mut slot) = v.lock() {
+                        *slot = Some(Preview {
+                            trace,
+                            secs: t0.elapsed().as_secs_f64(),
+                        });
+                    }
+                    repaint(true);
+                })
+                .map(|trace| (trace, t0.elapsed().as_secs_f64()));
+                if let Ok(mut slot) = r.lock() {
+                    *slot = Some(out);
+                }
+                repaint(true);
+            })
+            .ok();
+        Loader {
+            path: path.to_path_buf(),
+            stage,
+            cancel,
+            result,
+            preview,
+        }
+    }
+
+    /// A loader driven by hand (tests): it holds `preview` and, once `finish` is called,
+    /// a result, as a load thread would leave them.
+    #[cfg(test)]
+    pub(crate) fn by_hand(path: &Path, preview: Option<Preview>) -> Loader {
+        Loader {
+            path: path.to_path_buf(),
+            stage: Arc::new(Mutex::new(Stage::BuildingLanes)),
+            cancel: Arc::new(AtomicBool::new(false)),
+            result: Arc::new(Mutex::new(None)),
+            preview: Arc::new(Mutex::new(preview)),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn finish(&self, result: LoadResult) {
+        *self.result.lock().unwrap() = Some(result);
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.stage
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(Stage::Mapping)
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The preview's model, once (only for traces of more than `model::PREVIEW_EVENTS`).
+    pub fn take_preview(&self) -> Option<Preview> {
+        self.preview.lock().ok().and_then(|mut p| p.take())
+    }
+
+    /// The result once the load has finished.
+    pub fn take_result(&self) -> Option<LoadResult> {
+        self.result.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// Maps `path` once and builds its model from that mapping; the preview and the result
+/// share it.
+fn load(
+    path: &Path,
+    stage: &Mutex<Stage>,
+    cancel: &AtomicBool,
+    repaint: &(dyn Fn(bool) + Send + Sync),
+    preview: &(dyn Fn(OpenTrace) + Sync),
+) -> Result<OpenTrace, String> {
+    let set = |s: Stage| {
+        if let Ok(mut g) = stage.lock() {
+            *g = s;
+        }
+        repaint(false);
+    };
+    set(Stage::Mapping);
+    let file = Arc::new(TraceFile::open(path).map_err(|e| e.to_string())?);
+    let mut progress = |b: BuildStage| match b {
+        BuildStage::Scanning => set(Stage::Scanning),
+        BuildStage::Decoding { done, of } => set(Stage::Decoding { done, of }),
+        BuildStage::Finishing => set(Stage::BuildingLanes),
+    };
+    let mut on_preview = |m: Model| preview(OpenTrace::new(file.clone(), Arc::new(m)));
+    let m = model::build_previewing(
+        &*file,
+        cancel,
+        &mut progress,
+        model::PREVIEW_EVENTS,
+        Some(&mut on_preview),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err("loading was cancelled".into());
+    }
+    Ok(OpenTrace::new(file, Arc::new(m)))
+}

@@ -1,0 +1,417 @@
+//! Side panels: details of a clicked span (states, times, stacks, who created and who woke
+//! it), the summary of a shift-drag selection, and the help text.
+
+use egui::{RichText, Ui};
+
+use super::timeline::Pick;
+use super::view::format_duration;
+use goscope_model::{GState, Model, StackId};
+
+/// Every key and gesture, for the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    (
+        "W / S",
+        "zoom in / out around the mouse (a step a tap; hold for smooth zoom)",
+    ),
+    ("A / D", "pan left / right (a step a tap; hold to glide)"),
+    ("wheel, Ctrl+wheel", "zoom around the mouse"),
+    ("Shift+wheel", "pan"),
+    ("drag", "pan"),
+    ("Shift+drag", "select a time range"),
+    ("Z", "zoom to the selection"),
+    ("Home or 0", "show the whole trace"),
+    ("Backspace", "back to the previous view"),
+    ("Esc", "clear the selection, then the clicked span"),
+    (
+        "click",
+        "show a span's details and stacks; on a folded item, zoom into it",
+    ),
+    (
+        "double-click",
+        "focus a goroutine and the goroutines it interacted with",
+    ),
+    ("wheel over lane names, PgUp / PgDn", "scroll the lanes"),
+    (
+        "Ctrl+F",
+        "find a goroutine (g123), processor (p3), thread (m5) or function",
+    ),
+    ("Ctrl+O", "open a trace (or drop a file onto the window)"),
+    ("?", "this help"),
+];
+
+/// What a panel asks the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    None,
+    /// Show goroutine `g` at this time.
+    Jump {
+        g: i64,
+        t_ns: i64,
+    },
+    /// Focus the goroutine view on `g` and its partners.
+    Focus(i64),
+    ShowRange(i64, i64),
+    /// Search the timeline for this text (a function name) and show the first match.
+    Find(String),
+}
+
+fn rel(model: &Model, t_ns: i64) -> String {
+    format_duration((t_ns - model.start_ns) as f64)
+}
+
+/// Lists a stack's frames; clicking one copies it.
+pub fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
+    ui.label(RichText::new(title).strong());
+    if model.interner.stack_len(stack) == 0 {
+        ui.label(RichText::new("(no stack)").weak());
+        return;
+    }
+    for f in model.interner.stack(stack) {
+        let func = model.string(f.func);
+        let file = format!("{}:{}", model.string(f.file), f.line);
+        let r =
+            ui.add(egui::Label::new(RichText::new(func).monospace()).sense(egui::Sense::click()));
+        ui.label(
+            RichText::new(format!("    {file}"))
+                .monospace()
+                .small()
+                .weak(),
+        );
+        if r.on_hover_text("click to copy").clicked() {
+            ui.ctx().copy_text(format!("{func}\n\t{file}"));
+        }
+    }
+}
+
+/// The details of a picked item. Returns what the user asked for.
+pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
+    let mut action = Action::None;
+    match pick {
+        Pick::GSpan { g, span } => {
+            let gr = &model.goroutines[g];
+            let Some(s) = gr.spans.get(span) else {
+                return action;
+            };
+            ui.heading(model.goroutine_label(gr.id));
+            let reason = if s.reason != 0 {
+                format!(" ({})", model.string(s.reason))
+            } else {
+                String::new()
+            };
+            let on_p = if s.state == GState::Running && s.p >= 0 {
+                format!(" on Proc {}", s.p)
+            } else {
+                String::new()
+            };
+            ui.label(format!("State: {}{reason}{on_p}", s.state.name()));
+            ui.label(format!("Start: {}", rel(model, s.start_ns)));
+            ui.label(format!("End: {}", rel(model, s.end_ns)));
+            ui.label(format!(
+                "Duration: {}",
+                format_duration(s.duration_ns() as f64)
+            ));
+            if gr.creator >= 0 {
+                if ui
+                    .link(format!("Created by {}", model.goroutine_label(gr.creator)))
+                    .clicked()
+                {
+                    action = Action::Jump {
+                        g: gr.creator,
+                        t_ns: gr.created_ns.unwrap_or(s.start_ns),
+                    };
+                }
+            }
+            // Who made it runnable: the waker of this span, or of the next one for a wait.
+            let woke = if s.state == GState::Waiting {
+                gr.spans.get(span + 1)
+            } else {
+                Some(s)
+            };
+            if let Some(w) = woke.filter(|w| w.state == GState::Runnable) {
+                if w.waker >= 0 {
+                    if ui
+                        .link(format!(
+                            "Unblocked by {} at {}",
+                            model.goroutine_label(w.waker),
+                            rel(model, w.start_ns)
+                        ))
+                        .clicked()
+                    {
+                        action = Action::Jump {
+                            g: w.waker,
+                            t_ns: w.start_ns - 1,
+                        };
+                    }
+                } else if s.state == GState::Waiting || span > 0 {
+                    ui.label(format!(
+                        "Unblocked by the runtime at {}",
+                        rel(model, w.start_ns)
+                    ));
+                }
+            }
+            if ui.button("Show this goroutine's timeline").clicked() {
+                action = Action::Focus(gr.id);
+            }
+            ui.separator();
+            match s.state {
+                GState::Waiting => {
+                    stack_ui(
+                        ui,
+                        model,
+                        "End stack trace (where it blocked)",
+                        s.start_stack,
+                    );
+                    ui.add_space(6.0);
+                    stack_ui(ui, model, "Unblocked at", s.end_stack);
+                }
+                GState::Running => {
+                    stack_ui(ui, model, "End stack trace (where it stopped)", s.end_stack);
+                    ui.add_space(6.0);
+                    stack_ui(ui, model, "Start stack", s.start_stack);
+                }
+                GState::Runnable => stack_ui(ui, model, "Made runnable at", s.start_stack),
+                GState::Syscall => stack_ui(ui, model, "Syscall at", s.start_stack),
+            }
+            if gr.create_stack != 0 {
+                ui.add_space(6.0);
+                stack_ui(ui, model, "Created at", gr.create_stack);
+            }
+        }
+        Pick::PSpan { p, span } => {
+            let Some(s) = model.procs[p].spans.get(span) else {
+                return action;
+            };
+            ui.heading(format!("Proc {}", model.procs[p].id));
+            ui.label(format!("Running {}", model.goroutine_label(s.g)));
+            ui.label(format!("Start: {}", rel(model, s.start_ns)));
+            ui.label(format!(
+                "Duration: {}",
+                format_duration((s.end_ns - s.start_ns) as f64)
+            ));
+            if ui.button("Go to this goroutine").clicked() {
+                action = Action::Jump {
+                    g: s.g,
+                    t_ns: s.start_ns,
+                };
+            }
+        }
+        Pick::PWork { p, work } => {
+            let w = model.procs[p].work[work];
+            ui.heading(format!("Proc {}: {}", model.procs[p].id, w.work.name()));
+            ui.label(format!("Start: {}", rel(model, w.start_ns)));
+            ui.label(format!(
+                "Duration: {}",
+                format_duration((w.end_ns - w.start_ns) as f64)
+            ));
+            if w.g >= 0
+                && ui
+                    .link(format!("On {}", model.goroutine_label(w.g)))
+                    .clicked()
+            {
+                action = Action::Jump {
+                    g: w.g,
+                    t_ns: w.start_ns,
+                };
+            }
+        }
+        Pick::MSpan { m, span } => {
+            let Some(s) = model.threads[m].spans.get(span) else {
+                return action;
+            };
+            ui.heading(format!("Thread {}", model.threads[m].id));
+            ui.label(if s.syscall {
+                if s.p >= 0 {
+                    format!("In a syscall holding Proc {}", s.p)
+                } else {
+                    "In a syscall without a P".into()
+                }
+            } else {
+                format!("Running on Proc {}", s.p)
+            });
+            ui.label(format!(
+                "Duration: {}",
+                format_duration((s.end_ns - s.start_ns) as f64)
+            ));
+            if s.g >= 0 && ui.link(model.goroutine_label(s.g)).clicked() {
+                action = Action::Jump {
+                    g: s.g,
+                    t_ns: s.start_ns,
+                };
+            }
+        }
+        Pick::Stw(i) => {
+            let s = model.stw[i];
+            ui.heading(format!("stop-the-world ({})", model.string(s.kind)));
+            ui.label(format!("Start: {}", rel(model, s.start_ns)));
+            ui.label(format!(
+                "Duration: {}",
+                format_duration((s.end_ns - s.start_ns) as f64)
+            ));
+            if s.straggler_p >= 0 {
+                ui.label(format!(
+                    "Last P to stop: Proc {}, {} after the pause began",
+                    s.straggler_p,
+                    format_duration(s.straggler_ns as f64)
+                ));
+            }
+        }
+        Pick::Gc(i) => {
+            let c = model.gc[i];
+            ui.heading(format!("GC cycle {}", c.seq));
+            ui.label(format!(
+                "Mark phase: {} from {}",
+                format_duration((c.end_ns - c.start_ns) as f64),
+                rel(model, c.start_ns)
+            ));
+        }
+        Pick::Region { g, region } => {
+            let r = model.goroutines[g].regions[region];
+            ui.heading(format!("Region {}", model.string(r.name)));
+            ui.label(format!("On {}", model.goroutine_label(r.g)));
+            ui.label(format!(
+                "Duration: {}",
+                format_duration((r.end_ns - r.start_ns) as f64)
+            ));
+            stack_ui(ui, model, "Begun at", r.start_stack);
+        }
+        Pick::Task(i) => {
+            let t = &model.tasks[i];
+            ui.heading(format!("Task {} ({})", model.string(t.name), t.id));
+            if let (Some(a), Some(b)) = (t.start_ns, t.end_ns) {
+                ui.label(format!("Duration: {}", format_duration((b - a) as f64)));
+            }
+            ui.label(format!("Goroutines: {}", t.goroutines.len()));
+            for &g in t.goroutines.iter().take(20) {
+                if ui.link(model.goroutine_label(g)).clicked() {
+                    action = Action::Jump {
+                        g,
+                        t_ns: t.start_ns.unwrap_or(model.start_ns),
+                    };
+                }
+            }
+        }
+        Pick::Folded { start_ns, end_ns } => {
+            if ui.button("Zoom into these spans").clicked() {
+                action = Action::ShowRange(start_ns, end_ns);
+            }
+        }
+    }
+    action
+}
+
+/// What a time range holds, over all goroutines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SelectionSummary {
+    pub start_ns: f64,
+    pub end_ns: f64,
+    /// (state, total ns, spans) for running, runnable, waiting, syscall.
+    pub per_state: [(i64, usize); 4],
+    /// Total waiting time per reason, largest first.
+    pub per_reason: Vec<(String, i64)>,
+    pub goroutines: usize,
+    /// State changes that happened inside the range.
+    pub transitions: usize,
+    pub gc_cycles: usize,
+    pub stw: usize,
+}
+
+impl SelectionSummary {
+    pub fn compute(model: &Model, a: f64, b: f64) -> SelectionSummary {
+        let (a, b) = (a as i64, b as i64);
+        let mut s = SelectionSummary {
+            start_ns: a as f64,
+            end_ns: b as f64,
+            ..Default::default()
+        };
+        let mut reasons: rustc_hash::FxHashMap<u32, i64> = Default::default();
+        for g in &model.goroutines {
+            let i = g.spans.count_ending_by(a);
+            let mut any = false;
+            for sp in g.spans.iter_from(i).take_while(|x| x.start_ns < b) {
+                let d = sp.end_ns.min(b) - sp.start_ns.max(a);
+                if d <= 0 {
+                    continue;
+                }
+                any = true;
+                let slot = &mut s.per_state[sp.state as usize];
+                slot.0 += d;
+                slot.1 += 1;
+                if sp.state == GState::Waiting {
+                    *reasons.entry(sp.reason).or_default() += d;
+                }
+                if sp.start_ns >= a {
+                    s.transitions += 1;
+                }
+            }
+            if any {
+                s.goroutines += 1;
+            }
+        }
+        let mut r: Vec<(String, i64)> = reasons
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    if k == 0 {
+                        "(unknown)".to_string()
+                    } else {
+                        model.string(k).to_string()
+                    },
+                    v,
+                )
+            })
+            .collect();
+        r.sort_by_key(|x| std::cmp::Reverse(x.1));
+        s.per_reason = r;
+        s.gc_cycles = model
+            .gc
+            .iter()
+            .filter(|c| c.start_ns < b && c.end_ns > a)
+            .count();
+        s.stw = model
+            .stw
+            .iter()
+            .filter(|c| c.start_ns < b && c.end_ns > a)
+            .count();
+        s
+    }
+}
+
+pub fn selection_ui(ui: &mut Ui, model: &Model, s: &SelectionSummary) {
+    ui.heading("Selection");
+    ui.label(format!(
+        "Selection: {} (from {} to {})",
+        format_duration(s.end_ns - s.start_ns),
+        format_duration(s.start_ns - model.start_ns as f64),
+        format_duration(s.end_ns - model.start_ns as f64)
+    ));
+    ui.label(format!(
+        "{} goroutines, {} state changes, {} GC cycles, {} stop-the-world pauses",
+        s.goroutines, s.transitions, s.gc_cycles, s.stw
+    ));
+    egui::Grid::new("sel-states").striped(true).show(ui, |ui| {
+        ui.label(RichText::new("state").strong());
+        ui.label(RichText::new("total time").strong());
+        ui.label(RichText::new("spans").strong());
+        ui.end_row();
+        for (i, st) in [
+            GState::Running,
+            GState::Runnable,
+            GState::Waiting,
+            GState::Syscall,
+        ]
+        .iter()
+        .enumerate()
+        {
+            ui.label(st.name());
+            ui.label(format_duration(s.per_state[i].0 as f64));
+            ui.label(s.per_state[i].1.to_string());
+            ui.end_row();
+        }
+    });
+    if !s.per_reason.is_empty() {
+        ui.label(RichText::new("Waiting by reason").strong());
+        for (r, d) in s.per_reason.iter().take(12) {
+            ui.label(format!("{r}: {}", format_duration(*d as f64)));
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Search (Ctrl+F): `g123` finds a goroutine, `p3` a processor, `m5` a thread, any other
+//! text the goroutines whose start function contains it and the spans whose stacks hold a
+//! matching function. Results jump to the lane and span; matches are highlighted.
+
+use std::sync::Arc;
+
+use super::analyses::{INLINE_EVENTS, Job};
+use goscope_model::Model;
+
+/// At most this many results are listed.
+pub const MAX_HITS: usize = 200;
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// A goroutine (by id), shown from `t_ns`.
+    Goroutine { g: i64, t_ns: i64 },
+    /// A span of a goroutine whose stack matched.
+    Span {
+        g: i64,
+        span: usize,
+        t_ns: i64,
+        func: String,
+    },
+    /// A processor lane (index into `model.procs`).
+    Proc(usize),
+    /// A thread lane (index into `model.threads`).
+    Thread(usize),
+}
+
+/// What a query matched, for the result list and the timeline's highlight.
+#[derive(Clone, Debug, Default)]
+pub struct Matches {
+    pub hits: Vec<Hit>,
+    /// More hits than listed.
+    pub truncated: bool,
+    /// Goroutines to highlight, sorted by id.
+    pub goroutines: Vec<i64>,
+    /// Matching spans: (goroutine index, span index), sorted.
+    pub spans: Vec<(u32, u32)>,
+}
+
+/// `x123` → 123 when `s` is that letter (either case) followed by digits.
+fn prefixed_id(s: &str, letter: char) -> Option<i64> {
+    let mut c = s.chars();
+    let first = c.next()?;
+    if first.to_ascii_lowercase() != letter {
+        return None;
+    }
+    let rest = c.as_str();
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok()
+}
+
+/// Runs a query over the model.
+pub fn search(model: &Model, query: &str) -> Matches {
+    let q = query.trim();
+    let mut m = Matches::default();
+    if q.is_empty() {
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'g') {
+        if let Some(g) = model.goroutine(id) {
+            m.hits.push(Hit::Goroutine {
+                g: id,
+                t_ns: g.first_ns(),
+            });
+            m.goroutines.push(id);
+        }
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'p') {
+        if let Some(i) = model.procs.iter().position(|p| p.id == id) {
+            m.hits.push(Hit::Proc(i));
+        }
+        return m;
+    }
+    if let Some(id) = prefixed_id(q, 'm') {
+        if let Some(i) = model.threads.iter().position(|t| t.id == id) {
+            m.hits.push(Hit::Thread(i));
+        }
+        return m;
+    }
+
+    // Function names: which strings match, then which stacks hold a matching frame.
+    let needle = q.to_lowercase();
+    let it = &model.interner;
+    let matching_str: Vec<bool> = (0..it.string_count())
+        .map(|i| it.string(i as u32).to_lowercase().contains(&needle))
+        .collect();
+    let is_match = |id: u32| matching_str.get(id as usize).copied().unwrap_or(false);
+    // For each stack, its first matching function (innermost first), if any.
+    let stack_func: Vec<Option<u32>> = (0..it.stack_count())
+        .map(|s| it.stack(s as u32).map(|f| f.func).find(|&f| is_match(f)))
+        .collect();
+    let func_of = |s: u32| stack_func.get(s as usize).copied().flatten();
+
+    // Span hits as (−duration, goroutine, span, start, function): sorted, then only those
+    // listed become `Hit`s.
+    let mut span_hits: Vec<(i64, i64, usize, i64, u32)> = Vec::new();
+    for (gi, g) in model.goroutines.iter().enumerate() {
+        let by_start = is_match(g.start_fn);
+        let mut any_span = false;
+        for (si, s) in g.spans.iter().enumerate() {
+            let f = func_of(s.end_stack).or_else(|| func_of(s.start_stack));
+            if let Some(f) = f {
+                m.spans.push((gi as u32, si as u32));
+                any_span = true;
+                span_hits.push((-s.duration_ns(), g.id, si, s.start_ns, f));
+            }
+        }
+        if by_start {
+            m.hits.push(Hit::Goroutine {
+                g: g.id,
+                t_ns: g.first_ns(),
+            });
+        }
+        if by_start || any_span {
+            m.goroutines.push(g.id);
+        }
+    }
+    // Goroutines first, then spans, longest first within the listed ones.
+    // Ties keep the order the hits were found in: goroutines by id, spans by index. Only
+    // the first `room` are needed in order.
+    let total = m.hits.len() + span_hits.len();
+    let room = MAX_HITS.saturating_sub(m.hits.len());
+    let order = |h: &(i64, i64, usize, i64, u32)| (h.0, h.1, h.2);
+    if room < span_hits.len() {
+        span_hits.select_nth_unstable_by_key(room, order);
+        span_hits.truncate(room);
+    }
+    span_hits.sort_unstable_by_key(order);
+    m.hits.extend(
+        span_hits
+            .into_iter()
+            .take(room)
+            .map(|(_, g, span, t_ns, f)| Hit::Span {
+                g,
+                span,
+                t_ns,
+                func: it.string(f).to_string(),
+            }),
+    );
+    if total > MAX_HITS {
+        m.hits.truncate(MAX_HITS);
+        m.truncated = true;
+    }
+    m
+}
+
+/// A one-line description of a hit.
+pub fn describe(model: &Model, hit: &Hit) -> String {
+    let rel = |t: i64| super::view::format_duration((t - model.start_ns) as f64);
+    match hit {
+        Hit::Goroutine { g, .. } => model.goroutine_label(*g),
+        Hit::Span {
+            g,
+            span,
+            t_ns,
+            func,
+        } => {
+            let what = model
+                .goroutine(*g)
+                .and_then(|gr| gr.spans.get(*span))
+                .map(|s| {
+                    let state = match s.state {
+                        goscope_model::GState::Waiting if s.reason != 0 => {
+                            format!("waiting ({})", model.string(s.reason))
+                        }
+                        st => st.name().to_string(),
+                    };
+                    format!(
+                        "{state} {}",
+                        super::view::format_duration(s.duration_ns() as f64)
+                    )
+                })
+                .unwrap_or_default();
+            format!("G{g} {what} at {} — {func}", rel(*t_ns))
+        }
+        Hit::Proc(i) => format!("Processor P{}", model.procs.get(*i).map_or(-1, |p| p.id)),
+        Hit::Thread(i) => format!("Thread M{}", model.threads.get(*i).map_or(-1, |t| t.id)),
+    }
+}
+
+/// The search bar's state.
+pub struct SearchBar {
+    pub open: bool,
+    pub query: String,
+    /// Focus the field on the next frame.
+    pub want_focus: bool,
+    matches: Matches,
+    /// The query `matches` is for.
+    matched: Option<String>,
+    /// A search running in the background, and its query: one at a time; when it ends
+    /// and the query has changed meanwhile, the next starts for the query as it is then.
+    running: Option<(String, Job<Matches>)>,
+    /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
+    /// search reads every span's stacks); a larger one is searched in the background, so
+    /// that typing a query does not stall on every key.
+    pub inline_events: f64,
+}
+
+impl Default for SearchBar {
+    fn default() -> Self {
+        SearchBar {
+            open: false,
+            query: String::new(),
+            want_focus: false,
+            matches: Matches::default(),
+            matched: None,
+            running: None,
+            inline_events: INLINE_EVENTS,
+        }
+    }
+}
+
+impl SearchBar {
+    /// The bar as the user left it (open or not, and the query), for another model of the
+    /// same trace: the matches are found again on it.
+    pub fn carried_over(self) -> SearchBar {
+        SearchBar {
+            open: self.open,
+            query: self.query,
+            want_focus: self.want_focus,
+            inline_events: self.inline_events,
+            ..SearchBar::default()
+        }
+    }
+
+    /// Whether the matches shown are not yet those of the query (a search is running).
+    pub fn searching(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Brings the matches up to the query: at once for a small trace, else through one
+    /// background search at a time (the matches shown are the last query's meanwhile).
+    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>) {
+        if let Some((query, job)) = &self.running {
+            let Some(found) = job.take() else { return };
+            self.matches = found;
+            self.matched = Some(query.clone());
+            self.running = None;
+        }
+        if self.matched.as_deref() == Some(self.query.as_str()) {
+            return;
+        }
+        if (model.events as f64) <= self.inline_events {
+            self.matches = search(model, &self.query);
+            self.matched = Some(self.query.clone());
+            return;
+        }
+        let (query, model) = (self.query.clone(), Arc::clone(model));
+        let job = Job::spawn("search", ctx, {
+            let query = query.clone();
+            move || search(&model, &query)
+        });
+        self.running = Some((query, job));
+    }
+
+    /// Opens the bar with the field focused.
+    pub fn open(&mut self) {
+        self.open = true;
+        self.want_focus = true;
+    }
+
+    /// The current matches, for highlighting (none when closed).
+    pub fn matches(&self) -> Option<&Matches> {
+        (self.open && !self.query.trim().is_empty()).then_some(&self.matches)
+    }
+
+    /// Draws the bar and its results; returns the result the user picked.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Arc<Model>) -> Option<Hit> {
+        if !self.open {
+            return None;
+        }
+        let mut picked = None;
+        ui.horizontal(|ui| {
+            ui.label("Find");
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.query)
+                    .id_salt("search-field")
+                    .hint_text("g123, p3, m5 or a function name")
+                    .desired_width(320.0),
+            );
+            if self.want_focus {
+                field.request_focus();
+                self.want_focus = false;
+            }
+            self.update(ui.ctx(), model);
+            let (enter, esc) = ui.input(|i| {
+                (
+                    i.key_pressed(egui::Key::Enter),
+                    i.key_pressed(egui::Key::Escape),
+                )
+            });
+            // (Enter picks the query's first match, not the last query's.)
+            if field.lost_focus() && enter && !self.searching() {
+                picked = self.matches.hits.first().cloned();
+            }
+            if esc {
+                self.open = false;
+            }
+            if self.searching() {
+                ui.spinner();
+            } else if !self.query.trim().is_empty() {
+                let n = self.matches.hits.len();
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{n}{} result{}",
+                        if self.matches.truncated { "+" } else { "" },
+                        if n == 1 { "" } else { "s" }
+                    ))
+                    .small(),
+                );
+            }
+            if ui.small_button("Close").clicked() {
+                self.open = false;
+            }
+        });
+        if self.open && !self.matches.hits.is_empty() {
+            egui::ScrollArea::vertical()
+                .id_salt("search-results")
+                .max_height(150.0)
+                .show(ui, |ui| {
+                    for hit in &self.matches.hits {
+                        if ui.link(describe(model, hit)).clicked() {
+                            picked = Some(hit.clone());
+                        }
+                    }
+                });
+        }
+        picked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall() -> Model {
+        crate::testdata::model("stall-go127")
+    }
+
+    #[test]
+    fn ids_processors_and_threads() {
+        let m = stall();
+        let g = m.goroutines[m.goroutines.len() / 2].id;
+        let r = search(&m, &format!("g{g}"));
+        assert_eq!(r.goroutines, vec![g]);
+        assert!(matches!(r.hits[..], [Hit::Goroutine { g: x, .. }] if x == g));
+        assert!(search(&m, "G999999").hits.is_empty());
+        let p0 = search(&m, "p0");
+        assert!(matches!(p0.hits[..], [Hit::Proc(i)] if m.procs[i].id == 0));
+        let t = m.threads[0].id;
+        assert!(matches!(
+            search(&m, &format!("m{t}")).hits[..],
+            [Hit::Thread(0)]
+        ));
+        assert!(search(&m, "  ").hits.is_empty());
+    }
+
+    #[test]
+    fn a_function_name_finds_goroutines_and_the_spans_that_blocked_in_it() {
+        let m = stall();
+        let r = search(&m, "main.WAIT");
+        assert!(!r.spans.is_empty(), "spans blocked in main.wait");
+        assert!(
+            r.spans.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
+        // Every matching span's stack really holds the function.
+        for &(gi, si) in &r.spans {
+            let s = m.goroutines[gi as usize].spans.at(si as usize);
+            let in_stack = |st| {
+                m.interner
+                    .stack(st)
+                    .any(|f| m.string(f.func) == "main.wait")
+            };
+            assert!(in_stack(s.end_stack) || in_stack(s.start_stack));
+        }
+        // The longest matching span is the 1 s stall and comes first among spans.
+        let first_span = r.hits.iter().find_map(|h| match h {
+            Hit::Span { g, span, .. } => m.goroutine(*g).and_then(|gr| gr.spans.get(*span)),
+            _ => None,
+        });
+        assert!(first_span.expect("a span hit").duration_ns() > 900_000_000);
+        let stream = search(&m, "main.stream");
+        assert!(
+            stream
+                .hits
+                .iter()
+                .any(|h| matches!(h, Hit::Goroutine { .. }))
+        );
+        assert!(stream.goroutines.windows(2).all(|w| w[0] < w[1]));
+        assert!(search(&m, "no such function anywhere").hits.is_empty());
+    }
+}

@@ -1,0 +1,1587 @@
+//! The Tasks & regions dock: per-type duration statistics and log-scale histograms of user
+//! tasks and regions, the instances behind each histogram bar, and a filterable table of
+//! user log messages.
+//!
+//! The numbers come from pure functions over the model (`task_stats`, `region_stats`,
+//! `Histogram::of`, `filter_logs`), computed once per model and kept in a cache keyed by the
+//! model's address and extent; a frame only paints the visible rows.
+//!
+//! Tasks and regions cut by the trace's edges are clipped to it: a task without a begin
+//! event starts at the trace start, one without an end event ends at the trace end. The model
+//! gives a region that began before the trace the trace's first time and one still open at
+//! the end the trace's last time, so those two times mark a region as cut.
+
+use std::collections::HashMap;
+
+use egui::{
+    Align, Align2, FontId, Layout, Rect, RichText, Sense, Stroke, StrokeKind, Ui, UiBuilder, pos2,
+    vec2,
+};
+
+use super::colors;
+use super::panels::Action;
+use super::view::format_duration;
+use goscope_model::Model;
+use goscope_trace::NO_TASK;
+
+/// Where an instance comes from in the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// An index into `Model::tasks`.
+    Task(usize),
+    /// Indices into `Model::goroutines` and that goroutine's `regions`.
+    Region { goroutine: usize, region: usize },
+}
+
+/// One task or region, clipped to the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    /// False when it began before the trace (its start is the trace start).
+    pub began_in_trace: bool,
+    /// False when it had not ended when the trace ended (its end is the trace end).
+    pub ended_in_trace: bool,
+    pub source: Source,
+}
+
+impl Instance {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+
+    pub fn is_cut(&self) -> bool {
+        !self.began_in_trace || !self.ended_in_trace
+    }
+}
+
+/// Duration counts in log-spaced buckets whose edges follow 1, 2, 5, 10, 20, 50, … ns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Histogram {
+    /// Bucket `i` holds the durations in `[edges_ns[i], edges_ns[i + 1])`; one more edge than
+    /// buckets (none when there are no durations).
+    pub edges_ns: Vec<i64>,
+    pub counts: Vec<usize>,
+}
+
+/// The `n`-th value of the series 1, 2, 5, 10, 20, 50, …, saturating at `i64::MAX`.
+fn series_ns(n: u32) -> i64 {
+    let mantissa = [1i64, 2, 5][(n % 3) as usize];
+    10i64
+        .checked_pow(n / 3)
+        .and_then(|p| p.checked_mul(mantissa))
+        .unwrap_or(i64::MAX)
+}
+
+impl Histogram {
+    pub const MIN_BUCKETS: u32 = 6;
+
+    /// Buckets from the series value at or below the shortest duration to the first one
+    /// above the longest, padded with empty buckets to at least `MIN_BUCKETS` so a narrow
+    /// spread still shows where it lies (the first edge is lowered to 0 when a duration is 0).
+    pub fn of(durations_ns: &[i64]) -> Histogram {
+        let (Some(&min_ns), Some(&max_ns)) = (durations_ns.iter().min(), durations_ns.iter().max())
+        else {
+            return Histogram::default();
+        };
+        let mut lo = 0u32;
+        while series_ns(lo + 1) <= min_ns.max(1) && series_ns(lo + 1) < i64::MAX {
+            lo += 1;
+        }
+        let mut hi = lo + 1;
+        while series_ns(hi) <= max_ns && series_ns(hi) < i64::MAX {
+            hi += 1;
+        }
+        let mut below = true;
+        while hi - lo < Self::MIN_BUCKETS {
+            if below && lo > 0 {
+                lo -= 1;
+            } else if series_ns(hi) < i64::MAX {
+                hi += 1;
+            } else if lo > 0 {
+                lo -= 1;
+            } else {
+                break;
+            }
+            below = !below;
+        }
+        let mut edges_ns: Vec<i64> = (lo..=hi).map(series_ns).collect();
+        edges_ns[0] = edges_ns[0].min(min_ns);
+        let mut h = Histogram {
+            counts: vec![0; edges_ns.len() - 1],
+            edges_ns,
+        };
+        for &d in durations_ns {
+            if let Some(b) = h.bucket_of(d) {
+                h.counts[b] += 1;
+            }
+        }
+        h
+    }
+
+    /// The bucket a duration falls in (durations past the last edge go in the last bucket).
+    pub fn bucket_of(&self, duration_ns: i64) -> Option<usize> {
+        if self.counts.is_empty() {
+            return None;
+        }
+        let above = self.edges_ns.partition_point(|&e| e <= duration_ns);
+        Some(above.saturating_sub(1).min(self.counts.len() - 1))
+    }
+
+    /// `[lo, hi)` of a bucket.
+    pub fn range_ns(&self, bucket: usize) -> Option<(i64, i64)> {
+        Some((*self.edges_ns.get(bucket)?, *self.edges_ns.get(bucket + 1)?))
+    }
+}
+
+/// The statistics of one task or region type (all instances with one name).
+#[derive(Clone, Debug)]
+pub struct TypeStats {
+    pub name: String,
+    pub count: usize,
+    pub total_ns: i64,
+    pub mean_ns: f64,
+    pub p50_ns: i64,
+    pub p90_ns: i64,
+    pub max_ns: i64,
+    /// How many instances the trace's start or end cut.
+    pub cut: usize,
+    /// Longest first (equal durations by start).
+    pub instances: Vec<Instance>,
+    pub histogram: Histogram,
+}
+
+impl TypeStats {
+    fn new(name: String, mut instances: Vec<Instance>) -> TypeStats {
+        instances.sort_by_key(|i| (std::cmp::Reverse(i.duration_ns()), i.start_ns));
+        let ascending_ns: Vec<i64> = instances.iter().rev().map(|i| i.duration_ns()).collect();
+        let total_ns = ascending_ns
+            .iter()
+            .fold(0i64, |sum, &d| sum.saturating_add(d));
+        let count = instances.len();
+        TypeStats {
+            name,
+            count,
+            total_ns,
+            mean_ns: if count == 0 {
+                0.0
+            } else {
+                total_ns as f64 / count as f64
+            },
+            p50_ns: percentile_ns(&ascending_ns, 0.5),
+            p90_ns: percentile_ns(&ascending_ns, 0.9),
+            max_ns: ascending_ns.last().copied().unwrap_or(0),
+            cut: instances.iter().filter(|i| i.is_cut()).count(),
+            histogram: Histogram::of(&ascending_ns),
+            instances,
+        }
+    }
+
+    /// The instances in one histogram bucket, longest first.
+    pub fn bucket_instances(&self, bucket: usize) -> &[Instance] {
+        let h = &self.histogram;
+        let in_or_above = |i: &Instance| h.bucket_of(i.duration_ns()).unwrap_or(0);
+        let first = self.instances.partition_point(|i| in_or_above(i) > bucket);
+        let end = self.instances.partition_point(|i| in_or_above(i) >= bucket);
+        &self.instances[first..end.max(first)]
+    }
+}
+
+/// The nearest-rank percentile of sorted durations (0 when there are none).
+fn percentile_ns(ascending_ns: &[i64], fraction: f64) -> i64 {
+    let n = ascending_ns.len();
+    if n == 0 {
+        return 0;
+    }
+    let rank = (fraction * n as f64).ceil() as usize;
+    ascending_ns[rank.clamp(1, n) - 1]
+}
+
+fn display_name(name: &str) -> String {
+    if name.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+fn stats_by_name(groups: HashMap<&str, Vec<Instance>>) -> Vec<TypeStats> {
+    let mut types: Vec<TypeStats> = groups
+        .into_iter()
+        .map(|(name, instances)| TypeStats::new(display_name(name), instances))
+        .collect();
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    types
+}
+
+/// Per task name: the tasks' durations, clipped to the trace.
+pub fn task_stats(model: &Model) -> Vec<TypeStats> {
+    let mut groups: HashMap<&str, Vec<Instance>> = HashMap::new();
+    for (index, t) in model.tasks.iter().enumerate() {
+        let start_ns = t
+            .start_ns
+            .map_or(model.start_ns, |s| s.max(model.start_ns).min(model.end_ns));
+        let end_ns = t
+            .end_ns
+            .map_or(model.end_ns, |e| e.min(model.end_ns))
+            .max(start_ns);
+        groups
+            .entry(model.string(t.name))
+            .or_default()
+            .push(Instance {
+                start_ns,
+                end_ns,
+                began_in_trace: t.start_ns.is_some(),
+                ended_in_trace: t.end_ns.is_some(),
+                source: Source::Task(index),
+            });
+    }
+    stats_by_name(groups)
+}
+
+/// Per region name: the regions' durations over all goroutines.
+pub fn region_stats(model: &Model) -> Vec<TypeStats> {
+    let mut groups: HashMap<&str, Vec<Instance>> = HashMap::new();
+    for (goroutine, g) in model.goroutines.iter().enumerate() {
+        for (region, r) in g.regions.iter().enumerate() {
+            let start_ns = r.start_ns.max(model.start_ns);
+            groups
+                .entry(model.string(r.name))
+                .or_default()
+                .push(Instance {
+                    start_ns,
+                    end_ns: r.end_ns.min(model.end_ns).max(start_ns),
+                    began_in_trace: r.start_ns > model.start_ns,
+                    ended_in_trace: r.end_ns < model.end_ns,
+                    source: Source::Region { goroutine, region },
+                });
+        }
+    }
+    stats_by_name(groups)
+}
+
+/// The log categories, sorted, each once ("" for messages without one).
+pub fn log_categories(model: &Model) -> Vec<String> {
+    let mut categories: Vec<&str> = model
+        .logs
+        .iter()
+        .map(|l| model.string(l.category))
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    categories.into_iter().map(str::to_owned).collect()
+}
+
+/// The indices of the logs in `category` (all when `None`) whose message or category
+/// contains `text`, ignoring case; in time order.
+pub fn filter_logs(model: &Model, category: Option<&str>, text: &str) -> Vec<usize> {
+    let needle = text.trim().to_lowercase();
+    model
+        .logs
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let log_category = model.string(l.category);
+            if category.is_some_and(|c| c != log_category) {
+                return false;
+            }
+            needle.is_empty()
+                || model.string(l.message).to_lowercase().contains(&needle)
+                || log_category.to_lowercase().contains(&needle)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Which model the cache was computed for: its address and enough of its contents that a
+/// new model at a freed address is still told apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ModelKey {
+    addr: usize,
+    start_ns: i64,
+    end_ns: i64,
+    events: u64,
+    file_bytes: u64,
+}
+
+impl ModelKey {
+    fn of(model: &Model) -> ModelKey {
+        ModelKey {
+            addr: model as *const Model as usize,
+            start_ns: model.start_ns,
+            end_ns: model.end_ns,
+            events: model.events,
+            file_bytes: model.file_bytes,
+        }
+    }
+}
+
+/// Everything computed once per model.
+struct Cache {
+    key: ModelKey,
+    tasks: Vec<TypeStats>,
+    regions: Vec<TypeStats>,
+    categories: Vec<String>,
+    /// Task id → index in `Model::tasks`.
+    task_index: HashMap<u64, usize>,
+}
+
+impl Cache {
+    fn new(model: &Model) -> Cache {
+        Cache {
+            key: ModelKey::of(model),
+            tasks: task_stats(model),
+            regions: region_stats(model),
+            categories: log_categories(model),
+            task_index: model
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.id, i))
+                .collect(),
+        }
+    }
+}
+
+/// The dock's sub-tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Tasks,
+    Regions,
+    Logs,
+}
+
+/// A column of the type table to sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SortKey {
+    Name,
+    Count,
+    Total,
+    Mean,
+    P50,
+    P90,
+    Max,
+    Cut,
+}
+
+/// Which instances of the selected type are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Listing {
+    All,
+    Bucket(usize),
+}
+
+/// The state of one type table (tasks or regions).
+struct TypeTable {
+    /// Index into the cached stats.
+    selected: Option<usize>,
+    listing: Listing,
+    sort: SortKey,
+    descending: bool,
+    /// Stats indices in display order, and the sort they were made for.
+    order: Vec<usize>,
+    order_for: Option<(SortKey, bool)>,
+}
+
+impl TypeTable {
+    fn new() -> TypeTable {
+        TypeTable {
+            selected: None,
+            listing: Listing::All,
+            sort: SortKey::Total,
+            descending: true,
+            order: Vec::new(),
+            order_for: None,
+        }
+    }
+
+    /// Brings `order` up to date with the sort and the types.
+    fn sort(&mut self, types: &[TypeStats]) {
+        if self.order_for != Some((self.sort, self.descending)) || self.order.len() != types.len() {
+            let mut order: Vec<usize> = (0..types.len()).collect();
+            let key = self.sort;
+            order.sort_by(|&a, &b| {
+                let (a, b) = (&types[a], &types[b]);
+                let by = match key {
+                    SortKey::Name => a.name.cmp(&b.name),
+                    SortKey::Count => a.count.cmp(&b.count),
+                    SortKey::Total => a.total_ns.cmp(&b.total_ns),
+                    SortKey::Mean => a.mean_ns.total_cmp(&b.mean_ns),
+                    SortKey::P50 => a.p50_ns.cmp(&b.p50_ns),
+                    SortKey::P90 => a.p90_ns.cmp(&b.p90_ns),
+                    SortKey::Max => a.max_ns.cmp(&b.max_ns),
+                    SortKey::Cut => a.cut.cmp(&b.cut),
+                };
+                by.then_with(|| a.name.cmp(&b.name))
+            });
+            if self.descending {
+                order.reverse();
+            }
+            self.order = order;
+            self.order_for = Some((self.sort, self.descending));
+        }
+    }
+}
+
+/// Whether a type table lists tasks or regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Tasks,
+    Regions,
+}
+
+/// The Tasks & regions dock.
+pub struct TasksView {
+    tab: Tab,
+    tasks: TypeTable,
+    regions: TypeTable,
+    logs: LogTable,
+    cache: Option<Cache>,
+}
+
+/// The state of the log table: its filters and the rows they let through.
+#[derive(Default)]
+struct LogTable {
+    /// `None`: all categories.
+    category: Option<String>,
+    text: String,
+    /// Indices into `Model::logs`, and the model and filters they were made for.
+    rows: Vec<usize>,
+    rows_for: Option<(ModelKey, Option<String>, String)>,
+}
+
+impl Default for TasksView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A table column: its title, width (0 takes what the others leave) and alignment.
+struct Column {
+    title: &'static str,
+    width_px: f32,
+    right: bool,
+}
+
+const fn col(title: &'static str, width_px: f32, right: bool) -> Column {
+    Column {
+        title,
+        width_px,
+        right,
+    }
+}
+
+const TYPE_COLUMNS: [Column; 8] = [
+    col("Name", 0.0, false),
+    col("Count", 64.0, true),
+    col("Total", 78.0, true),
+    col("Mean", 78.0, true),
+    col("p50", 78.0, true),
+    col("p90", 78.0, true),
+    col("Max", 78.0, true),
+    col("Cut", 48.0, true),
+];
+const TYPE_SORT: [SortKey; 8] = [
+    SortKey::Name,
+    SortKey::Count,
+    SortKey::Total,
+    SortKey::Mean,
+    SortKey::P50,
+    SortKey::P90,
+    SortKey::Max,
+    SortKey::Cut,
+];
+const TASK_INSTANCE_COLUMNS: [Column; 5] = [
+    col("Start", 76.0, true),
+    col("Duration", 84.0, true),
+    col("Goroutines", 0.0, false),
+    col("Task", 44.0, true),
+    col("Parent", 110.0, false),
+];
+const REGION_INSTANCE_COLUMNS: [Column; 4] = [
+    col("Start", 76.0, true),
+    col("Duration", 84.0, true),
+    col("Goroutine", 0.0, false),
+    col("Task", 110.0, false),
+];
+const LOG_COLUMNS: [Column; 5] = [
+    col("Time", 90.0, true),
+    col("Goroutine", 170.0, false),
+    col("Task", 150.0, false),
+    col("Category", 110.0, false),
+    col("Message", 0.0, false),
+];
+
+fn row_height(ui: &Ui) -> f32 {
+    ui.text_style_height(&egui::TextStyle::Body) + 4.0
+}
+
+/// The rects of a row's cells.
+fn cell_rects(row: Rect, columns: &[Column]) -> Vec<Rect> {
+    let fixed_px: f32 = columns.iter().map(|c| c.width_px).sum();
+    let flex_px = (row.width() - fixed_px).max(60.0);
+    let mut x = row.left();
+    columns
+        .iter()
+        .map(|c| {
+            let w = if c.width_px > 0.0 {
+                c.width_px
+            } else {
+                flex_px
+            };
+            let r = Rect::from_min_max(pos2(x, row.top()), pos2(x + w, row.bottom()));
+            x += w;
+            r
+        })
+        .collect()
+}
+
+/// Puts a one-line, truncated label in a cell.
+fn cell_ui(ui: &mut Ui, rect: Rect, text: impl Into<egui::WidgetText>, right: bool) {
+    let layout = if right {
+        Layout::right_to_left(Align::Center)
+    } else {
+        Layout::left_to_right(Align::Center)
+    };
+    let mut child = ui.new_child(
+        UiBuilder::new()
+            .max_rect(rect.shrink2(vec2(4.0, 0.0)))
+            .layout(layout),
+    );
+    child.add(egui::Label::new(text).truncate().selectable(false));
+}
+
+/// One clickable table row; returns its response.
+fn row_ui(ui: &mut Ui, columns: &[Column], cells: &[String], selected: bool) -> egui::Response {
+    let (rect, response) =
+        ui.allocate_exact_size(vec2(ui.available_width(), row_height(ui)), Sense::click());
+    if selected {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().selection.bg_fill);
+    } else if response.hovered() {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
+    }
+    for ((r, c), text) in cell_rects(rect, columns)
+        .into_iter()
+        .zip(columns)
+        .zip(cells)
+    {
+        cell_ui(ui, r, text.as_str(), c.right);
+    }
+    response
+}
+
+/// A table's header row; returns the column whose title was clicked.
+fn header_ui(ui: &mut Ui, columns: &[Column], sorted: Option<(usize, bool)>) -> Option<usize> {
+    let (rect, _) =
+        ui.allocate_exact_size(vec2(ui.available_width(), row_height(ui)), Sense::hover());
+    let mut clicked = None;
+    for (i, (r, c)) in cell_rects(rect, columns)
+        .into_iter()
+        .zip(columns)
+        .enumerate()
+    {
+        let layout = if c.right {
+            Layout::right_to_left(Align::Center)
+        } else {
+            Layout::left_to_right(Align::Center)
+        };
+        // Room for the sort triangle on the side the text grows towards.
+        let inner = r.shrink2(vec2(4.0, 0.0));
+        let inner = match sorted {
+            Some((s, _)) if s == i && c.right => inner.with_min_x(inner.min.x + 12.0),
+            Some((s, _)) if s == i => inner.with_max_x(inner.max.x - 12.0),
+            _ => inner,
+        };
+        let mut child = ui.new_child(UiBuilder::new().max_rect(inner).layout(layout));
+        let label = egui::Label::new(RichText::new(c.title).strong())
+            .truncate()
+            .selectable(false);
+        let label = if sorted.is_some() {
+            label.sense(Sense::click())
+        } else {
+            label
+        };
+        let response = child.add(label);
+        if let Some((s, descending)) = sorted
+            && s == i
+        {
+            // The default fonts have no arrow glyphs, so the triangle is painted.
+            let text = response.rect;
+            let x = if c.right {
+                text.left() - 7.0
+            } else {
+                text.right() + 7.0
+            };
+            let y = text.center().y;
+            let (tip, base) = if descending { (4.0, -3.0) } else { (-4.0, 3.0) };
+            let points = vec![
+                pos2(x - 4.0, y + base),
+                pos2(x + 4.0, y + base),
+                pos2(x, y + tip),
+            ];
+            ui.painter().add(egui::Shape::convex_polygon(
+                points,
+                ui.visuals().strong_text_color(),
+                Stroke::NONE,
+            ));
+        }
+        if response.clicked() {
+            clicked = Some(i);
+        }
+    }
+    ui.separator();
+    clicked
+}
+
+/// "1 instance", "3 instances".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A time relative to the trace start.
+fn rel(model: &Model, t_ns: i64) -> String {
+    format_duration(t_ns.saturating_sub(model.start_ns) as f64)
+}
+
+/// A histogram edge as a short label: "20 µs".
+fn format_edge(ns: i64) -> String {
+    let v = ns as f64;
+    let (div, unit) = if v < 1e3 {
+        (1.0, "ns")
+    } else if v < 1e6 {
+        (1e3, "µs")
+    } else if v < 1e9 {
+        (1e6, "ms")
+    } else {
+        (1e9, "s")
+    };
+    format!("{} {unit}", v / div)
+}
+
+fn bucket_label(h: &Histogram, bucket: usize) -> String {
+    let count = h.counts.get(bucket).copied().unwrap_or(0);
+    match h.range_ns(bucket) {
+        Some((lo, hi)) => format!("{} – {}: {count}", format_edge(lo), format_edge(hi)),
+        None => String::new(),
+    }
+}
+
+/// A task id with its name: "#3 fetch"; "—" for none or the background task.
+fn task_label(model: &Model, task_index: &HashMap<u64, usize>, id: u64) -> String {
+    if id == 0 || id == NO_TASK {
+        return "—".to_owned();
+    }
+    match task_index.get(&id).and_then(|&i| model.tasks.get(i)) {
+        Some(t) => format!("#{id} {}", model.string(t.name)),
+        None => format!("#{id}"),
+    }
+}
+
+impl TasksView {
+    pub fn new() -> Self {
+        TasksView {
+            tab: Tab::Tasks,
+            tasks: TypeTable::new(),
+            regions: TypeTable::new(),
+            logs: LogTable::default(),
+            cache: None,
+        }
+    }
+
+    /// Switches to a sub-tab (e.g. Logs when the app opens the dock on a log marker).
+    pub fn show_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+    }
+
+    /// The dock's contents; returns what a click asked the app to show.
+    pub fn ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
+        let key = ModelKey::of(model);
+        if self.cache.as_ref().map(|c| c.key) != Some(key) {
+            self.cache = Some(Cache::new(model));
+            self.tasks = TypeTable::new();
+            self.regions = TypeTable::new();
+            self.logs.rows_for = None;
+            if self
+                .logs
+                .category
+                .as_ref()
+                .is_some_and(|c| !model.logs.iter().any(|l| model.string(l.category) == c))
+            {
+                self.logs.category = None;
+            }
+        }
+        let Some(cache) = self.cache.as_ref() else {
+            return Action::None;
+        };
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.tab, Tab::Tasks, "Tasks");
+            ui.selectable_value(&mut self.tab, Tab::Regions, "Regions");
+            ui.selectable_value(&mut self.tab, Tab::Logs, "Logs");
+        });
+        ui.separator();
+        match self.tab {
+            Tab::Tasks => types_ui(
+                ui,
+                model,
+                Kind::Tasks,
+                &cache.tasks,
+                &mut self.tasks,
+                &cache.task_index,
+            ),
+            Tab::Regions => types_ui(
+                ui,
+                model,
+                Kind::Regions,
+                &cache.regions,
+                &mut self.regions,
+                &cache.task_index,
+            ),
+            Tab::Logs => logs_ui(ui, model, cache, &mut self.logs),
+        }
+    }
+}
+
+/// The type table, the selected type's histogram and its instances, side by side.
+fn types_ui(
+    ui: &mut Ui,
+    model: &Model,
+    kind: Kind,
+    types: &[TypeStats],
+    table: &mut TypeTable,
+    task_index: &HashMap<u64, usize>,
+) -> Action {
+    if types.is_empty() {
+        ui.label(match kind {
+            Kind::Tasks => "The trace has no user tasks (runtime/trace.NewTask).",
+            Kind::Regions => {
+                "The trace has no user regions (runtime/trace.WithRegion, StartRegion)."
+            }
+        });
+        return Action::None;
+    }
+    let mut action = Action::None;
+    let width_px = ui.available_width();
+    let height_px = ui.available_height();
+    let gap_px = 3.0 * ui.spacing().item_spacing.x;
+    let table_px = (width_px * 0.45).clamp(300.0f32.min(width_px), 720.0);
+    let histogram_px = ((width_px - table_px) * 0.35).max(160.0);
+    let instances_px = (width_px - table_px - histogram_px - 2.0 * gap_px).max(160.0);
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui_with_layout(
+            vec2(table_px, height_px),
+            Layout::top_down(Align::Min),
+            |ui| {
+                type_table_ui(ui, kind, types, table);
+            },
+        );
+        ui.separator();
+        let Some(stats) = table.selected.and_then(|i| types.get(i)) else {
+            ui.label("Select a type to see its durations.");
+            return;
+        };
+        ui.allocate_ui_with_layout(
+            vec2(histogram_px, height_px),
+            Layout::top_down(Align::Min),
+            |ui| {
+                histogram_ui(ui, kind, stats, &mut table.listing);
+            },
+        );
+        ui.separator();
+        ui.allocate_ui_with_layout(
+            vec2(instances_px, height_px),
+            Layout::top_down(Align::Min),
+            |ui| {
+                action = instances_ui(ui, model, kind, stats, &mut table.listing, task_index);
+            },
+        );
+    });
+    action
+}
+
+fn type_table_ui(ui: &mut Ui, kind: Kind, types: &[TypeStats], table: &mut TypeTable) {
+    let sorted_col = TYPE_SORT.iter().position(|&k| k == table.sort);
+    if let Some(c) = header_ui(ui, &TYPE_COLUMNS, sorted_col.map(|c| (c, table.descending))) {
+        let key = TYPE_SORT[c];
+        if key == table.sort {
+            table.descending = !table.descending;
+        } else {
+            table.sort = key;
+            table.descending = key != SortKey::Name;
+        }
+    }
+    let row_px = row_height(ui);
+    table.sort(types);
+    let (order, selected) = (&table.order, table.selected);
+    let mut clicked = None;
+    ui.scope(|ui| {
+        ui.spacing_mut().item_spacing.y = 0.0;
+        egui::ScrollArea::vertical()
+            .id_salt(("tasksview-types", kind as u8))
+            .auto_shrink([false, false])
+            .show_rows(ui, row_px, order.len(), |ui, rows| {
+                for &i in &order[rows] {
+                    let Some(t) = types.get(i) else { continue };
+                    let cells = [
+                        t.name.clone(),
+                        t.count.to_string(),
+                        format_duration(t.total_ns as f64),
+                        format_duration(t.mean_ns),
+                        format_duration(t.p50_ns as f64),
+                        format_duration(t.p90_ns as f64),
+                        format_duration(t.max_ns as f64),
+                        if t.cut == 0 {
+                            String::new()
+                        } else {
+                            t.cut.to_string()
+                        },
+                    ];
+                    let r = row_ui(ui, &TYPE_COLUMNS, &cells, selected == Some(i));
+                    let r = if t.cut > 0 {
+                        r.on_hover_text(format!(
+                            "{} of {} cut by the trace's start or end; their durations are clipped",
+                            t.cut, t.count
+                        ))
+                    } else {
+                        r
+                    };
+                    if r.clicked() {
+                        clicked = Some(i);
+                    }
+                }
+            });
+    });
+    if let Some(i) = clicked {
+        table.selected = Some(i);
+        table.listing = Listing::All;
+    }
+}
+
+/// The selected type's duration histogram: bars per log-spaced bucket, clickable.
+fn histogram_ui(ui: &mut Ui, kind: Kind, stats: &TypeStats, listing: &mut Listing) {
+    ui.label(
+        RichText::new(format!(
+            "{}: {}",
+            stats.name,
+            plural(stats.count, "instance")
+        ))
+        .strong(),
+    );
+    let h = &stats.histogram;
+    let size = vec2(ui.available_width(), ui.available_height().max(80.0));
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+    let font = FontId::proportional(11.0);
+    let text_color = ui.visuals().text_color();
+    let weak = ui.visuals().weak_text_color();
+    let max_count = h.counts.iter().copied().max().unwrap_or(0);
+    let count_label = max_count.to_string();
+    let left_px = 10.0 + 7.0 * count_label.len() as f32;
+    let plot = Rect::from_min_max(
+        pos2(rect.left() + left_px, rect.top() + 8.0),
+        pos2(rect.right() - 8.0, rect.bottom() - 18.0),
+    );
+    if plot.width() < 20.0 || plot.height() < 20.0 || max_count == 0 {
+        return;
+    }
+    let painter = ui.painter_at(rect);
+    let axis = Stroke::new(1.0, weak);
+    painter.line_segment([plot.left_bottom(), plot.right_bottom()], axis);
+    painter.line_segment([plot.left_bottom(), plot.left_top()], axis);
+    painter.text(
+        plot.left_top() - vec2(4.0, 0.0),
+        Align2::RIGHT_CENTER,
+        &count_label,
+        font.clone(),
+        weak,
+    );
+    painter.text(
+        plot.left_bottom() - vec2(4.0, 0.0),
+        Align2::RIGHT_CENTER,
+        "0",
+        font.clone(),
+        weak,
+    );
+
+    // x of an edge on the log scale (an edge of 0 sits where 1 ns would).
+    let log_of = |ns: i64| (ns.max(1) as f64).log10();
+    let (first_log, last_log) = match (h.edges_ns.first(), h.edges_ns.last()) {
+        (Some(&a), Some(&b)) => (log_of(a), log_of(b)),
+        _ => return,
+    };
+    let span_log = (last_log - first_log).max(1e-9);
+    let x_of =
+        |ns: i64| plot.left() as f64 + (log_of(ns) - first_log) / span_log * plot.width() as f64;
+
+    let base = match kind {
+        Kind::Tasks => colors::TASK,
+        Kind::Regions => colors::REGION,
+    };
+    let mut last_label_x = f64::NEG_INFINITY;
+    for (i, &edge_ns) in h.edges_ns.iter().enumerate() {
+        let x = x_of(edge_ns);
+        let galley = painter.layout_no_wrap(format_edge(edge_ns), font.clone(), weak);
+        let label_px = galley.size().x as f64;
+        // Centred under its tick, but kept inside the rect.
+        let left = (x - label_px / 2.0)
+            .min(rect.right() as f64 - label_px)
+            .max(rect.left() as f64);
+        if left >= last_label_x + 6.0 || i == 0 {
+            let x32 = x as f32;
+            painter.line_segment(
+                [pos2(x32, plot.bottom()), pos2(x32, plot.bottom() + 3.0)],
+                axis,
+            );
+            painter.galley(pos2(left as f32, plot.bottom() + 3.0), galley, weak);
+            last_label_x = left + label_px;
+        }
+    }
+    let id = ui
+        .scope_id()
+        .with(("tasksview-histogram", kind as u8, &stats.name));
+    for (b, &count) in h.counts.iter().enumerate() {
+        let Some((lo_ns, hi_ns)) = h.range_ns(b) else {
+            continue;
+        };
+        let (x0, x1) = (x_of(lo_ns) as f32, x_of(hi_ns) as f32);
+        let slot = Rect::from_min_max(pos2(x0, plot.top()), pos2(x1, plot.bottom()));
+        let label = bucket_label(h, b);
+        let response = ui.interact(slot, id.with(b), Sense::click());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        let selected = *listing == Listing::Bucket(b);
+        if response.hovered() {
+            painter.rect_filled(slot, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
+        }
+        if count > 0 {
+            let top = plot.bottom() - plot.height() * count as f32 / max_count as f32;
+            let bar = Rect::from_min_max(
+                pos2(x0 + 1.0, top),
+                pos2((x1 - 1.0).max(x0 + 2.0), plot.bottom()),
+            );
+            let fill = if selected || response.hovered() {
+                base
+            } else {
+                base.gamma_multiply(0.7)
+            };
+            painter.rect_filled(bar, 1.0, fill);
+            if selected {
+                painter.rect_stroke(bar, 1.0, Stroke::new(1.5, text_color), StrokeKind::Outside);
+            }
+        }
+        let response = response.on_hover_text(format!(
+            "{} – {}: {}\nclick to list them",
+            format_duration(lo_ns as f64),
+            format_duration(hi_ns as f64),
+            plural(count, "instance")
+        ));
+        if response.clicked() {
+            *listing = if selected {
+                Listing::All
+            } else {
+                Listing::Bucket(b)
+            };
+        }
+    }
+}
+
+/// The instances of the selected type (one bucket or all), longest first; a click on a row
+/// asks to show it.
+fn instances_ui(
+    ui: &mut Ui,
+    model: &Model,
+    kind: Kind,
+    stats: &TypeStats,
+    listing: &mut Listing,
+    task_index: &HashMap<u64, usize>,
+) -> Action {
+    let instances = match *listing {
+        Listing::All => &stats.instances[..],
+        Listing::Bucket(b) => stats.bucket_instances(b),
+    };
+    ui.horizontal(|ui| {
+        let title = match *listing {
+            Listing::All => format!("All {}, longest first", plural(instances.len(), "instance")),
+            Listing::Bucket(b) => match stats.histogram.range_ns(b) {
+                Some((lo, hi)) => format!(
+                    "{} of {} – {}",
+                    plural(instances.len(), "instance"),
+                    format_edge(lo),
+                    format_edge(hi)
+                ),
+                None => String::new(),
+            },
+        };
+        ui.label(RichText::new(title).strong());
+        if *listing != Listing::All && ui.button("All instances").clicked() {
+            *listing = Listing::All;
+        }
+    });
+    let columns: &[Column] = match kind {
+        Kind::Tasks => &TASK_INSTANCE_COLUMNS,
+        Kind::Regions => &REGION_INSTANCE_COLUMNS,
+    };
+    header_ui(ui, columns, None);
+    let mut action = Action::None;
+    let row_px = row_height(ui);
+    ui.scope(|ui| {
+        ui.spacing_mut().item_spacing.y = 0.0;
+        egui::ScrollArea::vertical()
+            .id_salt(("tasksview-instances", kind as u8))
+            .auto_shrink([false, false])
+            .show_rows(ui, row_px, instances.len(), |ui, rows| {
+                for inst in &instances[rows] {
+                    let start = if inst.began_in_trace {
+                        rel(model, inst.start_ns)
+                    } else {
+                        "before trace".to_owned()
+                    };
+                    let duration = if inst.is_cut() {
+                        format!("≥ {}", format_duration(inst.duration_ns() as f64))
+                    } else {
+                        format_duration(inst.duration_ns() as f64)
+                    };
+                    let (cells, click) = match inst.source {
+                        Source::Task(i) => {
+                            let Some(t) = model.tasks.get(i) else {
+                                continue;
+                            };
+                            let gs: Vec<String> = t
+                                .goroutines
+                                .iter()
+                                .map(|&g| model.goroutine_label(g))
+                                .collect();
+                            (
+                                vec![
+                                    start,
+                                    duration,
+                                    gs.join(", "),
+                                    format!("#{}", t.id),
+                                    task_label(model, task_index, t.parent),
+                                ],
+                                Action::ShowRange(inst.start_ns, inst.end_ns),
+                            )
+                        }
+                        Source::Region { goroutine, region } => {
+                            let Some(r) = model
+                                .goroutines
+                                .get(goroutine)
+                                .and_then(|g| g.regions.get(region))
+                            else {
+                                continue;
+                            };
+                            (
+                                vec![
+                                    start,
+                                    duration,
+                                    model.goroutine_label(r.g),
+                                    task_label(model, task_index, r.task),
+                                ],
+                                Action::Jump {
+                                    g: r.g,
+                                    t_ns: inst.start_ns,
+                                },
+                            )
+                        }
+                    };
+                    let r = row_ui(ui, columns, &cells, false);
+                    let r = match (inst.began_in_trace, inst.ended_in_trace) {
+                        (true, true) => r,
+                        (false, true) => r.on_hover_text("began before the trace started"),
+                        (true, false) => r.on_hover_text("had not ended when the trace ended"),
+                        (false, false) => r.on_hover_text("spans the whole trace"),
+                    };
+                    if r.clicked() {
+                        action = click;
+                    }
+                }
+            });
+    });
+    action
+}
+
+/// The log table with its category and text filters.
+fn logs_ui(ui: &mut Ui, model: &Model, cache: &Cache, table: &mut LogTable) -> Action {
+    if model.logs.is_empty() {
+        ui.label("The trace has no user log messages (runtime/trace.Log).");
+        return Action::None;
+    }
+    let category_name = |c: &str| {
+        if c.is_empty() {
+            "(none)".to_owned()
+        } else {
+            c.to_owned()
+        }
+    };
+    ui.horizontal(|ui| {
+        let category_label = ui.label("Category");
+        egui::ComboBox::from_id_salt("tasksview-log-category")
+            .selected_text(
+                table
+                    .category
+                    .as_deref()
+                    .map_or("All".to_owned(), category_name),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut table.category, None, "All");
+                for c in &cache.categories {
+                    ui.selectable_value(&mut table.category, Some(c.clone()), category_name(c));
+                }
+            })
+            .response
+            .labelled_by(category_label.id);
+        let filter_label = ui.label("Filter");
+        ui.add(
+            egui::TextEdit::singleline(&mut table.text)
+                .hint_text("text in message or category")
+                .desired_width(260.0),
+        )
+        .labelled_by(filter_label.id);
+        let query = (cache.key, table.category.clone(), table.text.clone());
+        if table.rows_for.as_ref() != Some(&query) {
+            table.rows = filter_logs(model, table.category.as_deref(), &table.text);
+            table.rows_for = Some(query);
+        }
+        ui.label(format!(
+            "{} of {} messages",
+            table.rows.len(),
+            model.logs.len()
+        ));
+    });
+    header_ui(ui, &LOG_COLUMNS, None);
+    let mut action = Action::None;
+    let row_px = row_height(ui);
+    ui.scope(|ui| {
+        ui.spacing_mut().item_spacing.y = 0.0;
+        egui::ScrollArea::vertical()
+            .id_salt("tasksview-logs")
+            .auto_shrink([false, false])
+            .show_rows(ui, row_px, table.rows.len(), |ui, range| {
+                for &i in &table.rows[range] {
+                    let Some(l) = model.logs.get(i) else { continue };
+                    let cells = [
+                        rel(model, l.time_ns),
+                        model.goroutine_label(l.g),
+                        task_label(model, &cache.task_index, l.task),
+                        model.string(l.category).to_owned(),
+                        model.string(l.message).to_owned(),
+                    ];
+                    if row_ui(ui, &LOG_COLUMNS, &cells, false).clicked() {
+                        action = Action::Jump {
+                            g: l.g,
+                            t_ns: l.time_ns,
+                        };
+                    }
+                }
+            });
+    });
+    action
+}
+
+#[cfg(test)]
+mod tests {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use super::*;
+
+    /// The trace of testdata/src/annotations: tasks request (main) → 3 × fetch (one per
+    /// worker goroutine) and handoff (ended on another goroutine); regions setup, lookup ⊃
+    /// decode, store and finish; nine log messages.
+    fn annotations() -> Model {
+        crate::testdata::model("annotations-go127")
+    }
+
+    fn by_name<'a>(types: &'a [TypeStats], name: &str) -> &'a TypeStats {
+        types
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no type {name}"))
+    }
+
+    /// The invariants every type's statistics keep.
+    fn check_consistent(t: &TypeStats) {
+        assert_eq!(t.instances.len(), t.count, "{}", t.name);
+        assert_eq!(
+            t.histogram.counts.iter().sum::<usize>(),
+            t.count,
+            "{}",
+            t.name
+        );
+        assert_eq!(t.histogram.edges_ns.len(), t.histogram.counts.len() + 1);
+        assert!(t.histogram.edges_ns.windows(2).all(|w| w[0] < w[1]));
+        let listed: usize = (0..t.histogram.counts.len())
+            .map(|b| {
+                let inst = t.bucket_instances(b);
+                assert_eq!(inst.len(), t.histogram.counts[b], "{} bucket {b}", t.name);
+                let (lo, hi) = t.histogram.range_ns(b).expect("bucket in range");
+                assert!(
+                    inst.iter()
+                        .all(|i| lo <= i.duration_ns() && i.duration_ns() < hi)
+                );
+                inst.len()
+            })
+            .sum();
+        assert_eq!(listed, t.count);
+        assert!(
+            t.instances
+                .windows(2)
+                .all(|w| w[0].duration_ns() >= w[1].duration_ns()),
+            "{}: longest first",
+            t.name
+        );
+        let sum_ns: i64 = t.instances.iter().map(Instance::duration_ns).sum();
+        assert_eq!(t.total_ns, sum_ns);
+        assert!((t.mean_ns - sum_ns as f64 / t.count as f64).abs() < 1.0);
+        assert!(t.p50_ns <= t.p90_ns && t.p90_ns <= t.max_ns);
+        assert_eq!(t.max_ns, t.instances[0].duration_ns());
+    }
+
+    #[test]
+    fn task_types_are_the_programs_tasks() {
+        let m = annotations();
+        let tasks = task_stats(&m);
+        let names: Vec<(&str, usize)> = tasks.iter().map(|t| (t.name.as_str(), t.count)).collect();
+        assert_eq!(names, [("fetch", 3), ("handoff", 1), ("request", 1)]);
+        for t in &tasks {
+            check_consistent(t);
+            assert_eq!(
+                t.cut, 0,
+                "{}: every task begins and ends in the trace",
+                t.name
+            );
+            assert!(
+                t.instances.iter().all(|i| i.duration_ns() > 0),
+                "{}",
+                t.name
+            );
+        }
+        let request = by_name(&tasks, "request").instances[0];
+        let Source::Task(ri) = request.source else {
+            panic!("a task's source is a task")
+        };
+        let request_id = m.tasks[ri].id;
+        for name in ["fetch", "handoff"] {
+            for i in &by_name(&tasks, name).instances {
+                let Source::Task(ti) = i.source else {
+                    panic!("a task's source is a task")
+                };
+                assert_eq!(
+                    m.tasks[ti].parent, request_id,
+                    "{name} is a child of request"
+                );
+                assert!(request.start_ns < i.start_ns && i.end_ns < request.end_ns);
+            }
+        }
+        // Each fetch runs on its own worker goroutine; handoff is created on main and ended
+        // on another goroutine.
+        let mut workers: Vec<i64> = by_name(&tasks, "fetch")
+            .instances
+            .iter()
+            .filter_map(|i| match i.source {
+                Source::Task(ti) => m.tasks[ti].goroutines.first().copied(),
+                Source::Region { .. } => None,
+            })
+            .collect();
+        workers.sort_unstable();
+        workers.dedup();
+        assert_eq!(workers.len(), 3);
+        let Source::Task(hi) = by_name(&tasks, "handoff").instances[0].source else {
+            panic!("a task's source is a task")
+        };
+        assert_eq!(m.tasks[hi].goroutines.len(), 2);
+        assert!(m.tasks[hi].goroutines.contains(&m.tasks[ri].goroutines[0]));
+    }
+
+    #[test]
+    fn region_types_are_the_programs_regions() {
+        let m = annotations();
+        let regions = region_stats(&m);
+        let names: Vec<(&str, usize)> =
+            regions.iter().map(|t| (t.name.as_str(), t.count)).collect();
+        assert_eq!(
+            names,
+            [
+                ("decode", 3),
+                ("finish", 1),
+                ("lookup", 3),
+                ("setup", 1),
+                ("store", 3)
+            ]
+        );
+        for t in &regions {
+            check_consistent(t);
+            assert_eq!(t.cut, 0, "{}", t.name);
+            assert!(
+                t.instances.iter().all(|i| i.duration_ns() > 0),
+                "{}",
+                t.name
+            );
+        }
+        let region = |i: &Instance| match i.source {
+            Source::Region { goroutine, region } => m.goroutines[goroutine].regions[region],
+            Source::Task(_) => panic!("a region's source is a region"),
+        };
+        // lookup sleeps 100, 200 and 300 µs; decode spins 30 µs and store 20 µs.
+        let lookup = by_name(&regions, "lookup");
+        assert!(lookup.instances.iter().all(|i| i.duration_ns() >= 100_000));
+        assert!(lookup.max_ns >= 300_000);
+        assert!(by_name(&regions, "decode").p50_ns >= 20_000);
+        assert!(by_name(&regions, "store").p50_ns >= 15_000);
+        // Each decode is nested in a lookup on its goroutine.
+        for d in &by_name(&regions, "decode").instances {
+            let dr = region(d);
+            assert_eq!(dr.depth, 1);
+            assert!(lookup.instances.iter().any(|l| {
+                let lr = region(l);
+                lr.g == dr.g && lr.depth == 0 && l.start_ns < d.start_ns && d.end_ns < l.end_ns
+            }));
+        }
+        // setup is outside any task; finish belongs to handoff.
+        let setup = region(&by_name(&regions, "setup").instances[0]);
+        assert!(setup.task == 0 || setup.task == NO_TASK);
+        let finish = region(&by_name(&regions, "finish").instances[0]);
+        let handoff = m
+            .tasks
+            .iter()
+            .find(|t| m.string(t.name) == "handoff")
+            .expect("handoff task");
+        assert_eq!(finish.task, handoff.id);
+        assert!(handoff.goroutines.contains(&finish.g));
+    }
+
+    #[test]
+    fn cut_tasks_and_regions_are_clipped_to_the_trace() {
+        let mut m = annotations();
+        let ri = m
+            .tasks
+            .iter()
+            .position(|t| m.string(t.name) == "request")
+            .expect("request task");
+        m.tasks[ri].start_ns = None;
+        m.tasks[ri].end_ns = None;
+        let (gi, r) = m
+            .goroutines
+            .iter()
+            .enumerate()
+            .find_map(|(gi, g)| {
+                g.regions
+                    .iter()
+                    .position(|r| m.string(r.name) == "setup")
+                    .map(|r| (gi, r))
+            })
+            .expect("setup region");
+        m.goroutines[gi].regions[r].start_ns = m.start_ns;
+        let tasks = task_stats(&m);
+        let request = &by_name(&tasks, "request").instances[0];
+        assert!(!request.began_in_trace && !request.ended_in_trace);
+        assert_eq!((request.start_ns, request.end_ns), (m.start_ns, m.end_ns));
+        assert_eq!(by_name(&tasks, "request").cut, 1);
+        let regions = region_stats(&m);
+        let setup = by_name(&regions, "setup");
+        assert_eq!(setup.cut, 1);
+        assert!(!setup.instances[0].began_in_trace && setup.instances[0].ended_in_trace);
+        assert_eq!(setup.instances[0].start_ns, m.start_ns);
+    }
+
+    #[test]
+    fn histogram_buckets_follow_one_two_five() {
+        let h = Histogram::of(&[0, 1, 3, 7, 150, 2_000_000]);
+        assert_eq!(h.edges_ns.first(), Some(&0));
+        assert_eq!(h.edges_ns.last(), Some(&5_000_000));
+        assert_eq!(&h.edges_ns[..5], &[0, 2, 5, 10, 20]);
+        assert_eq!(h.counts.iter().sum::<usize>(), 6);
+        assert_eq!(h.counts[0], 2, "0 and 1 ns");
+        assert_eq!(h.bucket_of(2), Some(1));
+        assert_eq!(h.bucket_of(4), Some(1));
+        assert_eq!(h.bucket_of(5), Some(2));
+        assert_eq!(
+            h.range_ns(h.bucket_of(150).expect("a bucket")),
+            Some((100, 200))
+        );
+        assert_eq!(h.bucket_of(2_000_000), Some(h.counts.len() - 1));
+
+        // One duration: padded with empty buckets on both sides.
+        let one = Histogram::of(&[5_000]);
+        assert_eq!(
+            one.edges_ns,
+            [500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000]
+        );
+        assert_eq!(one.counts, [0, 0, 0, 1, 0, 0]);
+        let short = Histogram::of(&[1, 1]);
+        assert_eq!(short.edges_ns, [1, 2, 5, 10, 20, 50, 100]);
+        assert_eq!(short.counts, [2, 0, 0, 0, 0, 0]);
+        let huge = Histogram::of(&[i64::MAX, 1]);
+        assert_eq!(huge.counts.iter().sum::<usize>(), 2);
+        let empty = Histogram::of(&[]);
+        assert!(empty.counts.is_empty() && empty.bucket_of(10).is_none());
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let ns: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile_ns(&ns, 0.5), 5);
+        assert_eq!(percentile_ns(&ns, 0.9), 9);
+        assert_eq!(percentile_ns(&[7], 0.9), 7);
+        assert_eq!(percentile_ns(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn log_filter_finds_the_programs_messages() {
+        let m = annotations();
+        assert_eq!(m.logs.len(), 9);
+        assert_eq!(log_categories(&m), ["", "fetch", "request", "state"]);
+        let messages = |rows: Vec<usize>| -> Vec<&str> {
+            rows.iter().map(|&i| m.string(m.logs[i].message)).collect()
+        };
+        assert_eq!(messages(filter_logs(&m, None, "PART 1")), ["part 1"]);
+        assert_eq!(
+            messages(filter_logs(&m, None, "part")),
+            ["part 0", "part 1", "part 2"]
+        );
+        // The text also matches the category: "id=42" is logged in category "request".
+        assert_eq!(messages(filter_logs(&m, None, "reQuest")), ["id=42"]);
+        assert_eq!(filter_logs(&m, Some("fetch"), "").len(), 3);
+        assert_eq!(
+            messages(filter_logs(&m, Some(""), "")),
+            [
+                "no task, no category",
+                "storing without category",
+                "storing without category",
+                "storing without category"
+            ]
+        );
+        assert!(filter_logs(&m, Some("state"), "part").is_empty());
+        assert_eq!(filter_logs(&m, None, "").len(), 9);
+    }
+
+    struct Dock {
+        view: TasksView,
+        model: Model,
+        last: Action,
+    }
+
+    fn dock() -> Harness<'static, Dock> {
+        let dock = Dock {
+            view: TasksView::new(),
+            model: annotations(),
+            last: Action::None,
+        };
+        let mut h = Harness::builder()
+            .with_size(vec2(1500.0, 350.0))
+            .build_ui_state(
+                |ui, d: &mut Dock| {
+                    let action = d.view.ui(ui, &d.model);
+                    if action != Action::None {
+                        d.last = action;
+                    }
+                },
+                dock,
+            );
+        h.run();
+        h
+    }
+
+    #[test]
+    fn clicking_a_task_type_shows_its_histogram_and_instances() {
+        let mut h = dock();
+        // Moving the harness moved the model: one frame to recompute at its new address.
+        h.run();
+        let cached = h.state().view.cache.as_ref().map(|c| c.tasks.as_ptr());
+        h.get_by_label("fetch").click();
+        h.run();
+        h.get_by_label("fetch: 3 instances");
+        h.get_by_label("All 3 instances, longest first");
+        // fetch's three durations are between 1 and 2 ms: one bar.
+        h.get_by_label("1 ms – 2 ms: 3").click();
+        h.run();
+        h.get_by_label("3 instances of 1 ms – 2 ms");
+        let task3 = h
+            .state()
+            .model
+            .tasks
+            .iter()
+            .find(|t| t.id == 3)
+            .cloned()
+            .expect("task 3");
+        h.get_by_label(&h.state().model.goroutine_label(task3.goroutines[0]));
+        h.get_by_label("#3").click();
+        h.run();
+        assert_eq!(
+            h.state().last,
+            Action::ShowRange(
+                task3.start_ns.expect("begins in the trace"),
+                task3.end_ns.expect("ends in the trace")
+            )
+        );
+        // The statistics were computed once, not per frame.
+        assert_eq!(
+            h.state().view.cache.as_ref().map(|c| c.tasks.as_ptr()),
+            cached
+        );
+    }
+
+    #[test]
+    fn clicking_a_region_instance_jumps_to_its_goroutine() {
+        let mut h = dock();
+        h.get_by_label("Regions").click();
+        h.run();
+        h.get_by_label("lookup").click();
+        h.run();
+        h.get_by_label("lookup: 3 instances");
+        let (g, start_ns) = {
+            let m = &h.state().model;
+            let g = m
+                .goroutines
+                .iter()
+                .find(|g| g.regions.iter().any(|r| m.string(r.name) == "lookup"))
+                .expect("a goroutine with a lookup region");
+            let r = g
+                .regions
+                .iter()
+                .find(|r| m.string(r.name) == "lookup")
+                .expect("lookup");
+            (g.id, r.start_ns)
+        };
+        let label = h.state().model.goroutine_label(g);
+        h.get_by_label(&label).click();
+        h.run();
+        assert_eq!(h.state().last, Action::Jump { g, t_ns: start_ns });
+    }
+
+    #[test]
+    fn log_tab_filters_by_text_and_jumps() {
+        let mut h = dock();
+        h.get_by_label("Logs").click();
+        h.run();
+        h.get_by_label("id=42");
+        h.get_by_label("9 of 9 messages");
+        h.get_by_label("Filter").focus();
+        h.run();
+        h.get_by_label("Filter").type_text("PART 1");
+        h.run();
+        h.get_by_label("1 of 9 messages");
+        assert!(h.query_by_label("id=42").is_none());
+        assert!(h.query_by_label("part 2").is_none());
+        h.get_by_label("part 1").click();
+        h.run();
+        let log = h
+            .state()
+            .model
+            .logs
+            .iter()
+            .find(|l| h.state().model.string(l.message) == "part 1")
+            .copied()
+            .expect("the part 1 log");
+        assert_eq!(
+            h.state().last,
+            Action::Jump {
+                g: log.g,
+                t_ns: log.time_ns
+            }
+        );
+    }
+}

@@ -1,0 +1,1451 @@
+//! The timeline: time axis, ribbons (heap, goroutines, threads, stimuli, GC, STW) and the
+//! lanes, painted from the model through the LOD functions — one mesh per lane, cost bound
+//! by pixels. Also hit-testing, so a click or hover finds the span under the pointer.
+
+use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2};
+
+use super::colors;
+use super::lanes::{FOCUS_GROUP, Row, row_height};
+use super::view::{TimelineView, format_duration, format_tick, tick_step_ns};
+use goscope_model::lod::{self, TimeView};
+use goscope_model::{GState, Model, StimulusKind};
+
+/// Width of the lane-name gutter.
+pub const GUTTER_PX: f32 = 190.0;
+/// Minimum width of a span drawn on its own; narrower ones fold (Tracy's 3 px).
+pub const MIN_SPAN_PX: f64 = 3.0;
+const AXIS_H: f32 = 22.0;
+const SCROLLBAR_W: f32 = 10.0;
+
+/// The ribbons, top to bottom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ribbon {
+    Heap,
+    Goroutines,
+    Threads,
+    Network,
+    Syscalls,
+    Timers,
+    Gc,
+    Stw,
+}
+
+impl Ribbon {
+    pub const ALL: [Ribbon; 8] = [
+        Ribbon::Heap,
+        Ribbon::Goroutines,
+        Ribbon::Threads,
+        Ribbon::Network,
+        Ribbon::Syscalls,
+        Ribbon::Timers,
+        Ribbon::Gc,
+        Ribbon::Stw,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ribbon::Heap => "Heap",
+            Ribbon::Goroutines => "Goroutines",
+            Ribbon::Threads => "Threads",
+            Ribbon::Network => "Network",
+            Ribbon::Syscalls => "Syscalls",
+            Ribbon::Timers => "Timers",
+            Ribbon::Gc => "GC",
+            Ribbon::Stw => "STW",
+        }
+    }
+
+    fn height(self) -> f32 {
+        match self {
+            Ribbon::Heap | Ribbon::Goroutines => 36.0,
+            Ribbon::Threads => 26.0,
+            _ => 14.0,
+        }
+    }
+}
+
+/// Something on the timeline a user can point at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// Goroutine `g` (index into model.goroutines), span index.
+    GSpan { g: usize, span: usize },
+    /// A goroutine running on P (index into model.procs), span index.
+    PSpan { p: usize, span: usize },
+    /// Runtime work on P.
+    PWork { p: usize, work: usize },
+    /// Thread span.
+    MSpan { m: usize, span: usize },
+    /// A stop-the-world pause.
+    Stw(usize),
+    /// A GC cycle.
+    Gc(usize),
+    /// A user region (goroutine index, region index).
+    Region { g: usize, region: usize },
+    /// A user task.
+    Task(usize),
+    /// Several spans folded into one item: the time range they cover.
+    Folded { start_ns: i64, end_ns: i64 },
+}
+
+/// Where things were drawn in the last frame, for hit-testing and tests.
+#[derive(Clone, Debug)]
+pub struct Geometry {
+    /// The area spans are painted in (right of the gutter, below the axis).
+    pub plot: Rect,
+    /// Visible rows and their rects (full width, including the gutter).
+    pub rows: Vec<(Row, Rect)>,
+    pub ribbons: Vec<(Ribbon, Rect)>,
+    /// Total height of all rows, for the scrollbar.
+    pub content_h: f32,
+    /// This view's draw items, kept until the view changes.
+    pub lod: LodCache,
+}
+
+/// What each lane's level-of-detail layout gave for the current view (time range and
+/// width). Frames in which the view does not move — the pointer hovers, a dock table
+/// scrolls — reuse them instead of folding the lanes again.
+#[derive(Clone, Debug, Default)]
+pub struct LodCache {
+    key: Option<(usize, u64, u64, u64)>,
+    items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<lod::Item>>>,
+    columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
+    densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
+}
+
+/// Counter ribbons draw one column per this many pixels.
+const RIBBON_BUCKET_PX: f64 = 2.0;
+
+/// The layout of one lane's spans of one kind.
+fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> Vec<lod::Item> {
+    match kind {
+        LaneKind::Proc => {
+            let p = &model.procs[i];
+            p.spans.layout(tv, MIN_SPAN_PX)
+        }
+        LaneKind::ProcWork(w) => lod::layout(model.procs[i].work_of(w), tv, MIN_SPAN_PX),
+        LaneKind::Goroutine => {
+            let g = &model.goroutines[i];
+            g.spans.layout(tv, MIN_SPAN_PX)
+        }
+        LaneKind::Regions => lod::layout(&model.goroutines[i].regions, tv, 1.0),
+        LaneKind::Thread => {
+            let t = &model.threads[i];
+            t.spans.layout(tv, MIN_SPAN_PX)
+        }
+        LaneKind::Gc => lod::layout(&model.gc, tv, MIN_SPAN_PX),
+        LaneKind::Stw => lod::layout(&model.stw, tv, MIN_SPAN_PX),
+    }
+}
+
+/// The layouts a row draws.
+fn row_lanes(row: &Row, out: &mut Vec<(LaneKind, usize)>) {
+    match *row {
+        Row::Proc(i) => {
+            out.push((LaneKind::Proc, i));
+            for w in PROC_WORK {
+                out.push((LaneKind::ProcWork(w), i));
+            }
+        }
+        Row::Goroutine(i) => {
+            out.push((LaneKind::Goroutine, i));
+            out.push((LaneKind::Regions, i));
+        }
+        Row::Thread(i) => out.push((LaneKind::Thread, i)),
+        Row::Group { .. } | Row::Tasks => {}
+    }
+}
+
+/// The runtime work a P lane's lower half shows, in drawing order.
+const PROC_WORK: [goscope_model::PWork; 4] = [
+    goscope_model::PWork::Syscall,
+    goscope_model::PWork::Sweep,
+    goscope_model::PWork::MarkAssist,
+    goscope_model::PWork::Stw,
+];
+
+/// The most lane layouts kept at once.
+const MAX_CACHED_LANES: usize = 2048;
+
+/// Which spans of a lane a layout is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LaneKind {
+    Proc,
+    ProcWork(goscope_model::PWork),
+    Goroutine,
+    Regions,
+    Thread,
+    Gc,
+    Stw,
+}
+
+impl LodCache {
+    /// How many lane layouts are kept.
+    pub fn kept_lanes(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Forgets everything if the model or the view changed.
+    fn check(&mut self, model: &Model, tv: &TimeView) {
+        let key = (
+            model as *const Model as usize,
+            tv.start_ns.to_bits(),
+            tv.ns_per_px.to_bits(),
+            tv.width_px.to_bits(),
+        );
+        if self.key != Some(key) {
+            self.key = Some(key);
+            self.items.clear();
+            self.columns.clear();
+            self.densities.clear();
+        }
+    }
+
+    /// The layout of lane `index`'s spans of this kind.
+    fn items(
+        &mut self,
+        model: &Model,
+        tv: &TimeView,
+        kind: LaneKind,
+        index: usize,
+    ) -> std::sync::Arc<Vec<lod::Item>> {
+        // Scrolling through many lanes without moving the view would otherwise keep every
+        // lane's items; a screenful is far below this.
+        if self.items.len() >= MAX_CACHED_LANES {
+            self.items.clear();
+        }
+        self.items
+            .entry((kind, index))
+            .or_insert_with(|| std::sync::Arc::new(lane_items(model, tv, kind, index)))
+            .clone()
+    }
+
+    /// Lays out, on the rayon pool, the lanes of `keys` that are not kept yet (a frame's
+    /// visible lanes are independent of each other).
+    fn prefetch_lanes(&mut self, model: &Model, tv: &TimeView, keys: &[(LaneKind, usize)]) {
+        use rayon::prelude::*;
+        let missing: Vec<(LaneKind, usize)> = keys
+            .iter()
+            .copied()
+            .filter(|k| !self.items.contains_key(k))
+            .collect();
+        if missing.len() < 2 {
+            return;
+        }
+        if self.items.len() + missing.len() > MAX_CACHED_LANES {
+            self.items.clear();
+        }
+        let made: Vec<_> = missing
+            .into_par_iter()
+            .map(|(kind, i)| {
+                (
+                    (kind, i),
+                    std::sync::Arc::new(lane_items(model, tv, kind, i)),
+                )
+            })
+            .collect();
+        self.items.extend(made);
+    }
+
+    /// Computes the counter columns and stimulus densities of the ribbons on the rayon pool.
+    fn prefetch_ribbons(&mut self, model: &Model, tv: &TimeView) {
+        use rayon::prelude::*;
+        let c = &model.counters;
+        let series = [
+            &c.heap_alloc,
+            &c.heap_goal,
+            &c.running,
+            &c.runnable,
+            &c.gc_waiting,
+            &c.threads_running,
+            &c.threads_syscall,
+        ];
+        let bucket_px: f64 = RIBBON_BUCKET_PX;
+        let todo: Vec<&goscope_model::Series> = series
+            .into_iter()
+            .filter(|s| {
+                !self.columns.contains_key(&(
+                    *s as *const goscope_model::Series as usize,
+                    bucket_px.to_bits(),
+                ))
+            })
+            .collect();
+        let times: Vec<&Vec<i64>> = model
+            .stimulus_times
+            .iter()
+            .filter(|t| !self.densities.contains_key(&(t.as_ptr() as usize)))
+            .collect();
+        let (cols, dens): (Vec<_>, Vec<_>) = rayon::join(
+            || {
+                todo.par_iter()
+                    .map(|s| {
+                        let key = (
+                            *s as *const goscope_model::Series as usize,
+                            bucket_px.to_bits(),
+                        );
+                        (key, std::sync::Arc::new(s.columns(tv, bucket_px)))
+                    })
+                    .collect()
+            },
+            || {
+                times
+                    .par_iter()
+                    .map(|t| {
+                        (
+                            t.as_ptr() as usize,
+                            std::sync::Arc::new(lod::density(t, tv, 1.0)),
+                        )
+                    })
+                    .collect()
+            },
+        );
+        self.columns.extend(cols);
+        self.densities.extend(dens);
+    }
+
+    /// Instants per one-pixel bucket (`times` is identified by its address).
+    fn density(&mut self, times: &[i64], tv: &TimeView) -> std::sync::Arc<Vec<(f64, usize)>> {
+        self.densities
+            .entry(times.as_ptr() as usize)
+            .or_insert_with(|| std::sync::Arc::new(lod::density(times, tv, 1.0)))
+            .clone()
+    }
+
+    /// The columns of a counter series at this bucket width.
+    fn columns(
+        &mut self,
+        series: &goscope_model::Series,
+        tv: &TimeView,
+        bucket_px: f64,
+    ) -> std::sync::Arc<Vec<lod::Column>> {
+        let key = (
+            series as *const goscope_model::Series as usize,
+            bucket_px.to_bits(),
+        );
+        self.columns
+            .entry(key)
+            .or_insert_with(|| std::sync::Arc::new(series.columns(tv, bucket_px)))
+            .clone()
+    }
+}
+
+impl Default for Geometry {
+    fn default() -> Self {
+        Geometry {
+            plot: Rect::NOTHING,
+            rows: Vec::new(),
+            ribbons: Vec::new(),
+            content_h: 0.0,
+            lod: LodCache::default(),
+        }
+    }
+}
+
+impl Geometry {
+    pub fn row_rect(&self, row: &Row) -> Option<Rect> {
+        self.rows
+            .iter()
+            .find(|(r, _)| r == row)
+            .map(|(_, rect)| *rect)
+    }
+}
+
+/// What to mark in the lanes: goroutines (the selected one, search matches) and single
+/// goroutine spans (search matches).
+#[derive(Clone, Copy, Default)]
+pub struct Highlight<'a> {
+    /// Sorted by id.
+    pub goroutines: &'a [i64],
+    /// (goroutine index, span index), sorted.
+    pub spans: &'a [(u32, u32)],
+}
+
+impl Highlight<'_> {
+    pub fn has_goroutine(&self, g: i64) -> bool {
+        self.goroutines.binary_search(&g).is_ok()
+    }
+
+    /// Whether any of spans `first..first + count` of goroutine `g_index` is marked.
+    fn has_spans(&self, g_index: usize, first: usize, count: usize) -> bool {
+        let lo = (g_index as u32, first as u32);
+        let i = self.spans.partition_point(|&k| k < lo);
+        self.spans
+            .get(i)
+            .is_some_and(|&(g, s)| g == g_index as u32 && (s as usize) < first + count)
+    }
+}
+
+/// What the timeline reports back to the app for this frame.
+#[derive(Default)]
+pub struct Outcome {
+    pub clicked: Option<Pick>,
+    pub double_clicked: Option<Pick>,
+    pub toggled_group: Option<String>,
+}
+
+fn time_view(view: &TimelineView, plot: Rect) -> TimeView {
+    TimeView::new(view.start_ns, view.end_ns, plot.width() as f64)
+}
+
+/// Draws the whole timeline into `ui`'s remaining space.
+pub fn timeline_ui(
+    ui: &mut Ui,
+    model: &Model,
+    view: &mut TimelineView,
+    rows: &[Row],
+    selected: Option<Pick>,
+    highlight: Highlight,
+    geometry: &mut Geometry,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let full = ui.available_rect_before_wrap();
+    let ribbons_h: f32 = Ribbon::ALL.iter().map(|r| r.height() + 2.0).sum();
+    let axis = Rect::from_min_size(full.min, Vec2::new(full.width(), AXIS_H));
+    let ribbon_area = Rect::from_min_size(
+        Pos2::new(full.left(), axis.bottom()),
+        Vec2::new(full.width(), ribbons_h),
+    );
+    let lanes_area =
+        Rect::from_min_max(Pos2::new(full.left(), ribbon_area.bottom() + 2.0), full.max);
+    let plot_x0 = full.left() + GUTTER_PX;
+    let plot_x1 = (full.right() - SCROLLBAR_W).max(plot_x0 + 10.0);
+    let plot = Rect::from_min_max(
+        Pos2::new(plot_x0, axis.bottom()),
+        Pos2::new(plot_x1, full.bottom()),
+    );
+    geometry.plot = plot;
+    let tv = time_view(view, plot);
+    let mut cache = std::mem::take(&mut geometry.lod);
+    cache.check(model, &tv);
+    cache.prefetch_ribbons(model, &tv);
+    let painter = ui.painter_at(full);
+    painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
+
+    // Interaction over the plot (ribbons + lanes).
+    let resp = ui.interact(
+        plot,
+        ui.scope_id().with("timeline-plot"),
+        Sense::click_and_drag(),
+    );
+    let pointer = resp.hover_pos();
+    let shift = ui.input(|i| i.modifiers.shift);
+
+    // Axis.
+    axis_ui(&painter, model, &tv, axis, plot, pointer);
+
+    // Ribbons.
+    geometry.ribbons.clear();
+    let mut y = ribbon_area.top();
+    for r in Ribbon::ALL {
+        let rect = Rect::from_min_size(
+            Pos2::new(full.left(), y),
+            Vec2::new(full.width(), r.height()),
+        );
+        let prect = Rect::from_min_max(
+            Pos2::new(plot_x0, rect.top()),
+            Pos2::new(plot_x1, rect.bottom()),
+        );
+        put_left(
+            ui,
+            Rect::from_min_size(
+                rect.min + Vec2::new(6.0, 0.0),
+                Vec2::new(GUTTER_PX - 8.0, r.height()),
+            ),
+            egui::Label::new(egui::RichText::new(r.name()).small()).truncate(),
+        );
+        ribbon_ui(
+            &painter.with_clip_rect(prect),
+            model,
+            &tv,
+            r,
+            prect,
+            &mut cache,
+        );
+        geometry.ribbons.push((r, rect));
+        y += r.height() + 2.0;
+    }
+    painter.line_segment(
+        [
+            Pos2::new(full.left(), ribbon_area.bottom() + 1.0),
+            Pos2::new(full.right(), ribbon_area.bottom() + 1.0),
+        ],
+        Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color),
+    );
+
+    // Lanes, virtualized: only rows in view are laid out and painted.
+    let content_h: f32 = rows.iter().map(row_height).sum();
+    geometry.content_h = content_h;
+    let max_scroll = (content_h - lanes_area.height()).max(0.0);
+    // Vertical scrolling: wheel over the gutter, keys, scrollbar drag.
+    let gutter = Rect::from_min_max(lanes_area.min, Pos2::new(plot_x0, lanes_area.bottom()));
+    if ui.rect_contains_pointer(gutter) {
+        view.scroll_y -= ui.input(|i| i.smooth_scroll_delta.y);
+    }
+    let sb = Rect::from_min_max(Pos2::new(plot_x1, lanes_area.top()), lanes_area.max);
+    let sb_resp = ui.interact(sb, ui.scope_id().with("lanes-scrollbar"), Sense::drag());
+    if sb_resp.dragged() && lanes_area.height() > 0.0 {
+        view.scroll_y += sb_resp.drag_delta().y * content_h / lanes_area.height();
+    }
+    view.scroll_y = view.scroll_y.clamp(0.0, max_scroll);
+    if content_h > lanes_area.height() {
+        let frac = lanes_area.height() / content_h;
+        let top = lanes_area.top() + view.scroll_y / content_h * lanes_area.height();
+        let thumb = Rect::from_min_size(
+            Pos2::new(sb.left() + 2.0, top),
+            Vec2::new(SCROLLBAR_W - 4.0, frac * lanes_area.height()),
+        );
+        painter.rect_filled(thumb, 3.0, ui.visuals().widgets.inactive.bg_fill);
+    }
+
+    geometry.rows.clear();
+    let lane_painter = painter.with_clip_rect(Rect::from_min_max(
+        lanes_area.min,
+        Pos2::new(plot_x1, lanes_area.max.y),
+    ));
+    // The visible rows' layouts, in parallel, before painting them one by one.
+    {
+        let mut keys = Vec::new();
+        let mut y = lanes_area.top() - view.scroll_y;
+        for row in rows {
+            let h = row_height(row);
+            if y + h >= lanes_area.top() && y <= lanes_area.bottom() {
+                row_lanes(row, &mut keys);
+            }
+            y += h;
+            if y > lanes_area.bottom() {
+                break;
+            }
+        }
+        cache.prefetch_lanes(model, &tv, &keys);
+    }
+    let mut y = lanes_area.top() - view.scroll_y;
+    for row in rows {
+        let h = row_height(row);
+        if y + h >= lanes_area.top() && y <= lanes_area.bottom() {
+            let rect = Rect::from_min_size(
+                Pos2::new(full.left(), y),
+                Vec2::new(plot_x1 - full.left(), h),
+            );
+            let prect = Rect::from_min_max(Pos2::new(plot_x0, y), Pos2::new(plot_x1, y + h - 1.0));
+            if let Some(key) = row_ui(
+                ui,
+                &lane_painter,
+                model,
+                &tv,
+                row,
+                rect,
+                prect,
+                lanes_area,
+                selected,
+                highlight,
+                &mut cache,
+            ) {
+                out.toggled_group = Some(key);
+            }
+            geometry.rows.push((row.clone(), rect));
+        }
+        y += h;
+        if y > lanes_area.bottom() {
+            break;
+        }
+    }
+
+    // In a focused goroutine view, who woke whom.
+    if matches!(rows.first(), Some(Row::Group { key, .. }) if key == FOCUS_GROUP) {
+        wakeup_arrows(&lane_painter, model, &tv, plot, &geometry.rows);
+    }
+
+    // Selection (shift-drag) and panning (drag).
+    let t_at = |p: Pos2| tv.ns_from_x((p.x - plot.left()) as f64);
+    if resp.drag_started() {
+        view.selecting = shift;
+        let origin = ui
+            .input(|i| i.pointer.press_origin())
+            .or(resp.interact_pointer_pos());
+        if let (true, Some(p)) = (shift, origin) {
+            view.selection = Some((t_at(p), t_at(p)));
+        }
+    }
+    if view.selecting && (resp.dragged() || resp.drag_stopped()) {
+        if let (Some(p), Some((a, _))) = (resp.interact_pointer_pos(), view.selection) {
+            view.selection = Some((a, t_at(p)));
+        }
+    } else if resp.dragged() {
+        let d = -(resp.drag_delta().x as f64) * tv.ns_per_px;
+        view.start_ns += d;
+        view.end_ns += d;
+    }
+    if resp.drag_stopped() && view.selecting {
+        view.selecting = false;
+        if let Some((a, b)) = view.selection {
+            view.selection = if (b - a).abs() < tv.ns_per_px {
+                None
+            } else {
+                Some((a.min(b), a.max(b)))
+            };
+        }
+    }
+    // Wheel: vertical zooms around the pointer, horizontal pans; ctrl+wheel zooms too.
+    if let Some(p) = pointer {
+        let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
+        let anchor = ((p.x - plot.left()) / plot.width()) as f64;
+        if zoom != 1.0 {
+            view.zoom(1.0 / zoom as f64, anchor);
+        } else if scroll.y != 0.0 && !ui.rect_contains_pointer(gutter) {
+            view.zoom((-scroll.y as f64 / 200.0).exp(), anchor);
+        }
+        if scroll.x != 0.0 {
+            view.pan(-scroll.x as f64 / plot.width() as f64);
+        }
+    }
+
+    // Selection overlay.
+    if let Some((a, b)) = view.selection {
+        let x0 = plot.left() + tv.x_from_ns(a.min(b)) as f32;
+        let x1 = plot.left() + tv.x_from_ns(a.max(b)) as f32;
+        let r = Rect::from_min_max(
+            Pos2::new(x0.max(plot.left()), plot.top()),
+            Pos2::new(x1.min(plot.right()), plot.bottom()),
+        );
+        if r.width() > 0.0 {
+            painter.rect_filled(r, 0.0, colors::SELECTION);
+            let label = format!("selection {}", format_duration((b - a).abs()));
+            painter.text(
+                Pos2::new(r.center().x, plot.top() + 2.0),
+                Align2::CENTER_TOP,
+                &label,
+                FontId::proportional(12.0),
+                Color32::WHITE,
+            );
+        }
+    }
+
+    // Hover line and tooltip; click picks.
+    if let Some(p) = pointer.filter(|p| plot.contains(*p)) {
+        painter.line_segment(
+            [Pos2::new(p.x, plot.top()), Pos2::new(p.x, plot.bottom())],
+            Stroke::new(1.0, Color32::from_white_alpha(40)),
+        );
+        if let Some(pick) = pick_at(model, &tv, geometry, &mut cache, p) {
+            if !resp.dragged() {
+                resp.clone()
+                    .on_hover_ui_at_pointer(|ui| tooltip_ui(ui, model, pick));
+            }
+            if resp.double_clicked() {
+                out.double_clicked = Some(pick);
+            } else if resp.clicked() {
+                out.clicked = Some(pick);
+            }
+        }
+    }
+    geometry.lod = cache;
+    out
+}
+
+/// The most wake-up arrows drawn at once; beyond it the view asks to zoom in.
+const MAX_ARROWS: usize = 2000;
+
+/// Draws an arrow from the waker's lane to the woken goroutine's lane at each unblock in
+/// view, between goroutines whose lanes are both on screen.
+fn wakeup_arrows(
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    plot: Rect,
+    rows: &[(Row, Rect)],
+) {
+    let lane_y: rustc_hash::FxHashMap<i64, f32> = rows
+        .iter()
+        .filter_map(|(r, rect)| match r {
+            Row::Goroutine(gi) => Some((model.goroutines[*gi].id, rect.center().y)),
+            _ => None,
+        })
+        .collect();
+    let (t0, t1) = (tv.start_ns, tv.ns_from_x(tv.width_px));
+    let mut arrows = Vec::new();
+    for (r, _) in rows {
+        let Row::Goroutine(gi) = r else { continue };
+        let g = &model.goroutines[*gi];
+        let Some(&to_y) = lane_y.get(&g.id) else {
+            continue;
+        };
+        let first = g.spans.count_starting(|s| (s as f64) < t0);
+        for s in g
+            .spans
+            .iter_from(first)
+            .take_while(|s| (s.start_ns as f64) <= t1)
+        {
+            if s.waker < 0 || s.waker == g.id {
+                continue;
+            }
+            if let Some(&from_y) = lane_y.get(&s.waker) {
+                arrows.push((s.start_ns, from_y, to_y));
+                if arrows.len() > MAX_ARROWS {
+                    painter.text(
+                        Pos2::new(plot.right() - 8.0, plot.bottom() - 8.0),
+                        Align2::RIGHT_BOTTOM,
+                        "zoom in to see wake-up arrows",
+                        FontId::proportional(12.0),
+                        Color32::from_gray(200),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    let stroke = Stroke::new(1.5, colors::WAKEUP);
+    for (t_ns, from_y, to_y) in arrows {
+        let x = plot.left() + tv.x_from_ns(t_ns as f64) as f32;
+        let (a, b) = (Pos2::new(x, from_y), Pos2::new(x, to_y));
+        painter.line_segment([a, b], stroke);
+        // The head, pointing at the woken goroutine.
+        let dir = if to_y > from_y { -1.0 } else { 1.0 };
+        painter.add(egui::Shape::convex_polygon(
+            vec![
+                b,
+                Pos2::new(x - 4.0, to_y + dir * 7.0),
+                Pos2::new(x + 4.0, to_y + dir * 7.0),
+            ],
+            colors::WAKEUP,
+            Stroke::NONE,
+        ));
+        painter.circle_filled(a, 2.5, colors::WAKEUP);
+    }
+}
+
+fn axis_ui(
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    axis: Rect,
+    plot: Rect,
+    pointer: Option<Pos2>,
+) {
+    let step = tick_step_ns(tv.ns_per_px, 90.0);
+    let rel0 = tv.start_ns - model.start_ns as f64;
+    let first = (rel0 / step).floor() * step;
+    let color = Color32::from_gray(170);
+    let mut t = first;
+    while t <= rel0 + tv.ns_per_px * tv.width_px {
+        let x = plot.left() + tv.x_from_ns(t + model.start_ns as f64) as f32;
+        if x >= plot.left() {
+            painter.line_segment(
+                [
+                    Pos2::new(x, axis.bottom() - 6.0),
+                    Pos2::new(x, axis.bottom()),
+                ],
+                Stroke::new(1.0, color),
+            );
+            painter.line_segment(
+                [Pos2::new(x, axis.bottom()), Pos2::new(x, plot.bottom())],
+                Stroke::new(1.0, Color32::from_white_alpha(12)),
+            );
+            painter.text(
+                Pos2::new(x + 3.0, axis.top() + 2.0),
+                Align2::LEFT_TOP,
+                format_tick(t, step),
+                FontId::proportional(11.0),
+                color,
+            );
+        }
+        t += step;
+    }
+    if let Some(p) = pointer.filter(|p| plot.x_range().contains(p.x)) {
+        let t = tv.ns_from_x((p.x - plot.left()) as f64) - model.start_ns as f64;
+        let text = format_duration(t);
+        let r = painter.text(
+            Pos2::new(p.x, axis.top() + 2.0),
+            Align2::CENTER_TOP,
+            &text,
+            FontId::proportional(11.0),
+            Color32::WHITE,
+        );
+        painter.rect_filled(r.expand(2.0), 2.0, Color32::from_black_alpha(200));
+        painter.text(
+            Pos2::new(p.x, axis.top() + 2.0),
+            Align2::CENTER_TOP,
+            &text,
+            FontId::proportional(11.0),
+            Color32::WHITE,
+        );
+    }
+}
+
+/// A filled step chart of one or more stacked series.
+fn stacked_ui(
+    painter: &egui::Painter,
+    tv: &TimeView,
+    rect: Rect,
+    series: &[(&goscope_model::Series, Color32)],
+    max: f64,
+    cache: &mut LodCache,
+) {
+    if max <= 0.0 {
+        return;
+    }
+    let mut mesh = Mesh::default();
+    let scale = rect.height() as f64 / max;
+    let bucket = RIBBON_BUCKET_PX;
+    let cols: Vec<_> = series
+        .iter()
+        .map(|(s, _)| cache.columns(s, tv, bucket))
+        .collect();
+    let n = (tv.width_px / bucket).ceil() as usize;
+    let mut base = vec![0.0f64; n + 1];
+    for (k, (_, color)) in series.iter().enumerate() {
+        for c in cols[k].iter() {
+            let i = (c.x / bucket) as usize;
+            if i >= base.len() {
+                continue;
+            }
+            let b = base[i];
+            let top = b + c.max;
+            let x0 = rect.left() + c.x as f32;
+            let r = Rect::from_min_max(
+                Pos2::new(x0, rect.bottom() - (top * scale) as f32),
+                Pos2::new(x0 + bucket as f32, rect.bottom() - (b * scale) as f32),
+            );
+            mesh.add_colored_rect(r, *color);
+            base[i] = top;
+        }
+    }
+    painter.add(Shape::mesh(mesh));
+}
+
+fn ribbon_ui(
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    r: Ribbon,
+    rect: Rect,
+    cache: &mut LodCache,
+) {
+    let c = &model.counters;
+    match r {
+        Ribbon::Heap => {
+            let max = c.heap_alloc.max().max(c.heap_goal.max());
+            stacked_ui(
+                painter,
+                tv,
+                rect,
+                &[(&c.heap_alloc, colors::HEAP)],
+                max,
+                cache,
+            );
+            // Goal as a line of per-column maxima.
+            if max > 0.0 {
+                let scale = rect.height() as f64 / max;
+                for col in cache.columns(&c.heap_goal, tv, RIBBON_BUCKET_PX).iter() {
+                    let y = rect.bottom() - (col.max * scale) as f32;
+                    let x = rect.left() + col.x as f32;
+                    painter.line_segment(
+                        [Pos2::new(x, y), Pos2::new(x + 2.0, y)],
+                        Stroke::new(1.0, colors::HEAP_GOAL),
+                    );
+                }
+            }
+        }
+        Ribbon::Goroutines => {
+            let max = (c.running.max() + c.runnable.max() + c.gc_waiting.max()).max(1.0);
+            stacked_ui(
+                painter,
+                tv,
+                rect,
+                &[
+                    (&c.running, colors::RUNNING),
+                    (&c.runnable, colors::RUNNABLE),
+                    (&c.gc_waiting, colors::GC),
+                ],
+                max,
+                cache,
+            );
+        }
+        Ribbon::Threads => {
+            let max = (c.threads_running.max() + c.threads_syscall.max()).max(1.0);
+            stacked_ui(
+                painter,
+                tv,
+                rect,
+                &[
+                    (&c.threads_running, colors::RUNNING),
+                    (&c.threads_syscall, colors::SYSCALL),
+                ],
+                max,
+                cache,
+            );
+        }
+        Ribbon::Network | Ribbon::Syscalls | Ribbon::Timers => {
+            let kind = match r {
+                Ribbon::Network => StimulusKind::Network,
+                Ribbon::Syscalls => StimulusKind::Syscall,
+                _ => StimulusKind::Timer,
+            };
+            // Instants of one kind, drawn as density: taller where more arrive per pixel.
+            let times = &model.stimulus_times[kind as usize];
+            let mut mesh = Mesh::default();
+            let color = colors::stimulus(kind);
+            for &(x, n) in cache.density(times, tv).iter() {
+                let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
+                let r = Rect::from_min_max(
+                    Pos2::new(rect.left() + x as f32, rect.bottom() - h),
+                    Pos2::new(rect.left() + x as f32 + 1.0, rect.bottom()),
+                );
+                mesh.add_colored_rect(r, color);
+            }
+            painter.add(Shape::mesh(mesh));
+        }
+        Ribbon::Gc => {
+            let items = cache.items(model, tv, LaneKind::Gc, 0);
+            spans_mesh(painter, rect, &items, |_| colors::GC)
+        }
+        Ribbon::Stw => {
+            let items = cache.items(model, tv, LaneKind::Stw, 0);
+            spans_mesh(painter, rect, &items, |_| colors::STW);
+            for item in items.iter() {
+                if !item.is_folded() && item.x1 - item.x0 > 60.0 {
+                    let s = &model.stw[item.first];
+                    painter.text(
+                        Pos2::new(rect.left() + item.x0 as f32 + 2.0, rect.center().y),
+                        Align2::LEFT_CENTER,
+                        model.string(s.kind),
+                        FontId::proportional(10.0),
+                        Color32::WHITE,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Paints a lane of spans as one mesh; folded items are drawn in the fold color.
+/// `color` gets the index of the span an unfolded item stands for.
+fn spans_mesh(
+    painter: &egui::Painter,
+    rect: Rect,
+    items: &[lod::Item],
+    color: impl Fn(usize) -> Color32,
+) {
+    let mut mesh = Mesh::default();
+    for &item in items {
+        let c = if item.is_folded() {
+            colors::FOLDED
+        } else {
+            color(item.first)
+        };
+        let r = Rect::from_min_max(
+            Pos2::new(rect.left() + item.x0 as f32, rect.top()),
+            Pos2::new(
+                rect.left() + (item.x1 as f32).max(item.x0 as f32 + 1.0),
+                rect.bottom(),
+            ),
+        );
+        mesh.add_colored_rect(r, c);
+    }
+    painter.add(Shape::mesh(mesh));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row_ui(
+    ui: &mut Ui,
+    painter: &egui::Painter,
+    model: &Model,
+    tv: &TimeView,
+    row: &Row,
+    rect: Rect,
+    prect: Rect,
+    clip: Rect,
+    selected: Option<Pick>,
+    highlight: Highlight,
+    cache: &mut LodCache,
+) -> Option<String> {
+    let name_rect = Rect::from_min_max(
+        rect.min + Vec2::new(6.0, 0.0),
+        Pos2::new(rect.left() + GUTTER_PX - 4.0, rect.bottom()),
+    );
+    let name_visible = clip.intersects(name_rect) && name_rect.top() >= clip.top() - 1.0;
+    let mut toggled = None;
+    match row {
+        Row::Group {
+            key,
+            label,
+            lanes,
+            collapsed,
+        } => {
+            painter.rect_filled(
+                Rect::from_min_max(rect.min, Pos2::new(prect.right(), rect.bottom())),
+                0.0,
+                ui.visuals().faint_bg_color,
+            );
+            if name_visible {
+                let arrow = if *collapsed { "+" } else { "-" };
+                let b = put_left(
+                    ui,
+                    name_rect,
+                    egui::Button::new(
+                        egui::RichText::new(format!("{arrow} {label} ({lanes})"))
+                            .strong()
+                            .small(),
+                    )
+                    .frame(false),
+                );
+                if b.clicked() {
+                    toggled = Some(key.clone());
+                }
+            }
+        }
+        Row::Proc(i) => {
+            let p = &model.procs[*i];
+            if name_visible {
+                put_left(
+                    ui,
+                    name_rect,
+                    egui::Label::new(format!("Proc {}", p.id)).truncate(),
+                );
+            }
+            let top = Rect::from_min_max(
+                prect.min,
+                Pos2::new(prect.right(), prect.top() + prect.height() * 0.62),
+            );
+            let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
+            let mut mesh = Mesh::default();
+            let items = cache.items(model, tv, LaneKind::Proc, *i);
+            // A span is unpacked only for what is drawn as itself (most items are folds at
+            // full zoom-out).
+            for item in items.iter() {
+                let c = if item.is_folded() {
+                    colors::FOLDED
+                } else {
+                    let s = p.spans.at(item.first);
+                    let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
+                    colors::by_key(f as u64 + 1)
+                };
+                mesh.add_colored_rect(item_rect(item, top), c);
+            }
+            painter.add(Shape::mesh(mesh));
+            for item in items.iter().filter(|item| !item.is_folded()) {
+                let s = p.spans.at(item.first);
+                let w = item.x1 - item.x0;
+                if w > 40.0 {
+                    let text = model.goroutine_label(s.g);
+                    text_in(painter, item_rect(item, top), &text);
+                }
+                let sel = matches!(selected, Some(Pick::PSpan { p: sp, span }) if sp == *i && span == item.first);
+                if sel || highlight.has_goroutine(s.g) {
+                    painter.rect_stroke(
+                        item_rect(item, top),
+                        0.0,
+                        Stroke::new(1.5, colors::HIGHLIGHT),
+                        egui::StrokeKind::Inside,
+                    );
+                }
+            }
+            // Runtime work in the lower half, one kind after another (kinds may overlap).
+            let mut mesh = Mesh::default();
+            for kind in PROC_WORK {
+                let items = cache.items(model, tv, LaneKind::ProcWork(kind), *i);
+                for &item in items.iter() {
+                    let c = if item.is_folded() {
+                        colors::FOLDED
+                    } else {
+                        colors::work(kind)
+                    };
+                    mesh.add_colored_rect(item_rect(&item, bottom), c);
+                }
+            }
+            painter.add(Shape::mesh(mesh));
+        }
+        Row::Goroutine(i) => {
+            let g = &model.goroutines[*i];
+            if name_visible {
+                put_left(
+                    ui,
+                    name_rect,
+                    egui::Label::new(egui::RichText::new(model.goroutine_label(g.id)).small())
+                        .truncate(),
+                );
+            }
+            let lane =
+                Rect::from_min_max(prect.min, Pos2::new(prect.right(), prect.bottom() - 3.0));
+            if highlight.has_goroutine(g.id) {
+                // A mark at the lane's start for a highlighted goroutine.
+                painter.rect_filled(
+                    Rect::from_min_size(rect.min, Vec2::new(4.0, rect.height() - 1.0)),
+                    0.0,
+                    colors::SEARCH,
+                );
+            }
+            let mut mesh = Mesh::default();
+            let items = cache.items(model, tv, LaneKind::Goroutine, *i);
+            for item in items.iter() {
+                let c = if item.is_folded() {
+                    colors::FOLDED
+                } else {
+                    let s = g.spans.at(item.first);
+                    colors::gstate(s.state, model.string(s.reason))
+                };
+                mesh.add_colored_rect(item_rect(item, lane), c);
+            }
+            // Regions as a thin strip at the bottom.
+            let strip =
+                Rect::from_min_max(Pos2::new(prect.left(), prect.bottom() - 3.0), prect.max);
+            let regions = cache.items(model, tv, LaneKind::Regions, *i);
+            for &item in regions.iter() {
+                mesh.add_colored_rect(item_rect(&item, strip), colors::REGION);
+            }
+            painter.add(Shape::mesh(mesh));
+            for item in items.iter() {
+                if !item.is_folded() && item.x1 - item.x0 > 50.0 {
+                    let s = g.spans.at(item.first);
+                    let text = match s.state {
+                        GState::Waiting if s.reason != 0 => model.string(s.reason).to_string(),
+                        st => st.name().to_string(),
+                    };
+                    text_in(painter, item_rect(item, lane), &text);
+                }
+                if matches!(selected, Some(Pick::GSpan { g: sg, span }) if sg == *i && span == item.first && !item.is_folded())
+                {
+                    painter.rect_stroke(
+                        item_rect(item, lane),
+                        0.0,
+                        Stroke::new(1.5, colors::HIGHLIGHT),
+                        egui::StrokeKind::Inside,
+                    );
+                } else if highlight.has_spans(*i, item.first, item.count) {
+                    painter.rect_stroke(
+                        item_rect(item, lane),
+                        0.0,
+                        Stroke::new(1.5, colors::SEARCH),
+                        egui::StrokeKind::Inside,
+                    );
+                }
+            }
+            // User logs as markers.
+            let a = model
+                .logs
+                .partition_point(|l| (l.time_ns as f64) < tv.start_ns);
+            let b = model
+                .logs
+                .partition_point(|l| (l.time_ns as f64) <= tv.end_ns());
+            if b > a && b - a < 20_000 {
+                for l in model.logs[a..b].iter().filter(|l| l.g == g.id) {
+                    let x = prect.left() + tv.x_from_ns(l.time_ns as f64) as f32;
+                    let y = prect.top() + 1.0;
+                    painter.add(Shape::convex_polygon(
+                        vec![
+                            Pos2::new(x, y),
+                            Pos2::new(x + 3.5, y + 4.0),
+                            Pos2::new(x, y + 8.0),
+                            Pos2::new(x - 3.5, y + 4.0),
+                        ],
+                        colors::LOG,
+                        Stroke::NONE,
+                    ));
+                }
+            }
+            // CPU samples as ticks.
+            let a = model
+                .cpu_samples
+                .partition_point(|s| (s.time_ns as f64) < tv.start_ns);
+            let b = model
+                .cpu_samples
+                .partition_point(|s| (s.time_ns as f64) <= tv.end_ns());
+            if b > a && b - a < 20_000 {
+                for s in model.cpu_samples[a..b].iter().filter(|s| s.g == g.id) {
+                    let x = prect.left() + tv.x_from_ns(s.time_ns as f64) as f32;
+                    painter.line_segment(
+                        [Pos2::new(x, prect.top()), Pos2::new(x, prect.top() + 4.0)],
+                        Stroke::new(1.0, colors::SAMPLE),
+                    );
+                }
+            }
+        }
+        Row::Thread(i) => {
+            let t = &model.threads[*i];
+            if name_visible {
+                put_left(
+                    ui,
+                    name_rect,
+                    egui::Label::new(egui::RichText::new(format!("Thread {}", t.id)).small())
+                        .truncate(),
+                );
+            }
+            let items = cache.items(model, tv, LaneKind::Thread, *i);
+            spans_mesh(painter, prect, &items, |i| {
+                if t.spans.at(i).syscall {
+                    colors::SYSCALL
+                } else {
+                    colors::RUNNING
+                }
+            });
+        }
+        Row::Tasks => {
+            if name_visible {
+                put_left(
+                    ui,
+                    name_rect,
+                    egui::Label::new(egui::RichText::new("User tasks").small()),
+                );
+            }
+            let mut mesh = Mesh::default();
+            for t in &model.tasks {
+                let s = t.start_ns.unwrap_or(model.start_ns) as f64;
+                let e = t.end_ns.unwrap_or(model.end_ns) as f64;
+                let x0 = tv.x_from_ns(s).max(-1.0);
+                let x1 = tv.x_from_ns(e).min(tv.width_px + 1.0).max(x0 + 1.0);
+                if x1 < 0.0 || x0 > tv.width_px {
+                    continue;
+                }
+                let r = Rect::from_min_max(
+                    Pos2::new(prect.left() + x0 as f32, prect.top()),
+                    Pos2::new(prect.left() + x1 as f32, prect.bottom()),
+                );
+                mesh.add_colored_rect(r.shrink2(Vec2::new(0.0, 2.0)), colors::TASK);
+            }
+            painter.add(Shape::mesh(mesh));
+        }
+    }
+    toggled
+}
+
+/// Puts a widget left-aligned and vertically centered in `rect` (ui.put would center it).
+fn put_left(ui: &mut Ui, rect: Rect, widget: impl egui::Widget) -> egui::Response {
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(rect)
+            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+    );
+    child.add(widget)
+}
+
+fn item_rect(item: &lod::Item, lane: Rect) -> Rect {
+    Rect::from_min_max(
+        Pos2::new(lane.left() + item.x0 as f32, lane.top()),
+        Pos2::new(
+            lane.left() + (item.x1 as f32).max(item.x0 as f32 + 1.0),
+            lane.bottom(),
+        ),
+    )
+}
+
+fn text_in(painter: &egui::Painter, r: Rect, text: &str) {
+    let p = painter.with_clip_rect(r.intersect(painter.clip_rect()));
+    p.text(
+        Pos2::new(r.left().max(painter.clip_rect().left()) + 3.0, r.center().y),
+        Align2::LEFT_CENTER,
+        text,
+        FontId::proportional(11.0),
+        Color32::BLACK,
+    );
+}
+
+/// The span under a point, if any.
+/// The item of a lane's layout under `x` (with a pixel of slack either side).
+fn item_under(
+    cache: &mut LodCache,
+    model: &Model,
+    tv: &TimeView,
+    kind: LaneKind,
+    index: usize,
+    x: f64,
+) -> Option<lod::Item> {
+    let items = cache.items(model, tv, kind, index);
+    items
+        .iter()
+        .find(|i| i.x0 - 1.0 <= x && x <= i.x1 + 1.0)
+        .copied()
+}
+
+pub fn pick_at(
+    model: &Model,
+    tv: &TimeView,
+    geometry: &Geometry,
+    cache: &mut LodCache,
+    p: Pos2,
+) -> Option<Pick> {
+    let plot = geometry.plot;
+    let x = (p.x - plot.left()) as f64;
+    // The item under the pointer in a lane's (kept) layout: a folded one zooms, a single
+    // span is picked by `one`.
+    let pick = |cache: &mut LodCache,
+                kind: LaneKind,
+                index: usize,
+                bounds: &dyn Fn(usize) -> (i64, i64),
+                one: &dyn Fn(usize) -> Pick| {
+        let i = item_under(cache, model, tv, kind, index, x)?;
+        Some(if i.is_folded() {
+            Pick::Folded {
+                start_ns: bounds(i.first).0,
+                end_ns: bounds(i.first + i.count - 1).1,
+            }
+        } else {
+            one(i.first)
+        })
+    };
+    for (r, rect) in &geometry.ribbons {
+        if rect.contains(p) {
+            return match r {
+                Ribbon::Stw => pick(
+                    cache,
+                    LaneKind::Stw,
+                    0,
+                    &|i| (model.stw[i].start_ns, model.stw[i].end_ns),
+                    &Pick::Stw,
+                ),
+                Ribbon::Gc => pick(
+                    cache,
+                    LaneKind::Gc,
+                    0,
+                    &|i| (model.gc[i].start_ns, model.gc[i].end_ns),
+                    &Pick::Gc,
+                ),
+                _ => None,
+            };
+        }
+    }
+    let (row, rect) = geometry.rows.iter().find(|(_, r)| r.contains(p))?;
+    match row {
+        Row::Goroutine(gi) => {
+            let g = &model.goroutines[*gi];
+            if p.y > rect.bottom() - 4.0 {
+                if let Some(i) = item_under(cache, model, tv, LaneKind::Regions, *gi, x) {
+                    return Some(Pick::Region {
+                        g: *gi,
+                        region: i.first,
+                    });
+                }
+            }
+            pick(
+                cache,
+                LaneKind::Goroutine,
+                *gi,
+                &|i| g.spans.times_at(i),
+                &|i| Pick::GSpan { g: *gi, span: i },
+            )
+        }
+        Row::Proc(pi) => {
+            let pr = &model.procs[*pi];
+            let split = rect.top() + (rect.height() - 1.0) * 0.62;
+            if p.y <= split {
+                pick(
+                    cache,
+                    LaneKind::Proc,
+                    *pi,
+                    &|i| pr.spans.times_at(i),
+                    &|i| Pick::PSpan { p: *pi, span: i },
+                )
+            } else {
+                // The first kind with a range under the pointer (binary search per kind).
+                let t = tv.ns_from_x(x) as i64;
+                let slop = (tv.ns_per_px * 2.0) as i64;
+                goscope_model::PWork::ALL.iter().find_map(|&k| {
+                    let ranges = pr.work_of(k);
+                    let i = ranges.partition_point(|w| w.end_ns.saturating_add(slop) < t);
+                    let w = ranges
+                        .get(i)
+                        .filter(|w| w.start_ns.saturating_sub(slop) <= t)?;
+                    Some(Pick::PWork {
+                        p: *pi,
+                        work: pr.work_starts[k as usize] + i,
+                    })
+                    .filter(|_| w.end_ns >= w.start_ns)
+                })
+            }
+        }
+        Row::Thread(mi) => {
+            let th = &model.threads[*mi];
+            pick(
+                cache,
+                LaneKind::Thread,
+                *mi,
+                &|i| th.spans.times_at(i),
+                &|i| Pick::MSpan { m: *mi, span: i },
+            )
+        }
+        Row::Tasks => {
+            let t = tv.ns_from_x(x) as i64;
+            model
+                .tasks
+                .iter()
+                .position(|k| {
+                    k.start_ns.unwrap_or(model.start_ns) <= t
+                        && t <= k.end_ns.unwrap_or(model.end_ns)
+                })
+                .map(Pick::Task)
+        }
+        Row::Group { .. } => None,
+    }
+}
+
+/// A short description for hover.
+pub fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
+    match pick {
+        Pick::GSpan { g, span } => {
+            let gr = &model.goroutines[g];
+            let Some(s) = gr.spans.get(span) else { return };
+            ui.label(model.goroutine_label(gr.id));
+            let reason = if s.reason != 0 {
+                format!(" ({})", model.string(s.reason))
+            } else {
+                String::new()
+            };
+            ui.label(format!(
+                "{}{} for {}",
+                s.state.name(),
+                reason,
+                format_duration(s.duration_ns() as f64)
+            ));
+        }
+        Pick::PSpan { p, span } => {
+            let Some(s) = model.procs[p].spans.get(span) else {
+                return;
+            };
+            ui.label(format!(
+                "{} on Proc {}",
+                model.goroutine_label(s.g),
+                model.procs[p].id
+            ));
+            ui.label(format_duration((s.end_ns - s.start_ns) as f64));
+        }
+        Pick::PWork { p, work } => {
+            let w = &model.procs[p].work[work];
+            ui.label(format!("{} on Proc {}", w.work.name(), model.procs[p].id));
+            ui.label(format_duration((w.end_ns - w.start_ns) as f64));
+        }
+        Pick::MSpan { m, span } => {
+            let Some(s) = model.threads[m].spans.get(span) else {
+                return;
+            };
+            ui.label(format!(
+                "Thread {}: {}{}",
+                model.threads[m].id,
+                model.goroutine_label(s.g),
+                if s.syscall { " in syscall" } else { "" }
+            ));
+            ui.label(format_duration((s.end_ns - s.start_ns) as f64));
+        }
+        Pick::Stw(i) => {
+            let s = &model.stw[i];
+            ui.label(format!("stop-the-world ({})", model.string(s.kind)));
+            ui.label(format_duration((s.end_ns - s.start_ns) as f64));
+        }
+        Pick::Gc(i) => {
+            let c = &model.gc[i];
+            ui.label(format!("GC cycle {}", c.seq));
+            ui.label(format_duration((c.end_ns - c.start_ns) as f64));
+        }
+        Pick::Region { g, region } => {
+            let r = &model.goroutines[g].regions[region];
+            ui.label(format!("region {}", model.string(r.name)));
+            ui.label(format_duration((r.end_ns - r.start_ns) as f64));
+        }
+        Pick::Task(i) => {
+            let t = &model.tasks[i];
+            ui.label(format!("task {} ({})", model.string(t.name), t.id));
+        }
+        Pick::Folded { start_ns, end_ns } => {
+            ui.label(format!(
+                "{} of many small spans — click to zoom in",
+                format_duration((end_ns - start_ns) as f64)
+            ));
+        }
+    }
+}

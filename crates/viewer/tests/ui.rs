@@ -1,0 +1,804 @@
+//! Viewer tests with egui_kittest: the real app state, driven by keys, pointer and AccessKit
+//! queries — opening a trace, ribbons and lanes, WASD, shift-drag selection, clicking a span
+//! for its stack, and a bad file.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use goscope_model::GState;
+use goscope_viewer::GoscopeApp;
+use goscope_viewer::lanes::{LaneMode, Row};
+use goscope_viewer::timeline::Pick;
+
+fn trace(name: &str) -> PathBuf {
+    goscope_testdata::dir()
+        .join("traces")
+        .join(format!("{name}.trace"))
+}
+
+fn harness(path: Option<PathBuf>) -> Harness<'static, GoscopeApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| GoscopeApp::new(cc, path));
+    wait_loaded(&mut h);
+    h
+}
+
+fn wait_loaded(h: &mut Harness<'static, GoscopeApp>) {
+    for _ in 0..2000 {
+        if !h.state().is_loading() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(!h.state().is_loading(), "trace did not load");
+    h.run_steps(3);
+}
+
+/// Steps the app until `done` holds (for background jobs), for at most 2 s.
+fn step_until(
+    h: &mut Harness<'static, GoscopeApp>,
+    done: impl Fn(&Harness<'static, GoscopeApp>) -> bool,
+    failure: &str,
+) {
+    for _ in 0..400 {
+        if done(h) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    assert!(done(h), "{failure}");
+}
+
+fn span_ns(h: &Harness<'static, GoscopeApp>) -> f64 {
+    h.state().doc.as_ref().unwrap().view.span_ns()
+}
+
+#[test]
+fn opening_a_trace_shows_ribbons_and_proc_lanes() {
+    let h = harness(Some(trace("gc-go127")));
+    assert!(
+        h.state().doc.is_some(),
+        "no document: {:?}",
+        h.state().error
+    );
+    for ribbon in [
+        "Heap",
+        "Goroutines",
+        "Threads",
+        "Network",
+        "Syscalls",
+        "Timers",
+        "GC",
+        "STW",
+    ] {
+        h.get_by_label(ribbon);
+    }
+    h.get_by_label("Proc 0");
+    h.get_by_label("Proc 1");
+    h.get_by_label_contains("Processors");
+}
+
+#[test]
+fn w_and_s_zoom_a_and_d_pan() {
+    let mut h = harness(Some(trace("basic-go127")));
+    let full = span_ns(&h);
+    h.key_down(egui::Key::W);
+    h.run_steps(10);
+    h.key_up(egui::Key::W);
+    h.run_steps(1);
+    let zoomed = span_ns(&h);
+    assert!(
+        zoomed < full * 0.95,
+        "W did not zoom in: {full} -> {zoomed}"
+    );
+
+    let start = h.state().doc.as_ref().unwrap().view.start_ns;
+    h.key_down(egui::Key::D);
+    h.run_steps(10);
+    h.key_up(egui::Key::D);
+    h.run_steps(1);
+    let moved = h.state().doc.as_ref().unwrap().view.start_ns;
+    assert!(moved > start, "D did not pan right: {start} -> {moved}");
+    h.key_down(egui::Key::A);
+    h.run_steps(20);
+    h.key_up(egui::Key::A);
+    h.run_steps(1);
+    assert!(
+        h.state().doc.as_ref().unwrap().view.start_ns < moved,
+        "A did not pan left"
+    );
+
+    h.key_down(egui::Key::S);
+    h.run_steps(10);
+    h.key_up(egui::Key::S);
+    h.run_steps(1);
+    assert!(span_ns(&h) > zoomed, "S did not zoom out");
+
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(2);
+    h.key_press(egui::Key::Home);
+    h.run_steps(2);
+    assert_eq!(span_ns(&h), full, "Home did not fit the trace");
+}
+
+/// A key pressed and released within one frame (a quick tap on a slow frame, a remote
+/// desktop, xdotool) still moves the view, by a step: W about 15% in, S back out, D and A
+/// an eighth of the width.
+#[test]
+fn tapped_keys_move_the_view_by_a_step() {
+    let mut h = harness(Some(trace("basic-go127")));
+    let tap = |h: &mut Harness<'static, GoscopeApp>, key: egui::Key| {
+        for pressed in [true, false] {
+            h.input_mut().events.push(egui::Event::Key {
+                key,
+                pressed,
+                modifiers: Modifiers::NONE,
+                repeat: false,
+                physical_key: None,
+            });
+        }
+        h.run_steps(2);
+    };
+    let full = span_ns(&h);
+    tap(&mut h, egui::Key::W);
+    let zoomed = span_ns(&h);
+    let ratio = zoomed / full;
+    assert!(
+        (0.8..0.9).contains(&ratio),
+        "a tap of W zoomed {full} -> {zoomed}"
+    );
+    let start = h.state().doc.as_ref().unwrap().view.start_ns;
+    tap(&mut h, egui::Key::D);
+    let moved = h.state().doc.as_ref().unwrap().view.start_ns - start;
+    assert!(
+        (0.1..0.15).contains(&(moved / zoomed)),
+        "a tap of D moved {moved} ns of {zoomed}"
+    );
+    tap(&mut h, egui::Key::A);
+    let back = h.state().doc.as_ref().unwrap().view.start_ns;
+    assert!(
+        (back - start).abs() < 1.0,
+        "a tap of A went back to {back}, not {start}"
+    );
+    tap(&mut h, egui::Key::S);
+    assert!(
+        (span_ns(&h) - full).abs() < full * 1e-9,
+        "a tap of S did not undo the tap of W"
+    );
+}
+
+fn pointer_drag(h: &mut Harness<'static, GoscopeApp>, from: Pos2, to: Pos2, modifiers: Modifiers) {
+    h.event(egui::Event::PointerMoved(from));
+    h.step();
+    h.event_modifiers(
+        egui::Event::PointerButton {
+            pos: from,
+            button: PointerButton::Primary,
+            pressed: true,
+            modifiers,
+        },
+        modifiers,
+    );
+    h.step();
+    for i in 1..=8 {
+        let p = from + (to - from) * (i as f32 / 8.0);
+        h.event_modifiers(egui::Event::PointerMoved(p), modifiers);
+        h.step();
+    }
+    h.event_modifiers(
+        egui::Event::PointerButton {
+            pos: to,
+            button: PointerButton::Primary,
+            pressed: false,
+            modifiers,
+        },
+        modifiers,
+    );
+    h.step();
+    h.run_steps(2);
+}
+
+#[test]
+fn shift_drag_selects_a_range_and_shows_its_duration() {
+    let mut h = harness(Some(trace("net-go127")));
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let y = plot.top() + 300.0;
+    let (x0, x1) = (plot.left() + 100.0, plot.left() + 500.0);
+    pointer_drag(&mut h, Pos2::new(x0, y), Pos2::new(x1, y), Modifiers::SHIFT);
+    let doc = h.state().doc.as_ref().unwrap();
+    let (a, b) = doc.view.selection.expect("a selection");
+    let expected = doc.view.span_ns() * 400.0 / plot.width() as f64;
+    assert!(
+        ((b - a) - expected).abs() < expected * 0.05,
+        "selection {} vs {expected}",
+        b - a
+    );
+    h.get_by_label_contains("Selection:");
+    h.get_by_label("running");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(
+        h.state().doc.as_ref().unwrap().view.selection.is_none(),
+        "Esc did not clear the selection"
+    );
+}
+
+/// A selection too long to sum within a frame is summed in the background: the panel says
+/// so meanwhile, then shows the same summary.
+#[test]
+fn a_long_selection_is_summed_in_the_background() {
+    let mut h = harness(Some(trace("net-go127")));
+    h.state_mut().doc.as_mut().unwrap().inline_summary_events = 0.0;
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let y = plot.top() + 300.0;
+    let (x0, x1) = (plot.left() + 100.0, plot.left() + 500.0);
+    pointer_drag(&mut h, Pos2::new(x0, y), Pos2::new(x1, y), Modifiers::SHIFT);
+    let running = |h: &Harness<'static, GoscopeApp>| {
+        h.query_by_label("running").is_some() && h.query_by_label_contains("Selection:").is_some()
+    };
+    step_until(&mut h, running, "the summary did not arrive");
+    let doc = h.state().doc.as_ref().unwrap();
+    let (a, b) = doc.view.selection.expect("a selection");
+    let (key, slot) = doc.selection_summary.as_ref().expect("a summary");
+    assert_eq!(*key, (a.min(b), a.max(b)));
+    assert!(
+        matches!(slot, goscope_viewer::analyses::Slot::Done(_)),
+        "the summary is shown before it is done"
+    );
+}
+
+#[test]
+fn clicking_the_stalled_span_shows_its_blocking_stack() {
+    let mut h = harness(Some(trace("stall-go127")));
+    // The goroutine with the longest select wait.
+    let (gid, span_idx) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let m = &doc.trace.model;
+        let select = m.interner.find("select").unwrap();
+        m.goroutines
+            .iter()
+            .flat_map(|g| g.spans.iter().enumerate().map(move |(i, s)| (g.id, i, s)))
+            .filter(|(_, _, s)| s.state == GState::Waiting && s.reason == select)
+            .max_by_key(|(_, _, s)| s.duration_ns())
+            .map(|(g, i, _)| (g, i))
+            .unwrap()
+    };
+    // Show its lane, then click the middle of the span like a user would.
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        doc.mode = LaneMode::Goroutines;
+        let t = doc
+            .trace
+            .model
+            .goroutine(gid)
+            .unwrap()
+            .spans
+            .at(span_idx)
+            .start_ns;
+        doc.jump_to_goroutine(gid, t);
+        doc.selected = None;
+    }
+    h.run_steps(3);
+    let (pos, expect_pick) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let gi = doc.trace.model.goroutine_index(gid).unwrap();
+        let rect = doc
+            .geometry
+            .row_rect(&Row::Goroutine(gi))
+            .expect("the lane is visible");
+        let s = doc.trace.model.goroutines[gi].spans.at(span_idx);
+        let mid = (s.start_ns + s.end_ns) as f64 / 2.0;
+        let plot = doc.geometry.plot;
+        let x = plot.left()
+            + ((mid - doc.view.start_ns) / doc.view.span_ns() * plot.width() as f64) as f32;
+        (
+            Pos2::new(x, rect.center().y - 2.0),
+            Pick::GSpan {
+                g: gi,
+                span: span_idx,
+            },
+        )
+    };
+    h.event(egui::Event::PointerMoved(pos));
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(3);
+    assert_eq!(h.state().doc.as_ref().unwrap().selected, Some(expect_pick));
+    h.get_by_label_contains("End stack trace (where it blocked)");
+    h.get_by_label("main.wait");
+    h.get_by_label("runtime.selectgo");
+    h.get_by_label_contains("State: waiting (select)");
+}
+
+#[test]
+fn a_bad_file_shows_an_error_and_keeps_the_open_trace() {
+    let mut h = harness(Some(trace("timers-go125")));
+    let dir = std::env::temp_dir().join(format!("goscope-ui-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-trace.out");
+    std::fs::write(&bad, b"this is not a Go execution trace at all").unwrap();
+    h.state_mut().open(&bad);
+    wait_loaded(&mut h);
+    h.get_by_label_contains("not a Go execution trace");
+    let doc = h
+        .state()
+        .doc
+        .as_ref()
+        .expect("the previous trace stays open");
+    assert!(doc.trace.path().ends_with("timers-go125.trace"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A file dropped from the desktop, as the window system hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Dropping a trace onto the window opens it, also while another is open.
+#[test]
+fn a_dropped_trace_opens_over_the_open_one() {
+    let mut h = harness(Some(trace("timers-go125")));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(trace("stall-go127"))));
+    h.step();
+    h.input_mut().dropped_files.clear();
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().expect("a trace is open");
+    assert!(
+        doc.trace.path().ends_with("stall-go127.trace"),
+        "{}",
+        doc.trace.path().display()
+    );
+    h.get_by_label("Proc 0");
+}
+
+#[test]
+fn start_page_offers_open_and_path_field() {
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1000.0, 700.0))
+        .build_eframe(|cc| GoscopeApp::new(cc, None));
+    h.run_steps(2);
+    h.get_by_label("Open trace…");
+    h.get_by_label_contains("drop a trace file");
+    h.get_by_label("Open");
+}
+
+#[test]
+fn question_mark_shows_help() {
+    let mut h = harness(Some(trace("timers-go127")));
+    h.event(egui::Event::Text("?".into()));
+    h.run_steps(3);
+    h.get_by_label_contains("zoom in / out around the mouse");
+}
+
+/// An image snapshot of the goroutine view of the stall trace, rendered by wgpu on Mesa's
+/// software Vulkan (lavapipe; `.ci/run` installs it). Update with UPDATE_SNAPSHOTS=1.
+#[test]
+fn goroutine_view_snapshot() {
+    let path = trace("stall-go127");
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 700.0))
+        .with_max_steps(64)
+        .wgpu()
+        .build_eframe(move |cc| GoscopeApp::new(cc, Some(path)));
+    wait_loaded(&mut h);
+    h.state_mut().doc.as_mut().unwrap().mode = LaneMode::Goroutines;
+    h.run_steps(4);
+    // The top bar shows the load time, which differs from run to run.
+    h.mask(egui::Rect::from_min_max(
+        egui::Pos2::new(700.0, 0.0),
+        egui::Pos2::new(1200.0, 24.0),
+    ));
+    h.snapshot("stall_goroutines");
+}
+
+#[test]
+fn findings_window_lists_the_stall_first_and_jumps_to_it() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Findings").click();
+    h.run_steps(3);
+    let title = {
+        let f = h
+            .state()
+            .doc
+            .as_ref()
+            .unwrap()
+            .findings
+            .as_ref()
+            .expect("findings computed");
+        f[0].title.clone()
+    };
+    assert!(
+        title.contains("select") && title.contains("main.wait"),
+        "{title}"
+    );
+    h.get_by_label(&title).click();
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(doc.mode, LaneMode::Goroutines);
+    let (g, s) = doc.selected_gspan().expect("the stalled span is selected");
+    assert_eq!(doc.trace.model.string(g.start_fn), "main.stream");
+    assert!(s.duration_ns() > 900_000_000);
+    h.get_by_label("main.wait");
+}
+
+/// Steps until the background analyses have arrived.
+fn wait_analyses(h: &mut Harness<'static, GoscopeApp>) {
+    for _ in 0..4000 {
+        let ready = h
+            .state()
+            .doc
+            .as_ref()
+            .and_then(|d| d.analyses.as_ref())
+            .is_some_and(|s| s.is_done());
+        if ready {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+/// A press and release of the primary button at `pos`.
+fn click_at(h: &mut Harness<'static, GoscopeApp>, pos: Pos2) {
+    h.event(egui::Event::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+/// The seed's story: Goroutines → the stream group → sort by select block time → the top
+/// goroutine has ≈1 s → its focused timeline → click the long wait → its end stack shows
+/// `main.wait` calling `runtime.selectgo`.
+#[test]
+fn story_goroutines_to_the_stalled_select() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Goroutine analysis").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("main.stream").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Block time (select)").click();
+    h.run_steps(3);
+    let (gid, select_ns) = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let rows = doc.goroutines_view.visible_goroutines(&an);
+        let top = rows[0];
+        (
+            top.id,
+            top.stats.block_ns.get("select").copied().unwrap_or(0),
+        )
+    };
+    assert!(
+        (900_000_000..1_200_000_000).contains(&select_ns),
+        "top row's select block time is {select_ns} ns"
+    );
+    // The table shows it, rounded as a duration.
+    let shown = goscope_viewer::view::format_duration(select_ns as f64);
+    h.get_all_by_label(&shown)
+        .next()
+        .expect("the top row's select time is shown");
+
+    // Its focused timeline, from the row's context menu.
+    h.get_by_label(&format!("G{gid}")).click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Focused timeline").click();
+    h.run_steps(3);
+    let (pos, gi, span_idx) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        let focus = doc.focus.as_ref().expect("the timeline is focused");
+        assert_eq!(focus[0], gid);
+        assert!(
+            focus.len() > 1,
+            "the goroutines it interacted with are shown too"
+        );
+        let gi = doc.trace.model.goroutine_index(gid).unwrap();
+        let (span_idx, s) = doc.trace.model.goroutines[gi]
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state == GState::Waiting)
+            .max_by_key(|(_, s)| s.duration_ns())
+            .unwrap();
+        let rect = doc
+            .geometry
+            .row_rect(&Row::Goroutine(gi))
+            .expect("the lane is visible");
+        let plot = doc.geometry.plot;
+        let mid = (s.start_ns + s.end_ns) as f64 / 2.0;
+        let x = plot.left()
+            + ((mid - doc.view.start_ns) / doc.view.span_ns() * plot.width() as f64) as f32;
+        (Pos2::new(x, rect.center().y - 2.0), gi, span_idx)
+    };
+    click_at(&mut h, pos);
+    assert_eq!(
+        h.state().doc.as_ref().unwrap().selected,
+        Some(Pick::GSpan {
+            g: gi,
+            span: span_idx
+        })
+    );
+    h.get_by_label_contains("End stack trace (where it blocked)");
+    let wait = h.get_by_label("main.wait").rect();
+    let selectgo = h.get_by_label("runtime.selectgo").rect();
+    assert!(
+        selectgo.top() < wait.top(),
+        "main.wait is listed as the caller of runtime.selectgo"
+    );
+}
+
+/// Ctrl+F, a function name, Enter: the longest span blocked in it is selected and shown,
+/// and its goroutine lane is highlighted. `p0` then shows the processor view.
+#[test]
+fn ctrl_f_finds_a_function_and_a_processor() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.get_by_label("Find");
+    h.state_mut().doc.as_mut().unwrap().search.query = "main.wait".into();
+    h.run_steps(2);
+    h.get_by_label_contains("results");
+    h.get_all_by_label_contains("— main.wait")
+        .next()
+        .expect("a span hit")
+        .click();
+    h.run_steps(3);
+    {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        let (g, s) = doc.selected_gspan().expect("the matching span is selected");
+        assert!(s.duration_ns() > 900_000_000, "the 1 s stall first");
+        let m = doc.search.matches().expect("matches while the bar is open");
+        assert!(m.goroutines.contains(&g.id));
+    }
+    h.state_mut().doc.as_mut().unwrap().search.query = "p0".into();
+    h.run_steps(2);
+    h.get_by_label("Processor P0").click();
+    h.run_steps(2);
+    assert_eq!(h.state().doc.as_ref().unwrap().mode, LaneMode::Procs);
+}
+
+/// Ctrl+F pressed and released, Ctrl included, within one frame (a quick chord, a remote
+/// desktop, xdotool) opens the search: the key event says Ctrl was held even though it is
+/// up again by the frame's end.
+#[test]
+fn a_chord_within_one_frame_opens_the_search() {
+    let mut h = harness(Some(trace("stall-go127")));
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::Key {
+            key: egui::Key::F,
+            pressed,
+            modifiers: Modifiers::COMMAND,
+            repeat: false,
+            physical_key: None,
+        });
+    }
+    h.run_steps(2);
+    assert!(
+        h.state().doc.as_ref().unwrap().search.open,
+        "Ctrl+F did not open the search"
+    );
+    h.get_by_label("Find");
+}
+
+/// On a large trace the search runs in the background, one query at a time, and the bar
+/// ends up with the matches of the query as last typed.
+#[test]
+fn searching_a_large_trace_runs_in_the_background() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    // Every trace is large here.
+    h.state_mut().doc.as_mut().unwrap().search.inline_events = 0.0;
+    // Typed a letter a frame: later letters come while earlier searches run.
+    for q in ["m", "ma", "main", "main.", "main.wa", "main.wait"] {
+        h.state_mut().doc.as_mut().unwrap().search.query = q.into();
+        h.step();
+    }
+    let settled = |h: &Harness<'static, GoscopeApp>| {
+        let s = &h.state().doc.as_ref().unwrap().search;
+        !s.searching() && h.query_by_label_contains("results").is_some()
+    };
+    step_until(&mut h, settled, "the search did not settle");
+    let hits = h.get_all_by_label_contains("— main.wait").count();
+    assert!(hits > 0, "no span of main.wait listed");
+    assert_eq!(
+        h.query_all_by_label_contains("— main.").count(),
+        hits,
+        "a shorter query's matches are listed"
+    );
+}
+
+/// The seed's story, profiles: Profiles → Sync blocking → searching `main.wait` shows
+/// ≈1 s, the stall of the one stalled stream goroutine.
+#[test]
+fn story_sync_profile_holds_the_stall_in_wait() {
+    use goscope_analysis::pprof::ProfileKind;
+    use goscope_viewer::flame::{FlameTree, match_text};
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Profiles").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    // Sync blocking is the kind shown first.
+    h.get_by_label("Sync blocking");
+    h.get_by_label("Search").focus();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("main.wait");
+    // What the search must find: the stalled goroutine's second in main.wait.
+    let expected = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let sync = an.profile(ProfileKind::Sync).unwrap();
+        let tree = FlameTree::from_profile(sync, &an.stacks);
+        let (_, found) = tree.search("main.wait");
+        assert_eq!(found.frames, 1, "one stalled goroutine blocks in main.wait");
+        assert!(
+            (950_000_000..1_100_000_000).contains(&found.total_ns),
+            "main.wait holds {} ns",
+            found.total_ns
+        );
+        match_text("main.wait", found, tree.total_ns())
+    };
+    let mut shown = false;
+    for _ in 0..400 {
+        h.step();
+        if h.query_by_label(&expected).is_some() {
+            shown = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(shown, "the view shows {expected:?}");
+}
+
+/// "Find in the timeline" from a view (a right-click on a flame graph frame): the search bar
+/// opens with the function and its longest span is shown.
+#[test]
+fn find_action_from_a_view_opens_search_and_shows_the_span() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .apply(goscope_viewer::panels::Action::Find("main.wait".into()));
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.search.matches().is_some(), "the search bar is open");
+    assert_eq!(doc.search.query, "main.wait");
+    let (_, s) = doc.selected_gspan().expect("a matching span is selected");
+    assert!(s.duration_ns() > 900_000_000);
+    h.get_by_label("Find");
+}
+
+/// Every committed trace, every lane mode and every dock tab render without a panic, and the
+/// analyses finish (no "Analysis failed").
+#[test]
+fn every_trace_renders_every_view() {
+    use goscope_viewer::app::Tab;
+    let dir = goscope_testdata::dir().join("traces");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            if p.extension()? != "trace" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().to_string())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 36, "{names:?}");
+    for name in names {
+        let mut h = harness(Some(trace(&name)));
+        assert!(h.state().doc.is_some(), "{name}: {:?}", h.state().error);
+        for mode in [LaneMode::Procs, LaneMode::Goroutines, LaneMode::Threads] {
+            h.state_mut().doc.as_mut().unwrap().mode = mode;
+            h.run_steps(2);
+        }
+        for tab in Tab::ALL {
+            h.state_mut().doc.as_mut().unwrap().tab = Some(tab);
+            h.run_steps(2);
+            if tab == Tab::Goroutines {
+                wait_analyses(&mut h);
+            }
+        }
+        assert!(
+            h.query_by_label_contains("Analysis failed").is_none(),
+            "{name}: the analyses failed"
+        );
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default());
+        assert!(matches!(an, Some(Ok(_))), "{name}: analyses did not finish");
+    }
+}
+
+/// A running span's details say which P it ran on.
+#[test]
+fn a_running_span_shows_its_processor() {
+    let mut h = harness(Some(trace("stall-go127")));
+    let (pick, p) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let (gi, si, s) = doc
+            .trace
+            .model
+            .goroutines
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, g)| g.spans.iter().enumerate().map(move |(si, s)| (gi, si, s)))
+            .find(|(_, _, s)| s.state == GState::Running)
+            .expect("a running span");
+        (Pick::GSpan { g: gi, span: si }, s.p)
+    };
+    assert!(p >= 0);
+    h.state_mut().doc.as_mut().unwrap().selected = Some(pick);
+    h.run_steps(3);
+    h.get_by_label(&format!("State: running on Proc {p}"));
+}
+
+/// Lane layouts are kept from frame to frame while the view stays, and made again when it
+/// moves.
+#[test]
+fn lane_layouts_are_kept_while_the_view_stays() {
+    let mut h = harness(Some(trace("mixed-go127")));
+    h.run_steps(2);
+    let kept = h.state().doc.as_ref().unwrap().geometry.lod.kept_lanes();
+    assert!(kept >= 3, "the processor lanes' layouts are kept ({kept})");
+    h.key_press(egui::Key::D);
+    h.run_steps(2);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.geometry.lod.kept_lanes() >= 3);
+}
+
+/// `goscope TRACE` starts reading before the window exists; the window takes the load over
+/// and shows the trace.
+#[test]
+fn a_load_started_before_the_window_shows_in_it() {
+    let early = goscope_viewer::app::early_load(&trace("stall-go127"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| GoscopeApp::with_loader(cc, Some(early)));
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().expect("the trace is open");
+    assert!(doc.trace.path().ends_with("stall-go127.trace"));
+    assert!(!doc.preview);
+    h.get_by_label("Proc 0");
+}
