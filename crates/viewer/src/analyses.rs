@@ -17,47 +17,70 @@ pub const INLINE_EVENTS: f64 = 500_000.0;
 
 /// A computation running on its own thread; the UI polls it each frame.
 pub struct Job<T> {
-    result: Arc<Mutex<Option<T>>>,
+    result: Arc<Mutex<Option<Result<T, String>>>>,
     pub started: Instant,
 }
 
 impl<T: Send + 'static> Job<T> {
-    /// Runs `f` on a new thread and asks `ctx` to repaint when it is done.
+    /// Runs `f` on a new thread and asks `ctx` to repaint when it is done. If `f` panics,
+    /// or no thread can be made, the job ends with that message as its error, so that the
+    /// view shows it instead of waiting forever.
     pub fn spawn(
         name: &str,
         ctx: &egui::Context,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Job<T> {
         let result = Arc::new(Mutex::new(None));
-        let (slot, ctx) = (result.clone(), ctx.clone());
-        // If no thread can be made nothing arrives and the view keeps saying "computing".
-        let _ = std::thread::Builder::new()
+        let (slot, ctx2) = (result.clone(), ctx.clone());
+        let what = name.to_string();
+        let spawned = std::thread::Builder::new()
             .name(format!("goscope-{name}"))
             .spawn(move || {
-                let out = f();
+                let out =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+                        format!("the {what} computation failed: {}", panic_text(&*panic))
+                    });
                 // What the computation used and dropped goes back to the system.
                 super::give_back_freed_memory();
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(out);
                 }
-                ctx.request_repaint();
+                ctx2.request_repaint();
             });
+        if let Err(e) = spawned {
+            if let Ok(mut s) = result.lock() {
+                *s = Some(Err(format!("cannot start the {name} computation: {e}")));
+            }
+        }
         Job {
             result,
             started: Instant::now(),
         }
     }
 
-    /// The result, once, when it has arrived.
-    pub fn take(&self) -> Option<T> {
+    /// The result (or the failure), once, when it has arrived.
+    pub fn take(&self) -> Option<Result<T, String>> {
         self.result.lock().ok().and_then(|mut r| r.take())
     }
 }
 
-/// A value computed in the background: running, then there.
+/// A panic's message.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "it panicked".to_string()
+    }
+}
+
+/// A value computed in the background: running, then there (or failed).
 pub enum Slot<T> {
     Running(Job<T>),
     Done(T),
+    /// The computation panicked; the message says so.
+    Failed(String),
 }
 
 impl<T: Send + 'static> Slot<T> {
@@ -69,18 +92,43 @@ impl<T: Send + 'static> Slot<T> {
     pub fn get(&mut self) -> Option<&T> {
         if let Slot::Running(job) = self {
             match job.take() {
-                Some(v) => *self = Slot::Done(v),
+                Some(Ok(v)) => *self = Slot::Done(v),
+                Some(Err(e)) => *self = Slot::Failed(e),
                 None => return None,
             }
         }
         match self {
             Slot::Done(v) => Some(v),
-            Slot::Running(_) => None,
+            Slot::Running(_) | Slot::Failed(_) => None,
+        }
+    }
+
+    /// Why the computation failed, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Slot::Failed(e) => Some(e),
+            _ => None,
         }
     }
 
     pub fn is_done(&self) -> bool {
         matches!(self, Slot::Done(_))
+    }
+}
+
+/// What a view shows while a background value is not there: a spinner and `label`, or the
+/// computation's failure in the error colour.
+pub fn pending_ui(ui: &mut egui::Ui, failure: Option<&str>, label: &str) {
+    match failure {
+        Some(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(label);
+            });
+        }
     }
 }
 
@@ -151,6 +199,25 @@ mod tests {
         }
         assert_eq!(slot.get(), Some(&42));
         assert!(slot.is_done());
+    }
+
+    /// A computation that panics ends its slot with the panic's message, which the view
+    /// shows instead of a spinner that never stops.
+    #[test]
+    fn a_panicking_job_fails_with_its_message() {
+        let ctx = egui::Context::default();
+        let mut slot: Slot<u32> = Slot::spawn("test", &ctx, || panic!("index out of range"));
+        let t0 = Instant::now();
+        while slot.failure().is_none() && t0.elapsed().as_secs() < 10 {
+            let _ = slot.get();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(slot.get(), None);
+        let e = slot.failure().expect("the slot failed");
+        assert!(
+            e.contains("test") && e.contains("index out of range"),
+            "{e}"
+        );
     }
 }
 

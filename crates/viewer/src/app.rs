@@ -90,8 +90,8 @@ pub struct Doc {
     pub selection_panel: bool,
     /// The dock's open tab (None: the dock is closed).
     pub tab: Option<Tab>,
-    /// The findings, once computed.
-    pub findings: Option<Vec<goscope_analysis::findings::Finding>>,
+    /// The findings, computed in the background when the tab is first shown.
+    pub findings: Option<Slot<Arc<Vec<goscope_analysis::findings::Finding>>>>,
     /// The goroutine analysis and profiles, computed in the background after loading.
     pub analyses: Option<AnalysesSlot>,
     pub goroutines_view: GoroutinesView,
@@ -270,7 +270,10 @@ impl Doc {
                 Analyses::compute(file).map(Arc::new)
             })
         });
-        slot.get().cloned()
+        match slot.get() {
+            Some(an) => Some(an.clone()),
+            None => slot.failure().map(|e| Err(e.to_string())),
+        }
     }
 
     /// Shows a search result.
@@ -915,15 +918,14 @@ impl GoscopeApp {
                                 if let Some((_, slot)) = &mut doc.selection_summary {
                                     match slot.get() {
                                         Some(s) => panels::selection_ui(ui, &doc.trace.model, s),
-                                        None => {
-                                            ui.horizontal(|ui| {
-                                                ui.spinner();
-                                                ui.label(format!(
-                                                    "Selection: {} — summing its spans…",
-                                                    format_duration(b - a)
-                                                ));
-                                            });
-                                        }
+                                        None => super::analyses::pending_ui(
+                                            ui,
+                                            slot.failure(),
+                                            &format!(
+                                                "Selection: {} — summing its spans…",
+                                                format_duration(b - a)
+                                            ),
+                                        ),
                                     }
                                 }
                             }
@@ -1120,10 +1122,19 @@ fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
 /// The findings: what to look at first, each with a link to its place in the timeline.
 fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
     use goscope_analysis::findings::{self, LaneRef};
-    let model = doc.trace.model.clone();
-    let list = doc
-        .findings
-        .get_or_insert_with(|| findings::findings(&model));
+    // Findings walk every span of the model: in the background, once per document.
+    let slot = doc.findings.get_or_insert_with(|| {
+        let model = doc.trace.model.clone();
+        Slot::spawn("findings", ui.ctx(), move || {
+            Arc::new(findings::findings(&model))
+        })
+    });
+    let Some(list) = slot.get() else {
+        let failure = slot.failure().map(str::to_string);
+        super::analyses::pending_ui(ui, failure.as_deref(), "Looking for what stands out…");
+        return;
+    };
+    let list = list.clone();
     let mut jump = None;
     if list.is_empty() {
         ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
@@ -1361,6 +1372,37 @@ mod tests {
         assert_eq!(
             app.error.as_deref(),
             Some("stall-go127.trace: broken at offset 1234")
+        );
+    }
+
+    /// One load maps the file once: the model was built from the mapping the document
+    /// holds, and the dock's analyses read that same mapping (not the path again, which
+    /// may have been rewritten meanwhile).
+    #[test]
+    fn a_load_maps_the_file_once_for_the_model_and_the_dock() {
+        let ctx = egui::Context::default();
+        let mut app = GoscopeApp::headless(ctx.clone());
+        app.open(&testdata::trace_path("stall-go127"));
+        let t0 = Instant::now();
+        while app.is_loading() && t0.elapsed().as_secs() < 30 {
+            app.poll_loader();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let doc = app.doc.as_mut().expect("the trace opened");
+        assert!(doc.trace.file.is_mapped());
+        let an = loop {
+            match doc.analyses(&ctx) {
+                Some(Ok(an)) => break an,
+                Some(Err(e)) => panic!("{e}"),
+                None if t0.elapsed().as_secs() < 30 => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                None => panic!("the analyses did not finish"),
+            }
+        };
+        assert!(
+            Arc::ptr_eq(&an.data, &doc.trace.file),
+            "the dock read another mapping"
         );
     }
 

@@ -239,7 +239,8 @@ impl SearchBar {
     fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>) {
         if let Some((query, job)) = &self.running {
             let Some(found) = job.take() else { return };
-            self.matches = found;
+            // A search that failed (panicked) finds nothing; the next query searches again.
+            self.matches = found.unwrap_or_default();
             self.matched = Some(query.clone());
             self.running = None;
         }
