@@ -27,9 +27,13 @@ pub const HEADER_LEN: usize = 16;
 pub struct Version(pub u32);
 
 impl Version {
+    /// Format 22, written by Go 1.22.
     pub const GO122: Version = Version(22);
+    /// Format 23, written by Go 1.23 and 1.24.
     pub const GO123: Version = Version(23);
+    /// Format 25, written by Go 1.25.
     pub const GO125: Version = Version(25);
+    /// Format 26, written by Go 1.26 and later.
     pub const GO126: Version = Version(26);
 
     /// The Go releases that write this format.
@@ -97,6 +101,7 @@ pub struct Batch<'a> {
     pub offset: u64,
     /// File offset of the body's first byte.
     pub body_offset: u64,
+    /// Generation number from the batch header.
     pub generation: u64,
     /// The writing thread; u64::MAX on the wire becomes -1 (no thread).
     pub m: i64,
@@ -104,21 +109,29 @@ pub struct Batch<'a> {
     pub time_ticks: u64,
     /// Experiment id; 0 for ordinary batches.
     pub experiment: u8,
+    /// The batch body.
     pub body: &'a [u8],
 }
 
 /// What a batch body holds, decided by its first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BatchKind {
+    /// The string table.
     Strings,
+    /// The stack table.
     Stacks,
+    /// CPU profile samples.
     CpuSamples,
+    /// Clock frequency and sync data (frequency batch before format 25, sync batch from 25).
     Sync,
+    /// An experiment's batch, kept raw.
     Experimental,
+    /// Events of one M in program order.
     Events,
 }
 
 impl Batch<'_> {
+    /// What the body holds, for a trace of format `v`.
     pub fn kind(&self, v: Version) -> BatchKind {
         if self.experiment != 0 {
             return BatchKind::Experimental;
@@ -209,18 +222,22 @@ fn read_item<'a>(
 /// The batches of one generation, in file order.
 #[derive(Clone, Debug)]
 pub struct GenerationSpan<'a> {
+    /// Generation number.
     pub generation: u64,
     /// File offset where the generation's first batch begins.
     pub offset: u64,
     /// File offset just past its last byte (for format 26, past the end marker).
     pub end_offset: u64,
+    /// The generation's batches.
     pub batches: Vec<Batch<'a>>,
 }
 
 /// The file split into generations by batch headers alone.
 #[derive(Clone, Debug)]
 pub struct Scan<'a> {
+    /// Format version from the file header.
     pub version: Version,
+    /// The generations found, in file order.
     pub generations: Vec<GenerationSpan<'a>>,
     /// Set when the file ends inside a generation or a batch cannot be read: the
     /// generations before it are complete and kept; this says what was cut.

@@ -42,6 +42,7 @@ pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
 }
 
 impl<'a> Cursor<'a> {
+    /// A cursor at the start of `data`, which sits at offset `base` in the file.
     pub fn new(data: &'a [u8], base: u64, generation: Option<u64>) -> Self {
         Cursor {
             data,
@@ -57,20 +58,24 @@ impl<'a> Cursor<'a> {
         self.base + self.pos as u64
     }
 
+    /// Bytes left to read.
     #[inline]
     pub fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
+    /// Whether every byte has been read.
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }
 
+    /// Sets the generation that errors report.
     pub fn set_generation(&mut self, generation: Option<u64>) {
         self.generation = generation;
     }
 
+    /// Reads one byte; `what` names it in the error.
     #[inline]
     pub fn byte(&mut self, what: &'static str) -> Result<u8> {
         match self.data.get(self.pos) {
@@ -82,6 +87,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads one uvarint; `what` names it in the error.
     #[inline]
     pub fn uvarint(&mut self, what: &'static str) -> Result<u64> {
         let rest = &self.data[self.pos..];
@@ -102,6 +108,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads `n` raw bytes; `what` names them in the error.
     pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
         if self.remaining() < n {
             return Err(Error::eof(self.offset(), self.generation, what));

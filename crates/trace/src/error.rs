@@ -10,6 +10,7 @@ pub struct Error {
     pub offset: u64,
     /// The generation number from the batch header, when known.
     pub generation: Option<u64>,
+    /// What kind of problem it is.
     pub kind: ErrorKind,
 }
 
@@ -20,19 +21,33 @@ pub enum ErrorKind {
     /// The file does not start with `go 1.N trace\0\0\0`.
     NotATrace,
     /// A known header whose format goscope does not read (yet).
-    UnsupportedVersion { version: u32, go: &'static str },
+    UnsupportedVersion {
+        /// The N of the header.
+        version: u32,
+        /// The Go releases that write that format.
+        go: &'static str,
+    },
     /// The file ended before a structure was complete.
-    UnexpectedEof { expected: &'static str },
+    UnexpectedEof {
+        /// What was being read.
+        expected: &'static str,
+    },
     /// A byte or value that is not what the format allows there.
     Malformed {
+        /// What the format allows there.
         expected: &'static str,
+        /// What the file holds instead.
         found: String,
     },
     /// The ordering state machine could not place any of the pending events.
-    Broken { detail: String },
+    Broken {
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 impl Error {
+    /// An error of `kind` at file offset `offset`.
     pub fn new(offset: u64, generation: Option<u64>, kind: ErrorKind) -> Self {
         Error {
             offset,
@@ -41,10 +56,12 @@ impl Error {
         }
     }
 
+    /// The file or a structure ended before `expected` was complete.
     pub fn eof(offset: u64, generation: Option<u64>, expected: &'static str) -> Self {
         Error::new(offset, generation, ErrorKind::UnexpectedEof { expected })
     }
 
+    /// `expected` was not found; `found` is what was there.
     pub fn malformed(
         offset: u64,
         generation: Option<u64>,
@@ -61,6 +78,8 @@ impl Error {
         )
     }
 
+    /// The trace cannot be read on (events that cannot be ordered, a cancelled read);
+    /// `detail` says why.
     pub fn broken(offset: u64, generation: Option<u64>, detail: impl Into<String>) -> Self {
         Error::new(
             offset,
@@ -107,4 +126,5 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A result with this crate's `Error`.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -19,16 +19,26 @@ pub const NO_TASK: u64 = u64::MAX;
 
 /// States a goroutine or P can be in, as reported by state transitions.
 pub mod state {
+    /// Go's `GoUndetermined`: not known yet (a goroutine's first status event).
     pub const GO_UNDETERMINED: u64 = 0;
+    /// Go's `GoNotExist`: not created yet, or destroyed.
     pub const GO_NOT_EXIST: u64 = 1;
+    /// Go's `GoRunnable`: ready to run.
     pub const GO_RUNNABLE: u64 = 2;
+    /// Go's `GoRunning`: running on a P.
     pub const GO_RUNNING: u64 = 3;
+    /// Go's `GoWaiting`: blocked.
     pub const GO_WAITING: u64 = 4;
+    /// Go's `GoSyscall`: in a system call.
     pub const GO_SYSCALL: u64 = 5;
 
+    /// Go's `ProcUndetermined`: not known yet (a P's first status event).
     pub const PROC_UNDETERMINED: u64 = 0;
+    /// Go's `ProcNotExist`: the P does not exist.
     pub const PROC_NOT_EXIST: u64 = 1;
+    /// Go's `ProcRunning`: the P is in use by a thread.
     pub const PROC_RUNNING: u64 = 2;
+    /// Go's `ProcIdle`: the P is idle.
     pub const PROC_IDLE: u64 = 3;
 }
 
@@ -37,34 +47,55 @@ pub mod state {
 /// as documented on the accessors in `event.rs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// Timestamp in ns (the trace clock, as Go's reader reports it).
     pub time_ns: i64,
+    /// Thread (M) id, or `NONE`.
     pub m: i64,
+    /// P id, or `NONE`.
     pub p: i64,
+    /// Goroutine id, or `NONE`.
     pub g: i64,
+    /// Arguments: the wire ones, then the ordering pass's additions.
     pub args: [u64; 4],
+    /// Wire event type (`spec::EV_*`).
     pub typ: EvType,
 }
 
 /// The kinds of Go's parsed event API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
+    /// A synchronization point: the start of a generation's events.
     Sync,
+    /// A metric sample (GOMAXPROCS, heap size, heap goal).
     Metric,
+    /// A label on a goroutine.
     Label,
+    /// A CPU profile sample.
     StackSample,
+    /// The start of a range (stop-the-world, GC, sweep, mark assist).
     RangeBegin,
+    /// A range already in progress at the start of a generation.
     RangeActive,
+    /// The end of a range.
     RangeEnd,
+    /// A user task begins.
     TaskBegin,
+    /// A user task ends.
     TaskEnd,
+    /// A user region begins.
     RegionBegin,
+    /// A user region ends.
     RegionEnd,
+    /// A user log message.
     Log,
+    /// A goroutine or P changes state (see `Event::transition`).
     StateTransition,
+    /// An experiment's event.
     Experimental,
 }
 
 impl Kind {
+    /// Every kind, in declaration order (`Kind::index` order).
     pub const ALL: [Kind; 14] = [
         Kind::Sync,
         Kind::Metric,
@@ -82,6 +113,7 @@ impl Kind {
         Kind::Experimental,
     ];
 
+    /// The kind's name as Go spells it.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Sync => "Sync",
@@ -101,6 +133,7 @@ impl Kind {
         }
     }
 
+    /// Position in `Kind::ALL`, for per-kind arrays.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -131,16 +164,20 @@ pub fn kind_of(typ: EvType) -> Kind {
 /// The resource a state transition is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
+    /// A goroutine, by id.
     Goroutine(i64),
+    /// A P, by id.
     Proc(i64),
 }
 
 /// A decoded state transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transition {
+    /// Whose state changes.
     pub resource: Resource,
     /// A `state::GO_*` or `state::PROC_*` value.
     pub from: u64,
+    /// The new state, a `state::GO_*` or `state::PROC_*` value.
     pub to: u64,
     /// String id of the reason (GoStop, GoBlock), 0 if none.
     pub reason: u64,
@@ -167,6 +204,7 @@ fn proc_state_from_status(s: u64) -> u64 {
 }
 
 impl Event {
+    /// The parsed-API kind of this event.
     pub fn kind(&self) -> Kind {
         kind_of(self.typ)
     }
@@ -266,6 +304,7 @@ impl Event {
     }
 }
 
+/// The name of a `state::GO_*` value, as Go prints it.
 pub fn go_state_name(s: u64) -> &'static str {
     match s {
         state::GO_UNDETERMINED => "Undetermined",
@@ -278,6 +317,7 @@ pub fn go_state_name(s: u64) -> &'static str {
     }
 }
 
+/// The name of a `state::PROC_*` value, as Go prints it.
 pub fn proc_state_name(s: u64) -> &'static str {
     match s {
         state::PROC_UNDETERMINED => "Undetermined",

@@ -81,10 +81,12 @@ impl<T> IdTable<T> {
         dense.chain(sparse)
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.dense.iter().filter(|v| v.is_some()).count() + self.sparse.len()
     }
 
+    /// Whether the table has no entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -93,9 +95,13 @@ impl<T> IdTable<T> {
 /// One stack frame as the table states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame {
+    /// Program counter.
     pub pc: u64,
+    /// String id of the function name.
     pub func: u64,
+    /// String id of the file name.
     pub file: u64,
+    /// Line number.
     pub line: u64,
 }
 
@@ -104,33 +110,45 @@ pub struct Frame {
 pub struct ClockSnapshot {
     /// The trace clock at the snapshot, in ticks.
     pub trace_ticks: u64,
+    /// Monotonic clock at the snapshot, in ns.
     pub mono_ns: u64,
+    /// Wall clock at the snapshot: seconds since the Unix epoch.
     pub wall_sec: u64,
+    /// Wall clock at the snapshot: nanoseconds within the second.
     pub wall_nsec: u64,
 }
 
 /// An experimental batch's raw body.
 #[derive(Clone, Debug)]
 pub struct ExperimentalBatch {
+    /// Experiment id.
     pub experiment: u8,
+    /// The thread that wrote the batch.
     pub m: i64,
+    /// File offset of the body's first byte.
     pub body_offset: u64,
+    /// Body length in bytes.
     pub len: usize,
 }
 
 /// The per-generation tables every event of the generation refers to.
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
+    /// Generation number.
     pub generation: u64,
+    /// String id → string.
     pub strings: IdTable<Box<str>>,
     /// Stack id → range in `stack_pcs`.
     pub stacks: IdTable<(u32, u32)>,
+    /// The pcs of every stack, back to back.
     pub stack_pcs: Vec<u64>,
     /// The first frame seen for each pc in this generation.
     pub frames: HashMap<u64, Frame>,
     /// Nanoseconds per tick, computed as Go does (1 / (ticks_per_second / 1e9)).
     pub ns_per_tick: f64,
+    /// The sync batch's clock snapshot, if any (format 25+).
     pub clock: Option<ClockSnapshot>,
+    /// The generation's experimental batches.
     pub experimental: Vec<ExperimentalBatch>,
     /// Strings the ordering pass attaches to events (task names carried across
     /// generations); an event refers to one by index + 1.
@@ -180,6 +198,7 @@ impl Tables {
             })
     }
 
+    /// A string added by the ordering pass, by id; "" for 0 or an unknown id.
     pub fn extra_string(&self, id: u64) -> &str {
         if id == 0 {
             return "";
@@ -222,18 +241,24 @@ pub fn ns_from_ticks(ticks: u64, ns_per_tick: f64) -> i64 {
 /// An event as read from an M's batches, before ordering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawEvent {
+    /// Timestamp in ns.
     pub time_ns: i64,
+    /// Arguments after the tick delta.
     pub args: [u64; 4],
     /// File offset of the event's type byte.
     pub offset: u64,
+    /// Wire event type.
     pub typ: EvType,
 }
 
 /// One of an M's event batches, body not yet decoded.
 #[derive(Clone, Copy, Debug)]
 pub struct EventBatch<'a> {
+    /// The batch body.
     pub body: &'a [u8],
+    /// File offset of the body's first byte.
     pub body_offset: u64,
+    /// Base timestamp in ticks.
     pub time_ticks: u64,
 }
 
@@ -241,7 +266,9 @@ pub struct EventBatch<'a> {
 /// an `MCursor` while ordering, so a generation never holds its events in memory.
 #[derive(Clone, Debug)]
 pub struct MStream<'a> {
+    /// The thread.
     pub m: i64,
+    /// Its event batches.
     pub batches: Vec<EventBatch<'a>>,
 }
 
@@ -396,10 +423,15 @@ impl MCursor {
 /// A CPU profile sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuSample {
+    /// Timestamp in ns.
     pub time_ns: i64,
+    /// Thread (M) id, or `NONE`.
     pub m: i64,
+    /// P id, or `NONE`.
     pub p: i64,
+    /// Goroutine id, or `NONE`.
     pub g: i64,
+    /// Stack id.
     pub stack: u64,
 }
 
@@ -420,8 +452,11 @@ impl CpuSample {
 /// A decoded generation, ready for ordering.
 #[derive(Clone, Debug)]
 pub struct Generation<'a> {
+    /// Generation number.
     pub generation: u64,
+    /// File offset where the generation's first batch begins.
     pub offset: u64,
+    /// File offset just past its last byte.
     pub end_offset: u64,
     /// Shared with the events' consumer (the pipelined reader sends it along with them).
     pub tables: Arc<Tables>,

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 /// Ids below this are indexed directly.
 pub const DENSE_IDS: i64 = 1 << 22;
 
+/// Values by goroutine, P or thread id: direct index for small ids, hash for others.
 #[derive(Clone)]
 pub struct IdMap<T> {
     values: Vec<T>,
@@ -45,21 +46,25 @@ impl<T> IdMap<T> {
         }
     }
 
+    /// The value for `id`.
     #[inline]
     pub fn get(&self, id: &i64) -> Option<&T> {
         self.place(*id).map(|i| &self.values[i])
     }
 
+    /// The value for `id`, mutably.
     #[inline]
     pub fn get_mut(&mut self, id: &i64) -> Option<&mut T> {
         self.place(*id).map(|i| &mut self.values[i])
     }
 
+    /// Whether `id` has a value.
     #[inline]
     pub fn contains_key(&self, id: &i64) -> bool {
         self.place(*id).is_some()
     }
 
+    /// The value for `id`, inserting `make()` first if it has none.
     #[inline]
     pub fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
         let i = self.place_or_insert_with(id, make);

@@ -1,4 +1,33 @@
-//! Go execution trace decoding (formats 22–26, Go 1.22+): bytes in, events out in Go's order.
+//! Reads Go execution traces (those of `runtime/trace`, `go test -trace` and
+//! `/debug/pprof/trace`): bytes in, events out in exactly the order, with exactly the
+//! timestamps, of Go's own parser. It reads trace formats 22, 23, 25 and 26 (Go 1.22 and
+//! later) and rejects the older v1 formats with an error naming the Go release that wrote
+//! them. Bad input never panics: errors carry the file offset, and a cut trace yields its
+//! complete generations plus a warning in [`Outcome::warning`].
+//!
+//! Counting the events of each [`Kind`]:
+//!
+//! ```
+//! use goscope_trace::{Kind, ReadOptions};
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/traces/stall-go127.trace");
+//! let bytes = std::fs::read(path)?;
+//! let mut counts = [0u64; Kind::ALL.len()];
+//! let outcome = goscope_trace::read(&bytes, ReadOptions::default(), |ev, _tables| {
+//!     counts[ev.kind().index()] += 1;
+//! })?;
+//! for kind in Kind::ALL {
+//!     println!("{:<16} {}", kind.name(), counts[kind.index()]);
+//! }
+//! assert!(counts[Kind::StateTransition.index()] > 0);
+//! if let Some(warning) = &outcome.warning {
+//!     eprintln!("trace cut: {warning}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Event::transition`] gives a state transition's goroutine or P and its old and new
+//! state; [`write_go_text`] prints an event the way `go tool trace -d=parsed` does.
 //!
 //! Layers, each in its own file:
 //! - `batch`: header and batch headers; splits the file into generations (no bodies read).
@@ -15,6 +44,8 @@
 //! This module takes `&[u8]`; mapping files is the caller's business (a `Source` is told
 //! which bytes a read does not need for now, so a mapping can give their pages back). It
 //! knows nothing of the model or the UI.
+
+#![warn(missing_docs)]
 
 pub mod batch;
 pub mod bytes;
@@ -62,6 +93,7 @@ impl Default for ReadOptions {
 /// What a read produced besides its events.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// Trace format version from the file header.
     pub version: Version,
     /// Generations ordered completely.
     pub generations: usize,
@@ -81,8 +113,18 @@ pub struct Outcome {
 /// Progress of a read, for progress bars.
 #[derive(Clone, Copy, Debug)]
 pub enum Progress {
-    Scanned { generations: usize },
-    Ordered { generation: usize, of: usize },
+    /// The batch headers are scanned.
+    Scanned {
+        /// Generations found.
+        generations: usize,
+    },
+    /// A generation is ordered completely.
+    Ordered {
+        /// Generations ordered so far (1-based count).
+        generation: usize,
+        /// Generations in the file.
+        of: usize,
+    },
 }
 
 /// Where a read's bytes come from. `read_pipelined` tells it which bytes it does not need
@@ -92,6 +134,7 @@ pub enum Progress {
 /// file gives those pages back (`goscope_file::TraceFile`), so the file does not count whole in the
 /// reader's memory.
 pub trait Source: Sync {
+    /// All the trace's bytes.
     fn bytes(&self) -> &[u8];
     /// The read does not need `range` of the bytes for now (it may read them later).
     fn release(&self, _range: std::ops::Range<usize>) {}

@@ -9,57 +9,109 @@
 /// A wire event type byte.
 pub type EvType = u8;
 
+/// Header of a batch of one M's events.
 pub const EV_EVENT_BATCH: EvType = 1;
+/// First byte of a stack table batch body.
 pub const EV_STACKS: EvType = 2;
+/// One stack table entry: id and frames.
 pub const EV_STACK: EvType = 3;
+/// First byte of a string table batch body.
 pub const EV_STRINGS: EvType = 4;
+/// One string table entry: id and bytes.
 pub const EV_STRING: EvType = 5;
+/// First byte of a CPU sample batch body.
 pub const EV_CPU_SAMPLES: EvType = 6;
+/// One CPU profile sample: time, M, P, goroutine, stack.
 pub const EV_CPU_SAMPLE: EvType = 7;
+/// Ticks per second of the trace clock.
 pub const EV_FREQUENCY: EvType = 8;
+/// GOMAXPROCS changed.
 pub const EV_PROCS_CHANGE: EvType = 9;
+/// A P starts running.
 pub const EV_PROC_START: EvType = 10;
+/// A P stops.
 pub const EV_PROC_STOP: EvType = 11;
+/// A P is taken from a thread that is in a system call.
 pub const EV_PROC_STEAL: EvType = 12;
+/// A P's status at the start of a generation.
 pub const EV_PROC_STATUS: EvType = 13;
+/// A goroutine is created.
 pub const EV_GO_CREATE: EvType = 14;
+/// A goroutine appears on a thread entering Go from outside (cgo callback).
 pub const EV_GO_CREATE_SYSCALL: EvType = 15;
+/// A goroutine starts running.
 pub const EV_GO_START: EvType = 16;
+/// A goroutine exits.
 pub const EV_GO_DESTROY: EvType = 17;
+/// A goroutine created by `EV_GO_CREATE_SYSCALL` leaves Go.
 pub const EV_GO_DESTROY_SYSCALL: EvType = 18;
+/// A goroutine stops running but stays runnable (yield, preemption).
 pub const EV_GO_STOP: EvType = 19;
+/// A goroutine blocks.
 pub const EV_GO_BLOCK: EvType = 20;
+/// A goroutine is made runnable again.
 pub const EV_GO_UNBLOCK: EvType = 21;
+/// A goroutine enters a system call.
 pub const EV_GO_SYSCALL_BEGIN: EvType = 22;
+/// A goroutine returns from a system call and keeps its P.
 pub const EV_GO_SYSCALL_END: EvType = 23;
+/// A goroutine returns from a system call without a P.
 pub const EV_GO_SYSCALL_END_BLOCKED: EvType = 24;
+/// A goroutine's status at the start of a generation.
 pub const EV_GO_STATUS: EvType = 25;
+/// A stop-the-world begins.
 pub const EV_STW_BEGIN: EvType = 26;
+/// A stop-the-world ends.
 pub const EV_STW_END: EvType = 27;
+/// A GC cycle is in progress at the start of a generation.
 pub const EV_GC_ACTIVE: EvType = 28;
+/// A GC cycle begins.
 pub const EV_GC_BEGIN: EvType = 29;
+/// A GC cycle ends.
 pub const EV_GC_END: EvType = 30;
+/// A P is sweeping at the start of a generation.
 pub const EV_GC_SWEEP_ACTIVE: EvType = 31;
+/// A P starts sweeping.
 pub const EV_GC_SWEEP_BEGIN: EvType = 32;
+/// A P stops sweeping.
 pub const EV_GC_SWEEP_END: EvType = 33;
+/// A goroutine is in a mark assist at the start of a generation.
 pub const EV_GC_MARK_ASSIST_ACTIVE: EvType = 34;
+/// A goroutine starts a mark assist.
 pub const EV_GC_MARK_ASSIST_BEGIN: EvType = 35;
+/// A goroutine ends a mark assist.
 pub const EV_GC_MARK_ASSIST_END: EvType = 36;
+/// Heap bytes in use.
 pub const EV_HEAP_ALLOC: EvType = 37;
+/// Heap goal in bytes.
 pub const EV_HEAP_GOAL: EvType = 38;
+/// A label for the current goroutine.
 pub const EV_GO_LABEL: EvType = 39;
+/// A user task begins (`trace.NewTask`).
 pub const EV_USER_TASK_BEGIN: EvType = 40;
+/// A user task ends.
 pub const EV_USER_TASK_END: EvType = 41;
+/// A user region begins (`trace.WithRegion`, `trace.StartRegion`).
 pub const EV_USER_REGION_BEGIN: EvType = 42;
+/// A user region ends.
 pub const EV_USER_REGION_END: EvType = 43;
+/// A user log message (`trace.Log`).
 pub const EV_USER_LOG: EvType = 44;
+/// A coroutine switch to another goroutine (`iter.Pull`).
 pub const EV_GO_SWITCH: EvType = 45;
+/// A coroutine switch whose current goroutine exits.
 pub const EV_GO_SWITCH_DESTROY: EvType = 46;
+/// A goroutine is created in the waiting state.
 pub const EV_GO_CREATE_BLOCKED: EvType = 47;
+/// `EV_GO_STATUS` with the goroutine's stack.
 pub const EV_GO_STATUS_STACK: EvType = 48;
+/// Header of an experiment's batch.
 pub const EV_EXPERIMENTAL_BATCH: EvType = 49;
+/// First byte of a sync batch body (format 25+): frequency and clock snapshot.
 pub const EV_SYNC_BATCH: EvType = 50;
+/// A clock snapshot inside a sync batch.
 pub const EV_CLOCK_SNAPSHOT: EvType = 51;
+/// The end-of-generation marker (format 26).
 pub const EV_END_OF_GENERATION: EvType = 52;
 /// First experimental event type (AllocFree experiment).
 pub const EV_EXPERIMENTAL_FIRST: EvType = 128;
@@ -71,6 +123,7 @@ pub const EV_SYNC: EvType = 255;
 /// What the table knows of one event type.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
+    /// The type's name as Go spells it (`GoBlock`).
     pub name: &'static str,
     /// Argument names after the tick delta (at most 4 for timed events).
     pub args: &'static [&'static str],
@@ -257,19 +310,29 @@ pub fn is_experimental(typ: EvType) -> bool {
 
 /// A goroutine status as written in GoStatus events.
 pub mod gstatus {
+    /// Not a valid status.
     pub const BAD: u64 = 0;
+    /// Ready to run.
     pub const RUNNABLE: u64 = 1;
+    /// Running.
     pub const RUNNING: u64 = 2;
+    /// In a system call.
     pub const SYSCALL: u64 = 3;
+    /// Blocked.
     pub const WAITING: u64 = 4;
 }
 
 /// A P status as written in ProcStatus events.
 pub mod pstatus {
+    /// Not a valid status.
     pub const BAD: u64 = 0;
+    /// In use by a thread.
     pub const RUNNING: u64 = 1;
+    /// Idle.
     pub const IDLE: u64 = 2;
+    /// Held by a thread in a system call.
     pub const SYSCALL: u64 = 3;
+    /// Given up by a thread in a system call.
     pub const SYSCALL_ABANDONED: u64 = 4;
 }
 
