@@ -11,24 +11,6 @@ pub trait Timed {
     fn end_ns(&self) -> i64;
 }
 
-macro_rules! timed {
-    ($($t:ty),*) => {$(
-        impl Timed for $t {
-            fn start_ns(&self) -> i64 { self.start_ns }
-            fn end_ns(&self) -> i64 { self.end_ns }
-        }
-    )*};
-}
-timed!(
-    super::GSpan,
-    super::PSpan,
-    super::PRange,
-    super::MSpan,
-    super::GcCycle,
-    super::Stw,
-    super::Region
-);
-
 /// A lane's span times read by index (a slice of `Timed` spans, or packed `Spans`).
 pub trait SpanTimes {
     fn span_count(&self) -> usize;

@@ -547,6 +547,20 @@ pub fn write_go_text(out: &mut String, ev: &Event, tables: &Tables) {
     }
 }
 
+impl Event {
+    /// A CPU sample as the ordered event that delivers it.
+    pub fn of_cpu_sample(s: &crate::generation::CpuSample) -> Event {
+        Event {
+            time_ns: s.time_ns,
+            m: s.m,
+            p: s.p,
+            g: s.g,
+            args: [s.stack, 0, 0, 0],
+            typ: EV_CPU_SAMPLE,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -435,20 +435,6 @@ pub struct CpuSample {
     pub stack: u64,
 }
 
-impl CpuSample {
-    /// The sample as the ordered event that delivers it.
-    pub fn event(&self) -> crate::event::Event {
-        crate::event::Event {
-            time_ns: self.time_ns,
-            m: self.m,
-            p: self.p,
-            g: self.g,
-            args: [self.stack, 0, 0, 0],
-            typ: EV_CPU_SAMPLE,
-        }
-    }
-}
-
 /// A decoded generation, ready for ordering.
 #[derive(Clone, Debug)]
 pub struct Generation<'a> {

@@ -16,124 +16,13 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::replay::Origin;
+use super::speculate::{Spec, Touch};
+use super::state::*;
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE, state};
 use crate::generation::{Generation, MCursor, RawEvent, Tables};
 use crate::ids::IdMap;
 use crate::spec::*;
-
-mod speculate;
-pub(crate) use speculate::Speculation;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Seq {
-    generation: u64,
-    n: u64,
-}
-
-impl Seq {
-    fn follows(self, prev: Seq) -> bool {
-        self.generation == prev.generation && self.n == prev.n.wrapping_add(1)
-    }
-}
-
-/// A special range in flight on a goroutine or P: its begin type and optional string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct RangeKey {
-    begin: EvType,
-    desc: u64,
-}
-
-fn range_key(typ: EvType, desc: u64) -> RangeKey {
-    let begin = match spec(typ) {
-        Some(s) if s.start_ev != 0 => s.start_ev,
-        _ => typ,
-    };
-    RangeKey { begin, desc }
-}
-
-#[derive(Clone, Debug, Default)]
-struct Ranges(Vec<RangeKey>);
-
-impl Ranges {
-    fn begin(&mut self, k: RangeKey) -> std::result::Result<(), String> {
-        if self.0.contains(&k) {
-            return Err(format!(
-                "{} begins while already in flight",
-                name_of(k.begin)
-            ));
-        }
-        self.0.push(k);
-        Ok(())
-    }
-
-    fn active(&mut self, k: RangeKey, first_gen: bool) -> std::result::Result<(), String> {
-        if first_gen {
-            if self.0.contains(&k) {
-                return Err(format!(
-                    "{} active twice in the first generation",
-                    name_of(k.begin)
-                ));
-            }
-            self.0.push(k);
-        } else if !self.0.contains(&k) {
-            return Err(format!("{} active but not in flight", name_of(k.begin)));
-        }
-        Ok(())
-    }
-
-    /// Ends the range begun by the matching begin type; returns its desc.
-    fn end(&mut self, typ: EvType) -> std::result::Result<u64, String> {
-        let begin = spec(typ).map_or(0, |s| s.start_ev);
-        match self.0.iter().position(|r| r.begin == begin) {
-            Some(i) => Ok(self.0.swap_remove(i).desc),
-            None => Err(format!(
-                "{} ends a range that is not in flight",
-                name_of(typ)
-            )),
-        }
-    }
-}
-
-fn name_of(typ: EvType) -> &'static str {
-    spec(typ).map_or("?", |s| s.name)
-}
-
-#[derive(Clone, Debug, Default)]
-struct GState {
-    status: u64,
-    seq: Seq,
-    /// Active user regions: (task, name).
-    regions: Vec<(u64, Box<str>)>,
-    ranges: Ranges,
-}
-
-#[derive(Clone, Debug)]
-struct PState {
-    status: u64,
-    seq: Seq,
-    ranges: Ranges,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct MState {
-    g: i64,
-    p: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum GcState {
-    Undetermined,
-    NotRunning,
-    Running,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Ctx {
-    g: i64,
-    p: i64,
-    m: i64,
-}
 
 #[derive(Clone, Copy)]
 enum Need {
@@ -173,22 +62,22 @@ fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
 
 /// The scheduler state machine, carried from one generation to the next.
 pub struct Orderer {
-    gs: IdMap<GState>,
-    ps: FxHashMap<i64, PState>,
-    ms: MTable,
-    tasks: FxHashMap<u64, (Box<str>, u64)>,
-    gc_seq: u64,
-    gc_state: GcState,
-    initial_gen: u64,
+    pub(super) gs: IdMap<GState>,
+    pub(super) ps: FxHashMap<i64, PState>,
+    pub(super) ms: MTable,
+    pub(super) tasks: FxHashMap<u64, (Box<str>, u64)>,
+    pub(super) gc_seq: u64,
+    pub(super) gc_state: GcState,
+    pub(super) initial_gen: u64,
     /// Ordered events waiting to be emitted, with where they came from (emptied after
     /// every step).
-    queue: Vec<(Event, Origin)>,
+    pub(super) queue: Vec<(Event, Origin)>,
     /// The frontier stream whose event is being advanced.
-    stream: u32,
-    last_ns: i64,
-    syncs: u64,
+    pub(super) stream: u32,
+    pub(super) last_ns: i64,
+    pub(super) syncs: u64,
     /// Set when this orderer runs a generation ahead of time (see `speculate.rs`).
-    spec: Option<Box<speculate::Spec>>,
+    pub(super) spec: Option<Box<Spec>>,
 }
 
 impl Default for Orderer {
@@ -208,40 +97,20 @@ struct Cursor {
     m_slot: Option<usize>,
 }
 
-/// Thread states: a vector with an index by id, so each event's M is found without hashing
-/// (its frontier cursor remembers the slot). Slots are created on an M's first event, as
-/// Go's reader creates M states.
-#[derive(Default)]
-struct MTable {
-    states: Vec<(i64, MState)>,
-    index: FxHashMap<i64, usize>,
-}
-
-impl MTable {
-    fn slot(&mut self, m: i64) -> usize {
-        if let Some(&i) = self.index.get(&m) {
-            return i;
-        }
-        self.states.push((m, MState { g: NONE, p: NONE }));
-        self.index.insert(m, self.states.len() - 1);
-        self.states.len() - 1
-    }
-
-    fn get(&self, m: i64) -> Option<&MState> {
-        self.index.get(&m).map(|&i| &self.states[i].1)
-    }
-
-    fn get_mut(&mut self, m: i64) -> Option<&mut MState> {
-        self.index.get(&m).map(|&i| &mut self.states[i].1)
-    }
-
-    fn insert(&mut self, m: i64, st: MState) {
-        let i = self.slot(m);
-        self.states[i].1 = st;
-    }
-}
-
 impl Orderer {
+    /// With a speculative run, its record and the state its look-ups install guesses in.
+    fn touch(&mut self) -> Option<(&mut Spec, Touch<'_>)> {
+        let s = self.spec.as_deref_mut()?;
+        let t = Touch {
+            gs: &mut self.gs,
+            ps: &mut self.ps,
+            ms: &mut self.ms,
+            gc_seq: &mut self.gc_seq,
+            gc_state: &mut self.gc_state,
+        };
+        Some((s, t))
+    }
+
     pub fn new() -> Self {
         Orderer {
             gs: IdMap::default(),
@@ -306,7 +175,7 @@ impl Orderer {
 
     /// Makes the time later than the previous event's and hands the event over.
     #[inline]
-    fn send(
+    pub(super) fn send(
         &mut self,
         mut ev: Event,
         tables: &Arc<Tables>,
@@ -397,7 +266,7 @@ impl Orderer {
             }
             if let Some(s) = samples.get(next_sample) {
                 if frontier.is_empty() || s.time_ns < frontier[0].ev.time_ns {
-                    let ev = s.event();
+                    let ev = Event::of_cpu_sample(s);
                     next_sample += 1;
                     self.emit(ev, Origin::sample(), &gn.tables, sink)?;
                     continue;
@@ -520,8 +389,10 @@ impl Orderer {
             p: NONE,
             m,
         };
-        if self.spec.is_some() && m != NONE && m_slot.is_none() {
-            self.touch_m(m, true);
+        if m != NONE && m_slot.is_none() {
+            if let Some((s, mut t)) = self.touch() {
+                s.touch_m(&mut t, m, true);
+            }
         }
         if m != NONE {
             let i = match *m_slot {
@@ -536,8 +407,8 @@ impl Orderer {
             cur.p = ms.p;
             cur.g = ms.g;
         }
-        if self.spec.is_some() {
-            self.touch_for(ev, cur);
+        if let Some((s, mut t)) = self.touch() {
+            s.touch_for(&mut t, ev, cur);
         }
         // Each arm settles its own result, so the new context stays in registers instead of
         // passing through one merged slot (a store-forwarding stall on every event).

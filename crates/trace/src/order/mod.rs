@@ -1,9 +1,13 @@
 //! Go's order: the scheduler state machine that merges the threads' event streams
-//! (`machine`), its ordering of a generation ahead of time from a guessed start state
-//! (`machine::speculate`), and the log from which a checked speculative run is replayed
-//! (`replay`).
+//! (`machine`) over the state of each goroutine, processor and thread (`state`); ordering
+//! a generation ahead of time from a guessed start state (`speculate`), recorded in a log
+//! (`replay`), checked and stitched on (`ahead`).
 
+mod ahead;
 mod machine;
 pub(crate) mod replay;
+mod speculate;
+mod state;
 
-pub(crate) use machine::{Orderer, Speculation};
+pub(crate) use ahead::Speculation;
+pub(crate) use machine::Orderer;

@@ -265,10 +265,9 @@ impl ReplayLog {
                         typ,
                     }
                 }
-                FROM_SAMPLE => samples
-                    .next()
-                    .ok_or_else(|| broken("no CPU sample left"))?
-                    .event(),
+                FROM_SAMPLE => Event::of_cpu_sample(
+                    samples.next().ok_or_else(|| broken("no CPU sample left"))?,
+                ),
                 _ => {
                     let i = r.varint() as usize;
                     let (Some(stream), Some(cursor), Some(prev)) =

@@ -1,0 +1,525 @@
+//! The model's plain data: goroutines with their state spans, processors, threads,
+//! counters, stimuli, GC cycles and pauses, tasks, regions, logs and CPU samples.
+
+use crate::intern::{Interner, StackId, StrId};
+use crate::series::Series;
+use crate::lod::Timed;
+use crate::spans::{self, Spans};
+
+/// What a goroutine is doing during a span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum GState {
+    Running,
+    Runnable,
+    Waiting,
+    Syscall,
+}
+
+impl GState {
+    pub fn name(self) -> &'static str {
+        match self {
+            GState::Running => "running",
+            GState::Runnable => "runnable",
+            GState::Waiting => "waiting",
+            GState::Syscall => "syscall",
+        }
+    }
+}
+
+/// One stretch of time a goroutine spent in one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub state: GState,
+    /// Why it waits (GoBlock reason) or stopped (GoStop reason); 0 if none.
+    pub reason: StrId,
+    /// Stack of the event that began the span (for a wait: where it blocked).
+    pub start_stack: StackId,
+    /// Stack of the event that ended it (for a run: where it stopped).
+    pub end_stack: StackId,
+    /// For runnable spans begun by an unblock: the goroutine that unblocked it
+    /// (-1: the runtime, e.g. a timer or the network poller).
+    pub waker: i64,
+    /// The P it ran on (running spans), else -1. (Go has at most 1,024 Ps; an id beyond
+    /// 16 bits, which only a damaged trace could hold, is kept as -1. 16 bits keep the
+    /// span at 40 bytes instead of 48.)
+    pub p: i16,
+}
+
+/// A P id in the width the spans keep (-1 when it doesn't fit).
+pub fn narrow_p<T: TryFrom<i64> + From<i8>>(p: i64) -> T {
+    T::try_from(p).unwrap_or(T::from(-1i8))
+}
+
+impl GSpan {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+}
+
+/// A user region on a goroutine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+    pub task: u64,
+    pub name: StrId,
+    pub depth: u32,
+    pub start_stack: StackId,
+}
+
+/// Everything known about one goroutine.
+#[derive(Clone, Debug)]
+pub struct Goroutine {
+    pub id: i64,
+    /// The root frame's function of its first stack (Go's naming rule).
+    pub start_fn: StrId,
+    pub creator: i64,
+    pub create_stack: StackId,
+    /// When it was created, if that happened inside the trace.
+    pub created_ns: Option<i64>,
+    /// When it exited, if that happened inside the trace.
+    pub ended_ns: Option<i64>,
+    /// Time-sorted, non-overlapping.
+    pub spans: Spans<GSpan>,
+    pub regions: Vec<Region>,
+    pub running_ns: i64,
+    pub label: StrId,
+}
+
+impl Goroutine {
+    pub fn first_ns(&self) -> i64 {
+        self.spans.first().map_or(0, |s| s.start_ns)
+    }
+}
+
+/// What a P is doing in its lower half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PWork {
+    MarkAssist,
+    Sweep,
+    Syscall,
+    Stw,
+}
+
+impl PWork {
+    pub const ALL: [PWork; 4] = [PWork::MarkAssist, PWork::Sweep, PWork::Syscall, PWork::Stw];
+}
+
+impl PWork {
+    pub fn name(self) -> &'static str {
+        match self {
+            PWork::MarkAssist => "GC mark assist",
+            PWork::Sweep => "GC sweep",
+            PWork::Syscall => "syscall",
+            PWork::Stw => "stop-the-world",
+        }
+    }
+}
+
+impl Proc {
+    /// The runtime work of one kind, sorted by start.
+    pub fn work_of(&self, kind: PWork) -> &[PRange] {
+        let k = kind as usize;
+        &self.work[self.work_starts[k]..self.work_starts[k + 1]]
+    }
+}
+
+/// A goroutine running on a P.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+}
+
+/// Runtime work on a P.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PRange {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub work: PWork,
+    pub g: i64,
+}
+
+/// One P's lane.
+#[derive(Clone, Debug, Default)]
+pub struct Proc {
+    pub id: i64,
+    /// Goroutines that ran on it, time-sorted, non-overlapping.
+    pub spans: Spans<PSpan>,
+    /// Runtime work, grouped by kind (in `PWork` order) and sorted by start within a kind;
+    /// each kind is non-overlapping but kinds can overlap. `work_of` gives one kind's slice.
+    pub work: Vec<PRange>,
+    /// Where each kind's ranges begin in `work` (index by `PWork as usize`, plus the end).
+    pub work_starts: [usize; 5],
+    pub busy_ns: i64,
+}
+
+/// What a thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MSpan {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub g: i64,
+    /// The P held, or -1 (32 bits keep the span at 32 bytes; a larger id is kept as -1).
+    pub p: i32,
+    /// In a syscall (with or without a P).
+    pub syscall: bool,
+}
+
+/// One thread's lane.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    pub id: i64,
+    /// Time-sorted, non-overlapping.
+    pub spans: Spans<MSpan>,
+    pub busy_ns: i64,
+}
+
+/// The counter ribbons.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub heap_alloc: Series,
+    pub heap_goal: Series,
+    pub gomaxprocs: Series,
+    pub running: Series,
+    pub runnable: Series,
+    pub gc_waiting: Series,
+    pub threads_running: Series,
+    pub threads_syscall: Series,
+}
+
+/// Where an outside event woke the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum StimulusKind {
+    Network,
+    Syscall,
+    Timer,
+}
+
+/// An instant at which the outside world made a goroutine runnable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stimulus {
+    pub time_ns: i64,
+    pub kind: StimulusKind,
+    pub g: i64,
+}
+
+/// A GC mark phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcCycle {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub seq: u64,
+}
+
+/// A stop-the-world pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stw {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub kind: StrId,
+    pub g: i64,
+    /// How long after the pause began the last other P stopped running its goroutine.
+    pub straggler_ns: i64,
+    /// That P, or -1.
+    pub straggler_p: i64,
+}
+
+/// A user task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub id: u64,
+    pub parent: u64,
+    pub name: StrId,
+    pub start_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+    pub goroutines: Vec<i64>,
+}
+
+/// A user log message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Log {
+    pub time_ns: i64,
+    pub g: i64,
+    pub task: u64,
+    pub category: StrId,
+    pub message: StrId,
+}
+
+/// A CPU profile sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuSample {
+    pub time_ns: i64,
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+    pub stack: StackId,
+}
+
+/// The whole model of a trace.
+#[derive(Debug)]
+pub struct Model {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub format_version: u32,
+    pub generations: usize,
+    pub events: u64,
+    pub file_bytes: u64,
+    /// Set when the trace was cut or broken; everything before it is here.
+    pub warning: Option<String>,
+    pub interner: Interner,
+    /// Sorted by id.
+    pub goroutines: Vec<Goroutine>,
+    /// Sorted by id.
+    pub procs: Vec<Proc>,
+    /// Sorted by id.
+    pub threads: Vec<Thread>,
+    pub counters: Counters,
+    /// Time-sorted.
+    pub stimuli: Vec<Stimulus>,
+    /// The stimuli's times per kind (network, syscall, timer), sorted, for density ribbons.
+    pub stimulus_times: [Vec<i64>; 3],
+    pub gc: Vec<GcCycle>,
+    pub stw: Vec<Stw>,
+    pub tasks: Vec<Task>,
+    pub logs: Vec<Log>,
+    pub cpu_samples: Vec<CpuSample>,
+}
+
+impl Model {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+
+    pub fn goroutine(&self, id: i64) -> Option<&Goroutine> {
+        self.goroutines
+            .binary_search_by_key(&id, |g| g.id)
+            .ok()
+            .map(|i| &self.goroutines[i])
+    }
+
+    pub fn goroutine_index(&self, id: i64) -> Option<usize> {
+        self.goroutines.binary_search_by_key(&id, |g| g.id).ok()
+    }
+
+    /// A goroutine's display name: `G12 main.worker`.
+    pub fn goroutine_label(&self, id: i64) -> String {
+        match self.goroutine(id) {
+            Some(g) if g.start_fn != 0 => format!("G{id} {}", self.interner.string(g.start_fn)),
+            _ => format!("G{id}"),
+        }
+    }
+
+    pub fn string(&self, id: StrId) -> &str {
+        self.interner.string(id)
+    }
+}
+
+/// GSpan fields, packed: start, duration, state, reason, stacks, waker, P.
+impl spans::Fields for GSpan {
+    const FIELDS: usize = 8;
+    const CHAINS: bool = true;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        [
+            self.start_ns,
+            self.end_ns.wrapping_sub(self.start_ns),
+            self.state as i64,
+            self.reason as i64,
+            self.start_stack as i64,
+            self.end_stack as i64,
+            self.waker,
+            self.p as i64,
+        ]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        GSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            state: match f[2] {
+                0 => GState::Running,
+                1 => GState::Runnable,
+                2 => GState::Waiting,
+                _ => GState::Syscall,
+            },
+            reason: f[3] as StrId,
+            start_stack: f[4] as StackId,
+            end_stack: f[5] as StackId,
+            waker: f[6],
+            p: f[7] as i16,
+        }
+    }
+}
+
+impl spans::Fields for PSpan {
+    const FIELDS: usize = 3;
+    const CHAINS: bool = true;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        let d = self.end_ns.wrapping_sub(self.start_ns);
+        [self.start_ns, d, self.g, 0, 0, 0, 0, 0]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        PSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            g: f[2],
+        }
+    }
+}
+
+impl spans::Fields for MSpan {
+    const FIELDS: usize = 5;
+    const CHAINS: bool = true;
+    fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
+        let d = self.end_ns.wrapping_sub(self.start_ns);
+        [
+            self.start_ns,
+            d,
+            self.g,
+            self.p as i64,
+            self.syscall as i64,
+            0,
+            0,
+            0,
+        ]
+    }
+    fn from_fields(f: &[i64; spans::MAX_FIELDS]) -> Self {
+        MSpan {
+            start_ns: f[0],
+            end_ns: f[0].wrapping_add(f[1]),
+            g: f[2],
+            p: f[3] as i32,
+            syscall: f[4] != 0,
+        }
+    }
+}
+
+// Every span and range has a start and an end, which the level of detail reads.
+macro_rules! timed {
+    ($($t:ty),*) => {$(
+        impl Timed for $t {
+            fn start_ns(&self) -> i64 { self.start_ns }
+            fn end_ns(&self) -> i64 { self.end_ns }
+        }
+    )*};
+}
+timed!(
+    GSpan,
+    PSpan,
+    PRange,
+    MSpan,
+    GcCycle,
+    Stw,
+    Region
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lod;
+
+    /// There is about one goroutine span per event, so their size is most of the model's.
+    #[test]
+    fn spans_stay_small() {
+        assert_eq!(std::mem::size_of::<GSpan>(), 40);
+        assert_eq!(std::mem::size_of::<MSpan>(), 32);
+        assert_eq!(std::mem::size_of::<PSpan>(), 24);
+    }
+
+    /// Every span kind packs and unpacks to itself, extremes included.
+    #[test]
+    fn spans_survive_packing() {
+        let mut gs = Vec::new();
+        let mut ps = Vec::new();
+        let mut ms = Vec::new();
+        for i in 0..300i64 {
+            let start_ns = i * 1_000 - 7;
+            let end_ns = if i == 150 { i64::MAX } else { start_ns + i * i };
+            gs.push(GSpan {
+                start_ns,
+                end_ns,
+                state: [
+                    GState::Running,
+                    GState::Runnable,
+                    GState::Waiting,
+                    GState::Syscall,
+                ][i as usize % 4],
+                reason: if i % 7 == 0 { StrId::MAX } else { i as StrId },
+                start_stack: (i * 31) as StackId,
+                end_stack: if i % 5 == 0 { StackId::MAX } else { 0 },
+                waker: [-1, i64::MAX, 3, 1 << 40][i as usize % 4],
+                p: [-1, 0, i16::MAX, 5][i as usize % 4],
+            });
+            ps.push(PSpan {
+                start_ns,
+                end_ns,
+                g: [-1, i, i64::MAX][i as usize % 3],
+            });
+            ms.push(MSpan {
+                start_ns,
+                end_ns,
+                g: i - 1,
+                p: [-1, i32::MAX, 2][i as usize % 3],
+                syscall: i % 2 == 0,
+            });
+        }
+        let g: Spans<GSpan> = gs.iter().copied().collect();
+        let p: Spans<PSpan> = ps.iter().copied().collect();
+        let m: Spans<MSpan> = ms.iter().copied().collect();
+        assert_eq!(g.to_vec(), gs);
+        assert_eq!(p.to_vec(), ps);
+        assert_eq!(m.to_vec(), ms);
+        assert_eq!(g.at(150).end_ns, i64::MAX);
+    }
+
+    /// Packed lanes lay out exactly as the plain vectors they hold.
+    #[test]
+    fn packed_lanes_lay_out_as_plain_ones() {
+        let m = crate::build(&goscope_testdata::trace_bytes("mixed-go127")).unwrap();
+        // Lanes long enough to have packed blocks.
+        assert!(m.goroutines.iter().any(|g| g.spans.len() > 4 * lod::BLOCK));
+        assert!(m.procs.iter().all(|p| p.spans.len() > 4 * lod::BLOCK));
+        let (t0, t1) = (m.start_ns as f64, m.end_ns as f64);
+        let views = [
+            lod::TimeView::new(t0, t1, 1500.0),
+            lod::TimeView::new(t0 + (t1 - t0) / 3.0, t0 + (t1 - t0) / 2.0, 900.0),
+            lod::TimeView::new(
+                t0 + (t1 - t0) / 2.0,
+                t0 + (t1 - t0) / 2.0 + 20_000.0,
+                1200.0,
+            ),
+        ];
+        let mut items = 0;
+        for v in &views {
+            for g in &m.goroutines {
+                let plain = lod::layout(&g.spans.to_vec(), v, 3.0);
+                items += plain.len();
+                assert_eq!(g.spans.layout(v, 3.0), plain);
+            }
+            for p in &m.procs {
+                let plain = lod::layout(&p.spans.to_vec(), v, 3.0);
+                assert_eq!(p.spans.layout(v, 3.0), plain);
+            }
+            for t in &m.threads {
+                let plain = lod::layout(&t.spans.to_vec(), v, 3.0);
+                assert_eq!(t.spans.layout(v, 3.0), plain);
+            }
+        }
+        assert!(items > 100, "{items} items");
+    }
+
+    #[test]
+    fn p_ids_that_do_not_fit_become_unknown() {
+        assert_eq!(narrow_p::<i16>(7), 7);
+        assert_eq!(narrow_p::<i16>(-1), -1);
+        assert_eq!(narrow_p::<i16>(1 << 20), -1);
+        assert_eq!(narrow_p::<i32>(1 << 20), 1 << 20);
+        assert_eq!(narrow_p::<i32>(1 << 40), -1);
+    }
+}
