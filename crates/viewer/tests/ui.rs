@@ -424,17 +424,26 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     let mut h = harness(Some(trace("stall-go127")));
     h.get_by_label("Findings").click();
     h.run_steps(3);
-    let title = {
-        let f = h
-            .state()
+    // The findings are found in the background; the tab shows them when they are in.
+    let t0 = std::time::Instant::now();
+    let title = loop {
+        let slot = h
+            .state_mut()
             .doc
-            .as_ref()
+            .as_mut()
             .unwrap()
             .findings
-            .as_ref()
-            .expect("findings computed");
-        f[0].title.clone()
+            .as_mut()
+            .expect("findings started");
+        if let Some(f) = slot.get() {
+            break f[0].title.clone();
+        }
+        assert_eq!(slot.failure(), None);
+        assert!(t0.elapsed().as_secs() < 30, "findings did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.run_steps(1);
     };
+    h.run_steps(2);
     assert!(
         title.contains("select") && title.contains("main.wait"),
         "{title}"
