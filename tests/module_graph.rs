@@ -31,10 +31,16 @@ fn modules(src: &Path) -> BTreeMap<String, String> {
                 .iter()
                 .map(|c| c.to_string_lossy().into_owned())
                 .collect();
-            if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
                 parts.pop();
             }
-            out.insert(parts.join("::"), code_of(&std::fs::read_to_string(&p).unwrap()));
+            out.insert(
+                parts.join("::"),
+                code_of(&std::fs::read_to_string(&p).unwrap()),
+            );
         }
     }
     out
@@ -91,8 +97,7 @@ fn paths_in(code: &str, children: &[String]) -> Vec<Vec<String>> {
         let mut j = i;
         loop {
             let k = j;
-            while j < bytes.len() && is_ident(bytes[j]) || (j < bytes.len() && bytes[j] == b'*')
-            {
+            while j < bytes.len() && is_ident(bytes[j]) || (j < bytes.len() && bytes[j] == b'*') {
                 j += 1;
             }
             if k == j {
@@ -298,7 +303,13 @@ fn no_crate_has_a_module_cycle() {
     for src in crate_sources() {
         let g = edges(&src);
         if let Some(c) = find_cycle(&g) {
-            let name = |m: &String| if m.is_empty() { "(root)".to_string() } else { m.clone() };
+            let name = |m: &String| {
+                if m.is_empty() {
+                    "(root)".to_string()
+                } else {
+                    m.clone()
+                }
+            };
             cycles.push(format!(
                 "{}: {}",
                 src.display(),
@@ -316,7 +327,11 @@ fn the_checker_sees_cycles() {
     let dir = std::env::temp_dir().join(format!("goscope-modgraph-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("a")).unwrap();
-    std::fs::write(dir.join("lib.rs"), "mod a;\nmod c;\npub use c::{Thing, Other};\n").unwrap();
+    std::fs::write(
+        dir.join("lib.rs"),
+        "mod a;\nmod c;\npub use c::{Thing, Other};\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("a/mod.rs"), "mod b;\nuse b::X;\n").unwrap();
     std::fs::write(dir.join("a/b.rs"), "use crate::Thing;\npub struct X;\n").unwrap();
     std::fs::write(
@@ -335,6 +350,9 @@ fn the_checker_sees_cycles() {
     .unwrap();
     let g = edges(&dir);
     let c = find_cycle(&g).expect("a cycle");
-    assert!(c.contains(&"c".to_string()) && c.contains(&"a::b".to_string()), "{c:?}");
+    assert!(
+        c.contains(&"c".to_string()) && c.contains(&"a::b".to_string()),
+        "{c:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

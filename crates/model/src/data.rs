@@ -2,8 +2,8 @@
 //! counters, stimuli, GC cycles and pauses, tasks, regions, logs and CPU samples.
 
 use crate::intern::{Interner, StackId, StrId};
-use crate::series::Series;
 use crate::lod::Timed;
+use crate::series::Series;
 use crate::spans::{self, Spans};
 
 /// What a goroutine is doing during a span.
@@ -409,15 +409,7 @@ macro_rules! timed {
         }
     )*};
 }
-timed!(
-    GSpan,
-    PSpan,
-    PRange,
-    MSpan,
-    GcCycle,
-    Stw,
-    Region
-);
+timed!(GSpan, PSpan, PRange, MSpan, GcCycle, Stw, Region);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ mod series;
 pub mod spans;
 
 pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing, build_with};
+pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;
 pub use spans::Spans;
-pub use data::*;

@@ -321,17 +321,9 @@ impl Doc {
                 }
             }
             panels::Action::ShowRange(a, b) => self.view.show_range(a as f64, b as f64),
-            panels::Action::Find(text) => {
-                self.search.open();
-                self.search.query = text;
-                let first = super::search::search(&self.trace.model, &self.search.query)
-                    .hits
-                    .into_iter()
-                    .next();
-                if let Some(hit) = first {
-                    self.show_hit(&hit);
-                }
-            }
+            // The search bar searches (in the background on a large trace) and shows the
+            // first match when it is in.
+            panels::Action::Find(text) => self.search.find(text),
         }
     }
 

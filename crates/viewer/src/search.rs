@@ -200,6 +200,9 @@ pub struct SearchBar {
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
     pub inline_events: f64,
+    /// Set when a view asked to find something: the first match of the query is shown
+    /// once the matches are the query's (found in the frame, or in the background).
+    show_first: bool,
 }
 
 impl Default for SearchBar {
@@ -212,6 +215,7 @@ impl Default for SearchBar {
             matched: None,
             running: None,
             inline_events: INLINE_EVENTS,
+            show_first: false,
         }
     }
 }
@@ -225,6 +229,7 @@ impl SearchBar {
             query: self.query,
             want_focus: self.want_focus,
             inline_events: self.inline_events,
+            show_first: self.show_first,
             ..SearchBar::default()
         }
     }
@@ -260,6 +265,13 @@ impl SearchBar {
         self.running = Some((query, job));
     }
 
+    /// Opens the bar on `query`; its first match is shown (returned by `ui`) once found.
+    pub fn find(&mut self, query: String) {
+        self.open();
+        self.query = query;
+        self.show_first = true;
+    }
+
     /// Opens the bar with the field focused.
     pub fn open(&mut self) {
         self.open = true;
@@ -290,6 +302,10 @@ impl SearchBar {
                 self.want_focus = false;
             }
             self.update(ui.ctx(), model);
+            if self.show_first && self.matched.as_deref() == Some(self.query.as_str()) {
+                self.show_first = false;
+                picked = self.matches.hits.first().cloned();
+            }
             let (enter, esc) = ui.input(|i| {
                 (
                     i.key_pressed(egui::Key::Enter),

@@ -717,6 +717,32 @@ fn find_action_from_a_view_opens_search_and_shows_the_span() {
     h.get_by_label("Find");
 }
 
+/// On a large trace a view's "find" searches in the background, once (not also in the
+/// frame), and shows the first match when it is in.
+#[test]
+fn find_action_on_a_large_trace_searches_in_the_background() {
+    let mut h = harness(Some(trace("stall-go127")));
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        doc.search.inline_events = 0.0;
+        doc.apply(goscope_viewer::panels::Action::Find("main.wait".into()));
+        assert!(
+            doc.selected.is_none(),
+            "nothing is searched before the bar runs"
+        );
+    }
+    let t0 = std::time::Instant::now();
+    while h.state().doc.as_ref().unwrap().selected.is_none() {
+        assert!(t0.elapsed().as_secs() < 30, "the first match was not shown");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.run_steps(1);
+    }
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(!doc.search.searching());
+    let (_, s) = doc.selected_gspan().expect("a matching span is selected");
+    assert!(s.duration_ns() > 900_000_000);
+}
+
 /// Every committed trace, every lane mode and every dock tab render without a panic, and the
 /// analyses finish (no "Analysis failed").
 #[test]
