@@ -721,6 +721,11 @@ impl<'r, 'a> Run<'r, 'a> {
     }
 }
 
+/// The README's example, compiled with the tests so that it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
