@@ -12,11 +12,13 @@
 //! ones Go's reader would reject or Go's own analyses crash on.
 
 pub mod findings;
+pub mod gc;
 pub mod mmu;
 pub mod pprof;
 pub mod proto;
 pub mod stacks;
 pub mod summary;
+pub mod tasks;
 
 use std::borrow::Cow;
 

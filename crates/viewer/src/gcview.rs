@@ -15,6 +15,7 @@ use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, Points};
 use super::analyses::{Analyses, Slot};
 use super::panels::Action;
 use super::view::format_duration;
+use goscope_analysis::gc::GcTotals;
 use goscope_analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow, utilization};
 use goscope_file::TraceFile;
 use goscope_model::{GcCycle, Model, Stw};
@@ -39,45 +40,15 @@ fn rel(model: &Model, t_ns: i64) -> String {
 }
 
 /// The line of totals above the tables.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct GcTotals {
-    gc_cycles: usize,
-    mark_total_ns: i64,
-    stw_pauses: usize,
-    stw_total_ns: i64,
-    stw_max_ns: i64,
-}
-
-impl GcTotals {
-    fn of(model: &Model) -> GcTotals {
-        let mut t = GcTotals {
-            gc_cycles: model.gc.len(),
-            stw_pauses: model.stw.len(),
-            ..GcTotals::default()
-        };
-        for c in &model.gc {
-            t.mark_total_ns = t
-                .mark_total_ns
-                .saturating_add(span_ns(c.start_ns, c.end_ns));
-        }
-        for s in &model.stw {
-            let d = span_ns(s.start_ns, s.end_ns);
-            t.stw_total_ns = t.stw_total_ns.saturating_add(d);
-            t.stw_max_ns = t.stw_max_ns.max(d);
-        }
-        t
-    }
-
-    fn text(&self) -> String {
-        format!(
-            "{} GC cycles, {} of marking in total · {} stop-the-world pauses, {} in total, longest {}",
-            self.gc_cycles,
-            format_duration(self.mark_total_ns as f64),
-            self.stw_pauses,
-            format_duration(self.stw_total_ns as f64),
-            format_duration(self.stw_max_ns as f64),
-        )
-    }
+fn totals_text(t: &GcTotals) -> String {
+    format!(
+        "{} GC cycles, {} of marking in total · {} stop-the-world pauses, {} in total, longest {}",
+        t.gc_cycles,
+        format_duration(t.mark_total_ns as f64),
+        t.stw_pauses,
+        format_duration(t.stw_total_ns as f64),
+        format_duration(t.stw_max_ns as f64),
+    )
 }
 
 /// A column of the GC cycle table.
@@ -482,7 +453,7 @@ impl GcView {
         self.sync(model, an);
         let mut action = Action::None;
         ui.horizontal(|ui| {
-            ui.label(self.totals.text());
+            ui.label(totals_text(&self.totals));
             ui.label(
                 RichText::new("click a row or a point of the curve to show it in the timeline · click a header to sort")
                     .small()
@@ -1090,7 +1061,7 @@ mod tests {
         assert_eq!(t.mark_total_ns, mark);
         assert_eq!(t.stw_total_ns, stw);
         assert_eq!(Some(t.stw_max_ns), longest);
-        assert!(t.text().starts_with(&format!("{} GC cycles", m.gc.len())));
+        assert!(totals_text(&t).starts_with(&format!("{} GC cycles", m.gc.len())));
 
         // Start order: every row once, starts non-decreasing, the cells are the model's.
         let by_start = gc_order(
@@ -1307,7 +1278,7 @@ mod tests {
     fn view_shows_totals_flags_and_rows_that_show_their_range() {
         let model = gc_model();
         let an = crate::testdata::analyses("gc-go127");
-        let totals = GcTotals::of(&model).text();
+        let totals = totals_text(&GcTotals::of(&model));
         let first_stw = stw_order(
             &model,
             Sort {
