@@ -1008,7 +1008,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
             findings_ui(ui, doc);
             return panels::Action::None;
         }
-        Tab::Tasks => return doc.tasks_view.ui(ui, &model),
+        Tab::Tasks => return doc.tasks_view.ui(ui, &doc.trace),
         Tab::Goroutines | Tab::Gc | Tab::Profiles => {}
     }
     // The tabs that read the background analyses.

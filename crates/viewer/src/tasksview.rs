@@ -3,8 +3,8 @@
 //! user log messages.
 //!
 //! The numbers come from `goscope_analysis::tasks` (`task_stats`, `region_stats`,
-//! `Histogram::of`, `filter_logs`), computed once per model and kept in a cache keyed by the
-//! model's address and extent; a frame only paints the visible rows.
+//! `Histogram::of`, `filter_logs`), summed once per opened model in the background (keyed by its `TraceId`); a frame only
+//! paints the visible rows.
 
 use std::collections::HashMap;
 
@@ -13,39 +13,18 @@ use egui::{
     vec2,
 };
 
+use super::analyses::{Slot, pending_ui};
 use super::colors;
+use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
 use super::view::format_duration;
 use goscope_analysis::tasks::*;
 use goscope_model::Model;
 use goscope_trace::NO_TASK;
 
-/// Which model the cache was computed for: its address and enough of its contents that a
-/// new model at a freed address is still told apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ModelKey {
-    addr: usize,
-    start_ns: i64,
-    end_ns: i64,
-    events: u64,
-    file_bytes: u64,
-}
-
-impl ModelKey {
-    fn of(model: &Model) -> ModelKey {
-        ModelKey {
-            addr: model as *const Model as usize,
-            start_ns: model.start_ns,
-            end_ns: model.end_ns,
-            events: model.events,
-            file_bytes: model.file_bytes,
-        }
-    }
-}
-
 /// Everything computed once per model.
 struct Cache {
-    key: ModelKey,
+    key: TraceId,
     tasks: Vec<TypeStats>,
     regions: Vec<TypeStats>,
     categories: Vec<String>,
@@ -54,9 +33,9 @@ struct Cache {
 }
 
 impl Cache {
-    fn new(model: &Model) -> Cache {
+    fn new(model: &Model, key: TraceId) -> Cache {
         Cache {
-            key: ModelKey::of(model),
+            key,
             tasks: task_stats(model),
             regions: region_stats(model),
             categories: log_categories(model),
@@ -163,7 +142,9 @@ pub struct TasksView {
     tasks: TypeTable,
     regions: TypeTable,
     logs: LogTable,
-    cache: Option<Cache>,
+    /// The statistics of the model `cache_for` names, summed in the background.
+    cache: Option<Slot<Cache>>,
+    cache_for: Option<TraceId>,
 }
 
 /// The state of the log table: its filters and the rows they let through.
@@ -174,7 +155,7 @@ struct LogTable {
     text: String,
     /// Indices into `Model::logs`, and the model and filters they were made for.
     rows: Vec<usize>,
-    rows_for: Option<(ModelKey, Option<String>, String)>,
+    rows_for: Option<(TraceId, Option<String>, String)>,
 }
 
 impl Default for TasksView {
@@ -418,6 +399,7 @@ impl TasksView {
             regions: TypeTable::new(),
             logs: LogTable::default(),
             cache: None,
+            cache_for: None,
         }
     }
 
@@ -427,10 +409,15 @@ impl TasksView {
     }
 
     /// The dock's contents; returns what a click asked the app to show.
-    pub fn ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
-        let key = ModelKey::of(model);
-        if self.cache.as_ref().map(|c| c.key) != Some(key) {
-            self.cache = Some(Cache::new(model));
+    pub fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace) -> Action {
+        let model = &*trace.model;
+        if self.cache_for != Some(trace.id) {
+            // Per-type statistics read every task and region: in the background.
+            self.cache_for = Some(trace.id);
+            let (m, id) = (trace.model.clone(), trace.id);
+            self.cache = Some(Slot::spawn("task statistics", ui.ctx(), move || {
+                Cache::new(&m, id)
+            }));
             self.tasks = TypeTable::new();
             self.regions = TypeTable::new();
             self.logs.rows_for = None;
@@ -443,7 +430,11 @@ impl TasksView {
                 self.logs.category = None;
             }
         }
-        let Some(cache) = self.cache.as_ref() else {
+        let Some(slot) = self.cache.as_mut() else {
+            return Action::None;
+        };
+        let Some(cache) = slot.get() else {
+            pending_ui(ui, slot.failure(), "Summing tasks and regions…");
             return Action::None;
         };
         ui.horizontal(|ui| {
@@ -1178,27 +1169,42 @@ mod tests {
 
     struct Dock {
         view: TasksView,
-        model: Model,
+        trace: OpenTrace,
         last: Action,
+    }
+
+    /// The statistics' address once they are in.
+    fn cached(view: &TasksView) -> Option<*const TypeStats> {
+        match view.cache.as_ref()? {
+            Slot::Done(c) => Some(c.tasks.as_ptr()),
+            _ => None,
+        }
     }
 
     fn dock() -> Harness<'static, Dock> {
         let dock = Dock {
             view: TasksView::new(),
-            model: annotations(),
+            trace: OpenTrace::load(&crate::testdata::trace_path("annotations-go127")).unwrap(),
             last: Action::None,
         };
         let mut h = Harness::builder()
             .with_size(vec2(1500.0, 350.0))
             .build_ui_state(
                 |ui, d: &mut Dock| {
-                    let action = d.view.ui(ui, &d.model);
+                    let action = d.view.ui(ui, &d.trace);
                     if action != Action::None {
                         d.last = action;
                     }
                 },
                 dock,
             );
+        // The statistics are summed in the background: wait for them.
+        let t0 = std::time::Instant::now();
+        while cached(&h.state().view).is_none() {
+            assert!(t0.elapsed().as_secs() < 30, "the statistics did not arrive");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            h.run_steps(1);
+        }
         h.run();
         h
     }
@@ -1206,9 +1212,7 @@ mod tests {
     #[test]
     fn clicking_a_task_type_shows_its_histogram_and_instances() {
         let mut h = dock();
-        // Moving the harness moved the model: one frame to recompute at its new address.
-        h.run();
-        let cached = h.state().view.cache.as_ref().map(|c| c.tasks.as_ptr());
+        let before = cached(&h.state().view);
         h.get_by_label("fetch").click();
         h.run();
         h.get_by_label("fetch: 3 instances");
@@ -1219,13 +1223,14 @@ mod tests {
         h.get_by_label("3 instances of 1 ms – 2 ms");
         let task3 = h
             .state()
+            .trace
             .model
             .tasks
             .iter()
             .find(|t| t.id == 3)
             .cloned()
             .expect("task 3");
-        h.get_by_label(&h.state().model.goroutine_label(task3.goroutines[0]));
+        h.get_by_label(&h.state().trace.model.goroutine_label(task3.goroutines[0]));
         h.get_by_label("#3").click();
         h.run();
         assert_eq!(
@@ -1236,10 +1241,7 @@ mod tests {
             )
         );
         // The statistics were computed once, not per frame.
-        assert_eq!(
-            h.state().view.cache.as_ref().map(|c| c.tasks.as_ptr()),
-            cached
-        );
+        assert_eq!(cached(&h.state().view), before);
     }
 
     #[test]
@@ -1251,7 +1253,7 @@ mod tests {
         h.run();
         h.get_by_label("lookup: 3 instances");
         let (g, start_ns) = {
-            let m = &h.state().model;
+            let m = &h.state().trace.model;
             let g = m
                 .goroutines
                 .iter()
@@ -1264,7 +1266,7 @@ mod tests {
                 .expect("lookup");
             (g.id, r.start_ns)
         };
-        let label = h.state().model.goroutine_label(g);
+        let label = h.state().trace.model.goroutine_label(g);
         h.get_by_label(&label).click();
         h.run();
         assert_eq!(h.state().last, Action::Jump { g, t_ns: start_ns });
@@ -1288,10 +1290,11 @@ mod tests {
         h.run();
         let log = h
             .state()
+            .trace
             .model
             .logs
             .iter()
-            .find(|l| h.state().model.string(l.message) == "part 1")
+            .find(|l| h.state().trace.model.string(l.message) == "part 1")
             .copied()
             .expect("the part 1 log");
         assert_eq!(
