@@ -945,7 +945,7 @@ impl GoscopeApp {
                 };
                 let out = timeline::timeline_ui(
                     ui,
-                    &doc.trace.model,
+                    &doc.trace,
                     &mut doc.view,
                     &rows,
                     doc.selected,
@@ -1017,7 +1017,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
     };
     match tab {
         Tab::Goroutines => doc.goroutines_view.ui(ui, &model, &an),
-        Tab::Gc => doc.gc_view.ui(ui, &model, &an),
+        Tab::Gc => doc.gc_view.ui(ui, &doc.trace, &an),
         Tab::Findings | Tab::Tasks => panels::Action::None,
         Tab::Profiles => {
             let selection_ns = doc

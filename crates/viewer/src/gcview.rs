@@ -13,6 +13,7 @@ use egui::{Align, Align2, Layout, Rect, RichText, Sense, Ui, WidgetInfo, pos2, v
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, Points};
 
 use super::analyses::{Analyses, Slot};
+use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
 use super::view::format_duration;
 use goscope_analysis::gc::GcTotals;
@@ -365,31 +366,10 @@ fn log_axis_label(mark: GridMark) -> String {
     }
 }
 
-/// What the model behind the cached table orders was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ModelKey {
-    addr: usize,
-    start_ns: i64,
-    end_ns: i64,
-    gc: usize,
-    stw: usize,
-}
-
-impl ModelKey {
-    fn of(model: &Model) -> ModelKey {
-        ModelKey {
-            addr: std::ptr::from_ref(model) as usize,
-            start_ns: model.start_ns,
-            end_ns: model.end_ns,
-            gc: model.gc.len(),
-            stw: model.stw.len(),
-        }
-    }
-}
-
 /// The GC view's state: table sorting and selection, MMU flags, cached computations.
 pub struct GcView {
-    model_key: Option<ModelKey>,
+    /// The opened model the totals and table orders are for.
+    model_key: Option<TraceId>,
     totals: GcTotals,
     gc_sort: Sort<GcCol>,
     /// `None` until sorted for the current model and sort.
@@ -449,8 +429,9 @@ impl GcView {
 
     /// Shows the view; returns what the app should do (a clicked row or MMU window
     /// becomes `ShowRange`).
-    pub fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
-        self.sync(model, an);
+    pub fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
+        let model = &*trace.model;
+        self.sync(trace, an);
         let mut action = Action::None;
         ui.horizontal(|ui| {
             ui.label(totals_text(&self.totals));
@@ -491,7 +472,8 @@ impl GcView {
     }
 
     /// Drops what belongs to another model or other trace bytes.
-    fn sync(&mut self, model: &Model, an: &Arc<Analyses>) {
+    fn sync(&mut self, trace: &OpenTrace, an: &Arc<Analyses>) {
+        let model = &*trace.model;
         // Holding the bytes keeps their address from being reused by the next trace.
         if !self.data.as_ref().is_some_and(|d| Arc::ptr_eq(d, &an.data)) {
             self.data = Some(an.data.clone());
@@ -501,9 +483,8 @@ impl GcView {
             self.pending_jump = None;
             self.model_key = None;
         }
-        let key = ModelKey::of(model);
-        if self.model_key != Some(key) {
-            self.model_key = Some(key);
+        if self.model_key != Some(trace.id) {
+            self.model_key = Some(trace.id);
             self.totals = GcTotals::of(model);
             self.gc_rows = None;
             self.stw_rows = None;
@@ -1253,7 +1234,7 @@ mod tests {
 
     struct State {
         view: GcView,
-        model: Model,
+        trace: OpenTrace,
         an: Arc<Analyses>,
         actions: Vec<Action>,
     }
@@ -1290,7 +1271,7 @@ mod tests {
         let pause_label = stw_row_label(&model, &pause);
         let state = State {
             view: GcView::new(),
-            model,
+            trace: OpenTrace::new(an.data.clone(), Arc::new(model)),
             an,
             actions: Vec::new(),
         };
@@ -1298,7 +1279,7 @@ mod tests {
             .with_size(vec2(1500.0, 350.0))
             .build_ui_state(
                 |ui, s: &mut State| {
-                    let a = s.view.ui(ui, &s.model, &s.an);
+                    let a = s.view.ui(ui, &s.trace, &s.an);
                     if a != Action::None {
                         s.actions.push(a);
                     }
@@ -1327,8 +1308,8 @@ mod tests {
         h.get_by_label("Duration, sorted descending");
         let longest = {
             let s = h.state();
-            let i = stw_order(&s.model, s.view.stw_sort)[0];
-            stw_row_label(&s.model, &s.model.stw[i])
+            let i = stw_order(&s.trace.model, s.view.stw_sort)[0];
+            stw_row_label(&s.trace.model, &s.trace.model.stw[i])
         };
         assert_eq!(
             h.state().view.stw_sort,
@@ -1359,7 +1340,7 @@ mod tests {
         let label = format!(
             "MMU {:.3} at {}",
             worst.util,
-            rel(&h.state().model, worst.time_ns)
+            rel(&h.state().trace.model, worst.time_ns)
         );
         step_until(&mut h, "the worst windows", |s| {
             s.view

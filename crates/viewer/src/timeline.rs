@@ -2,6 +2,7 @@
 //! lanes, painted from the model through the LOD functions — one mesh per lane, cost bound
 //! by pixels. Also hit-testing, so a click or hover finds the span under the pointer.
 
+use super::loader::{OpenTrace, TraceId};
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2};
 
 use super::colors;
@@ -106,7 +107,7 @@ pub struct Geometry {
 /// scrolls — reuse them instead of folding the lanes again.
 #[derive(Clone, Debug, Default)]
 pub struct LodCache {
-    key: Option<(usize, u64, u64, u64)>,
+    key: Option<(TraceId, u64, u64, u64)>,
     items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<lod::Item>>>,
     columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
@@ -185,9 +186,9 @@ impl LodCache {
     }
 
     /// Forgets everything if the model or the view changed.
-    fn check(&mut self, model: &Model, tv: &TimeView) {
+    fn check(&mut self, model: TraceId, tv: &TimeView) {
         let key = (
-            model as *const Model as usize,
+            model,
             tv.start_ns.to_bits(),
             tv.ns_per_px.to_bits(),
             tv.width_px.to_bits(),
@@ -389,13 +390,14 @@ fn time_view(view: &TimelineView, plot: Rect) -> TimeView {
 /// Draws the whole timeline into `ui`'s remaining space.
 pub fn timeline_ui(
     ui: &mut Ui,
-    model: &Model,
+    trace: &OpenTrace,
     view: &mut TimelineView,
     rows: &[Row],
     selected: Option<Pick>,
     highlight: Highlight,
     geometry: &mut Geometry,
 ) -> Outcome {
+    let model = &*trace.model;
     let mut out = Outcome::default();
     let full = ui.available_rect_before_wrap();
     let ribbons_h: f32 = Ribbon::ALL.iter().map(|r| r.height() + 2.0).sum();
@@ -415,7 +417,7 @@ pub fn timeline_ui(
     geometry.plot = plot;
     let tv = time_view(view, plot);
     let mut cache = std::mem::take(&mut geometry.lod);
-    cache.check(model, &tv);
+    cache.check(trace.id, &tv);
     cache.prefetch_ribbons(model, &tv);
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
