@@ -15,7 +15,7 @@ use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, Points};
 use super::analyses::{Analyses, Slot};
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
-use super::view::format_duration;
+use super::view::{format_duration, since_start};
 use goscope_analysis::gc::GcTotals;
 use goscope_analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow, utilization};
 use goscope_file::TraceFile;
@@ -33,11 +33,6 @@ const MMU_SIDE_WIDTH_PT: f32 = 250.0;
 /// Length of `[start_ns, end_ns]`, never negative.
 fn span_ns(start_ns: i64, end_ns: i64) -> i64 {
     end_ns.saturating_sub(start_ns).max(0)
-}
-
-/// A time relative to the trace start, as the timeline shows it.
-fn rel(model: &Model, t_ns: i64) -> String {
-    format_duration(t_ns.saturating_sub(model.start_ns) as f64)
 }
 
 /// The line of totals above the tables.
@@ -214,7 +209,7 @@ fn stw_order(model: &Model, sort: Sort<StwCol>) -> Vec<usize> {
 fn gc_cells(model: &Model, index: usize, c: &GcCycle) -> [String; 3] {
     [
         (index + 1).to_string(),
-        rel(model, c.start_ns),
+        since_start(model, c.start_ns),
         format_duration(span_ns(c.start_ns, c.end_ns) as f64),
     ]
 }
@@ -237,7 +232,7 @@ fn stw_cells(model: &Model, s: &Stw) -> [String; 5] {
     };
     [
         model.string(s.kind).to_string(),
-        rel(model, s.start_ns),
+        since_start(model, s.start_ns),
         format_duration(span_ns(s.start_ns, s.end_ns) as f64),
         straggler,
         p,
@@ -805,7 +800,8 @@ impl GcView {
                     .auto_shrink([false, true])
                     .show(ui, |ui| {
                         for w in list.iter() {
-                            let text = format!("MMU {:.3} at {}", w.util, rel(model, w.time_ns));
+                            let text =
+                                format!("MMU {:.3} at {}", w.util, since_start(model, w.time_ns));
                             if ui.selectable_label(false, text).clicked() {
                                 action = Action::ShowRange(
                                     w.time_ns,
@@ -1340,7 +1336,7 @@ mod tests {
         let label = format!(
             "MMU {:.3} at {}",
             worst.util,
-            rel(&h.state().trace.model, worst.time_ns)
+            since_start(&h.state().trace.model, worst.time_ns)
         );
         step_until(&mut h, "the worst windows", |s| {
             s.view

@@ -4,7 +4,7 @@
 use egui::{RichText, Ui};
 
 use super::timeline::Pick;
-use super::view::format_duration;
+use super::view::{format_duration, since_start};
 use goscope_model::{GState, Model, StackId};
 
 /// Every key and gesture, for the help overlay.
@@ -55,10 +55,6 @@ pub enum Action {
     Find(String),
 }
 
-fn rel(model: &Model, t_ns: i64) -> String {
-    format_duration((t_ns - model.start_ns) as f64)
-}
-
 /// Lists a stack's frames; clicking one copies it.
 pub fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
     ui.label(RichText::new(title).strong());
@@ -104,8 +100,8 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 String::new()
             };
             ui.label(format!("State: {}{reason}{on_p}", s.state.name()));
-            ui.label(format!("Start: {}", rel(model, s.start_ns)));
-            ui.label(format!("End: {}", rel(model, s.end_ns)));
+            ui.label(format!("Start: {}", since_start(model, s.start_ns)));
+            ui.label(format!("End: {}", since_start(model, s.end_ns)));
             ui.label(format!(
                 "Duration: {}",
                 format_duration(s.duration_ns() as f64)
@@ -133,7 +129,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                         .link(format!(
                             "Unblocked by {} at {}",
                             model.goroutine_label(w.waker),
-                            rel(model, w.start_ns)
+                            since_start(model, w.start_ns)
                         ))
                         .clicked()
                     {
@@ -145,7 +141,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 } else if s.state == GState::Waiting || span > 0 {
                     ui.label(format!(
                         "Unblocked by the runtime at {}",
-                        rel(model, w.start_ns)
+                        since_start(model, w.start_ns)
                     ));
                 }
             }
@@ -183,7 +179,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             };
             ui.heading(format!("Proc {}", model.procs[p].id));
             ui.label(format!("Running {}", model.goroutine_label(s.g)));
-            ui.label(format!("Start: {}", rel(model, s.start_ns)));
+            ui.label(format!("Start: {}", since_start(model, s.start_ns)));
             ui.label(format!(
                 "Duration: {}",
                 format_duration((s.end_ns - s.start_ns) as f64)
@@ -198,7 +194,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
         Pick::PWork { p, work } => {
             let w = model.procs[p].work[work];
             ui.heading(format!("Proc {}: {}", model.procs[p].id, w.work.name()));
-            ui.label(format!("Start: {}", rel(model, w.start_ns)));
+            ui.label(format!("Start: {}", since_start(model, w.start_ns)));
             ui.label(format!(
                 "Duration: {}",
                 format_duration((w.end_ns - w.start_ns) as f64)
@@ -242,7 +238,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
         Pick::Stw(i) => {
             let s = model.stw[i];
             ui.heading(format!("stop-the-world ({})", model.string(s.kind)));
-            ui.label(format!("Start: {}", rel(model, s.start_ns)));
+            ui.label(format!("Start: {}", since_start(model, s.start_ns)));
             ui.label(format!(
                 "Duration: {}",
                 format_duration((s.end_ns - s.start_ns) as f64)
@@ -261,7 +257,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             ui.label(format!(
                 "Mark phase: {} from {}",
                 format_duration((c.end_ns - c.start_ns) as f64),
-                rel(model, c.start_ns)
+                since_start(model, c.start_ns)
             ));
         }
         Pick::Region { g, region } => {

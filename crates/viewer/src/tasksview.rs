@@ -17,7 +17,7 @@ use super::analyses::{Slot, pending_ui};
 use super::colors;
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
-use super::view::format_duration;
+use super::view::{format_duration, since_start};
 use goscope_analysis::tasks::*;
 use goscope_model::Model;
 use goscope_trace::NO_TASK;
@@ -350,11 +350,6 @@ fn plural(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
-}
-
-/// A time relative to the trace start.
-fn rel(model: &Model, t_ns: i64) -> String {
-    format_duration(t_ns.saturating_sub(model.start_ns) as f64)
 }
 
 /// A histogram edge as a short label: "20 µs".
@@ -753,7 +748,7 @@ fn instances_ui(
             .show_rows(ui, row_px, instances.len(), |ui, rows| {
                 for inst in &instances[rows] {
                     let start = if inst.began_in_trace {
-                        rel(model, inst.start_ns)
+                        since_start(model, inst.start_ns)
                     } else {
                         "before trace".to_owned()
                     };
@@ -881,7 +876,7 @@ fn logs_ui(ui: &mut Ui, model: &Model, cache: &Cache, table: &mut LogTable) -> A
                 for &i in &table.rows[range] {
                     let Some(l) = model.logs.get(i) else { continue };
                     let cells = [
-                        rel(model, l.time_ns),
+                        since_start(model, l.time_ns),
                         model.goroutine_label(l.g),
                         task_label(model, &cache.task_index, l.task),
                         model.string(l.category).to_owned(),

@@ -138,6 +138,11 @@ impl TimelineView {
     }
 }
 
+/// A time as the timeline shows it: relative to the trace's start.
+pub fn since_start(model: &goscope_model::Model, t_ns: i64) -> String {
+    format_duration(t_ns.saturating_sub(model.start_ns) as f64)
+}
+
 /// Formats a duration in ns with a unit that fits it.
 pub fn format_duration(ns: f64) -> String {
     let a = ns.abs();
