@@ -30,8 +30,19 @@ impl<T: Send + 'static> Job<T> {
         ctx: &egui::Context,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Job<T> {
+        let ctx = ctx.clone();
+        Job::spawn_notifying(name, move || ctx.request_repaint(), f)
+    }
+
+    /// `spawn`, calling `done` instead of asking a context to repaint (a load starts
+    /// before the window, and so its context, exists).
+    pub fn spawn_notifying(
+        name: &str,
+        done: impl FnOnce() + Send + 'static,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Job<T> {
         let result = Arc::new(Mutex::new(None));
-        let (slot, ctx2) = (result.clone(), ctx.clone());
+        let slot = result.clone();
         let what = name.to_string();
         let spawned = std::thread::Builder::new()
             .name(format!("goscope-{name}"))
@@ -45,7 +56,7 @@ impl<T: Send + 'static> Job<T> {
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(out);
                 }
-                ctx2.request_repaint();
+                done();
             });
         if let Err(e) = spawned {
             if let Ok(mut s) = result.lock() {
@@ -56,6 +67,21 @@ impl<T: Send + 'static> Job<T> {
             result,
             started: Instant::now(),
         }
+    }
+
+    /// A job that runs nothing: its result is whatever `finish` puts in (tests).
+    #[cfg(test)]
+    pub(crate) fn by_hand() -> Job<T> {
+        Job {
+            result: Arc::new(Mutex::new(None)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Puts in the result of a job made `by_hand`.
+    #[cfg(test)]
+    pub(crate) fn finish(&self, value: T) {
+        *self.result.lock().unwrap() = Some(Ok(value));
     }
 
     /// The result (or the failure), once, when it has arrived.

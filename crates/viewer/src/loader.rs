@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Instant;
 
+use super::analyses::Job;
 use goscope_file::TraceFile;
 use goscope_model::{self as model, BuildStage, Model};
 
@@ -107,7 +107,8 @@ pub struct Loader {
     pub path: PathBuf,
     stage: Arc<Mutex<Stage>>,
     cancel: Arc<AtomicBool>,
-    result: Arc<Mutex<Option<LoadResult>>>,
+    /// The load itself (a panic in it ends the load with its message).
+    job: Job<LoadResult>,
     preview: Arc<Mutex<Option<Preview>>>,
 }
 
@@ -119,21 +120,21 @@ impl Loader {
     pub fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
         let stage = Arc::new(Mutex::new(Stage::Mapping));
         let cancel = Arc::new(AtomicBool::new(false));
-        let result = Arc::new(Mutex::new(None));
         let preview = Arc::new(Mutex::new(None));
-        let (s, c, r, v, p) = (
+        let (s, c, v, p) = (
             stage.clone(),
             cancel.clone(),
-            result.clone(),
             preview.clone(),
             path.to_path_buf(),
         );
         let repaint = Arc::new(repaint);
-        thread::Builder::new()
-            .name("goscope-load".into())
-            .spawn(move || {
+        let done = repaint.clone();
+        let job = Job::spawn_notifying(
+            "load",
+            move || done(true),
+            move || {
                 let t0 = Instant::now();
-                let out = load(&p, &s, &c, &*repaint, &|trace| {
+                load(&p, &s, &c, &*repaint, &|trace| {
                     if let Ok(mut slot) = v.lock() {
                         *slot = Some(Preview {
                             trace,
@@ -142,18 +143,14 @@ impl Loader {
                     }
                     repaint(true);
                 })
-                .map(|trace| (trace, t0.elapsed().as_secs_f64()));
-                if let Ok(mut slot) = r.lock() {
-                    *slot = Some(out);
-                }
-                repaint(true);
-            })
-            .ok();
+                .map(|trace| (trace, t0.elapsed().as_secs_f64()))
+            },
+        );
         Loader {
             path: path.to_path_buf(),
             stage,
             cancel,
-            result,
+            job,
             preview,
         }
     }
@@ -166,14 +163,14 @@ impl Loader {
             path: path.to_path_buf(),
             stage: Arc::new(Mutex::new(Stage::BuildingLanes)),
             cancel: Arc::new(AtomicBool::new(false)),
-            result: Arc::new(Mutex::new(None)),
+            job: Job::by_hand(),
             preview: Arc::new(Mutex::new(preview)),
         }
     }
 
     #[cfg(test)]
     pub(crate) fn finish(&self, result: LoadResult) {
-        *self.result.lock().unwrap() = Some(result);
+        self.job.finish(result);
     }
 
     pub fn stage(&self) -> Stage {
@@ -198,7 +195,7 @@ impl Loader {
 
     /// The result once the load has finished.
     pub fn take_result(&self) -> Option<LoadResult> {
-        self.result.lock().ok().and_then(|mut r| r.take())
+        self.job.take().map(|r| r.and_then(|loaded| loaded))
     }
 }
 
