@@ -494,25 +494,16 @@ impl ProfilesView {
         }
     }
 
-    pub fn kind(&self) -> ProfileKind {
-        self.state.kind
-    }
-
-    pub fn set_kind(&mut self, kind: ProfileKind) {
-        self.state.kind = kind;
-    }
-
-    pub fn search(&self) -> &str {
+    /// The search query (tests).
+    #[cfg(test)]
+    pub(crate) fn search(&self) -> &str {
         &self.state.search
     }
 
-    pub fn set_search(&mut self, query: &str) {
+    /// Sets the search query (tests).
+    #[cfg(test)]
+    pub(crate) fn set_search(&mut self, query: &str) {
         self.state.search = query.to_string();
-    }
-
-    /// Limits the profile to the timeline's selection when there is one.
-    pub fn set_only_selection(&mut self, on: bool) {
-        self.state.only_selection = on;
     }
 
     /// The zoomed frame's path below the root (empty when not zoomed).

@@ -398,11 +398,6 @@ impl TasksView {
         }
     }
 
-    /// Switches to a sub-tab (e.g. Logs when the app opens the dock on a log marker).
-    pub fn show_tab(&mut self, tab: Tab) {
-        self.tab = tab;
-    }
-
     /// The dock's contents; returns what a click asked the app to show.
     pub fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace) -> Action {
         let model = &*trace.model;
