@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::frontier::{Timed, heap_push, heap_remove, heap_update, insertion_sort};
 use super::replay::Origin;
 use super::speculate::{Spec, Touch};
 use super::state::*;
@@ -1285,69 +1286,9 @@ fn gstatus_name(s: u64) -> &'static str {
     }
 }
 
-// The frontier is a binary min-heap on the event time, kept with the same sift rules as
-// Go's reader so that events with equal times come out in the same order.
-
-fn heap_push(h: &mut Vec<Cursor>, c: Cursor) {
-    h.push(c);
-    let i = h.len() - 1;
-    sift_up(h, i);
-}
-
-fn sift_up(h: &mut [Cursor], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].ev.time_ns > h[i].ev.time_ns {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    i
-}
-
-fn sift_down(h: &mut [Cursor], mut i: usize) {
-    loop {
-        let mut m = i;
-        let mut best = i64::MAX;
-        if i < h.len() {
-            best = h[i].ev.time_ns;
-        }
-        for c in [2 * i + 1, 2 * i + 2] {
-            if c < h.len() && h[c].ev.time_ns < best {
-                best = h[c].ev.time_ns;
-                m = c;
-            }
-        }
-        if m == i {
-            return;
-        }
-        h.swap(i, m);
-        i = m;
-    }
-}
-
-fn heap_update(h: &mut [Cursor], i: usize) {
-    if sift_up(h, i) == i {
-        sift_down(h, i);
-    }
-}
-
-fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
-    while i > 0 {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    h.pop();
-    sift_down(h, 0);
-}
-
-/// Sorts the frontier by time. Go sorts it with pdqsort, which is an insertion sort (and so
-/// stable) for up to 12 elements; a stable sort gives the same order there.
-fn insertion_sort(h: &mut [Cursor]) {
-    for i in 1..h.len() {
-        let mut j = i;
-        while j > 0 && h[j].ev.time_ns < h[j - 1].ev.time_ns {
-            h.swap(j, j - 1);
-            j -= 1;
-        }
+impl Timed for Cursor {
+    #[inline]
+    fn time_ns(&self) -> i64 {
+        self.ev.time_ns
     }
 }

@@ -1,9 +1,10 @@
 //! Go's order: the scheduler state machine that merges the threads' event streams
-//! (`machine`) over the state of each goroutine, processor and thread (`state`); ordering
+//! (`machine`, its frontier heap in `frontier`) over the state of each goroutine, processor and thread (`state`); ordering
 //! a generation ahead of time from a guessed start state (`speculate`), recorded in a log
 //! (`replay`), checked and stitched on (`ahead`).
 
 mod ahead;
+mod frontier;
 mod machine;
 pub(crate) mod replay;
 mod speculate;

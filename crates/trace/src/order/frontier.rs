@@ -1,0 +1,160 @@
+//! The frontier: each thread's next event, as a binary min-heap on the event time kept with
+//! the same sift rules as Go's reader, so that events with equal times come out in the same
+//! order as Go's; and the sort Go falls back to when no event at the top can advance.
+
+/// Something the frontier orders by time.
+pub(super) trait Timed {
+    /// The time it is ordered by.
+    fn time_ns(&self) -> i64;
+}
+
+// Go's reader so that events with equal times come out in the same order.
+
+pub(super) fn heap_push<T: Timed>(h: &mut Vec<T>, c: T) {
+    h.push(c);
+    let i = h.len() - 1;
+    sift_up(h, i);
+}
+
+fn sift_up<T: Timed>(h: &mut [T], mut i: usize) -> usize {
+    while i > 0 && h[(i - 1) / 2].time_ns() > h[i].time_ns() {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    i
+}
+
+fn sift_down<T: Timed>(h: &mut [T], mut i: usize) {
+    loop {
+        let mut m = i;
+        let mut best = i64::MAX;
+        if i < h.len() {
+            best = h[i].time_ns();
+        }
+        for c in [2 * i + 1, 2 * i + 2] {
+            if c < h.len() && h[c].time_ns() < best {
+                best = h[c].time_ns();
+                m = c;
+            }
+        }
+        if m == i {
+            return;
+        }
+        h.swap(i, m);
+        i = m;
+    }
+}
+
+pub(super) fn heap_update<T: Timed>(h: &mut [T], i: usize) {
+    if sift_up(h, i) == i {
+        sift_down(h, i);
+    }
+}
+
+pub(super) fn heap_remove<T: Timed>(h: &mut Vec<T>, mut i: usize) {
+    while i > 0 {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    let last = h.len() - 1;
+    h.swap(0, last);
+    h.pop();
+    sift_down(h, 0);
+}
+
+/// Sorts the frontier by time. Go sorts it with pdqsort, which is an insertion sort (and so
+/// stable) for up to 12 elements; a stable sort gives the same order there.
+pub(super) fn insertion_sort<T: Timed>(h: &mut [T]) {
+    for i in 1..h.len() {
+        let mut j = i;
+        while j > 0 && h[j].time_ns() < h[j - 1].time_ns() {
+            h.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (time, name): names tell equal times apart.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct E(i64, char);
+
+    impl Timed for E {
+        fn time_ns(&self) -> i64 {
+            self.0
+        }
+    }
+
+    fn names(h: &[E]) -> String {
+        h.iter().map(|e| e.1).collect()
+    }
+
+    /// Pops the minimum until empty, as the ordering takes the top.
+    fn drain(mut h: Vec<E>) -> String {
+        let mut out = String::new();
+        while !h.is_empty() {
+            out.push(h[0].1);
+            heap_remove(&mut h, 0);
+        }
+        out
+    }
+
+    #[test]
+    fn the_top_is_the_earliest() {
+        let mut h = Vec::new();
+        for e in [E(5, 'a'), E(3, 'b'), E(9, 'c'), E(1, 'd'), E(7, 'e')] {
+            heap_push(&mut h, e);
+        }
+        assert_eq!(drain(h), "dbaec");
+    }
+
+    /// Equal times are not taken in insertion order: an element rises or sinks only past
+    /// strictly later ones, as in Go's heap. These orders were worked out by hand from
+    /// those rules.
+    #[test]
+    fn equal_times_follow_the_sift_rules() {
+        let mut h = Vec::new();
+        for e in [E(1, 'a'), E(1, 'b'), E(1, 'c'), E(0, 'd')] {
+            heap_push(&mut h, e);
+        }
+        // d rises over b then a: [d, a, c, b].
+        assert_eq!(names(&h), "dacb");
+        // Removing d puts the last element, b, on top, and it does not sink below equal
+        // children: b is taken before a, though a was pushed first.
+        assert_eq!(drain(h), "dbca");
+        let mut h = Vec::new();
+        for e in [E(2, 'a'), E(1, 'b'), E(1, 'c')] {
+            heap_push(&mut h, e);
+        }
+        // b rises over a; c (equal to b) stays below: [b, a, c].
+        assert_eq!(names(&h), "bac");
+        assert_eq!(drain(h), "bca");
+    }
+
+    #[test]
+    fn an_updated_element_moves_either_way() {
+        let mut h = Vec::new();
+        for e in [E(1, 'a'), E(2, 'b'), E(3, 'c'), E(4, 'd')] {
+            heap_push(&mut h, e);
+        }
+        h[0].0 = 10;
+        heap_update(&mut h, 0);
+        assert_eq!(h[0].1, 'b');
+        let i = h.iter().position(|e| e.1 == 'd').unwrap();
+        h[i].0 = 0;
+        heap_update(&mut h, i);
+        assert_eq!(drain(h), "dbca");
+    }
+
+    /// The fallback sort is stable: equal times keep their places (Go's pdqsort is an
+    /// insertion sort for frontiers of up to 12 threads).
+    #[test]
+    fn the_fallback_sort_is_stable() {
+        let mut h = vec![E(3, 'a'), E(1, 'b'), E(3, 'c'), E(1, 'd'), E(2, 'e')];
+        insertion_sort(&mut h);
+        assert_eq!(names(&h), "bdeac");
+    }
+}
