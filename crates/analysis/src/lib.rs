@@ -16,6 +16,7 @@ pub mod gc;
 pub mod mmu;
 pub mod pprof;
 pub mod proto;
+pub mod selection;
 pub mod stacks;
 pub mod summary;
 pub mod tasks;

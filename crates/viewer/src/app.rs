@@ -81,7 +81,10 @@ pub struct Doc {
     rows_key: Option<(LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>)>,
     /// The selection's summary, for the range it was made for: summed on this thread for
     /// a short selection, in the background for a long one.
-    pub selection_summary: Option<((f64, f64), Slot<panels::SelectionSummary>)>,
+    pub selection_summary: Option<(
+        (f64, f64),
+        Slot<goscope_analysis::selection::SelectionSummary>,
+    )>,
     /// Events a selection may hold (estimated from its share of the trace) and still be
     /// summed on the UI thread (`analyses::INLINE_EVENTS`; a whole-trace selection of the
     /// benchmark trace takes 0.17 s to sum).
@@ -896,8 +899,11 @@ impl GoscopeApp {
                                     let share =
                                         (b - a) / doc.trace.model.duration_ns().max(1) as f64;
                                     let model = doc.trace.model.clone();
-                                    let sum =
-                                        move || panels::SelectionSummary::compute(&model, a, b);
+                                    let sum = move || {
+                                        goscope_analysis::selection::SelectionSummary::compute(
+                                            &model, a, b,
+                                        )
+                                    };
                                     let slot = if doc.trace.model.events as f64 * share
                                         <= doc.inline_summary_events
                                     {

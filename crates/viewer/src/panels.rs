@@ -5,6 +5,7 @@ use egui::{RichText, Ui};
 
 use super::timeline::Pick;
 use super::view::{format_duration, since_start};
+use goscope_analysis::selection::SelectionSummary;
 use goscope_model::{GState, Model, StackId};
 
 /// Every key and gesture, for the help overlay.
@@ -293,83 +294,6 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
         }
     }
     action
-}
-
-/// What a time range holds, over all goroutines.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SelectionSummary {
-    pub start_ns: f64,
-    pub end_ns: f64,
-    /// (state, total ns, spans) for running, runnable, waiting, syscall.
-    pub per_state: [(i64, usize); 4],
-    /// Total waiting time per reason, largest first.
-    pub per_reason: Vec<(String, i64)>,
-    pub goroutines: usize,
-    /// State changes that happened inside the range.
-    pub transitions: usize,
-    pub gc_cycles: usize,
-    pub stw: usize,
-}
-
-impl SelectionSummary {
-    pub fn compute(model: &Model, a: f64, b: f64) -> SelectionSummary {
-        let (a, b) = (a as i64, b as i64);
-        let mut s = SelectionSummary {
-            start_ns: a as f64,
-            end_ns: b as f64,
-            ..Default::default()
-        };
-        let mut reasons: rustc_hash::FxHashMap<u32, i64> = Default::default();
-        for g in &model.goroutines {
-            let i = g.spans.count_ending_by(a);
-            let mut any = false;
-            for sp in g.spans.iter_from(i).take_while(|x| x.start_ns < b) {
-                let d = sp.end_ns.min(b) - sp.start_ns.max(a);
-                if d <= 0 {
-                    continue;
-                }
-                any = true;
-                let slot = &mut s.per_state[sp.state as usize];
-                slot.0 += d;
-                slot.1 += 1;
-                if sp.state == GState::Waiting {
-                    *reasons.entry(sp.reason).or_default() += d;
-                }
-                if sp.start_ns >= a {
-                    s.transitions += 1;
-                }
-            }
-            if any {
-                s.goroutines += 1;
-            }
-        }
-        let mut r: Vec<(String, i64)> = reasons
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    if k == 0 {
-                        "(unknown)".to_string()
-                    } else {
-                        model.string(k).to_string()
-                    },
-                    v,
-                )
-            })
-            .collect();
-        r.sort_by_key(|x| std::cmp::Reverse(x.1));
-        s.per_reason = r;
-        s.gc_cycles = model
-            .gc
-            .iter()
-            .filter(|c| c.start_ns < b && c.end_ns > a)
-            .count();
-        s.stw = model
-            .stw
-            .iter()
-            .filter(|c| c.start_ns < b && c.end_ns > a)
-            .count();
-        s
-    }
 }
 
 pub fn selection_ui(ui: &mut Ui, model: &Model, s: &SelectionSummary) {
