@@ -13,7 +13,7 @@ use goscope_file::TraceFile;
 /// Events a computation over the model may read and still run within a frame (some 10 ns
 /// an event: about 5 ms); one that would read more runs as a background `Job`. The
 /// selection summary and the search decide by it.
-pub const INLINE_EVENTS: f64 = 500_000.0;
+pub(crate) const INLINE_EVENTS: f64 = 500_000.0;
 
 /// A computation running on its own thread; the UI polls it each frame.
 pub struct Job<T> {
@@ -25,7 +25,7 @@ impl<T: Send + 'static> Job<T> {
     /// Runs `f` on a new thread and asks `ctx` to repaint when it is done. If `f` panics,
     /// or no thread can be made, the job ends with that message as its error, so that the
     /// view shows it instead of waiting forever.
-    pub fn spawn(
+    pub(crate) fn spawn(
         name: &str,
         ctx: &egui::Context,
         f: impl FnOnce() -> T + Send + 'static,
@@ -36,7 +36,7 @@ impl<T: Send + 'static> Job<T> {
 
     /// `spawn`, calling `done` instead of asking a context to repaint (a load starts
     /// before the window, and so its context, exists).
-    pub fn spawn_notifying(
+    pub(crate) fn spawn_notifying(
         name: &str,
         done: impl FnOnce() + Send + 'static,
         f: impl FnOnce() -> T + Send + 'static,
@@ -85,7 +85,7 @@ impl<T: Send + 'static> Job<T> {
     }
 
     /// The result (or the failure), once, when it has arrived.
-    pub fn take(&self) -> Option<Result<T, String>> {
+    pub(crate) fn take(&self) -> Option<Result<T, String>> {
         self.result.lock().ok().and_then(|mut r| r.take())
     }
 }
@@ -110,7 +110,11 @@ pub enum Slot<T> {
 }
 
 impl<T: Send + 'static> Slot<T> {
-    pub fn spawn(name: &str, ctx: &egui::Context, f: impl FnOnce() -> T + Send + 'static) -> Self {
+    pub(crate) fn spawn(
+        name: &str,
+        ctx: &egui::Context,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Self {
         Slot::Running(Job::spawn(name, ctx, f))
     }
 
@@ -144,7 +148,7 @@ impl<T: Send + 'static> Slot<T> {
 
 /// What a view shows while a background value is not there: a spinner and `label`, or the
 /// computation's failure in the error colour.
-pub fn pending_ui(ui: &mut egui::Ui, failure: Option<&str>, label: &str) {
+pub(crate) fn pending_ui(ui: &mut egui::Ui, failure: Option<&str>, label: &str) {
     match failure {
         Some(e) => {
             ui.colored_label(ui.visuals().error_fg_color, e);

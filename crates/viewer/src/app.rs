@@ -180,7 +180,7 @@ impl Doc {
         };
     }
 
-    pub fn rows(&mut self) -> &[Row] {
+    pub(crate) fn rows(&mut self) -> &[Row] {
         // Compare in place: cloning the key every frame would copy the focus list.
         let fresh = self.rows_key.as_ref().is_some_and(|(m, s, c, f)| {
             *m == self.mode && *s == self.sort && *c == self.collapsed && *f == self.focus
@@ -245,7 +245,7 @@ impl Doc {
         self.scroll_to_row(&Row::Goroutine(gi));
     }
 
-    pub fn scroll_to_row(&mut self, row: &Row) {
+    pub(crate) fn scroll_to_row(&mut self, row: &Row) {
         let rows = self.rows().to_vec();
         let mut y = 0.0;
         for r in &rows {
@@ -280,7 +280,7 @@ impl Doc {
     }
 
     /// Shows a search result.
-    pub fn show_hit(&mut self, hit: &Hit) {
+    pub(crate) fn show_hit(&mut self, hit: &Hit) {
         match *hit {
             Hit::Goroutine { g, t_ns } | Hit::Span { g, t_ns, .. } => {
                 self.jump_to_goroutine(g, t_ns)
@@ -331,7 +331,7 @@ impl Doc {
     }
 
     /// Limits the goroutine view to `g` and the goroutines it interacted with.
-    pub fn focus_goroutine(&mut self, g: i64) {
+    pub(crate) fn focus_goroutine(&mut self, g: i64) {
         self.focus = Some(lanes::related_goroutines(&self.trace.model, g));
         self.mode = LaneMode::Goroutines;
         self.view.scroll_y = 0.0;
@@ -497,7 +497,7 @@ impl GoscopeApp {
     }
 
     /// Shows the native open dialog; if none can be shown, says so and offers the path field.
-    pub fn open_dialog(&mut self) {
+    pub(crate) fn open_dialog(&mut self) {
         if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
             && std::env::var_os("WAYLAND_DISPLAY").is_none()
         {

@@ -4,32 +4,32 @@ use egui::Color32;
 
 use goscope_model::{GState, PWork, StimulusKind};
 
-pub const RUNNING: Color32 = Color32::from_rgb(76, 175, 80);
-pub const RUNNABLE: Color32 = Color32::from_rgb(230, 180, 60);
-pub const SYSCALL: Color32 = Color32::from_rgb(200, 90, 200);
-pub const WAITING: Color32 = Color32::from_rgb(110, 120, 140);
-pub const FOLDED: Color32 = Color32::from_rgb(150, 150, 150);
+pub(crate) const RUNNING: Color32 = Color32::from_rgb(76, 175, 80);
+pub(crate) const RUNNABLE: Color32 = Color32::from_rgb(230, 180, 60);
+pub(crate) const SYSCALL: Color32 = Color32::from_rgb(200, 90, 200);
+pub(crate) const WAITING: Color32 = Color32::from_rgb(110, 120, 140);
+pub(crate) const FOLDED: Color32 = Color32::from_rgb(150, 150, 150);
 /// Wake-up arrows in a focused goroutine view.
-pub const WAKEUP: Color32 = Color32::from_rgb(120, 200, 255);
+pub(crate) const WAKEUP: Color32 = Color32::from_rgb(120, 200, 255);
 /// Search matches.
-pub const SEARCH: Color32 = Color32::from_rgb(255, 90, 200);
-pub const GC: Color32 = Color32::from_rgb(240, 140, 40);
-pub const STW: Color32 = Color32::from_rgb(220, 60, 60);
-pub const ASSIST: Color32 = Color32::from_rgb(245, 160, 60);
-pub const SWEEP: Color32 = Color32::from_rgb(170, 120, 70);
-pub const HEAP: Color32 = Color32::from_rgb(90, 150, 220);
-pub const HEAP_GOAL: Color32 = Color32::from_rgb(230, 90, 90);
-pub const NETWORK: Color32 = Color32::from_rgb(60, 190, 190);
-pub const TIMER: Color32 = Color32::from_rgb(170, 170, 90);
-pub const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 110, 200, 60);
-pub const HIGHLIGHT: Color32 = Color32::from_rgb(255, 255, 255);
-pub const REGION: Color32 = Color32::from_rgb(120, 160, 230);
-pub const TASK: Color32 = Color32::from_rgb(150, 130, 230);
-pub const LOG: Color32 = Color32::from_rgb(255, 120, 200);
-pub const SAMPLE: Color32 = Color32::from_rgb(250, 250, 120);
+pub(crate) const SEARCH: Color32 = Color32::from_rgb(255, 90, 200);
+pub(crate) const GC: Color32 = Color32::from_rgb(240, 140, 40);
+pub(crate) const STW: Color32 = Color32::from_rgb(220, 60, 60);
+pub(crate) const ASSIST: Color32 = Color32::from_rgb(245, 160, 60);
+pub(crate) const SWEEP: Color32 = Color32::from_rgb(170, 120, 70);
+pub(crate) const HEAP: Color32 = Color32::from_rgb(90, 150, 220);
+pub(crate) const HEAP_GOAL: Color32 = Color32::from_rgb(230, 90, 90);
+pub(crate) const NETWORK: Color32 = Color32::from_rgb(60, 190, 190);
+pub(crate) const TIMER: Color32 = Color32::from_rgb(170, 170, 90);
+pub(crate) const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 110, 200, 60);
+pub(crate) const HIGHLIGHT: Color32 = Color32::from_rgb(255, 255, 255);
+pub(crate) const REGION: Color32 = Color32::from_rgb(120, 160, 230);
+pub(crate) const TASK: Color32 = Color32::from_rgb(150, 130, 230);
+pub(crate) const LOG: Color32 = Color32::from_rgb(255, 120, 200);
+pub(crate) const SAMPLE: Color32 = Color32::from_rgb(250, 250, 120);
 
 /// The color of a wait reason (Go's block reason strings).
-pub fn wait_reason(reason: &str) -> Color32 {
+pub(crate) fn wait_reason(reason: &str) -> Color32 {
     match reason {
         "chan receive" => Color32::from_rgb(70, 120, 210),
         "chan send" => Color32::from_rgb(90, 140, 230),
@@ -44,7 +44,7 @@ pub fn wait_reason(reason: &str) -> Color32 {
 }
 
 /// The color of a goroutine state span.
-pub fn gstate(state: GState, reason: &str) -> Color32 {
+pub(crate) fn gstate(state: GState, reason: &str) -> Color32 {
     match state {
         GState::Running => RUNNING,
         GState::Runnable => RUNNABLE,
@@ -53,7 +53,7 @@ pub fn gstate(state: GState, reason: &str) -> Color32 {
     }
 }
 
-pub fn work(w: PWork) -> Color32 {
+pub(crate) fn work(w: PWork) -> Color32 {
     match w {
         PWork::MarkAssist => ASSIST,
         PWork::Sweep => SWEEP,
@@ -62,7 +62,7 @@ pub fn work(w: PWork) -> Color32 {
     }
 }
 
-pub fn stimulus(k: StimulusKind) -> Color32 {
+pub(crate) fn stimulus(k: StimulusKind) -> Color32 {
     match k {
         StimulusKind::Network => NETWORK,
         StimulusKind::Syscall => SYSCALL,
@@ -71,7 +71,7 @@ pub fn stimulus(k: StimulusKind) -> Color32 {
 }
 
 /// A stable color per string id (goroutines on P lanes, by start function).
-pub fn by_key(key: u64) -> Color32 {
+pub(crate) fn by_key(key: u64) -> Color32 {
     let h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
     let hue = (h % 360) as f32 / 360.0;
     let c = egui::ecolor::Hsva::new(hue, 0.45, 0.75, 1.0);

@@ -24,10 +24,10 @@ use goscope_analysis::stacks::StackTable;
 pub type NodeId = u32;
 
 /// Height of one row of the icicle, in points.
-pub const ROW_PX: f32 = 18.0;
+pub(crate) const ROW_PX: f32 = 18.0;
 
 /// Frames narrower than this are neither painted nor descended into.
-pub const MIN_FRAME_PX: f64 = 1.0;
+pub(crate) const MIN_FRAME_PX: f64 = 1.0;
 
 /// One call-tree node: a frame (function, file, line) reached by one call path.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ pub struct FlameTree {
 }
 
 impl FlameTree {
-    pub const ROOT: NodeId = 0;
+    pub(crate) const ROOT: NodeId = 0;
 
     /// Merges the records' stacks (innermost first in the table, so reversed here) into
     /// a tree. Go pads stacks with pc-0 frames, which name nothing; they are skipped.
@@ -174,12 +174,8 @@ impl FlameTree {
         n.samples = n.samples.saturating_add(samples);
     }
 
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
     /// True when no sample has a frame (the root alone).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.nodes.len() <= 1
     }
 
@@ -187,18 +183,19 @@ impl FlameTree {
         self.nodes.get(id as usize)
     }
 
-    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &FlameNode)> {
+    #[cfg(test)]
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = (NodeId, &FlameNode)> {
         self.nodes.iter().enumerate().map(|(i, n)| (i as NodeId, n))
     }
 
     /// The function name of a node ("all" for the root, "" for an unknown id).
-    pub fn func(&self, id: NodeId) -> &str {
+    pub(crate) fn func(&self, id: NodeId) -> &str {
         self.get(id)
             .and_then(|n| self.strings.get(n.func as usize))
             .map_or("", |s| s)
     }
 
-    pub fn file(&self, id: NodeId) -> &str {
+    pub(crate) fn file(&self, id: NodeId) -> &str {
         self.get(id)
             .and_then(|n| self.strings.get(n.file as usize))
             .map_or("", |s| s)
@@ -209,12 +206,12 @@ impl FlameTree {
         self.nodes.first().map_or(0, |n| n.total_ns)
     }
 
-    pub fn total_samples(&self) -> u64 {
+    pub(crate) fn total_samples(&self) -> u64 {
         self.nodes.first().map_or(0, |n| n.samples)
     }
 
     /// The depth of the deepest frame (the root is at 0).
-    pub fn max_depth(&self) -> u32 {
+    pub(crate) fn max_depth(&self) -> u32 {
         self.max_depth
     }
 
@@ -236,7 +233,7 @@ impl FlameTree {
         path
     }
 
-    pub fn key(&self, id: NodeId) -> FrameKey {
+    pub(crate) fn key(&self, id: NodeId) -> FrameKey {
         FrameKey {
             func: self.func(id).to_string(),
             file: self.file(id).to_string(),
@@ -246,7 +243,7 @@ impl FlameTree {
 
     /// Follows a path of keys (below the root) as far as this tree has it; returns the
     /// deepest node reached.
-    pub fn find(&self, path: &[FrameKey]) -> NodeId {
+    pub(crate) fn find(&self, path: &[FrameKey]) -> NodeId {
         let mut at = Self::ROOT;
         for k in path {
             let next = self.nodes[at as usize].children.iter().copied().find(|&c| {
@@ -309,7 +306,7 @@ pub struct FlameItem {
 /// its callees in proportion to their delay, only in `rows` (depths) and only those at
 /// least `min_px` wide. Children are visited largest first, so the walk stops at the
 /// first one too narrow: the cost is bounded by what is drawn.
-pub fn layout(
+pub(crate) fn layout(
     tree: &FlameTree,
     zoom: NodeId,
     width_px: f64,
@@ -366,14 +363,18 @@ pub fn layout(
 }
 
 /// The item under a point of the graph (x from its left edge, depth from its row).
-pub fn item_at(items: &[FlameItem], x_px: f64, depth: u32) -> Option<&FlameItem> {
+pub(crate) fn item_at(items: &[FlameItem], x_px: f64, depth: u32) -> Option<&FlameItem> {
     items
         .iter()
         .find(|it| it.depth == depth && it.x0_px <= x_px && x_px < it.x1_px)
 }
 
 /// Writes a profile gzipped to `path`, the bytes `goscope pprof` writes.
-pub fn write_pprof(path: &Path, profile: &Profile, stacks: &StackTable) -> Result<u64, String> {
+pub(crate) fn write_pprof(
+    path: &Path,
+    profile: &Profile,
+    stacks: &StackTable,
+) -> Result<u64, String> {
     let file = std::fs::File::create(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     pprof::write_gzipped(profile, stacks, std::io::BufWriter::new(file))
@@ -384,7 +385,7 @@ pub fn write_pprof(path: &Path, profile: &Profile, stacks: &StackTable) -> Resul
 }
 
 /// The kind's name in the selector.
-pub fn kind_label(kind: ProfileKind) -> &'static str {
+pub(crate) fn kind_label(kind: ProfileKind) -> &'static str {
     match kind {
         ProfileKind::Net => "Network blocking",
         ProfileKind::Sync => "Sync blocking",
@@ -394,7 +395,7 @@ pub fn kind_label(kind: ProfileKind) -> &'static str {
 }
 
 /// "1.230 s in 42 samples".
-pub fn total_text(tree: &FlameTree) -> String {
+pub(crate) fn total_text(tree: &FlameTree) -> String {
     let n = tree.total_samples();
     format!(
         "{} in {n} sample{}",
@@ -496,7 +497,7 @@ impl ProfilesView {
 
     /// The search query (tests).
     #[cfg(test)]
-    pub(crate) fn search(&self) -> &str {
+    pub fn search(&self) -> &str {
         &self.state.search
     }
 
@@ -506,14 +507,9 @@ impl ProfilesView {
         self.state.search = query.to_string();
     }
 
-    /// The zoomed frame's path below the root (empty when not zoomed).
-    pub fn zoom_path(&self) -> &[FrameKey] {
-        &self.state.zoom_path
-    }
-
     /// Shows the view. `selection_ns` is the timeline's selection in absolute trace ns.
     /// A right-click on a frame asks the app to find that function in the timeline.
-    pub fn ui(
+    pub(crate) fn ui(
         &mut self,
         ui: &mut Ui,
         an: &Arc<Analyses>,

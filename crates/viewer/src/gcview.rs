@@ -424,7 +424,7 @@ impl GcView {
 
     /// Shows the view; returns what the app should do (a clicked row or MMU window
     /// becomes `ShowRange`).
-    pub fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
+    pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
         let model = &*trace.model;
         self.sync(trace, an);
         let mut action = Action::None;

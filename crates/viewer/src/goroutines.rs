@@ -37,7 +37,7 @@ pub enum Stat {
 
 impl Stat {
     /// The column title, with Go's names.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         match self {
             Stat::Id => "Goroutine".into(),
             Stat::Total => "Total".into(),
@@ -52,7 +52,7 @@ impl Stat {
     }
 
     /// This column's value for a goroutine (its id for the id column).
-    pub fn value(&self, g: &GoroutineSummary) -> i64 {
+    pub(crate) fn value(&self, g: &GoroutineSummary) -> i64 {
         let s = &g.stats;
         match self {
             Stat::Id => g.id,
@@ -79,7 +79,7 @@ pub struct GroupRow {
 
 /// The columns of a set of goroutines: the fixed ones, then each block reason and each
 /// special range that occurs among them.
-pub fn columns_for(gs: &[&GoroutineSummary]) -> Vec<Stat> {
+pub(crate) fn columns_for(gs: &[&GoroutineSummary]) -> Vec<Stat> {
     let mut reasons = BTreeSet::new();
     let mut ranges = BTreeSet::new();
     for g in gs {
@@ -102,7 +102,7 @@ pub fn columns_for(gs: &[&GoroutineSummary]) -> Vec<Stat> {
 
 /// The group's goroutines (indices into `summary.goroutines`) whose id matches `filter`
 /// (digits, optionally after `g`/`G`), sorted by `sort` (ties by id).
-pub fn table_rows(
+pub(crate) fn table_rows(
     an: &Analyses,
     group: &str,
     filter: &str,
@@ -252,7 +252,7 @@ impl GoroutinesView {
         ));
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
+    pub(crate) fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
         self.refresh(an);
         let mut action = Action::None;
         egui::Panel::left("goroutine-groups")
@@ -417,7 +417,7 @@ impl GoroutinesView {
 /// Where the sorted column's time went for goroutine `g`: the start of its longest span in
 /// that state (for a block reason, the longest wait for that reason). None for columns
 /// that are not one state.
-pub fn longest_span_start_ns(model: &Model, g: i64, column: &Stat) -> Option<i64> {
+pub(crate) fn longest_span_start_ns(model: &Model, g: i64, column: &Stat) -> Option<i64> {
     let gr = model.goroutine(g)?;
     let wanted = |s: &GSpan| match column {
         Stat::Exec => s.state == GState::Running,

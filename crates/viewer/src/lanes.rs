@@ -62,10 +62,10 @@ pub enum Row {
 }
 
 /// The key of the group a focused goroutine view shows its goroutines in.
-pub const FOCUS_GROUP: &str = "focus";
+pub(crate) const FOCUS_GROUP: &str = "focus";
 
 /// Height of a row in points.
-pub fn row_height(row: &Row) -> f32 {
+pub(crate) fn row_height(row: &Row) -> f32 {
     match row {
         Row::Group { .. } => 18.0,
         Row::Proc(_) => 34.0,
@@ -75,7 +75,7 @@ pub fn row_height(row: &Row) -> f32 {
 }
 
 /// Builds the rows for a mode. `focus` limits the goroutine view to those goroutines.
-pub fn rows(
+pub(crate) fn rows(
     model: &Model,
     mode: LaneMode,
     sort: LaneSort,
@@ -216,7 +216,7 @@ fn push_group(
 
 /// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
 /// whom it woke, and theirs. `g` first.
-pub fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
+pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
     use rayon::prelude::*;
     // Each goroutine's distinct wakers, in one pass over all spans (asking every goroutine
     // "did x wake you?" again for each x took seconds on a long trace).

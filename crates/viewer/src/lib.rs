@@ -25,7 +25,7 @@ pub use app::GoscopeApp;
 /// dropped model held (a preview is some 60 MB, a whole trace hundreds) and what a finished
 /// background computation used for reuse, so the window would go on holding it. Takes a
 /// few milliseconds; called once a load settles and when a background job is done.
-pub fn give_back_freed_memory() {
+pub(crate) fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers
     // and may be called from any thread at any time.
@@ -35,7 +35,7 @@ pub fn give_back_freed_memory() {
 }
 
 /// The window icon, PNG.
-pub const ICON_PNG: &[u8] = include_bytes!("../../../assets/goscope-256.png");
+pub(crate) const ICON_PNG: &[u8] = include_bytes!("../../../assets/goscope-256.png");
 
 /// Opens the viewer window, on `path` if given.
 pub fn run(path: Option<std::path::PathBuf>) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Stage::Mapping => "Mapping the file".into(),
             Stage::Scanning => "Scanning generations".into(),
@@ -34,7 +34,7 @@ impl Stage {
     }
 
     /// Rough progress 0..1.
-    pub fn fraction(&self) -> f32 {
+    pub(crate) fn fraction(&self) -> f32 {
         match self {
             Stage::Mapping => 0.02,
             Stage::Scanning => 0.05,
@@ -66,7 +66,7 @@ pub struct TraceId(u64);
 
 impl TraceId {
     /// A new, unique id.
-    pub fn fresh() -> TraceId {
+    pub(crate) fn fresh() -> TraceId {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         TraceId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
@@ -82,8 +82,9 @@ impl OpenTrace {
         }
     }
 
-    /// Opens and builds a trace on the calling thread (tests, benchmarks).
-    pub fn load(path: &Path) -> Result<OpenTrace, String> {
+    /// Opens and builds a trace on the calling thread (tests).
+    #[cfg(test)]
+    pub(crate) fn load(path: &Path) -> Result<OpenTrace, String> {
         let file = Arc::new(TraceFile::open(path).map_err(|e| e.to_string())?);
         let model = model::build(&*file).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(OpenTrace::new(file, Arc::new(model)))
@@ -117,7 +118,7 @@ impl Loader {
     /// the preview or the result is in, with `false` when only the stage moved on (the UI
     /// may take its time to show that: a software renderer redrawing a preview's timeline
     /// for every stage would slow the load).
-    pub fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
+    pub(crate) fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
         let stage = Arc::new(Mutex::new(Stage::Mapping));
         let cancel = Arc::new(AtomicBool::new(false));
         let preview = Arc::new(Mutex::new(None));
@@ -173,28 +174,28 @@ impl Loader {
         self.job.finish(result);
     }
 
-    pub fn stage(&self) -> Stage {
+    pub(crate) fn stage(&self) -> Stage {
         self.stage
             .lock()
             .map(|s| s.clone())
             .unwrap_or(Stage::Mapping)
     }
 
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
 
     /// The preview's model, once (only for traces of more than `model::PREVIEW_EVENTS`).
-    pub fn take_preview(&self) -> Option<Preview> {
+    pub(crate) fn take_preview(&self) -> Option<Preview> {
         self.preview.lock().ok().and_then(|mut p| p.take())
     }
 
     /// The result once the load has finished.
-    pub fn take_result(&self) -> Option<LoadResult> {
+    pub(crate) fn take_result(&self) -> Option<LoadResult> {
         self.job.take().map(|r| r.and_then(|loaded| loaded))
     }
 }

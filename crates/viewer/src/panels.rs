@@ -9,7 +9,7 @@ use goscope_analysis::selection::SelectionSummary;
 use goscope_model::{GState, Model, StackId};
 
 /// Every key and gesture, for the help overlay.
-pub const HELP: &[(&str, &str)] = &[
+pub(crate) const HELP: &[(&str, &str)] = &[
     (
         "W / S",
         "zoom in / out around the mouse (a step a tap; hold for smooth zoom)",
@@ -57,7 +57,7 @@ pub enum Action {
 }
 
 /// Lists a stack's frames; clicking one copies it.
-pub fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
+pub(crate) fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
     ui.label(RichText::new(title).strong());
     if model.interner.stack_len(stack) == 0 {
         ui.label(RichText::new("(no stack)").weak());
@@ -81,7 +81,7 @@ pub fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
 }
 
 /// The details of a picked item. Returns what the user asked for.
-pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
+pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
     let mut action = Action::None;
     match pick {
         Pick::GSpan { g, span } => {
@@ -296,7 +296,7 @@ pub fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
     action
 }
 
-pub fn selection_ui(ui: &mut Ui, model: &Model, s: &SelectionSummary) {
+pub(crate) fn selection_ui(ui: &mut Ui, model: &Model, s: &SelectionSummary) {
     ui.heading("Selection");
     ui.label(format!(
         "Selection: {} (from {} to {})",

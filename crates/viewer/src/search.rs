@@ -8,7 +8,7 @@ use super::analyses::{INLINE_EVENTS, Job};
 use goscope_model::Model;
 
 /// At most this many results are listed.
-pub const MAX_HITS: usize = 200;
+pub(crate) const MAX_HITS: usize = 200;
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +151,7 @@ pub fn search(model: &Model, query: &str) -> Matches {
 }
 
 /// A one-line description of a hit.
-pub fn describe(model: &Model, hit: &Hit) -> String {
+pub(crate) fn describe(model: &Model, hit: &Hit) -> String {
     let rel = |t: i64| super::view::format_duration((t - model.start_ns) as f64);
     match hit {
         Hit::Goroutine { g, .. } => model.goroutine_label(*g),
@@ -223,7 +223,7 @@ impl Default for SearchBar {
 impl SearchBar {
     /// The bar as the user left it (open or not, and the query), for another model of the
     /// same trace: the matches are found again on it.
-    pub fn carried_over(self) -> SearchBar {
+    pub(crate) fn carried_over(self) -> SearchBar {
         SearchBar {
             open: self.open,
             query: self.query,
@@ -266,7 +266,7 @@ impl SearchBar {
     }
 
     /// Opens the bar on `query`; its first match is shown (returned by `ui`) once found.
-    pub fn find(&mut self, query: String) {
+    pub(crate) fn find(&mut self, query: String) {
         self.open();
         self.query = query;
         self.show_first = true;
@@ -284,7 +284,7 @@ impl SearchBar {
     }
 
     /// Draws the bar and its results; returns the result the user picked.
-    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Arc<Model>) -> Option<Hit> {
+    pub(crate) fn ui(&mut self, ui: &mut egui::Ui, model: &Arc<Model>) -> Option<Hit> {
         if !self.open {
             return None;
         }

@@ -399,7 +399,7 @@ impl TasksView {
     }
 
     /// The dock's contents; returns what a click asked the app to show.
-    pub fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace) -> Action {
+    pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace) -> Action {
         let model = &*trace.model;
         if self.cache_for != Some(trace.id) {
             // Per-type statistics read every task and region: in the background.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 pub use goscope_testdata::{trace_bytes, trace_path};
 
 /// The model of a committed trace.
-pub fn model(name: &str) -> goscope_model::Model {
+pub(crate) fn model(name: &str) -> goscope_model::Model {
     goscope_model::build(&trace_bytes(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

@@ -12,9 +12,9 @@ use goscope_model::lod::{self, TimeView};
 use goscope_model::{GState, Model, StimulusKind};
 
 /// Width of the lane-name gutter.
-pub const GUTTER_PX: f32 = 190.0;
+pub(crate) const GUTTER_PX: f32 = 190.0;
 /// Minimum width of a span drawn on its own; narrower ones fold (Tracy's 3 px).
-pub const MIN_SPAN_PX: f64 = 3.0;
+pub(crate) const MIN_SPAN_PX: f64 = 3.0;
 const AXIS_H: f32 = 22.0;
 const SCROLLBAR_W: f32 = 10.0;
 
@@ -361,7 +361,7 @@ pub struct Highlight<'a> {
 }
 
 impl Highlight<'_> {
-    pub fn has_goroutine(&self, g: i64) -> bool {
+    pub(crate) fn has_goroutine(&self, g: i64) -> bool {
         self.goroutines.binary_search(&g).is_ok()
     }
 
@@ -388,7 +388,7 @@ fn time_view(view: &TimelineView, plot: Rect) -> TimeView {
 }
 
 /// Draws the whole timeline into `ui`'s remaining space.
-pub fn timeline_ui(
+pub(crate) fn timeline_ui(
     ui: &mut Ui,
     trace: &OpenTrace,
     view: &mut TimelineView,
@@ -1256,7 +1256,7 @@ fn item_under(
         .copied()
 }
 
-pub fn pick_at(
+pub(crate) fn pick_at(
     model: &Model,
     tv: &TimeView,
     geometry: &Geometry,
@@ -1378,7 +1378,7 @@ pub fn pick_at(
 }
 
 /// A short description for hover.
-pub fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
+pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
     match pick {
         Pick::GSpan { g, span } => {
             let gr = &model.goroutines[g];

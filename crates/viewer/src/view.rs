@@ -2,7 +2,7 @@
 //! and the pure navigation functions (zoom, pan, fit) that keys and the mouse call.
 
 /// The smallest visible range: 100 ns across the whole width.
-pub const MIN_SPAN_NS: f64 = 100.0;
+pub(crate) const MIN_SPAN_NS: f64 = 100.0;
 
 /// What part of the trace is visible, and how we got there.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +46,7 @@ impl TimelineView {
     }
 
     /// Remembers the current range for Backspace (skipping repeats).
-    pub fn remember(&mut self) {
+    pub(crate) fn remember(&mut self) {
         let cur = (self.start_ns, self.end_ns);
         if self.history.last() != Some(&cur) {
             self.history.push(cur);
@@ -57,7 +57,7 @@ impl TimelineView {
     }
 
     /// Goes back to the previous range. Returns false when there is none.
-    pub fn back(&mut self) -> bool {
+    pub(crate) fn back(&mut self) -> bool {
         match self.history.pop() {
             Some((s, e)) => {
                 self.start_ns = s;
@@ -70,7 +70,7 @@ impl TimelineView {
 
     /// Zooms by `factor` (< 1 zooms in) keeping the time under `anchor` (0..1 of the width)
     /// in place.
-    pub fn zoom(&mut self, factor: f64, anchor: f64) {
+    pub(crate) fn zoom(&mut self, factor: f64, anchor: f64) {
         let anchor = anchor.clamp(0.0, 1.0);
         let span = self.span_ns();
         let max_span = (self.trace_end_ns - self.trace_start_ns) * 1.2;
@@ -82,7 +82,7 @@ impl TimelineView {
     }
 
     /// Pans by a fraction of the visible width (positive moves right, later in time).
-    pub fn pan(&mut self, fraction: f64) {
+    pub(crate) fn pan(&mut self, fraction: f64) {
         let d = self.span_ns() * fraction;
         self.start_ns += d;
         self.end_ns += d;
@@ -97,7 +97,7 @@ impl TimelineView {
     }
 
     /// Shows [start, end] with a little margin.
-    pub fn show_range(&mut self, start_ns: f64, end_ns: f64) {
+    pub(crate) fn show_range(&mut self, start_ns: f64, end_ns: f64) {
         self.remember();
         let span = (end_ns - start_ns).max(MIN_SPAN_NS);
         let margin = span * 0.05;
@@ -107,7 +107,7 @@ impl TimelineView {
     }
 
     /// Zooms to the selection, if any.
-    pub fn zoom_to_selection(&mut self) -> bool {
+    pub(crate) fn zoom_to_selection(&mut self) -> bool {
         match self.selection {
             Some((a, b)) if b > a => {
                 self.remember();
@@ -139,7 +139,7 @@ impl TimelineView {
 }
 
 /// A time as the timeline shows it: relative to the trace's start.
-pub fn since_start(model: &goscope_model::Model, t_ns: i64) -> String {
+pub(crate) fn since_start(model: &goscope_model::Model, t_ns: i64) -> String {
     format_duration(t_ns.saturating_sub(model.start_ns) as f64)
 }
 
@@ -159,7 +159,7 @@ pub fn format_duration(ns: f64) -> String {
 
 /// Tick spacing for an axis: the smallest 1/2/5 × 10^k ns step giving at least
 /// `min_px` between ticks.
-pub fn tick_step_ns(ns_per_px: f64, min_px: f64) -> f64 {
+pub(crate) fn tick_step_ns(ns_per_px: f64, min_px: f64) -> f64 {
     let want = (ns_per_px * min_px).max(1.0);
     let mut step = 10f64.powf(want.log10().floor());
     for m in [1.0, 2.0, 5.0, 10.0] {
@@ -172,7 +172,7 @@ pub fn tick_step_ns(ns_per_px: f64, min_px: f64) -> f64 {
 }
 
 /// A tick label relative to trace start: "12.5 ms".
-pub fn format_tick(rel_ns: f64, step_ns: f64) -> String {
+pub(crate) fn format_tick(rel_ns: f64, step_ns: f64) -> String {
     // The unit one order of magnitude above the step: ticks 500 µs apart read 2.5 ms.
     let (div, unit) = if step_ns * 10.0 < 1e3 {
         (1.0, "ns")

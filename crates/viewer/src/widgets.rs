@@ -5,7 +5,7 @@ use egui::{Pos2, Response, RichText, Sense, Shape, Stroke, Ui, Vec2};
 
 /// A clickable column header. `sorted` is `Some(descending)` for the column the table is
 /// sorted by; a small triangle then shows the direction. Its accessible label is `title`.
-pub fn sort_header(ui: &mut Ui, title: &str, sorted: Option<bool>) -> Response {
+pub(crate) fn sort_header(ui: &mut Ui, title: &str, sorted: Option<bool>) -> Response {
     let r = ui.add(
         egui::Button::new(RichText::new(title).strong().small())
             .frame(false)
