@@ -51,12 +51,13 @@ impl<T: Send + 'static> Job<T> {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
                         format!("the {what} computation failed: {}", panic_text(&*panic))
                     });
-                // What the computation used and dropped goes back to the system.
-                super::give_back_freed_memory();
                 if let Ok(mut s) = slot.lock() {
                     *s = Some(out);
                 }
                 done();
+                // What the computation used and dropped goes back to the system, after the
+                // result is delivered so that it does not wait for this.
+                super::give_back_freed_memory();
             });
         if let Err(e) = spawned {
             if let Ok(mut s) = result.lock() {
