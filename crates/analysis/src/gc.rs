@@ -3,7 +3,7 @@
 use goscope_model::Model;
 
 /// Length of `[start_ns, end_ns]`, never negative.
-fn span_ns(start_ns: i64, end_ns: i64) -> i64 {
+pub fn span_ns(start_ns: i64, end_ns: i64) -> i64 {
     end_ns.saturating_sub(start_ns).max(0)
 }
 

@@ -16,9 +16,8 @@ use super::analyses::{Analyses, Slot};
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
 use super::view::{format_duration, since_start};
-use goscope_analysis::gc::GcTotals;
+use goscope_analysis::gc::{GcTotals, span_ns};
 use goscope_analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow, utilization};
-use goscope_file::TraceFile;
 use goscope_model::{GcCycle, Model, Stw};
 
 /// How many worst windows the list shows (as many as `go tool trace`'s /mmu page).
@@ -29,11 +28,6 @@ const DEFAULT_WINDOW_NS: f64 = 1e6;
 
 /// Width of the column with the flags and the worst windows, right of the plot.
 const MMU_SIDE_WIDTH_PT: f32 = 250.0;
-
-/// Length of `[start_ns, end_ns]`, never negative.
-fn span_ns(start_ns: i64, end_ns: i64) -> i64 {
-    end_ns.saturating_sub(start_ns).max(0)
-}
 
 /// The line of totals above the tables.
 fn totals_text(t: &GcTotals) -> String {
@@ -363,7 +357,7 @@ fn log_axis_label(mark: GridMark) -> String {
 
 /// The GC view's state: table sorting and selection, MMU flags, cached computations.
 pub struct GcView {
-    /// The opened model the totals and table orders are for.
+    /// The opened trace the totals, table orders and curves are for.
     model_key: Option<TraceId>,
     totals: GcTotals,
     gc_sort: Sort<GcCol>,
@@ -374,8 +368,6 @@ pub struct GcView {
     /// Index into `model.gc` / `model.stw` of the row clicked last.
     selected_gc: Option<usize>,
     selected_stw: Option<usize>,
-    /// The trace bytes the cached curves were computed from.
-    data: Option<Arc<TraceFile>>,
     flags: UtilFlags,
     curves: Vec<(UtilFlags, Slot<MmuResult>)>,
     /// The window size of the worst-window list.
@@ -410,7 +402,6 @@ impl GcView {
             stw_rows: None,
             selected_gc: None,
             selected_stw: None,
-            data: None,
             // The flags `go tool trace`'s /mmu page starts with: STW, background workers
             // and mark assists on, sweep and per-P off.
             flags: UtilFlags::GO_DEFAULT,
@@ -426,7 +417,7 @@ impl GcView {
     /// becomes `ShowRange`).
     pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
         let model = &*trace.model;
-        self.sync(trace, an);
+        self.sync(trace);
         let mut action = Action::None;
         ui.horizontal(|ui| {
             ui.label(totals_text(&self.totals));
@@ -466,20 +457,16 @@ impl GcView {
         action
     }
 
-    /// Drops what belongs to another model or other trace bytes.
-    fn sync(&mut self, trace: &OpenTrace, an: &Arc<Analyses>) {
+    /// Drops what belongs to another opened trace (its model, and the file its dock's
+    /// analyses and MMU curves read).
+    fn sync(&mut self, trace: &OpenTrace) {
         let model = &*trace.model;
-        // Holding the bytes keeps their address from being reused by the next trace.
-        if !self.data.as_ref().is_some_and(|d| Arc::ptr_eq(d, &an.data)) {
-            self.data = Some(an.data.clone());
+        if self.model_key != Some(trace.id) {
+            self.model_key = Some(trace.id);
             self.curves.clear();
             self.worst.clear();
             self.window_ns = None;
             self.pending_jump = None;
-            self.model_key = None;
-        }
-        if self.model_key != Some(trace.id) {
-            self.model_key = Some(trace.id);
             self.totals = GcTotals::of(model);
             self.gc_rows = None;
             self.stw_rows = None;
