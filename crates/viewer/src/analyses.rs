@@ -31,11 +31,21 @@ impl<T: Send + 'static> Job<T> {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Job<T> {
         let ctx = ctx.clone();
-        Job::spawn_notifying(name, move || ctx.request_repaint(), f)
+        Job::spawn_notifying(
+            name,
+            move || {
+                ctx.request_repaint();
+                // What the computation used and dropped goes back to the system, after
+                // the result is delivered so that it does not wait for this.
+                super::give_back_freed_memory();
+            },
+            f,
+        )
     }
 
-    /// `spawn`, calling `done` instead of asking a context to repaint (a load starts
-    /// before the window, and so its context, exists).
+    /// `spawn`, calling `done` once the result is in, instead of asking a context to
+    /// repaint and giving freed memory back (a load starts before the window, and so its
+    /// context, exists; the window gives memory back once it has taken the load over).
     pub(crate) fn spawn_notifying(
         name: &str,
         done: impl FnOnce() + Send + 'static,
@@ -55,9 +65,6 @@ impl<T: Send + 'static> Job<T> {
                     *s = Some(out);
                 }
                 done();
-                // What the computation used and dropped goes back to the system, after the
-                // result is delivered so that it does not wait for this.
-                super::give_back_freed_memory();
             });
         if let Err(e) = spawned {
             if let Ok(mut s) = result.lock() {
@@ -134,6 +141,19 @@ impl<T: Send + 'static> Slot<T> {
         }
     }
 
+    /// The value if it is there; otherwise draws a spinner and `label()`, or the failure.
+    pub(crate) fn get_or_pending_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        label: impl FnOnce() -> String,
+    ) -> Option<&T> {
+        if self.get().is_none() {
+            pending_ui(ui, self.failure(), &label());
+            return None;
+        }
+        self.get()
+    }
+
     /// Why the computation failed, if it did.
     pub fn failure(&self) -> Option<&str> {
         match self {
@@ -149,7 +169,7 @@ impl<T: Send + 'static> Slot<T> {
 
 /// What a view shows while a background value is not there: a spinner and `label`, or the
 /// computation's failure in the error colour.
-pub(crate) fn pending_ui(ui: &mut egui::Ui, failure: Option<&str>, label: &str) {
+fn pending_ui(ui: &mut egui::Ui, failure: Option<&str>, label: &str) {
     match failure {
         Some(e) => {
             ui.colored_label(ui.visuals().error_fg_color, e);

@@ -914,16 +914,14 @@ impl GoscopeApp {
                                     doc.selection_summary = Some(((a, b), slot));
                                 }
                                 if let Some((_, slot)) = &mut doc.selection_summary {
-                                    match slot.get() {
-                                        Some(s) => panels::selection_ui(ui, &doc.trace.model, s),
-                                        None => super::analyses::pending_ui(
-                                            ui,
-                                            slot.failure(),
-                                            &format!(
-                                                "Selection: {} — summing its spans…",
-                                                format_duration(b - a)
-                                            ),
-                                        ),
+                                    let label = || {
+                                        format!(
+                                            "Selection: {} — summing its spans…",
+                                            format_duration(b - a)
+                                        )
+                                    };
+                                    if let Some(s) = slot.get_or_pending_ui(ui, label) {
+                                        panels::selection_ui(ui, &doc.trace.model, s);
                                     }
                                 }
                             }
@@ -1127,9 +1125,7 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
             Arc::new(findings::findings(&model))
         })
     });
-    let Some(list) = slot.get() else {
-        let failure = slot.failure().map(str::to_string);
-        super::analyses::pending_ui(ui, failure.as_deref(), "Looking for what stands out…");
+    let Some(list) = slot.get_or_pending_ui(ui, || "Looking for what stands out…".into()) else {
         return;
     };
     let list = list.clone();

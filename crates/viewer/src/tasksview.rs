@@ -13,7 +13,7 @@ use egui::{
     vec2,
 };
 
-use super::analyses::{Slot, pending_ui};
+use super::analyses::Slot;
 use super::colors;
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
@@ -423,8 +423,8 @@ impl TasksView {
         let Some(slot) = self.cache.as_mut() else {
             return Action::None;
         };
-        let Some(cache) = slot.get() else {
-            pending_ui(ui, slot.failure(), "Summing tasks and regions…");
+        let Some(cache) = slot.get_or_pending_ui(ui, || "Summing tasks and regions…".into())
+        else {
             return Action::None;
         };
         ui.horizontal(|ui| {
