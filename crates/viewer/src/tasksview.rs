@@ -3,8 +3,8 @@
 //! user log messages.
 //!
 //! The numbers come from `goscope_analysis::tasks` (`task_stats`, `region_stats`,
-//! `Histogram::of`, `filter_logs`), summed once per opened model in the background (keyed by its `TraceId`); a frame only
-//! paints the visible rows.
+//! `Histogram::of`, `filter_logs`), summed once per opened model in the background (keyed
+//! by its `TraceId`); a frame only paints the visible rows.
 
 use std::collections::HashMap;
 
@@ -24,7 +24,6 @@ use goscope_trace::NO_TASK;
 
 /// Everything computed once per model.
 struct Cache {
-    key: TraceId,
     tasks: Vec<TypeStats>,
     regions: Vec<TypeStats>,
     categories: Vec<String>,
@@ -33,9 +32,8 @@ struct Cache {
 }
 
 impl Cache {
-    fn new(model: &Model, key: TraceId) -> Cache {
+    fn new(model: &Model) -> Cache {
         Cache {
-            key,
             tasks: task_stats(model),
             regions: region_stats(model),
             categories: log_categories(model),
@@ -155,7 +153,7 @@ struct LogTable {
     text: String,
     /// Indices into `Model::logs`, and the model and filters they were made for.
     rows: Vec<usize>,
-    rows_for: Option<(TraceId, Option<String>, String)>,
+    rows_for: Option<(Option<String>, String)>,
 }
 
 impl Default for TasksView {
@@ -404,9 +402,9 @@ impl TasksView {
         if self.cache_for != Some(trace.id) {
             // Per-type statistics read every task and region: in the background.
             self.cache_for = Some(trace.id);
-            let (m, id) = (trace.model.clone(), trace.id);
+            let m = trace.model.clone();
             self.cache = Some(Slot::spawn("task statistics", ui.ctx(), move || {
-                Cache::new(&m, id)
+                Cache::new(&m)
             }));
             self.tasks = TypeTable::new();
             self.regions = TypeTable::new();
@@ -848,7 +846,7 @@ fn logs_ui(ui: &mut Ui, model: &Model, cache: &Cache, table: &mut LogTable) -> A
                 .desired_width(260.0),
         )
         .labelled_by(filter_label.id);
-        let query = (cache.key, table.category.clone(), table.text.clone());
+        let query = (table.category.clone(), table.text.clone());
         if table.rows_for.as_ref() != Some(&query) {
             table.rows = filter_logs(model, table.category.as_deref(), &table.text);
             table.rows_for = Some(query);
