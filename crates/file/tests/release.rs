@@ -1,24 +1,7 @@
 //! The trace file: a mapping whose pages reads give back reads the same bytes and events.
 
-use std::path::PathBuf;
-
 use goscope_file::TraceFile;
 use goscope_trace::{self as trace, Event, ReadOptions};
-
-fn traces() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(goscope_testdata::dir().join("traces"))
-        .expect("testdata/traces")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
-        .collect();
-    v.sort();
-    assert!(
-        v.len() >= 30,
-        "expected the committed traces, found {}",
-        v.len()
-    );
-    v
-}
 
 fn events(data: &[u8]) -> Vec<Event> {
     let mut v = Vec::new();
@@ -32,7 +15,7 @@ fn events(data: &[u8]) -> Vec<Event> {
 #[test]
 fn a_released_mapping_reads_the_same() {
     use goscope_trace::Source;
-    for t in traces() {
+    for t in goscope_testdata::all_traces() {
         let mapped = TraceFile::open(&t).unwrap();
         assert!(mapped.is_mapped());
         let read = std::fs::read(&t).unwrap();

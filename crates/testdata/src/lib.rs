@@ -13,6 +13,22 @@ pub fn trace_path(name: &str) -> PathBuf {
     dir().join("traces").join(format!("{name}.trace"))
 }
 
+/// Every committed trace, sorted by name (at least the 30 the tests were written for).
+pub fn all_traces() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir().join("traces"))
+        .expect("testdata/traces")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 30,
+        "expected the committed traces, found {}",
+        v.len()
+    );
+    v
+}
+
 /// The bytes of a committed trace.
 pub fn trace_bytes(name: &str) -> Vec<u8> {
     std::fs::read(trace_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -10,21 +10,6 @@ fn testdata() -> PathBuf {
     goscope_testdata::dir()
 }
 
-fn traces() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata().join("traces"))
-        .expect("testdata/traces")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
-        .collect();
-    v.sort();
-    assert!(
-        v.len() >= 30,
-        "expected the committed traces, found {}",
-        v.len()
-    );
-    v
-}
-
 fn golden(trace: &Path, ext: &str) -> PathBuf {
     let stem = trace.file_stem().unwrap().to_str().unwrap();
     testdata().join("golden").join(format!("{stem}.{ext}"))
@@ -44,7 +29,7 @@ fn counts_of(data: &[u8], opts: ReadOptions) -> BTreeMap<String, u64> {
 
 #[test]
 fn counts_per_kind_equal_gos() {
-    for t in traces() {
+    for t in goscope_testdata::all_traces() {
         let want: BTreeMap<String, u64> = std::fs::read_to_string(golden(&t, "counts"))
             .unwrap()
             .lines()
@@ -73,7 +58,7 @@ fn dump(data: &[u8], opts: ReadOptions) -> String {
 #[test]
 fn full_dumps_equal_gos_line_for_line() {
     let mut compared = 0;
-    for t in traces() {
+    for t in goscope_testdata::all_traces() {
         let g = golden(&t, "parsed.txt");
         let Ok(want) = std::fs::read_to_string(&g) else {
             continue;
@@ -105,7 +90,7 @@ fn events(data: &[u8], opts: ReadOptions) -> Vec<Event> {
 
 #[test]
 fn parallel_equals_sequential() {
-    for t in traces() {
+    for t in goscope_testdata::all_traces() {
         let data = std::fs::read(&t).unwrap();
         let a = events(
             &data,
