@@ -36,12 +36,13 @@
 //! - `order`: the scheduler state machine that merges per-M streams the way Go's reader
 //!   does. Its state carries from one generation to the next; with `order_ahead` every
 //!   generation is ordered ahead on a worker from a guessed start state and stitched on
-//!   only when the guess is checked to be exact (`speculate.rs`, `replay.rs`), else
+//!   only when the guess is checked to be exact (`order/ahead.rs`, `order/speculate.rs`,
+//!   `order/replay.rs`), else
 //!   ordered again.
-//! - `event`: kinds, transitions and the text form of ordered events.
+//! - `event`: `Event`, kinds, transitions and the text form of ordered events.
 //! - `ids`: the map from goroutine, P and thread ids used per event here and by the model.
 //!
-//! This module takes `&[u8]`; mapping files is the caller's business (a `Source` is told
+//! This crate takes `&[u8]`; mapping files is the caller's business (a `Source` is told
 //! which bytes a read does not need for now, so a mapping can give their pages back). It
 //! knows nothing of the model or the UI.
 

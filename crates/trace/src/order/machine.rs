@@ -77,7 +77,7 @@ pub struct Orderer {
     pub(super) stream: u32,
     pub(super) last_ns: i64,
     pub(super) syncs: u64,
-    /// Set when this orderer runs a generation ahead of time (see `speculate.rs`).
+    /// Set when this orderer runs a generation ahead of time (see `ahead.rs`, `speculate.rs`).
     pub(super) spec: Option<Box<Spec>>,
 }
 

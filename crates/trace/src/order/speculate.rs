@@ -224,19 +224,18 @@ impl Spec {
     /// Installs the guessed start value of thread `m` on its first look-up. `own`: the
     /// look-up is for the thread's own event.
     pub(super) fn touch_m(&mut self, t: &mut Touch<'_>, m: i64, own: bool) {
-        let s = self;
-        if s.read_m.contains_key(&m) {
+        if self.read_m.contains_key(&m) {
             return;
         }
-        let v = s.guess_m.get(&m).copied();
-        s.read_m.insert(m, (v, own));
+        let v = self.guess_m.get(&m).copied();
+        self.read_m.insert(m, (v, own));
         if let Some(st) = v {
             t.ms.insert(m, st);
             // A thread's goroutine and P are touched with it, so that the context of
             // every event names touched ones only (handlers set a context's goroutine
             // and P only from arguments, which are touched before they run).
-            s.touch_g(t, st.g);
-            s.touch_p(t, st.p);
+            self.touch_g(t, st.g);
+            self.touch_p(t, st.p);
         }
     }
 
@@ -245,36 +244,34 @@ impl Spec {
         if g == NONE || t.gs.contains_key(&g) {
             return;
         }
-        let s = self;
-        if s.read_g.contains_key(&g) {
+        if self.read_g.contains_key(&g) {
             return;
         }
-        let v = s.guess_g.remove(&g);
+        let v = self.guess_g.remove(&g);
         if let Some(st) = &v {
             t.gs.insert(g, st.clone());
         }
-        s.read_g.insert(g, v);
+        self.read_g.insert(g, v);
     }
 
     fn touch_p(&mut self, t: &mut Touch<'_>, p: i64) {
         if p == NONE || t.ps.contains_key(&p) {
             return;
         }
-        let s = self;
-        if s.read_p.contains_key(&p) {
+        if self.read_p.contains_key(&p) {
             return;
         }
-        let v = s.guess_p.remove(&p);
+        let v = self.guess_p.remove(&p);
         if let Some(st) = &v {
             t.ps.insert(p, st.clone());
         }
-        s.read_p.insert(p, v);
+        self.read_p.insert(p, v);
     }
 
     /// Touches everything the handler of `ev` (with context `cur`) may look up: the
     /// goroutines, Ps, threads, task or GC sequence its arguments name. (The context's
     /// goroutine and P were touched when they entered the thread's state.) Keep in step
-    /// with the handlers in `order.rs`.
+    /// with the handlers in `machine.rs`.
     pub(super) fn touch_for(&mut self, t: &mut Touch<'_>, ev: &RawEvent, cur: Ctx) {
         debug_assert!(
             cur.g == NONE || t.gs.contains_key(&cur.g) || self.read_g.contains_key(&cur.g)
