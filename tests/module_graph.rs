@@ -81,17 +81,17 @@ fn paths_in(code: &str, children: &[String]) -> Vec<Vec<String>> {
             i += 1;
             continue;
         }
-        let rest = &code[i..];
-        let starts = ["crate", "super", "self"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(children.iter().cloned())
-            .find(|s| rest.starts_with(s.as_str()) && rest[s.len()..].starts_with("::"));
         let boundary = i == 0 || !is_ident(bytes[i - 1]) && bytes[i - 1] != b':';
-        let Some(_) = starts.filter(|_| boundary) else {
+        let rest = &code[i..];
+        let starts = boundary
+            && ["crate", "super", "self"]
+                .into_iter()
+                .chain(children.iter().map(String::as_str))
+                .any(|s| rest.starts_with(s) && rest[s.len()..].starts_with("::"));
+        if !starts {
             i += 1;
             continue;
-        };
+        }
         // Read segments separated by `::`.
         let mut segs = Vec::new();
         let mut j = i;
@@ -190,24 +190,20 @@ fn edges(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             }
         }
         for p in found {
-            let mut target: Vec<String> = match p[0].as_str() {
-                "crate" => vec![],
-                "self" => here.iter().map(|s| s.to_string()).collect(),
+            // The module the path starts from, and the rest of it.
+            let (mut target, rest): (Vec<String>, &[String]) = match p[0].as_str() {
+                "crate" => (vec![], &p[1..]),
+                "self" => (here.iter().map(|s| s.to_string()).collect(), &p[1..]),
                 _ => {
-                    let mut base: Vec<String> = here.iter().map(|s| s.to_string()).collect();
-                    let mut rest = &p[..];
-                    while rest.first().is_some_and(|s| s == "super") {
-                        base.pop();
-                        rest = &rest[1..];
-                    }
-                    let mut t = base;
-                    t.extend(rest.iter().cloned());
-                    out.entry(m.clone()).or_default();
-                    resolve(&mods, &via_root, t, m, &mut out);
-                    continue;
+                    let ups = p.iter().take_while(|s| *s == "super").count();
+                    let keep = here.len().saturating_sub(ups);
+                    (
+                        here[..keep].iter().map(|s| s.to_string()).collect(),
+                        &p[ups..],
+                    )
                 }
             };
-            target.extend(p[1..].iter().cloned());
+            target.extend(rest.iter().cloned());
             resolve(&mods, &via_root, target, m, &mut out);
         }
     }

@@ -260,7 +260,6 @@ impl Doc {
         }
     }
 
-    /// The analyses if they are ready; starts them the first time.
     /// The dock's analyses, computed in the background over the whole file; `None` while
     /// they run (or while this is a preview: they start with the whole model).
     pub fn analyses(&mut self, ctx: &egui::Context) -> Option<Result<Arc<Analyses>, String>> {
