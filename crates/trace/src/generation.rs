@@ -231,7 +231,7 @@ impl Tables {
 #[inline]
 pub fn ns_from_ticks(ticks: u64, ns_per_tick: f64) -> i64 {
     let ns = ticks as f64 * ns_per_tick;
-    if ns >= -9_223_372_036_854_775_808.0 && ns < 9_223_372_036_854_775_808.0 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&ns) {
         ns as i64
     } else {
         i64::MIN

@@ -61,6 +61,9 @@ impl Tab {
 /// The background analysis pass, once started.
 pub type AnalysesSlot = Slot<Result<Arc<Analyses>, String>>;
 
+/// What the lane rows were made for: the mode, the order, the collapsed groups, the focus.
+type RowsKey = (LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>);
+
 /// An open trace and everything about how it is shown.
 pub struct Doc {
     /// The file and the model this document shows.
@@ -78,7 +81,7 @@ pub struct Doc {
     pub selected: Option<Pick>,
     pub geometry: Geometry,
     rows: Vec<Row>,
-    rows_key: Option<(LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>)>,
+    rows_key: Option<RowsKey>,
     /// The selection's summary, for the range it was made for: summed on this thread for
     /// a short selection, in the background for a long one.
     pub selection_summary: Option<(
@@ -1004,7 +1007,6 @@ impl GoscopeApp {
 
 /// The dock below the timeline: the open analysis tab.
 fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
-    let model = doc.trace.model.clone();
     // The tabs that read only the model.
     match tab {
         Tab::Findings => {
@@ -1019,7 +1021,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
         return panels::Action::None;
     };
     match tab {
-        Tab::Goroutines => doc.goroutines_view.ui(ui, &model, &an),
+        Tab::Goroutines => doc.goroutines_view.ui(ui, &doc.trace, &an),
         Tab::Gc => doc.gc_view.ui(ui, &doc.trace, &an),
         Tab::Findings | Tab::Tasks => panels::Action::None,
         Tab::Profiles => {
@@ -1028,7 +1030,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
                 .selection
                 .filter(|_| !doc.view.selecting)
                 .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64));
-            doc.profiles_view.ui(ui, &an, selection_ns)
+            doc.profiles_view.ui(ui, doc.trace.id, &an, selection_ns)
         }
     }
 }

@@ -15,6 +15,7 @@ use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, StrokeKind, U
 use rustc_hash::FxHashMap;
 
 use super::analyses::{Analyses, Slot};
+use super::loader::TraceId;
 use super::panels::Action;
 use super::view::format_duration;
 use goscope_analysis::pprof::{self, Profile, ProfileBuilder, ProfileKind};
@@ -467,8 +468,8 @@ struct State {
 pub struct ProfilesView {
     state: State,
     cache: Vec<(Key, Slot<Result<Entry, String>>)>,
-    /// The analyses the cache was computed from (by address).
-    source: usize,
+    /// The trace the cache was computed from.
+    source: Option<TraceId>,
 }
 
 impl Default for ProfilesView {
@@ -491,7 +492,7 @@ impl ProfilesView {
                 find: None,
             },
             cache: Vec::new(),
-            source: 0,
+            source: None,
         }
     }
 
@@ -512,12 +513,12 @@ impl ProfilesView {
     pub(crate) fn ui(
         &mut self,
         ui: &mut Ui,
+        source: TraceId,
         an: &Arc<Analyses>,
         selection_ns: Option<(i64, i64)>,
     ) -> Action {
-        let source = Arc::as_ptr(an) as usize;
-        if source != self.source {
-            self.source = source;
+        if self.source != Some(source) {
+            self.source = Some(source);
             self.cache.clear();
             self.state.zoom = None;
             self.state.found = None;
@@ -1145,11 +1146,12 @@ mod tests {
         let profile = an.profile(ProfileKind::Sync).expect("sync profile");
         let tree = FlameTree::from_profile(profile, &an.stacks);
         let an2 = an.clone();
+        let id = TraceId::fresh();
         let mut h = egui_kittest::Harness::builder()
             .with_size(Vec2::new(1500.0, 350.0))
             .build_ui_state(
                 move |ui, dock: &mut Dock| {
-                    dock.view.ui(ui, &an2, dock.selection_ns);
+                    dock.view.ui(ui, id, &an2, dock.selection_ns);
                 },
                 Dock {
                     view: ProfilesView::new(),

@@ -9,12 +9,13 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use egui::{Align, Align2, Layout, Rect, RichText, Sense, Ui, WidgetInfo, pos2, vec2};
+use egui::{Align, Layout, RichText, Ui, vec2};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, Plot, Points};
 
 use super::analyses::{Analyses, Slot};
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
+use super::table::{Column, Row, Sort, Table};
 use super::view::{format_duration, since_start};
 use goscope_analysis::gc::{GcTotals, span_ns};
 use goscope_analysis::mmu::{MmuCurve, MmuPoint, UtilFlags, UtilWindow, utilization};
@@ -61,92 +62,29 @@ enum StwCol {
     StragglerP,
 }
 
-/// A column's header and layout: title, share of the table's width, right-aligned.
-struct ColSpec<C> {
-    col: C,
-    title: &'static str,
-    width_frac: f32,
-    right: bool,
-}
-
-const GC_COLS: [ColSpec<GcCol>; 3] = [
-    ColSpec {
-        col: GcCol::Number,
-        title: "#",
-        width_frac: 0.2,
-        right: true,
-    },
-    ColSpec {
-        col: GcCol::Start,
-        title: "Start",
-        width_frac: 0.4,
-        right: true,
-    },
-    ColSpec {
-        col: GcCol::Mark,
-        title: "Mark",
-        width_frac: 0.4,
-        right: true,
-    },
+/// The GC table's columns, in `GC_COL_KEYS` order.
+const GC_COLS: [Column; 3] = [
+    Column::new("#", 56.0, true),
+    Column::new("Start", 0.0, true),
+    Column::new("Mark", 0.0, true),
 ];
+const GC_COL_KEYS: [GcCol; 3] = [GcCol::Number, GcCol::Start, GcCol::Mark];
 
-const STW_COLS: [ColSpec<StwCol>; 5] = [
-    ColSpec {
-        col: StwCol::Kind,
-        title: "Kind",
-        width_frac: 0.34,
-        right: false,
-    },
-    ColSpec {
-        col: StwCol::Start,
-        title: "Start",
-        width_frac: 0.17,
-        right: true,
-    },
-    ColSpec {
-        col: StwCol::Duration,
-        title: "Duration",
-        width_frac: 0.17,
-        right: true,
-    },
-    ColSpec {
-        col: StwCol::Straggler,
-        title: "Straggler",
-        width_frac: 0.18,
-        right: true,
-    },
-    ColSpec {
-        col: StwCol::StragglerP,
-        title: "P",
-        width_frac: 0.14,
-        right: true,
-    },
+/// The stop-the-world table's columns, in `STW_COL_KEYS` order.
+const STW_COLS: [Column; 5] = [
+    Column::new("Kind", 0.0, false),
+    Column::new("Start", 96.0, true),
+    Column::new("Duration", 90.0, true),
+    Column::new("Straggler", 90.0, true),
+    Column::new("P", 48.0, true),
 ];
-
-/// Which column a table is sorted by, and in which direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Sort<C> {
-    col: C,
-    descending: bool,
-}
-
-impl<C: Copy + PartialEq> Sort<C> {
-    /// A header click: the same column flips direction; another starts ascending for
-    /// start times and names, descending for durations (the longest first).
-    fn clicked(self, col: C, descending_first: bool) -> Sort<C> {
-        if col == self.col {
-            Sort {
-                col,
-                descending: !self.descending,
-            }
-        } else {
-            Sort {
-                col,
-                descending: descending_first,
-            }
-        }
-    }
-}
+const STW_COL_KEYS: [StwCol; 5] = [
+    StwCol::Kind,
+    StwCol::Start,
+    StwCol::Duration,
+    StwCol::Straggler,
+    StwCol::StragglerP,
+];
 
 /// Indices into `model.gc` in table order. Ties go by start time, then index, so the
 /// order is the same every time.
@@ -484,22 +422,32 @@ impl GcView {
     fn gc_table_ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
         ui.label(RichText::new("GC cycles").strong());
         let rows = self.gc_rows.take().unwrap_or_default();
-        let out = table_ui(
-            ui,
-            "gc-cycles",
-            &GC_COLS,
-            self.gc_sort,
-            &rows,
-            self.selected_gc,
-            |i| model.gc.get(i).map(|c| gc_cells(model, i, c).to_vec()),
-            |i| model.gc.get(i).map(|c| gc_row_label(model, i, c)),
-        );
-        self.gc_rows = Some(rows);
-        if let Some(col) = out.sort_by {
+        let sorted = GC_COL_KEYS.iter().position(|&k| k == self.gc_sort.col);
+        let selected = self.selected_gc;
+        let out = Table::new("gc-cycles", &GC_COLS)
+            .sorted(sorted.map(|c| (c, self.gc_sort.descending)))
+            .empty_text("none in this trace")
+            .show(ui, rows.len(), |pos| {
+                let i = *rows.get(pos)?;
+                let c = model.gc.get(i)?;
+                Some(
+                    Row::new(gc_cells(model, i, c))
+                        .selected(selected == Some(i))
+                        .label(gc_row_label(model, i, c)),
+                )
+            });
+        if let Some(col) = out.sort_by.and_then(|c| GC_COL_KEYS.get(c).copied()) {
             self.gc_sort = self.gc_sort.clicked(col, col == GcCol::Mark);
             self.gc_rows = Some(gc_order(&model.gc, self.gc_sort));
+        } else {
+            self.gc_rows = Some(rows);
         }
-        match out.clicked.and_then(|i| Some((i, model.gc.get(i)?))) {
+        let clicked = out.clicked.or(out.double_clicked);
+        let rows = self.gc_rows.as_deref().unwrap_or_default();
+        match clicked
+            .and_then(|pos| rows.get(pos))
+            .and_then(|&i| Some((i, model.gc.get(i)?)))
+        {
             Some((i, c)) => {
                 self.selected_gc = Some(i);
                 Action::ShowRange(c.start_ns, c.end_ns)
@@ -511,23 +459,33 @@ impl GcView {
     fn stw_table_ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
         ui.label(RichText::new("Stop-the-world pauses").strong());
         let rows = self.stw_rows.take().unwrap_or_default();
-        let out = table_ui(
-            ui,
-            "stw-pauses",
-            &STW_COLS,
-            self.stw_sort,
-            &rows,
-            self.selected_stw,
-            |i| model.stw.get(i).map(|s| stw_cells(model, s).to_vec()),
-            |i| model.stw.get(i).map(|s| stw_row_label(model, s)),
-        );
-        self.stw_rows = Some(rows);
-        if let Some(col) = out.sort_by {
+        let sorted = STW_COL_KEYS.iter().position(|&k| k == self.stw_sort.col);
+        let selected = self.selected_stw;
+        let out = Table::new("stw-pauses", &STW_COLS)
+            .sorted(sorted.map(|c| (c, self.stw_sort.descending)))
+            .empty_text("none in this trace")
+            .show(ui, rows.len(), |pos| {
+                let i = *rows.get(pos)?;
+                let s = model.stw.get(i)?;
+                Some(
+                    Row::new(stw_cells(model, s))
+                        .selected(selected == Some(i))
+                        .label(stw_row_label(model, s)),
+                )
+            });
+        if let Some(col) = out.sort_by.and_then(|c| STW_COL_KEYS.get(c).copied()) {
             let longest_first = matches!(col, StwCol::Duration | StwCol::Straggler);
             self.stw_sort = self.stw_sort.clicked(col, longest_first);
             self.stw_rows = Some(stw_order(model, self.stw_sort));
+        } else {
+            self.stw_rows = Some(rows);
         }
-        match out.clicked.and_then(|i| Some((i, model.stw.get(i)?))) {
+        let clicked = out.clicked.or(out.double_clicked);
+        let rows = self.stw_rows.as_deref().unwrap_or_default();
+        match clicked
+            .and_then(|pos| rows.get(pos))
+            .and_then(|&i| Some((i, model.stw.get(i)?)))
+        {
             Some((i, s)) => {
                 self.selected_stw = Some(i);
                 Action::ShowRange(s.start_ns, s.end_ns)
@@ -811,176 +769,6 @@ fn flags_text(f: UtilFlags) -> String {
     } else {
         name.replace('|', ", ")
     }
-}
-
-/// What a table reports back: a header clicked, a row clicked (its model index).
-struct TableOutput<C> {
-    sort_by: Option<C>,
-    clicked: Option<usize>,
-}
-
-/// A sortable table of `rows` (model indices, in display order). Only the visible rows
-/// are laid out, so its cost does not depend on the row count.
-#[allow(clippy::too_many_arguments)]
-fn table_ui<C: Copy + PartialEq>(
-    ui: &mut Ui,
-    id_salt: &str,
-    cols: &[ColSpec<C>],
-    sort: Sort<C>,
-    rows: &[usize],
-    selected: Option<usize>,
-    cells: impl Fn(usize) -> Option<Vec<String>>,
-    row_label: impl Fn(usize) -> Option<String>,
-) -> TableOutput<C> {
-    let mut out = TableOutput {
-        sort_by: None,
-        clicked: None,
-    };
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    // Leave room for the scroll bar so the header lines up with the cells.
-    let width = (ui.available_width() - ui.spacing().scroll.bar_width - 4.0).max(40.0);
-    let col_w: Vec<f32> = cols.iter().map(|c| c.width_frac * width).collect();
-    let visuals = ui.visuals().clone();
-
-    // Header: one clickable cell per column, with the sort arrow.
-    let (header, _) = ui.allocate_exact_size(vec2(width, row_h), Sense::hover());
-    let mut x = header.left();
-    for (c, &w) in cols.iter().zip(&col_w) {
-        let cell = Rect::from_min_size(pos2(x, header.top()), vec2(w, row_h));
-        x += w;
-        let r = ui.interact(
-            cell,
-            ui.make_persistent_id((id_salt, c.title)),
-            Sense::click(),
-        );
-        let sorted = (c.col == sort.col).then_some(sort.descending);
-        if r.hovered() {
-            ui.painter()
-                .rect_filled(cell, 2.0, visuals.widgets.hovered.weak_bg_fill);
-        }
-        let color = visuals.strong_text_color();
-        let text = paint_cell(ui, cell, c.title, c.right, font.clone(), color);
-        if let Some(descending) = sorted {
-            // Before a right-aligned title, after a left-aligned one, so the title lines
-            // up with the cells below it.
-            let x = if c.right {
-                text.left() - 8.0
-            } else {
-                text.right() + 8.0
-            };
-            paint_sort_arrow(ui, pos2(x, cell.center().y), descending, color);
-        }
-        let label = match sorted {
-            Some(true) => format!("{}, sorted descending", c.title),
-            Some(false) => format!("{}, sorted ascending", c.title),
-            None => c.title.to_string(),
-        };
-        r.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &label));
-        if r.clicked() {
-            out.sort_by = Some(c.col);
-            // The rows were laid out in the old order this frame.
-            ui.ctx().request_repaint();
-        }
-    }
-    ui.painter().hline(
-        header.x_range(),
-        header.bottom(),
-        visuals.widgets.noninteractive.bg_stroke,
-    );
-
-    if rows.is_empty() {
-        ui.label(RichText::new("none in this trace").weak());
-        return out;
-    }
-    egui::ScrollArea::vertical()
-        .id_salt(id_salt)
-        .auto_shrink(false)
-        .show_rows(ui, row_h, rows.len(), |ui, range| {
-            for pos in range {
-                let Some(&i) = rows.get(pos) else { break };
-                let (rect, r) = ui.allocate_exact_size(vec2(width, row_h), Sense::click());
-                let is_selected = selected == Some(i);
-                if ui.is_rect_visible(rect) {
-                    if is_selected {
-                        ui.painter()
-                            .rect_filled(rect, 0.0, visuals.selection.bg_fill);
-                    } else if r.hovered() {
-                        ui.painter()
-                            .rect_filled(rect, 0.0, visuals.widgets.hovered.weak_bg_fill);
-                    } else if pos % 2 == 1 {
-                        ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
-                    }
-                    let color = if is_selected {
-                        visuals.selection.stroke.color
-                    } else {
-                        visuals.text_color()
-                    };
-                    let mut x = rect.left();
-                    for ((c, &w), text) in cols.iter().zip(&col_w).zip(cells(i).unwrap_or_default())
-                    {
-                        let cell = Rect::from_min_size(pos2(x, rect.top()), vec2(w, row_h));
-                        x += w;
-                        paint_cell(ui, cell, &text, c.right, font.clone(), color);
-                    }
-                }
-                r.widget_info(|| {
-                    WidgetInfo::selected(
-                        egui::Role::Button,
-                        true,
-                        is_selected,
-                        row_label(i).unwrap_or_default(),
-                    )
-                });
-                if r.clicked() {
-                    out.clicked = Some(i);
-                }
-            }
-        });
-    out
-}
-
-/// A small triangle pointing up (ascending) or down (descending), centred on `at`.
-fn paint_sort_arrow(ui: &Ui, at: egui::Pos2, descending: bool, color: egui::Color32) {
-    let (w, h) = (4.0, 3.0);
-    let points = if descending {
-        vec![
-            pos2(at.x - w, at.y - h),
-            pos2(at.x + w, at.y - h),
-            pos2(at.x, at.y + h),
-        ]
-    } else {
-        vec![
-            pos2(at.x - w, at.y + h),
-            pos2(at.x, at.y - h),
-            pos2(at.x + w, at.y + h),
-        ]
-    };
-    ui.painter().add(egui::Shape::convex_polygon(
-        points,
-        color,
-        egui::Stroke::NONE,
-    ));
-}
-
-/// Paints `text` in `cell`, clipped to it, left- or right-aligned with a small margin;
-/// returns where the text went.
-fn paint_cell(
-    ui: &Ui,
-    cell: Rect,
-    text: &str,
-    right: bool,
-    font: egui::FontId,
-    color: egui::Color32,
-) -> Rect {
-    let inner = cell.shrink2(vec2(4.0, 0.0));
-    let painter = ui.painter().with_clip_rect(inner.intersect(ui.clip_rect()));
-    let (anchor, at) = if right {
-        (Align2::RIGHT_CENTER, inner.right_center())
-    } else {
-        (Align2::LEFT_CENTER, inner.left_center())
-    };
-    painter.text(at, anchor, text, font, color)
 }
 
 #[cfg(test)]

@@ -6,18 +6,24 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use egui::{RichText, Ui};
-use egui_extras::{Column, TableBuilder};
 
 use super::analyses::Analyses;
+use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
+use super::table::{Column, Row, Sort, Table};
 use super::view::format_duration;
-use super::widgets::sort_header;
 use goscope_analysis::summary::{
     GoroutineSummary, STAT_EXEC, STAT_SCHED_WAIT, STAT_SYSCALL, STAT_SYSCALL_BLOCK, STAT_UNKNOWN,
 };
 use goscope_model::{GSpan, GState, Model};
 
-const ROW_HEIGHT: f32 = 18.0;
+/// The group table's columns; `GroupsView::group_sort` holds an index into them.
+const GROUP_COLUMNS: [Column; 4] = [
+    Column::new("Start function", 0.0, false),
+    Column::new("Count", 64.0, true),
+    Column::new("Execution", 90.0, true),
+    Column::new("Blocked", 90.0, true),
+];
 
 /// One column of the goroutine table.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -145,6 +151,20 @@ pub fn group_rows(an: &Analyses) -> Vec<GroupRow> {
         .collect()
 }
 
+/// Puts the groups in the order of `GROUP_COLUMNS[sort.col]`; ties by name.
+fn sort_groups(groups: &mut [GroupRow], sort: Sort<usize>) {
+    groups.sort_by(|a, b| {
+        let o = match sort.col {
+            0 => a.name.cmp(&b.name),
+            1 => a.count.cmp(&b.count),
+            2 => a.exec_ns.cmp(&b.exec_ns),
+            _ => a.block_ns.cmp(&b.block_ns),
+        };
+        let o = if sort.descending { o.reverse() } else { o };
+        o.then_with(|| a.name.cmp(&b.name))
+    });
+}
+
 fn group_label(name: &str) -> &str {
     if name.is_empty() {
         "(unknown start function)"
@@ -153,13 +173,15 @@ fn group_label(name: &str) -> &str {
     }
 }
 
-type TableKey = (usize, String, String, Stat, bool);
+type TableKey = (TraceId, String, String, Stat, bool);
 
 /// The view's state.
 pub struct GoroutinesView {
     groups: Vec<GroupRow>,
-    /// Which analyses `groups` was made from.
-    groups_of: usize,
+    /// The order of `groups`: a column of `GROUP_COLUMNS`.
+    group_sort: Sort<usize>,
+    /// Which trace `groups` was made from.
+    groups_of: Option<TraceId>,
     pub group_filter: String,
     pub group: Option<String>,
     pub id_filter: String,
@@ -181,7 +203,11 @@ impl GoroutinesView {
     pub fn new() -> Self {
         GoroutinesView {
             groups: Vec::new(),
-            groups_of: 0,
+            group_sort: Sort {
+                col: 2,
+                descending: true,
+            },
+            groups_of: None,
             group_filter: String::new(),
             group: None,
             id_filter: String::new(),
@@ -208,11 +234,11 @@ impl GoroutinesView {
             .collect()
     }
 
-    fn refresh(&mut self, an: &Arc<Analyses>) {
-        let key_an = Arc::as_ptr(an) as usize;
-        if self.groups_of != key_an {
+    fn refresh(&mut self, key_an: TraceId, an: &Analyses) {
+        if self.groups_of != Some(key_an) {
             self.groups = group_rows(an);
-            self.groups_of = key_an;
+            sort_groups(&mut self.groups, self.group_sort);
+            self.groups_of = Some(key_an);
             self.rows_key = None;
         }
         let Some(group) = self.group.as_deref() else {
@@ -252,8 +278,9 @@ impl GoroutinesView {
         ));
     }
 
-    pub(crate) fn ui(&mut self, ui: &mut Ui, model: &Model, an: &Arc<Analyses>) -> Action {
-        self.refresh(an);
+    pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
+        self.refresh(trace.id, an);
+        let model = &*trace.model;
         let mut action = Action::None;
         egui::Panel::left("goroutine-groups")
             .resizable(true)
@@ -278,49 +305,31 @@ impl GoroutinesView {
         let shown: Vec<usize> = (0..self.groups.len())
             .filter(|&i| needle.is_empty() || self.groups[i].name.to_lowercase().contains(&needle))
             .collect();
-        let mut clicked = None;
-        TableBuilder::new(ui)
-            .id_salt("groups-table")
-            .striped(true)
-            .column(Column::remainder().at_least(240.0).clip(true))
-            .column(Column::auto().at_least(50.0))
-            .column(Column::auto().at_least(80.0))
-            .column(Column::auto().at_least(80.0))
-            .header(ROW_HEIGHT, |mut h| {
-                for t in ["Start function", "Count", "Execution", "Blocked"] {
-                    h.col(|ui| {
-                        ui.label(RichText::new(t).strong());
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(ROW_HEIGHT, shown.len(), |mut row| {
-                    let g = &self.groups[shown[row.index()]];
-                    row.set_selected(self.group.as_deref() == Some(g.name.as_str()));
-                    row.col(|ui| {
-                        if ui
-                            .selectable_label(
-                                self.group.as_deref() == Some(g.name.as_str()),
-                                group_label(&g.name),
-                            )
-                            .clicked()
-                        {
-                            clicked = Some(g.name.clone());
-                        }
-                    });
-                    row.col(|ui| {
-                        ui.label(g.count.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(format_duration(g.exec_ns as f64));
-                    });
-                    row.col(|ui| {
-                        ui.label(format_duration(g.block_ns as f64));
-                    });
-                });
+        let (groups, chosen) = (&self.groups, self.group.as_deref());
+        let out = Table::new("groups-table", &GROUP_COLUMNS)
+            .sorted(Some((self.group_sort.col, self.group_sort.descending)))
+            .show(ui, shown.len(), |pos| {
+                let g = groups.get(*shown.get(pos)?)?;
+                Some(
+                    Row::new([
+                        group_label(&g.name).to_owned(),
+                        g.count.to_string(),
+                        format_duration(g.exec_ns as f64),
+                        format_duration(g.block_ns as f64),
+                    ])
+                    .selected(chosen == Some(g.name.as_str())),
+                )
             });
-        if let Some(name) = clicked {
+        let clicked = out.clicked.or(out.double_clicked);
+        if let Some(name) =
+            clicked.and_then(|pos| Some(self.groups.get(*shown.get(pos)?)?.name.clone()))
+        {
             self.select_group(&name);
+        }
+        if let Some(col) = out.sort_by {
+            // The name sorts A to Z first, the numbers largest first.
+            self.group_sort = self.group_sort.clicked(col, col != 0);
+            sort_groups(&mut self.groups, self.group_sort);
         }
     }
 
@@ -329,7 +338,6 @@ impl GoroutinesView {
             ui.label("Choose a group on the left to see its goroutines.");
             return Action::None;
         };
-        let mut action = Action::None;
         ui.horizontal(|ui| {
             ui.label(RichText::new(format!("{} — {} goroutines", group_label(&group), self.rows.len())).strong());
             ui.add(
@@ -338,69 +346,56 @@ impl GoroutinesView {
                     .desired_width(110.0),
             );
             ui.label(
-                RichText::new("click: show in timeline · double-click: focused timeline · click a header to sort")
+                RichText::new("click: show in timeline · double-click: focused timeline · right-click: menu · click a header to sort")
                     .small()
                     .weak(),
             );
         });
-        // Borrowed out for the frame (the rows' closures also need `self`).
-        let columns = std::mem::take(&mut self.columns);
-        let mut sort_by = None;
-        let gs = &an.summary.goroutines;
-        egui::ScrollArea::horizontal().show(ui, |ui| {
-            let mut tb = TableBuilder::new(ui).id_salt("goroutine-table").striped(true);
-            for c in &columns {
-                tb = tb.column(match c {
-                    Stat::Id => Column::initial(70.0).at_least(60.0),
-                    _ => Column::initial(110.0).at_least(70.0).clip(true),
-                });
-            }
-            tb.header(ROW_HEIGHT * 2.0, |mut h| {
-                for c in &columns {
-                    h.col(|ui| {
-                        let sorted = (*c == self.sort).then_some(self.descending);
-                        let r = sort_header(ui, &c.title(), sorted);
-                        if r.clicked() {
-                            sort_by = Some(c.clone());
-                        }
-                    });
-                }
+        let header: Vec<Column> = self
+            .columns
+            .iter()
+            .map(|c| match c {
+                Stat::Id => Column::named(c.title(), 76.0, false),
+                _ => Column::named(c.title(), 110.0, true),
             })
-            .body(|body| {
-                body.rows(ROW_HEIGHT, self.rows.len(), |mut row| {
-                    let g = &gs[self.rows[row.index()]];
-                    row.set_selected(self.selected == Some(g.id));
-                    for c in &columns {
-                        row.col(|ui| {
-                            if *c == Stat::Id {
-                                let r = ui
-                                    .add(egui::Label::new(RichText::new(format!("G{}", g.id)).monospace())
-                                        .sense(egui::Sense::click()))
-                                    .on_hover_text("click: show in the timeline · double-click: its focused timeline");
-                                if r.double_clicked() {
-                                    action = Action::Focus(g.id);
-                                } else if r.clicked() {
-                                    self.selected = Some(g.id);
-                                    let t_ns = longest_span_start_ns(model, g.id, &self.sort)
-                                        .unwrap_or_else(|| first_seen_ns(g));
-                                    action = Action::Jump { g: g.id, t_ns };
-                                }
-                                r.context_menu(|ui| {
-                                    if ui.button("Focused timeline").clicked() {
-                                        action = Action::Focus(g.id);
-                                        ui.close();
-                                    }
-                                });
-                            } else {
-                                ui.label(format_duration(c.value(g) as f64));
-                            }
-                        });
-                    }
+            .collect();
+        let sorted = self.columns.iter().position(|c| *c == self.sort);
+        let gs = &an.summary.goroutines;
+        let (rows, columns, selected) = (&self.rows, &self.columns, self.selected);
+        let id_at = |pos: usize| Some(gs.get(*rows.get(pos)?)?.id);
+        let mut focus = None;
+        let mut menu = |ui: &mut Ui, pos: usize| {
+            if ui.button("Focused timeline").clicked() {
+                focus = id_at(pos);
+                ui.close();
+            }
+        };
+        let out = Table::new("goroutine-table", &header)
+            .sorted(sorted.map(|c| (c, self.descending)))
+            .context_menu(&mut menu)
+            .show(ui, rows.len(), |pos| {
+                let g = gs.get(*rows.get(pos)?)?;
+                let cells = columns.iter().map(|c| match c {
+                    Stat::Id => RichText::new(format!("G{}", g.id)).monospace(),
+                    _ => RichText::new(format_duration(c.value(g) as f64)),
                 });
+                Some(Row::new(cells).selected(selected == Some(g.id)))
             });
-        });
-        self.columns = columns;
-        if let Some(c) = sort_by {
+        let mut action = match focus {
+            Some(g) => Action::Focus(g),
+            None => Action::None,
+        };
+        if let Some(g) = out.double_clicked.and_then(id_at) {
+            action = Action::Focus(g);
+        } else if let Some(pos) = out.clicked
+            && let Some(g) = gs.get(self.rows[pos])
+        {
+            self.selected = Some(g.id);
+            let t_ns =
+                longest_span_start_ns(model, g.id, &self.sort).unwrap_or_else(|| first_seen_ns(g));
+            action = Action::Jump { g: g.id, t_ns };
+        }
+        if let Some(c) = out.sort_by.and_then(|i| self.columns.get(i)).cloned() {
             if c == self.sort {
                 self.descending = !self.descending;
             } else {
@@ -413,7 +408,6 @@ impl GoroutinesView {
     }
 }
 
-/// Where a goroutine first shows in the trace: its first run, else its creation.
 /// Where the sorted column's time went for goroutine `g`: the start of its longest span in
 /// that state (for a block reason, the longest wait for that reason). None for columns
 /// that are not one state.

@@ -11,10 +11,10 @@ pub mod lanes;
 pub mod loader;
 pub mod panels;
 pub mod search;
+mod table;
 pub mod tasksview;
 pub mod timeline;
 pub mod view;
-pub mod widgets;
 
 #[cfg(test)]
 mod testdata;

@@ -107,16 +107,15 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 "Duration: {}",
                 format_duration(s.duration_ns() as f64)
             ));
-            if gr.creator >= 0 {
-                if ui
+            if gr.creator >= 0
+                && ui
                     .link(format!("Created by {}", model.goroutine_label(gr.creator)))
                     .clicked()
-                {
-                    action = Action::Jump {
-                        g: gr.creator,
-                        t_ns: gr.created_ns.unwrap_or(s.start_ns),
-                    };
-                }
+            {
+                action = Action::Jump {
+                    g: gr.creator,
+                    t_ns: gr.created_ns.unwrap_or(s.start_ns),
+                };
             }
             // Who made it runnable: the waker of this span, or of the next one for a wait.
             let woke = if s.state == GState::Waiting {

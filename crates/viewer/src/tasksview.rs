@@ -9,14 +9,14 @@
 use std::collections::HashMap;
 
 use egui::{
-    Align, Align2, FontId, Layout, Rect, RichText, Sense, Stroke, StrokeKind, Ui, UiBuilder, pos2,
-    vec2,
+    Align, Align2, FontId, Layout, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2,
 };
 
 use super::analyses::Slot;
 use super::colors;
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
+use super::table::{Column, Row, Table};
 use super::view::{format_duration, since_start};
 use goscope_analysis::tasks::*;
 use goscope_model::Model;
@@ -162,30 +162,15 @@ impl Default for TasksView {
     }
 }
 
-/// A table column: its title, width (0 takes what the others leave) and alignment.
-struct Column {
-    title: &'static str,
-    width_px: f32,
-    right: bool,
-}
-
-const fn col(title: &'static str, width_px: f32, right: bool) -> Column {
-    Column {
-        title,
-        width_px,
-        right,
-    }
-}
-
 const TYPE_COLUMNS: [Column; 8] = [
-    col("Name", 0.0, false),
-    col("Count", 64.0, true),
-    col("Total", 78.0, true),
-    col("Mean", 78.0, true),
-    col("p50", 78.0, true),
-    col("p90", 78.0, true),
-    col("Max", 78.0, true),
-    col("Cut", 48.0, true),
+    Column::new("Name", 0.0, false),
+    Column::new("Count", 64.0, true),
+    Column::new("Total", 78.0, true),
+    Column::new("Mean", 78.0, true),
+    Column::new("p50", 78.0, true),
+    Column::new("p90", 78.0, true),
+    Column::new("Max", 78.0, true),
+    Column::new("Cut", 48.0, true),
 ];
 const TYPE_SORT: [SortKey; 8] = [
     SortKey::Name,
@@ -198,148 +183,25 @@ const TYPE_SORT: [SortKey; 8] = [
     SortKey::Cut,
 ];
 const TASK_INSTANCE_COLUMNS: [Column; 5] = [
-    col("Start", 76.0, true),
-    col("Duration", 84.0, true),
-    col("Goroutines", 0.0, false),
-    col("Task", 44.0, true),
-    col("Parent", 110.0, false),
+    Column::new("Start", 76.0, true),
+    Column::new("Duration", 84.0, true),
+    Column::new("Goroutines", 0.0, false),
+    Column::new("Task", 44.0, true),
+    Column::new("Parent", 110.0, false),
 ];
 const REGION_INSTANCE_COLUMNS: [Column; 4] = [
-    col("Start", 76.0, true),
-    col("Duration", 84.0, true),
-    col("Goroutine", 0.0, false),
-    col("Task", 110.0, false),
+    Column::new("Start", 76.0, true),
+    Column::new("Duration", 84.0, true),
+    Column::new("Goroutine", 0.0, false),
+    Column::new("Task", 110.0, false),
 ];
 const LOG_COLUMNS: [Column; 5] = [
-    col("Time", 90.0, true),
-    col("Goroutine", 170.0, false),
-    col("Task", 150.0, false),
-    col("Category", 110.0, false),
-    col("Message", 0.0, false),
+    Column::new("Time", 90.0, true),
+    Column::new("Goroutine", 170.0, false),
+    Column::new("Task", 150.0, false),
+    Column::new("Category", 110.0, false),
+    Column::new("Message", 0.0, false),
 ];
-
-fn row_height(ui: &Ui) -> f32 {
-    ui.text_style_height(&egui::TextStyle::Body) + 4.0
-}
-
-/// The rects of a row's cells.
-fn cell_rects(row: Rect, columns: &[Column]) -> Vec<Rect> {
-    let fixed_px: f32 = columns.iter().map(|c| c.width_px).sum();
-    let flex_px = (row.width() - fixed_px).max(60.0);
-    let mut x = row.left();
-    columns
-        .iter()
-        .map(|c| {
-            let w = if c.width_px > 0.0 {
-                c.width_px
-            } else {
-                flex_px
-            };
-            let r = Rect::from_min_max(pos2(x, row.top()), pos2(x + w, row.bottom()));
-            x += w;
-            r
-        })
-        .collect()
-}
-
-/// Puts a one-line, truncated label in a cell.
-fn cell_ui(ui: &mut Ui, rect: Rect, text: impl Into<egui::WidgetText>, right: bool) {
-    let layout = if right {
-        Layout::right_to_left(Align::Center)
-    } else {
-        Layout::left_to_right(Align::Center)
-    };
-    let mut child = ui.new_child(
-        UiBuilder::new()
-            .max_rect(rect.shrink2(vec2(4.0, 0.0)))
-            .layout(layout),
-    );
-    child.add(egui::Label::new(text).truncate().selectable(false));
-}
-
-/// One clickable table row; returns its response.
-fn row_ui(ui: &mut Ui, columns: &[Column], cells: &[String], selected: bool) -> egui::Response {
-    let (rect, response) =
-        ui.allocate_exact_size(vec2(ui.available_width(), row_height(ui)), Sense::click());
-    if selected {
-        ui.painter()
-            .rect_filled(rect, 0.0, ui.visuals().selection.bg_fill);
-    } else if response.hovered() {
-        ui.painter()
-            .rect_filled(rect, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
-    }
-    for ((r, c), text) in cell_rects(rect, columns)
-        .into_iter()
-        .zip(columns)
-        .zip(cells)
-    {
-        cell_ui(ui, r, text.as_str(), c.right);
-    }
-    response
-}
-
-/// A table's header row; returns the column whose title was clicked.
-fn header_ui(ui: &mut Ui, columns: &[Column], sorted: Option<(usize, bool)>) -> Option<usize> {
-    let (rect, _) =
-        ui.allocate_exact_size(vec2(ui.available_width(), row_height(ui)), Sense::hover());
-    let mut clicked = None;
-    for (i, (r, c)) in cell_rects(rect, columns)
-        .into_iter()
-        .zip(columns)
-        .enumerate()
-    {
-        let layout = if c.right {
-            Layout::right_to_left(Align::Center)
-        } else {
-            Layout::left_to_right(Align::Center)
-        };
-        // Room for the sort triangle on the side the text grows towards.
-        let inner = r.shrink2(vec2(4.0, 0.0));
-        let inner = match sorted {
-            Some((s, _)) if s == i && c.right => inner.with_min_x(inner.min.x + 12.0),
-            Some((s, _)) if s == i => inner.with_max_x(inner.max.x - 12.0),
-            _ => inner,
-        };
-        let mut child = ui.new_child(UiBuilder::new().max_rect(inner).layout(layout));
-        let label = egui::Label::new(RichText::new(c.title).strong())
-            .truncate()
-            .selectable(false);
-        let label = if sorted.is_some() {
-            label.sense(Sense::click())
-        } else {
-            label
-        };
-        let response = child.add(label);
-        if let Some((s, descending)) = sorted
-            && s == i
-        {
-            // The default fonts have no arrow glyphs, so the triangle is painted.
-            let text = response.rect;
-            let x = if c.right {
-                text.left() - 7.0
-            } else {
-                text.right() + 7.0
-            };
-            let y = text.center().y;
-            let (tip, base) = if descending { (4.0, -3.0) } else { (-4.0, 3.0) };
-            let points = vec![
-                pos2(x - 4.0, y + base),
-                pos2(x + 4.0, y + base),
-                pos2(x, y + tip),
-            ];
-            ui.painter().add(egui::Shape::convex_polygon(
-                points,
-                ui.visuals().strong_text_color(),
-                Stroke::NONE,
-            ));
-        }
-        if response.clicked() {
-            clicked = Some(i);
-        }
-    }
-    ui.separator();
-    clicked
-}
 
 /// "1 instance", "3 instances".
 fn plural(n: usize, noun: &str) -> String {
@@ -511,60 +373,54 @@ fn types_ui(
 }
 
 fn type_table_ui(ui: &mut Ui, kind: Kind, types: &[TypeStats], table: &mut TypeTable) {
+    table.sort(types);
     let sorted_col = TYPE_SORT.iter().position(|&k| k == table.sort);
-    if let Some(c) = header_ui(ui, &TYPE_COLUMNS, sorted_col.map(|c| (c, table.descending))) {
-        let key = TYPE_SORT[c];
+    let (order, selected) = (&table.order, table.selected);
+    let out = Table::new(("tasksview-types", kind as u8), &TYPE_COLUMNS)
+        .sorted(sorted_col.map(|c| (c, table.descending)))
+        .show(ui, order.len(), |pos| {
+            let t = types.get(*order.get(pos)?)?;
+            let cells = [
+                t.name.clone(),
+                t.count.to_string(),
+                format_duration(t.total_ns as f64),
+                format_duration(t.mean_ns),
+                format_duration(t.p50_ns as f64),
+                format_duration(t.p90_ns as f64),
+                format_duration(t.max_ns as f64),
+                if t.cut == 0 {
+                    String::new()
+                } else {
+                    t.cut.to_string()
+                },
+            ];
+            let hover = (t.cut > 0).then(|| {
+                format!(
+                    "{} of {} cut by the trace's start or end; their durations are clipped",
+                    t.cut, t.count
+                )
+            });
+            Some(
+                Row::new(cells)
+                    .selected(selected == order.get(pos).copied())
+                    .hover(hover),
+            )
+        });
+    if let Some(i) = out
+        .clicked
+        .or(out.double_clicked)
+        .and_then(|pos| order.get(pos).copied())
+    {
+        table.selected = Some(i);
+        table.listing = Listing::All;
+    }
+    if let Some(key) = out.sort_by.and_then(|c| TYPE_SORT.get(c).copied()) {
         if key == table.sort {
             table.descending = !table.descending;
         } else {
             table.sort = key;
             table.descending = key != SortKey::Name;
         }
-    }
-    let row_px = row_height(ui);
-    table.sort(types);
-    let (order, selected) = (&table.order, table.selected);
-    let mut clicked = None;
-    ui.scope(|ui| {
-        ui.spacing_mut().item_spacing.y = 0.0;
-        egui::ScrollArea::vertical()
-            .id_salt(("tasksview-types", kind as u8))
-            .auto_shrink([false, false])
-            .show_rows(ui, row_px, order.len(), |ui, rows| {
-                for &i in &order[rows] {
-                    let Some(t) = types.get(i) else { continue };
-                    let cells = [
-                        t.name.clone(),
-                        t.count.to_string(),
-                        format_duration(t.total_ns as f64),
-                        format_duration(t.mean_ns),
-                        format_duration(t.p50_ns as f64),
-                        format_duration(t.p90_ns as f64),
-                        format_duration(t.max_ns as f64),
-                        if t.cut == 0 {
-                            String::new()
-                        } else {
-                            t.cut.to_string()
-                        },
-                    ];
-                    let r = row_ui(ui, &TYPE_COLUMNS, &cells, selected == Some(i));
-                    let r = if t.cut > 0 {
-                        r.on_hover_text(format!(
-                            "{} of {} cut by the trace's start or end; their durations are clipped",
-                            t.cut, t.count
-                        ))
-                    } else {
-                        r
-                    };
-                    if r.clicked() {
-                        clicked = Some(i);
-                    }
-                }
-            });
-    });
-    if let Some(i) = clicked {
-        table.selected = Some(i);
-        table.listing = Listing::All;
     }
 }
 
@@ -730,83 +586,76 @@ fn instances_ui(
         Kind::Tasks => &TASK_INSTANCE_COLUMNS,
         Kind::Regions => &REGION_INSTANCE_COLUMNS,
     };
-    header_ui(ui, columns, None);
-    let mut action = Action::None;
-    let row_px = row_height(ui);
-    ui.scope(|ui| {
-        ui.spacing_mut().item_spacing.y = 0.0;
-        egui::ScrollArea::vertical()
-            .id_salt(("tasksview-instances", kind as u8))
-            .auto_shrink([false, false])
-            .show_rows(ui, row_px, instances.len(), |ui, rows| {
-                for inst in &instances[rows] {
-                    let start = if inst.began_in_trace {
-                        since_start(model, inst.start_ns)
-                    } else {
-                        "before trace".to_owned()
-                    };
-                    let duration = if inst.is_cut() {
-                        format!("≥ {}", format_duration(inst.duration_ns() as f64))
-                    } else {
-                        format_duration(inst.duration_ns() as f64)
-                    };
-                    let (cells, click) = match inst.source {
-                        Source::Task(i) => {
-                            let Some(t) = model.tasks.get(i) else {
-                                continue;
-                            };
-                            let gs: Vec<String> = t
-                                .goroutines
-                                .iter()
-                                .map(|&g| model.goroutine_label(g))
-                                .collect();
-                            (
-                                vec![
-                                    start,
-                                    duration,
-                                    gs.join(", "),
-                                    format!("#{}", t.id),
-                                    task_label(model, task_index, t.parent),
-                                ],
-                                Action::ShowRange(inst.start_ns, inst.end_ns),
-                            )
-                        }
-                        Source::Region { goroutine, region } => {
-                            let Some(r) = model
-                                .goroutines
-                                .get(goroutine)
-                                .and_then(|g| g.regions.get(region))
-                            else {
-                                continue;
-                            };
-                            (
-                                vec![
-                                    start,
-                                    duration,
-                                    model.goroutine_label(r.g),
-                                    task_label(model, task_index, r.task),
-                                ],
-                                Action::Jump {
-                                    g: r.g,
-                                    t_ns: inst.start_ns,
-                                },
-                            )
-                        }
-                    };
-                    let r = row_ui(ui, columns, &cells, false);
-                    let r = match (inst.began_in_trace, inst.ended_in_trace) {
-                        (true, true) => r,
-                        (false, true) => r.on_hover_text("began before the trace started"),
-                        (true, false) => r.on_hover_text("had not ended when the trace ended"),
-                        (false, false) => r.on_hover_text("spans the whole trace"),
-                    };
-                    if r.clicked() {
-                        action = click;
-                    }
+    let out =
+        Table::new(("tasksview-instances", kind as u8), columns).show(ui, instances.len(), |pos| {
+            let inst = instances.get(pos)?;
+            let start = if inst.began_in_trace {
+                since_start(model, inst.start_ns)
+            } else {
+                "before trace".to_owned()
+            };
+            let duration = if inst.is_cut() {
+                format!("≥ {}", format_duration(inst.duration_ns() as f64))
+            } else {
+                format_duration(inst.duration_ns() as f64)
+            };
+            let cells = match inst.source {
+                Source::Task(i) => {
+                    let t = model.tasks.get(i)?;
+                    let gs: Vec<String> = t
+                        .goroutines
+                        .iter()
+                        .map(|&g| model.goroutine_label(g))
+                        .collect();
+                    vec![
+                        start,
+                        duration,
+                        gs.join(", "),
+                        format!("#{}", t.id),
+                        task_label(model, task_index, t.parent),
+                    ]
                 }
-            });
-    });
-    action
+                Source::Region { goroutine, region } => {
+                    let r = model.goroutines.get(goroutine)?.regions.get(region)?;
+                    vec![
+                        start,
+                        duration,
+                        model.goroutine_label(r.g),
+                        task_label(model, task_index, r.task),
+                    ]
+                }
+            };
+            let hover = match (inst.began_in_trace, inst.ended_in_trace) {
+                (true, true) => None,
+                (false, true) => Some("began before the trace started"),
+                (true, false) => Some("had not ended when the trace ended"),
+                (false, false) => Some("spans the whole trace"),
+            };
+            Some(Row::new(cells).hover(hover.map(str::to_owned)))
+        });
+    let Some(inst) = out
+        .clicked
+        .or(out.double_clicked)
+        .and_then(|pos| instances.get(pos))
+    else {
+        return Action::None;
+    };
+    match inst.source {
+        Source::Task(_) => Action::ShowRange(inst.start_ns, inst.end_ns),
+        Source::Region { goroutine, region } => {
+            match model
+                .goroutines
+                .get(goroutine)
+                .and_then(|g| g.regions.get(region))
+            {
+                Some(r) => Action::Jump {
+                    g: r.g,
+                    t_ns: inst.start_ns,
+                },
+                None => Action::None,
+            }
+        }
+    }
 }
 
 /// The log table with its category and text filters.
@@ -857,34 +706,28 @@ fn logs_ui(ui: &mut Ui, model: &Model, cache: &Cache, table: &mut LogTable) -> A
             model.logs.len()
         ));
     });
-    header_ui(ui, &LOG_COLUMNS, None);
-    let mut action = Action::None;
-    let row_px = row_height(ui);
-    ui.scope(|ui| {
-        ui.spacing_mut().item_spacing.y = 0.0;
-        egui::ScrollArea::vertical()
-            .id_salt("tasksview-logs")
-            .auto_shrink([false, false])
-            .show_rows(ui, row_px, table.rows.len(), |ui, range| {
-                for &i in &table.rows[range] {
-                    let Some(l) = model.logs.get(i) else { continue };
-                    let cells = [
-                        since_start(model, l.time_ns),
-                        model.goroutine_label(l.g),
-                        task_label(model, &cache.task_index, l.task),
-                        model.string(l.category).to_owned(),
-                        model.string(l.message).to_owned(),
-                    ];
-                    if row_ui(ui, &LOG_COLUMNS, &cells, false).clicked() {
-                        action = Action::Jump {
-                            g: l.g,
-                            t_ns: l.time_ns,
-                        };
-                    }
-                }
-            });
+    let rows = &table.rows;
+    let out = Table::new("tasksview-logs", &LOG_COLUMNS).show(ui, rows.len(), |pos| {
+        let l = model.logs.get(*rows.get(pos)?)?;
+        Some(Row::new([
+            since_start(model, l.time_ns),
+            model.goroutine_label(l.g),
+            task_label(model, &cache.task_index, l.task),
+            model.string(l.category).to_owned(),
+            model.string(l.message).to_owned(),
+        ]))
     });
-    action
+    match out
+        .clicked
+        .or(out.double_clicked)
+        .and_then(|pos| model.logs.get(*rows.get(pos)?))
+    {
+        Some(l) => Action::Jump {
+            g: l.g,
+            t_ns: l.time_ns,
+        },
+        None => Action::None,
+    }
 }
 
 #[cfg(test)]

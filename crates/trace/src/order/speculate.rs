@@ -304,14 +304,12 @@ impl Spec {
                     self.touch_m(t, victim, false);
                 }
             }
-            EV_GC_ACTIVE | EV_GC_BEGIN | EV_GC_END => {
-                if self.read_gc.is_none() {
-                    if let Some((seq, state)) = self.guess_gc {
-                        *t.gc_seq = seq;
-                        *t.gc_state = state;
-                    }
-                    self.read_gc = Some((*t.gc_seq, *t.gc_state));
+            EV_GC_ACTIVE | EV_GC_BEGIN | EV_GC_END if self.read_gc.is_none() => {
+                if let Some((seq, state)) = self.guess_gc {
+                    *t.gc_seq = seq;
+                    *t.gc_state = state;
                 }
+                self.read_gc = Some((*t.gc_seq, *t.gc_state));
             }
             EV_USER_TASK_BEGIN | EV_USER_TASK_END => {
                 self.read_tasks.insert(a[0]);
