@@ -9,10 +9,10 @@ use serde::Serialize;
 use goscope_model::{GState, Model, PWork, StackId};
 
 /// Thresholds, in ns.
-pub const LONG_BLOCK_NS: i64 = 100_000_000;
-pub const LONG_STW_NS: i64 = 1_000_000;
-pub const QUIET_NS: i64 = 50_000_000;
-pub const LONG_ASSIST_NS: i64 = 1_000_000;
+pub(crate) const LONG_BLOCK_NS: i64 = 100_000_000;
+pub(crate) const LONG_STW_NS: i64 = 1_000_000;
+pub(crate) const QUIET_NS: i64 = 50_000_000;
+pub(crate) const LONG_ASSIST_NS: i64 = 1_000_000;
 
 /// What a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -45,7 +45,7 @@ pub fn read_into<S: goscope_trace::Source + ?Sized>(
 
 /// The special ranges of Go's parsed API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RangeKind {
+pub(crate) enum RangeKind {
     /// "stop-the-world (KIND)"; `kind` is a string id of the event's generation.
     StopTheWorld { kind: u64 },
     /// "GC concurrent mark phase".
@@ -58,14 +58,14 @@ pub enum RangeKind {
 
 /// What a range is attached to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RangeScope {
+pub(crate) enum RangeScope {
     None,
     Goroutine(i64),
     Proc(i64),
 }
 
 /// A range event's range: its kind and scope (Go's `Event.Range()`).
-pub fn range_of(ev: &Event) -> Option<(RangeKind, RangeScope)> {
+pub(crate) fn range_of(ev: &Event) -> Option<(RangeKind, RangeScope)> {
     let a = ev.args;
     Some(match ev.typ {
         EV_STW_BEGIN | EV_STW_END => (
@@ -84,7 +84,7 @@ pub fn range_of(ev: &Event) -> Option<(RangeKind, RangeScope)> {
 }
 
 /// The name Go gives a range.
-pub fn range_name(kind: RangeKind, tables: &Tables) -> Cow<'static, str> {
+pub(crate) fn range_name(kind: RangeKind, tables: &Tables) -> Cow<'static, str> {
     match kind {
         RangeKind::StopTheWorld { kind } => Cow::Owned(format!(
             "stop-the-world ({})",
@@ -98,6 +98,6 @@ pub fn range_name(kind: RangeKind, tables: &Tables) -> Cow<'static, str> {
 
 /// Whether a goroutine with this start function is a runtime goroutine, as Go's
 /// `IsSystemGoroutine` decides (an empty name counts as one).
-pub fn is_system_goroutine(start_func: &str) -> bool {
+pub(crate) fn is_system_goroutine(start_func: &str) -> bool {
     start_func.is_empty() || (start_func != "runtime.main" && start_func.starts_with("runtime."))
 }

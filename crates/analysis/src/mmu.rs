@@ -130,7 +130,7 @@ struct PerP {
 
 /// Builds utilization functions from the ordered events.
 #[derive(Debug)]
-pub struct UtilizationBuilder {
+pub(crate) struct UtilizationBuilder {
     flags: UtilFlags,
     out: Vec<Vec<UtilPoint>>,
     stw: i64,

@@ -58,10 +58,6 @@ impl ProfileKind {
         }
     }
 
-    pub fn from_name(s: &str) -> Option<ProfileKind> {
-        ProfileKind::ALL.into_iter().find(|k| k.name() == s)
-    }
-
     /// Whether entering state `to` for `reason` starts a sample.
     fn starts(self, to: u64, reason: &str) -> bool {
         match self {
@@ -500,8 +496,6 @@ mod tests {
         assert!(!Net.starts(GO_WAITING, "network unavailable"));
         assert!(Syscall.starts(GO_SYSCALL, ""));
         assert!(Sched.starts(GO_RUNNABLE, "preempted"));
-        assert_eq!(ProfileKind::from_name("sched"), Some(Sched));
-        assert_eq!(ProfileKind::from_name("cpu"), None);
     }
 
     /// Builds all four profiles of a committed trace, limited to `window` if given;

@@ -12,13 +12,13 @@
 //! Scalars equal to zero are left out, as proto3 allows (a reader sees the default).
 
 /// Wire type of varint scalars.
-pub const VARINT: u8 = 0;
+pub(crate) const VARINT: u8 = 0;
 /// Wire type of length-delimited fields.
-pub const LEN: u8 = 2;
+pub(crate) const LEN: u8 = 2;
 
 /// Appends protobuf-encoded fields to a byte buffer.
 #[derive(Clone, Debug, Default)]
-pub struct Writer {
+pub(crate) struct Writer {
     pub buf: Vec<u8>,
 }
 
@@ -45,7 +45,7 @@ impl Writer {
     }
 
     /// A uint64 field; omitted when zero.
-    pub fn uint64(&mut self, field: u32, v: u64) {
+    pub(crate) fn uint64(&mut self, field: u32, v: u64) {
         if v != 0 {
             self.key(field, VARINT);
             self.varint(v);
@@ -55,11 +55,6 @@ impl Writer {
     /// An int64 field (not zigzag: proto `int64`); omitted when zero.
     pub fn int64(&mut self, field: u32, v: i64) {
         self.uint64(field, v as u64);
-    }
-
-    /// A bool field; omitted when false.
-    pub fn bool(&mut self, field: u32, v: bool) {
-        self.uint64(field, u64::from(v));
     }
 
     /// A bytes or string field, always written (repeated strings need their empties).
@@ -74,7 +69,7 @@ impl Writer {
     }
 
     /// A packed repeated uint64 field; omitted when empty.
-    pub fn packed_uint64(&mut self, field: u32, vs: &[u64]) {
+    pub(crate) fn packed_uint64(&mut self, field: u32, vs: &[u64]) {
         if vs.is_empty() {
             return;
         }
@@ -86,7 +81,7 @@ impl Writer {
     }
 
     /// A packed repeated int64 field; omitted when empty.
-    pub fn packed_int64(&mut self, field: u32, vs: &[i64]) {
+    pub(crate) fn packed_int64(&mut self, field: u32, vs: &[i64]) {
         if vs.is_empty() {
             return;
         }

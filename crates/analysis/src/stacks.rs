@@ -16,7 +16,7 @@ use goscope_trace::Tables;
 pub struct StackId(pub u32);
 
 impl StackId {
-    pub const EMPTY: StackId = StackId(0);
+    pub(crate) const EMPTY: StackId = StackId(0);
 }
 
 /// One frame of a stack, with its strings interned in the table.
@@ -136,7 +136,7 @@ impl StackTable {
 
     /// The stack `s` counts as when merging samples: itself, or the same stack
     /// without its trailing pc-0 frames.
-    pub fn canonical(&self, s: StackId) -> StackId {
+    pub(crate) fn canonical(&self, s: StackId) -> StackId {
         self.canon.get(s.0 as usize).copied().unwrap_or(s)
     }
 

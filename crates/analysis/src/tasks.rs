@@ -60,7 +60,7 @@ fn series_ns(n: u32) -> i64 {
 }
 
 impl Histogram {
-    pub const MIN_BUCKETS: u32 = 6;
+    pub(crate) const MIN_BUCKETS: u32 = 6;
 
     /// Buckets from the series value at or below the shortest duration to the first one
     /// above the longest, padded with empty buckets to at least `MIN_BUCKETS` so a narrow

@@ -908,7 +908,7 @@ pub fn build<S: trace::Source + ?Sized>(data: &S) -> trace::Result<Model> {
 
 /// Builds the model, reporting progress and stopping early (with what was read) when
 /// `cancel` is set.
-pub fn build_with<S: trace::Source + ?Sized>(
+pub(crate) fn build_with<S: trace::Source + ?Sized>(
     data: &S,
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(BuildStage) + Send),

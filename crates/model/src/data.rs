@@ -49,7 +49,7 @@ pub struct GSpan {
 }
 
 /// A P id in the width the spans keep (-1 when it doesn't fit).
-pub fn narrow_p<T: TryFrom<i64> + From<i8>>(p: i64) -> T {
+pub(crate) fn narrow_p<T: TryFrom<i64> + From<i8>>(p: i64) -> T {
     T::try_from(p).unwrap_or(T::from(-1i8))
 }
 

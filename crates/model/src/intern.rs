@@ -155,7 +155,7 @@ impl Interner {
     }
 
     /// Our id for a string id of the trace's current generation.
-    pub fn trace_string(&mut self, tables: &Tables, id: u64) -> StrId {
+    pub(crate) fn trace_string(&mut self, tables: &Tables, id: u64) -> StrId {
         if id == 0 {
             return 0;
         }
@@ -169,7 +169,7 @@ impl Interner {
     }
 
     /// Our id for a stack id of the trace's current generation.
-    pub fn trace_stack(&mut self, tables: &Tables, id: u64) -> StackId {
+    pub(crate) fn trace_stack(&mut self, tables: &Tables, id: u64) -> StackId {
         if id == 0 {
             return 0;
         }
@@ -212,7 +212,7 @@ impl Interner {
     }
 
     /// Drops the lookup maps once the model is built; ids stay valid.
-    pub fn seal(&mut self) {
+    pub(crate) fn seal(&mut self) {
         self.frame_ids = FxHashMap::default();
         self.stack_ids = FxHashMap::default();
         self.string_cache = IdCache::default();

@@ -10,7 +10,7 @@ pub mod lod;
 mod series;
 pub mod spans;
 
-pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing, build_with};
+pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;

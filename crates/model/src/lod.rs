@@ -12,7 +12,7 @@ pub trait Timed {
 }
 
 /// A lane's span times read by index (a slice of `Timed` spans, or packed `Spans`).
-pub trait SpanTimes {
+pub(crate) trait SpanTimes {
     fn span_count(&self) -> usize;
     fn start_at(&self, i: usize) -> i64;
     fn end_at(&self, i: usize) -> i64;
@@ -95,7 +95,7 @@ pub fn layout<S: Timed>(spans: &[S], view: &TimeView, min_px: f64) -> Vec<Item> 
 
 /// `layout`, with an index of the start of every `BLOCK`-th span of the lane (an empty
 /// index works, more slowly).
-pub fn layout_indexed<L: SpanTimes + ?Sized>(
+pub(crate) fn layout_indexed<L: SpanTimes + ?Sized>(
     spans: &L,
     starts: &[i64],
     view: &TimeView,
@@ -177,7 +177,7 @@ pub struct Column {
 }
 
 /// Points per block in a series' min/max summary.
-pub const BLOCK: usize = 64;
+pub(crate) const BLOCK: usize = 64;
 
 /// A step series read by index: (time, value) points, times non-decreasing. Plain vectors of
 /// points and the packed `Series` both are one.
@@ -228,7 +228,7 @@ pub fn block_summary<P: Points + ?Sized>(points: &P) -> Vec<(f64, f64)> {
 
 /// A block summary from its first level (min and max per block of points): the first level
 /// followed by the min and max of each run of `BLOCK` blocks.
-pub fn add_second_level(mut level1: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+pub(crate) fn add_second_level(mut level1: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     let level2: Vec<(f64, f64)> = level1
         .chunks(BLOCK)
         .map(|c| fold_min_max(c.iter().copied()))
@@ -249,7 +249,7 @@ pub fn block_times<P: Points + ?Sized>(points: &P) -> Vec<i64> {
 /// (which holds for a prefix of the times). With an `index` of every `BLOCK`-th item's time
 /// (1/64 of the items, so it stays in cache) the search runs over the index and then inside
 /// one block, instead of jumping around the whole array and missing the cache at each step.
-pub fn first_time_not(
+pub(crate) fn first_time_not(
     len: usize,
     index: &[i64],
     from: usize,
@@ -270,7 +270,7 @@ pub fn first_time_not(
 
 /// How many indices of `lo..hi`, from `lo` on, satisfy `pred` (true for a prefix, then
 /// false), found by binary search.
-pub fn partition_indices(lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> usize {
+pub(crate) fn partition_indices(lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> usize {
     let (mut a, mut b) = (lo, hi);
     while a < b {
         let mid = a + (b - a) / 2;

@@ -100,7 +100,7 @@ impl Series {
     }
 
     /// Computes the block summary once all points are in.
-    pub fn seal(&mut self) {
+    pub(crate) fn seal(&mut self) {
         let n = self.len();
         let level1 = (0..n)
             .step_by(BLOCK)

@@ -8,7 +8,7 @@ use std::fmt;
 use super::lod::{self, BLOCK};
 
 /// Most fields a packed span type has.
-pub const MAX_FIELDS: usize = 8;
+pub(crate) const MAX_FIELDS: usize = 8;
 
 /// A span type as whole-number fields. Field 0 must be the start time (sorted: it indexes
 /// searches by time); for spans, field 1 is the duration (end − start, wrapping), which lets
@@ -289,7 +289,7 @@ impl<S: Fields> Spans<S> {
 
     /// Gives back the room kept for spans to come (once the lane is complete). Most of a
     /// short lane is that room: a goroutine of five spans keeps eight in its last block.
-    pub fn shrink_to_fit(&mut self) {
+    pub(crate) fn shrink_to_fit(&mut self) {
         self.data.shrink_to_fit();
         self.offsets.shrink_to_fit();
         self.bases.shrink_to_fit();
@@ -380,7 +380,7 @@ impl<S: Fields> Spans<S> {
 
     /// Field `f` of span `i` (see `Fields`).
     #[inline]
-    pub fn field_at(&self, i: usize, f: usize) -> i64 {
+    pub(crate) fn field_at(&self, i: usize, f: usize) -> i64 {
         match self.block(i / BLOCK) {
             Some(b) => self.field(b, i % BLOCK, f),
             None => self.tail[i % BLOCK].to_fields()[f],
@@ -389,7 +389,7 @@ impl<S: Fields> Spans<S> {
 
     /// Span `i`'s start.
     #[inline]
-    pub fn start_at(&self, i: usize) -> i64 {
+    pub(crate) fn start_at(&self, i: usize) -> i64 {
         let (bi, k) = (i / BLOCK, i % BLOCK);
         if let Some(b) = self.chained_block(bi) {
             return b.chained_times(&self.data, k).0;
@@ -437,14 +437,14 @@ impl<S: Fields> Spans<S> {
 
     /// Span `i`'s end.
     #[inline]
-    pub fn end_at(&self, i: usize) -> i64 {
+    pub(crate) fn end_at(&self, i: usize) -> i64 {
         self.times_at(i).1
     }
 
     /// Calls `visit` with field `f` of spans `a..b` in order, without unpacking the rest of
     /// each span.
     #[inline]
-    pub fn for_each_field(&self, f: usize, a: usize, b: usize, mut visit: impl FnMut(i64)) {
+    pub(crate) fn for_each_field(&self, f: usize, a: usize, b: usize, mut visit: impl FnMut(i64)) {
         let b = b.min(self.len());
         let mut i = a;
         while i < b {
@@ -513,7 +513,7 @@ impl<S: Fields> Spans<S> {
     }
 
     /// The start of every `BLOCK`-th span, for `lod::layout_indexed`.
-    pub fn block_starts(&self) -> &[i64] {
+    pub(crate) fn block_starts(&self) -> &[i64] {
         &self.block_starts
     }
 
