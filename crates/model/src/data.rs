@@ -326,6 +326,9 @@ impl Model {
 impl spans::Fields for GSpan {
     const FIELDS: usize = 8;
     const CHAINS: bool = true;
+    /// Time by state, in `GState` order.
+    const SHARES: usize = 4;
+    const SHARE_FIELD: Option<usize> = Some(2);
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         [
             self.start_ns,
@@ -360,6 +363,8 @@ impl spans::Fields for GSpan {
 impl spans::Fields for PSpan {
     const FIELDS: usize = 3;
     const CHAINS: bool = true;
+    /// Busy time.
+    const SHARES: usize = 1;
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         let d = self.end_ns.wrapping_sub(self.start_ns);
         [self.start_ns, d, self.g, 0, 0, 0, 0, 0]
@@ -376,6 +381,9 @@ impl spans::Fields for PSpan {
 impl spans::Fields for MSpan {
     const FIELDS: usize = 5;
     const CHAINS: bool = true;
+    /// Time outside and inside syscalls.
+    const SHARES: usize = 2;
+    const SHARE_FIELD: Option<usize> = Some(4);
     fn to_fields(&self) -> [i64; spans::MAX_FIELDS] {
         let d = self.end_ns.wrapping_sub(self.start_ns);
         [

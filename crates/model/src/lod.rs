@@ -168,6 +168,169 @@ pub(crate) fn layout_indexed<L: SpanTimes + ?Sized>(
     out
 }
 
+/// At most this many categories a lane's time is divided into for an overview (a
+/// goroutine's four states).
+pub const MAX_SHARES: usize = 4;
+
+/// One pixel column under a fold: the share of the column's time (0 to 1) that the fold's
+/// spans spend in each category. What is left is time outside the fold's spans (a gap, or a
+/// neighbouring item's time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ShareColumn {
+    /// The column's left edge, in pixels from the view's left edge (a whole number).
+    pub x: f64,
+    pub shares: [f32; MAX_SHARES],
+}
+
+impl ShareColumn {
+    /// The share of the column covered by the fold's spans at all.
+    pub fn covered(&self) -> f32 {
+        self.shares.iter().sum()
+    }
+}
+
+/// Folds of at most this many spans a column are summed span by span; longer ones through
+/// the lane's running totals.
+const WALK_SPANS_PER_COLUMN: usize = 8;
+
+/// The per-column shares of a folded item of a plain slice of spans, `category` giving
+/// each span's category (below `MAX_SHARES`). Costs O(spans folded).
+pub fn fold_shares<S: Timed>(
+    spans: &[S],
+    item: &Item,
+    view: &TimeView,
+    category: impl Fn(&S) -> usize,
+) -> Vec<ShareColumn> {
+    fold_shares_with(
+        spans.len(),
+        &[],
+        |i| (spans[i].start_ns(), spans[i].end_ns()),
+        |i| category(&spans[i]).min(MAX_SHARES - 1),
+        |_| None,
+        item,
+        view,
+    )
+}
+
+/// The per-column shares of the folded `item` of a lane of `n` time-sorted, non-overlapping
+/// spans: `times` and `category` read span `i`, `starts` is the start of every `BLOCK`-th span
+/// (or empty), and `prefix(b)` the per-category time of the spans before span `BLOCK * b`
+/// if the lane keeps running totals. With totals, a column costs a search and at most
+/// half a block of spans at each edge, however many spans it covers.
+pub(crate) fn fold_shares_with(
+    n: usize,
+    starts: &[i64],
+    times: impl Fn(usize) -> (i64, i64),
+    category: impl Fn(usize) -> usize,
+    prefix: impl Fn(usize) -> Option<[i64; MAX_SHARES]>,
+    item: &Item,
+    view: &TimeView,
+) -> Vec<ShareColumn> {
+    let end = (item.first + item.count).min(n);
+    if item.first >= end {
+        return Vec::new();
+    }
+    let first_col = item.x0.max(0.0).floor();
+    let last_col = item.x1.min(view.width_px).ceil();
+    if last_col <= first_col {
+        return Vec::new();
+    }
+    let n_cols = (last_col - first_col) as usize;
+    let mut ns = vec![[0f64; MAX_SHARES]; n_cols];
+    let col_ns = view.ns_per_px;
+    let walk = item.count <= WALK_SPANS_PER_COLUMN * n_cols || prefix(0).is_none();
+    if walk {
+        for i in item.first..end {
+            let (s, e) = times(i);
+            let (s, e) = (s as f64, e as f64);
+            let cat = category(i);
+            let (xs, xe) = (view.x_from_ns(s), view.x_from_ns(e));
+            let c0 = (xs.floor() - first_col).max(0.0) as usize;
+            let c1 = ((xe.ceil() - first_col).max(0.0) as usize).min(n_cols);
+            for (c, col) in ns.iter_mut().enumerate().take(c1).skip(c0) {
+                let t0 = view.ns_from_x(first_col + c as f64);
+                let overlap = e.min(t0 + col_ns) - s.max(t0);
+                if overlap > 0.0 {
+                    col[cat] += overlap;
+                }
+            }
+        }
+    } else {
+        // The time before each column edge, per category; a column is the difference.
+        let fold_t0 = times(item.first).0 as f64;
+        let fold_t1 = times(end - 1).1 as f64;
+        let mut from = 0;
+        let mut before = |t: f64| -> [f64; MAX_SHARES] {
+            let t = t.clamp(fold_t0, fold_t1);
+            let k = first_time_not(n, starts, from, |s| (s as f64) < t, |i| times(i).0);
+            from = k.saturating_sub(1);
+            time_before(k, t, &times, &category, &prefix)
+        };
+        let mut left = before(view.ns_from_x(first_col));
+        for (c, col) in ns.iter_mut().enumerate() {
+            let right = before(view.ns_from_x(first_col + c as f64 + 1.0));
+            for k in 0..MAX_SHARES {
+                col[k] = right[k] - left[k];
+            }
+            left = right;
+        }
+    }
+    ns.iter()
+        .enumerate()
+        .map(|(c, col)| ShareColumn {
+            x: first_col + c as f64,
+            shares: col.map(|v| (v / col_ns).clamp(0.0, 1.0) as f32),
+        })
+        .collect()
+}
+
+/// Per category, the time of spans `0..k` (those starting before `t`) that lies before `t`,
+/// read from the running total at the nearer block edge.
+fn time_before(
+    k: usize,
+    t: f64,
+    times: &impl Fn(usize) -> (i64, i64),
+    category: &impl Fn(usize) -> usize,
+    prefix: &impl Fn(usize) -> Option<[i64; MAX_SHARES]>,
+) -> [f64; MAX_SHARES] {
+    let mut acc = [0f64; MAX_SHARES];
+    if k == 0 {
+        return acc;
+    }
+    let add = |acc: &mut [f64; MAX_SHARES], i: usize, sign: f64| {
+        let (s, e) = times(i);
+        acc[category(i)] += sign * e.wrapping_sub(s).max(0) as f64;
+    };
+    let block = k / BLOCK;
+    let upper = prefix(block + 1).filter(|_| k % BLOCK > BLOCK / 2);
+    match (upper, prefix(block)) {
+        (Some(p), _) => {
+            acc = p.map(|v| v as f64);
+            for i in k..(block + 1) * BLOCK {
+                add(&mut acc, i, -1.0);
+            }
+        }
+        (None, Some(p)) => {
+            acc = p.map(|v| v as f64);
+            for i in block * BLOCK..k {
+                add(&mut acc, i, 1.0);
+            }
+        }
+        (None, None) => {
+            for i in 0..k {
+                add(&mut acc, i, 1.0);
+            }
+        }
+    }
+    // The last span may reach past `t`.
+    let (_, e) = times(k - 1);
+    let past = e as f64 - t;
+    if past > 0.0 {
+        acc[category(k - 1)] -= past;
+    }
+    acc
+}
+
 /// Min and max of a step counter over one pixel column.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Column {
@@ -418,6 +581,117 @@ pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A span of a test lane: start, end, category.
+    #[derive(Clone, Copy, Debug)]
+    struct C(i64, i64, usize);
+
+    impl Timed for C {
+        fn start_ns(&self) -> i64 {
+            self.0
+        }
+        fn end_ns(&self) -> i64 {
+            self.1
+        }
+    }
+
+    #[test]
+    fn a_fold_of_known_spans_gives_known_shares() {
+        // 20 ns a pixel: [0, 20) holds 10 ns of 0 and 10 of 1; [20, 40) 10 of 1 and 10
+        // of 0; [40, 60) a 10 ns gap and 10 ns of 2.
+        let spans = [C(0, 10, 0), C(10, 30, 1), C(30, 40, 0), C(50, 60, 2)];
+        let view = TimeView::new(0.0, 60.0, 3.0);
+        let item = Item {
+            x0: 0.0,
+            x1: 3.0,
+            first: 0,
+            count: 4,
+        };
+        let cols = fold_shares(&spans, &item, &view, |c| c.2);
+        assert_eq!(
+            cols,
+            vec![
+                ShareColumn {
+                    x: 0.0,
+                    shares: [0.5, 0.5, 0.0, 0.0]
+                },
+                ShareColumn {
+                    x: 1.0,
+                    shares: [0.5, 0.5, 0.0, 0.0]
+                },
+                ShareColumn {
+                    x: 2.0,
+                    shares: [0.0, 0.0, 0.5, 0.0]
+                },
+            ]
+        );
+        assert_eq!(cols[2].covered(), 0.5, "the gap is not covered");
+    }
+
+    #[test]
+    fn running_totals_give_the_shares_a_walk_gives() {
+        use crate::data::{GSpan, GState};
+        use crate::spans::Spans;
+        // A goroutine's chained spans of pseudo-random lengths and states.
+        let mut seed = 7u64;
+        let mut rnd = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        let mut plain = Vec::new();
+        let mut t = 1_000;
+        for _ in 0..20_000 {
+            let d = 1 + rnd(5_000) as i64;
+            let state = [
+                GState::Running,
+                GState::Runnable,
+                GState::Waiting,
+                GState::Syscall,
+            ][rnd(4) as usize];
+            plain.push(GSpan {
+                start_ns: t,
+                end_ns: t + d,
+                state,
+                reason: 0,
+                start_stack: 0,
+                end_stack: 0,
+                waker: -1,
+                p: -1,
+            });
+            t += d;
+        }
+        let packed: Spans<GSpan> = plain.iter().copied().collect();
+        let end_ns = t as f64;
+        for (from, to, width) in [
+            (0.0, end_ns, 700.0),
+            (0.0, end_ns, 97.0),
+            (end_ns * 0.3, end_ns * 0.31, 500.0),
+            (12_345.0, end_ns * 0.9, 1_000.0),
+        ] {
+            let view = TimeView::new(from, to, width);
+            let items = packed.layout(&view, 3.0);
+            let mut folds = 0;
+            for item in items.iter().filter(|i| i.is_folded()) {
+                folds += 1;
+                let fast = packed.fold_shares(item, &view);
+                let walked = fold_shares(&plain, item, &view, |s| s.state as usize);
+                assert_eq!(fast.len(), walked.len());
+                for (a, b) in fast.iter().zip(&walked) {
+                    assert_eq!(a.x, b.x);
+                    for k in 0..MAX_SHARES {
+                        assert!(
+                            (a.shares[k] - b.shares[k]).abs() < 1e-4,
+                            "view {from}..{to} at {width} px, column {}: {a:?} vs {b:?}",
+                            a.x
+                        );
+                    }
+                }
+            }
+            assert!(folds > 0, "the view {from}..{to} folds");
+        }
+    }
 
     #[test]
     fn gallop_finds_the_same_boundary_as_a_binary_search() {

@@ -19,6 +19,11 @@ pub trait Fields: Copy {
     /// Field 1 is the duration, so a block of spans that follow one another without a gap
     /// can be stored chained (see `Spans`).
     const CHAINS: bool = false;
+    /// How many categories a span's time is counted in for overviews (`lod::fold_shares`);
+    /// 0 keeps no totals.
+    const SHARES: usize = 0;
+    /// The field whose value is the span's category (below `SHARES`); `None`: all are 0.
+    const SHARE_FIELD: Option<usize> = None;
     fn to_fields(&self) -> [i64; MAX_FIELDS];
     fn from_fields(f: &[i64; MAX_FIELDS]) -> Self;
 }
@@ -82,6 +87,9 @@ pub struct Spans<S> {
     /// The start of each block's first span (the tail's included): an index for searches
     /// by time (`lod::layout_indexed`).
     block_starts: Vec<i64>,
+    /// If `S::SHARES > 0`, per full block: the time of all spans up to its end, per
+    /// category (a running total), so an overview sums any range in a few reads.
+    share_totals: Vec<[i64; lod::MAX_SHARES]>,
 }
 
 impl<S> Default for Spans<S> {
@@ -94,6 +102,7 @@ impl<S> Default for Spans<S> {
             chained: Vec::new(),
             tail: Vec::new(),
             block_starts: Vec::new(),
+            share_totals: Vec::new(),
         }
     }
 }
@@ -234,6 +243,16 @@ impl<S: Fields> Spans<S> {
     fn pack_tail(&mut self) {
         let fields = S::FIELDS;
         let n = self.tail.len();
+        if S::SHARES > 0 {
+            let mut totals = self.share_totals.last().copied().unwrap_or_default();
+            for s in &self.tail {
+                let f = s.to_fields();
+                // Saturating: a damaged trace's times can be anything.
+                let c = category_of::<S>(&f);
+                totals[c] = totals[c].saturating_add(f[1].max(0));
+            }
+            self.share_totals.push(totals);
+        }
         // The block's fields column by column, with each column's range.
         let mut columns = [[0i64; BLOCK]; MAX_FIELDS];
         for (k, s) in self.tail.iter().enumerate() {
@@ -297,6 +316,7 @@ impl<S: Fields> Spans<S> {
         self.chained.shrink_to_fit();
         self.tail.shrink_to_fit();
         self.block_starts.shrink_to_fit();
+        self.share_totals.shrink_to_fit();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -522,6 +542,34 @@ impl<S: Fields> Spans<S> {
         lod::layout_indexed(self, &self.block_starts, view, min_px)
     }
 
+    /// The share of each pixel column's time that `item`'s spans spend in each category
+    /// (`lod::fold_shares`), read through the lane's running totals.
+    pub fn fold_shares(&self, item: &lod::Item, view: &lod::TimeView) -> Vec<lod::ShareColumn> {
+        lod::fold_shares_with(
+            self.len(),
+            &self.block_starts,
+            |i| self.times_at(i),
+            |i| match S::SHARE_FIELD {
+                Some(f) => clamp_category::<S>(self.field_at(i, f)),
+                None => 0,
+            },
+            |b| self.share_prefix(b),
+            item,
+            view,
+        )
+    }
+
+    /// The per-category time of the spans before span `BLOCK * b`, if kept.
+    fn share_prefix(&self, b: usize) -> Option<[i64; lod::MAX_SHARES]> {
+        if S::SHARES == 0 {
+            return None;
+        }
+        match b {
+            0 => Some([0; lod::MAX_SHARES]),
+            _ => self.share_totals.get(b - 1).copied(),
+        }
+    }
+
     /// Decodes block `bi` (all of it) into `out`.
     fn decode_block(&self, bi: usize, out: &mut Vec<S>) {
         out.clear();
@@ -613,6 +661,20 @@ impl<S: Fields> FromIterator<S> for Spans<S> {
         }
         out
     }
+}
+
+/// A span's category from its fields (see `Fields::SHARES`).
+fn category_of<S: Fields>(f: &[i64; MAX_FIELDS]) -> usize {
+    match S::SHARE_FIELD {
+        Some(k) => clamp_category::<S>(f[k]),
+        None => 0,
+    }
+}
+
+/// A category field's value as an index below `S::SHARES` (and `lod::MAX_SHARES`).
+fn clamp_category<S: Fields>(v: i64) -> usize {
+    let top = S::SHARES.clamp(1, lod::MAX_SHARES) - 1;
+    usize::try_from(v).map_or(0, |v| v.min(top))
 }
 
 /// Written as the plain vector it stands for, so dumps of models compare across layouts.

@@ -8,7 +8,10 @@ pub(crate) const RUNNING: Color32 = Color32::from_rgb(76, 175, 80);
 pub(crate) const RUNNABLE: Color32 = Color32::from_rgb(230, 180, 60);
 pub(crate) const SYSCALL: Color32 = Color32::from_rgb(200, 90, 200);
 pub(crate) const WAITING: Color32 = Color32::from_rgb(110, 120, 140);
-pub(crate) const FOLDED: Color32 = Color32::from_rgb(150, 150, 150);
+/// A processor's busy time in an overview.
+pub(crate) const BUSY: Color32 = Color32::from_rgb(120, 170, 130);
+/// The hairline over a fold of many spans.
+pub(crate) const FOLD_MARK: Color32 = Color32::from_rgba_premultiplied(90, 90, 90, 90);
 /// Wake-up arrows in a focused goroutine view.
 pub(crate) const WAKEUP: Color32 = Color32::from_rgb(120, 200, 255);
 /// Search matches.

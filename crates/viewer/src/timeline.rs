@@ -108,7 +108,7 @@ pub struct Geometry {
 #[derive(Clone, Debug, Default)]
 pub struct LodCache {
     key: Option<(TraceId, u64, u64, u64)>,
-    items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<lod::Item>>>,
+    items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<LaneLayout>>,
     columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
 }
@@ -116,25 +116,68 @@ pub struct LodCache {
 /// Counter ribbons draw one column per this many pixels.
 const RIBBON_BUCKET_PX: f64 = 2.0;
 
+/// A lane's layout for one view: its draw items, and under its folds the share of each
+/// pixel column's time per category (see `lod::fold_shares`). Derefs to the items.
+#[derive(Clone, Debug, Default)]
+pub struct LaneLayout {
+    pub items: Vec<lod::Item>,
+    /// The columns of every folded item, in item order.
+    pub folds: Vec<lod::ShareColumn>,
+}
+
+impl std::ops::Deref for LaneLayout {
+    type Target = Vec<lod::Item>;
+    fn deref(&self) -> &Vec<lod::Item> {
+        &self.items
+    }
+}
+
+impl LaneLayout {
+    /// Lays out a lane with `shares` giving a folded item's columns.
+    fn new(
+        items: Vec<lod::Item>,
+        shares: impl Fn(&lod::Item) -> Vec<lod::ShareColumn>,
+    ) -> LaneLayout {
+        let folds = items
+            .iter()
+            .filter(|i| i.is_folded())
+            .flat_map(&shares)
+            .collect();
+        LaneLayout { items, folds }
+    }
+}
+
 /// The layout of one lane's spans of one kind.
-fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> Vec<lod::Item> {
+fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> LaneLayout {
     match kind {
         LaneKind::Proc => {
-            let p = &model.procs[i];
-            p.spans.layout(tv, MIN_SPAN_PX)
+            let s = &model.procs[i].spans;
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
         }
-        LaneKind::ProcWork(w) => lod::layout(model.procs[i].work_of(w), tv, MIN_SPAN_PX),
+        LaneKind::ProcWork(w) => {
+            let s = model.procs[i].work_of(w);
+            LaneLayout::new(lod::layout(s, tv, MIN_SPAN_PX), |f| {
+                lod::fold_shares(s, f, tv, |_| 0)
+            })
+        }
         LaneKind::Goroutine => {
-            let g = &model.goroutines[i];
-            g.spans.layout(tv, MIN_SPAN_PX)
+            let s = &model.goroutines[i].spans;
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
         }
-        LaneKind::Regions => lod::layout(&model.goroutines[i].regions, tv, 1.0),
+        LaneKind::Regions => LaneLayout {
+            items: lod::layout(&model.goroutines[i].regions, tv, 1.0),
+            folds: Vec::new(),
+        },
         LaneKind::Thread => {
-            let t = &model.threads[i];
-            t.spans.layout(tv, MIN_SPAN_PX)
+            let s = &model.threads[i].spans;
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
         }
-        LaneKind::Gc => lod::layout(&model.gc, tv, MIN_SPAN_PX),
-        LaneKind::Stw => lod::layout(&model.stw, tv, MIN_SPAN_PX),
+        LaneKind::Gc => LaneLayout::new(lod::layout(&model.gc, tv, MIN_SPAN_PX), |f| {
+            lod::fold_shares(&model.gc, f, tv, |_| 0)
+        }),
+        LaneKind::Stw => LaneLayout::new(lod::layout(&model.stw, tv, MIN_SPAN_PX), |f| {
+            lod::fold_shares(&model.stw, f, tv, |_| 0)
+        }),
     }
 }
 
@@ -208,7 +251,7 @@ impl LodCache {
         tv: &TimeView,
         kind: LaneKind,
         index: usize,
-    ) -> std::sync::Arc<Vec<lod::Item>> {
+    ) -> std::sync::Arc<LaneLayout> {
         // Scrolling through many lanes without moving the view would otherwise keep every
         // lane's items; a screenful is far below this.
         if self.items.len() >= MAX_CACHED_LANES {
@@ -897,11 +940,29 @@ fn ribbon_ui(
         }
         Ribbon::Gc => {
             let items = cache.items(model, tv, LaneKind::Gc, 0);
-            spans_mesh(painter, rect, &items, |_| colors::GC)
+            spans_mesh(painter, rect, &items, |_| colors::GC, &[(0, colors::GC)])
         }
         Ribbon::Stw => {
             let items = cache.items(model, tv, LaneKind::Stw, 0);
-            spans_mesh(painter, rect, &items, |_| colors::STW);
+            let mut mesh = Mesh::default();
+            for item in items.iter().filter(|i| !i.is_folded()) {
+                mesh.add_colored_rect(item_rect(item, rect), colors::STW);
+            }
+            // A fold: a bar in every column that holds a pause, as tall as the column's
+            // longest pause on a log scale (1 µs to 100 ms).
+            for (x, longest_ns) in longest_per_column(&model.stw, &items, tv) {
+                let h = rect.height() * FOLD_HEIGHT * log_scale(longest_ns as f64, 1e3, 1e8);
+                let x = rect.left() + x as f32;
+                mesh.add_colored_rect(
+                    Rect::from_min_max(
+                        Pos2::new(x, rect.bottom() - h.max(2.0)),
+                        Pos2::new(x + 1.0, rect.bottom()),
+                    ),
+                    colors::STW,
+                );
+            }
+            fold_marks(&mut mesh, rect, &items);
+            painter.add(Shape::mesh(mesh));
             for item in items.iter() {
                 if !item.is_folded() && item.x1 - item.x0 > 60.0 {
                     let s = &model.stw[item.first];
@@ -918,31 +979,99 @@ fn ribbon_ui(
     }
 }
 
-/// Paints a lane of spans as one mesh; folded items are drawn in the fold color.
-/// `color` gets the index of the span an unfolded item stands for.
+/// Paints a lane of spans as one mesh: a span drawn as itself in `color` (given its
+/// index), a fold as its columns' shares (`fold_mesh`, `categories` bottom to top).
 fn spans_mesh(
     painter: &egui::Painter,
     rect: Rect,
-    items: &[lod::Item],
+    layout: &LaneLayout,
     color: impl Fn(usize) -> Color32,
+    categories: &[(usize, Color32)],
 ) {
     let mut mesh = Mesh::default();
-    for &item in items {
-        let c = if item.is_folded() {
-            colors::FOLDED
-        } else {
-            color(item.first)
-        };
-        let r = Rect::from_min_max(
-            Pos2::new(rect.left() + item.x0 as f32, rect.top()),
-            Pos2::new(
-                rect.left() + (item.x1 as f32).max(item.x0 as f32 + 1.0),
-                rect.bottom(),
-            ),
-        );
-        mesh.add_colored_rect(r, c);
+    for item in layout.iter().filter(|i| !i.is_folded()) {
+        mesh.add_colored_rect(item_rect(item, rect), color(item.first));
     }
+    fold_mesh(&mut mesh, rect, layout, categories);
     painter.add(Shape::mesh(mesh));
+}
+
+/// A goroutine fold's categories (`GState` order) and colours, bottom to top: running,
+/// in a syscall, runnable, waiting.
+const GOROUTINE_SHARES: [(usize, Color32); 4] = [
+    (GState::Running as usize, colors::RUNNING),
+    (GState::Syscall as usize, colors::SYSCALL),
+    (GState::Runnable as usize, colors::RUNNABLE),
+    (GState::Waiting as usize, colors::WAITING),
+];
+
+/// Per pixel column under the folds of a pause lane, the longest pause that starts or ends
+/// in it (columns it merely crosses are covered by its neighbours' bars).
+fn longest_per_column(
+    stw: &[goscope_model::Stw],
+    layout: &LaneLayout,
+    tv: &TimeView,
+) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for item in layout.iter().filter(|i| i.is_folded()) {
+        for s in stw.iter().skip(item.first).take(item.count) {
+            let d = s.end_ns.saturating_sub(s.start_ns);
+            let x0 = tv.x_from_ns(s.start_ns as f64).floor().max(0.0) as i64;
+            let x1 = (tv.x_from_ns(s.end_ns as f64).floor() as i64).max(x0);
+            for x in x0..=x1.min(tv.width_px as i64) {
+                match out.last_mut() {
+                    Some((lx, ld)) if *lx == x => *ld = (*ld).max(d),
+                    _ => out.push((x, d)),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where `v` falls between `lo` and `hi` on a log scale, 0 to 1.
+fn log_scale(v: f64, lo: f64, hi: f64) -> f32 {
+    ((v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln())).clamp(0.0, 1.0) as f32
+}
+
+/// How much of a lane's height a fold's columns may fill: a fold is never as tall as a span
+/// drawn as itself, so it cannot be taken for one.
+const FOLD_HEIGHT: f32 = 0.7;
+
+/// Adds a lane's folds to `mesh`: per pixel column, the shares of the column's time in each
+/// of `categories` (category, colour), stacked from the bottom of the lane's lower
+/// `FOLD_HEIGHT`; and across each fold a hairline at the lane's top, which says "many spans
+/// here" where the columns are low.
+fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(usize, Color32)]) {
+    let full = lane.height() * FOLD_HEIGHT;
+    for col in &layout.folds {
+        let x = lane.left() + col.x as f32;
+        let mut y = lane.bottom();
+        for &(k, color) in categories {
+            let h = col.shares.get(k).copied().unwrap_or(0.0) * full;
+            if h <= 0.0 {
+                continue;
+            }
+            let top = y - h;
+            mesh.add_colored_rect(
+                Rect::from_min_max(Pos2::new(x, top), Pos2::new(x + 1.0, y)),
+                color,
+            );
+            y = top;
+        }
+    }
+    fold_marks(mesh, lane, layout);
+}
+
+/// A hairline at the lane's top across each fold.
+fn fold_marks(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout) {
+    for item in layout.iter().filter(|i| i.is_folded()) {
+        let r = item_rect(item, lane);
+        mesh.add_colored_rect(
+            Rect::from_min_max(r.min, Pos2::new(r.right(), r.top() + 1.0)),
+            colors::FOLD_MARK,
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1012,16 +1141,12 @@ fn row_ui(
             let items = cache.items(model, tv, LaneKind::Proc, *i);
             // A span is unpacked only for what is drawn as itself (most items are folds at
             // full zoom-out).
-            for item in items.iter() {
-                let c = if item.is_folded() {
-                    colors::FOLDED
-                } else {
-                    let s = p.spans.at(item.first);
-                    let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
-                    colors::by_key(f as u64 + 1)
-                };
-                mesh.add_colored_rect(item_rect(item, top), c);
+            for item in items.iter().filter(|i| !i.is_folded()) {
+                let s = p.spans.at(item.first);
+                let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
+                mesh.add_colored_rect(item_rect(item, top), colors::by_key(f as u64 + 1));
             }
+            fold_mesh(&mut mesh, top, &items, &[(0, colors::BUSY)]);
             painter.add(Shape::mesh(mesh));
             for item in items.iter().filter(|item| !item.is_folded()) {
                 let s = p.spans.at(item.first);
@@ -1044,14 +1169,10 @@ fn row_ui(
             let mut mesh = Mesh::default();
             for kind in PROC_WORK {
                 let items = cache.items(model, tv, LaneKind::ProcWork(kind), *i);
-                for &item in items.iter() {
-                    let c = if item.is_folded() {
-                        colors::FOLDED
-                    } else {
-                        colors::work(kind)
-                    };
-                    mesh.add_colored_rect(item_rect(&item, bottom), c);
+                for item in items.iter().filter(|i| !i.is_folded()) {
+                    mesh.add_colored_rect(item_rect(item, bottom), colors::work(kind));
                 }
+                fold_mesh(&mut mesh, bottom, &items, &[(0, colors::work(kind))]);
             }
             painter.add(Shape::mesh(mesh));
         }
@@ -1077,15 +1198,12 @@ fn row_ui(
             }
             let mut mesh = Mesh::default();
             let items = cache.items(model, tv, LaneKind::Goroutine, *i);
-            for item in items.iter() {
-                let c = if item.is_folded() {
-                    colors::FOLDED
-                } else {
-                    let s = g.spans.at(item.first);
-                    colors::gstate(s.state, model.string(s.reason))
-                };
+            for item in items.iter().filter(|i| !i.is_folded()) {
+                let s = g.spans.at(item.first);
+                let c = colors::gstate(s.state, model.string(s.reason));
                 mesh.add_colored_rect(item_rect(item, lane), c);
             }
+            fold_mesh(&mut mesh, lane, &items, &GOROUTINE_SHARES);
             // Regions as a thin strip at the bottom.
             let strip =
                 Rect::from_min_max(Pos2::new(prect.left(), prect.bottom() - 3.0), prect.max);
@@ -1171,13 +1289,19 @@ fn row_ui(
                 );
             }
             let items = cache.items(model, tv, LaneKind::Thread, *i);
-            spans_mesh(painter, prect, &items, |i| {
-                if t.spans.at(i).syscall {
-                    colors::SYSCALL
-                } else {
-                    colors::RUNNING
-                }
-            });
+            spans_mesh(
+                painter,
+                prect,
+                &items,
+                |i| {
+                    if t.spans.at(i).syscall {
+                        colors::SYSCALL
+                    } else {
+                        colors::RUNNING
+                    }
+                },
+                &[(0, colors::RUNNING), (1, colors::SYSCALL)],
+            );
         }
         Row::Tasks => {
             if name_visible {
