@@ -178,7 +178,13 @@ impl Doc {
                 .get(m)
                 .and_then(|th| new.threads.iter().position(|x| x.id == th.id))
                 .map(|m| Pick::MSpan { m, span }),
-            Some(Pick::Folded { start_ns, end_ns }) => Some(Pick::Folded { start_ns, end_ns }),
+            Some(Pick::Folded {
+                start_ns, end_ns, ..
+            }) => Some(Pick::Folded {
+                start_ns,
+                end_ns,
+                column: None,
+            }),
             _ => None,
         };
     }
@@ -967,9 +973,9 @@ impl GoscopeApp {
                 }
                 if let Some(pick) = out.clicked {
                     match pick {
-                        Pick::Folded { start_ns, end_ns } => {
-                            doc.view.show_range(start_ns as f64, end_ns as f64)
-                        }
+                        Pick::Folded {
+                            start_ns, end_ns, ..
+                        } => doc.view.show_range(start_ns as f64, end_ns as f64),
                         p => doc.selected = Some(p),
                     }
                 }

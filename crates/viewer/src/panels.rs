@@ -286,7 +286,9 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 }
             }
         }
-        Pick::Folded { start_ns, end_ns } => {
+        Pick::Folded {
+            start_ns, end_ns, ..
+        } => {
             if ui.button("Zoom into these spans").clicked() {
                 action = Action::ShowRange(start_ns, end_ns);
             }

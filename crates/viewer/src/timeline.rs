@@ -84,8 +84,14 @@ pub enum Pick {
     Region { g: usize, region: usize },
     /// A user task.
     Task(usize),
-    /// Several spans folded into one item: the time range they cover.
-    Folded { start_ns: i64, end_ns: i64 },
+    /// Several spans folded into one item: the time range they cover, and what the pixel
+    /// column under the pointer holds (the lane's kind and its shares per category, in
+    /// ten-thousandths).
+    Folded {
+        start_ns: i64,
+        end_ns: i64,
+        column: Option<(LaneKind, [u16; lod::MAX_SHARES])>,
+    },
 }
 
 /// Where things were drawn in the last frame, for hit-testing and tests.
@@ -1029,6 +1035,46 @@ fn longest_per_column(
     out
 }
 
+/// The names of a lane kind's fold categories, by category index.
+fn share_names(kind: LaneKind) -> &'static [&'static str] {
+    match kind {
+        LaneKind::Goroutine => &["running", "runnable", "waiting", "syscall"],
+        LaneKind::Proc => &["busy"],
+        LaneKind::Thread => &["running", "in syscall"],
+        LaneKind::Gc => &["GC"],
+        LaneKind::Stw => &["stopped"],
+        LaneKind::ProcWork(w) => match w {
+            goscope_model::PWork::MarkAssist => &["mark assist"],
+            goscope_model::PWork::Sweep => &["sweep"],
+            goscope_model::PWork::Syscall => &["syscall"],
+            goscope_model::PWork::Stw => &["stop-the-world"],
+        },
+        LaneKind::Regions => &[],
+    }
+}
+
+/// A fold column's shares in words, largest first: "62% runnable · 30% waiting · 8% idle".
+pub(crate) fn shares_text(kind: LaneKind, shares: &[u16; lod::MAX_SHARES]) -> String {
+    let shares = shares.map(|s| f32::from(s) / 10_000.0);
+    let names = share_names(kind);
+    let mut parts: Vec<(f32, &str)> = names
+        .iter()
+        .zip(shares.iter())
+        .map(|(n, &s)| (s, *n))
+        .filter(|&(s, _)| s >= 0.005)
+        .collect();
+    let rest = 1.0 - shares.iter().sum::<f32>();
+    if rest >= 0.005 {
+        parts.push((rest, "none"));
+    }
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    parts
+        .iter()
+        .map(|(s, n)| format!("{:.0}% {n}", s * 100.0))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// Where `v` falls between `lo` and `hi` on a log scale, 0 to 1.
 fn log_scale(v: f64, lo: f64, hi: f64) -> f32 {
     ((v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln())).clamp(0.0, 1.0) as f32
@@ -1398,9 +1444,16 @@ pub(crate) fn pick_at(
                 one: &dyn Fn(usize) -> Pick| {
         let i = item_under(cache, model, tv, kind, index, x)?;
         Some(if i.is_folded() {
+            let column = cache
+                .items(model, tv, kind, index)
+                .folds
+                .iter()
+                .find(|c| c.x == x.floor())
+                .map(|c| (kind, c.shares.map(|s| (s * 10_000.0).round() as u16)));
             Pick::Folded {
                 start_ns: bounds(i.first).0,
                 end_ns: bounds(i.first + i.count - 1).1,
+                column,
             }
         } else {
             one(i.first)
@@ -1567,11 +1620,18 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             let t = &model.tasks[i];
             ui.label(format!("task {} ({})", model.string(t.name), t.id));
         }
-        Pick::Folded { start_ns, end_ns } => {
+        Pick::Folded {
+            start_ns,
+            end_ns,
+            column,
+        } => {
             ui.label(format!(
                 "{} of many small spans — click to zoom in",
                 format_duration((end_ns - start_ns) as f64)
             ));
+            if let Some((kind, shares)) = column {
+                ui.label(format!("here: {}", shares_text(kind, &shares)));
+            }
         }
     }
 }

@@ -837,3 +837,45 @@ fn a_load_started_before_the_window_shows_in_it() {
     assert!(!doc.preview);
     h.get_by_label("Proc 0");
 }
+
+/// Zoomed out, a processor lane folds its many short spans; hovering the fold tells how busy
+/// the processor was in the pixel column under the pointer.
+#[test]
+fn hovering_a_fold_shows_its_column_shares() {
+    let mut h = harness(Some(trace("gc-go127")));
+    let lane = {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Procs);
+        doc.geometry
+            .rows
+            .iter()
+            .find(|(r, _)| matches!(r, Row::Proc(_)))
+            .map(|(_, rect)| *rect)
+            .expect("a processor lane")
+    };
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let mut found = None;
+    for k in 1..40 {
+        let pos = Pos2::new(
+            plot.left() + plot.width() * k as f32 / 40.0,
+            lane.top() + lane.height() * 0.3,
+        );
+        h.event(egui::Event::PointerMoved(pos));
+        h.run_steps(3);
+        if let Some(n) = h.query_by_label_contains("% busy") {
+            use egui_kittest::kittest::NodeT;
+            let node = n.accesskit_node();
+            found = Some(node.label().or_else(|| node.value()).unwrap_or_default());
+            break;
+        }
+    }
+    let text = found.expect("a fold with a busy share under some column");
+    assert!(text.starts_with("here: "), "{text}");
+    // Shares in whole percents that add up to about 100 (busy, and idle as "none").
+    let total: u32 = text
+        .trim_start_matches("here: ")
+        .split(" · ")
+        .map(|p| p.split('%').next().unwrap().parse::<u32>().unwrap())
+        .sum();
+    assert!((98..=102).contains(&total), "{text}");
+}
