@@ -191,7 +191,7 @@ impl ShareColumn {
 
 /// Folds of at most this many spans a column are summed span by span; longer ones through
 /// the lane's running totals.
-const WALK_SPANS_PER_COLUMN: usize = 8;
+pub(crate) const WALK_SPANS_PER_COLUMN: usize = 2;
 
 /// The per-column shares of a folded item of a plain slice of spans, `category` giving
 /// each span's category (below `MAX_SHARES`). Costs O(spans folded).
@@ -203,28 +203,29 @@ pub fn fold_shares<S: Timed>(
 ) -> Vec<ShareColumn> {
     fold_shares_with(
         spans.len(),
-        &[],
         |i| (spans[i].start_ns(), spans[i].end_ns()),
         |i| category(&spans[i]).min(MAX_SHARES - 1),
-        |_| None,
+        None::<fn(f64) -> [f64; MAX_SHARES]>,
         item,
         view,
+        1,
     )
 }
 
 /// The per-column shares of the folded `item` of a lane of `n` time-sorted, non-overlapping
-/// spans: `times` and `category` read span `i`, `starts` is the start of every `BLOCK`-th span
-/// (or empty), and `prefix(b)` the per-category time of the spans before span `BLOCK * b`
-/// if the lane keeps running totals. With totals, a column costs a search and at most
-/// half a block of spans at each edge, however many spans it covers.
+/// spans, `times` and `category` reading span `i`. A fold of a few spans a column is summed
+/// span by span. A lane that keeps running totals passes `before(t)`, the time per category
+/// of all its spans before `t` (called with `t` non-decreasing): then a column costs two
+/// such calls however many spans it covers, and `bucket_px` columns share one sum (their
+/// mean), to halve that where a column holds many spans anyway.
 pub(crate) fn fold_shares_with(
     n: usize,
-    starts: &[i64],
     times: impl Fn(usize) -> (i64, i64),
     category: impl Fn(usize) -> usize,
-    prefix: impl Fn(usize) -> Option<[i64; MAX_SHARES]>,
+    before: Option<impl FnMut(f64) -> [f64; MAX_SHARES]>,
     item: &Item,
     view: &TimeView,
+    bucket_px: usize,
 ) -> Vec<ShareColumn> {
     let end = (item.first + item.count).min(n);
     if item.first >= end {
@@ -238,41 +239,43 @@ pub(crate) fn fold_shares_with(
     let n_cols = (last_col - first_col) as usize;
     let mut ns = vec![[0f64; MAX_SHARES]; n_cols];
     let col_ns = view.ns_per_px;
-    let walk = item.count <= WALK_SPANS_PER_COLUMN * n_cols || prefix(0).is_none();
-    if walk {
-        for i in item.first..end {
-            let (s, e) = times(i);
-            let (s, e) = (s as f64, e as f64);
-            let cat = category(i);
-            let (xs, xe) = (view.x_from_ns(s), view.x_from_ns(e));
-            let c0 = (xs.floor() - first_col).max(0.0) as usize;
-            let c1 = ((xe.ceil() - first_col).max(0.0) as usize).min(n_cols);
-            for (c, col) in ns.iter_mut().enumerate().take(c1).skip(c0) {
-                let t0 = view.ns_from_x(first_col + c as f64);
-                let overlap = e.min(t0 + col_ns) - s.max(t0);
-                if overlap > 0.0 {
-                    col[cat] += overlap;
+    match before {
+        Some(mut before) if item.count > WALK_SPANS_PER_COLUMN * n_cols => {
+            // The time before each bucket's edges, per category: a bucket is the
+            // difference. Edges are clamped to the fold, so no other span counts.
+            let fold_t0 = times(item.first).0 as f64;
+            let fold_t1 = times(end - 1).1 as f64;
+            let mut cum = |t: f64| before(t.clamp(fold_t0, fold_t1));
+            let bucket_px = bucket_px.max(1);
+            let mut left = cum(view.ns_from_x(first_col));
+            for (b, cols) in ns.chunks_mut(bucket_px).enumerate() {
+                let edge = first_col + (b * bucket_px + cols.len()) as f64;
+                let right = cum(view.ns_from_x(edge));
+                let n = cols.len() as f64;
+                for col in cols {
+                    for k in 0..MAX_SHARES {
+                        col[k] = (right[k] - left[k]) / n;
+                    }
                 }
+                left = right;
             }
         }
-    } else {
-        // The time before each column edge, per category; a column is the difference.
-        let fold_t0 = times(item.first).0 as f64;
-        let fold_t1 = times(end - 1).1 as f64;
-        let mut from = 0;
-        let mut before = |t: f64| -> [f64; MAX_SHARES] {
-            let t = t.clamp(fold_t0, fold_t1);
-            let k = first_time_not(n, starts, from, |s| (s as f64) < t, |i| times(i).0);
-            from = k.saturating_sub(1);
-            time_before(k, t, &times, &category, &prefix)
-        };
-        let mut left = before(view.ns_from_x(first_col));
-        for (c, col) in ns.iter_mut().enumerate() {
-            let right = before(view.ns_from_x(first_col + c as f64 + 1.0));
-            for k in 0..MAX_SHARES {
-                col[k] = right[k] - left[k];
+        _ => {
+            for i in item.first..end {
+                let (s, e) = times(i);
+                let (s, e) = (s as f64, e as f64);
+                let cat = category(i);
+                let (xs, xe) = (view.x_from_ns(s), view.x_from_ns(e));
+                let c0 = (xs.floor() - first_col).max(0.0) as usize;
+                let c1 = ((xe.ceil() - first_col).max(0.0) as usize).min(n_cols);
+                for (c, col) in ns.iter_mut().enumerate().take(c1).skip(c0) {
+                    let t0 = view.ns_from_x(first_col + c as f64);
+                    let overlap = e.min(t0 + col_ns) - s.max(t0);
+                    if overlap > 0.0 {
+                        col[cat] += overlap;
+                    }
+                }
             }
-            left = right;
         }
     }
     ns.iter()
@@ -282,53 +285,6 @@ pub(crate) fn fold_shares_with(
             shares: col.map(|v| (v / col_ns).clamp(0.0, 1.0) as f32),
         })
         .collect()
-}
-
-/// Per category, the time of spans `0..k` (those starting before `t`) that lies before `t`,
-/// read from the running total at the nearer block edge.
-fn time_before(
-    k: usize,
-    t: f64,
-    times: &impl Fn(usize) -> (i64, i64),
-    category: &impl Fn(usize) -> usize,
-    prefix: &impl Fn(usize) -> Option<[i64; MAX_SHARES]>,
-) -> [f64; MAX_SHARES] {
-    let mut acc = [0f64; MAX_SHARES];
-    if k == 0 {
-        return acc;
-    }
-    let add = |acc: &mut [f64; MAX_SHARES], i: usize, sign: f64| {
-        let (s, e) = times(i);
-        acc[category(i)] += sign * e.wrapping_sub(s).max(0) as f64;
-    };
-    let block = k / BLOCK;
-    let upper = prefix(block + 1).filter(|_| k % BLOCK > BLOCK / 2);
-    match (upper, prefix(block)) {
-        (Some(p), _) => {
-            acc = p.map(|v| v as f64);
-            for i in k..(block + 1) * BLOCK {
-                add(&mut acc, i, -1.0);
-            }
-        }
-        (None, Some(p)) => {
-            acc = p.map(|v| v as f64);
-            for i in block * BLOCK..k {
-                add(&mut acc, i, 1.0);
-            }
-        }
-        (None, None) => {
-            for i in 0..k {
-                add(&mut acc, i, 1.0);
-            }
-        }
-    }
-    // The last span may reach past `t`.
-    let (_, e) = times(k - 1);
-    let past = e as f64 - t;
-    if past > 0.0 {
-        acc[category(k - 1)] -= past;
-    }
-    acc
 }
 
 /// Min and max of a step counter over one pixel column.
@@ -491,7 +447,7 @@ fn min_max<P: Points + ?Sized>(
 /// a prefix and false after it). Gallops from `from`, so walking buckets left to right costs
 /// O(log points-per-bucket) each and touches memory near the previous bucket, instead of a
 /// binary search over the whole rest of the series.
-fn gallop<T>(items: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
+pub(crate) fn gallop<T>(items: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
     gallop_indices(items.len(), from, |i| before(&items[i]))
 }
 
@@ -675,18 +631,30 @@ mod tests {
             let mut folds = 0;
             for item in items.iter().filter(|i| i.is_folded()) {
                 folds += 1;
-                let fast = packed.fold_shares(item, &view);
                 let walked = fold_shares(&plain, item, &view, |s| s.state as usize);
-                assert_eq!(fast.len(), walked.len());
-                for (a, b) in fast.iter().zip(&walked) {
-                    assert_eq!(a.x, b.x);
-                    for k in 0..MAX_SHARES {
-                        assert!(
-                            (a.shares[k] - b.shares[k]).abs() < 1e-4,
-                            "view {from}..{to} at {width} px, column {}: {a:?} vs {b:?}",
-                            a.x
-                        );
+                for bucket_px in [1, 2, 3] {
+                    let fast = packed.fold_shares(item, &view, bucket_px);
+                    assert_eq!(fast.len(), walked.len());
+                    // Totals are used when the fold holds many spans a column; then each
+                    // bucket of columns holds the mean of the walk's columns.
+                    let many = item.count > WALK_SPANS_PER_COLUMN * walked.len();
+                    let step = if many { bucket_px } else { 1 };
+                    for (a, b) in fast.chunks(step).zip(walked.chunks(step)) {
+                        for k in 0..MAX_SHARES {
+                            let mean = b.iter().map(|c| c.shares[k]).sum::<f32>() / b.len() as f32;
+                            for c in a {
+                                assert!(
+                                    (c.shares[k] - mean).abs() < 1e-4,
+                                    "view {from}..{to} at {width} px, bucket {bucket_px}, column {}: {c:?} vs {b:?}",
+                                    c.x
+                                );
+                            }
+                        }
                     }
+                    assert_eq!(
+                        fast.iter().map(|c| c.x).collect::<Vec<_>>(),
+                        walked.iter().map(|c| c.x).collect::<Vec<_>>()
+                    );
                 }
             }
             assert!(folds > 0, "the view {from}..{to} folds");

@@ -543,31 +543,99 @@ impl<S: Fields> Spans<S> {
     }
 
     /// The share of each pixel column's time that `item`'s spans spend in each category
-    /// (`lod::fold_shares`), read through the lane's running totals.
-    pub fn fold_shares(&self, item: &lod::Item, view: &lod::TimeView) -> Vec<lod::ShareColumn> {
+    /// (`lod::fold_shares`), read through the lane's running totals; where the fold holds
+    /// many spans a column, `bucket_px` columns share one sum (their mean).
+    pub fn fold_shares(
+        &self,
+        item: &lod::Item,
+        view: &lod::TimeView,
+        bucket_px: usize,
+    ) -> Vec<lod::ShareColumn> {
+        // No column edge of the fold lies before its first span's block.
+        let mut from_block = item.first / BLOCK;
+        let before = (S::SHARES > 0).then_some(|t: f64| self.time_before(t, &mut from_block));
         lod::fold_shares_with(
             self.len(),
-            &self.block_starts,
             |i| self.times_at(i),
             |i| match S::SHARE_FIELD {
                 Some(f) => clamp_category::<S>(self.field_at(i, f)),
                 None => 0,
             },
-            |b| self.share_prefix(b),
+            before,
             item,
             view,
+            bucket_px,
         )
     }
 
-    /// The per-category time of the spans before span `BLOCK * b`, if kept.
-    fn share_prefix(&self, b: usize) -> Option<[i64; lod::MAX_SHARES]> {
-        if S::SHARES == 0 {
-            return None;
+    /// Per category, the time of all spans before `t` (a span reaching past `t` counts up
+    /// to `t`). `from_block` is a block at or before the answer's (the last one's, when
+    /// called with `t` non-decreasing); it is moved on. One search of the block starts,
+    /// then at most half a block of spans, from the running total at the nearer edge.
+    fn time_before(&self, t: f64, from_block: &mut usize) -> [f64; lod::MAX_SHARES] {
+        let mut acc = [0f64; lod::MAX_SHARES];
+        // The last block whose first span starts before `t`.
+        let kb = lod::gallop(&self.block_starts, *from_block, |&s| (s as f64) < t);
+        let Some(b) = kb.checked_sub(1) else {
+            return acc;
+        };
+        *from_block = b;
+        let base = match b {
+            0 => [0; lod::MAX_SHARES],
+            _ => self.share_totals.get(b - 1).copied().unwrap_or_default(),
+        };
+        let first = b * BLOCK;
+        let Some(block) = self.block(b) else {
+            // The tail: forwards from the block's total.
+            acc = base.map(|v| v as f64);
+            for s in &self.tail {
+                let f = s.to_fields();
+                let (start, end) = (f[0] as f64, f[0].wrapping_add(f[1]) as f64);
+                if start >= t {
+                    break;
+                }
+                acc[category_of::<S>(&f)] += (end.min(t) - start).max(0.0);
+            }
+            return acc;
+        };
+        let r = BlockReader::new(self, block);
+        let next = self.share_totals.get(b).copied();
+        match next {
+            Some(after) if (r.times(BLOCK / 2).0 as f64) < t => {
+                // Backwards from the next block's total: take off what starts at or after
+                // `t`, and the part past `t` of the span that straddles it.
+                acc = after.map(|v| v as f64);
+                // Chained, a span's end is the next one's start: one read a span.
+                let mut end = r.times(BLOCK - 1).1;
+                for k in (0..BLOCK).rev() {
+                    let start = r.start(k);
+                    let c = r.category(k);
+                    let (start, end) = (
+                        start as f64,
+                        std::mem::replace(&mut end, r.end_before(k, start)) as f64,
+                    );
+                    if start >= t {
+                        acc[c] -= (end - start).max(0.0);
+                    } else {
+                        acc[c] -= (end - t).max(0.0);
+                        break;
+                    }
+                }
+            }
+            _ => {
+                acc = base.map(|v| v as f64);
+                let mut start = r.start(0);
+                for k in 0..BLOCK.min(self.len() - first) {
+                    if start as f64 >= t {
+                        break;
+                    }
+                    let end = r.end(k);
+                    acc[r.category(k)] += ((end as f64).min(t) - start as f64).max(0.0);
+                    start = r.start_after(k, end);
+                }
+            }
         }
-        match b {
-            0 => Some([0; lod::MAX_SHARES]),
-            _ => self.share_totals.get(b - 1).copied(),
-        }
+        acc
     }
 
     /// Decodes block `bi` (all of it) into `out`.
@@ -660,6 +728,100 @@ impl<S: Fields> FromIterator<S> for Spans<S> {
             out.push(s);
         }
         out
+    }
+}
+
+/// Reads one packed block's times and categories, with its columns looked up once.
+struct BlockReader<'a> {
+    data: &'a [u8],
+    chained: bool,
+    /// Column start, width and base of fields 0 (start), 1 (duration or chained end) and
+    /// the category's.
+    cols: [(usize, u8, i64); 3],
+    has_category: bool,
+    top_category: usize,
+}
+
+impl<'a> BlockReader<'a> {
+    fn new<S: Fields>(spans: &'a Spans<S>, b: Block<'a>) -> BlockReader<'a> {
+        let col = |f: usize| (b.field_start(f), b.width[f], b.base[f]);
+        BlockReader {
+            data: &spans.data,
+            chained: b.chained,
+            cols: [col(0), col(1), S::SHARE_FIELD.map_or((0, 0, 0), col)],
+            has_category: S::SHARE_FIELD.is_some(),
+            top_category: S::SHARES.clamp(1, lod::MAX_SHARES) - 1,
+        }
+    }
+
+    #[inline]
+    fn value(&self, c: usize, k: usize) -> i64 {
+        let (col, w, base) = self.cols[c];
+        base.wrapping_add(read(self.data, col, k, w) as i64)
+    }
+
+    /// Span `k`'s start and end.
+    #[inline]
+    fn times(&self, k: usize) -> (i64, i64) {
+        if self.chained {
+            // Field 0's base is the first start; field 1 each end less it.
+            let first = self.cols[0].2;
+            let end = |k| first.wrapping_add(self.value(1, k));
+            let start = if k == 0 { first } else { end(k - 1) };
+            (start, end(k))
+        } else {
+            let start = self.value(0, k);
+            (start, start.wrapping_add(self.value(1, k)))
+        }
+    }
+
+    /// Span `k`'s start.
+    #[inline]
+    fn start(&self, k: usize) -> i64 {
+        match (self.chained, k) {
+            (true, 0) => self.cols[0].2,
+            (true, k) => self.end(k - 1),
+            (false, k) => self.value(0, k),
+        }
+    }
+
+    /// Span `k`'s end.
+    #[inline]
+    fn end(&self, k: usize) -> i64 {
+        if self.chained {
+            self.cols[0].2.wrapping_add(self.value(1, k))
+        } else {
+            self.value(0, k).wrapping_add(self.value(1, k))
+        }
+    }
+
+    /// Span `k + 1`'s start, given span `k`'s end (the same, chained; past the block's
+    /// last span, unused).
+    #[inline]
+    fn start_after(&self, k: usize, end: i64) -> i64 {
+        if self.chained || k + 1 >= BLOCK {
+            end
+        } else {
+            self.value(0, k + 1)
+        }
+    }
+
+    /// Span `k - 1`'s end, given span `k`'s start (the same, chained).
+    #[inline]
+    fn end_before(&self, k: usize, start: i64) -> i64 {
+        if self.chained || k == 0 {
+            start
+        } else {
+            self.end(k - 1)
+        }
+    }
+
+    #[inline]
+    fn category(&self, k: usize) -> usize {
+        if !self.has_category {
+            return 0;
+        }
+        usize::try_from(self.value(2, k)).map_or(0, |v| v.min(self.top_category))
     }
 }
 

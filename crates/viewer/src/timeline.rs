@@ -117,7 +117,19 @@ pub struct LodCache {
     items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<LaneLayout>>,
     columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
+    /// The folds' shares were summed per `FOLD_BUCKET_PX` columns (the view held still for
+    /// a frame), not per `MOVING_FOLD_BUCKET_PX`.
+    fine: bool,
+    /// The frame the view last changed in (a frame can lay out more than one pass).
+    moved_in_frame: u64,
 }
+
+/// Where a fold holds many spans a pixel column, its shares are summed per this many
+/// columns (half the work; the eye does not tell the difference at that density)...
+const FOLD_BUCKET_PX: usize = 2;
+/// ...and per this many while the view moves; the first frame it holds still sums them
+/// again per `FOLD_BUCKET_PX`.
+const MOVING_FOLD_BUCKET_PX: usize = 8;
 
 /// Counter ribbons draw one column per this many pixels.
 const RIBBON_BUCKET_PX: f64 = 2.0;
@@ -154,11 +166,19 @@ impl LaneLayout {
 }
 
 /// The layout of one lane's spans of one kind.
-fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> LaneLayout {
+fn lane_items(
+    model: &Model,
+    tv: &TimeView,
+    kind: LaneKind,
+    i: usize,
+    bucket_px: usize,
+) -> LaneLayout {
     match kind {
         LaneKind::Proc => {
             let s = &model.procs[i].spans;
-            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
+                s.fold_shares(f, tv, bucket_px)
+            })
         }
         LaneKind::ProcWork(w) => {
             let s = model.procs[i].work_of(w);
@@ -168,7 +188,9 @@ fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> LaneLay
         }
         LaneKind::Goroutine => {
             let s = &model.goroutines[i].spans;
-            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
+                s.fold_shares(f, tv, bucket_px)
+            })
         }
         LaneKind::Regions => LaneLayout {
             items: lod::layout(&model.goroutines[i].regions, tv, 1.0),
@@ -176,7 +198,9 @@ fn lane_items(model: &Model, tv: &TimeView, kind: LaneKind, i: usize) -> LaneLay
         },
         LaneKind::Thread => {
             let s = &model.threads[i].spans;
-            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| s.fold_shares(f, tv))
+            LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
+                s.fold_shares(f, tv, bucket_px)
+            })
         }
         LaneKind::Gc => LaneLayout::new(lod::layout(&model.gc, tv, MIN_SPAN_PX), |f| {
             lod::fold_shares(&model.gc, f, tv, |_| 0)
@@ -234,8 +258,10 @@ impl LodCache {
         self.items.len()
     }
 
-    /// Forgets everything if the model or the view changed.
-    fn check(&mut self, model: TraceId, tv: &TimeView) {
+    /// Forgets everything if the model or the view changed; if it held still since the
+    /// last frame, forgets the lane layouts made while it moved (coarser folds). Returns
+    /// whether the layouts of this frame will be coarse (so another frame should follow).
+    fn check(&mut self, model: TraceId, tv: &TimeView, frame: u64) -> bool {
         let key = (
             model,
             tv.start_ns.to_bits(),
@@ -243,10 +269,27 @@ impl LodCache {
             tv.width_px.to_bits(),
         );
         if self.key != Some(key) {
+            let first = self.key.is_none_or(|k| k.0 != model);
             self.key = Some(key);
             self.items.clear();
             self.columns.clear();
             self.densities.clear();
+            // A new trace's first frame is as still as any.
+            self.fine = first;
+            self.moved_in_frame = frame;
+        } else if !self.fine && frame > self.moved_in_frame {
+            self.items.clear();
+            self.fine = true;
+        }
+        !self.fine
+    }
+
+    /// The bucket width of fold shares for layouts made now.
+    fn fold_bucket_px(&self) -> usize {
+        if self.fine {
+            FOLD_BUCKET_PX
+        } else {
+            MOVING_FOLD_BUCKET_PX
         }
     }
 
@@ -263,9 +306,10 @@ impl LodCache {
         if self.items.len() >= MAX_CACHED_LANES {
             self.items.clear();
         }
+        let bucket_px = self.fold_bucket_px();
         self.items
             .entry((kind, index))
-            .or_insert_with(|| std::sync::Arc::new(lane_items(model, tv, kind, index)))
+            .or_insert_with(|| std::sync::Arc::new(lane_items(model, tv, kind, index, bucket_px)))
             .clone()
     }
 
@@ -284,12 +328,13 @@ impl LodCache {
         if self.items.len() + missing.len() > MAX_CACHED_LANES {
             self.items.clear();
         }
+        let bucket_px = self.fold_bucket_px();
         let made: Vec<_> = missing
             .into_par_iter()
             .map(|(kind, i)| {
                 (
                     (kind, i),
-                    std::sync::Arc::new(lane_items(model, tv, kind, i)),
+                    std::sync::Arc::new(lane_items(model, tv, kind, i, bucket_px)),
                 )
             })
             .collect();
@@ -466,7 +511,9 @@ pub(crate) fn timeline_ui(
     geometry.plot = plot;
     let tv = time_view(view, plot);
     let mut cache = std::mem::take(&mut geometry.lod);
-    cache.check(trace.id, &tv);
+    if cache.check(trace.id, &tv, ui.ctx().cumulative_frame_nr()) {
+        ui.ctx().request_repaint();
+    }
     cache.prefetch_ribbons(model, &tv);
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
@@ -1090,7 +1137,20 @@ const FOLD_HEIGHT: f32 = 0.7;
 /// here" where the columns are low.
 fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(usize, Color32)]) {
     let full = lane.height() * FOLD_HEIGHT;
-    for col in &layout.folds {
+    // Neighbouring columns with the same shares (a bucket's) are one run of rects.
+    let folds = &layout.folds;
+    let mut i = 0;
+    while i < folds.len() {
+        let col = &folds[i];
+        let mut j = i + 1;
+        while j < folds.len()
+            && folds[j].shares == col.shares
+            && folds[j].x == col.x + (j - i) as f64
+        {
+            j += 1;
+        }
+        let width = (j - i) as f32;
+        i = j;
         let x = lane.left() + col.x as f32;
         let mut y = lane.bottom();
         for &(k, color) in categories {
@@ -1100,7 +1160,7 @@ fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(us
             }
             let top = y - h;
             mesh.add_colored_rect(
-                Rect::from_min_max(Pos2::new(x, top), Pos2::new(x + 1.0, y)),
+                Rect::from_min_max(Pos2::new(x, top), Pos2::new(x + width, y)),
                 color,
             );
             y = top;
