@@ -122,6 +122,9 @@ pub struct LodCache {
     fine: bool,
     /// The frame the view last changed in (a frame can lay out more than one pass).
     moved_in_frame: u64,
+    /// Running totals of the plain-slice lanes (runtime work, GC, pauses), kept while the
+    /// trace stays: they do not depend on the view.
+    slice_totals: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<i64>>>,
 }
 
 /// Where a fold holds many spans a pixel column, its shares are summed per this many
@@ -172,7 +175,20 @@ fn lane_items(
     kind: LaneKind,
     i: usize,
     bucket_px: usize,
+    totals: Option<&[i64]>,
 ) -> LaneLayout {
+    // A plain slice's folds, through its running totals when it has them.
+    fn slice_folds<S: lod::Timed>(
+        spans: &[S],
+        totals: Option<&[i64]>,
+        tv: &TimeView,
+        bucket_px: usize,
+    ) -> LaneLayout {
+        LaneLayout::new(lod::layout(spans, tv, MIN_SPAN_PX), |f| match totals {
+            Some(t) => lod::fold_shares_totaled(spans, t, f, tv, bucket_px),
+            None => lod::fold_shares(spans, f, tv, |_| 0),
+        })
+    }
     match kind {
         LaneKind::Proc => {
             let s = &model.procs[i].spans;
@@ -180,12 +196,7 @@ fn lane_items(
                 s.fold_shares(f, tv, bucket_px)
             })
         }
-        LaneKind::ProcWork(w) => {
-            let s = model.procs[i].work_of(w);
-            LaneLayout::new(lod::layout(s, tv, MIN_SPAN_PX), |f| {
-                lod::fold_shares(s, f, tv, |_| 0)
-            })
-        }
+        LaneKind::ProcWork(w) => slice_folds(model.procs[i].work_of(w), totals, tv, bucket_px),
         LaneKind::Goroutine => {
             let s = &model.goroutines[i].spans;
             LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
@@ -202,12 +213,8 @@ fn lane_items(
                 s.fold_shares(f, tv, bucket_px)
             })
         }
-        LaneKind::Gc => LaneLayout::new(lod::layout(&model.gc, tv, MIN_SPAN_PX), |f| {
-            lod::fold_shares(&model.gc, f, tv, |_| 0)
-        }),
-        LaneKind::Stw => LaneLayout::new(lod::layout(&model.stw, tv, MIN_SPAN_PX), |f| {
-            lod::fold_shares(&model.stw, f, tv, |_| 0)
-        }),
+        LaneKind::Gc => slice_folds(&model.gc, totals, tv, bucket_px),
+        LaneKind::Stw => slice_folds(&model.stw, totals, tv, bucket_px),
     }
 }
 
@@ -270,6 +277,9 @@ impl LodCache {
         );
         if self.key != Some(key) {
             let first = self.key.is_none_or(|k| k.0 != model);
+            if first {
+                self.slice_totals.clear();
+            }
             self.key = Some(key);
             self.items.clear();
             self.columns.clear();
@@ -282,6 +292,27 @@ impl LodCache {
             self.fine = true;
         }
         !self.fine
+    }
+
+    /// The running totals of lane `(kind, index)` if it is a plain slice (made on first use).
+    fn totals(
+        &mut self,
+        model: &Model,
+        kind: LaneKind,
+        index: usize,
+    ) -> Option<std::sync::Arc<Vec<i64>>> {
+        let make = || match kind {
+            LaneKind::ProcWork(w) => Some(lod::running_totals(model.procs[index].work_of(w))),
+            LaneKind::Gc => Some(lod::running_totals(&model.gc)),
+            LaneKind::Stw => Some(lod::running_totals(&model.stw)),
+            _ => None,
+        };
+        if let Some(t) = self.slice_totals.get(&(kind, index)) {
+            return Some(t.clone());
+        }
+        let t = std::sync::Arc::new(make()?);
+        self.slice_totals.insert((kind, index), t.clone());
+        Some(t)
     }
 
     /// The bucket width of fold shares for layouts made now.
@@ -306,11 +337,21 @@ impl LodCache {
         if self.items.len() >= MAX_CACHED_LANES {
             self.items.clear();
         }
+        if let Some(l) = self.items.get(&(kind, index)) {
+            return l.clone();
+        }
         let bucket_px = self.fold_bucket_px();
-        self.items
-            .entry((kind, index))
-            .or_insert_with(|| std::sync::Arc::new(lane_items(model, tv, kind, index, bucket_px)))
-            .clone()
+        let totals = self.totals(model, kind, index);
+        let l = std::sync::Arc::new(lane_items(
+            model,
+            tv,
+            kind,
+            index,
+            bucket_px,
+            totals.as_deref().map(|t| &t[..]),
+        ));
+        self.items.insert((kind, index), l.clone());
+        l
     }
 
     /// Lays out, on the rayon pool, the lanes of `keys` that are not kept yet (a frame's
@@ -329,12 +370,17 @@ impl LodCache {
             self.items.clear();
         }
         let bucket_px = self.fold_bucket_px();
+        let missing: Vec<_> = missing
+            .into_iter()
+            .map(|(kind, i)| (kind, i, self.totals(model, kind, i)))
+            .collect();
         let made: Vec<_> = missing
             .into_par_iter()
-            .map(|(kind, i)| {
+            .map(|(kind, i, totals)| {
+                let t = totals.as_deref().map(|t| &t[..]);
                 (
                     (kind, i),
-                    std::sync::Arc::new(lane_items(model, tv, kind, i, bucket_px)),
+                    std::sync::Arc::new(lane_items(model, tv, kind, i, bucket_px, t)),
                 )
             })
             .collect();
