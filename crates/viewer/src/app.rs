@@ -214,6 +214,19 @@ impl Doc {
 
     /// Shows goroutine `g` at time `t_ns`: goroutine view, its lane scrolled into view and
     /// the span there selected.
+    /// Shows goroutine `g`'s lane (in the goroutine view, its group open, scrolled to)
+    /// with the view framing its whole life, and no span selected.
+    pub fn show_goroutine_life(&mut self, g: i64) {
+        let Some(gr) = self.trace.model.goroutine(g) else {
+            return;
+        };
+        let a = gr.first_ns();
+        let b = gr.spans.last().map_or(a, |s| s.end_ns).max(a + 1000);
+        self.jump_to_goroutine(g, a);
+        self.selected = None;
+        self.view.show_range(a as f64, b as f64);
+    }
+
     pub fn jump_to_goroutine(&mut self, g: i64, t_ns: i64) {
         let Some(gi) = self.trace.model.goroutine_index(g) else {
             return;
@@ -290,9 +303,8 @@ impl Doc {
     /// Shows a search result.
     pub(crate) fn show_hit(&mut self, hit: &Hit) {
         match *hit {
-            Hit::Goroutine { g, t_ns } | Hit::Span { g, t_ns, .. } => {
-                self.jump_to_goroutine(g, t_ns)
-            }
+            Hit::Goroutine { g, .. } => self.show_goroutine_life(g),
+            Hit::Span { g, t_ns, .. } => self.jump_to_goroutine(g, t_ns),
             Hit::Proc(i) => {
                 self.mode = LaneMode::Procs;
                 self.collapsed.remove("procs");
@@ -311,24 +323,18 @@ impl Doc {
         match action {
             panels::Action::None => {}
             panels::Action::Jump { g, t_ns } => self.jump_to_goroutine(g, t_ns),
+            panels::Action::ShowGoroutine(g) => self.show_goroutine_life(g),
             panels::Action::Focus(g) => {
                 let picked = self
                     .selected_gspan()
                     .filter(|(gr, _)| gr.id == g)
                     .map(|(_, s)| s.start_ns);
                 self.focus_goroutine(g);
-                match picked {
-                    // Keep the clicked span in view and selected.
-                    Some(t_ns) => self.jump_to_goroutine(g, t_ns),
-                    // Otherwise show the goroutine's whole life.
-                    None => {
-                        self.selected = None;
-                        if let Some(gr) = self.trace.model.goroutine(g) {
-                            let a = gr.first_ns();
-                            let b = gr.spans.last().map_or(a, |s| s.end_ns);
-                            self.view.show_range(a as f64, b.max(a + 1000) as f64);
-                        }
-                    }
+                // The goroutine's whole life, with the clicked span (inside it) kept
+                // selected.
+                self.show_goroutine_life(g);
+                if let Some(t_ns) = picked {
+                    self.jump_to_goroutine(g, t_ns);
                 }
             }
             panels::Action::ShowRange(a, b) => self.view.show_range(a as f64, b as f64),

@@ -391,9 +391,7 @@ impl GoroutinesView {
             && let Some(g) = gs.get(self.rows[pos])
         {
             self.selected = Some(g.id);
-            let t_ns =
-                longest_span_start_ns(model, g.id, &self.sort).unwrap_or_else(|| first_seen_ns(g));
-            action = Action::Jump { g: g.id, t_ns };
+            action = click_action(model, g, &self.sort);
         }
         if let Some(c) = out.sort_by.and_then(|i| self.columns.get(i)).cloned() {
             if c == self.sort {
@@ -405,6 +403,18 @@ impl GoroutinesView {
             }
         }
         action
+    }
+}
+
+/// What a click on goroutine `g`'s row shows: sorted by a time spent in one state, the
+/// longest span of that state; sorted by its total, execution time or id, its whole life.
+pub(crate) fn click_action(model: &Model, g: &GoroutineSummary, sort: &Stat) -> Action {
+    match sort {
+        Stat::Id | Stat::Total | Stat::Exec => Action::ShowGoroutine(g.id),
+        _ => Action::Jump {
+            g: g.id,
+            t_ns: longest_span_start_ns(model, g.id, sort).unwrap_or_else(|| first_seen_ns(g)),
+        },
     }
 }
 

@@ -49,6 +49,8 @@ pub enum Action {
         g: i64,
         t_ns: i64,
     },
+    /// Show goroutine `g`'s lane framing its whole life.
+    ShowGoroutine(i64),
     /// Focus the goroutine view on `g` and its partners.
     Focus(i64),
     ShowRange(i64, i64),

@@ -879,3 +879,138 @@ fn hovering_a_fold_shows_its_column_shares() {
         .sum();
     assert!((98..=102).contains(&total), "{text}");
 }
+
+/// The start and end of goroutine `g`'s spans.
+fn life_ns(h: &Harness<'static, GoscopeApp>, g: i64) -> (f64, f64) {
+    let m = &h.state().doc.as_ref().unwrap().trace.model;
+    let gr = m.goroutine(g).expect("the goroutine");
+    let a = gr.first_ns();
+    let b = gr.spans.last().map_or(a, |s| s.end_ns);
+    (a as f64, b as f64)
+}
+
+fn view_ns(h: &Harness<'static, GoscopeApp>) -> (f64, f64) {
+    let v = &h.state().doc.as_ref().unwrap().view;
+    (v.start_ns, v.end_ns)
+}
+
+/// Whether the view shows `life` whole with at most a small margin around it.
+fn frames(h: &Harness<'static, GoscopeApp>, (a, b): (f64, f64)) -> bool {
+    let (v0, v1) = view_ns(h);
+    v0 <= a && b <= v1 && (v1 - v0) <= (b - a) * 1.25
+}
+
+/// Sorted by Total, a click on a goroutine frames its whole life; sorted by a wait column,
+/// it selects the longest span of that state. The goroutine's focused timeline keeps a
+/// clicked span selected and frames the life around it; a search for `g21` frames it too.
+#[test]
+fn goroutine_links_frame_its_life_or_select_the_longest_wait() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Goroutine analysis").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("main.stream").click();
+    h.run_steps(3);
+    // The default sort is Total: the stalled goroutine (≈1 s) is on top.
+    h.get_by_label("G21").click();
+    h.run_steps(3);
+    let (a, b) = life_ns(&h, 21);
+    assert!(
+        frames(&h, (a, b)),
+        "the view {:?} frames G21's life {a}..{b}",
+        view_ns(&h)
+    );
+    {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.mode, LaneMode::Goroutines);
+        assert_eq!(doc.selected, None, "no single span is picked");
+    }
+
+    // Sorted by the select wait: the click selects the longest select wait.
+    h.get_by_label_contains("Block time (select)").click();
+    h.run_steps(3);
+    h.get_by_label("G21").click();
+    h.run_steps(3);
+    let (gi, longest) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let gi = m.goroutine_index(21).unwrap();
+        let longest = m.goroutines[gi]
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state == GState::Waiting)
+            .max_by_key(|(_, s)| s.duration_ns())
+            .map(|(i, _)| i)
+            .unwrap();
+        (gi, longest)
+    };
+    assert_eq!(
+        h.state().doc.as_ref().unwrap().selected,
+        Some(Pick::GSpan {
+            g: gi,
+            span: longest
+        })
+    );
+
+    // Its focused timeline: the span stays selected, the view shows the whole life.
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .apply(goscope_viewer::panels::Action::Focus(21));
+    h.run_steps(3);
+    {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(
+            doc.selected,
+            Some(Pick::GSpan {
+                g: gi,
+                span: longest
+            })
+        );
+        assert_eq!(doc.focus.as_ref().map(|f| f[0]), Some(21));
+    }
+    assert!(
+        frames(&h, (a, b)),
+        "the life {a}..{b} is in view {:?}",
+        view_ns(&h)
+    );
+
+    // A search for the goroutine frames its life (its result is the goroutine's label).
+    h.state_mut().doc.as_mut().unwrap().focus = None;
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.state_mut().doc.as_mut().unwrap().search.query = "g21".into();
+    h.run_steps(2);
+    {
+        let v = &mut h.state_mut().doc.as_mut().unwrap().view;
+        v.start_ns = a;
+        v.end_ns = a + 1000.0;
+    }
+    h.run_steps(2);
+    assert!(!frames(&h, (a, b)), "a deep zoom first");
+    let label = h
+        .state()
+        .doc
+        .as_ref()
+        .unwrap()
+        .trace
+        .model
+        .goroutine_label(21);
+    {
+        use egui_kittest::kittest::NodeT;
+        // The lane's name has the same text; the result is the clickable one.
+        h.get_all_by_label(&label)
+            .find(|n| n.accesskit_node().role() != egui::accesskit::Role::Label)
+            .expect("the search result")
+            .click();
+    }
+    h.run_steps(3);
+    assert!(
+        frames(&h, (a, b)),
+        "the search result frames G21's life: {:?}",
+        view_ns(&h)
+    );
+}
