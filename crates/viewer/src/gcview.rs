@@ -573,7 +573,7 @@ impl GcView {
         if let (Some((f, w)), Some(Ok(list))) = (self.pending_jump, &worst) {
             if f == flags && Some(w) == self.window_ns {
                 self.pending_jump = None;
-                if let Some(first) = list.first() {
+                if let Some(first) = list.iter().find(|x| paused(x.util)) {
                     action = Action::ShowRange(first.time_ns, first.time_ns.saturating_add(w));
                 }
             }
@@ -736,15 +736,15 @@ impl GcView {
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.as_str());
             }
-            Some(Ok(list)) if list.is_empty() => {
-                ui.label("none");
+            Some(Ok(list)) if !list.iter().any(|w| paused(w.util)) => {
+                ui.label("none: in every window of this size the program ran all the time (MMU 1)");
             }
             Some(Ok(list)) => {
                 egui::ScrollArea::vertical()
                     .id_salt("gc-mmu-worst")
                     .auto_shrink([false, true])
                     .show(ui, |ui| {
-                        for w in list.iter() {
+                        for w in list.iter().filter(|w| paused(w.util)) {
                             let text =
                                 format!("MMU {:.3} at {}", w.util, since_start(model, w.time_ns));
                             if ui.selectable_label(false, text).clicked() {
@@ -759,6 +759,12 @@ impl GcView {
         }
         action
     }
+}
+
+/// Whether a window's utilization shows the program was held back at all (a window at MMU
+/// 1 says nothing, and `go tool trace` lists such windows only for lack of worse ones).
+fn paused(util: f64) -> bool {
+    util < 1.0 - 1e-9
 }
 
 /// The flags in words, for the "computing" line.
@@ -1126,6 +1132,15 @@ mod tests {
             h.state().actions.last(),
             Some(&Action::ShowRange(worst.time_ns, worst.time_ns + window_ns))
         );
+        // Windows at MMU 1 (nothing paused the program) are left out of the list.
+        let shown = expected.iter().filter(|w| paused(w.util)).count();
+        assert!(shown > 0, "the gc trace has paused windows");
+        assert_eq!(
+            h.query_all_by_label_contains("MMU ").count(),
+            shown,
+            "only windows below 1 are listed"
+        );
+        assert!(h.query_by_label_contains("MMU 1.000").is_none());
 
         // A click in the middle of the plot picks the nearest plotted window and, once
         // its worst windows are computed, shows the worst one.
