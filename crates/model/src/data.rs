@@ -294,6 +294,12 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether the trace shows nothing at all: no goroutine, processor or thread (a file
+    /// with only a header, or a read that stopped at once; at most a closing sync event).
+    pub fn has_no_activity(&self) -> bool {
+        self.goroutines.is_empty() && self.procs.is_empty() && self.threads.is_empty()
+    }
+
     pub fn duration_ns(&self) -> i64 {
         self.end_ns.saturating_sub(self.start_ns)
     }

@@ -352,6 +352,11 @@ impl Doc {
     }
 }
 
+/// The Go version that writes trace format `v` ("1.22" for 22), for messages.
+fn go_version_of(format_version: u32) -> String {
+    format!("1.{format_version}")
+}
+
 /// The application.
 pub struct GoscopeApp {
     pub doc: Option<Doc>,
@@ -762,6 +767,19 @@ impl GoscopeApp {
                     format!(
                         "Partial trace: showing the {} complete generation(s). {w}",
                         doc.trace.model.generations
+                    ),
+                );
+            }
+        }
+        if let Some(doc) = &self.doc {
+            if doc.trace.model.has_no_activity() && !doc.preview {
+                ui.colored_label(
+                    Color32::from_rgb(230, 190, 60),
+                    format!(
+                        "This trace holds no events: {} has a trace header (format go {}) and nothing \
+                         after it (was tracing stopped at once, or the file cut?).",
+                        doc.trace.file.path().display(),
+                        go_version_of(doc.trace.model.format_version),
                     ),
                 );
             }

@@ -1014,3 +1014,20 @@ fn goroutine_links_frame_its_life_or_select_the_longest_wait() {
         view_ns(&h)
     );
 }
+
+/// A file holding only a trace header opens with a note that it has no events, not as a
+/// silent empty timeline.
+#[test]
+fn a_header_only_trace_says_it_has_no_events() {
+    let dir = std::env::temp_dir().join(format!("goscope-ui-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("header-only.trace");
+    let header = std::fs::read(trace("stall-go127")).unwrap()[..16].to_vec();
+    std::fs::write(&empty, header).unwrap();
+    let h = harness(Some(empty.clone()));
+    let doc = h.state().doc.as_ref().expect("it opens");
+    assert!(doc.trace.model.has_no_activity());
+    h.get_by_label_contains("This trace holds no events");
+    h.get_by_label_contains("format go 1.26");
+    std::fs::remove_dir_all(&dir).ok();
+}
