@@ -369,6 +369,8 @@ pub struct GoscopeApp {
     pub path_input: String,
     pub dialog_note: Option<String>,
     pub show_help: bool,
+    /// The window title last sent to the window.
+    title_sent: String,
     ctx: egui::Context,
 }
 
@@ -403,6 +405,7 @@ impl GoscopeApp {
             path_input: String::new(),
             dialog_note: None,
             show_help: false,
+            title_sent: String::new(),
             ctx: cc.egui_ctx.clone(),
         };
         if let Some(early) = early {
@@ -423,6 +426,7 @@ impl GoscopeApp {
             path_input: String::new(),
             dialog_note: None,
             show_help: false,
+            title_sent: String::new(),
             ctx,
         }
     }
@@ -877,12 +881,32 @@ impl GoscopeApp {
     }
 
     /// Draws one frame (also used by tests through eframe's `App::ui`).
+    /// The window's title: the open trace's file name (and what is loading), then goscope.
+    pub fn window_title(&self) -> String {
+        let name = |p: &Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        match (&self.doc, &self.loader) {
+            (_, Some(l)) => format!("{} (loading…) — goscope", name(&l.path)),
+            (Some(d), None) => format!("{} — goscope", name(d.trace.path())),
+            (None, None) => "goscope".to_owned(),
+        }
+    }
+
     pub fn frame_ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.poll_loader();
         self.handle_dropped_files(&ctx);
         self.keys(&ctx);
+        let title = self.window_title();
+        if title != self.title_sent {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title_sent = title;
+        }
 
         egui::Panel::top("top-bar").show(ui, |ui| {
             self.top_bar_ui(ui);

@@ -1031,3 +1031,17 @@ fn a_header_only_trace_says_it_has_no_events() {
     h.get_by_label_contains("format go 1.26");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The window title names the open trace (and what is loading).
+#[test]
+fn the_window_title_names_the_trace() {
+    let mut h = harness(None);
+    assert_eq!(h.state().window_title(), "goscope");
+    h.state_mut().open(&trace("stall-go127"));
+    assert_eq!(
+        h.state().window_title(),
+        "stall-go127.trace (loading…) — goscope"
+    );
+    wait_loaded(&mut h);
+    assert_eq!(h.state().window_title(), "stall-go127.trace — goscope");
+}
