@@ -369,6 +369,8 @@ pub struct GoscopeApp {
     pub path_input: String,
     pub dialog_note: Option<String>,
     pub show_help: bool,
+    /// The colour legend's window is open.
+    pub show_legend: bool,
     /// The window title last sent to the window.
     title_sent: String,
     ctx: egui::Context,
@@ -405,6 +407,7 @@ impl GoscopeApp {
             path_input: String::new(),
             dialog_note: None,
             show_help: false,
+            show_legend: false,
             title_sent: String::new(),
             ctx: cc.egui_ctx.clone(),
         };
@@ -426,6 +429,7 @@ impl GoscopeApp {
             path_input: String::new(),
             dialog_note: None,
             show_help: false,
+            show_legend: false,
             title_sent: String::new(),
             ctx,
         }
@@ -748,6 +752,13 @@ impl GoscopeApp {
                 if ui.button("?").on_hover_text("Keys and gestures").clicked() {
                     self.show_help = !self.show_help;
                 }
+                if ui
+                    .selectable_label(self.show_legend, "Legend")
+                    .on_hover_text("What the colours mean")
+                    .clicked()
+                {
+                    self.show_legend = !self.show_legend;
+                }
             });
         });
     }
@@ -869,18 +880,30 @@ impl GoscopeApp {
             .collapsible(false)
             .resizable(false)
             .show(ctx, |ui| {
-                egui::Grid::new("help-grid").striped(true).show(ui, |ui| {
-                    for (k, what) in panels::HELP {
-                        ui.label(RichText::new(*k).monospace());
-                        ui.label(*what);
-                        ui.end_row();
-                    }
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        egui::Grid::new("help-grid").striped(true).show(ui, |ui| {
+                            for (k, what) in panels::HELP {
+                                ui.label(RichText::new(*k).monospace());
+                                ui.label(*what);
+                                ui.end_row();
+                            }
+                        });
+                    });
+                    ui.separator();
+                    ui.vertical(|ui| panels::legend_ui(ui, "help-legend"));
                 });
             });
         self.show_help = open;
+        let mut open = self.show_legend;
+        egui::Window::new("Colour legend")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| panels::legend_ui(ui, "legend"));
+        self.show_legend = open;
     }
 
-    /// Draws one frame (also used by tests through eframe's `App::ui`).
     /// The window's title: the open trace's file name (and what is loading), then goscope.
     pub fn window_title(&self) -> String {
         let name = |p: &Path| {
@@ -896,6 +919,7 @@ impl GoscopeApp {
         }
     }
 
+    /// Draws one frame (also used by tests through eframe's `App::ui`).
     pub fn frame_ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1053,7 +1077,7 @@ impl GoscopeApp {
                 Color32::WHITE,
             );
         }
-        if self.show_help {
+        if self.show_help || self.show_legend {
             self.help_ui(&ctx);
         }
     }

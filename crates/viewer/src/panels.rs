@@ -58,6 +58,81 @@ pub enum Action {
     Find(String),
 }
 
+/// What each colour of the timeline means: goroutine states and wait reasons, runtime
+/// work on processors, the ribbons, and how a fold of many small spans is drawn.
+pub(crate) fn legend_ui(ui: &mut Ui, id: &str) {
+    use super::colors;
+    let swatch = |ui: &mut Ui, c: egui::Color32, text: &str| {
+        ui.horizontal(|ui| {
+            let (r, _) = ui.allocate_exact_size(egui::vec2(18.0, 12.0), egui::Sense::hover());
+            ui.painter().rect_filled(r, 2.0, c);
+            ui.label(text);
+        });
+    };
+    let section = |ui: &mut Ui, title: &str, items: &[(egui::Color32, &str)]| {
+        ui.label(RichText::new(title).strong());
+        egui::Grid::new((id, title)).num_columns(2).show(ui, |ui| {
+            for (i, (c, t)) in items.iter().enumerate() {
+                swatch(ui, *c, t);
+                if i % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+        ui.add_space(4.0);
+    };
+    section(
+        ui,
+        "Goroutine states",
+        &[
+            (colors::RUNNING, "running"),
+            (colors::RUNNABLE, "runnable (waiting for a P)"),
+            (colors::SYSCALL, "in a syscall"),
+            (colors::WAITING, "waiting (other reasons)"),
+        ],
+    );
+    let reasons = [
+        "chan receive",
+        "chan send",
+        "select",
+        "sync",
+        "network",
+        "sleep",
+        "GC assist wait",
+        "system goroutine wait",
+    ];
+    let reason_items: Vec<(egui::Color32, &str)> = reasons
+        .iter()
+        .map(|r| (colors::wait_reason(r), *r))
+        .collect();
+    section(ui, "Waiting, by reason", &reason_items);
+    section(
+        ui,
+        "Processors (lower half) and ribbons",
+        &[
+            (colors::ASSIST, "GC mark assist"),
+            (colors::SWEEP, "GC sweep"),
+            (colors::GC, "GC mark phase; GC-waiting goroutines"),
+            (colors::STW, "stop-the-world"),
+            (colors::HEAP, "heap allocated"),
+            (colors::HEAP_GOAL, "heap goal"),
+            (colors::NETWORK, "network arrivals"),
+            (colors::TIMER, "timers firing"),
+            (colors::BUSY, "a processor's busy time (folded)"),
+            (colors::REGION, "user regions"),
+            (colors::TASK, "user tasks"),
+            (colors::SAMPLE, "CPU samples"),
+        ],
+    );
+    ui.label(RichText::new("Folds").strong());
+    ui.label(
+        "Spans narrower than 3 px fold together. A fold is drawn per pixel column as the \
+         share of time in each state, stacked from the bottom up to 70% of the lane, under \
+         a thin line; a span drawn as itself fills the lane. On processors, goroutines are \
+         coloured by start function.",
+    );
+}
+
 /// Lists a stack's frames; clicking one copies it.
 pub(crate) fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) {
     ui.label(RichText::new(title).strong());

@@ -1045,3 +1045,23 @@ fn the_window_title_names_the_trace() {
     wait_loaded(&mut h);
     assert_eq!(h.state().window_title(), "stall-go127.trace — goscope");
 }
+
+/// The colour legend opens from the top bar and is part of `?`'s help.
+#[test]
+fn the_legend_opens_from_the_top_bar_and_in_help() {
+    let mut h = harness(Some(trace("stall-go127")));
+    assert!(h.query_by_label("Waiting, by reason").is_none());
+    h.get_by_label("Legend").click();
+    h.run_steps(2);
+    h.get_by_label("Goroutine states");
+    h.get_by_label("Waiting, by reason");
+    h.get_by_label("chan receive");
+    h.get_by_label_contains("share of time in each state");
+    h.get_by_label("Legend").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Waiting, by reason").is_none());
+    h.state_mut().show_help = true;
+    h.run_steps(2);
+    h.get_by_label("Keys and gestures");
+    h.get_by_label("Waiting, by reason");
+}
