@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, 
 
 use super::colors;
 use super::lanes::{FOCUS_GROUP, Row, row_height};
-use super::view::{TimelineView, format_duration, format_tick, tick_step_ns};
+use super::view::{TimelineView, axis_labels, format_duration, format_offset, tick_step_ns};
 use goscope_model::lod::{self, TimeView};
 use goscope_model::{GState, Model, StimulusKind};
 
@@ -868,8 +868,18 @@ fn axis_ui(
     let rel0 = tv.start_ns - model.start_ns as f64;
     let first = (rel0 / step).floor() * step;
     let color = Color32::from_gray(170);
-    let mut t = first;
-    while t <= rel0 + tv.ns_per_px * tv.width_px {
+    let (base, labels) = axis_labels(first, rel0 + tv.ns_per_px * tv.width_px, step);
+    if let Some((_, text)) = &base {
+        // The base the ticks count from, in the gutter left of the plot.
+        painter.text(
+            Pos2::new(plot.left() - 4.0, axis.top() + 2.0),
+            Align2::RIGHT_TOP,
+            format!("{text} +"),
+            FontId::proportional(11.0),
+            Color32::from_gray(220),
+        );
+    }
+    for (t, label) in labels {
         let x = plot.left() + tv.x_from_ns(t + model.start_ns as f64) as f32;
         if x >= plot.left() {
             painter.line_segment(
@@ -886,31 +896,32 @@ fn axis_ui(
             painter.text(
                 Pos2::new(x + 3.0, axis.top() + 2.0),
                 Align2::LEFT_TOP,
-                format_tick(t, step),
+                label,
                 FontId::proportional(11.0),
                 color,
             );
         }
-        t += step;
     }
     if let Some(p) = pointer.filter(|p| plot.x_range().contains(p.x)) {
         let t = tv.ns_from_x((p.x - plot.left()) as f64) - model.start_ns as f64;
-        let text = format_duration(t);
-        let r = painter.text(
-            Pos2::new(p.x, axis.top() + 2.0),
-            Align2::CENTER_TOP,
-            &text,
-            FontId::proportional(11.0),
-            Color32::WHITE,
-        );
-        painter.rect_filled(r.expand(2.0), 2.0, Color32::from_black_alpha(200));
-        painter.text(
-            Pos2::new(p.x, axis.top() + 2.0),
-            Align2::CENTER_TOP,
-            &text,
-            FontId::proportional(11.0),
-            Color32::WHITE,
-        );
+        // To the step's tenth; from the base when the ticks count from one.
+        let text = match &base {
+            Some((b, b_text)) => format!("{b_text} +{}", format_offset(t - b, step / 10.0)),
+            None => format_duration(t),
+        };
+        // Below the tick labels, over the top of the plot, so it never hides one.
+        let at = Pos2::new(p.x, axis.bottom() + 1.0);
+        let font = FontId::proportional(11.0);
+        let galley = painter.layout_no_wrap(text, font, Color32::WHITE);
+        let r = Align2::CENTER_TOP
+            .anchor_size(at, galley.size())
+            .translate(egui::vec2(0.0, 0.0));
+        let r = r.translate(egui::vec2(
+            (plot.left() + 2.0 - r.left()).max(0.0) + (plot.right() - 2.0 - r.right()).min(0.0),
+            0.0,
+        ));
+        painter.rect_filled(r.expand(2.0), 2.0, Color32::from_black_alpha(220));
+        painter.galley(r.min, galley, Color32::WHITE);
     }
 }
 

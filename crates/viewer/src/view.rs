@@ -193,9 +193,97 @@ pub(crate) fn format_tick(rel_ns: f64, step_ns: f64) -> String {
     format!("{v:.decimals$} {unit}")
 }
 
+/// Above this many steps from the trace's start, tick labels read as offsets from a
+/// labelled base ("80.286 ms" then "+832 ns") instead of "80286.0 µs".
+const MAX_TICK_STEPS: f64 = 10_000.0;
+
+/// The axis labels for ticks `step_ns` apart from `first_ns` to `last_ns` (times from the
+/// trace's start): the base, if labels read as offsets from one, and each tick's label.
+pub(crate) fn axis_labels(
+    first_ns: f64,
+    last_ns: f64,
+    step_ns: f64,
+) -> (Option<(f64, String)>, Vec<(f64, String)>) {
+    let mut ticks = Vec::new();
+    let mut t = first_ns;
+    while t <= last_ns {
+        ticks.push(t);
+        t += step_ns;
+    }
+    if last_ns.abs() / step_ns < MAX_TICK_STEPS {
+        let labels = ticks
+            .iter()
+            .map(|&t| (t, format_tick(t, step_ns)))
+            .collect();
+        return (None, labels);
+    }
+    // A round base before the first tick, so offsets stay a few steps long.
+    let unit = step_ns * 10.0;
+    let base = (first_ns / unit).floor() * unit;
+    let labels = ticks
+        .iter()
+        .map(|&t| (t, format!("+{}", format_offset(t - base, step_ns))))
+        .collect();
+    (Some((base, format_base(base, unit))), labels)
+}
+
+/// An offset from an axis base, in the unit of `step_ns` ("832 ns", "4.5 µs").
+pub(crate) fn format_offset(ns: f64, step_ns: f64) -> String {
+    let (div, unit) = if step_ns < 1e3 {
+        (1.0, "ns")
+    } else if step_ns < 1e6 {
+        (1e3, "µs")
+    } else if step_ns < 1e9 {
+        (1e6, "ms")
+    } else {
+        (1e9, "s")
+    };
+    let step = step_ns / div;
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    format!("{:.decimals$} {unit}", ns / div)
+}
+
+/// A time from the trace's start in the unit of its size, to `resolution_ns`.
+pub(crate) fn format_base(t_ns: f64, resolution_ns: f64) -> String {
+    let (div, unit) = if t_ns.abs() >= 1e9 {
+        (1e9, "s")
+    } else if t_ns.abs() >= 1e6 {
+        (1e6, "ms")
+    } else if t_ns.abs() >= 1e3 {
+        (1e3, "µs")
+    } else {
+        (1.0, "ns")
+    };
+    let decimals = (div / resolution_ns.max(1.0)).log10().ceil().max(0.0) as usize;
+    format!("{:.decimals$} {unit}", t_ns / div)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_zoom_ticks_read_as_offsets_from_a_labelled_base() {
+        // 80.286 ms into the trace, ticks 100 ns apart.
+        let first = 80_286_800.0;
+        let (base, labels) = axis_labels(first, first + 1_000.0, 100.0);
+        let (b, text) = base.expect("a base");
+        assert_eq!(b, 80_286_000.0);
+        assert_eq!(text, "80.286 ms");
+        assert_eq!(labels[0], (first, "+800 ns".to_owned()));
+        assert_eq!(labels[1].1, "+900 ns");
+        assert_eq!(labels[2].1, "+1000 ns");
+        // Near the start, or zoomed out, plain labels.
+        let (base, labels) = axis_labels(0.0, 1e9, 1e8);
+        assert!(base.is_none());
+        assert_eq!(labels[3].1, "0.3 s");
+        let (base, _) = axis_labels(5e6, 5.2e6, 1e4);
+        assert!(base.is_none(), "500 steps in: plain");
+    }
 
     #[test]
     fn zoom_keeps_the_anchor_in_place() {
