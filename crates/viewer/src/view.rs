@@ -197,13 +197,16 @@ pub(crate) fn format_tick(rel_ns: f64, step_ns: f64) -> String {
 /// labelled base ("80.286 ms" then "+832 ns") instead of "80286.0 µs".
 const MAX_TICK_STEPS: f64 = 10_000.0;
 
+/// A tick: its time from the trace's start and its label.
+pub(crate) type Tick = (f64, String);
+
 /// The axis labels for ticks `step_ns` apart from `first_ns` to `last_ns` (times from the
 /// trace's start): the base, if labels read as offsets from one, and each tick's label.
 pub(crate) fn axis_labels(
     first_ns: f64,
     last_ns: f64,
     step_ns: f64,
-) -> (Option<(f64, String)>, Vec<(f64, String)>) {
+) -> (Option<(f64, String)>, Vec<Tick>) {
     let mut ticks = Vec::new();
     let mut t = first_ns;
     while t <= last_ns {
