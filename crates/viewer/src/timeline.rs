@@ -926,25 +926,28 @@ fn axis_ui(
 }
 
 /// A filled step chart of one or more stacked series.
+/// Paints stacked counters scaled to `max`, or (if `None`) to the highest stack in view;
+/// returns the scale's maximum.
 fn stacked_ui(
     painter: &egui::Painter,
     tv: &TimeView,
     rect: Rect,
     series: &[(&goscope_model::Series, Color32)],
-    max: f64,
+    max: Option<f64>,
     cache: &mut LodCache,
-) {
-    if max <= 0.0 {
-        return;
-    }
-    let mut mesh = Mesh::default();
-    let scale = rect.height() as f64 / max;
+) -> f64 {
     let bucket = RIBBON_BUCKET_PX;
     let cols: Vec<_> = series
         .iter()
         .map(|(s, _)| cache.columns(s, tv, bucket))
         .collect();
     let n = (tv.width_px / bucket).ceil() as usize;
+    let max = max.unwrap_or_else(|| visible_stack_max(&cols, bucket, n));
+    if max <= 0.0 {
+        return max;
+    }
+    let mut mesh = Mesh::default();
+    let scale = rect.height() as f64 / max;
     let mut base = vec![0.0f64; n + 1];
     for (k, (_, color)) in series.iter().enumerate() {
         for c in cols[k].iter() {
@@ -964,6 +967,43 @@ fn stacked_ui(
         }
     }
     painter.add(Shape::mesh(mesh));
+    max
+}
+
+/// The highest stack of these counters' columns in view (each column's maxima summed).
+fn visible_stack_max(cols: &[std::sync::Arc<Vec<lod::Column>>], bucket: f64, n: usize) -> f64 {
+    let mut stack = vec![0.0f64; n + 1];
+    for c in cols.iter().flat_map(|c| c.iter()) {
+        if let Some(s) = stack.get_mut((c.x / bucket) as usize) {
+            *s += c.max;
+        }
+    }
+    stack.into_iter().fold(0.0, f64::max)
+}
+
+/// The scale's maximum, at the ribbon's top right ("max 37", "max 1.2 GB").
+fn scale_label(painter: &egui::Painter, rect: Rect, text: String) {
+    painter.text(
+        Pos2::new(rect.right() - 3.0, rect.top()),
+        Align2::RIGHT_TOP,
+        text,
+        FontId::proportional(9.5),
+        Color32::from_gray(200),
+    );
+}
+
+/// Bytes for a scale label: "1.2 GB".
+fn format_bytes(b: f64) -> String {
+    let (div, unit) = if b >= 1e9 {
+        (1e9, "GB")
+    } else if b >= 1e6 {
+        (1e6, "MB")
+    } else if b >= 1e3 {
+        (1e3, "kB")
+    } else {
+        (1.0, "B")
+    };
+    format!("{:.1} {unit}", b / div)
 }
 
 fn ribbon_ui(
@@ -977,15 +1017,26 @@ fn ribbon_ui(
     let c = &model.counters;
     match r {
         Ribbon::Heap => {
-            let max = c.heap_alloc.max().max(c.heap_goal.max());
+            // Scaled to what is in view (the goal included), so a preview and the whole
+            // trace at the same view have the same scale.
+            let goal = cache.columns(&c.heap_goal, tv, RIBBON_BUCKET_PX);
+            let alloc = cache.columns(&c.heap_alloc, tv, RIBBON_BUCKET_PX);
+            let max = goal
+                .iter()
+                .chain(alloc.iter())
+                .map(|col| col.max)
+                .fold(0.0, f64::max);
             stacked_ui(
                 painter,
                 tv,
                 rect,
                 &[(&c.heap_alloc, colors::HEAP)],
-                max,
+                Some(max),
                 cache,
             );
+            if max > 0.0 {
+                scale_label(painter, rect, format!("max {}", format_bytes(max)));
+            }
             // Goal as a line of per-column maxima.
             if max > 0.0 {
                 let scale = rect.height() as f64 / max;
@@ -1000,8 +1051,9 @@ fn ribbon_ui(
             }
         }
         Ribbon::Goroutines => {
-            let max = (c.running.max() + c.runnable.max() + c.gc_waiting.max()).max(1.0);
-            stacked_ui(
+            // Scaled to the highest stack in view: the same for a preview and the whole
+            // trace at the same view, and readable in a quiet stretch of a busy trace.
+            let max = stacked_ui(
                 painter,
                 tv,
                 rect,
@@ -1010,13 +1062,13 @@ fn ribbon_ui(
                     (&c.runnable, colors::RUNNABLE),
                     (&c.gc_waiting, colors::GC),
                 ],
-                max,
+                None,
                 cache,
             );
+            scale_label(painter, rect, format!("max {max:.0}"));
         }
         Ribbon::Threads => {
-            let max = (c.threads_running.max() + c.threads_syscall.max()).max(1.0);
-            stacked_ui(
+            let max = stacked_ui(
                 painter,
                 tv,
                 rect,
@@ -1024,9 +1076,10 @@ fn ribbon_ui(
                     (&c.threads_running, colors::RUNNING),
                     (&c.threads_syscall, colors::SYSCALL),
                 ],
-                max,
+                None,
                 cache,
             );
+            scale_label(painter, rect, format!("max {max:.0}"));
         }
         Ribbon::Network | Ribbon::Syscalls | Ribbon::Timers => {
             let kind = match r {
@@ -1750,5 +1803,23 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
                 ui.label(format!("here: {}", shares_text(kind, &shares)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ribbon_scales_to_the_highest_stack_in_view() {
+        let col = |x: f64, max: f64| lod::Column { x, min: 0.0, max };
+        // Two counters over three 2-px columns: stacks 3+1, 5+4, 2+0.
+        let a = std::sync::Arc::new(vec![col(0.0, 3.0), col(2.0, 5.0), col(4.0, 2.0)]);
+        let b = std::sync::Arc::new(vec![col(0.0, 1.0), col(2.0, 4.0)]);
+        assert_eq!(visible_stack_max(&[a.clone(), b], 2.0, 3), 9.0);
+        assert_eq!(visible_stack_max(&[a], 2.0, 3), 5.0);
+        assert_eq!(visible_stack_max(&[], 2.0, 3), 0.0);
+        assert_eq!(format_bytes(1.25e9), "1.2 GB");
+        assert_eq!(format_bytes(512.0), "512.0 B");
     }
 }
