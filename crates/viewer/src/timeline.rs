@@ -769,7 +769,18 @@ pub(crate) fn timeline_ui(
             [Pos2::new(p.x, plot.top()), Pos2::new(p.x, plot.bottom())],
             Stroke::new(1.0, Color32::from_white_alpha(40)),
         );
-        if let Some(pick) = pick_at(model, &tv, geometry, &mut cache, p) {
+        let pick = pick_at(model, &tv, geometry, &mut cache, p);
+        if pick.is_none() && !resp.dragged() {
+            // The counters' and arrivals' values at the pointer.
+            let ribbon = geometry.ribbons.iter().find(|(_, r)| r.contains(p));
+            if let Some(&(ribbon, _)) = ribbon {
+                let t_ns = tv.ns_from_x((p.x - plot.left()) as f64);
+                resp.clone().on_hover_ui_at_pointer(|ui| {
+                    ribbon_tooltip_ui(ui, model, ribbon, t_ns, tv.ns_per_px)
+                });
+            }
+        }
+        if let Some(pick) = pick {
             if !resp.dragged() {
                 resp.clone()
                     .on_hover_ui_at_pointer(|ui| tooltip_ui(ui, model, pick));
@@ -783,6 +794,56 @@ pub(crate) fn timeline_ui(
     }
     geometry.lod = cache;
     out
+}
+
+/// What a counter or arrivals ribbon holds at `t_ns` (absolute), in words; arrivals are
+/// counted over the pixel column (`col_ns` wide) under the pointer.
+fn ribbon_tooltip_ui(ui: &mut Ui, model: &Model, ribbon: Ribbon, t_ns: f64, col_ns: f64) {
+    let c = &model.counters;
+    let t = t_ns as i64;
+    ui.label(egui::RichText::new(ribbon.name()).strong());
+    match ribbon {
+        Ribbon::Heap => {
+            ui.label(format!("allocated {}", format_bytes(c.heap_alloc.at(t))));
+            ui.label(format!("goal {}", format_bytes(c.heap_goal.at(t))));
+        }
+        Ribbon::Goroutines => {
+            ui.label(format!(
+                "running {} · runnable {} · waiting for the GC {}",
+                c.running.at(t),
+                c.runnable.at(t),
+                c.gc_waiting.at(t)
+            ));
+        }
+        Ribbon::Threads => {
+            ui.label(format!(
+                "running {} · in a syscall {}",
+                c.threads_running.at(t),
+                c.threads_syscall.at(t)
+            ));
+        }
+        Ribbon::Network | Ribbon::Syscalls | Ribbon::Timers => {
+            let (kind, what) = match ribbon {
+                Ribbon::Network => (StimulusKind::Network, "network arrivals"),
+                Ribbon::Syscalls => (StimulusKind::Syscall, "syscall returns"),
+                _ => (StimulusKind::Timer, "timers fired"),
+            };
+            let times = &model.stimulus_times[kind as usize];
+            let a = times.partition_point(|&x| (x as f64) < t_ns);
+            let b = times.partition_point(|&x| (x as f64) < t_ns + col_ns);
+            ui.label(format!(
+                "{} {what} in this pixel ({})",
+                b - a,
+                format_duration(col_ns)
+            ));
+        }
+        Ribbon::Gc => {
+            ui.label("no GC cycle running");
+        }
+        Ribbon::Stw => {
+            ui.label("the world is running");
+        }
+    }
 }
 
 /// The most wake-up arrows drawn at once; beyond it the view asks to zoom in.

@@ -1065,3 +1065,50 @@ fn the_legend_opens_from_the_top_bar_and_in_help() {
     h.get_by_label("Keys and gestures");
     h.get_by_label("Waiting, by reason");
 }
+
+/// Hovering a ribbon shows its values at the pointer: heap allocated and goal, goroutines
+/// by state, threads, arrivals in the pixel, and for GC and pauses what runs there.
+#[test]
+fn hovering_each_ribbon_shows_its_values() {
+    use goscope_viewer::timeline::Ribbon;
+    let mut h = harness(Some(trace("gc-go127")));
+    let ribbons = h.state().doc.as_ref().unwrap().geometry.ribbons.clone();
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let expect = |r: Ribbon| -> &'static [&'static str] {
+        match r {
+            Ribbon::Heap => &["allocated ", "goal "],
+            Ribbon::Goroutines => &["running ", "runnable "],
+            Ribbon::Threads => &["in a syscall "],
+            Ribbon::Network => &["network arrivals in this pixel"],
+            Ribbon::Syscalls => &["syscall returns in this pixel"],
+            Ribbon::Timers => &["timers fired in this pixel"],
+            Ribbon::Gc => &["GC cycle "],
+            Ribbon::Stw => &["stop-the-world"],
+        }
+    };
+    for (r, rect) in ribbons {
+        // GC and pauses are ranges: look for a column that holds one.
+        let mut found = false;
+        for k in 1..60 {
+            let x = plot.left() + plot.width() * k as f32 / 60.0;
+            h.event(egui::Event::PointerMoved(Pos2::new(x, rect.center().y)));
+            // A tooltip shows once the pointer has rested a moment.
+            for _ in 0..40 {
+                h.step();
+                found = expect(r)
+                    .iter()
+                    .all(|t| h.query_by_label_contains(t).is_some());
+                if found {
+                    break;
+                }
+            }
+            if found {
+                break;
+            }
+            if !matches!(r, Ribbon::Gc | Ribbon::Stw) {
+                break;
+            }
+        }
+        assert!(found, "hovering {} shows {:?}", r.name(), expect(r));
+    }
+}
