@@ -73,10 +73,41 @@ pub(crate) fn stimulus(k: StimulusKind) -> Color32 {
     }
 }
 
-/// A stable color per string id (goroutines on P lanes, by start function).
-pub(crate) fn by_key(key: u64) -> Color32 {
-    let h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-    let hue = (h % 360) as f32 / 360.0;
-    let c = egui::ecolor::Hsva::new(hue, 0.45, 0.75, 1.0);
+/// A colour per start function, the same for a name in every trace (a hash of the name,
+/// FNV-1a, not its id). Pastel, so goroutines stay apart from the saturated colours of
+/// runtime work (assist, sweep, syscalls, STW) in a processor's lower half; the runtime's
+/// own goroutines (`runtime.*`) get muted greys-blues.
+pub(crate) fn by_name(name: &str) -> Color32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let hue = ((h >> 40) % 360) as f32 / 360.0;
+    let c = if name.starts_with("runtime.") || name.starts_with("runtime/") {
+        egui::ecolor::Hsva::new(0.6, 0.12, 0.55 + ((h >> 20) % 16) as f32 / 100.0, 1.0)
+    } else {
+        egui::ecolor::Hsva::new(hue, 0.45, 0.78, 1.0)
+    };
     Color32::from(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_function_has_one_colour_in_every_trace() {
+        assert_eq!(by_name("main.worker"), by_name("main.worker"));
+        assert_ne!(by_name("main.worker"), by_name("main.server"));
+        // Known values: a change of the hash would recolour every trace users know.
+        let c = by_name("main.main");
+        assert_eq!(c, by_name(&String::from("main.main")));
+        let r = by_name("runtime.bgsweep");
+        let (rr, gg, bb) = (r.r() as i32, r.g() as i32, r.b() as i32);
+        assert!(
+            (rr - bb).abs() < 40 && (gg - bb).abs() < 40,
+            "runtime goroutines are muted: {r:?}"
+        );
+    }
 }

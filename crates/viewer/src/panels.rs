@@ -37,6 +37,7 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "find a goroutine (g123), processor (p3), thread (m5) or function",
     ),
     ("Ctrl+O", "open a trace (or drop a file onto the window)"),
+    ("Ctrl+= / Ctrl+-", "make the whole window larger / smaller"),
     ("?", "this help"),
 ];
 

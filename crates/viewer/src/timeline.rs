@@ -134,6 +134,9 @@ const FOLD_BUCKET_PX: usize = 2;
 /// again per `FOLD_BUCKET_PX`.
 const MOVING_FOLD_BUCKET_PX: usize = 8;
 
+/// The size of lane and ribbon names (readable; Ctrl+= / Ctrl+- scale the whole UI).
+const LABEL_PT: f32 = 12.0;
+
 /// Counter ribbons draw one column per this many pixels.
 const RIBBON_BUCKET_PX: f64 = 2.0;
 
@@ -594,7 +597,7 @@ pub(crate) fn timeline_ui(
                 rect.min + Vec2::new(6.0, 0.0),
                 Vec2::new(GUTTER_PX - 8.0, r.height()),
             ),
-            egui::Label::new(egui::RichText::new(r.name()).small()).truncate(),
+            egui::Label::new(egui::RichText::new(r.name()).size(LABEL_PT)).truncate(),
         );
         ribbon_ui(
             &painter.with_clip_rect(prect),
@@ -1391,7 +1394,7 @@ fn row_ui(
                     egui::Button::new(
                         egui::RichText::new(format!("{arrow} {label} ({lanes})"))
                             .strong()
-                            .small(),
+                            .size(LABEL_PT),
                     )
                     .frame(false),
                 );
@@ -1421,7 +1424,7 @@ fn row_ui(
             for item in items.iter().filter(|i| !i.is_folded()) {
                 let s = p.spans.at(item.first);
                 let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
-                mesh.add_colored_rect(item_rect(item, top), colors::by_key(f as u64 + 1));
+                mesh.add_colored_rect(item_rect(item, top), colors::by_name(model.string(f)));
             }
             fold_mesh(&mut mesh, top, &items, &[(0, colors::BUSY)]);
             painter.add(Shape::mesh(mesh));
@@ -1459,8 +1462,10 @@ fn row_ui(
                 put_left(
                     ui,
                     name_rect,
-                    egui::Label::new(egui::RichText::new(model.goroutine_label(g.id)).small())
-                        .truncate(),
+                    egui::Label::new(
+                        egui::RichText::new(model.goroutine_label(g.id)).size(LABEL_PT),
+                    )
+                    .truncate(),
                 );
             }
             let lane =
@@ -1561,8 +1566,10 @@ fn row_ui(
                 put_left(
                     ui,
                     name_rect,
-                    egui::Label::new(egui::RichText::new(format!("Thread {}", t.id)).small())
-                        .truncate(),
+                    egui::Label::new(
+                        egui::RichText::new(format!("Thread {}", t.id)).size(LABEL_PT),
+                    )
+                    .truncate(),
                 );
             }
             let items = cache.items(model, tv, LaneKind::Thread, *i);
@@ -1585,7 +1592,7 @@ fn row_ui(
                 put_left(
                     ui,
                     name_rect,
-                    egui::Label::new(egui::RichText::new("User tasks").small()),
+                    egui::Label::new(egui::RichText::new("User tasks").size(LABEL_PT)),
                 );
             }
             let mut mesh = Mesh::default();

@@ -1112,3 +1112,17 @@ fn hovering_each_ribbon_shows_its_values() {
         assert!(found, "hovering {} shows {:?}", r.name(), expect(r));
     }
 }
+
+/// Ctrl+= and Ctrl+- scale the whole window's UI.
+#[test]
+fn ctrl_plus_and_minus_scale_the_ui() {
+    let mut h = harness(Some(trace("stall-go127")));
+    let before = h.ctx.zoom_factor();
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::Equals);
+    h.run_steps(2);
+    let larger = h.ctx.zoom_factor();
+    assert!(larger > before, "{before} → {larger}");
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::Minus);
+    h.run_steps(2);
+    assert!(h.ctx.zoom_factor() < larger);
+}
