@@ -214,6 +214,26 @@ impl Doc {
 
     /// Shows goroutine `g` at time `t_ns`: goroutine view, its lane scrolled into view and
     /// the span there selected.
+    /// Selects task `i` (its details in the panel: goroutines, regions' times), opens the
+    /// tasks lanes (in the processor view) scrolled to its level, and frames it.
+    pub fn show_task(&mut self, i: usize) {
+        let Some(t) = self.trace.model.tasks.get(i) else {
+            return;
+        };
+        let a = t.start_ns.unwrap_or(self.trace.model.start_ns);
+        let b = t.end_ns.unwrap_or(self.trace.model.end_ns);
+        self.mode = LaneMode::Procs;
+        self.focus = None;
+        self.collapsed.remove("tasks");
+        self.selected = Some(Pick::Task(i));
+        self.view.show_range(a as f64, b.max(a + 1000) as f64);
+        let level = lanes::task_levels(&self.trace.model)
+            .iter()
+            .position(|l| l.contains(&i))
+            .unwrap_or(0);
+        self.scroll_to_row(&Row::Tasks(level));
+    }
+
     /// Shows goroutine `g`'s lane (in the goroutine view, its group open, scrolled to)
     /// with the view framing its whole life, and no span selected.
     pub fn show_goroutine_life(&mut self, g: i64) {
@@ -324,6 +344,7 @@ impl Doc {
             panels::Action::None => {}
             panels::Action::Jump { g, t_ns } => self.jump_to_goroutine(g, t_ns),
             panels::Action::ShowGoroutine(g) => self.show_goroutine_life(g),
+            panels::Action::ShowTask(i) => self.show_task(i),
             panels::Action::Focus(g) => {
                 let picked = self
                     .selected_gspan()

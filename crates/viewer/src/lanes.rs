@@ -57,8 +57,49 @@ pub enum Row {
     Goroutine(usize),
     /// A thread lane: index into `model.threads`.
     Thread(usize),
-    /// The user tasks lane.
-    Tasks,
+    /// One level of the user tasks: tasks that overlap in time go on different levels
+    /// (`task_levels`).
+    Tasks(usize),
+}
+
+/// Packs the tasks into levels so that no two on a level overlap in time: each task, in
+/// order of start, goes on the lowest level free by then (a task still open at the
+/// trace's end counts to the end). Returns each level's task indices, by start.
+pub fn task_levels(model: &Model) -> Vec<Vec<usize>> {
+    let span = |i: usize| {
+        let t = &model.tasks[i];
+        (
+            t.start_ns.unwrap_or(model.start_ns),
+            t.end_ns.unwrap_or(model.end_ns),
+        )
+    };
+    let mut order: Vec<usize> = (0..model.tasks.len()).collect();
+    order.sort_by_key(|&i| (span(i).0, i));
+    // Free levels by when they free up: (end of their last task, level).
+    let mut busy: std::collections::BinaryHeap<std::cmp::Reverse<(i64, usize)>> =
+        Default::default();
+    let mut free: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = Default::default();
+    let mut levels: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        let (start, end) = span(i);
+        while let Some(&std::cmp::Reverse((e, l))) = busy.peek() {
+            if e > start {
+                break;
+            }
+            busy.pop();
+            free.push(std::cmp::Reverse(l));
+        }
+        let level = match free.pop() {
+            Some(std::cmp::Reverse(l)) => l,
+            None => {
+                levels.push(Vec::new());
+                levels.len() - 1
+            }
+        };
+        levels[level].push(i);
+        busy.push(std::cmp::Reverse((end.max(start), level)));
+    }
+    levels
 }
 
 /// The key of the group a focused goroutine view shows its goroutines in.
@@ -70,7 +111,7 @@ pub(crate) fn row_height(row: &Row) -> f32 {
         Row::Group { .. } => 18.0,
         Row::Proc(_) => 34.0,
         Row::Goroutine(_) | Row::Thread(_) => 20.0,
-        Row::Tasks => 20.0,
+        Row::Tasks(_) => 14.0,
     }
 }
 
@@ -100,7 +141,14 @@ pub(crate) fn rows(
                 collapsed,
             );
             if !model.tasks.is_empty() {
-                push_group(&mut out, "tasks", "Tasks", vec![Row::Tasks], collapsed);
+                let levels = task_levels(model).len();
+                push_group(
+                    &mut out,
+                    "tasks",
+                    "Tasks",
+                    (0..levels).map(Row::Tasks).collect(),
+                    collapsed,
+                );
             }
         }
         LaneMode::Threads => {
@@ -257,4 +305,48 @@ pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
     let mut out = vec![g];
     out.extend(set.into_iter().filter(|&x| x != g));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_tasks_go_on_levels_of_their_own() {
+        let m = crate::testdata::model("annotations-go127");
+        let levels = task_levels(&m);
+        let span = |i: usize| {
+            let t = &m.tasks[i];
+            (
+                t.start_ns.unwrap_or(m.start_ns),
+                t.end_ns.unwrap_or(m.end_ns),
+            )
+        };
+        // Every task once; none overlaps another on its level.
+        let mut all: Vec<usize> = levels.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..m.tasks.len()).collect::<Vec<_>>());
+        for l in &levels {
+            for w in l.windows(2) {
+                assert!(
+                    span(w[0]).1 <= span(w[1]).0,
+                    "{:?} {:?}",
+                    span(w[0]),
+                    span(w[1])
+                );
+            }
+        }
+        // As many levels as tasks are open at once at most (request ⊃ 3 fetches).
+        let most_open = (0..m.tasks.len())
+            .map(|i| {
+                let t = span(i).0;
+                (0..m.tasks.len())
+                    .filter(|&j| span(j).0 <= t && t < span(j).1)
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert_eq!(levels.len(), most_open);
+        assert!(levels.len() >= 4, "request and its three fetches overlap");
+    }
 }

@@ -52,6 +52,8 @@ pub enum Action {
     },
     /// Show goroutine `g`'s lane framing its whole life.
     ShowGoroutine(i64),
+    /// Select user task `model.tasks[i]` and show it in the tasks lanes.
+    ShowTask(usize),
     /// Focus the goroutine view on `g` and its partners.
     Focus(i64),
     ShowRange(i64, i64),
@@ -361,6 +363,31 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                         g,
                         t_ns: t.start_ns.unwrap_or(model.start_ns),
                     };
+                }
+            }
+            // Its regions, on whichever goroutine they ran.
+            let regions: Vec<&goscope_model::Region> = t
+                .goroutines
+                .iter()
+                .filter_map(|&g| model.goroutine(g))
+                .flat_map(|g| g.regions.iter())
+                .filter(|r| r.task == t.id)
+                .collect();
+            if !regions.is_empty() {
+                ui.label(format!("Regions: {}", regions.len()));
+                for r in regions.iter().take(20) {
+                    let text = format!(
+                        "{}{} — {}",
+                        "  ".repeat(r.depth as usize),
+                        model.string(r.name),
+                        format_duration((r.end_ns - r.start_ns) as f64)
+                    );
+                    if ui.link(text).clicked() {
+                        action = Action::Jump {
+                            g: r.g,
+                            t_ns: r.start_ns,
+                        };
+                    }
                 }
             }
         }

@@ -641,7 +641,7 @@ fn instances_ui(
         return Action::None;
     };
     match inst.source {
-        Source::Task(_) => Action::ShowRange(inst.start_ns, inst.end_ns),
+        Source::Task(i) => Action::ShowTask(i),
         Source::Region { goroutine, region } => {
             match model
                 .goroutines
@@ -1052,25 +1052,19 @@ mod tests {
         h.get_by_label("1 ms – 2 ms: 3").click();
         h.run();
         h.get_by_label("3 instances of 1 ms – 2 ms");
-        let task3 = h
+        let task3_index = h
             .state()
             .trace
             .model
             .tasks
             .iter()
-            .find(|t| t.id == 3)
-            .cloned()
+            .position(|t| t.id == 3)
             .expect("task 3");
+        let task3 = h.state().trace.model.tasks[task3_index].clone();
         h.get_by_label(&h.state().trace.model.goroutine_label(task3.goroutines[0]));
         h.get_by_label("#3").click();
         h.run();
-        assert_eq!(
-            h.state().last,
-            Action::ShowRange(
-                task3.start_ns.expect("begins in the trace"),
-                task3.end_ns.expect("ends in the trace")
-            )
-        );
+        assert_eq!(h.state().last, Action::ShowTask(task3_index));
         // The statistics were computed once, not per frame.
         assert_eq!(cached(&h.state().view), before);
     }

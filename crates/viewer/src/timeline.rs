@@ -125,6 +125,8 @@ pub struct LodCache {
     /// Running totals of the plain-slice lanes (runtime work, GC, pauses), kept while the
     /// trace stays: they do not depend on the view.
     slice_totals: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<i64>>>,
+    /// The tasks' levels, kept while the trace stays.
+    task_levels: Option<std::sync::Arc<Vec<Vec<usize>>>>,
 }
 
 /// Where a fold holds many spans a pixel column, its shares are summed per this many
@@ -235,7 +237,7 @@ fn row_lanes(row: &Row, out: &mut Vec<(LaneKind, usize)>) {
             out.push((LaneKind::Regions, i));
         }
         Row::Thread(i) => out.push((LaneKind::Thread, i)),
-        Row::Group { .. } | Row::Tasks => {}
+        Row::Group { .. } | Row::Tasks(_) => {}
     }
 }
 
@@ -282,6 +284,7 @@ impl LodCache {
             let first = self.key.is_none_or(|k| k.0 != model);
             if first {
                 self.slice_totals.clear();
+                self.task_levels = None;
             }
             self.key = Some(key);
             self.items.clear();
@@ -295,6 +298,13 @@ impl LodCache {
             self.fine = true;
         }
         !self.fine
+    }
+
+    /// The user tasks packed into levels (`lanes::task_levels`), made once per trace.
+    fn task_levels(&mut self, model: &Model) -> std::sync::Arc<Vec<Vec<usize>>> {
+        self.task_levels
+            .get_or_insert_with(|| std::sync::Arc::new(super::lanes::task_levels(model)))
+            .clone()
     }
 
     /// The running totals of lane `(kind, index)` if it is a plain slice (made on first use).
@@ -1587,16 +1597,20 @@ fn row_ui(
                 &[(0, colors::RUNNING), (1, colors::SYSCALL)],
             );
         }
-        Row::Tasks => {
-            if name_visible {
+        Row::Tasks(level) => {
+            if name_visible && *level == 0 {
                 put_left(
                     ui,
                     name_rect,
                     egui::Label::new(egui::RichText::new("User tasks").size(LABEL_PT)),
                 );
             }
+            let levels = cache.task_levels(model);
             let mut mesh = Mesh::default();
-            for t in &model.tasks {
+            let mut named = Vec::new();
+            let mut outlined = None;
+            for &i in levels.get(*level).map_or(&[][..], |v| &v[..]) {
+                let t = &model.tasks[i];
                 let s = t.start_ns.unwrap_or(model.start_ns) as f64;
                 let e = t.end_ns.unwrap_or(model.end_ns) as f64;
                 let x0 = tv.x_from_ns(s).max(-1.0);
@@ -1607,10 +1621,29 @@ fn row_ui(
                 let r = Rect::from_min_max(
                     Pos2::new(prect.left() + x0 as f32, prect.top()),
                     Pos2::new(prect.left() + x1 as f32, prect.bottom()),
-                );
-                mesh.add_colored_rect(r.shrink2(Vec2::new(0.0, 2.0)), colors::TASK);
+                )
+                .shrink2(Vec2::new(0.0, 1.5));
+                mesh.add_colored_rect(r, colors::TASK);
+                if x1 - x0 > 40.0 {
+                    named.push((r, i));
+                }
+                if selected == Some(Pick::Task(i)) {
+                    outlined = Some(r);
+                }
             }
             painter.add(Shape::mesh(mesh));
+            for (r, i) in named {
+                let t = &model.tasks[i];
+                text_in(painter, r, &format!("{} #{}", model.string(t.name), t.id));
+            }
+            if let Some(r) = outlined {
+                painter.rect_stroke(
+                    r,
+                    0.0,
+                    Stroke::new(1.5, colors::HIGHLIGHT),
+                    egui::StrokeKind::Inside,
+                );
+            }
         }
     }
     toggled
@@ -1777,14 +1810,18 @@ pub(crate) fn pick_at(
                 &|i| Pick::MSpan { m: *mi, span: i },
             )
         }
-        Row::Tasks => {
+        Row::Tasks(level) => {
             let t = tv.ns_from_x(x) as i64;
-            model
-                .tasks
+            let slop = (tv.ns_per_px * 2.0) as i64;
+            let levels = cache.task_levels(model);
+            levels
+                .get(*level)?
                 .iter()
-                .position(|k| {
-                    k.start_ns.unwrap_or(model.start_ns) <= t
-                        && t <= k.end_ns.unwrap_or(model.end_ns)
+                .copied()
+                .find(|&i| {
+                    let k = &model.tasks[i];
+                    k.start_ns.unwrap_or(model.start_ns) - slop <= t
+                        && t <= k.end_ns.unwrap_or(model.end_ns) + slop
                 })
                 .map(Pick::Task)
         }

@@ -1126,3 +1126,46 @@ fn ctrl_plus_and_minus_scale_the_ui() {
     h.run_steps(2);
     assert!(h.ctx.zoom_factor() < larger);
 }
+
+/// A task instance clicked in the Tasks tab is selected (its goroutines and regions in the
+/// panel), outlined in the tasks lanes, and framed; overlapping tasks are on levels of
+/// their own.
+#[test]
+fn a_task_clicked_in_the_tasks_tab_is_selected_and_framed() {
+    let mut h = harness(Some(trace("annotations-go127")));
+    let levels = goscope_viewer::lanes::task_levels(&h.state().doc.as_ref().unwrap().trace.model);
+    assert!(
+        levels.len() >= 4,
+        "request and its three fetches are stacked"
+    );
+    h.get_by_label("Tasks & regions").click();
+    h.run_steps(3);
+    h.get_by_label("fetch").click();
+    h.run_steps(3);
+    h.get_by_label("#3").click();
+    h.run_steps(4);
+    let (i, a, b) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let i = m.tasks.iter().position(|t| t.id == 3).unwrap();
+        (
+            i,
+            m.tasks[i].start_ns.unwrap() as f64,
+            m.tasks[i].end_ns.unwrap() as f64,
+        )
+    };
+    {
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.selected, Some(Pick::Task(i)));
+        assert_eq!(doc.mode, LaneMode::Procs);
+        assert!(
+            doc.geometry
+                .rows
+                .iter()
+                .any(|(r, _)| matches!(r, Row::Tasks(_))),
+            "the tasks lanes are shown"
+        );
+    }
+    assert!(frames(&h, (a, b)), "the task is framed: {:?}", view_ns(&h));
+    h.get_by_label_contains("Task fetch (3)");
+    h.get_by_label_contains("Regions: ");
+}
