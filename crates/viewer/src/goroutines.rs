@@ -2,12 +2,12 @@
 //! time), and for a chosen group a sortable, filterable, virtualized table of every
 //! goroutine with each time-in-state column of Go's goroutine analysis.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use egui::{RichText, Ui};
 
-use super::analyses::Analyses;
+use super::analyses::{Analyses, Slot};
 use super::loader::{OpenTrace, TraceId};
 use super::panels::Action;
 use super::table::{Column, Row, Sort, Table};
@@ -18,11 +18,12 @@ use goscope_analysis::summary::{
 use goscope_model::{GSpan, GState, Model};
 
 /// The group table's columns; `GroupsView::group_sort` holds an index into them.
-const GROUP_COLUMNS: [Column; 4] = [
+const GROUP_COLUMNS: [Column; 5] = [
     Column::new("Start function", 0.0, false),
     Column::new("Count", 64.0, true),
     Column::new("Execution", 90.0, true),
     Column::new("Blocked", 90.0, true),
+    Column::new("Longest block", 100.0, true),
 ];
 
 /// One column of the goroutine table.
@@ -81,6 +82,35 @@ pub struct GroupRow {
     pub count: usize,
     pub exec_ns: i64,
     pub block_ns: i64,
+    /// The longest single wait of any of its goroutines (from the model, in the
+    /// background: `None` until it is in).
+    pub longest_block_ns: Option<i64>,
+}
+
+/// Per start function (the model's naming), the longest single wait of its goroutines
+/// that the trace saw whole: a wait already going on when the trace began, or still going
+/// on at its end, is left out, so a goroutine that idles through the whole trace does not
+/// hide a 1 s wait of another.
+pub(crate) fn longest_blocks(model: &Model) -> HashMap<String, i64> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    for g in &model.goroutines {
+        let n = g.spans.len();
+        let longest = g
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                s.state == GState::Waiting
+                    && !(*i == 0 && g.created_ns.is_none())
+                    && !(*i + 1 == n && g.ended_ns.is_none())
+            })
+            .map(|(_, s)| s.duration_ns())
+            .max()
+            .unwrap_or(0);
+        let e = out.entry(model.string(g.start_fn).to_owned()).or_default();
+        *e = (*e).max(longest);
+    }
+    out
 }
 
 /// The columns of a set of goroutines: the fixed ones, then each block reason and each
@@ -147,6 +177,7 @@ pub fn group_rows(an: &Analyses) -> Vec<GroupRow> {
             name: g.name,
             count: g.count,
             exec_ns: g.exec_ns,
+            longest_block_ns: None,
         })
         .collect()
 }
@@ -158,7 +189,8 @@ fn sort_groups(groups: &mut [GroupRow], sort: Sort<usize>) {
             0 => a.name.cmp(&b.name),
             1 => a.count.cmp(&b.count),
             2 => a.exec_ns.cmp(&b.exec_ns),
-            _ => a.block_ns.cmp(&b.block_ns),
+            3 => a.block_ns.cmp(&b.block_ns),
+            _ => a.longest_block_ns.cmp(&b.longest_block_ns),
         };
         let o = if sort.descending { o.reverse() } else { o };
         o.then_with(|| a.name.cmp(&b.name))
@@ -182,6 +214,10 @@ pub struct GoroutinesView {
     group_sort: Sort<usize>,
     /// Which trace `groups` was made from.
     groups_of: Option<TraceId>,
+    /// Each group's longest single wait, computed from the model in the background.
+    longest: Option<(TraceId, Slot<HashMap<String, i64>>)>,
+    /// `groups` carry `longest`'s values.
+    longest_filled: bool,
     pub group_filter: String,
     pub group: Option<String>,
     pub id_filter: String,
@@ -208,6 +244,8 @@ impl GoroutinesView {
                 descending: true,
             },
             groups_of: None,
+            longest: None,
+            longest_filled: false,
             group_filter: String::new(),
             group: None,
             id_filter: String::new(),
@@ -226,6 +264,11 @@ impl GoroutinesView {
         self.selected = None;
     }
 
+    /// The groups' names, in display order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+
     /// The goroutines of the table, in display order.
     pub fn visible_goroutines<'a>(&self, an: &'a Analyses) -> Vec<&'a GoroutineSummary> {
         self.rows
@@ -234,8 +277,32 @@ impl GoroutinesView {
             .collect()
     }
 
+    /// Starts (once per trace) the longest-wait pass over the model, and puts its values
+    /// in the group rows when it is done.
+    fn fill_longest(&mut self, ctx: &egui::Context, trace: &OpenTrace) {
+        if self.longest.as_ref().is_none_or(|(id, _)| *id != trace.id) {
+            let model = trace.model.clone();
+            let slot = Slot::spawn("longest-blocks", ctx, move || longest_blocks(&model));
+            self.longest = Some((trace.id, slot));
+            self.longest_filled = false;
+        }
+        if self.longest_filled {
+            return;
+        }
+        if let Some((_, slot)) = self.longest.as_mut()
+            && let Some(map) = slot.get()
+        {
+            for g in &mut self.groups {
+                g.longest_block_ns = Some(map.get(&g.name).copied().unwrap_or(0));
+            }
+            sort_groups(&mut self.groups, self.group_sort);
+            self.longest_filled = true;
+        }
+    }
+
     fn refresh(&mut self, key_an: TraceId, an: &Analyses) {
         if self.groups_of != Some(key_an) {
+            self.longest_filled = false;
             self.groups = group_rows(an);
             sort_groups(&mut self.groups, self.group_sort);
             self.groups_of = Some(key_an);
@@ -280,6 +347,7 @@ impl GoroutinesView {
 
     pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
         self.refresh(trace.id, an);
+        self.fill_longest(ui.ctx(), trace);
         let model = &*trace.model;
         let mut action = Action::None;
         egui::Panel::left("goroutine-groups")
@@ -316,6 +384,8 @@ impl GoroutinesView {
                         g.count.to_string(),
                         format_duration(g.exec_ns as f64),
                         format_duration(g.block_ns as f64),
+                        g.longest_block_ns
+                            .map_or_else(|| "…".to_owned(), |ns| format_duration(ns as f64)),
                     ])
                     .selected(chosen == Some(g.name.as_str())),
                 )
@@ -447,6 +517,23 @@ mod tests {
 
     fn stall() -> Arc<Analyses> {
         crate::testdata::analyses("stall-go127")
+    }
+
+    #[test]
+    fn the_longest_whole_wait_of_the_stall_is_its_group_s_and_idlers_do_not_hide_it() {
+        let m = crate::testdata::model("stall-go127");
+        let longest = longest_blocks(&m);
+        let stream = longest["main.stream"];
+        assert!(
+            (900_000_000..1_200_000_000).contains(&stream),
+            "main.stream's 1 s select wait: {stream} ns"
+        );
+        // Runtime goroutines wait through the whole trace: not seen whole, not counted.
+        for (name, &ns) in &longest {
+            if name.starts_with("runtime.") {
+                assert!(ns < stream, "{name}: {ns} ns");
+            }
+        }
     }
 
     #[test]

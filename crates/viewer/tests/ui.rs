@@ -1169,3 +1169,34 @@ fn a_task_clicked_in_the_tasks_tab_is_selected_and_framed() {
     h.get_by_label_contains("Task fetch (3)");
     h.get_by_label_contains("Regions: ");
 }
+
+/// The group list shows each group's longest single wait; sorted by it, the group with the
+/// stalled goroutine comes first, above runtime goroutines that idle through the trace.
+#[test]
+fn the_group_list_makes_the_long_wait_findable() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Goroutine analysis").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("Longest block").click();
+    for _ in 0..400 {
+        h.step();
+        if h.query_by_label("…").is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run_steps(3);
+    h.get_by_label("Longest block, sorted descending");
+    let names = h
+        .state()
+        .doc
+        .as_ref()
+        .unwrap()
+        .goroutines_view
+        .group_names();
+    // main.main waits ~1 s on the stream's result (sync), the stream ~1 s in select: both
+    // above every runtime goroutine.
+    let at = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(at("main.stream") < 2 && at("main.main") < 2, "{names:?}");
+}
