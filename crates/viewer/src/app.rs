@@ -335,6 +335,14 @@ impl Doc {
                 self.collapsed.remove("threads");
                 self.scroll_to_row(&Row::Thread(i));
             }
+            Hit::Task(i) => self.show_task(i),
+            Hit::Region { g, t_ns, .. } => self.jump_to_goroutine(g, t_ns),
+            Hit::Log(i) => {
+                if let Some(l) = self.trace.model.logs.get(i) {
+                    let (g, t_ns) = (l.g, l.time_ns);
+                    self.jump_to_goroutine(g, t_ns);
+                }
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! Search (Ctrl+F): `g123` finds a goroutine, `p3` a processor, `m5` a thread, any other
-//! text the goroutines whose start function contains it and the spans whose stacks hold a
-//! matching function. Results jump to the lane and span; matches are highlighted.
+//! text the goroutines whose start function contains it, user tasks, regions and log
+//! messages (category or text) that contain it, and the spans whose stacks hold a matching
+//! function. Results jump to the lane and span; matches are highlighted; ↑/↓ and Enter walk
+//! the result list.
 
 use std::sync::Arc;
 
@@ -26,6 +28,12 @@ pub enum Hit {
     Proc(usize),
     /// A thread lane (index into `model.threads`).
     Thread(usize),
+    /// A user task (index into `model.tasks`).
+    Task(usize),
+    /// A user region of goroutine `g` (index into its `regions`), from `t_ns`.
+    Region { g: i64, region: usize, t_ns: i64 },
+    /// A user log message (index into `model.logs`).
+    Log(usize),
 }
 
 /// What a query matched, for the result list and the timeline's highlight.
@@ -96,6 +104,31 @@ pub fn search(model: &Model, query: &str) -> Matches {
         .map(|s| it.stack(s as u32).map(|f| f.func).find(|&f| is_match(f)))
         .collect();
     let func_of = |s: u32| stack_func.get(s as usize).copied().flatten();
+
+    // User annotations whose name (or a log's category or text) matches.
+    m.hits.extend(
+        (0..model.tasks.len())
+            .filter(|&i| is_match(model.tasks[i].name))
+            .map(Hit::Task),
+    );
+    for g in &model.goroutines {
+        m.hits.extend(
+            g.regions
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| is_match(r.name))
+                .map(|(region, r)| Hit::Region {
+                    g: g.id,
+                    region,
+                    t_ns: r.start_ns,
+                }),
+        );
+    }
+    m.hits.extend(
+        (0..model.logs.len())
+            .filter(|&i| is_match(model.logs[i].category) || is_match(model.logs[i].message))
+            .map(Hit::Log),
+    );
 
     // Span hits as (−duration, goroutine, span, start, function): sorted, then only those
     // listed become `Hit`s.
@@ -181,6 +214,32 @@ pub(crate) fn describe(model: &Model, hit: &Hit) -> String {
         }
         Hit::Proc(i) => format!("Processor P{}", model.procs.get(*i).map_or(-1, |p| p.id)),
         Hit::Thread(i) => format!("Thread M{}", model.threads.get(*i).map_or(-1, |t| t.id)),
+        Hit::Task(i) => match model.tasks.get(*i) {
+            Some(t) => format!(
+                "Task {} #{} at {}",
+                model.string(t.name),
+                t.id,
+                t.start_ns.map_or("trace start".to_owned(), rel)
+            ),
+            None => String::new(),
+        },
+        Hit::Region { g, region, t_ns } => {
+            let name = model
+                .goroutine(*g)
+                .and_then(|gr| gr.regions.get(*region))
+                .map_or("", |r| model.string(r.name));
+            format!("Region {name} on G{g} at {}", rel(*t_ns))
+        }
+        Hit::Log(i) => match model.logs.get(*i) {
+            Some(l) => format!(
+                "Log [{}] {} — G{} at {}",
+                model.string(l.category),
+                model.string(l.message),
+                l.g,
+                rel(l.time_ns)
+            ),
+            None => String::new(),
+        },
     }
 }
 
@@ -203,6 +262,8 @@ pub struct SearchBar {
     /// Set when a view asked to find something: the first match of the query is shown
     /// once the matches are the query's (found in the frame, or in the background).
     show_first: bool,
+    /// The result ↑/↓ moved to (Enter shows it), for the matches of `matched`.
+    cursor: usize,
 }
 
 impl Default for SearchBar {
@@ -216,6 +277,7 @@ impl Default for SearchBar {
             running: None,
             inline_events: INLINE_EVENTS,
             show_first: false,
+            cursor: 0,
         }
     }
 }
@@ -248,6 +310,7 @@ impl SearchBar {
             self.matches = found.unwrap_or_default();
             self.matched = Some(query.clone());
             self.running = None;
+            self.cursor = 0;
         }
         if self.matched.as_deref() == Some(self.query.as_str()) {
             return;
@@ -255,6 +318,7 @@ impl SearchBar {
         if (model.events as f64) <= self.inline_events {
             self.matches = search(model, &self.query);
             self.matched = Some(self.query.clone());
+            self.cursor = 0;
             return;
         }
         let (query, model) = (self.query.clone(), Arc::clone(model));
@@ -306,15 +370,30 @@ impl SearchBar {
                 self.show_first = false;
                 picked = self.matches.hits.first().cloned();
             }
-            let (enter, esc) = ui.input(|i| {
+            let (enter, esc, down, up) = ui.input(|i| {
                 (
                     i.key_pressed(egui::Key::Enter),
                     i.key_pressed(egui::Key::Escape),
+                    i.key_pressed(egui::Key::ArrowDown),
+                    i.key_pressed(egui::Key::ArrowUp),
                 )
             });
-            // (Enter picks the query's first match, not the last query's.)
+            let n = self.matches.hits.len();
+            if field.has_focus() && n > 0 {
+                if down {
+                    self.cursor = (self.cursor + 1).min(n - 1);
+                    picked = self.matches.hits.get(self.cursor).cloned();
+                }
+                if up {
+                    self.cursor = self.cursor.saturating_sub(1);
+                    picked = self.matches.hits.get(self.cursor).cloned();
+                }
+            }
+            // Enter shows the result under the cursor (of this query's matches, not the
+            // last query's) and keeps the field focused for the next ↑/↓.
             if field.lost_focus() && enter && !self.searching() {
-                picked = self.matches.hits.first().cloned();
+                picked = self.matches.hits.get(self.cursor).cloned();
+                field.request_focus();
             }
             if esc {
                 self.open = false;
@@ -337,16 +416,33 @@ impl SearchBar {
             }
         });
         if self.open && !self.matches.hits.is_empty() {
+            // Tall enough to read a dozen results; the one under the cursor is marked.
+            let rows = self.matches.hits.len().min(14) as f32;
+            let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+            let mut clicked = None;
             egui::ScrollArea::vertical()
                 .id_salt("search-results")
-                .max_height(150.0)
+                .max_height(rows * row_h + 4.0)
                 .show(ui, |ui| {
-                    for hit in &self.matches.hits {
-                        if ui.link(describe(model, hit)).clicked() {
-                            picked = Some(hit.clone());
+                    for (k, hit) in self.matches.hits.iter().enumerate() {
+                        let r = ui.selectable_label(k == self.cursor, describe(model, hit));
+                        if k == self.cursor
+                            && (ui.input(|i| {
+                                i.key_pressed(egui::Key::ArrowDown)
+                                    || i.key_pressed(egui::Key::ArrowUp)
+                            }))
+                        {
+                            r.scroll_to_me(None);
+                        }
+                        if r.clicked() {
+                            clicked = Some(k);
                         }
                     }
                 });
+            if let Some(k) = clicked {
+                self.cursor = k;
+                picked = self.matches.hits.get(k).cloned();
+            }
         }
         picked
     }
@@ -358,6 +454,49 @@ mod tests {
 
     fn stall() -> Model {
         crate::testdata::model("stall-go127")
+    }
+
+    #[test]
+    fn tasks_regions_and_logs_are_found_by_name_and_text() {
+        let m = crate::testdata::model("annotations-go127");
+        let tasks = |q: &str| {
+            search(&m, q)
+                .hits
+                .iter()
+                .filter(|h| matches!(h, Hit::Task(_)))
+                .count()
+        };
+        assert_eq!(tasks("fetch"), 3);
+        assert_eq!(tasks("FETCH"), 3, "case-insensitive");
+        assert_eq!(tasks("request"), 1);
+        let regions = search(&m, "lookup")
+            .hits
+            .iter()
+            .filter(|h| matches!(h, Hit::Region { .. }))
+            .count();
+        let want = m
+            .goroutines
+            .iter()
+            .flat_map(|g| &g.regions)
+            .filter(|r| m.string(r.name) == "lookup")
+            .count();
+        assert!(want > 0);
+        assert_eq!(regions, want);
+        let logs: Vec<usize> = search(&m, "part 1")
+            .hits
+            .iter()
+            .filter_map(|h| match h {
+                Hit::Log(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logs.len(), 1);
+        assert!(
+            m.string(m.logs[logs[0]].message)
+                .to_lowercase()
+                .contains("part 1")
+        );
+        assert!(describe(&m, &Hit::Log(logs[0])).starts_with("Log ["));
     }
 
     #[test]

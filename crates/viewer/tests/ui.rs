@@ -1200,3 +1200,31 @@ fn the_group_list_makes_the_long_wait_findable() {
     let at = |n: &str| names.iter().position(|x| x == n).unwrap();
     assert!(at("main.stream") < 2 && at("main.main") < 2, "{names:?}");
 }
+
+/// Search finds tasks and walks its results with ↓ / ↑: each step shows that result.
+#[test]
+fn search_finds_tasks_and_arrow_keys_walk_the_results() {
+    let mut h = harness(Some(trace("annotations-go127")));
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.get_by_label("Find").type_text("fetch");
+    h.run_steps(3);
+    h.get_all_by_label_contains("Task fetch #")
+        .next()
+        .expect("the fetch tasks are results");
+    let task_of = |h: &Harness<'static, GoscopeApp>| match h.state().doc.as_ref().unwrap().selected
+    {
+        Some(Pick::Task(i)) => Some(i),
+        _ => None,
+    };
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    let second = task_of(&h).expect("↓ shows the second result, a task");
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    let third = task_of(&h).expect("the third result");
+    assert_ne!(second, third);
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(3);
+    assert_eq!(task_of(&h), Some(second), "↑ goes back");
+}
