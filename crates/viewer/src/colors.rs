@@ -24,7 +24,10 @@ pub(crate) const HEAP: Color32 = Color32::from_rgb(90, 150, 220);
 pub(crate) const HEAP_GOAL: Color32 = Color32::from_rgb(230, 90, 90);
 pub(crate) const NETWORK: Color32 = Color32::from_rgb(60, 190, 190);
 pub(crate) const TIMER: Color32 = Color32::from_rgb(170, 170, 90);
-pub(crate) const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 110, 200, 60);
+/// A selected range: a blue wash at a quarter of full strength, premultiplied (each channel
+/// at most alpha), so what is under it keeps its colours, even when it covers the whole
+/// view after Z.
+pub(crate) const SELECTION: Color32 = Color32::from_rgba_premultiplied(15, 28, 50, 64);
 pub(crate) const HIGHLIGHT: Color32 = Color32::from_rgb(255, 255, 255);
 pub(crate) const REGION: Color32 = Color32::from_rgb(120, 160, 230);
 pub(crate) const TASK: Color32 = Color32::from_rgb(150, 130, 230);
@@ -109,5 +112,14 @@ mod tests {
             (rr - bb).abs() < 40 && (gg - bb).abs() < 40,
             "runtime goroutines are muted: {r:?}"
         );
+    }
+
+    #[test]
+    fn overlays_are_translucent() {
+        // Premultiplied: a channel above alpha would add light instead of tinting.
+        for c in [SELECTION, FOLD_MARK] {
+            assert!(c.a() < 255);
+            assert!(c.r() <= c.a() && c.g() <= c.a() && c.b() <= c.a(), "{c:?}");
+        }
     }
 }
