@@ -34,7 +34,7 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     ("wheel over lane names, PgUp / PgDn", "scroll the lanes"),
     (
         "Ctrl+F",
-        "find a goroutine (g123), processor (p3), thread (m5), function, task, region or log; ↑/↓ and Enter walk the results",
+        "find a goroutine (g123), processor (p3), thread (m5), function, task, region or log; Up / Down and Enter walk the results",
     ),
     ("Ctrl+O", "open a trace (or drop a file onto the window)"),
     ("Ctrl+= / Ctrl+-", "make the whole window larger / smaller"),
