@@ -98,6 +98,8 @@ pub struct Doc {
     pub tab: Option<Tab>,
     /// The findings, computed in the background when the tab is first shown.
     pub findings: Option<Slot<Arc<Vec<goscope_analysis::findings::Finding>>>>,
+    /// The Findings tab's filter and collapsed groups.
+    pub findings_view: crate::findingsview::FindingsView,
     /// The goroutine analysis and profiles, computed in the background after loading.
     pub analyses: Option<AnalysesSlot>,
     pub goroutines_view: GoroutinesView,
@@ -128,6 +130,7 @@ impl Doc {
             selection_panel: false,
             tab: None,
             findings: None,
+            findings_view: Default::default(),
             analyses: None,
             goroutines_view: GoroutinesView::new(),
             profiles_view: ProfilesView::new(),
@@ -1237,54 +1240,7 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
         return;
     };
     let list = list.clone();
-    let mut jump = None;
-    if list.is_empty() {
-        ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
-    }
-    ui.label(
-        RichText::new(format!(
-            "{} findings, most important first · click a title to show it in the timeline",
-            list.len()
-        ))
-        .small()
-        .weak(),
-    );
-    // Every finding gets the same height, so only those in view are laid out.
-    const FINDING_H: f32 = 52.0;
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show_rows(ui, FINDING_H, list.len(), |ui, range| {
-            for i in range {
-                let f = &list[i];
-                let (rect, _) = ui.allocate_exact_size(
-                    egui::vec2(
-                        ui.available_width(),
-                        FINDING_H - ui.spacing().item_spacing.y,
-                    ),
-                    egui::Sense::hover(),
-                );
-                let mut cell = ui.new_child(
-                    egui::UiBuilder::new()
-                        .max_rect(rect)
-                        .layout(egui::Layout::top_down(egui::Align::Min)),
-                );
-                cell.set_clip_rect(rect.intersect(ui.clip_rect()));
-                if cell.link(RichText::new(&f.title).strong()).clicked() {
-                    jump = Some(i);
-                }
-                cell.add(egui::Label::new(RichText::new(&f.explanation).small()).truncate());
-                if let Some(top) = f.stack.first() {
-                    cell.add(
-                        egui::Label::new(RichText::new(top).monospace().small().weak()).truncate(),
-                    );
-                }
-                ui.painter().hline(
-                    rect.x_range(),
-                    rect.bottom(),
-                    ui.visuals().widgets.noninteractive.bg_stroke,
-                );
-            }
-        });
+    let jump = doc.findings_view.ui(ui, &list);
     if let Some(i) = jump {
         let f = list[i].clone();
         match f.lane {

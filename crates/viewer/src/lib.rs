@@ -4,6 +4,7 @@
 pub mod analyses;
 pub mod app;
 pub mod colors;
+pub mod findingsview;
 pub mod flame;
 pub mod gcview;
 pub mod goroutines;

@@ -1228,3 +1228,51 @@ fn search_finds_tasks_and_arrow_keys_walk_the_results() {
     h.run_steps(3);
     assert_eq!(task_of(&h), Some(second), "↑ goes back");
 }
+
+/// Findings come in groups by kind with counts; a group folds away, and a filter narrows
+/// the list.
+#[test]
+fn findings_are_grouped_collapsible_and_filterable() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.get_by_label("Findings").click();
+    h.run_steps(3);
+    let list = loop {
+        let slot = h
+            .state_mut()
+            .doc
+            .as_mut()
+            .unwrap()
+            .findings
+            .as_mut()
+            .unwrap();
+        if let Some(f) = slot.get() {
+            break f.clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.run_steps(1);
+    };
+    h.run_steps(2);
+    let blocks = list
+        .iter()
+        .filter(|f| f.kind == goscope_analysis::findings::FindingKind::LongBlock)
+        .count();
+    let heading = format!("- Long blocks ({blocks})");
+    h.get_by_label(&heading);
+    h.get_by_label(&list[0].title);
+    // Folded: the heading stays, its findings go.
+    h.get_by_label(&heading).click();
+    h.run_steps(2);
+    h.get_by_label(&format!("+ Long blocks ({blocks})"));
+    assert!(h.query_by_label(&list[0].title).is_none());
+    h.get_by_label(&format!("+ Long blocks ({blocks})")).click();
+    h.run_steps(2);
+    // A filter that matches nothing empties the list; one that matches the stall keeps it.
+    h.get_by_label("Filter").focus();
+    h.run_steps(2);
+    h.get_by_label("Filter").type_text("no such thing");
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("0 of {} findings", list.len()));
+    h.state_mut().doc.as_mut().unwrap().findings_view.filter = "main.wait".into();
+    h.run_steps(2);
+    h.get_by_label(&list[0].title);
+}
