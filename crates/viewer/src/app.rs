@@ -384,6 +384,12 @@ impl Doc {
     }
 }
 
+/// Room kept at the top bar's right for the Legend and ? buttons.
+const TOP_BAR_RIGHT_PT: f32 = 90.0;
+
+/// The details panel's width until the user drags it.
+const DETAILS_PANEL_PT: f32 = 500.0;
+
 /// The Go version that writes trace format `v` ("1.22" for 22), for messages.
 fn go_version_of(format_version: u32) -> String {
     format!("1.{format_version}")
@@ -405,6 +411,8 @@ pub struct GoscopeApp {
     pub show_legend: bool,
     /// The window title last sent to the window.
     title_sent: String,
+    /// The window was checked against the screen's size.
+    fitted: bool,
     ctx: egui::Context,
 }
 
@@ -441,6 +449,7 @@ impl GoscopeApp {
             show_help: false,
             show_legend: false,
             title_sent: String::new(),
+            fitted: false,
             ctx: cc.egui_ctx.clone(),
         };
         if let Some(early) = early {
@@ -463,6 +472,7 @@ impl GoscopeApp {
             show_help: false,
             show_legend: false,
             title_sent: String::new(),
+            fitted: false,
             ctx,
         }
     }
@@ -759,7 +769,10 @@ impl GoscopeApp {
                 }
                 ui.separator();
                 let m = &doc.trace.model;
-                ui.label(
+                // Cut short (full text on hover) before the Legend and ? buttons on the
+                // right, never drawn under them.
+                let room = (ui.available_width() - TOP_BAR_RIGHT_PT).max(0.0);
+                let info = egui::Label::new(
                     RichText::new(format!(
                         "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
                         doc.trace
@@ -778,7 +791,9 @@ impl GoscopeApp {
                         doc.load_secs * 1e3
                     ))
                     .small(),
-                );
+                )
+                .truncate();
+                ui.allocate_ui(egui::vec2(room, ui.available_height()), |ui| ui.add(info));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("?").on_hover_text("Keys and gestures").clicked() {
@@ -936,6 +951,25 @@ impl GoscopeApp {
         self.show_legend = open;
     }
 
+    /// Once, when the monitor's size is known: a window larger than 95% of the screen (the
+    /// default 1400×860 on a laptop, or a size remembered from a larger monitor) is made
+    /// to fit it.
+    fn fit_to_screen(&mut self, ctx: &egui::Context) {
+        if self.fitted {
+            return;
+        }
+        let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
+        let (Some(monitor), Some(inner)) = (monitor, inner) else {
+            return;
+        };
+        self.fitted = true;
+        let room = monitor * 0.95;
+        let size = inner.size();
+        if size.x > room.x || size.y > room.y {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size.min(room)));
+        }
+    }
+
     /// The window's title: the open trace's file name (and what is loading), then goscope.
     pub fn window_title(&self) -> String {
         let name = |p: &Path| {
@@ -958,6 +992,7 @@ impl GoscopeApp {
         self.poll_loader();
         self.handle_dropped_files(&ctx);
         self.keys(&ctx);
+        self.fit_to_screen(&ctx);
         let title = self.window_title();
         if title != self.title_sent {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
@@ -995,8 +1030,10 @@ impl GoscopeApp {
             let show_side = doc.selected.is_some() || show_selection;
             if show_side {
                 let mut action = panels::Action::None;
+                // Wide enough for a typical frame (`pkg.(*Type).Method` and its file); the
+                // user's width is kept (egui's memory, saved with the window).
                 egui::Panel::right("details")
-                    .default_size(380.0)
+                    .default_size(DETAILS_PANEL_PT)
                     .show(ui, |ui| {
                         egui::ScrollArea::vertical().show(ui, |ui| {
                             if let Some(pick) = doc.selected {

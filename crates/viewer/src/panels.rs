@@ -146,15 +146,25 @@ pub(crate) fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) 
     for f in model.interner.stack(stack) {
         let func = model.string(f.func);
         let file = format!("{}:{}", model.string(f.file), f.line);
-        let r =
-            ui.add(egui::Label::new(RichText::new(func).monospace()).sense(egui::Sense::click()));
-        ui.label(
-            RichText::new(format!("    {file}"))
-                .monospace()
-                .small()
-                .weak(),
+        // One line each, cut with an ellipsis when the panel is narrow (never wrapped a few
+        // letters a line); the whole frame shows on hover.
+        let r = ui.add(
+            egui::Label::new(RichText::new(func).monospace())
+                .truncate()
+                .sense(egui::Sense::click()),
         );
-        if r.on_hover_text("click to copy").clicked() {
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("    {file}"))
+                    .monospace()
+                    .small()
+                    .weak(),
+            )
+            .truncate(),
+        );
+        if r.on_hover_text(format!("{func}\n{file}\nclick to copy"))
+            .clicked()
+        {
             ui.ctx().copy_text(format!("{func}\n\t{file}"));
         }
     }
