@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use egui::{Color32, Key, RichText, Ui};
+use egui::{Color32, Key, Modifiers, RichText, Ui};
 
 use super::analyses::{Analyses, Slot};
 use super::flame::ProfilesView;
@@ -382,6 +382,48 @@ impl Doc {
         self.mode = LaneMode::Goroutines;
         self.view.scroll_y = 0.0;
     }
+}
+
+/// Entries completing a typed path: in the directory it names (the working directory for
+/// a bare name), the subdirectories (ending in the separator) and the files that look like
+/// traces (`.trace`, `.out`, or "trace" in the name) whose names start with what follows
+/// the last separator. Hidden entries only when asked for with a leading dot; at most 12,
+/// directories first, by name.
+pub fn path_completions(input: &str) -> Vec<String> {
+    let sep = std::path::MAIN_SEPARATOR;
+    let (dir, prefix) = match input.rfind(sep) {
+        Some(i) => (&input[..=i], &input[i + 1..]),
+        None => ("", input),
+    };
+    let Ok(entries) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(bool, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+                return None;
+            }
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let lower = name.to_lowercase();
+            let tracey =
+                lower.ends_with(".trace") || lower.ends_with(".out") || lower.contains("trace");
+            (is_dir || tracey).then_some((!is_dir, name))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .take(12)
+        .map(|(is_file, name)| {
+            if is_file {
+                format!("{dir}{name}")
+            } else {
+                format!("{dir}{name}{sep}")
+            }
+        })
+        .collect()
 }
 
 /// Room kept at the top bar's right for the Legend and ? buttons.
@@ -905,19 +947,73 @@ impl GoscopeApp {
         });
     }
 
+    /// The path field, with the directories and trace files that complete what is typed
+    /// (click one, or Tab for the first).
     fn path_field_ui(&mut self, ui: &mut Ui) {
+        let mut tab = false;
         ui.horizontal(|ui| {
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.path_input)
+                    .id_salt("path-field")
                     .hint_text("/path/to/trace.out")
                     .desired_width(360.0),
             );
+            tab = field.has_focus() && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Tab));
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if (ui.button("Open").clicked() || enter) && !self.path_input.trim().is_empty() {
                 let p = PathBuf::from(self.path_input.trim());
                 self.open(&p);
             }
         });
+        let input = self.path_input.trim();
+        if input.is_empty() {
+            return;
+        }
+        let completions = path_completions(input);
+        if tab && let Some(first) = completions.first() {
+            self.path_input = first.clone();
+            return;
+        }
+        for c in completions {
+            if ui.link(RichText::new(&c).monospace().small()).clicked() {
+                let is_dir = c.ends_with(std::path::MAIN_SEPARATOR);
+                self.path_input = c.clone();
+                if !is_dir {
+                    self.open(Path::new(&c));
+                }
+            }
+        }
+    }
+
+    /// With a trace open, the open dialog's fallback (when no desktop portal answered):
+    /// the note, the path field and the recent files, in a window over the timeline.
+    fn open_fallback_ui(&mut self, ctx: &egui::Context) {
+        let Some(note) = self.dialog_note.clone() else {
+            return;
+        };
+        if self.doc.is_none() {
+            return; // the start page shows the same
+        }
+        let mut open = true;
+        egui::Window::new("Open a trace")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.colored_label(Color32::from_rgb(230, 190, 60), note);
+                self.path_field_ui(ui);
+                if !self.recent.is_empty() {
+                    ui.label(RichText::new("Recent files").strong());
+                    for p in self.recent.clone() {
+                        if ui.link(p.display().to_string()).clicked() {
+                            self.open(&p);
+                        }
+                    }
+                }
+            });
+        if !open || self.loader.is_some() {
+            self.dialog_note = None;
+        }
     }
 
     fn help_ui(&mut self, ctx: &egui::Context) {
@@ -1149,6 +1245,7 @@ impl GoscopeApp {
         if self.show_help || self.show_legend {
             self.help_ui(&ctx);
         }
+        self.open_fallback_ui(&ctx);
     }
 }
 

@@ -1276,3 +1276,57 @@ fn findings_are_grouped_collapsible_and_filterable() {
     h.run_steps(2);
     h.get_by_label(&list[0].title);
 }
+
+/// With a trace open, Ctrl+O where no desktop portal answers shows the same fallback as
+/// the start page: the note, a path field that completes directories and trace files, and
+/// the recent files.
+#[test]
+fn ctrl_o_with_a_trace_open_offers_the_path_field_when_no_dialog_can_show() {
+    let mut h = harness(Some(trace("stall-go127")));
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        h.key_press_modifiers(Modifiers::COMMAND, egui::Key::O);
+    } else {
+        // A desktop session would show the real dialog; stand in for a portal that fails.
+        h.state_mut().dialog_note =
+            Some("The file dialog could not be shown. Type the trace's path below.".into());
+    }
+    h.run_steps(3);
+    h.get_by_label("Open a trace");
+    h.get_by_label_contains("Type the trace's path below");
+    // Completion: the directory's traces that start with what is typed.
+    let dir = trace("stall-go127").parent().unwrap().to_path_buf();
+    let typed = format!("{}{}stall-go12", dir.display(), std::path::MAIN_SEPARATOR);
+    h.state_mut().path_input = typed.clone();
+    h.run_steps(2);
+    let want = format!("{typed}5.trace");
+    h.get_by_label(&want).click();
+    h.run_steps(2);
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.trace.path().ends_with("stall-go125.trace"));
+    assert!(
+        h.query_by_label("Open a trace").is_none(),
+        "the window closes"
+    );
+}
+
+#[test]
+fn path_completion_lists_directories_and_traces() {
+    let dir = trace("stall-go127")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let sep = std::path::MAIN_SEPARATOR;
+    let got = goscope_viewer::app::path_completions(&format!("{}{sep}tr", dir.display()));
+    assert_eq!(got, vec![format!("{}{sep}traces{sep}", dir.display())]);
+    let got = goscope_viewer::app::path_completions(&format!(
+        "{}{sep}traces{sep}timers-go12",
+        dir.display()
+    ));
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got.iter().all(|p| p.ends_with(".trace")));
+}
