@@ -1057,13 +1057,12 @@ fn visible_stack_max(cols: &[std::sync::Arc<Vec<lod::Column>>], bucket: f64, n: 
 
 /// The scale's maximum, at the ribbon's top right ("max 37", "max 1.2 GB").
 fn scale_label(painter: &egui::Painter, rect: Rect, text: String) {
-    painter.text(
-        Pos2::new(rect.right() - 3.0, rect.top()),
-        Align2::RIGHT_TOP,
-        text,
-        FontId::proportional(9.5),
-        Color32::from_gray(200),
-    );
+    let galley = painter.layout_no_wrap(text, FontId::proportional(9.5), Color32::from_gray(210));
+    let at =
+        Align2::RIGHT_TOP.anchor_size(Pos2::new(rect.right() - 3.0, rect.top()), galley.size());
+    // On a dark chip, so the data under it cannot hide it.
+    painter.rect_filled(at.expand(1.0), 2.0, Color32::from_black_alpha(170));
+    painter.galley(at.min, galley, Color32::from_gray(210));
 }
 
 /// Bytes for a scale label: "1.2 GB".
