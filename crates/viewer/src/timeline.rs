@@ -208,10 +208,22 @@ fn lane_items(
                 s.fold_shares(f, tv, bucket_px)
             })
         }
-        LaneKind::Regions => LaneLayout {
-            items: lod::layout(&model.goroutines[i].regions, tv, 1.0),
-            folds: Vec::new(),
-        },
+        LaneKind::Regions(depth) => {
+            // Regions of one depth do not overlap; items point into the goroutine's regions.
+            let all = &model.goroutines[i].regions;
+            let index: Vec<usize> = (0..all.len())
+                .filter(|&k| region_band(all[k].depth) == depth)
+                .collect();
+            let these: Vec<goscope_model::Region> = index.iter().map(|&k| all[k]).collect();
+            let mut items = lod::layout(&these, tv, 1.0);
+            for it in &mut items {
+                it.first = index[it.first];
+            }
+            LaneLayout {
+                items,
+                folds: Vec::new(),
+            }
+        }
         LaneKind::Thread => {
             let s = &model.threads[i].spans;
             LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
@@ -234,7 +246,10 @@ fn row_lanes(row: &Row, out: &mut Vec<(LaneKind, usize)>) {
         }
         Row::Goroutine(i) => {
             out.push((LaneKind::Goroutine, i));
-            out.push((LaneKind::Regions, i));
+            // (A row's region bands are few; an absent depth lays out nothing.)
+            for d in 0..MAX_REGION_BANDS {
+                out.push((LaneKind::Regions(d), i));
+            }
         }
         Row::Thread(i) => out.push((LaneKind::Thread, i)),
         Row::Group { .. } | Row::Tasks(_) => {}
@@ -258,7 +273,8 @@ pub enum LaneKind {
     Proc,
     ProcWork(goscope_model::PWork),
     Goroutine,
-    Regions,
+    /// A goroutine's user regions at one nesting depth (the last holds all deeper ones).
+    Regions(u8),
     Thread,
     Gc,
     Stw,
@@ -1265,6 +1281,35 @@ fn longest_per_column(
     out
 }
 
+/// Height of one band of user regions at a goroutine lane's bottom.
+const REGION_BAND_PX: f32 = 3.0;
+/// Region depths drawn apart; deeper ones share the last band.
+const MAX_REGION_BANDS: u8 = 3;
+
+/// The band a region of nesting `depth` goes in.
+fn region_band(depth: u32) -> u8 {
+    depth.min(u32::from(MAX_REGION_BANDS) - 1) as u8
+}
+
+/// How many region bands a goroutine's lane keeps at its bottom: one per depth it has (at
+/// least one, so lanes line up whether or not they have regions).
+fn region_bands(regions: &[goscope_model::Region]) -> u8 {
+    regions
+        .iter()
+        .map(|r| region_band(r.depth) + 1)
+        .max()
+        .unwrap_or(1)
+}
+
+/// Where band `d` is in a lane's plot rect.
+fn region_band_rect(prect: Rect, d: u8) -> Rect {
+    let bottom = prect.bottom() - REGION_BAND_PX * d as f32;
+    Rect::from_min_max(
+        Pos2::new(prect.left(), bottom - REGION_BAND_PX),
+        Pos2::new(prect.right(), bottom),
+    )
+}
+
 /// The names of a lane kind's fold categories, by category index.
 fn share_names(kind: LaneKind) -> &'static [&'static str] {
     match kind {
@@ -1279,7 +1324,7 @@ fn share_names(kind: LaneKind) -> &'static [&'static str] {
             goscope_model::PWork::Syscall => &["syscall"],
             goscope_model::PWork::Stw => &["stop-the-world"],
         },
-        LaneKind::Regions => &[],
+        LaneKind::Regions(_) => &[],
     }
 }
 
@@ -1477,8 +1522,14 @@ fn row_ui(
                     .truncate(),
                 );
             }
-            let lane =
-                Rect::from_min_max(prect.min, Pos2::new(prect.right(), prect.bottom() - 3.0));
+            let bands = region_bands(&g.regions);
+            let lane = Rect::from_min_max(
+                prect.min,
+                Pos2::new(
+                    prect.right(),
+                    prect.bottom() - REGION_BAND_PX * bands as f32,
+                ),
+            );
             if highlight.has_goroutine(g.id) {
                 // A mark at the lane's start for a highlighted goroutine.
                 painter.rect_filled(
@@ -1495,12 +1546,15 @@ fn row_ui(
                 mesh.add_colored_rect(item_rect(item, lane), c);
             }
             fold_mesh(&mut mesh, lane, &items, &GOROUTINE_SHARES);
-            // Regions as a thin strip at the bottom.
-            let strip =
-                Rect::from_min_max(Pos2::new(prect.left(), prect.bottom() - 3.0), prect.max);
-            let regions = cache.items(model, tv, LaneKind::Regions, *i);
-            for &item in regions.iter() {
-                mesh.add_colored_rect(item_rect(&item, strip), colors::REGION);
+            // Regions as thin bands at the bottom, the outermost lowest, deeper ones above
+            // and lighter.
+            for d in 0..bands {
+                let strip = region_band_rect(prect, d);
+                let color = colors::REGION.lerp_to_gamma(Color32::WHITE, 0.25 * d as f32);
+                let regions = cache.items(model, tv, LaneKind::Regions(d), *i);
+                for &item in regions.iter() {
+                    mesh.add_colored_rect(item_rect(&item, strip), color);
+                }
             }
             painter.add(Shape::mesh(mesh));
             for item in items.iter() {
@@ -1754,8 +1808,11 @@ pub(crate) fn pick_at(
     match row {
         Row::Goroutine(gi) => {
             let g = &model.goroutines[*gi];
-            if p.y > rect.bottom() - 4.0 {
-                if let Some(i) = item_under(cache, model, tv, LaneKind::Regions, *gi, x) {
+            let bands = region_bands(&g.regions);
+            let band = ((rect.bottom() - p.y) / REGION_BAND_PX).floor();
+            if band >= 0.0 && (band as u8) < bands {
+                let d = band as u8;
+                if let Some(i) = item_under(cache, model, tv, LaneKind::Regions(d), *gi, x) {
                     return Some(Pick::Region {
                         g: *gi,
                         region: i.first,

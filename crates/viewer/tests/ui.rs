@@ -1330,3 +1330,77 @@ fn path_completion_lists_directories_and_traces() {
     assert_eq!(got.len(), 4, "{got:?}");
     assert!(got.iter().all(|p| p.ends_with(".trace")));
 }
+
+/// Nested regions get bands by depth: pointing at the band above a region's finds the
+/// region nested in it.
+#[test]
+fn nested_regions_are_drawn_and_picked_by_depth() {
+    let mut h = harness(Some(trace("annotations-go127")));
+    let (g, outer, inner) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let gr = m
+            .goroutines
+            .iter()
+            .find(|g| g.regions.iter().any(|r| m.string(r.name) == "decode"))
+            .expect("a goroutine with decode inside lookup");
+        let find = |name: &str| {
+            *gr.regions
+                .iter()
+                .find(|r| m.string(r.name) == name)
+                .unwrap()
+        };
+        (gr.id, find("lookup"), find("decode"))
+    };
+    assert!(inner.depth > outer.depth);
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .jump_to_goroutine(g, inner.start_ns);
+    {
+        let v = &mut h.state_mut().doc.as_mut().unwrap().view;
+        v.start_ns = outer.start_ns as f64;
+        v.end_ns = outer.end_ns as f64;
+    }
+    h.run_steps(3);
+    let (plot, lane) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let gi = doc.trace.model.goroutine_index(g).unwrap();
+        (
+            doc.geometry.plot,
+            doc.geometry.row_rect(&Row::Goroutine(gi)).unwrap(),
+        )
+    };
+    let (v0, v1) = view_ns(&h);
+    let mid = (inner.start_ns + inner.end_ns) as f64 / 2.0;
+    let x = plot.left() + ((mid - v0) / (v1 - v0)) as f32 * plot.width();
+    // The band for the inner region's depth: 3 px per depth above the lane's bottom.
+    let y = lane.bottom() - 3.0 * inner.depth as f32 - 1.5;
+    h.event(egui::Event::PointerMoved(Pos2::new(x, y)));
+    let mut found = false;
+    for _ in 0..40 {
+        h.step();
+        if h.query_by_label("region decode").is_some() {
+            found = true;
+            break;
+        }
+    }
+    assert!(
+        found,
+        "hovering the depth-{} band shows the nested region",
+        inner.depth
+    );
+    h.event(egui::Event::PointerMoved(Pos2::new(
+        x,
+        lane.bottom() - 3.0 * outer.depth as f32 - 1.5,
+    )));
+    let mut found = false;
+    for _ in 0..40 {
+        h.step();
+        if h.query_by_label("region lookup").is_some() {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the band below shows the outer region");
+}
