@@ -638,6 +638,41 @@ mod tests {
     }
 
     #[test]
+    fn gappy_lanes_through_running_totals_equal_the_walk() {
+        // A processor's spans: busy stretches with idle gaps, so its blocks are not
+        // chained and the totals path reads starts and durations apart.
+        use crate::data::PSpan;
+        use crate::spans::Spans;
+        let mut plain = Vec::new();
+        let mut t = 0i64;
+        for i in 0..20_000i64 {
+            let d = 1 + (i * 7919) % 3000;
+            plain.push(PSpan {
+                start_ns: t,
+                end_ns: t + d,
+                g: i % 7,
+            });
+            t += d + (i * 104_729) % 2000;
+        }
+        let packed: Spans<PSpan> = plain.iter().copied().collect();
+        for width in [1_000.0, 137.0] {
+            let view = TimeView::new(0.0, t as f64, width);
+            let items = packed.layout(&view, 3.0);
+            let mut checked = 0;
+            for item in items.iter().filter(|i| i.is_folded()) {
+                let walked = fold_shares(&plain, item, &view, |_| 0);
+                let fast = packed.fold_shares(item, &view, 1);
+                assert_eq!(fast.len(), walked.len());
+                for (a, b) in fast.iter().zip(&walked) {
+                    assert!((a.shares[0] - b.shares[0]).abs() < 1e-4, "{a:?} vs {b:?}");
+                }
+                checked += usize::from(uses_totals(item.count, walked.len(), 1));
+            }
+            assert!(checked > 0, "the totals path ran at {width} px");
+        }
+    }
+
+    #[test]
     fn a_slice_summed_through_running_totals_equals_the_walk() {
         // 30,000 spans of 1–20 ns with gaps of 0–20 ns, all one category.
         let mut spans = Vec::new();
