@@ -661,7 +661,7 @@ mod tests {
             let mut checked = 0;
             for item in items.iter().filter(|i| i.is_folded()) {
                 let walked = fold_shares(&plain, item, &view, |_| 0);
-                let fast = packed.fold_shares(item, &view, 1, true);
+                let fast = packed.fold_shares(item, &view, 1);
                 assert_eq!(fast.len(), walked.len());
                 for (a, b) in fast.iter().zip(&walked) {
                     assert!((a.shares[0] - b.shares[0]).abs() < 1e-4, "{a:?} vs {b:?}");
@@ -753,7 +753,7 @@ mod tests {
                 folds += 1;
                 let walked = fold_shares(&plain, item, &view, |s| s.state as usize);
                 for bucket_px in [1, 2, 3] {
-                    let fast = packed.fold_shares(item, &view, bucket_px, true);
+                    let fast = packed.fold_shares(item, &view, bucket_px);
                     assert_eq!(fast.len(), walked.len());
                     // Totals are used when the fold holds many spans a column; then each
                     // bucket of columns holds the mean of the walk's columns.
@@ -778,27 +778,6 @@ mod tests {
                 }
             }
             assert!(folds > 0, "the view {from}..{to} folds");
-            // While the view moves, column edges are interpolated inside their blocks: each
-            // column is off by at most the two blocks at its edges.
-            let max_block_ns = plain
-                .chunks(BLOCK)
-                .map(|c| c.last().unwrap().end_ns - c[0].start_ns)
-                .max()
-                .unwrap() as f64;
-            let bound = (2.0 * max_block_ns / view.ns_per_px) as f32 + 1e-3;
-            for item in items.iter().filter(|i| i.is_folded()) {
-                let exact = packed.fold_shares(item, &view, 1, true);
-                let rough = packed.fold_shares(item, &view, 1, false);
-                assert_eq!(exact.len(), rough.len());
-                for (a, b) in exact.iter().zip(&rough) {
-                    for k in 0..MAX_SHARES {
-                        assert!(
-                            (a.shares[k] - b.shares[k]).abs() <= bound,
-                            "{a:?} vs {b:?} (bound {bound})"
-                        );
-                    }
-                }
-            }
         }
     }
 

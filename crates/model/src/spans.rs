@@ -545,22 +545,15 @@ impl<S: Fields> Spans<S> {
     /// The share of each pixel column's time that `item`'s spans spend in each category
     /// (`lod::fold_shares`), read through the lane's running totals; where the fold holds
     /// many spans a column, `bucket_px` columns share one sum (their mean).
-    ///
-    /// `exact: false` (for frames while the view moves) reads no span at a column edge: the
-    /// time before it is interpolated between the totals at its block's start and end, as if
-    /// the block's mix were even through it. A column is then off by at most the part of a
-    /// block at each of its edges.
     pub fn fold_shares(
         &self,
         item: &lod::Item,
         view: &lod::TimeView,
         bucket_px: usize,
-        exact: bool,
     ) -> Vec<lod::ShareColumn> {
         // No column edge of the fold lies before its first span's block.
         let mut from_block = item.first / BLOCK;
-        let before =
-            (S::SHARES > 0).then_some(|t: f64| self.time_before(t, &mut from_block, exact));
+        let before = (S::SHARES > 0).then_some(|t: f64| self.time_before(t, &mut from_block));
         lod::fold_shares_with(
             self.len(),
             |i| self.times_at(i),
@@ -579,7 +572,7 @@ impl<S: Fields> Spans<S> {
     /// to `t`). `from_block` is a block at or before the answer's (the last one's, when
     /// called with `t` non-decreasing); it is moved on. One search of the block starts,
     /// then at most half a block of spans, from the running total at the nearer edge.
-    fn time_before(&self, t: f64, from_block: &mut usize, exact: bool) -> [f64; lod::MAX_SHARES] {
+    fn time_before(&self, t: f64, from_block: &mut usize) -> [f64; lod::MAX_SHARES] {
         let mut acc = [0f64; lod::MAX_SHARES];
         // The last block whose first span starts before `t`.
         let kb = lod::gallop(&self.block_starts, *from_block, |&s| (s as f64) < t);
@@ -607,18 +600,6 @@ impl<S: Fields> Spans<S> {
         };
         let r = BlockReader::new(self, block);
         let next = self.share_totals.get(b).copied();
-        if let (false, Some(after)) = (exact, next) {
-            let (start, end) = (r.start(0) as f64, r.end(BLOCK - 1) as f64);
-            let frac = if end > start {
-                ((t - start) / (end - start)).clamp(0.0, 1.0)
-            } else {
-                1.0
-            };
-            for c in 0..lod::MAX_SHARES {
-                acc[c] = base[c] as f64 + (after[c] - base[c]) as f64 * frac;
-            }
-            return acc;
-        }
         match next {
             Some(after) if (r.times(BLOCK / 2).0 as f64) < t => {
                 // Backwards from the next block's total: take off what starts at or after

@@ -132,9 +132,8 @@ pub struct LodCache {
 /// Where a fold holds many spans a pixel column, its shares are summed per this many
 /// columns (half the work; the eye does not tell the difference at that density)...
 const FOLD_BUCKET_PX: usize = 2;
-/// ...and per this many while the view moves, with column edges interpolated inside their
-/// blocks (no span read; `Spans::fold_shares` with `exact: false`); the first frame the
-/// view holds still sums them again, exactly, per `FOLD_BUCKET_PX`.
+/// ...and per this many while the view moves; the first frame it holds still sums them
+/// again per `FOLD_BUCKET_PX`.
 const MOVING_FOLD_BUCKET_PX: usize = 8;
 
 /// The size of lane and ribbon names (readable; Ctrl+= / Ctrl+- scale the whole UI).
@@ -199,14 +198,14 @@ fn lane_items(
         LaneKind::Proc => {
             let s = &model.procs[i].spans;
             LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
-                s.fold_shares(f, tv, bucket_px, bucket_px == FOLD_BUCKET_PX)
+                s.fold_shares(f, tv, bucket_px)
             })
         }
         LaneKind::ProcWork(w) => slice_folds(model.procs[i].work_of(w), totals, tv, bucket_px),
         LaneKind::Goroutine => {
             let s = &model.goroutines[i].spans;
             LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
-                s.fold_shares(f, tv, bucket_px, bucket_px == FOLD_BUCKET_PX)
+                s.fold_shares(f, tv, bucket_px)
             })
         }
         LaneKind::Regions(depth) => {
@@ -228,7 +227,7 @@ fn lane_items(
         LaneKind::Thread => {
             let s = &model.threads[i].spans;
             LaneLayout::new(s.layout(tv, MIN_SPAN_PX), |f| {
-                s.fold_shares(f, tv, bucket_px, bucket_px == FOLD_BUCKET_PX)
+                s.fold_shares(f, tv, bucket_px)
             })
         }
         LaneKind::Gc => slice_folds(&model.gc, totals, tv, bucket_px),
