@@ -80,6 +80,8 @@ struct TypeTable {
     /// Index into the cached stats.
     selected: Option<usize>,
     listing: Listing,
+    /// The instance last clicked (shown selected in its table).
+    picked: Option<Source>,
     sort: SortKey,
     descending: bool,
     /// Stats indices in display order, and the sort they were made for.
@@ -92,6 +94,7 @@ impl TypeTable {
         TypeTable {
             selected: None,
             listing: Listing::All,
+            picked: None,
             sort: SortKey::Total,
             descending: true,
             order: Vec::new(),
@@ -365,7 +368,15 @@ fn types_ui(
             vec2(instances_px, height_px),
             Layout::top_down(Align::Min),
             |ui| {
-                action = instances_ui(ui, model, kind, stats, &mut table.listing, task_index);
+                action = instances_ui(
+                    ui,
+                    model,
+                    kind,
+                    stats,
+                    &mut table.listing,
+                    &mut table.picked,
+                    task_index,
+                );
             },
         );
     });
@@ -558,6 +569,7 @@ fn instances_ui(
     kind: Kind,
     stats: &TypeStats,
     listing: &mut Listing,
+    picked: &mut Option<Source>,
     task_index: &HashMap<u64, usize>,
 ) -> Action {
     let instances = match *listing {
@@ -631,7 +643,11 @@ fn instances_ui(
                 (true, false) => Some("had not ended when the trace ended"),
                 (false, false) => Some("spans the whole trace"),
             };
-            Some(Row::new(cells).hover(hover.map(str::to_owned)))
+            Some(
+                Row::new(cells)
+                    .selected(*picked == Some(inst.source))
+                    .hover(hover.map(str::to_owned)),
+            )
         });
     let Some(inst) = out
         .clicked
@@ -640,6 +656,7 @@ fn instances_ui(
     else {
         return Action::None;
     };
+    *picked = Some(inst.source);
     match inst.source {
         Source::Task(i) => Action::ShowTask(i),
         Source::Region { goroutine, region } => {
@@ -1065,6 +1082,8 @@ mod tests {
         h.get_by_label("#3").click();
         h.run();
         assert_eq!(h.state().last, Action::ShowTask(task3_index));
+        // Its row stays marked in the instance table.
+        assert_eq!(h.state().view.tasks.picked, Some(Source::Task(task3_index)));
         // The statistics were computed once, not per frame.
         assert_eq!(cached(&h.state().view), before);
     }
