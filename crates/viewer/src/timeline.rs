@@ -1328,7 +1328,8 @@ fn share_names(kind: LaneKind) -> &'static [&'static str] {
     }
 }
 
-/// A fold column's shares in words, largest first: "62% runnable · 30% waiting · 8% idle".
+/// A fold column's shares in words, largest first: "62% runnable · 30% waiting · 8% not in
+/// the fold" (the rest of the column: a gap, or a span beside the fold).
 pub(crate) fn shares_text(kind: LaneKind, shares: &[u16; lod::MAX_SHARES]) -> String {
     let shares = shares.map(|s| f32::from(s) / 10_000.0);
     let names = share_names(kind);
@@ -1340,7 +1341,7 @@ pub(crate) fn shares_text(kind: LaneKind, shares: &[u16; lod::MAX_SHARES]) -> St
         .collect();
     let rest = 1.0 - shares.iter().sum::<f32>();
     if rest >= 0.005 {
-        parts.push((rest, "none"));
+        parts.push((rest, "not in the fold"));
     }
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
     parts

@@ -871,7 +871,8 @@ fn hovering_a_fold_shows_its_column_shares() {
     }
     let text = found.expect("a fold with a busy share under some column");
     assert!(text.starts_with("here: "), "{text}");
-    // Shares in whole percents that add up to about 100 (busy, and idle as "none").
+    // Shares in whole percents that add up to about 100 (busy, and the rest "not in the
+    // fold").
     let total: u32 = text
         .trim_start_matches("here: ")
         .split(" · ")
