@@ -458,6 +458,19 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     h.get_by_label("main.wait");
 }
 
+/// Steps until a node labelled `label` shows (for what background jobs bring), for at
+/// most 4 s.
+fn wait_for_label(h: &mut Harness<'static, GoscopeApp>, label: &str) {
+    for _ in 0..800 {
+        if h.query_by_label(label).is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    panic!("{label:?} did not show");
+}
+
 /// Steps until the background analyses have arrived.
 fn wait_analyses(h: &mut Harness<'static, GoscopeApp>) {
     for _ in 0..4000 {
@@ -1141,8 +1154,11 @@ fn a_task_clicked_in_the_tasks_tab_is_selected_and_framed() {
     );
     h.get_by_label("Tasks & regions").click();
     h.run_steps(3);
+    // The task statistics are summed in the background.
+    wait_for_label(&mut h, "fetch");
     h.get_by_label("fetch").click();
     h.run_steps(3);
+    wait_for_label(&mut h, "#3");
     h.get_by_label("#3").click();
     h.run_steps(4);
     let (i, a, b) = {
