@@ -481,18 +481,8 @@ impl GoscopeApp {
             })
             .unwrap_or_default();
         let mut app = GoscopeApp {
-            doc: None,
-            loader: None,
-            before_preview: None,
-            error: None,
             recent,
-            path_input: String::new(),
-            dialog_note: None,
-            show_help: false,
-            show_legend: false,
-            title_sent: String::new(),
-            fitted: false,
-            ctx: cc.egui_ctx.clone(),
+            ..GoscopeApp::headless(cc.egui_ctx.clone())
         };
         if let Some(early) = early {
             let _ = early.ctx.set(cc.egui_ctx.clone());
