@@ -218,15 +218,7 @@ fn plural(n: usize, noun: &str) -> String {
 /// A histogram edge as a short label: "20 µs".
 fn format_edge(ns: i64) -> String {
     let v = ns as f64;
-    let (div, unit) = if v < 1e3 {
-        (1.0, "ns")
-    } else if v < 1e6 {
-        (1e3, "µs")
-    } else if v < 1e9 {
-        (1e6, "ms")
-    } else {
-        (1e9, "s")
-    };
+    let (div, unit) = super::view::time_unit(v);
     format!("{} {unit}", v / div)
 }
 

@@ -174,23 +174,33 @@ pub(crate) fn tick_step_ns(ns_per_px: f64, min_px: f64) -> f64 {
 /// A tick label relative to trace start: "12.5 ms".
 pub(crate) fn format_tick(rel_ns: f64, step_ns: f64) -> String {
     // The unit one order of magnitude above the step: ticks 500 µs apart read 2.5 ms.
-    let (div, unit) = if step_ns * 10.0 < 1e3 {
+    format_in_unit_of(rel_ns, step_ns * 10.0, step_ns)
+}
+
+/// The unit a time of about `ns` reads best in: its size in ns and its name.
+pub(crate) fn time_unit(ns: f64) -> (f64, &'static str) {
+    if ns < 1e3 {
         (1.0, "ns")
-    } else if step_ns * 10.0 < 1e6 {
+    } else if ns < 1e6 {
         (1e3, "µs")
-    } else if step_ns * 10.0 < 1e9 {
+    } else if ns < 1e9 {
         (1e6, "ms")
     } else {
         (1e9, "s")
-    };
-    let v = rel_ns / div;
+    }
+}
+
+/// `ns` in the unit `time_unit` picks for `unit_ns`, with the decimals a resolution of
+/// `step_ns` needs.
+fn format_in_unit_of(ns: f64, unit_ns: f64, step_ns: f64) -> String {
+    let (div, unit) = time_unit(unit_ns);
     let step = step_ns / div;
     let decimals = if step >= 1.0 {
         0
     } else {
         (-step.log10()).ceil() as usize
     };
-    format!("{v:.decimals$} {unit}")
+    format!("{:.decimals$} {unit}", ns / div)
 }
 
 /// Above this many steps from the trace's start, tick labels read as offsets from a
@@ -232,37 +242,12 @@ pub(crate) fn axis_labels(
 
 /// An offset from an axis base, in the unit of `step_ns` ("832 ns", "4.5 µs").
 pub(crate) fn format_offset(ns: f64, step_ns: f64) -> String {
-    let (div, unit) = if step_ns < 1e3 {
-        (1.0, "ns")
-    } else if step_ns < 1e6 {
-        (1e3, "µs")
-    } else if step_ns < 1e9 {
-        (1e6, "ms")
-    } else {
-        (1e9, "s")
-    };
-    let step = step_ns / div;
-    let decimals = if step >= 1.0 {
-        0
-    } else {
-        (-step.log10()).ceil() as usize
-    };
-    format!("{:.decimals$} {unit}", ns / div)
+    format_in_unit_of(ns, step_ns, step_ns)
 }
 
 /// A time from the trace's start in the unit of its size, to `resolution_ns`.
 pub(crate) fn format_base(t_ns: f64, resolution_ns: f64) -> String {
-    let (div, unit) = if t_ns.abs() >= 1e9 {
-        (1e9, "s")
-    } else if t_ns.abs() >= 1e6 {
-        (1e6, "ms")
-    } else if t_ns.abs() >= 1e3 {
-        (1e3, "µs")
-    } else {
-        (1.0, "ns")
-    };
-    let decimals = (div / resolution_ns.max(1.0)).log10().ceil().max(0.0) as usize;
-    format!("{:.decimals$} {unit}", t_ns / div)
+    format_in_unit_of(t_ns, t_ns.abs(), resolution_ns)
 }
 
 #[cfg(test)]
