@@ -224,6 +224,8 @@ pub struct GoroutinesView {
     pub sort: Stat,
     pub descending: bool,
     columns: Vec<Stat>,
+    /// The table's header for `columns` (made with them, not every frame).
+    header: Vec<Column>,
     rows: Vec<usize>,
     rows_key: Option<TableKey>,
     selected: Option<i64>,
@@ -252,6 +254,7 @@ impl GoroutinesView {
             sort: Stat::Total,
             descending: true,
             columns: Vec::new(),
+            header: Vec::new(),
             rows: Vec::new(),
             rows_key: None,
             selected: None,
@@ -311,6 +314,7 @@ impl GoroutinesView {
         let Some(group) = self.group.as_deref() else {
             self.rows.clear();
             self.columns.clear();
+            self.header.clear();
             return;
         };
         // Compared in place: building the key every frame would copy its strings.
@@ -332,6 +336,14 @@ impl GoroutinesView {
             .filter(|g| g.name == group)
             .collect();
         self.columns = columns_for(&all);
+        self.header = self
+            .columns
+            .iter()
+            .map(|c| match c {
+                Stat::Id => Column::named(c.title(), 76.0, false),
+                _ => Column::named(c.title(), 110.0, true),
+            })
+            .collect();
         if !self.columns.contains(&self.sort) {
             self.sort = Stat::Total;
         }
@@ -421,14 +433,6 @@ impl GoroutinesView {
                     .weak(),
             );
         });
-        let header: Vec<Column> = self
-            .columns
-            .iter()
-            .map(|c| match c {
-                Stat::Id => Column::named(c.title(), 76.0, false),
-                _ => Column::named(c.title(), 110.0, true),
-            })
-            .collect();
         let sorted = self.columns.iter().position(|c| *c == self.sort);
         let gs = &an.summary.goroutines;
         let (rows, columns, selected) = (&self.rows, &self.columns, self.selected);
@@ -440,7 +444,7 @@ impl GoroutinesView {
                 ui.close();
             }
         };
-        let out = Table::new("goroutine-table", &header)
+        let out = Table::new("goroutine-table", &self.header)
             .sorted(sorted.map(|c| (c, self.descending)))
             .context_menu(&mut menu)
             .show(ui, rows.len(), |pos| {

@@ -127,6 +127,9 @@ pub struct LodCache {
     slice_totals: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<i64>>>,
     /// The tasks' levels, kept while the trace stays.
     task_levels: Option<std::sync::Arc<Vec<Vec<usize>>>>,
+    /// Each goroutine's count of region bands (`region_bands`), kept while the trace stays
+    /// (a frame would otherwise scan every visible goroutine's regions).
+    region_bands: rustc_hash::FxHashMap<usize, u8>,
 }
 
 /// Where a fold holds many spans a pixel column, its shares are summed per this many
@@ -301,6 +304,7 @@ impl LodCache {
             if first {
                 self.slice_totals.clear();
                 self.task_levels = None;
+                self.region_bands.clear();
             }
             self.key = Some(key);
             self.items.clear();
@@ -314,6 +318,14 @@ impl LodCache {
             self.fine = true;
         }
         !self.fine
+    }
+
+    /// How many region bands goroutine `gi`'s lane keeps, found once per trace.
+    fn region_bands(&mut self, model: &Model, gi: usize) -> u8 {
+        *self
+            .region_bands
+            .entry(gi)
+            .or_insert_with(|| region_bands(&model.goroutines[gi].regions))
     }
 
     /// The user tasks packed into levels (`lanes::task_levels`), made once per trace.
@@ -1523,7 +1535,7 @@ fn row_ui(
                     .truncate(),
                 );
             }
-            let bands = region_bands(&g.regions);
+            let bands = cache.region_bands(model, *i);
             let lane = Rect::from_min_max(
                 prect.min,
                 Pos2::new(
@@ -1809,7 +1821,7 @@ pub(crate) fn pick_at(
     match row {
         Row::Goroutine(gi) => {
             let g = &model.goroutines[*gi];
-            let bands = region_bands(&g.regions);
+            let bands = cache.region_bands(model, *gi);
             let band = ((rect.bottom() - p.y) / REGION_BAND_PX).floor();
             if band >= 0.0 && (band as u8) < bands {
                 let d = band as u8;
