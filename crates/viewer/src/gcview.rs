@@ -420,76 +420,43 @@ impl GcView {
     }
 
     fn gc_table_ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
-        ui.label(RichText::new("GC cycles").strong());
-        let rows = self.gc_rows.take().unwrap_or_default();
-        let sorted = GC_COL_KEYS.iter().position(|&k| k == self.gc_sort.col);
-        let selected = self.selected_gc;
-        let out = Table::new("gc-cycles", &GC_COLS)
-            .sorted(sorted.map(|c| (c, self.gc_sort.descending)))
-            .empty_text("none in this trace")
-            .show(ui, rows.len(), |pos| {
-                let i = *rows.get(pos)?;
+        let clicked = sorted_table_ui(
+            ui,
+            ("gc-cycles", "GC cycles"),
+            (&GC_COLS, &GC_COL_KEYS),
+            &mut self.gc_sort,
+            |col| col == GcCol::Mark,
+            &mut self.gc_rows,
+            &mut self.selected_gc,
+            |sort| gc_order(&model.gc, sort),
+            |i| {
                 let c = model.gc.get(i)?;
-                Some(
-                    Row::new(gc_cells(model, i, c))
-                        .selected(selected == Some(i))
-                        .label(gc_row_label(model, i, c)),
-                )
-            });
-        if let Some(col) = out.sort_by.and_then(|c| GC_COL_KEYS.get(c).copied()) {
-            self.gc_sort = self.gc_sort.clicked(col, col == GcCol::Mark);
-            self.gc_rows = Some(gc_order(&model.gc, self.gc_sort));
-        } else {
-            self.gc_rows = Some(rows);
-        }
-        let clicked = out.clicked.or(out.double_clicked);
-        let rows = self.gc_rows.as_deref().unwrap_or_default();
-        match clicked
-            .and_then(|pos| rows.get(pos))
-            .and_then(|&i| Some((i, model.gc.get(i)?)))
-        {
-            Some((i, c)) => {
-                self.selected_gc = Some(i);
-                Action::ShowRange(c.start_ns, c.end_ns)
-            }
+                Some(Row::new(gc_cells(model, i, c)).label(gc_row_label(model, i, c)))
+            },
+        );
+        match clicked.and_then(|i| model.gc.get(i)) {
+            Some(c) => Action::ShowRange(c.start_ns, c.end_ns),
             None => Action::None,
         }
     }
 
     fn stw_table_ui(&mut self, ui: &mut Ui, model: &Model) -> Action {
-        ui.label(RichText::new("Stop-the-world pauses").strong());
-        let rows = self.stw_rows.take().unwrap_or_default();
-        let sorted = STW_COL_KEYS.iter().position(|&k| k == self.stw_sort.col);
-        let selected = self.selected_stw;
-        let out = Table::new("stw-pauses", &STW_COLS)
-            .sorted(sorted.map(|c| (c, self.stw_sort.descending)))
-            .empty_text("none in this trace")
-            .show(ui, rows.len(), |pos| {
-                let i = *rows.get(pos)?;
+        let clicked = sorted_table_ui(
+            ui,
+            ("stw-pauses", "Stop-the-world pauses"),
+            (&STW_COLS, &STW_COL_KEYS),
+            &mut self.stw_sort,
+            |col| matches!(col, StwCol::Duration | StwCol::Straggler),
+            &mut self.stw_rows,
+            &mut self.selected_stw,
+            |sort| stw_order(model, sort),
+            |i| {
                 let s = model.stw.get(i)?;
-                Some(
-                    Row::new(stw_cells(model, s))
-                        .selected(selected == Some(i))
-                        .label(stw_row_label(model, s)),
-                )
-            });
-        if let Some(col) = out.sort_by.and_then(|c| STW_COL_KEYS.get(c).copied()) {
-            let longest_first = matches!(col, StwCol::Duration | StwCol::Straggler);
-            self.stw_sort = self.stw_sort.clicked(col, longest_first);
-            self.stw_rows = Some(stw_order(model, self.stw_sort));
-        } else {
-            self.stw_rows = Some(rows);
-        }
-        let clicked = out.clicked.or(out.double_clicked);
-        let rows = self.stw_rows.as_deref().unwrap_or_default();
-        match clicked
-            .and_then(|pos| rows.get(pos))
-            .and_then(|&i| Some((i, model.stw.get(i)?)))
-        {
-            Some((i, s)) => {
-                self.selected_stw = Some(i);
-                Action::ShowRange(s.start_ns, s.end_ns)
-            }
+                Some(Row::new(stw_cells(model, s)).label(stw_row_label(model, s)))
+            },
+        );
+        match clicked.and_then(|i| model.stw.get(i)) {
+            Some(s) => Action::ShowRange(s.start_ns, s.end_ns),
             None => Action::None,
         }
     }
@@ -759,6 +726,51 @@ impl GcView {
         }
         action
     }
+}
+
+/// A titled, sortable table of model items (GC cycles, pauses). `rows` holds the items'
+/// indices in display order, made again by `order` when a header is clicked (a column of
+/// `keys`, starting descending if `descending_first` says so); `row` describes item `i`.
+/// Returns the item clicked, which becomes `selected`.
+#[allow(clippy::too_many_arguments)]
+fn sorted_table_ui<C: Copy + PartialEq>(
+    ui: &mut Ui,
+    (id_salt, title): (&str, &str),
+    (cols, keys): (&[Column], &[C]),
+    sort: &mut Sort<C>,
+    descending_first: impl Fn(C) -> bool,
+    rows: &mut Option<Vec<usize>>,
+    selected: &mut Option<usize>,
+    order: impl Fn(Sort<C>) -> Vec<usize>,
+    row: impl Fn(usize) -> Option<Row>,
+) -> Option<usize> {
+    ui.label(RichText::new(title).strong());
+    let shown = rows.take().unwrap_or_default();
+    let sorted = keys.iter().position(|&k| k == sort.col);
+    let chosen = *selected;
+    let out = Table::new(id_salt, cols)
+        .sorted(sorted.map(|c| (c, sort.descending)))
+        .empty_text("none in this trace")
+        .show(ui, shown.len(), |pos| {
+            let i = *shown.get(pos)?;
+            Some(row(i)?.selected(chosen == Some(i)))
+        });
+    let shown = match out.sort_by.and_then(|c| keys.get(c).copied()) {
+        Some(col) => {
+            *sort = sort.clicked(col, descending_first(col));
+            order(*sort)
+        }
+        None => shown,
+    };
+    let clicked = out
+        .clicked
+        .or(out.double_clicked)
+        .and_then(|pos| shown.get(pos).copied());
+    *rows = Some(shown);
+    if clicked.is_some() {
+        *selected = clicked;
+    }
+    clicked
 }
 
 /// Whether a window's utilization shows the program was held back at all (a window at MMU
