@@ -424,25 +424,7 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     let mut h = harness(Some(trace("stall-go127")));
     h.get_by_label("Findings").click();
     h.run_steps(3);
-    // The findings are found in the background; the tab shows them when they are in.
-    let t0 = std::time::Instant::now();
-    let title = loop {
-        let slot = h
-            .state_mut()
-            .doc
-            .as_mut()
-            .unwrap()
-            .findings
-            .as_mut()
-            .expect("findings started");
-        if let Some(f) = slot.get() {
-            break f[0].title.clone();
-        }
-        assert_eq!(slot.failure(), None);
-        assert!(t0.elapsed().as_secs() < 30, "findings did not arrive");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        h.run_steps(1);
-    };
+    let title = wait_findings(&mut h)[0].title.clone();
     h.run_steps(2);
     assert!(
         title.contains("select") && title.contains("main.wait"),
@@ -456,6 +438,54 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     assert_eq!(doc.trace.model.string(g.start_fn), "main.stream");
     assert!(s.duration_ns() > 900_000_000);
     h.get_by_label("main.wait");
+}
+
+/// Opens the Goroutine analysis tab and waits for the analyses it shows.
+fn open_goroutine_analysis(h: &mut Harness<'static, GoscopeApp>) {
+    h.get_by_label("Goroutine analysis").click();
+    h.run_steps(2);
+    wait_analyses(h);
+}
+
+/// Steps until the background findings have arrived (at most 30 s); returns them.
+fn wait_findings(
+    h: &mut Harness<'static, GoscopeApp>,
+) -> std::sync::Arc<Vec<goscope_analysis::findings::Finding>> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let slot = h
+            .state_mut()
+            .doc
+            .as_mut()
+            .unwrap()
+            .findings
+            .as_mut()
+            .expect("findings started");
+        if let Some(f) = slot.get() {
+            return f.clone();
+        }
+        assert_eq!(slot.failure(), None);
+        assert!(t0.elapsed().as_secs() < 30, "findings did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.run_steps(1);
+    }
+}
+
+/// Moves the pointer to `at` and steps until `shown` holds (a tooltip shows once the
+/// pointer has rested a moment), for at most 40 frames.
+fn hover_until(
+    h: &mut Harness<'static, GoscopeApp>,
+    at: Pos2,
+    shown: impl Fn(&Harness<'static, GoscopeApp>) -> bool,
+) -> bool {
+    h.event(egui::Event::PointerMoved(at));
+    for _ in 0..40 {
+        h.step();
+        if shown(h) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Steps until a node labelled `label` shows (for what background jobs bring), for at
@@ -511,9 +541,7 @@ fn click_at(h: &mut Harness<'static, GoscopeApp>, pos: Pos2) {
 #[test]
 fn story_goroutines_to_the_stalled_select() {
     let mut h = harness(Some(trace("stall-go127")));
-    h.get_by_label("Goroutine analysis").click();
-    h.run_steps(2);
-    wait_analyses(&mut h);
+    open_goroutine_analysis(&mut h);
     h.get_by_label("main.stream").click();
     h.run_steps(3);
     h.get_by_label_contains("Block time (select)").click();
@@ -920,9 +948,7 @@ fn frames(h: &Harness<'static, GoscopeApp>, (a, b): (f64, f64)) -> bool {
 #[test]
 fn goroutine_links_frame_its_life_or_select_the_longest_wait() {
     let mut h = harness(Some(trace("stall-go127")));
-    h.get_by_label("Goroutine analysis").click();
-    h.run_steps(2);
-    wait_analyses(&mut h);
+    open_goroutine_analysis(&mut h);
     h.get_by_label("main.stream").click();
     h.run_steps(3);
     // The default sort is Total: the stalled goroutine (≈1 s) is on top.
@@ -1105,17 +1131,11 @@ fn hovering_each_ribbon_shows_its_values() {
         let mut found = false;
         for k in 1..60 {
             let x = plot.left() + plot.width() * k as f32 / 60.0;
-            h.event(egui::Event::PointerMoved(Pos2::new(x, rect.center().y)));
-            // A tooltip shows once the pointer has rested a moment.
-            for _ in 0..40 {
-                h.step();
-                found = expect(r)
+            found = hover_until(&mut h, Pos2::new(x, rect.center().y), |h| {
+                expect(r)
                     .iter()
-                    .all(|t| h.query_by_label_contains(t).is_some());
-                if found {
-                    break;
-                }
-            }
+                    .all(|t| h.query_by_label_contains(t).is_some())
+            });
             if found {
                 break;
             }
@@ -1192,9 +1212,7 @@ fn a_task_clicked_in_the_tasks_tab_is_selected_and_framed() {
 #[test]
 fn the_group_list_makes_the_long_wait_findable() {
     let mut h = harness(Some(trace("stall-go127")));
-    h.get_by_label("Goroutine analysis").click();
-    h.run_steps(2);
-    wait_analyses(&mut h);
+    open_goroutine_analysis(&mut h);
     h.get_by_label("Longest block").click();
     for _ in 0..400 {
         h.step();
@@ -1253,21 +1271,7 @@ fn findings_are_grouped_collapsible_and_filterable() {
     let mut h = harness(Some(trace("stall-go127")));
     h.get_by_label("Findings").click();
     h.run_steps(3);
-    let list = loop {
-        let slot = h
-            .state_mut()
-            .doc
-            .as_mut()
-            .unwrap()
-            .findings
-            .as_mut()
-            .unwrap();
-        if let Some(f) = slot.get() {
-            break f.clone();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        h.run_steps(1);
-    };
+    let list = wait_findings(&mut h);
     h.run_steps(2);
     let blocks = list
         .iter()
@@ -1393,31 +1397,17 @@ fn nested_regions_are_drawn_and_picked_by_depth() {
     let x = plot.left() + ((mid - v0) / (v1 - v0)) as f32 * plot.width();
     // The band for the inner region's depth: 3 px per depth above the lane's bottom.
     let y = lane.bottom() - 3.0 * inner.depth as f32 - 1.5;
-    h.event(egui::Event::PointerMoved(Pos2::new(x, y)));
-    let mut found = false;
-    for _ in 0..40 {
-        h.step();
-        if h.query_by_label("region decode").is_some() {
-            found = true;
-            break;
-        }
-    }
+    let found = hover_until(&mut h, Pos2::new(x, y), |h| {
+        h.query_by_label("region decode").is_some()
+    });
     assert!(
         found,
         "hovering the depth-{} band shows the nested region",
         inner.depth
     );
-    h.event(egui::Event::PointerMoved(Pos2::new(
-        x,
-        lane.bottom() - 3.0 * outer.depth as f32 - 1.5,
-    )));
-    let mut found = false;
-    for _ in 0..40 {
-        h.step();
-        if h.query_by_label("region lookup").is_some() {
-            found = true;
-            break;
-        }
-    }
+    let below = Pos2::new(x, lane.bottom() - 3.0 * outer.depth as f32 - 1.5);
+    let found = hover_until(&mut h, below, |h| {
+        h.query_by_label("region lookup").is_some()
+    });
     assert!(found, "the band below shows the outer region");
 }
