@@ -77,6 +77,9 @@ pub(crate) fn lines(
 pub struct FindingsView {
     pub filter: String,
     collapsed: BTreeSet<&'static str>,
+    /// The lines for the filter and collapsed groups they were made for (filtering reads
+    /// every finding's text, so not every frame). The document's findings never change.
+    lines: Option<(String, BTreeSet<&'static str>, Vec<Line>)>,
 }
 
 /// Height of a group's heading and of a finding, in points.
@@ -90,7 +93,15 @@ impl FindingsView {
             ui.label("Nothing stands out: no long blocks, pauses, quiet periods or assists.");
             return None;
         }
-        let lines = lines(list, &self.filter, &self.collapsed);
+        let fresh = self
+            .lines
+            .as_ref()
+            .is_some_and(|(f, c, _)| *f == self.filter && *c == self.collapsed);
+        if !fresh {
+            let made = lines(list, &self.filter, &self.collapsed);
+            self.lines = Some((self.filter.clone(), self.collapsed.clone(), made));
+        }
+        let lines = self.lines.as_ref().map_or(&[][..], |(_, _, l)| &l[..]);
         let shown = lines
             .iter()
             .filter(|l| matches!(l, Line::Finding(_)))
