@@ -216,8 +216,6 @@ pub struct GoroutinesView {
     groups_of: Option<TraceId>,
     /// Each group's longest single wait, computed from the model in the background.
     longest: Option<(TraceId, Slot<HashMap<String, i64>>)>,
-    /// `groups` carry `longest`'s values.
-    longest_filled: bool,
     pub group_filter: String,
     pub group: Option<String>,
     pub id_filter: String,
@@ -247,7 +245,6 @@ impl GoroutinesView {
             },
             groups_of: None,
             longest: None,
-            longest_filled: false,
             group_filter: String::new(),
             group: None,
             id_filter: String::new(),
@@ -287,9 +284,13 @@ impl GoroutinesView {
             let model = trace.model.clone();
             let slot = Slot::spawn("longest-blocks", ctx, move || longest_blocks(&model));
             self.longest = Some((trace.id, slot));
-            self.longest_filled = false;
         }
-        if self.longest_filled {
+        // The groups get their values all at once: filled when the first has one.
+        if self
+            .groups
+            .first()
+            .is_none_or(|g| g.longest_block_ns.is_some())
+        {
             return;
         }
         if let Some((_, slot)) = self.longest.as_mut()
@@ -299,13 +300,11 @@ impl GoroutinesView {
                 g.longest_block_ns = Some(map.get(&g.name).copied().unwrap_or(0));
             }
             sort_groups(&mut self.groups, self.group_sort);
-            self.longest_filled = true;
         }
     }
 
     fn refresh(&mut self, key_an: TraceId, an: &Analyses) {
         if self.groups_of != Some(key_an) {
-            self.longest_filled = false;
             self.groups = group_rows(an);
             sort_groups(&mut self.groups, self.group_sort);
             self.groups_of = Some(key_an);
