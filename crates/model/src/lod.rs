@@ -38,7 +38,7 @@ impl<S: Timed> SpanTimes for [S] {
 
 /// The mapping between time and x for one frame. f64 throughout: f32 can't hold ns over
 /// seconds.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TimeView {
     /// Time at the left edge.
     pub start_ns: f64,

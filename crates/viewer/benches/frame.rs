@@ -111,9 +111,16 @@ fn main() {
     ] {
         for mode in [LaneMode::Goroutines, LaneMode::Procs] {
             // Still: the view stays put (hover, dock work: the lane layouts are kept).
-            // Moving: the view pans a little every frame, as while W/S/A/D are held, so
-            // every lane is laid out again.
-            for moving in [false, true] {
+            // Moving: D held for a second, then A (the app pans a view's width a second;
+            // at 60 frames a second that is 1/60 of it a frame). Zooming: W held for a
+            // second, then S (4× a second, about 2.3% a frame). Layouts are kept while
+            // the view stays in the window laid out and near its scale, and made anew
+            // when it leaves: those frames are among the measured ones.
+            for how in ["still", "moving", "zooming"] {
+                let case = format!("{name:<20} {:<12} {how:<7}", mode.name());
+                if !selected(&case) {
+                    continue;
+                }
                 {
                     let doc = app.doc.as_mut().unwrap();
                     doc.mode = mode;
@@ -126,14 +133,26 @@ fn main() {
                 let frames: usize = std::env::var("GOSCOPE_BENCH_FRAMES")
                     .ok()
                     .and_then(|v| v.parse().ok())
-                    .unwrap_or(40)
+                    .unwrap_or(125)
                     .max(6);
                 for i in 0..frames {
-                    if moving {
-                        let doc = app.doc.as_mut().unwrap();
-                        let step = doc.view.span_ns() * if i % 2 == 0 { 0.003 } else { -0.002 };
-                        doc.view.start_ns += step;
-                        doc.view.end_ns += step;
+                    let doc = app.doc.as_mut().unwrap();
+                    // One second each way (after the 5 warm-up frames).
+                    let sign = if (i + 55) % 120 < 60 { 1.0 } else { -1.0 };
+                    match how {
+                        "moving" => {
+                            let step = doc.view.span_ns() / 60.0 * sign;
+                            doc.view.start_ns += step;
+                            doc.view.end_ns += step;
+                        }
+                        "zooming" => {
+                            // Around the middle.
+                            let factor = (-1.4f64 / 60.0 * sign).exp();
+                            let d = doc.view.span_ns() * (1.0 - factor) / 2.0;
+                            doc.view.start_ns += d;
+                            doc.view.end_ns -= d;
+                        }
+                        _ => {}
                     }
                     let t = Instant::now();
                     let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
@@ -143,13 +162,15 @@ fn main() {
                         times.push(t.elapsed().as_secs_f64() * 1e3);
                     }
                 }
-                let how = if moving { "moving" } else { "still" };
-                report(&format!("{name:<20} {:<12} {how:<7}", mode.name()), times);
+                report(&case, times);
             }
         }
     }
 
     // The dock's tabs, with the analyses computed up front.
+    if !selected("dock") {
+        return;
+    }
     let t = Instant::now();
     let an = Arc::new(Analyses::compute(data.clone()).expect("analyses"));
     println!(
@@ -212,6 +233,14 @@ fn main() {
         };
         report(&format!("dock: {what:<40}"), times);
     }
+}
+
+/// Whether a case runs: `GOSCOPE_BENCH_ONLY=TEXT` runs only the cases whose name holds
+/// TEXT (e.g. `goroutine moving`, for a profiler), and no dock tabs unless TEXT is `dock`.
+fn selected(case: &str) -> bool {
+    let only = std::env::var("GOSCOPE_BENCH_ONLY").unwrap_or_default();
+    let case: String = case.split_whitespace().collect::<Vec<_>>().join(" ");
+    case.contains(only.trim())
 }
 
 fn report(name: &str, mut times: Vec<f64>) {

@@ -108,12 +108,19 @@ pub struct Geometry {
     pub lod: LodCache,
 }
 
-/// What each lane's level-of-detail layout gave for the current view (time range and
-/// width). Frames in which the view does not move — the pointer hovers, a dock table
-/// scrolls — reuse them instead of folding the lanes again.
+/// What each lane's level-of-detail layout gave for the current scale (ns per pixel and
+/// width), laid out over a window of time (`lay`) that holds the view. Frames in which the
+/// view does not move — the pointer hovers, a dock table scrolls — and frames that pan
+/// within the window reuse them, drawn shifted by the pan (`shift_px`), instead of folding
+/// the lanes again. A zoom lays out the view alone; a pan that leaves the window lays out
+/// half a view more on either side, so the frames of a held A/D reuse it.
 #[derive(Clone, Debug, Default)]
 pub struct LodCache {
-    key: Option<(TraceId, u64, u64, u64)>,
+    /// The trace and width the layouts were made for.
+    key: Option<(TraceId, u64)>,
+    /// The time window the layouts cover, at the view's scale: x in every item, fold column
+    /// and ribbon column is in pixels from its left edge.
+    lay: TimeView,
     items: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<LaneLayout>>,
     columns: rustc_hash::FxHashMap<(usize, u64), std::sync::Arc<Vec<lod::Column>>>,
     densities: rustc_hash::FxHashMap<usize, std::sync::Arc<Vec<(f64, usize)>>>,
@@ -122,6 +129,8 @@ pub struct LodCache {
     fine: bool,
     /// The frame the view last changed in (a frame can lay out more than one pass).
     moved_in_frame: u64,
+    /// The view's start and scale in the last frame.
+    view: (f64, f64),
     /// Running totals of the plain-slice lanes (runtime work, GC, pauses), kept while the
     /// trace stays: they do not depend on the view.
     slice_totals: rustc_hash::FxHashMap<(LaneKind, usize), std::sync::Arc<Vec<i64>>>,
@@ -138,6 +147,49 @@ const FOLD_BUCKET_PX: usize = 2;
 /// ...and per this many while the view moves; the first frame it holds still sums them
 /// again per `FOLD_BUCKET_PX`.
 const MOVING_FOLD_BUCKET_PX: usize = 8;
+
+/// Layouts are kept while the view zooms by at most this factor from their scale (drawn
+/// stretched until the view holds still).
+const MAX_STRETCH: f64 = 1.25;
+
+/// A window of time around the view, laid out while it moves: half a view more on either
+/// side, at its scale.
+fn window_around(tv: &TimeView) -> TimeView {
+    let margin_px = (tv.width_px / 2.0).ceil();
+    TimeView {
+        start_ns: tv.start_ns - margin_px * tv.ns_per_px,
+        ns_per_px: tv.ns_per_px,
+        width_px: tv.width_px + 2.0 * margin_px,
+    }
+}
+
+/// How x laid out in a window's pixels (`LodCache::lay_space`) is drawn this frame: shifted
+/// by the pans and stretched by the zooms since the window was laid out.
+#[derive(Clone, Copy, Debug)]
+struct LayMap {
+    /// The left edge of the rects laid out (stays put).
+    left: f32,
+    shift_px: f32,
+    stretch: f32,
+}
+
+impl LayMap {
+    fn x(&self, x: f32) -> f32 {
+        self.left + self.shift_px + (x - self.left) * self.stretch
+    }
+
+    fn rect(&self, r: Rect) -> Rect {
+        Rect::from_x_y_ranges(self.x(r.left())..=self.x(r.right()), r.y_range())
+    }
+
+    /// A mesh built in lay space, on screen.
+    fn mesh(&self, mut mesh: Mesh) -> Shape {
+        for v in &mut mesh.vertices {
+            v.pos.x = self.x(v.pos.x);
+        }
+        Shape::mesh(mesh)
+    }
+}
 
 /// The size of lane and ribbon names (readable; Ctrl+= / Ctrl+- scale the whole UI).
 const LABEL_PT: f32 = 12.0;
@@ -289,35 +341,77 @@ impl LodCache {
         self.items.len()
     }
 
-    /// Forgets everything if the model or the view changed; if it held still since the
-    /// last frame, forgets the lane layouts made while it moved (coarser folds). Returns
-    /// whether the layouts of this frame will be coarse (so another frame should follow).
+    /// Forgets the layouts if the model or the width changed, or the view left the window
+    /// laid out or zoomed more than `MAX_STRETCH` from its scale (then lays out a window
+    /// around the view); if the view held still since the last frame, lays out again what
+    /// was laid out while it moved (coarser folds, another scale). Returns whether the
+    /// layouts of this frame are coarse (so another frame should follow).
     fn check(&mut self, model: TraceId, tv: &TimeView, frame: u64) -> bool {
-        let key = (
-            model,
-            tv.start_ns.to_bits(),
-            tv.ns_per_px.to_bits(),
-            tv.width_px.to_bits(),
-        );
-        if self.key != Some(key) {
-            let first = self.key.is_none_or(|k| k.0 != model);
-            if first {
-                self.slice_totals.clear();
-                self.task_levels = None;
-                self.region_bands.clear();
-            }
+        let key = (model, tv.width_px.to_bits());
+        let first = self.key.is_none_or(|k| k.0 != model);
+        let stretch = self.lay.ns_per_px / tv.ns_per_px;
+        // Half a pixel of slack at either end.
+        let slack_ns = tv.ns_per_px * 0.5;
+        let held = self.key == Some(key)
+            && (1.0 / MAX_STRETCH..=MAX_STRETCH).contains(&stretch)
+            && tv.start_ns >= self.lay.start_ns - slack_ns
+            && tv.end_ns() <= self.lay.end_ns() + slack_ns;
+        let moved = self.view != (tv.start_ns, tv.ns_per_px);
+        self.view = (tv.start_ns, tv.ns_per_px);
+        if first {
+            self.slice_totals.clear();
+            self.task_levels = None;
+            self.region_bands.clear();
+        }
+        if moved {
+            self.moved_in_frame = frame;
+        }
+        // Laid out coarsely, or at another scale, and the view has held still since.
+        let refine = !moved && (!self.fine || stretch != 1.0) && frame > self.moved_in_frame;
+        if !held || (refine && stretch != 1.0) {
+            self.lay = window_around(tv);
             self.key = Some(key);
             self.items.clear();
             self.columns.clear();
             self.densities.clear();
             // A new trace's first frame is as still as any.
-            self.fine = first;
-            self.moved_in_frame = frame;
-        } else if !self.fine && frame > self.moved_in_frame {
+            self.fine = first || !moved;
+        } else if refine {
             self.items.clear();
             self.fine = true;
         }
-        !self.fine
+        !self.fine || self.lay.ns_per_px != tv.ns_per_px
+    }
+
+    /// Lane and ribbon x in the window's pixels for `x_px` in the view's.
+    fn lay_x(&self, tv: &TimeView, x_px: f64) -> f64 {
+        (x_px - self.shift_px(tv)) * tv.ns_per_px / self.lay.ns_per_px
+    }
+
+    /// The x range of the window's pixels that the view shows.
+    fn visible_px(&self, tv: &TimeView) -> std::ops::Range<f64> {
+        self.lay_x(tv, 0.0)..self.lay_x(tv, tv.width_px)
+    }
+
+    /// Where the laid-out window's left edge is drawn, in pixels from the view's left edge
+    /// (zero or less).
+    fn shift_px(&self, tv: &TimeView) -> f64 {
+        (self.lay.start_ns - tv.start_ns) / tv.ns_per_px
+    }
+
+    /// The rect a lane or ribbon whose visible part is `rect` is laid out in: as tall, as
+    /// wide as the window, from the same left edge (`map` puts it on screen).
+    fn lay_space(&self, rect: Rect) -> Rect {
+        Rect::from_min_size(rect.min, Vec2::new(self.lay.width_px as f32, rect.height()))
+    }
+
+    /// How `lay_space` x maps to the screen this frame, for rects with this left edge.
+    fn map(&self, tv: &TimeView, left: f32) -> LayMap {
+        LayMap {
+            left,
+            shift_px: self.shift_px(tv) as f32,
+            stretch: (self.lay.ns_per_px / tv.ns_per_px) as f32,
+        }
     }
 
     /// How many region bands goroutine `gi`'s lane keeps, found once per trace.
@@ -366,13 +460,7 @@ impl LodCache {
     }
 
     /// The layout of lane `index`'s spans of this kind.
-    fn items(
-        &mut self,
-        model: &Model,
-        tv: &TimeView,
-        kind: LaneKind,
-        index: usize,
-    ) -> std::sync::Arc<LaneLayout> {
+    fn items(&mut self, model: &Model, kind: LaneKind, index: usize) -> std::sync::Arc<LaneLayout> {
         // Scrolling through many lanes without moving the view would otherwise keep every
         // lane's items; a screenful is far below this.
         if self.items.len() >= MAX_CACHED_LANES {
@@ -385,7 +473,7 @@ impl LodCache {
         let totals = self.totals(model, kind, index);
         let l = std::sync::Arc::new(lane_items(
             model,
-            tv,
+            &self.lay,
             kind,
             index,
             bucket_px,
@@ -397,7 +485,7 @@ impl LodCache {
 
     /// Lays out, on the rayon pool, the lanes of `keys` that are not kept yet (a frame's
     /// visible lanes are independent of each other).
-    fn prefetch_lanes(&mut self, model: &Model, tv: &TimeView, keys: &[(LaneKind, usize)]) {
+    fn prefetch_lanes(&mut self, model: &Model, keys: &[(LaneKind, usize)]) {
         use rayon::prelude::*;
         let missing: Vec<(LaneKind, usize)> = keys
             .iter()
@@ -415,13 +503,14 @@ impl LodCache {
             .into_iter()
             .map(|(kind, i)| (kind, i, self.totals(model, kind, i)))
             .collect();
+        let tv = self.lay;
         let made: Vec<_> = missing
             .into_par_iter()
             .map(|(kind, i, totals)| {
                 let t = totals.as_deref().map(|t| &t[..]);
                 (
                     (kind, i),
-                    std::sync::Arc::new(lane_items(model, tv, kind, i, bucket_px, t)),
+                    std::sync::Arc::new(lane_items(model, &tv, kind, i, bucket_px, t)),
                 )
             })
             .collect();
@@ -429,8 +518,10 @@ impl LodCache {
     }
 
     /// Computes the counter columns and stimulus densities of the ribbons on the rayon pool.
-    fn prefetch_ribbons(&mut self, model: &Model, tv: &TimeView) {
+    fn prefetch_ribbons(&mut self, model: &Model) {
         use rayon::prelude::*;
+        let lay = self.lay;
+        let tv = &lay;
         let c = &model.counters;
         let series = [
             &c.heap_alloc,
@@ -485,7 +576,8 @@ impl LodCache {
     }
 
     /// Instants per one-pixel bucket (`times` is identified by its address).
-    fn density(&mut self, times: &[i64], tv: &TimeView) -> std::sync::Arc<Vec<(f64, usize)>> {
+    fn density(&mut self, times: &[i64]) -> std::sync::Arc<Vec<(f64, usize)>> {
+        let tv = &self.lay;
         self.densities
             .entry(times.as_ptr() as usize)
             .or_insert_with(|| std::sync::Arc::new(lod::density(times, tv, 1.0)))
@@ -496,9 +588,9 @@ impl LodCache {
     fn columns(
         &mut self,
         series: &goscope_model::Series,
-        tv: &TimeView,
         bucket_px: f64,
     ) -> std::sync::Arc<Vec<lod::Column>> {
+        let tv = &self.lay;
         let key = (
             series as *const goscope_model::Series as usize,
             bucket_px.to_bits(),
@@ -601,7 +693,7 @@ pub(crate) fn timeline_ui(
     if cache.check(trace.id, &tv, ui.ctx().cumulative_frame_nr()) {
         ui.ctx().request_repaint();
     }
-    cache.prefetch_ribbons(model, &tv);
+    cache.prefetch_ribbons(model);
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 0.0, ui.visuals().extreme_bg_color);
 
@@ -700,7 +792,7 @@ pub(crate) fn timeline_ui(
                 break;
             }
         }
-        cache.prefetch_lanes(model, &tv, &keys);
+        cache.prefetch_lanes(model, &keys);
     }
     let mut y = lanes_area.top() - view.scroll_y;
     for row in rows {
@@ -1041,13 +1133,16 @@ fn stacked_ui(
     let bucket = RIBBON_BUCKET_PX;
     let cols: Vec<_> = series
         .iter()
-        .map(|(s, _)| cache.columns(s, tv, bucket))
+        .map(|(s, _)| cache.columns(s, bucket))
         .collect();
-    let n = (tv.width_px / bucket).ceil() as usize;
-    let max = max.unwrap_or_else(|| visible_stack_max(&cols, bucket, n));
+    let n = (cache.lay.width_px / bucket).ceil() as usize;
+    let visible = cache.visible_px(tv);
+    let max = max.unwrap_or_else(|| visible_stack_max(&cols, bucket, n, visible));
     if max <= 0.0 {
         return max;
     }
+    let map = cache.map(tv, rect.left());
+    let rect = cache.lay_space(rect);
     let mut mesh = Mesh::default();
     let scale = rect.height() as f64 / max;
     let mut base = vec![0.0f64; n + 1];
@@ -1068,19 +1163,32 @@ fn stacked_ui(
             base[i] = top;
         }
     }
-    painter.add(Shape::mesh(mesh));
+    painter.add(map.mesh(mesh));
     max
 }
 
-/// The highest stack of these counters' columns in view (each column's maxima summed).
-fn visible_stack_max(cols: &[std::sync::Arc<Vec<lod::Column>>], bucket: f64, n: usize) -> f64 {
+/// The highest stack of these counters' columns in view (each column's maxima summed):
+/// `n` columns of `bucket` pixels, of which those meeting the x range `visible` count.
+fn visible_stack_max(
+    cols: &[std::sync::Arc<Vec<lod::Column>>],
+    bucket: f64,
+    n: usize,
+    visible: std::ops::Range<f64>,
+) -> f64 {
     let mut stack = vec![0.0f64; n + 1];
     for c in cols.iter().flat_map(|c| c.iter()) {
         if let Some(s) = stack.get_mut((c.x / bucket) as usize) {
             *s += c.max;
         }
     }
-    stack.into_iter().fold(0.0, f64::max)
+    stack
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| {
+            let x = i as f64 * bucket;
+            x + bucket > visible.start && x < visible.end
+        })
+        .fold(0.0, |m, (_, v)| m.max(v))
 }
 
 /// The scale's maximum, at the ribbon's top right ("max 37", "max 1.2 GB").
@@ -1120,11 +1228,13 @@ fn ribbon_ui(
         Ribbon::Heap => {
             // Scaled to what is in view (the goal included), so a preview and the whole
             // trace at the same view have the same scale.
-            let goal = cache.columns(&c.heap_goal, tv, RIBBON_BUCKET_PX);
-            let alloc = cache.columns(&c.heap_alloc, tv, RIBBON_BUCKET_PX);
+            let goal = cache.columns(&c.heap_goal, RIBBON_BUCKET_PX);
+            let alloc = cache.columns(&c.heap_alloc, RIBBON_BUCKET_PX);
+            let visible = cache.visible_px(tv);
             let max = goal
                 .iter()
                 .chain(alloc.iter())
+                .filter(|col| col.x + RIBBON_BUCKET_PX > visible.start && col.x < visible.end)
                 .map(|col| col.max)
                 .fold(0.0, f64::max);
             stacked_ui(
@@ -1141,11 +1251,15 @@ fn ribbon_ui(
             // Goal as a line of per-column maxima.
             if max > 0.0 {
                 let scale = rect.height() as f64 / max;
-                for col in cache.columns(&c.heap_goal, tv, RIBBON_BUCKET_PX).iter() {
+                let map = cache.map(tv, rect.left());
+                for col in goal.iter() {
                     let y = rect.bottom() - (col.max * scale) as f32;
                     let x = rect.left() + col.x as f32;
                     painter.line_segment(
-                        [Pos2::new(x, y), Pos2::new(x + 2.0, y)],
+                        [
+                            Pos2::new(map.x(x), y),
+                            Pos2::new(map.x(x + RIBBON_BUCKET_PX as f32), y),
+                        ],
                         Stroke::new(1.0, colors::HEAP_GOAL),
                     );
                 }
@@ -1192,7 +1306,7 @@ fn ribbon_ui(
             let times = &model.stimulus_times[kind as usize];
             let mut mesh = Mesh::default();
             let color = colors::stimulus(kind);
-            for &(x, n) in cache.density(times, tv).iter() {
+            for &(x, n) in cache.density(times).iter() {
                 let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
                 let r = Rect::from_min_max(
                     Pos2::new(rect.left() + x as f32, rect.bottom() - h),
@@ -1200,21 +1314,33 @@ fn ribbon_ui(
                 );
                 mesh.add_colored_rect(r, color);
             }
-            painter.add(Shape::mesh(mesh));
+            painter.add(cache.map(tv, rect.left()).mesh(mesh));
         }
         Ribbon::Gc => {
-            let items = cache.items(model, tv, LaneKind::Gc, 0);
-            spans_mesh(painter, rect, &items, |_| colors::GC, &[(0, colors::GC)])
+            let items = cache.items(model, LaneKind::Gc, 0);
+            let map = cache.map(tv, rect.left());
+            let rect = cache.lay_space(rect);
+            spans_mesh(
+                painter,
+                map,
+                rect,
+                &items,
+                |_| colors::GC,
+                &[(0, colors::GC)],
+            )
         }
         Ribbon::Stw => {
-            let items = cache.items(model, tv, LaneKind::Stw, 0);
+            let items = cache.items(model, LaneKind::Stw, 0);
+            let lay = cache.lay;
+            let map = cache.map(tv, rect.left());
+            let rect = cache.lay_space(rect);
             let mut mesh = Mesh::default();
             for item in items.iter().filter(|i| !i.is_folded()) {
                 mesh.add_colored_rect(item_rect(item, rect), colors::STW);
             }
             // A fold: a bar in every column that holds a pause, as tall as the column's
             // longest pause on a log scale (1 µs to 100 ms).
-            for (x, longest_ns) in longest_per_column(&model.stw, &items, tv) {
+            for (x, longest_ns) in longest_per_column(&model.stw, &items, &lay) {
                 let h = rect.height() * FOLD_HEIGHT * log_scale(longest_ns as f64, 1e3, 1e8);
                 let x = rect.left() + x as f32;
                 mesh.add_colored_rect(
@@ -1226,12 +1352,14 @@ fn ribbon_ui(
                 );
             }
             fold_marks(&mut mesh, rect, &items);
-            painter.add(Shape::mesh(mesh));
+            painter.add(map.mesh(mesh));
             for item in items.iter() {
-                if !item.is_folded() && item.x1 - item.x0 > 60.0 {
+                let r = map.rect(item_rect(item, rect));
+                if !item.is_folded() && r.width() > 60.0 {
                     let s = &model.stw[item.first];
+                    let left = r.left().max(painter.clip_rect().left());
                     painter.text(
-                        Pos2::new(rect.left() + item.x0 as f32 + 2.0, rect.center().y),
+                        Pos2::new(left + 2.0, rect.center().y),
                         Align2::LEFT_CENTER,
                         model.string(s.kind),
                         FontId::proportional(10.0),
@@ -1247,6 +1375,7 @@ fn ribbon_ui(
 /// index), a fold as its columns' shares (`fold_mesh`, `categories` bottom to top).
 fn spans_mesh(
     painter: &egui::Painter,
+    map: LayMap,
     rect: Rect,
     layout: &LaneLayout,
     color: impl Fn(usize) -> Color32,
@@ -1257,7 +1386,7 @@ fn spans_mesh(
         mesh.add_colored_rect(item_rect(item, rect), color(item.first));
     }
     fold_mesh(&mut mesh, rect, layout, categories);
-    painter.add(Shape::mesh(mesh));
+    painter.add(map.mesh(mesh));
 }
 
 /// A goroutine fold's categories (`GState` order) and colours, bottom to top: running,
@@ -1440,6 +1569,14 @@ fn row_ui(
         Pos2::new(rect.left() + GUTTER_PX - 4.0, rect.bottom()),
     );
     let name_visible = clip.intersects(name_rect) && name_rect.top() >= clip.top() - 1.0;
+    // Spans are laid out over a window wider than the view (`LodCache::lay`): they are
+    // drawn in the window's rect and clipped to the plot.
+    let group_painter = painter;
+    let painter = &painter.with_clip_rect(
+        painter
+            .clip_rect()
+            .intersect(Rect::from_x_y_ranges(prect.x_range(), clip.y_range())),
+    );
     let mut toggled = None;
     match row {
         Row::Group {
@@ -1448,7 +1585,7 @@ fn row_ui(
             lanes,
             collapsed,
         } => {
-            painter.rect_filled(
+            group_painter.rect_filled(
                 Rect::from_min_max(rect.min, Pos2::new(prect.right(), rect.bottom())),
                 0.0,
                 ui.visuals().faint_bg_color,
@@ -1479,13 +1616,15 @@ fn row_ui(
                     egui::Label::new(format!("Proc {}", p.id)).truncate(),
                 );
             }
+            let map = cache.map(tv, prect.left());
+            let lay = cache.lay_space(prect);
             let top = Rect::from_min_max(
-                prect.min,
-                Pos2::new(prect.right(), prect.top() + prect.height() * 0.62),
+                lay.min,
+                Pos2::new(lay.right(), lay.top() + lay.height() * 0.62),
             );
-            let bottom = Rect::from_min_max(Pos2::new(prect.left(), top.bottom() + 1.0), prect.max);
+            let bottom = Rect::from_min_max(Pos2::new(lay.left(), top.bottom() + 1.0), lay.max);
             let mut mesh = Mesh::default();
-            let items = cache.items(model, tv, LaneKind::Proc, *i);
+            let items = cache.items(model, LaneKind::Proc, *i);
             // A span is unpacked only for what is drawn as itself (most items are folds at
             // full zoom-out).
             for item in items.iter().filter(|i| !i.is_folded()) {
@@ -1494,18 +1633,18 @@ fn row_ui(
                 mesh.add_colored_rect(item_rect(item, top), colors::by_name(model.string(f)));
             }
             fold_mesh(&mut mesh, top, &items, &[(0, colors::BUSY)]);
-            painter.add(Shape::mesh(mesh));
+            painter.add(map.mesh(mesh));
             for item in items.iter().filter(|item| !item.is_folded()) {
                 let s = p.spans.at(item.first);
-                let w = item.x1 - item.x0;
-                if w > 40.0 {
+                let r = map.rect(item_rect(item, top));
+                if r.width() > 40.0 {
                     let text = model.goroutine_label(s.g);
-                    text_in(painter, item_rect(item, top), &text);
+                    text_in(painter, r, &text);
                 }
                 let sel = matches!(selected, Some(Pick::PSpan { p: sp, span }) if sp == *i && span == item.first);
                 if sel || highlight.has_goroutine(s.g) {
                     painter.rect_stroke(
-                        item_rect(item, top),
+                        r,
                         0.0,
                         Stroke::new(1.5, colors::HIGHLIGHT),
                         egui::StrokeKind::Inside,
@@ -1515,13 +1654,13 @@ fn row_ui(
             // Runtime work in the lower half, one kind after another (kinds may overlap).
             let mut mesh = Mesh::default();
             for kind in PROC_WORK {
-                let items = cache.items(model, tv, LaneKind::ProcWork(kind), *i);
+                let items = cache.items(model, LaneKind::ProcWork(kind), *i);
                 for item in items.iter().filter(|i| !i.is_folded()) {
                     mesh.add_colored_rect(item_rect(item, bottom), colors::work(kind));
                 }
                 fold_mesh(&mut mesh, bottom, &items, &[(0, colors::work(kind))]);
             }
-            painter.add(Shape::mesh(mesh));
+            painter.add(map.mesh(mesh));
         }
         Row::Goroutine(i) => {
             let g = &model.goroutines[*i];
@@ -1545,14 +1684,16 @@ fn row_ui(
             );
             if highlight.has_goroutine(g.id) {
                 // A mark at the lane's start for a highlighted goroutine.
-                painter.rect_filled(
+                group_painter.rect_filled(
                     Rect::from_min_size(rect.min, Vec2::new(4.0, rect.height() - 1.0)),
                     0.0,
                     colors::SEARCH,
                 );
             }
+            let map = cache.map(tv, prect.left());
+            let lane = cache.lay_space(lane);
             let mut mesh = Mesh::default();
-            let items = cache.items(model, tv, LaneKind::Goroutine, *i);
+            let items = cache.items(model, LaneKind::Goroutine, *i);
             for item in items.iter().filter(|i| !i.is_folded()) {
                 let s = g.spans.at(item.first);
                 let c = colors::gstate(s.state, model.string(s.reason));
@@ -1562,34 +1703,35 @@ fn row_ui(
             // Regions as thin bands at the bottom, the outermost lowest, deeper ones above
             // and lighter.
             for d in 0..bands {
-                let strip = region_band_rect(prect, d);
+                let strip = region_band_rect(cache.lay_space(prect), d);
                 let color = colors::REGION.lerp_to_gamma(Color32::WHITE, 0.25 * d as f32);
-                let regions = cache.items(model, tv, LaneKind::Regions(d), *i);
+                let regions = cache.items(model, LaneKind::Regions(d), *i);
                 for &item in regions.iter() {
                     mesh.add_colored_rect(item_rect(&item, strip), color);
                 }
             }
-            painter.add(Shape::mesh(mesh));
+            painter.add(map.mesh(mesh));
             for item in items.iter() {
-                if !item.is_folded() && item.x1 - item.x0 > 50.0 {
+                let r = map.rect(item_rect(item, lane));
+                if !item.is_folded() && r.width() > 50.0 {
                     let s = g.spans.at(item.first);
                     let text = match s.state {
                         GState::Waiting if s.reason != 0 => model.string(s.reason).to_string(),
                         st => st.name().to_string(),
                     };
-                    text_in(painter, item_rect(item, lane), &text);
+                    text_in(painter, r, &text);
                 }
                 if matches!(selected, Some(Pick::GSpan { g: sg, span }) if sg == *i && span == item.first && !item.is_folded())
                 {
                     painter.rect_stroke(
-                        item_rect(item, lane),
+                        r,
                         0.0,
                         Stroke::new(1.5, colors::HIGHLIGHT),
                         egui::StrokeKind::Inside,
                     );
                 } else if highlight.has_spans(*i, item.first, item.count) {
                     painter.rect_stroke(
-                        item_rect(item, lane),
+                        r,
                         0.0,
                         Stroke::new(1.5, colors::SEARCH),
                         egui::StrokeKind::Inside,
@@ -1648,10 +1790,11 @@ fn row_ui(
                     .truncate(),
                 );
             }
-            let items = cache.items(model, tv, LaneKind::Thread, *i);
+            let items = cache.items(model, LaneKind::Thread, *i);
             spans_mesh(
                 painter,
-                prect,
+                cache.map(tv, prect.left()),
+                cache.lay_space(prect),
                 &items,
                 |i| {
                     if t.spans.at(i).syscall {
@@ -1751,12 +1894,11 @@ fn text_in(painter: &egui::Painter, r: Rect, text: &str) {
 fn item_under(
     cache: &mut LodCache,
     model: &Model,
-    tv: &TimeView,
     kind: LaneKind,
     index: usize,
     x: f64,
 ) -> Option<lod::Item> {
-    let items = cache.items(model, tv, kind, index);
+    let items = cache.items(model, kind, index);
     items
         .iter()
         .find(|i| i.x0 - 1.0 <= x && x <= i.x1 + 1.0)
@@ -1772,6 +1914,8 @@ pub(crate) fn pick_at(
 ) -> Option<Pick> {
     let plot = geometry.plot;
     let x = (p.x - plot.left()) as f64;
+    // x in the laid-out window's pixels.
+    let lay_x = cache.lay_x(tv, x);
     // The item under the pointer in a lane's (kept) layout: a folded one zooms, a single
     // span is picked by `one`.
     let pick = |cache: &mut LodCache,
@@ -1779,13 +1923,13 @@ pub(crate) fn pick_at(
                 index: usize,
                 bounds: &dyn Fn(usize) -> (i64, i64),
                 one: &dyn Fn(usize) -> Pick| {
-        let i = item_under(cache, model, tv, kind, index, x)?;
+        let i = item_under(cache, model, kind, index, lay_x)?;
         Some(if i.is_folded() {
             let column = cache
-                .items(model, tv, kind, index)
+                .items(model, kind, index)
                 .folds
                 .iter()
-                .find(|c| c.x == x.floor())
+                .find(|c| c.x == lay_x.floor())
                 .map(|c| (kind, c.shares.map(|s| (s * 10_000.0).round() as u16)));
             Pick::Folded {
                 start_ns: bounds(i.first).0,
@@ -1825,7 +1969,7 @@ pub(crate) fn pick_at(
             let band = ((rect.bottom() - p.y) / REGION_BAND_PX).floor();
             if band >= 0.0 && (band as u8) < bands {
                 let d = band as u8;
-                if let Some(i) = item_under(cache, model, tv, LaneKind::Regions(d), *gi, x) {
+                if let Some(i) = item_under(cache, model, LaneKind::Regions(d), *gi, lay_x) {
                     return Some(Pick::Region {
                         g: *gi,
                         region: i.first,
@@ -1990,10 +2134,86 @@ mod tests {
         // Two counters over three 2-px columns: stacks 3+1, 5+4, 2+0.
         let a = std::sync::Arc::new(vec![col(0.0, 3.0), col(2.0, 5.0), col(4.0, 2.0)]);
         let b = std::sync::Arc::new(vec![col(0.0, 1.0), col(2.0, 4.0)]);
-        assert_eq!(visible_stack_max(&[a.clone(), b], 2.0, 3), 9.0);
-        assert_eq!(visible_stack_max(&[a], 2.0, 3), 5.0);
-        assert_eq!(visible_stack_max(&[], 2.0, 3), 0.0);
+        let all = 0.0..6.0;
+        assert_eq!(
+            visible_stack_max(&[a.clone(), b.clone()], 2.0, 3, all.clone()),
+            9.0
+        );
+        assert_eq!(
+            visible_stack_max(std::slice::from_ref(&a), 2.0, 3, all.clone()),
+            5.0
+        );
+        assert_eq!(visible_stack_max(&[], 2.0, 3, all), 0.0);
+        // Panned so that only the last column shows (the window is laid out wider).
+        assert_eq!(
+            visible_stack_max(&[a.clone(), b.clone()], 2.0, 3, 4.5..8.0),
+            2.0
+        );
+        // A column partly in view counts.
+        assert_eq!(visible_stack_max(&[a, b], 2.0, 3, 3.5..8.0), 9.0);
         assert_eq!(format_bytes(1.25e9), "1.2 GB");
         assert_eq!(format_bytes(512.0), "512.0 B");
+    }
+
+    #[test]
+    fn layouts_are_kept_while_the_view_pans_within_the_window_laid_out() {
+        let trace = TraceId::fresh();
+        let mut cache = LodCache::default();
+        let kept = |c: &LodCache| c.items.contains_key(&(LaneKind::Goroutine, 0));
+        let keep = |c: &mut LodCache| {
+            c.items.insert((LaneKind::Goroutine, 0), Default::default());
+        };
+        let view = |start_ns: f64, ns_per_px: f64| TimeView {
+            start_ns,
+            ns_per_px,
+            width_px: 100.0,
+        };
+        // A new trace: a window around the view is laid out, finely.
+        assert!(!cache.check(trace, &view(0.0, 10.0), 1));
+        assert_eq!(cache.lay, window_around(&view(0.0, 10.0)));
+        assert_eq!((cache.lay.start_ns, cache.lay.width_px), (-500.0, 200.0));
+        keep(&mut cache);
+        assert!(!cache.check(trace, &view(0.0, 10.0), 2));
+        assert!(kept(&cache), "a still view keeps its layouts");
+        // Pans within the window keep them, drawn shifted, coarse as they are.
+        assert!(!cache.check(trace, &view(30.0, 10.0), 3));
+        assert!(kept(&cache));
+        assert_eq!(cache.shift_px(&view(30.0, 10.0)), -53.0);
+        assert_eq!(cache.visible_px(&view(30.0, 10.0)), 53.0..153.0);
+        assert_eq!(cache.lay_x(&view(30.0, 10.0), 7.0), 60.0);
+        // A pan out of it lays out a window around the view, coarsely.
+        assert!(cache.check(trace, &view(600.0, 10.0), 4));
+        assert!(!kept(&cache));
+        assert_eq!(cache.lay, window_around(&view(600.0, 10.0)));
+        keep(&mut cache);
+        // Held still for a frame: laid out again finely, in the same window.
+        assert!(!cache.check(trace, &view(600.0, 10.0), 5));
+        assert!(!kept(&cache));
+        assert_eq!(cache.lay, window_around(&view(600.0, 10.0)));
+        keep(&mut cache);
+        // A zoom by less than MAX_STRETCH keeps the layouts, drawn stretched...
+        assert!(cache.check(trace, &view(620.0, 9.0), 6));
+        assert!(kept(&cache));
+        let map = cache.map(&view(620.0, 9.0), 100.0);
+        assert_eq!(map.stretch, 10.0 / 9.0);
+        // (the window starts at 100 ns: 520 ns, 57.8 px, left of the view)
+        assert!((map.x(100.0) - (100.0 - 520.0 / 9.0)).abs() < 1e-3);
+        let t_ns = 700.0;
+        let x_lay = (t_ns - cache.lay.start_ns) / 10.0;
+        let x_view = (t_ns - 620.0) / 9.0;
+        assert!((cache.lay_x(&view(620.0, 9.0), x_view) - x_lay).abs() < 1e-9);
+        // ...and once the view holds still, lays out again at the view's scale.
+        assert!(!cache.check(trace, &view(620.0, 9.0), 7));
+        assert!(!kept(&cache));
+        assert_eq!(cache.lay, window_around(&view(620.0, 9.0)));
+        keep(&mut cache);
+        // A zoom beyond MAX_STRETCH lays out anew.
+        assert!(cache.check(trace, &view(620.0, 5.0), 8));
+        assert!(!kept(&cache));
+        assert_eq!(cache.lay.ns_per_px, 5.0);
+        // Another trace starts afresh.
+        keep(&mut cache);
+        assert!(!cache.check(TraceId::fresh(), &view(620.0, 5.0), 9));
+        assert!(!kept(&cache));
     }
 }

@@ -255,6 +255,19 @@ fn a_long_selection_is_summed_in_the_background() {
 
 #[test]
 fn clicking_the_stalled_span_shows_its_blocking_stack() {
+    click_the_stalled_span(&[]);
+}
+
+/// A pan lays out half a view more on either side; later pans within that window draw the
+/// kept layouts shifted, and a click must pick what is drawn under the pointer.
+#[test]
+fn a_span_is_picked_where_it_is_drawn_after_pans() {
+    click_the_stalled_span(&[0.05, -0.03, 0.01]);
+}
+
+/// Frames the goroutine with the longest select wait, pans by each of `pans` (fractions of
+/// the view, a frame each), clicks the middle of that wait and checks the panel shows it.
+fn click_the_stalled_span(pans: &[f64]) {
     let mut h = harness(Some(trace("stall-go127")));
     // The goroutine with the longest select wait.
     let (gid, span_idx) = {
@@ -285,6 +298,13 @@ fn clicking_the_stalled_span_shows_its_blocking_stack() {
         doc.selected = None;
     }
     h.run_steps(3);
+    for &frac in pans {
+        let view = &mut h.state_mut().doc.as_mut().unwrap().view;
+        let d_ns = view.span_ns() * frac;
+        view.start_ns += d_ns;
+        view.end_ns += d_ns;
+        h.step();
+    }
     let (pos, expect_pick) = {
         let doc = h.state().doc.as_ref().unwrap();
         let gi = doc.trace.model.goroutine_index(gid).unwrap();
@@ -305,22 +325,7 @@ fn clicking_the_stalled_span_shows_its_blocking_stack() {
             },
         )
     };
-    h.event(egui::Event::PointerMoved(pos));
-    h.step();
-    h.event(egui::Event::PointerButton {
-        pos,
-        button: PointerButton::Primary,
-        pressed: true,
-        modifiers: Modifiers::NONE,
-    });
-    h.step();
-    h.event(egui::Event::PointerButton {
-        pos,
-        button: PointerButton::Primary,
-        pressed: false,
-        modifiers: Modifiers::NONE,
-    });
-    h.run_steps(3);
+    click_at(&mut h, pos);
     assert_eq!(h.state().doc.as_ref().unwrap().selected, Some(expect_pick));
     h.get_by_label_contains("End stack trace (where it blocked)");
     h.get_by_label("main.wait");
