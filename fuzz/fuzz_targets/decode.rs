@@ -4,7 +4,9 @@
 //! - neither `trace::read` nor `batch::scan` panics, whatever the input;
 //! - when both reads succeed they deliver the same events (with the same generation)
 //!   and the same outcome;
-//! - every delivered event can be rendered as Go's text (`write_go_text`) without panic.
+//! - every delivered event can be rendered as Go's text (`write_go_text`) without panic;
+//! - each generation ordered again from its saved start state (`reorder`) gives the events
+//!   the read gave for it.
 #![no_main]
 
 use goscope_trace::{self as trace, ReadOptions};
@@ -16,6 +18,7 @@ fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome,
     let opts = ReadOptions {
         parallel,
         order_ahead: parallel,
+        keep_resumes: !parallel,
     };
     let res = trace::read(data, opts, |ev, tables| {
         events.push((*ev, tables.generation));
@@ -27,6 +30,21 @@ fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome,
     (res, events)
 }
 
+/// Orders each generation again from its resume and compares with the read's events.
+fn check_resumes(data: &[u8], outcome: &trace::Outcome, events: &[(trace::Event, u64)]) {
+    for r in &outcome.resumes {
+        let mut again = Vec::new();
+        let ordered = trace::reorder(data, r, |ev, t| again.push((*ev, t.generation)));
+        assert!(ordered.is_ok(), "generation {} ordered again failed: {:?}", r.generation, ordered.err());
+        let expected: Vec<_> = events
+            .iter()
+            .filter(|e| e.1 == r.generation || (r.last && e.1 == 0))
+            .copied()
+            .collect();
+        assert!(again == expected, "generation {} ordered again differs", r.generation);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(scan) = trace::batch::scan(data) {
         for span in &scan.generations {
@@ -35,6 +53,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let (par, par_events) = collect(data, true, false);
     let (seq, seq_events) = collect(data, false, true);
+    if let Ok(s) = &seq {
+        check_resumes(data, s, &seq_events);
+    }
     match (&par, &seq) {
         (Ok(p), Ok(s)) => {
             assert_eq!(par_events.len(), seq_events.len(), "event counts differ");

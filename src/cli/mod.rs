@@ -258,6 +258,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 ReadOptions {
                     parallel: !sequential,
                     order_ahead,
+                    keep_resumes: false,
                 },
             )
             .with_context(|| format!("{}", trace.display()))?;
@@ -283,6 +284,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let opts = ReadOptions {
                 parallel: !sequential,
                 order_ahead: !sequential,
+                keep_resumes: false,
             };
             let warning =
                 dump(&data, opts, &mut lock).with_context(|| format!("{}", trace.display()))?;

@@ -118,6 +118,7 @@ fn read_sequential(bencher: Bencher) {
         ReadOptions {
             parallel: false,
             order_ahead: false,
+            keep_resumes: false,
         },
     );
 }

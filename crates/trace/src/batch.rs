@@ -244,6 +244,49 @@ pub struct Scan<'a> {
     pub cut: Option<Error>,
 }
 
+/// The batches of generation `generation` that lie in `range` of the file, read again
+/// (as `scan` found them: `range` is a `GenerationSpan`'s `offset..end_offset`).
+pub fn span_at(
+    data: &[u8],
+    generation: u64,
+    range: std::ops::Range<u64>,
+) -> Result<GenerationSpan<'_>> {
+    let end = (range.end as usize).min(data.len());
+    let mut span = GenerationSpan {
+        generation,
+        offset: range.start,
+        end_offset: range.end,
+        batches: Vec::new(),
+    };
+    let mut pos = range.start as usize;
+    while pos < end {
+        match read_item(data, pos) {
+            Ok((Item::Batch(b), next)) if b.generation == generation => {
+                span.batches.push(b);
+                pos = next;
+            }
+            Ok((Item::Batch(b), _)) => {
+                return Err(Error::malformed(
+                    b.offset,
+                    Some(generation),
+                    "a batch of the generation being read",
+                    format!("a batch of generation {}", b.generation),
+                ));
+            }
+            Ok((Item::EndOfGeneration, next)) => pos = next,
+            Err((e, _)) => return Err(e),
+        }
+    }
+    if pos != range.end as usize {
+        return Err(Error::eof(
+            pos as u64,
+            Some(generation),
+            "the rest of the generation's batches",
+        ));
+    }
+    Ok(span)
+}
+
 /// Splits the file into generations. Never fails once the header is valid: a bad or cut
 /// batch ends the scan, keeping every generation that was complete before it.
 pub fn scan(data: &[u8]) -> Result<Scan<'_>> {

@@ -52,6 +52,15 @@ impl<T> IdMap<T> {
         self.place(*id).map(|i| &self.values[i])
     }
 
+    /// Bytes the map takes (its tables' capacity, not what the values own).
+    pub fn table_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.values.capacity() * size_of::<T>()
+            + self.dense.capacity() * size_of::<u32>()
+            + self.sparse.capacity() * (size_of::<(i64, u32)>() + 1)
+            + self.free.capacity() * size_of::<u32>()
+    }
+
     /// The value for `id`, mutably.
     #[inline]
     pub fn get_mut(&mut self, id: &i64) -> Option<&mut T> {

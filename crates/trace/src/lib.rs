@@ -55,12 +55,14 @@ pub mod event;
 pub mod generation;
 pub mod ids;
 mod order;
+pub mod resume;
 pub mod spec;
 
 pub use batch::Version;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind, NO_TASK, NONE, Resource, Transition, kind_of, state, write_go_text};
 pub use generation::Tables;
+pub use resume::{Resume, reorder};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
@@ -80,6 +82,11 @@ pub struct ReadOptions {
     /// runs on another (`read_pipelined`) is as fast and needs no logs. It pays when the
     /// ordering alone is the bottleneck and there are cores to spare.
     pub order_ahead: bool,
+    /// Save the ordering state at the start of every generation ordered completely
+    /// (`Outcome::resumes`), so that any of them can be ordered again on its own
+    /// (`reorder`). Costs a copy of the state (every goroutine's, P's and thread's) per
+    /// generation.
+    pub keep_resumes: bool,
 }
 
 impl Default for ReadOptions {
@@ -87,6 +94,7 @@ impl Default for ReadOptions {
         ReadOptions {
             parallel: true,
             order_ahead: false,
+            keep_resumes: false,
         }
     }
 }
@@ -109,6 +117,9 @@ pub struct Outcome {
     /// Generations ordered ahead of time whose run failed or whose guessed start state
     /// turned out wrong (or could not be checked), and which were ordered again in turn.
     pub reordered: usize,
+    /// With `ReadOptions::keep_resumes`: the state at the start of each generation ordered
+    /// completely, in order.
+    pub resumes: Vec<Resume>,
 }
 
 /// Progress of a read, for progress bars.
@@ -390,10 +401,12 @@ fn order_all(
         warning: None,
         ordered_ahead: 0,
         reordered: 0,
+        resumes: Vec::new(),
     };
     let mut orderer = order::Orderer::new();
     let mut run = Run {
         version: scan.version,
+        keep_resumes: opts.keep_resumes,
         spans,
         cancel,
         orderer: &mut orderer,
@@ -412,6 +425,9 @@ fn order_all(
         outcome.warning = Some(e);
     } else {
         outcome.warning = scan.cut.clone();
+        if let Some(r) = outcome.resumes.last_mut() {
+            r.last = true;
+        }
     }
     if outcome.generations == 0 {
         if let Some(cut) = scan.cut {
@@ -428,6 +444,7 @@ fn order_all(
 /// One read's generations and the state carried through them.
 struct Run<'r, 'a> {
     version: Version,
+    keep_resumes: bool,
     spans: &'r [batch::GenerationSpan<'a>],
     cancel: &'r AtomicBool,
     orderer: &'r mut order::Orderer,
@@ -539,10 +556,11 @@ impl<'r, 'a> Run<'r, 'a> {
                         Ok(g) => g,
                         Err(e) => return Some(e),
                     };
+                    let start = self.start_state();
                     if let Err(e) = order_one(self.orderer, &mut g, out) {
                         return Some(e);
                     }
-                    finished_one(self.outcome, &g, out, spans.len(), self.release);
+                    self.finished(&g, start, out);
                 }
                 None
             };
@@ -692,6 +710,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 Ok(g) => g,
                 Err(e) => return Some(e),
             };
+            let start = self.start_state();
             let used = match ahead.spec {
                 Some(spec) => {
                     let tables = Arc::clone(spec.tables());
@@ -716,9 +735,29 @@ impl<'r, 'a> Run<'r, 'a> {
                     return Some(e);
                 }
             }
-            finished_one(self.outcome, &g, out, spans.len(), self.release);
+            self.finished(&g, start, out);
         }
         None
+    }
+
+    /// With `keep_resumes`, a copy of the ordering state before a generation is ordered.
+    fn start_state(&self) -> Option<order::Orderer> {
+        self.keep_resumes.then(|| self.orderer.snapshot())
+    }
+
+    /// A generation was ordered completely (from `start`, if kept).
+    fn finished(
+        &mut self,
+        g: &generation::Generation<'_>,
+        start: Option<order::Orderer>,
+        out: &mut impl Out,
+    ) {
+        let index = self.outcome.generations;
+        finished_one(self.outcome, g, out, self.spans.len(), self.release);
+        if let (Some(state), Some(span)) = (start, self.spans.get(index)) {
+            let resume = Resume::new(index, self.version, span, state);
+            self.outcome.resumes.push(resume);
+        }
     }
 }
 
@@ -783,6 +822,7 @@ mod tests {
         let opts = ReadOptions {
             parallel,
             order_ahead: parallel,
+            keep_resumes: false,
         };
         let r = read(data, opts, |ev: &Event, t: &Tables| {
             let mut text = String::new();
@@ -1008,6 +1048,61 @@ mod tests {
         );
         let (used, again) = every_generation_ahead(&data);
         eprintln!("every generation ahead: {used} used, {again} ordered again");
+    }
+
+    #[test]
+    fn every_generation_ordered_again_from_its_resume_equals_the_read() {
+        let rendered = |ev: &Event, t: &Tables| {
+            let mut text = String::new();
+            write_go_text(&mut text, ev, t);
+            (*ev, t.generation, text)
+        };
+        let mut checked = 0;
+        for (name, data) in committed_traces() {
+            for order_ahead in [false, true] {
+                let mut seq = Vec::new();
+                let opts = ReadOptions {
+                    parallel: true,
+                    order_ahead,
+                    keep_resumes: true,
+                };
+                let Ok(outcome) = read(&data, opts, |ev, t| seq.push(rendered(ev, t))) else {
+                    continue;
+                };
+                assert_eq!(outcome.resumes.len(), outcome.generations, "{name}");
+                assert_eq!(
+                    outcome.resumes.iter().filter(|r| r.last).count(),
+                    outcome.warning.as_ref().map_or(1, |w| {
+                        // A cut scan still ends the trace; a failed generation does not.
+                        usize::from(w.to_string().contains("ends at offset"))
+                    }),
+                    "{name}: {:?}",
+                    outcome.warning
+                );
+                // Each on its own, the last first: they need nothing but their own state.
+                for r in outcome.resumes.iter().rev() {
+                    let mut again = Vec::new();
+                    reorder(&data, r, |ev, t| again.push(rendered(ev, t)))
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let expected: Vec<_> = seq
+                        .iter()
+                        .filter(|e| e.1 == r.generation || (r.last && e.1 == 0))
+                        .cloned()
+                        .collect();
+                    assert!(
+                        again == expected,
+                        "{name}: generation {} ordered again differs ({} events, read gave {})",
+                        r.generation,
+                        again.len(),
+                        expected.len()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} generations checked");
+        let plain = read(&committed_traces()[0].1, ReadOptions::default(), |_, _| {}).unwrap();
+        assert!(plain.resumes.is_empty(), "kept only when asked for");
     }
 
     #[test]

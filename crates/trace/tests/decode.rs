@@ -97,6 +97,7 @@ fn parallel_equals_sequential() {
             ReadOptions {
                 parallel: true,
                 order_ahead: true,
+                keep_resumes: false,
             },
         );
         let b = events(
@@ -104,6 +105,7 @@ fn parallel_equals_sequential() {
             ReadOptions {
                 parallel: false,
                 order_ahead: false,
+                keep_resumes: false,
             },
         );
         assert_eq!(a.len(), b.len(), "{}", t.display());
@@ -204,6 +206,7 @@ fn mutated_traces_never_panic() {
             let opts = ReadOptions {
                 parallel: false,
                 order_ahead: false,
+                keep_resumes: false,
             };
             let _ = trace::read(&d, opts, |_, _| {});
         }

@@ -14,11 +14,15 @@ fn decode_all_ways(data: &[u8]) {
         let opts = ReadOptions {
             parallel,
             order_ahead: parallel,
+            keep_resumes: true,
         };
-        let _ = trace::read(data, opts, |ev, tables| {
+        let read = trace::read(data, opts, |ev, tables| {
             text.clear();
             trace::write_go_text(&mut text, ev, tables);
         });
+        for r in read.iter().flat_map(|o| &o.resumes) {
+            let _ = trace::reorder(data, r, |_, _| {});
+        }
     }
 }
 

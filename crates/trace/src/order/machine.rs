@@ -129,6 +129,40 @@ impl Orderer {
         }
     }
 
+    /// A copy of the state carried into the next generation, taken between generations
+    /// (nothing queued, no speculative run): ordering a generation from it gives the
+    /// same events as ordering it from this orderer.
+    pub fn snapshot(&self) -> Orderer {
+        debug_assert!(self.queue.is_empty() && self.spec.is_none());
+        Orderer {
+            gs: self.gs.clone(),
+            ps: self.ps.clone(),
+            ms: self.ms.clone(),
+            tasks: self.tasks.clone(),
+            gc_seq: self.gc_seq,
+            gc_state: self.gc_state,
+            initial_gen: self.initial_gen,
+            queue: Vec::new(),
+            stream: self.stream,
+            last_ns: self.last_ns,
+            syncs: self.syncs,
+            spec: None,
+        }
+    }
+
+    /// Bytes the state takes, roughly (its tables' entries).
+    pub fn state_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.gs.table_bytes()
+            + self.ps.len() * (size_of::<PState>() + 16)
+            + self.ms.states.len() * (size_of::<(i64, MState)>() + 24)
+            + self
+                .tasks
+                .values()
+                .map(|(n, _)| n.len() + 40)
+                .sum::<usize>()
+    }
+
     fn emit(
         &mut self,
         mut ev: Event,

@@ -124,7 +124,7 @@ pub(super) struct Ctx {
 /// Thread states: a vector with an index by id, so each event's M is found without hashing
 /// (its frontier cursor remembers the slot). Slots are created on an M's first event, as
 /// Go's reader creates M states.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct MTable {
     pub(super) states: Vec<(i64, MState)>,
     pub(super) index: FxHashMap<i64, usize>,

@@ -1,0 +1,83 @@
+//! Ordering one generation again on its own: the ordering state saved at the start of each
+//! generation during a read (`Resume`, kept with `ReadOptions::keep_resumes`), and
+//! `reorder`, which orders that generation from it, straight from the trace's bytes, into
+//! exactly the events the read gave for it.
+//!
+//! This is what detail on demand stands on: a reader that keeps only an overview of a long
+//! trace can build the spans of the generations under the view when it needs them, in any
+//! order and in parallel, without ordering everything before them again.
+
+use std::sync::Arc;
+
+use crate::batch::{self, Version};
+use crate::error::Result;
+use crate::event::Event;
+use crate::generation::{self, Tables};
+use crate::order::Orderer;
+
+/// The ordering state at the start of one generation of a read, and where its bytes are.
+#[derive(Clone)]
+pub struct Resume {
+    /// The generation's place among those the read ordered (0 for the first).
+    pub index: usize,
+    /// Its generation number in the file.
+    pub generation: u64,
+    /// Its bytes in the file (`offset..end_offset` of its batches).
+    pub bytes: std::ops::Range<u64>,
+    /// Whether the read ended after it without error: ordering it again also gives the
+    /// events the read gave at the very end.
+    pub last: bool,
+    version: Version,
+    state: Arc<Orderer>,
+}
+
+impl std::fmt::Debug for Resume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resume")
+            .field("index", &self.index)
+            .field("generation", &self.generation)
+            .field("bytes", &self.bytes)
+            .field("last", &self.last)
+            .field("state_bytes", &self.state_bytes())
+            .finish()
+    }
+}
+
+impl Resume {
+    pub(crate) fn new(
+        index: usize,
+        version: Version,
+        span: &batch::GenerationSpan<'_>,
+        state: Orderer,
+    ) -> Resume {
+        Resume {
+            index,
+            generation: span.generation,
+            bytes: span.offset..span.end_offset,
+            last: false,
+            version,
+            state: Arc::new(state),
+        }
+    }
+
+    /// Bytes the saved state takes, roughly.
+    pub fn state_bytes(&self) -> usize {
+        self.state.state_bytes()
+    }
+}
+
+/// Orders the generation `resume` starts, from its saved state, into `sink`: the same
+/// events, in the same order, with the same times and tables, as the read that saved it
+/// gave for that generation (and, for the `last` one, for the end of the trace). `data`
+/// must be the bytes that read read.
+pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
+    let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
+    let mut g = generation::decode(resume.version, &span)?;
+    let mut orderer = resume.state.snapshot();
+    orderer.generation(&mut g, &mut |ev, t| sink(ev, t))?;
+    if resume.last {
+        let empty = Arc::new(Tables::default());
+        orderer.finish(&empty, &mut |ev, t| sink(ev, t))?;
+    }
+    Ok(())
+}
