@@ -42,9 +42,18 @@ pub struct PprofArgs {
     /// Where to write the gzipped pprof protobuf ("-" for standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Only this goroutine's samples (by id; repeat for more).
+    #[arg(long = "goroutine", value_name = "ID")]
+    pub goroutines: Vec<i64>,
+    /// Only from this time on, from the trace's start (e.g. 1.5s, 200ms).
+    #[arg(long, value_name = "DURATION")]
+    pub from: Option<String>,
+    /// Only up to this time, from the trace's start.
+    #[arg(long, value_name = "DURATION")]
+    pub to: Option<String>,
 }
 
-/// The profile kinds of `go tool trace -pprof=`.
+/// The profile kinds of `go tool trace -pprof=`, and goscope's CPU profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PprofKindArg {
     /// Network blocking.
@@ -55,6 +64,8 @@ pub enum PprofKindArg {
     Syscall,
     /// Scheduler latency (runnable, waiting for a P).
     Sched,
+    /// CPU time, from the CPU profiler's samples in the trace (10 ms each).
+    Cpu,
 }
 
 impl From<PprofKindArg> for ProfileKind {
@@ -64,6 +75,7 @@ impl From<PprofKindArg> for ProfileKind {
             PprofKindArg::Sync => ProfileKind::Sync,
             PprofKindArg::Syscall => ProfileKind::Syscall,
             PprofKindArg::Sched => ProfileKind::Sched,
+            PprofKindArg::Cpu => ProfileKind::Cpu,
         }
     }
 }
@@ -393,8 +405,25 @@ fn write_table(
 pub fn pprof(args: PprofArgs) -> anyhow::Result<()> {
     let data = TraceFile::open(&args.trace)?;
     let kind = ProfileKind::from(args.kind);
-    let (profiles, stacks, warning) =
-        pprof::build(&data, &[kind]).with_context(|| format!("{}", args.trace.display()))?;
+    let mut builder = pprof::ProfileBuilder::new(&[kind]);
+    if !args.goroutines.is_empty() {
+        builder = builder.with_goroutines(args.goroutines.iter().copied());
+    }
+    if args.from.is_some() || args.to.is_some() {
+        let from_ns = args.from.as_deref().map_or(Ok(0), parse_duration_ns)?;
+        let to_ns = args
+            .to
+            .as_deref()
+            .map_or(Ok(i64::MAX / 2), parse_duration_ns)?;
+        if to_ns < from_ns {
+            bail!("--to is before --from");
+        }
+        builder = builder.with_window_from_start(from_ns, to_ns);
+    }
+    let outcome = goscope_analysis::read_into(&data, |ev, t| builder.event(ev, t))
+        .with_context(|| format!("{}", args.trace.display()))?;
+    let warning = outcome.warning;
+    let (profiles, stacks) = builder.finish();
     let Some(profile) = profiles.first() else {
         bail!("no profile built");
     };
@@ -408,12 +437,23 @@ pub fn pprof(args: PprofArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", args.output.display()))?;
     }
     eprintln!(
-        "{} profile: {} stacks, {} samples, {} total delay",
+        "{} profile: {} stacks, {} samples, {} total {}",
         kind.name(),
         profile.records.len(),
         profile.total_count(),
-        go_duration(profile.total_delay_ns())
+        go_duration(profile.total_delay_ns()),
+        if kind == ProfileKind::Cpu {
+            "CPU time (10 ms a sample)"
+        } else {
+            "delay"
+        }
     );
+    if kind == ProfileKind::Cpu && profile.records.is_empty() && args.goroutines.is_empty() {
+        eprintln!(
+            "the trace has no CPU samples: trace with the CPU profiler on \
+             (go test -cpuprofile=cpu.out -trace=trace.out, or pprof.StartCPUProfile beside trace.Start)"
+        );
+    }
     warn_partial(&args.trace, warning);
     Ok(())
 }

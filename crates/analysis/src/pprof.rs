@@ -16,10 +16,19 @@
 //! - Samples merge by stack pcs; each has a count and a total delay in ns.
 //! - The file has sample types contentions/count and delay/nanoseconds, period type
 //!   trace/count, period 1, one location per pc and one function per (file, name).
+//!
+//! One more kind is goscope's own: `Cpu`, the CPU profiler's samples that a trace carries
+//! when profiling was on while tracing (`StackSample` events, each with a stack and the
+//! goroutine, P and thread it interrupted). Each sample counts once and weighs one
+//! sampling period. A trace does not record the profiling rate, so the period is taken
+//! to be runtime/pprof's: 100 Hz, 10 ms a sample (`CPU_SAMPLE_PERIOD_NS`; a program
+//! that called `runtime.SetCPUProfileRate` had another, and its CPU times scale by it).
+//! Its file has sample types samples/count and cpu/nanoseconds, period type
+//! cpu/nanoseconds and that period, as `go tool pprof` expects of a CPU profile.
 
 use std::io::Write;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::proto::Writer;
@@ -38,14 +47,31 @@ pub enum ProfileKind {
     Syscall,
     /// Time runnable but not running (scheduler latency).
     Sched,
+    /// Time on a CPU, from the CPU profiler's samples in the trace (not one of Go's
+    /// `-pprof` kinds, so not in `ALL`).
+    Cpu,
 }
 
+/// The weight of one CPU sample: runtime/pprof samples at 100 Hz, and traces do not
+/// record the rate.
+pub const CPU_SAMPLE_PERIOD_NS: i64 = 10_000_000;
+
 impl ProfileKind {
+    /// The kinds `go tool trace -pprof=` makes.
     pub const ALL: [ProfileKind; 4] = [
         ProfileKind::Net,
         ProfileKind::Sync,
         ProfileKind::Syscall,
         ProfileKind::Sched,
+    ];
+
+    /// Every kind goscope builds: Go's four, then the CPU profile.
+    pub const WITH_CPU: [ProfileKind; 5] = [
+        ProfileKind::Net,
+        ProfileKind::Sync,
+        ProfileKind::Syscall,
+        ProfileKind::Sched,
+        ProfileKind::Cpu,
     ];
 
     /// The name `go tool trace -pprof=` takes.
@@ -55,6 +81,7 @@ impl ProfileKind {
             ProfileKind::Sync => "sync",
             ProfileKind::Syscall => "syscall",
             ProfileKind::Sched => "sched",
+            ProfileKind::Cpu => "cpu",
         }
     }
 
@@ -70,6 +97,8 @@ impl ProfileKind {
             }
             ProfileKind::Syscall => to == GO_SYSCALL,
             ProfileKind::Sched => to == GO_RUNNABLE,
+            // Samples, not states.
+            ProfileKind::Cpu => false,
         }
     }
 
@@ -78,6 +107,23 @@ impl ProfileKind {
             ProfileKind::Net | ProfileKind::Sync => GO_WAITING,
             ProfileKind::Syscall => GO_SYSCALL,
             ProfileKind::Sched => GO_RUNNABLE,
+            ProfileKind::Cpu => GO_RUNNING,
+        }
+    }
+
+    /// The two values of each sample, as (type, unit): the count and the time.
+    fn value_types(self) -> [(&'static str, &'static str); 2] {
+        match self {
+            ProfileKind::Cpu => [("samples", "count"), ("cpu", "nanoseconds")],
+            _ => [("contentions", "count"), ("delay", "nanoseconds")],
+        }
+    }
+
+    /// The profile's period type and period.
+    fn period(self) -> ((&'static str, &'static str), i64) {
+        match self {
+            ProfileKind::Cpu => (("cpu", "nanoseconds"), CPU_SAMPLE_PERIOD_NS),
+            _ => (("trace", "count"), 1),
         }
     }
 }
@@ -129,9 +175,12 @@ struct GInfo {
     start_ns: Option<i64>,
     end_ns: Option<i64>,
     /// Per kind being built: when tracking began and its stack.
-    tracking: [Option<(i64, StackId)>; 4],
+    tracking: [Option<(i64, StackId)>; MAX_KINDS],
     pending: Vec<Pending>,
 }
+
+/// At most this many kinds are built in one pass (all there are).
+const MAX_KINDS: usize = 5;
 
 /// Builds one or more profiles in one pass over the events.
 #[derive(Debug)]
@@ -145,6 +194,12 @@ pub struct ProfileBuilder {
     last_ns: i64,
     /// Only the part of each sample inside this closed interval counts (see `with_window`).
     window_ns: Option<(i64, i64)>,
+    /// Only these goroutines' samples count (see `with_goroutines`).
+    goroutines: Option<FxHashSet<i64>>,
+    /// A window given from the first event's time, made absolute at that event.
+    window_from_start: Option<(i64, i64)>,
+    /// Where `Cpu` is among `kinds`.
+    cpu: Option<usize>,
 }
 
 /// Go's overlap of two closed intervals (0 when they only touch).
@@ -172,7 +227,7 @@ fn clipped_delay_ns(life: (i64, i64), sample: (i64, i64), window: Option<(i64, i
 }
 
 impl ProfileBuilder {
-    /// A builder for these kinds (at most four; duplicates are ignored).
+    /// A builder for these kinds (duplicates are ignored).
     pub fn new(kinds: &[ProfileKind]) -> Self {
         let mut ks: Vec<ProfileKind> = Vec::new();
         for &k in kinds {
@@ -182,6 +237,9 @@ impl ProfileBuilder {
         }
         let n = ks.len();
         ProfileBuilder {
+            cpu: ks.iter().position(|&k| k == ProfileKind::Cpu),
+            goroutines: None,
+            window_from_start: None,
             kinds: ks,
             stacks: StackTable::new(),
             gs: FxHashMap::default(),
@@ -194,16 +252,43 @@ impl ProfileBuilder {
 
     /// Limits the profiles to the time window `[start_ns, end_ns]` (trace time, as the
     /// events' `time_ns`): each sample contributes only its overlap with the window, and
-    /// samples outside it contribute nothing (they are not counted either). An empty or
-    /// reversed window gives empty profiles.
+    /// samples outside it contribute nothing (they are not counted either); a CPU sample
+    /// counts when its time is in the window. An empty or reversed window gives empty
+    /// profiles.
     pub fn with_window(mut self, start_ns: i64, end_ns: i64) -> Self {
         self.window_ns = Some((start_ns, end_ns));
         self
     }
 
+    /// Limits the profiles to the samples of these goroutines (by id; for `Cpu`, the
+    /// goroutine a sample interrupted).
+    pub fn with_goroutines(mut self, ids: impl IntoIterator<Item = i64>) -> Self {
+        self.goroutines = Some(ids.into_iter().collect());
+        self
+    }
+
+    fn counts_goroutine(&self, id: i64) -> bool {
+        self.goroutines.as_ref().is_none_or(|set| set.contains(&id))
+    }
+
+    /// `with_window`, with the window's ends given from the time of the first event fed
+    /// (the trace's start, as the viewer's axis and the model count it).
+    pub fn with_window_from_start(mut self, from_ns: i64, to_ns: i64) -> Self {
+        self.window_from_start = Some((from_ns, to_ns));
+        self
+    }
+
     /// Feeds one event.
     pub fn event(&mut self, ev: &Event, tables: &Tables) {
+        if let Some((from, to)) = self.window_from_start.take() {
+            let t0 = ev.time_ns;
+            self.window_ns = Some((t0.saturating_add(from), t0.saturating_add(to)));
+        }
         self.last_ns = ev.time_ns;
+        if ev.kind() == Kind::StackSample {
+            self.cpu_sample(ev, tables);
+            return;
+        }
         if ev.kind() != Kind::StateTransition {
             return;
         }
@@ -213,6 +298,9 @@ impl ProfileBuilder {
         let Resource::Goroutine(id) = t.resource else {
             return;
         };
+        if !self.counts_goroutine(id) {
+            return;
+        }
         let now = ev.time_ns;
         let reason = tables.string(t.reason).unwrap_or("");
         let g = self.gs.entry(id).or_default();
@@ -270,6 +358,28 @@ impl ProfileBuilder {
                 }
             }
         }
+    }
+
+    /// A CPU sample, for a `Cpu` profile: counted if its time is in the window and its
+    /// goroutine among those asked for.
+    fn cpu_sample(&mut self, ev: &Event, tables: &Tables) {
+        let Some(i) = self.cpu else {
+            return;
+        };
+        let t = ev.time_ns;
+        if self.window_ns.is_some_and(|(w0, w1)| t < w0 || t > w1) || !self.counts_goroutine(ev.g) {
+            return;
+        }
+        let stack = self.stacks.intern(tables, ev.stack_id());
+        let canon = self.stacks.canonical(stack);
+        add(
+            &mut self.index[i],
+            &mut self.records[i],
+            canon,
+            stack,
+            CPU_SAMPLE_PERIOD_NS,
+            t,
+        );
     }
 
     /// The profiles, in the order of the kinds asked for, and their stacks.
@@ -391,7 +501,7 @@ impl Strings {
 pub fn encode(profile: &Profile, stacks: &StackTable) -> Vec<u8> {
     let mut strings = Strings::default();
     strings.id("");
-    let value_types = [("contentions", "count"), ("delay", "nanoseconds")];
+    let value_types = profile.kind.value_types();
     let value_type_ids: Vec<(u64, u64)> = value_types
         .iter()
         .map(|(t, u)| (strings.id(t), strings.id(u)))
@@ -437,7 +547,8 @@ pub fn encode(profile: &Profile, stacks: &StackTable) -> Vec<u8> {
             w.packed_int64(SAMPLE_VALUE, &[rec.count as i64, rec.delay_ns]);
         });
     }
-    let period_type = (strings.id("trace"), strings.id("count"));
+    let ((period_t, period_u), period) = profile.kind.period();
+    let period_type = (strings.id(period_t), strings.id(period_u));
 
     let mut w = Writer::new();
     for (t, u) in value_type_ids {
@@ -456,7 +567,7 @@ pub fn encode(profile: &Profile, stacks: &StackTable) -> Vec<u8> {
         v.uint64(VALUE_TYPE_TYPE, period_type.0);
         v.uint64(VALUE_TYPE_UNIT, period_type.1);
     });
-    w.int64(PROFILE_PERIOD, 1);
+    w.int64(PROFILE_PERIOD, period);
     w.into_bytes()
 }
 

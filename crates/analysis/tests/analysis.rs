@@ -553,3 +553,80 @@ fn analyses_never_panic_on_damaged_input() {
         }
     }
 }
+
+/// The StackSample count in a trace's `.counts` golden (Go's `-d=parsed`), 0 when none.
+fn go_stack_samples(name: &str) -> u64 {
+    let p = testdata().join(format!("golden/{name}.counts"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .find_map(|l| l.strip_prefix("StackSample "))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[test]
+fn cpu_profiles_count_every_sample_go_prints() {
+    let mut with_samples = 0;
+    for name in golden_traces() {
+        let (profiles, _, warning) =
+            pprof::build(&trace_bytes(&name), &[ProfileKind::Cpu]).unwrap();
+        assert!(warning.is_none());
+        let cpu = &profiles[0];
+        let go = go_stack_samples(&name);
+        assert_eq!(cpu.total_count(), go, "{name}: CPU samples");
+        assert_eq!(
+            cpu.total_delay_ns(),
+            go as i64 * pprof::CPU_SAMPLE_PERIOD_NS,
+            "{name}: CPU time"
+        );
+        with_samples += usize::from(go > 0);
+    }
+    assert!(with_samples >= 2, "traces with CPU samples: {with_samples}");
+}
+
+#[test]
+fn cpu_profiles_split_by_goroutine_and_by_time_add_up() {
+    let data = trace_bytes("cpu-go127");
+    let build_with_stacks = |mut b: pprof::ProfileBuilder| {
+        goscope_analysis::read_into(&data[..], |ev, t| b.event(ev, t)).unwrap();
+        let (mut profiles, stacks) = b.finish();
+        (profiles.remove(0), stacks)
+    };
+    let build = |b| build_with_stacks(b).0;
+    let (all, stacks) = build_with_stacks(pprof::ProfileBuilder::new(&[ProfileKind::Cpu]));
+    assert!(all.total_count() > 5, "{}", all.total_count());
+    // By goroutine: each sample is some goroutine's (or none's, -1).
+    let mut ids = std::collections::BTreeSet::new();
+    goscope_analysis::read_into(&data[..], |ev, _| {
+        if ev.kind() == goscope_trace::Kind::StackSample {
+            ids.insert(ev.g);
+        }
+    })
+    .unwrap();
+    assert!(ids.len() >= 2, "samples of several goroutines: {ids:?}");
+    let by_g: u64 = ids
+        .iter()
+        .map(|&g| {
+            build(pprof::ProfileBuilder::new(&[ProfileKind::Cpu]).with_goroutines([g]))
+                .total_count()
+        })
+        .sum();
+    assert_eq!(by_g, all.total_count());
+    // By time: a closed window from the start, and the rest after it.
+    let cut_ns = 150_000_000;
+    let early =
+        build(pprof::ProfileBuilder::new(&[ProfileKind::Cpu]).with_window_from_start(0, cut_ns));
+    let late = build(
+        pprof::ProfileBuilder::new(&[ProfileKind::Cpu])
+            .with_window_from_start(cut_ns + 1, i64::MAX / 2),
+    );
+    assert!(early.total_count() > 0 && late.total_count() > 0);
+    assert_eq!(early.total_count() + late.total_count(), all.total_count());
+    // The file says what go tool pprof needs to call it a CPU profile.
+    let bytes = pprof::encode(&all, &stacks);
+    for s in ["samples", "count", "cpu", "nanoseconds"] {
+        assert!(
+            bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+            "{s} in the string table"
+        );
+    }
+}

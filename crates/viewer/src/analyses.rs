@@ -189,7 +189,7 @@ pub struct Analyses {
     /// views that recompute with other options (MMU flags, profiles of a time range).
     pub data: Arc<TraceFile>,
     pub summary: Summary,
-    /// One per kind, in `ProfileKind::ALL` order.
+    /// One per kind, in `ProfileKind::WITH_CPU` order.
     pub profiles: Vec<Profile>,
     pub stacks: StackTable,
     /// How long the pass took.
@@ -201,11 +201,11 @@ impl Analyses {
         self.profiles.iter().find(|p| p.kind == kind)
     }
 
-    /// Runs the goroutine analysis and all four profiles in one pass over `data`.
+    /// Runs the goroutine analysis and every profile in one pass over `data`.
     pub fn compute(data: Arc<TraceFile>) -> Result<Analyses, String> {
         let t0 = Instant::now();
         let mut summarizer = Summarizer::new();
-        let mut profiles = ProfileBuilder::new(&ProfileKind::ALL);
+        let mut profiles = ProfileBuilder::new(&ProfileKind::WITH_CPU);
         // Ordering on its own thread, the analyses on this one. A cut trace still gives the
         // analyses of what was read; the model shows the warning.
         goscope_analysis::read_into(&*data, |ev, t| {
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn one_pass_gives_summary_and_all_profiles() {
         let a = crate::testdata::analyses("stall-go127");
-        assert_eq!(a.profiles.len(), 4);
+        assert_eq!(a.profiles.len(), 5);
         assert!(a.summary.goroutines.len() > 3);
         let sync = a.profile(ProfileKind::Sync).expect("sync profile");
         assert!(

@@ -392,6 +392,7 @@ pub(crate) fn kind_label(kind: ProfileKind) -> &'static str {
         ProfileKind::Sync => "Sync blocking",
         ProfileKind::Syscall => "Syscall",
         ProfileKind::Sched => "Scheduler latency",
+        ProfileKind::Cpu => "CPU (samples)",
     }
 }
 
@@ -624,7 +625,7 @@ impl ProfilesView {
 /// Kind selector, range checkbox, search box.
 fn controls_ui(ui: &mut Ui, st: &mut State, has_selection: bool) {
     ui.horizontal_wrapped(|ui| {
-        for kind in ProfileKind::ALL {
+        for kind in ProfileKind::WITH_CPU {
             if ui
                 .selectable_label(st.kind == kind, kind_label(kind))
                 .clicked()
@@ -683,6 +684,12 @@ fn shown_ui(
     let mut zoom_to: Option<NodeId> = None;
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(total_text(tree)).strong());
+        if key.0 == ProfileKind::Cpu {
+            ui.label(RichText::new("of CPU time, 10 ms a sample").weak()).on_hover_text(
+                "Traces do not record the CPU profiler's rate: each sample is taken to \
+                 weigh runtime/pprof's default period, 10 ms (100 Hz).",
+            );
+        }
         if let Some((a, b)) = key.1 {
             ui.label(
                 RichText::new(format!(
@@ -722,7 +729,16 @@ fn shown_ui(
         }
     });
 
-    if tree.is_empty() {
+    if tree.is_empty() && st.kind == ProfileKind::Cpu && key.1.is_none() {
+        ui.label(
+            RichText::new(
+                "This trace has no CPU samples: they are recorded when the CPU profiler runs \
+                 while tracing (go test -cpuprofile=cpu.out -trace=trace.out, or \
+                 pprof.StartCPUProfile beside trace.Start).",
+            )
+            .weak(),
+        );
+    } else if tree.is_empty() {
         ui.label(RichText::new("No samples in this profile.").weak());
     } else {
         let (clicked, find) = icicle_ui(ui, tree, zoom, hit, !query.is_empty());
@@ -1087,7 +1103,7 @@ mod tests {
     fn export_writes_what_the_cli_writes() {
         let an = stall();
         let data = crate::testdata::trace_bytes("stall-go127");
-        for kind in ProfileKind::ALL {
+        for kind in ProfileKind::WITH_CPU {
             let (profiles, stacks, _) = pprof::build(&data, &[kind]).expect("profile");
             let mut cli = Vec::new();
             pprof::write_gzipped(&profiles[0], &stacks, &mut cli).expect("encode");

@@ -1416,3 +1416,43 @@ fn nested_regions_are_drawn_and_picked_by_depth() {
     });
     assert!(found, "the band below shows the outer region");
 }
+
+/// The Profiles tab's CPU kind: the trace's CPU samples as a flame graph, as many as Go's
+/// parser prints; a trace without samples says how to record them.
+#[test]
+fn the_cpu_profile_shows_the_traces_samples() {
+    let mut h = harness(Some(trace("cpu-go127")));
+    h.get_by_label("Profiles").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("CPU (samples)").click();
+    h.run_steps(2);
+    // 16 StackSample events in testdata/golden/cpu-go127.counts, 10 ms each.
+    wait_for_label(&mut h, "160.000 ms in 16 samples");
+    h.get_by_label("of CPU time, 10 ms a sample");
+    // Its frames: the search finds main.matmul's 60 ms (go tool pprof -top: 60ms cum).
+    h.get_by_label("Search").focus();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("main.matmul");
+    for _ in 0..800 {
+        if h.query_by_label_contains("main.matmul: ").is_some() {
+            break;
+        }
+        h.step();
+    }
+    let text = {
+        use egui_kittest::kittest::NodeT;
+        let found = h.get_by_label_contains("main.matmul: ");
+        let node = found.accesskit_node();
+        node.label().or_else(|| node.value()).unwrap_or_default()
+    };
+    assert!(text.ends_with(", 60.000 ms (38% of total)"), "{text}");
+
+    let mut h = harness(Some(trace("basic-go127")));
+    h.get_by_label("Profiles").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    h.get_by_label("CPU (samples)").click();
+    h.run_steps(2);
+    h.get_by_label_contains("This trace has no CPU samples");
+}
