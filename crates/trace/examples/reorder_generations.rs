@@ -56,7 +56,14 @@ fn main() -> ExitCode {
             let mut sum = (0, 0);
             let mut end = (0, 0);
             let ordered = goscope_trace::reorder(&bytes, r, |ev, tables| {
-                add(if tables.generation == 0 { &mut end } else { &mut sum }, ev);
+                add(
+                    if tables.generation == 0 {
+                        &mut end
+                    } else {
+                        &mut sum
+                    },
+                    ev,
+                );
             });
             (r, ordered, sum, end, t.elapsed().as_secs_f64())
         })
@@ -94,7 +101,9 @@ fn main() -> ExitCode {
 /// Counts an event into `(count, checksum)`.
 fn add(acc: &mut (u64, u64), ev: &Event) {
     let mut h = (ev.time_ns as u64) ^ (ev.typ as u64).rotate_left(56);
-    h ^= (ev.g as u64).rotate_left(8) ^ (ev.p as u64).rotate_left(24) ^ (ev.m as u64).rotate_left(40);
+    h ^= (ev.g as u64).rotate_left(8)
+        ^ (ev.p as u64).rotate_left(24)
+        ^ (ev.m as u64).rotate_left(40);
     for a in ev.args {
         h = h.rotate_left(7) ^ a;
     }

@@ -685,10 +685,11 @@ fn shown_ui(
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(total_text(tree)).strong());
         if key.0 == ProfileKind::Cpu {
-            ui.label(RichText::new("of CPU time, 10 ms a sample").weak()).on_hover_text(
-                "Traces do not record the CPU profiler's rate: each sample is taken to \
+            ui.label(RichText::new("of CPU time, 10 ms a sample").weak())
+                .on_hover_text(
+                    "Traces do not record the CPU profiler's rate: each sample is taken to \
                  weigh runtime/pprof's default period, 10 ms (100 Hz).",
-            );
+                );
         }
         if let Some((a, b)) = key.1 {
             ui.label(
