@@ -156,6 +156,7 @@ impl Doc {
         }
         self.view.scroll_y = v.scroll_y;
         self.view.history = preview.view.history;
+        self.view.future = preview.view.future;
         self.view.selection = preview.view.selection;
         self.mode = preview.mode;
         self.sort = preview.sort;
@@ -667,7 +668,7 @@ impl GoscopeApp {
         if ctrl_f {
             doc.search.open();
         }
-        let (w, s, a, d, pressed, home, z, back, anchor, ctrl) = ctx.input(|i| {
+        let (w, s, a, d, pressed, home, z, (back, forward), anchor, ctrl) = ctx.input(|i| {
             let pressed = [Key::W, Key::S, Key::A, Key::D]
                 .iter()
                 .any(|k| i.key_pressed(*k));
@@ -699,7 +700,14 @@ impl GoscopeApp {
                 pressed,
                 i.key_pressed(Key::Home) || i.key_pressed(Key::Num0),
                 i.key_pressed(Key::Z),
-                i.key_pressed(Key::Backspace),
+                // Backspace or the mouse's back button; with Shift, or the forward button,
+                // forward again.
+                (
+                    (i.key_pressed(Key::Backspace) && !i.modifiers.shift)
+                        || i.pointer.button_pressed(egui::PointerButton::Extra1),
+                    (i.key_pressed(Key::Backspace) && i.modifiers.shift)
+                        || i.pointer.button_pressed(egui::PointerButton::Extra2),
+                ),
                 anchor,
                 i.modifiers.command,
             )
@@ -735,6 +743,9 @@ impl GoscopeApp {
         }
         if back {
             doc.view.back();
+        }
+        if forward {
+            doc.view.forward();
         }
         if esc {
             if doc.view.selection.is_some() {

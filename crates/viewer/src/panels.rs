@@ -21,7 +21,8 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     ("Shift+drag", "select a time range"),
     ("Z", "zoom to the selection"),
     ("Home or 0", "show the whole trace"),
-    ("Backspace", "back to the previous view"),
+    ("Backspace, mouse back", "back to the previous view"),
+    ("Shift+Backspace, mouse forward", "forward again"),
     ("Esc", "clear the selection, then the clicked span"),
     (
         "click",
@@ -38,6 +39,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     ),
     ("Ctrl+O", "open a trace (or drop a file onto the window)"),
     ("Ctrl+= / Ctrl+-", "make the whole window larger / smaller"),
+    (
+        "right-click a table's header",
+        "copy the table as CSV or TSV, or save it as CSV",
+    ),
     ("?", "this help"),
 ];
 

@@ -1,6 +1,7 @@
 //! The one table widget of the analysis views: a header that sorts (with a painted
-//! direction mark), rows laid out only when visible, and columns of fixed or shared width
-//! that the user can drag wider or narrower.
+//! direction mark), rows laid out only when visible, columns of fixed or shared width
+//! that the user can drag wider or narrower, and a header menu that copies or saves the
+//! whole table as CSV or TSV.
 
 use std::borrow::Cow;
 use std::hash::Hash;
@@ -109,6 +110,62 @@ impl Row {
     }
 }
 
+/// A whole table written out from its header menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Export {
+    CopyCsv,
+    CopyTsv,
+    SaveCsv,
+}
+
+/// The table as text: the titles, then one line a row, fields separated by `sep`. With
+/// `,` it is CSV (RFC 4180: a field holding a comma, a quote or a line break is quoted,
+/// its quotes doubled); with a tab it is TSV (tabs and line breaks in a field become
+/// spaces).
+pub(crate) fn delimited<'r>(
+    titles: impl IntoIterator<Item = &'r str>,
+    rows: impl IntoIterator<Item = Vec<String>>,
+    sep: char,
+) -> String {
+    fn line<'f>(out: &mut String, fields: impl IntoIterator<Item = &'f str>, sep: char) {
+        for (i, f) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push(sep);
+            }
+            if sep != ',' {
+                out.extend(f.chars().map(|c| {
+                    if matches!(c, '\t' | '\n' | '\r') {
+                        ' '
+                    } else {
+                        c
+                    }
+                }));
+            } else if f.contains([',', '"', '\n', '\r']) {
+                out.push('"');
+                out.push_str(&f.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(f);
+            }
+        }
+        out.push('\n');
+    }
+    let mut out = String::new();
+    line(&mut out, titles, sep);
+    for row in rows {
+        line(&mut out, row.iter().map(String::as_str), sep);
+    }
+    out
+}
+
+/// A table's text waiting for a path to be saved to (no file dialog could be shown).
+#[derive(Clone, Debug, Default)]
+struct PendingSave {
+    text: String,
+    path: String,
+    note: Option<String>,
+}
+
 /// What happened in a table this frame. Rows are positions in display order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TableOutput {
@@ -195,9 +252,15 @@ impl<'a> Table<'a> {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 ui.spacing_mut().item_spacing.y = 0.0;
-                if let Some((i, px)) = self.header_ui(ui, &col_px, total_px, row_px, &mut out) {
+                let mut export = None;
+                if let Some((i, px)) =
+                    self.header_ui(ui, &col_px, total_px, row_px, &mut out, &mut export)
+                {
                     widths[i] = px;
                     ui.data_mut(|d| d.insert_temp(widths_id, widths.clone()));
+                }
+                if let Some(export) = export {
+                    self.export(ui, export, n_rows, &mut row);
                 }
                 if n_rows == 0 {
                     if let Some(text) = self.empty_text {
@@ -224,7 +287,103 @@ impl<'a> Table<'a> {
                         }
                     });
             });
+        self.pending_save_ui(ui);
         out
+    }
+
+    /// Writes the whole table out: every row, as the rows closure gives them now.
+    fn export(
+        &self,
+        ui: &Ui,
+        export: Export,
+        n_rows: usize,
+        row: &mut impl FnMut(usize) -> Option<Row>,
+    ) {
+        let sep = if export == Export::CopyTsv { '\t' } else { ',' };
+        let rows = (0..n_rows).filter_map(row).map(|r| {
+            r.cells
+                .iter()
+                .map(|c| c.text().to_string())
+                .collect::<Vec<_>>()
+        });
+        let text = delimited(self.columns.iter().map(|c| c.title.as_ref()), rows, sep);
+        match export {
+            Export::CopyCsv | Export::CopyTsv => ui.ctx().copy_text(text),
+            Export::SaveCsv => {
+                let name = "table.csv";
+                let dialog = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                    || std::env::var_os("WAYLAND_DISPLAY").is_some();
+                let picked = dialog
+                    .then(|| {
+                        rfd::FileDialog::new()
+                            .set_title("Save the table as CSV")
+                            .set_file_name(name)
+                            .save_file()
+                    })
+                    .flatten();
+                let mut pending = PendingSave {
+                    text,
+                    path: name.to_string(),
+                    note: None,
+                };
+                match picked {
+                    Some(p) => {
+                        pending.note = Some(save_note(&p, &pending.text));
+                        pending.path = p.display().to_string();
+                        pending.text.clear();
+                    }
+                    None if !dialog => {
+                        pending.note = Some(
+                            "No file dialog is available here: type the path to write.".into(),
+                        );
+                    }
+                    // Cancelled.
+                    None => return,
+                }
+                ui.data_mut(|d| d.insert_temp(self.id.with("save"), pending));
+            }
+        }
+    }
+
+    /// The path field of a save that no dialog could take, and what a save did.
+    fn pending_save_ui(&self, ui: &Ui) {
+        let id = self.id.with("save");
+        let Some(mut pending) = ui.data(|d| d.get_temp::<PendingSave>(id)) else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Save the table as CSV")
+            .id(id.with("window"))
+            .open(&mut open)
+            .collapsible(false)
+            .show(ui.ctx(), |ui| {
+                if !pending.text.is_empty() {
+                    ui.horizontal(|ui| {
+                        let label = ui.label("Path");
+                        ui.add(egui::TextEdit::singleline(&mut pending.path).desired_width(300.0))
+                            .labelled_by(label.id);
+                        if ui.button("Save").clicked() {
+                            let path = std::path::PathBuf::from(pending.path.trim());
+                            pending.note = Some(save_note(&path, &pending.text));
+                            if !pending
+                                .note
+                                .as_deref()
+                                .is_some_and(|n| n.starts_with("Cannot"))
+                            {
+                                pending.text.clear();
+                            }
+                        }
+                    });
+                }
+                if let Some(note) = &pending.note {
+                    ui.label(note);
+                }
+            });
+        if open {
+            ui.data_mut(|d| d.insert_temp(id, pending));
+        } else {
+            ui.data_mut(|d| d.remove::<PendingSave>(id));
+        }
     }
 
     /// The header row: titles (wrapped to their column), the sort mark, and drag handles
@@ -236,6 +395,7 @@ impl<'a> Table<'a> {
         total_px: f32,
         row_px: f32,
         out: &mut TableOutput,
+        export: &mut Option<Export>,
     ) -> Option<(usize, f32)> {
         let visuals = ui.visuals().clone();
         let font = egui::TextStyle::Body.resolve(ui.style());
@@ -267,12 +427,8 @@ impl<'a> Table<'a> {
         for (i, ((c, &w), galley)) in self.columns.iter().zip(col_px).zip(galleys).enumerate() {
             let cell = Rect::from_min_size(pos2(x, header.top()), vec2(w, header_px));
             x += w;
-            let sense = if self.sorted.is_some() {
-                Sense::click()
-            } else {
-                Sense::hover()
-            };
-            let r = ui.interact(cell, self.id.with(("header", i)), sense);
+            // Clicks sort (in a sortable table); a right click opens the table's menu.
+            let r = ui.interact(cell, self.id.with(("header", i)), Sense::click());
             if self.sorted.is_some() && r.hovered() {
                 ui.painter()
                     .rect_filled(cell, 2.0, visuals.widgets.hovered.weak_bg_fill);
@@ -310,11 +466,23 @@ impl<'a> Table<'a> {
                 egui::Role::Label
             };
             r.widget_info(|| WidgetInfo::labeled(role, self.sorted.is_some(), &label));
-            if r.clicked() {
+            if r.clicked() && self.sorted.is_some() {
                 out.sort_by = Some(i);
                 // The rows were laid out in the old order this frame.
                 ui.ctx().request_repaint();
             }
+            r.context_menu(|ui| {
+                for (what, text) in [
+                    (Export::CopyCsv, "Copy table as CSV"),
+                    (Export::CopyTsv, "Copy table as TSV"),
+                    (Export::SaveCsv, "Save table as CSV…"),
+                ] {
+                    if ui.button(text).clicked() {
+                        *export = Some(what);
+                        ui.close();
+                    }
+                }
+            });
 
             // A handle on the column's right edge widens or narrows it.
             let edge =
@@ -341,6 +509,14 @@ impl<'a> Table<'a> {
             visuals.widgets.noninteractive.bg_stroke,
         );
         resized
+    }
+}
+
+/// What writing `text` to `path` did, in words.
+fn save_note(path: &std::path::Path, text: &str) -> String {
+    match std::fs::write(path, text) {
+        Ok(()) => format!("Saved {} ({} bytes).", path.display(), text.len()),
+        Err(e) => format!("Cannot write {}: {e}", path.display()),
     }
 }
 
@@ -450,6 +626,25 @@ fn paint_sort_mark(ui: &Ui, at: Pos2, descending: bool, color: egui::Color32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_are_written_as_csv_and_tsv() {
+        let rows = || {
+            vec![
+                vec!["main.worker".to_string(), "1.5 ms".to_string()],
+                vec!["a, \"quoted\"\nname".to_string(), "2\t3".to_string()],
+            ]
+        };
+        assert_eq!(
+            delimited(["Name", "Total"], rows(), ','),
+            "Name,Total\nmain.worker,1.5 ms\n\"a, \"\"quoted\"\"\nname\",2\t3\n"
+        );
+        assert_eq!(
+            delimited(["Name", "Total"], rows(), '\t'),
+            "Name\tTotal\nmain.worker\t1.5 ms\na, \"quoted\" name\t2 3\n"
+        );
+        assert_eq!(delimited(["A"], Vec::<Vec<String>>::new(), ','), "A\n");
+    }
 
     #[test]
     fn shared_columns_split_what_the_fixed_ones_leave() {

@@ -17,10 +17,20 @@ pub struct TimelineView {
     pub scroll_y: f32,
     /// Earlier visible ranges, for Backspace.
     pub history: Vec<(f64, f64)>,
+    /// Ranges gone back from, for Shift+Backspace (emptied by a new move).
+    pub future: Vec<(f64, f64)>,
     /// A shift-drag selection, absolute ns.
     pub selection: Option<(f64, f64)>,
     /// A shift-drag is in progress.
     pub selecting: bool,
+}
+
+/// Pushes onto a history of at most 200 ranges, forgetting the oldest.
+fn push_bounded(v: &mut Vec<(f64, f64)>, range: (f64, f64)) {
+    v.push(range);
+    if v.len() > 200 {
+        v.remove(0);
+    }
 }
 
 impl TimelineView {
@@ -36,6 +46,7 @@ impl TimelineView {
             trace_end_ns: e,
             scroll_y: 0.0,
             history: Vec::new(),
+            future: Vec::new(),
             selection: None,
             selecting: false,
         }
@@ -45,27 +56,41 @@ impl TimelineView {
         self.end_ns - self.start_ns
     }
 
-    /// Remembers the current range for Backspace (skipping repeats).
+    /// Remembers the current range for Backspace (skipping repeats); a new move forgets
+    /// the ranges gone back from.
     pub(crate) fn remember(&mut self) {
         let cur = (self.start_ns, self.end_ns);
         if self.history.last() != Some(&cur) {
-            self.history.push(cur);
-            if self.history.len() > 200 {
-                self.history.remove(0);
-            }
+            push_bounded(&mut self.history, cur);
         }
+        self.future.clear();
     }
 
     /// Goes back to the previous range. Returns false when there is none.
     pub(crate) fn back(&mut self) -> bool {
-        match self.history.pop() {
-            Some((s, e)) => {
-                self.start_ns = s;
-                self.end_ns = e;
-                true
-            }
-            None => false,
-        }
+        self.step(true)
+    }
+
+    /// Goes forward to the range last gone back from. Returns false when there is none.
+    pub(crate) fn forward(&mut self) -> bool {
+        self.step(false)
+    }
+
+    /// One step back in the history (or forward), keeping the current range for the step
+    /// the other way.
+    fn step(&mut self, back: bool) -> bool {
+        let (from, to) = if back {
+            (&mut self.history, &mut self.future)
+        } else {
+            (&mut self.future, &mut self.history)
+        };
+        let Some((s, e)) = from.pop() else {
+            return false;
+        };
+        push_bounded(to, (self.start_ns, self.end_ns));
+        self.start_ns = s;
+        self.end_ns = e;
+        true
     }
 
     /// Zooms by `factor` (< 1 zooms in) keeping the time under `anchor` (0..1 of the width)
@@ -308,13 +333,23 @@ mod tests {
     }
 
     #[test]
-    fn history_goes_back() {
+    fn history_goes_back_and_forward() {
         let mut v = TimelineView::new(0, 1000);
         v.show_range(100.0, 200.0);
+        let shown = (v.start_ns, v.end_ns);
         assert!(v.start_ns > 90.0 && v.end_ns < 210.0);
         assert!(v.back());
         assert_eq!((v.start_ns, v.end_ns), (0.0, 1000.0));
         assert!(!v.back());
+        assert!(v.forward());
+        assert_eq!((v.start_ns, v.end_ns), shown);
+        assert!(!v.forward());
+        assert!(v.back());
+        // A new move forgets the way forward.
+        v.show_range(500.0, 600.0);
+        assert!(!v.forward());
+        assert!(v.back());
+        assert_eq!((v.start_ns, v.end_ns), (0.0, 1000.0));
     }
 
     #[test]

@@ -506,6 +506,18 @@ fn wait_for_label(h: &mut Harness<'static, GoscopeApp>, label: &str) {
     panic!("{label:?} did not show");
 }
 
+/// `wait_for_label` for a label that contains `part`.
+fn wait_for_label_containing(h: &mut Harness<'static, GoscopeApp>, part: &str) {
+    for _ in 0..800 {
+        if h.query_by_label_contains(part).is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    panic!("no label containing {part:?} showed");
+}
+
 /// Steps until the background analyses have arrived.
 fn wait_analyses(h: &mut Harness<'static, GoscopeApp>) {
     for _ in 0..4000 {
@@ -1434,12 +1446,7 @@ fn the_cpu_profile_shows_the_traces_samples() {
     h.get_by_label("Search").focus();
     h.run_steps(1);
     h.get_by_label("Search").type_text("main.matmul");
-    for _ in 0..800 {
-        if h.query_by_label_contains("main.matmul: ").is_some() {
-            break;
-        }
-        h.step();
-    }
+    wait_for_label_containing(&mut h, "main.matmul: ");
     let text = {
         use egui_kittest::kittest::NodeT;
         let found = h.get_by_label_contains("main.matmul: ");
@@ -1453,6 +1460,94 @@ fn the_cpu_profile_shows_the_traces_samples() {
     h.run_steps(2);
     wait_analyses(&mut h);
     h.get_by_label("CPU (samples)").click();
+    wait_for_label_containing(&mut h, "This trace has no CPU samples");
+}
+
+/// A table's header menu copies the whole table (every row, not only those on screen) as
+/// CSV or TSV.
+#[test]
+fn a_tables_header_menu_copies_it_as_csv_and_tsv() {
+    let mut h = harness(Some(trace("stall-go127")));
+    open_goroutine_analysis(&mut h);
+    let groups = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        goscope_viewer::goroutines::group_rows(&an).len()
+    };
+    let copied = |h: &Harness<'static, GoscopeApp>| {
+        h.output()
+            .platform_output
+            .commands
+            .iter()
+            .find_map(|c| match c {
+                egui::OutputCommand::CopyText(t) => Some(t.clone()),
+                _ => None,
+            })
+    };
+    for (item, sep) in [("Copy table as CSV", ','), ("Copy table as TSV", '\t')] {
+        h.get_by_label_contains("Start function").click_secondary();
+        h.run_steps(2);
+        h.get_by_label(item).click();
+        h.step();
+        let text = copied(&h).unwrap_or_else(|| panic!("{item}: nothing copied"));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            [
+                "Start function",
+                "Count",
+                "Execution",
+                "Blocked",
+                "Longest block"
+            ]
+            .join(&sep.to_string())
+        );
+        assert_eq!(lines.len(), groups + 1, "{item}: a line a group\n{text}");
+        assert!(text.contains("main.stream"), "{text}");
+        h.run_steps(2);
+    }
+}
+
+/// Backspace goes back to the previous view and Shift+Backspace forward again; the mouse's
+/// back and forward buttons do the same; a new move forgets the way forward.
+#[test]
+fn backspace_goes_back_and_shift_backspace_forward() {
+    let mut h = harness(Some(trace("stall-go127")));
     h.run_steps(2);
-    h.get_by_label_contains("This trace has no CPU samples");
+    let whole = view_ns(&h);
+    h.key_press(egui::Key::W);
+    h.run_steps(2);
+    let zoomed = view_ns(&h);
+    assert!(zoomed.1 - zoomed.0 < whole.1 - whole.0, "W zoomed in");
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(2);
+    assert_eq!(view_ns(&h), whole, "Backspace went back");
+    h.key_press_modifiers(Modifiers::SHIFT, egui::Key::Backspace);
+    h.run_steps(2);
+    assert_eq!(view_ns(&h), zoomed, "Shift+Backspace went forward");
+    let button = |h: &mut Harness<'static, GoscopeApp>, button: PointerButton| {
+        let pos = Pos2::new(800.0, 500.0);
+        for pressed in [true, false] {
+            h.event(egui::Event::PointerButton {
+                pos,
+                button,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+            h.step();
+        }
+        h.run_steps(2);
+    };
+    button(&mut h, PointerButton::Extra1);
+    assert_eq!(view_ns(&h), whole, "the back button went back");
+    button(&mut h, PointerButton::Extra2);
+    assert_eq!(view_ns(&h), zoomed, "the forward button went forward");
+    // Back, then a new move: nothing to go forward to.
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::D);
+    h.run_steps(2);
+    let moved = view_ns(&h);
+    h.key_press_modifiers(Modifiers::SHIFT, egui::Key::Backspace);
+    h.run_steps(2);
+    assert_eq!(view_ns(&h), moved);
 }
