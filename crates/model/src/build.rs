@@ -897,6 +897,7 @@ impl Builder {
             tasks,
             logs: self.logs,
             cpu_samples: self.cpu_samples,
+            family: Default::default(),
         }
     }
 }

@@ -291,9 +291,75 @@ pub struct Model {
     pub tasks: Vec<Task>,
     pub logs: Vec<Log>,
     pub cpu_samples: Vec<CpuSample>,
+    /// Which goroutines each goroutine created, made on first use (`children`).
+    pub(crate) family: std::sync::OnceLock<Family>,
+}
+
+/// Each goroutine's children, as goroutine indices, back to back in creator order: those
+/// of goroutine `i` are `kids[starts[i]..starts[i + 1]]`, in id order.
+#[derive(Debug, Default)]
+pub(crate) struct Family {
+    starts: Vec<u32>,
+    kids: Vec<u32>,
+}
+
+impl Family {
+    fn of(goroutines: &[Goroutine]) -> Family {
+        let index = |id: i64| goroutines.binary_search_by_key(&id, |g| g.id).ok();
+        let mut counts = vec![0u32; goroutines.len() + 1];
+        let parents: Vec<Option<usize>> = goroutines
+            .iter()
+            .map(|g| index(g.creator).filter(|&p| goroutines[p].id != g.id))
+            .collect();
+        for p in parents.iter().flatten() {
+            counts[p + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let starts = counts.clone();
+        let mut kids = vec![0u32; parents.iter().flatten().count()];
+        let mut next = counts;
+        for (child, parent) in parents.iter().enumerate() {
+            if let Some(p) = *parent {
+                kids[next[p] as usize] = child as u32;
+                next[p] += 1;
+            }
+        }
+        Family { starts, kids }
+    }
 }
 
 impl Model {
+    /// The goroutines that goroutine `gi` created and that the trace shows, as indices
+    /// into `goroutines`, in id order.
+    pub fn children(&self, gi: usize) -> &[u32] {
+        let f = self.family.get_or_init(|| Family::of(&self.goroutines));
+        match (f.starts.get(gi), f.starts.get(gi + 1)) {
+            (Some(&a), Some(&b)) => &f.kids[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// The goroutines that created `gi`, its creator first, as far back as the trace
+    /// shows (at most `max`; a loop of ids ends the chain).
+    pub fn ancestors(&self, gi: usize, max: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut cur = gi;
+        while out.len() < max {
+            let g = &self.goroutines[cur];
+            let Some(p) = self.goroutine_index(g.creator) else {
+                break;
+            };
+            if p == gi || out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            cur = p;
+        }
+        out
+    }
+
     /// Whether the trace shows nothing at all: no goroutine, processor or thread (a file
     /// with only a header, or a read that stopped at once; at most a closing sync event).
     pub fn has_no_activity(&self) -> bool {
@@ -429,6 +495,37 @@ timed!(GSpan, PSpan, PRange, MSpan, GcCycle, Stw, Region);
 mod tests {
     use super::*;
     use crate::lod;
+
+    #[test]
+    fn children_and_ancestors_follow_the_creators() {
+        let m = crate::build(&goscope_testdata::trace_bytes("mixed-go127")).unwrap();
+        let mut with_parent = 0;
+        for (gi, g) in m.goroutines.iter().enumerate() {
+            let kids = m.children(gi);
+            assert!(kids.windows(2).all(|w| w[0] < w[1]), "in id order");
+            for &k in kids {
+                assert_eq!(m.goroutines[k as usize].creator, g.id);
+            }
+            if let Some(p) = m.goroutine_index(g.creator).filter(|&p| p != gi) {
+                with_parent += 1;
+                assert!(m.children(p).contains(&(gi as u32)));
+                assert_eq!(m.ancestors(gi, 100)[0], p);
+            }
+        }
+        let all_kids: usize = (0..m.goroutines.len()).map(|gi| m.children(gi).len()).sum();
+        assert_eq!(all_kids, with_parent);
+        assert!(with_parent > 100, "{with_parent}");
+        // The longest chain ends at a goroutine whose creator the trace does not show.
+        let (deepest, chain) = (0..m.goroutines.len())
+            .map(|gi| (gi, m.ancestors(gi, 1000)))
+            .max_by_key(|(_, c)| c.len())
+            .unwrap();
+        assert!(chain.len() >= 2, "{chain:?}");
+        let root = &m.goroutines[*chain.last().unwrap()];
+        assert!(m.goroutine_index(root.creator).is_none());
+        assert_eq!(m.ancestors(deepest, 1).len(), 1);
+        assert_eq!(m.children(usize::MAX - 1), &[] as &[u32]);
+    }
 
     /// There is about one goroutine span per event, so their size is most of the model's.
     #[test]

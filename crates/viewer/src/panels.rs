@@ -66,6 +66,82 @@ pub enum Action {
     Find(String),
 }
 
+/// Children listed by name under a start function, at most.
+const MAX_CHILD_LINKS: usize = 50;
+/// Creators listed up the chain, at most.
+const MAX_ANCESTORS: usize = 20;
+
+/// The family of goroutine `gi`: the chain of goroutines that created it, and the ones it
+/// created, counted per start function; each a link that shows that goroutine's life.
+fn family_ui(ui: &mut Ui, model: &Model, gi: usize) -> Option<Action> {
+    let ancestors = model.ancestors(gi, MAX_ANCESTORS);
+    let children = model.children(gi);
+    if ancestors.is_empty() && children.is_empty() {
+        return None;
+    }
+    let mut action = None;
+    let mut link = |ui: &mut Ui, g: &goscope_model::Goroutine| {
+        if ui.link(model.goroutine_label(g.id)).clicked() {
+            action = Some(Action::ShowGoroutine(g.id));
+        }
+    };
+    let title = format!(
+        "Family: {} creator{} up, {} child{}",
+        ancestors.len(),
+        if ancestors.len() == 1 { "" } else { "s" },
+        children.len(),
+        if children.len() == 1 { "" } else { "ren" }
+    );
+    egui::CollapsingHeader::new(title)
+        .id_salt(("family", gi))
+        .show(ui, |ui| {
+            if !ancestors.is_empty() {
+                ui.label(RichText::new("Created by, nearest first").strong());
+                for &a in &ancestors {
+                    link(ui, &model.goroutines[a]);
+                }
+            }
+            if children.is_empty() {
+                return;
+            }
+            ui.label(RichText::new("Created").strong());
+            // Per start function, the most children first.
+            let mut groups: Vec<(goscope_model::StrId, Vec<usize>)> = Vec::new();
+            for &k in children {
+                let k = k as usize;
+                let f = model.goroutines[k].start_fn;
+                match groups.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, v)) => v.push(k),
+                    None => groups.push((f, vec![k])),
+                }
+            }
+            groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+            for (f, kids) in groups {
+                let name = match model.string(f) {
+                    "" => "(no stack seen)",
+                    s => s,
+                };
+                egui::CollapsingHeader::new(format!("{name} × {}", kids.len()))
+                    .id_salt(("family-children", gi, f))
+                    .show(ui, |ui| {
+                        for &k in kids.iter().take(MAX_CHILD_LINKS) {
+                            link(ui, &model.goroutines[k]);
+                        }
+                        if kids.len() > MAX_CHILD_LINKS {
+                            ui.label(
+                                RichText::new(format!(
+                                    "and {} more (Goroutine analysis lists them all)",
+                                    kids.len() - MAX_CHILD_LINKS
+                                ))
+                                .weak(),
+                            );
+                        }
+                    });
+            }
+        });
+    action
+}
+
 /// What each colour of the timeline means: goroutine states and wait reasons, runtime
 /// work on processors, the ribbons, and how a fold of many small spans is drawn.
 pub(crate) fn legend_ui(ui: &mut Ui, id: &str) {
@@ -242,6 +318,9 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             }
             if ui.button("Show this goroutine's timeline").clicked() {
                 action = Action::Focus(gr.id);
+            }
+            if let Some(a) = family_ui(ui, model, g) {
+                action = a;
             }
             ui.separator();
             match s.state {

@@ -1551,3 +1551,65 @@ fn backspace_goes_back_and_shift_backspace_forward() {
     h.run_steps(2);
     assert_eq!(view_ns(&h), moved);
 }
+
+/// The details panel of a goroutine's span shows its family: the goroutines that created
+/// it up the chain, and those it created counted per start function; a link frames that
+/// goroutine's life.
+#[test]
+fn the_family_section_lists_creators_and_children_and_links_to_them() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.run_steps(2);
+    // The goroutine with the most children, and one of them.
+    let (gi, label, child, child_fn, n_same) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let gi = (0..m.goroutines.len())
+            .max_by_key(|&gi| m.children(gi).len())
+            .unwrap();
+        let kids = m.children(gi);
+        assert!(kids.len() >= 2, "a goroutine with children");
+        let child = &m.goroutines[kids[0] as usize];
+        let same = kids
+            .iter()
+            .filter(|&&k| m.goroutines[k as usize].start_fn == child.start_fn)
+            .count();
+        let f = m.string(child.start_fn).to_string();
+        (gi, m.goroutine_label(child.id), child.id, f, same)
+    };
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        doc.selected = Some(Pick::GSpan { g: gi, span: 0 });
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("Family: ").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("{child_fn} × {n_same}")).click();
+    h.run_steps(2);
+    h.get_by_label(&label).click();
+    h.run_steps(3);
+    assert!(frames(&h, life_ns(&h, child)), "the child's life is framed");
+    // The child's own panel names its creator first.
+    let creator = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        m.goroutine_label(m.goroutines[gi].id)
+    };
+    let ci = h
+        .state()
+        .doc
+        .as_ref()
+        .unwrap()
+        .trace
+        .model
+        .goroutine_index(child)
+        .unwrap();
+    h.state_mut().doc.as_mut().unwrap().selected = Some(Pick::GSpan { g: ci, span: 0 });
+    h.run_steps(2);
+    h.get_by_label_contains("Family: ").click();
+    h.run_steps(2);
+    h.get_by_label("Created by, nearest first");
+    use egui_kittest::kittest::{NodeT, Queryable};
+    assert!(
+        h.query_all_by_label(&creator)
+            .any(|n| n.accesskit_node().role() == egui::accesskit::Role::Link),
+        "a link to {creator}"
+    );
+}
