@@ -115,7 +115,7 @@ fn family_ui(ui: &mut Ui, model: &Model, gi: usize) -> Option<Action> {
                     None => groups.push((f, vec![k])),
                 }
             }
-            groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+            groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
             for (f, kids) in groups {
                 let name = match model.string(f) {
                     "" => "(no stack seen)",
