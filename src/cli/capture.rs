@@ -1,0 +1,136 @@
+//! `goscope capture URL`: asks a running Go program for a trace (net/http/pprof, or a URL
+//! of its own), writes it to a file as it arrives with a progress line, and optionally
+//! opens the viewer on it.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use goscope_capture::{Progress, Target, capture, name, target};
+
+#[derive(clap::Args, Debug)]
+pub struct CaptureArgs {
+    /// The program's address (`http://localhost:6060`, `localhost:6060`): its
+    /// `/debug/pprof/trace` is asked. A URL with another path (a flight-recorder snapshot
+    /// endpoint) is fetched as it is.
+    pub url: String,
+    /// How long the program traces itself (net/http/pprof's `seconds=`).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u32,
+    /// A request header, `Name: value` (repeatable), e.g. `-H 'Authorization: Bearer …'`.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Where to write the trace (default: HOST-PORT-YYYYMMDD-HHMMSSZ.trace here).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Open the viewer on the trace once it is written.
+    #[arg(long)]
+    pub open: bool,
+}
+
+/// One progress line: bytes, complete generations, elapsed time.
+fn progress_line(p: &Progress) -> String {
+    format!(
+        "{} received, {} generation{} complete, {:.1} s",
+        bytes_text(p.received_bytes),
+        p.generations,
+        if p.generations == 1 { "" } else { "s" },
+        p.elapsed_ms as f64 / 1e3
+    )
+}
+
+/// `1.2 MB`, `34.5 kB`, `120 B`.
+fn bytes_text(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
+/// Runs `goscope capture`.
+pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
+    let mut t = Target::from_url(&args.url, args.seconds);
+    for h in &args.headers {
+        t.headers.push(target::parse_header(h)?);
+    }
+    let url = t.url()?;
+    let path = match args.output {
+        Some(p) => p,
+        None => name::unused_path(std::path::Path::new("."), &url, unix_now_s()),
+    };
+    let mut file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let what = match t.seconds() {
+        Some(s) => format!("{s} s of trace from {url}"),
+        None => format!("the trace at {url}"),
+    };
+    eprintln!("capturing {what} to {}", path.display());
+    let tty = std::io::stderr().is_terminal();
+    let mut shown_at = Instant::now();
+    let mut shown_generations = 0;
+    let result = capture(&t, &mut file, &AtomicBool::new(false), &mut |p| {
+        if tty && shown_at.elapsed() >= Duration::from_millis(200) {
+            eprint!("\r{}   ", progress_line(p));
+            shown_at = Instant::now();
+        } else if !tty && p.generations > shown_generations {
+            eprintln!("{}", progress_line(p));
+            shown_generations = p.generations;
+        }
+    });
+    if tty {
+        eprint!("\r");
+    }
+    drop(file);
+    match result {
+        Ok(done) => {
+            eprintln!("{}", progress_line(&done.progress));
+            if done.incomplete_bytes() > 0 {
+                eprintln!(
+                    "warning: the trace ends inside a generation: its last {} bytes are kept but not shown",
+                    done.incomplete_bytes()
+                );
+            }
+            println!("{}", path.display());
+            if args.open {
+                return open(path);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let kept = e.progress().is_some_and(|p| p.received_bytes > 0);
+            if kept {
+                eprintln!("saved what arrived to {}", path.display());
+            } else {
+                let _ = std::fs::remove_file(&path);
+            }
+            let what = if kept {
+                "capture cut short"
+            } else {
+                "capture failed"
+            };
+            Err(anyhow::Error::new(e).context(what))
+        }
+    }
+}
+
+/// Seconds since the Unix epoch now.
+fn unix_now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(feature = "gui")]
+fn open(path: PathBuf) -> anyhow::Result<()> {
+    goscope_viewer::run(Some(path))
+}
+
+#[cfg(not(feature = "gui"))]
+fn open(_path: PathBuf) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this goscope was built without the viewer (feature `gui`); open the file elsewhere"
+    )
+}
