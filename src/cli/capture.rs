@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use goscope_capture::{Progress, Target, capture, name, target};
+use goscope_capture::{Target, capture, name, target};
 
 #[derive(clap::Args, Debug)]
 pub struct CaptureArgs {
@@ -28,26 +28,6 @@ pub struct CaptureArgs {
     /// Open the viewer on the trace once it is written.
     #[arg(long)]
     pub open: bool,
-}
-
-/// One progress line: bytes, complete generations, elapsed time.
-fn progress_line(p: &Progress) -> String {
-    format!(
-        "{} received, {} generation{} complete, {:.1} s",
-        bytes_text(p.received_bytes),
-        p.generations,
-        if p.generations == 1 { "" } else { "s" },
-        p.elapsed_ms as f64 / 1e3
-    )
-}
-
-/// `1.2 MB`, `34.5 kB`, `120 B`.
-fn bytes_text(n: u64) -> String {
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
-        _ => format!("{:.1} MB", n as f64 / 1e6),
-    }
 }
 
 /// Runs `goscope capture`.
@@ -73,10 +53,10 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
     let mut shown_generations = 0;
     let result = capture(&t, &mut file, &AtomicBool::new(false), &mut |p| {
         if tty && shown_at.elapsed() >= Duration::from_millis(200) {
-            eprint!("\r{}   ", progress_line(p));
+            eprint!("\r{}   ", p.summary());
             shown_at = Instant::now();
         } else if !tty && p.generations > shown_generations {
-            eprintln!("{}", progress_line(p));
+            eprintln!("{}", p.summary());
             shown_generations = p.generations;
         }
     });
@@ -86,7 +66,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
     drop(file);
     match result {
         Ok(done) => {
-            eprintln!("{}", progress_line(&done.progress));
+            eprintln!("{}", done.progress.summary());
             if done.incomplete_bytes() > 0 {
                 eprintln!(
                     "warning: the trace ends inside a generation: its last {} bytes are kept but not shown",

@@ -23,6 +23,28 @@ pub struct Progress {
     pub elapsed_ms: u64,
 }
 
+impl Progress {
+    /// `1.2 MB received, 2 generations complete, 3.1 s`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} received, {} generation{} complete, {:.1} s",
+            bytes_text(self.received_bytes),
+            self.generations,
+            if self.generations == 1 { "" } else { "s" },
+            self.elapsed_ms as f64 / 1e3
+        )
+    }
+}
+
+/// `1.2 MB`, `34.5 kB`, `120 B`.
+pub fn bytes_text(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
 /// Where a growing trace stands.
 #[derive(Clone, Debug, Default)]
 pub struct Arrivals {
