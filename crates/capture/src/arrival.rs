@@ -65,6 +65,20 @@ pub struct NotATrace {
     pub start: String,
 }
 
+/// The first 60 bytes as text: printable ASCII kept, line breaks and tabs as spaces, other
+/// bytes as `.`, trimmed.
+pub fn printable_start(bytes: &[u8]) -> String {
+    let start: String = bytes[..bytes.len().min(60)]
+        .iter()
+        .map(|&b| match b {
+            b' '..=b'~' => b as char,
+            b'\n' | b'\r' | b'\t' => ' ',
+            _ => '.',
+        })
+        .collect();
+    start.trim().to_string()
+}
+
 /// The magic every trace header starts with.
 const MAGIC: &[u8] = b"go 1.";
 
@@ -132,18 +146,15 @@ impl Arrivals {
     }
 
     fn not_a_trace(&self, detail: String) -> NotATrace {
-        let start: String = self.tail[..self.tail.len().min(60)]
-            .iter()
-            .map(|&b| match b {
-                b' '..=b'~' => b as char,
-                b'\n' | b'\r' | b'\t' => ' ',
-                _ => '.',
-            })
-            .collect();
         NotATrace {
             detail,
-            start: start.trim().to_string(),
+            start: printable_start(&self.tail),
         }
+    }
+
+    /// The bytes held: before a valid header, everything received.
+    pub fn held(&self) -> &[u8] {
+        &self.tail
     }
 
     /// Bytes received so far.

@@ -115,9 +115,18 @@ pub fn capture(
             }
         };
         if let Err(e) = arrivals.push(&buf[..n]) {
+            // Read a little more for the message: an HTML page or a JSON error says more
+            // than its first bytes.
+            let mut start = arrivals.held().to_vec();
+            while start.len() < 60 {
+                match body.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => start.extend_from_slice(&buf[..n]),
+                }
+            }
             return Err(CaptureError::NotATrace {
                 url,
-                start: e.start,
+                start: arrival::printable_start(&start),
                 detail: e.detail,
             });
         }
