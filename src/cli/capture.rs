@@ -4,11 +4,10 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use goscope_capture::{Target, capture, name, target};
+use goscope_capture::{Stop, Target, capture, name, target};
 
 #[derive(clap::Args, Debug)]
 pub struct CaptureArgs {
@@ -51,7 +50,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();
     let mut shown_at = Instant::now();
     let mut shown_generations = 0;
-    let result = capture(&t, &mut file, &AtomicBool::new(false), &mut |p| {
+    let result = capture(&t, &mut file, &Stop::default(), &mut |p| {
         if tty && shown_at.elapsed() >= Duration::from_millis(200) {
             eprint!("\r{}   ", p.summary());
             shown_at = Instant::now();

@@ -23,6 +23,7 @@ pub use error::CaptureError;
 pub use target::{Endpoint, Target};
 
 use std::io::{Read, Write};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,35 @@ use std::time::{Duration, Instant};
 pub const CONNECT_TIMEOUT_S: u64 = 10;
 /// Bytes read from the connection at a time (a trace batch is at most 64 KiB).
 const CHUNK_BYTES: usize = 64 << 10;
+
+/// Asks a capture to stop, keeping what arrived. A chunk is written and reported under a
+/// lock that `stop` takes, so once `stop` returns nothing more is written: the file holds
+/// exactly the bytes of the last progress report, even while the capture's thread is still
+/// waiting for its next chunk.
+#[derive(Debug, Default)]
+pub struct Stop {
+    requested: AtomicBool,
+    writing: Mutex<()>,
+}
+
+impl Stop {
+    /// Stops the capture; returns once a chunk being written is written. Not to be called
+    /// from the capture's own progress callback (use `request` there).
+    pub fn stop(&self) {
+        self.request();
+        drop(self.writing.lock());
+    }
+
+    /// Stops the capture after the chunk being written (if any), without waiting for it.
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Relaxed)
+    }
+}
 
 /// A capture that ended: the program finished its answer, or the user stopped it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,13 +81,13 @@ impl Captured {
 }
 
 /// Asks `target` for a trace and writes its bytes to `out` as they arrive, calling
-/// `on_progress` after each chunk is written. Stops reading, keeping what arrived, once
-/// `stop` is set (checked between chunks). On an error after the trace began, every byte
+/// `on_progress` after each chunk is written. Stops, keeping what arrived, once `stop` is
+/// asked (a chunk that arrives after it is not written). On an error after the trace began, every byte
 /// received has been written and the error says how much that was.
 pub fn capture(
     target: &Target,
     out: &mut dyn Write,
-    stop: &AtomicBool,
+    stop: &Stop,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Captured, CaptureError> {
     let url = target.url().map_err(|e| CaptureError::BadTarget(e.0))?;
@@ -97,7 +127,7 @@ pub fn capture(
         elapsed_ms: t0.elapsed().as_millis() as u64,
     };
     let stopped = loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.is_requested() {
             break true;
         }
         let n = match body.read(&mut buf) {
@@ -114,6 +144,10 @@ pub fn capture(
                 });
             }
         };
+        let _writing = stop.writing.lock();
+        if stop.is_requested() {
+            break true;
+        }
         if let Err(e) = arrivals.push(&buf[..n]) {
             // Read a little more for the message: an HTML page or a JSON error says more
             // than its first bytes.

@@ -2,9 +2,7 @@
 //! written equal the bytes served, progress counts the generations, a stop or a cut keeps
 //! every byte received, and each failure gets its own message.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use goscope_capture::{CaptureError, Captured, Endpoint, Progress, Target, capture};
+use goscope_capture::{CaptureError, Captured, Endpoint, Progress, Stop, Target, capture};
 use goscope_testdata::server::{Answer, TraceServer};
 use goscope_trace::batch;
 
@@ -12,7 +10,7 @@ use goscope_trace::batch;
 fn run(target: &Target) -> (Result<Captured, CaptureError>, Vec<u8>, Vec<Progress>) {
     let mut out = Vec::new();
     let mut reports = Vec::new();
-    let r = capture(target, &mut out, &AtomicBool::new(false), &mut |p| {
+    let r = capture(target, &mut out, &Stop::default(), &mut |p| {
         reports.push(*p)
     });
     (r, out, reports)
@@ -81,7 +79,7 @@ fn a_stop_keeps_every_byte_received_and_counts_the_complete_generations() {
         chunk_bytes: 300,
     });
     server.allow(upto);
-    let stop = AtomicBool::new(false);
+    let stop = Stop::default();
     let mut out = Vec::new();
     let done = capture(
         &Target::pprof(&server.url(), 5),
@@ -89,7 +87,7 @@ fn a_stop_keeps_every_byte_received_and_counts_the_complete_generations() {
         &stop,
         &mut |p| {
             if p.received_bytes >= upto as u64 {
-                stop.store(true, Ordering::Relaxed);
+                stop.request();
             }
         },
     )

@@ -1,5 +1,6 @@
-//! The eframe application: start page, background loading with progress, the timeline with
-//! its top bar, keyboard navigation, the details and selection panels, and the help overlay.
+//! The eframe application: start page, background loading with progress, capturing from a
+//! running program, the timeline with its top bar, keyboard navigation, the details and
+//! selection panels, and the help overlay.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,11 +10,12 @@ use std::time::Instant;
 use egui::{Color32, Key, Modifiers, RichText, Ui};
 
 use super::analyses::{Analyses, Slot};
+use super::capture::{CaptureForm, Capturing, FormAction};
 use super::flame::ProfilesView;
 use super::gcview::GcView;
 use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
-use super::loader::{Loader, OpenTrace};
+use super::loader::{LoadKind, Loader, OpenTrace};
 use super::panels;
 use super::search::{Hit, SearchBar};
 use super::tasksview::TasksView;
@@ -21,6 +23,11 @@ use super::timeline::{self, Geometry, Pick};
 use super::view::{TimelineView, format_duration};
 
 const RECENT_KEY: &str = "goscope.recent";
+/// Storage keys of the capture dialog's remembered addresses and folder.
+const CAPTURE_ADDRESSES_KEY: &str = "goscope.capture.addresses";
+const CAPTURE_DIR_KEY: &str = "goscope.capture.dir";
+/// How often a running capture's elapsed time and bytes are redrawn.
+const CAPTURE_REPAINT: std::time::Duration = std::time::Duration::from_millis(250);
 const MAX_RECENT: usize = 10;
 /// How far a tap of W/S/A/D moves the view that no frame saw held: as far as holding it
 /// for this long (about 15% of zoom, an eighth of the width of pan).
@@ -451,6 +458,13 @@ pub struct GoscopeApp {
     pub show_help: bool,
     /// The colour legend's window is open.
     pub show_legend: bool,
+    /// The Capture dialog's fields, and whether it is shown.
+    pub capture_form: CaptureForm,
+    pub show_capture: bool,
+    /// The capture running, if any.
+    pub capturing: Option<Capturing>,
+    /// Why the last capture failed.
+    pub capture_error: Option<String>,
     /// The window title last sent to the window.
     title_sent: String,
     /// The window was checked against the screen's size.
@@ -480,8 +494,25 @@ impl GoscopeApp {
                     .collect()
             })
             .unwrap_or_default();
+        let mut capture_form = CaptureForm::default();
+        if let Some(s) = cc.storage {
+            if let Some(a) = s.get_string(CAPTURE_ADDRESSES_KEY) {
+                capture_form.addresses = a
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+                if let Some(first) = capture_form.addresses.first() {
+                    capture_form.address = first.clone();
+                }
+            }
+            if let Some(d) = s.get_string(CAPTURE_DIR_KEY).filter(|d| !d.is_empty()) {
+                capture_form.dir = d;
+            }
+        }
         let mut app = GoscopeApp {
             recent,
+            capture_form,
             ..GoscopeApp::headless(cc.egui_ctx.clone())
         };
         if let Some(early) = early {
@@ -503,6 +534,10 @@ impl GoscopeApp {
             dialog_note: None,
             show_help: false,
             show_legend: false,
+            capture_form: CaptureForm::default(),
+            show_capture: false,
+            capturing: None,
+            capture_error: None,
             title_sent: String::new(),
             fitted: false,
             ctx,
@@ -545,6 +580,7 @@ impl GoscopeApp {
             return;
         };
         let path = l.path.clone();
+        let kind = l.kind;
         let cancelled = l.is_cancelled();
         self.loader = None;
         let replaced = self.before_preview.take();
@@ -560,16 +596,24 @@ impl GoscopeApp {
                 self.remember_recent(&path);
                 self.error = None;
                 let mut doc = Doc::new(trace, secs);
-                if let Some(preview) = self.doc.take() {
-                    if replaced.is_some()
-                        && preview.preview
-                        && Arc::ptr_eq(&preview.trace.file, &doc.trace.file)
-                    {
-                        doc.carry_over(preview);
+                if let Some(previous) = self.doc.take() {
+                    let same_preview = replaced.is_some()
+                        && previous.preview
+                        && Arc::ptr_eq(&previous.trace.file, &doc.trace.file);
+                    // A capture's model grows: what the user did on the generations shown
+                    // so far carries over to the next.
+                    let same_capture =
+                        kind != LoadKind::Open && previous.trace.path() == doc.trace.path();
+                    if same_preview || same_capture {
+                        doc.carry_over(previous);
                     }
                 }
-                // Start the dock's analyses now, so a tab opened later has them ready.
-                let _ = doc.analyses(&self.ctx);
+                // Start the dock's analyses now, so a tab opened later has them ready (a
+                // capture's only once it has ended).
+                doc.preview = matches!(kind, LoadKind::CapturePrefix { .. });
+                if !doc.preview {
+                    let _ = doc.analyses(&self.ctx);
+                }
                 self.doc = Some(doc);
             }
             Err(e) => {
@@ -588,6 +632,72 @@ impl GoscopeApp {
             "freed memory given back in {:.1} ms",
             t0.elapsed().as_secs_f64() * 1e3
         ));
+    }
+
+    /// Starts capturing `target` into the captures folder; the open trace stays until the
+    /// first generation arrives.
+    pub fn start_capture(&mut self, target: goscope_capture::Target) {
+        if let Some(c) = &mut self.capturing {
+            c.stop();
+        }
+        let dir = PathBuf::from(self.capture_form.dir.trim());
+        let ctx = self.ctx.clone();
+        match Capturing::start(&target, &dir, move || ctx.request_repaint()) {
+            Ok(c) => {
+                self.capture_form.remember(&target.address);
+                self.capture_error = None;
+                self.show_capture = false;
+                self.capturing = Some(c);
+            }
+            Err(e) => self.capture_form.problem = Some(e),
+        }
+    }
+
+    /// Loads a running capture's complete generations as they arrive (one load at a time,
+    /// of the latest complete prefix), and its file once it ends.
+    fn poll_capture(&mut self) {
+        let Some(c) = &mut self.capturing else { return };
+        if self.loader.is_some() {
+            return;
+        }
+        let progress = c.progress();
+        let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
+        match c.end() {
+            None => {
+                if progress.generations > c.shown_generations {
+                    c.shown_generations = progress.generations;
+                    let kind = LoadKind::CapturePrefix {
+                        complete_bytes: progress.complete_bytes,
+                    };
+                    self.loader = Some(Loader::start_kind(&c.path, kind, repainter(ctx)));
+                }
+                self.ctx.request_repaint_after(CAPTURE_REPAINT);
+            }
+            Some(end) => {
+                let path = c.path.clone();
+                let kept = c.kept_a_file();
+                self.capturing = None;
+                match end {
+                    Ok(done) if done.progress.generations == 0 => {
+                        self.capture_error = Some(format!(
+                            "the capture ended before a generation was complete ({} received, kept in {})",
+                            goscope_capture::arrival::bytes_text(done.progress.received_bytes),
+                            path.display()
+                        ));
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.capture_error = Some(e),
+                }
+                if kept {
+                    self.loader = Some(Loader::start_kind(
+                        &path,
+                        LoadKind::CaptureEnd,
+                        repainter(ctx),
+                    ));
+                }
+            }
+        }
     }
 
     fn remember_recent(&mut self, path: &Path) {
@@ -643,9 +753,10 @@ impl GoscopeApp {
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        let (ctrl_o, ctrl_f, help, esc) = ctx.input(|i| {
+        let (ctrl_o, ctrl_shift_o, ctrl_f, help, esc) = ctx.input(|i| {
             (
-                pressed_with_command(i, Key::O),
+                pressed_with_command(i, Key::O) && !i.modifiers.shift,
+                pressed_with_command(i, Key::O) && i.modifiers.shift,
                 pressed_with_command(i, Key::F),
                 i.key_pressed(Key::Questionmark)
                     || i.events
@@ -656,6 +767,9 @@ impl GoscopeApp {
         });
         if ctrl_o {
             self.open_dialog();
+        }
+        if ctrl_shift_o {
+            self.show_capture = true;
         }
         if help {
             self.show_help = !self.show_help;
@@ -759,6 +873,10 @@ impl GoscopeApp {
                 if ui.button("Open…  (Ctrl+O)").clicked() {
                     ui.close();
                     self.open_dialog();
+                }
+                if ui.button("Capture…  (Ctrl+Shift+O)").clicked() {
+                    ui.close();
+                    self.show_capture = true;
                 }
                 if !self.recent.is_empty() {
                     ui.separator();
@@ -879,7 +997,7 @@ impl GoscopeApp {
             }
         }
         if let Some(doc) = &self.doc {
-            if doc.preview {
+            if doc.preview && self.capturing.is_none() {
                 ui.colored_label(
                     Color32::from_rgb(120, 180, 240),
                     format!(
@@ -889,7 +1007,48 @@ impl GoscopeApp {
                 );
             }
         }
-        if let Some(l) = &self.loader {
+        if let Some(e) = self.capture_error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(Color32::from_rgb(240, 90, 90), format!("Capture: {e}"));
+                if ui.small_button("Dismiss").clicked() {
+                    self.capture_error = None;
+                }
+            });
+        }
+        if let Some(c) = &mut self.capturing {
+            let p = c.progress();
+            let mut stop = false;
+            ui.horizontal(|ui| {
+                let what = if c.stopping { "Stopping" } else { "Capturing" };
+                ui.label(format!(
+                    "{what} {} to {}: {}",
+                    c.url,
+                    c.path.display(),
+                    p.summary()
+                ));
+                if let Some(s) = c.seconds {
+                    let fraction = p.elapsed_ms as f32 / (s as f32 * 1e3);
+                    ui.add(
+                        egui::ProgressBar::new(fraction.min(1.0))
+                            .desired_width(160.0)
+                            .text(format!("{:.0} of {s} s", p.elapsed_ms as f64 / 1e3)),
+                    );
+                }
+                stop = !c.stopping
+                    && ui
+                        .button("Stop")
+                        .on_hover_text("Keep what has arrived: the complete generations")
+                        .clicked();
+            });
+            if stop {
+                c.stop();
+            }
+        }
+        if let Some(l) = self
+            .loader
+            .as_ref()
+            .filter(|l| !matches!(l.kind, LoadKind::CapturePrefix { .. }))
+        {
             let stage = l.stage();
             let mut cancel = false;
             ui.horizontal(|ui| {
@@ -916,6 +1075,14 @@ impl GoscopeApp {
             if ui.button(RichText::new("Open trace…").size(18.0)).clicked() {
                 self.open_dialog();
             }
+            ui.add_space(6.0);
+            if ui
+                .button(RichText::new("Capture from a running program…").size(16.0))
+                .on_hover_text("Ask a Go program that serves net/http/pprof for a trace, and watch it arrive (Ctrl+Shift+O)")
+                .clicked()
+            {
+                self.show_capture = true;
+            }
             ui.add_space(8.0);
             ui.label("or drop a trace file onto this window, or type its path:");
             self.path_field_ui(ui);
@@ -933,7 +1100,7 @@ impl GoscopeApp {
                 }
             }
             ui.add_space(20.0);
-            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or curl host/debug/pprof/trace?seconds=5 > trace.out").small().weak());
+            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or capture one from a program that imports net/http/pprof").small().weak());
         });
     }
 
@@ -1006,6 +1173,30 @@ impl GoscopeApp {
         }
     }
 
+    /// The Capture dialog, when asked for.
+    fn capture_dialog_ui(&mut self, ctx: &egui::Context) {
+        if !self.show_capture {
+            return;
+        }
+        let mut open = true;
+        let mut action = FormAction::None;
+        egui::Window::new("Capture a trace from a running program")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                action = super::capture::form_ui(ui, &mut self.capture_form);
+            });
+        match action {
+            FormAction::Start(t) => self.start_capture(t),
+            FormAction::Close => open = false,
+            FormAction::None => {}
+        }
+        if !open {
+            self.show_capture = false;
+        }
+    }
+
     fn help_ui(&mut self, ctx: &egui::Context) {
         let mut open = self.show_help;
         egui::Window::new("Keys and gestures")
@@ -1064,6 +1255,12 @@ impl GoscopeApp {
                 |n| n.to_string_lossy().into_owned(),
             )
         };
+        if let Some(c) = &self.capturing {
+            return format!(
+                "capturing… {} — goscope",
+                goscope_capture::target::host_port(&c.url)
+            );
+        }
         match (&self.doc, &self.loader) {
             (_, Some(l)) => format!("{} (loading…) — goscope", name(&l.path)),
             (Some(d), None) => format!("{} — goscope", name(d.trace.path())),
@@ -1076,6 +1273,7 @@ impl GoscopeApp {
         let ctx = ui.ctx().clone();
         FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.poll_loader();
+        self.poll_capture();
         self.handle_dropped_files(&ctx);
         self.keys(&ctx);
         self.fit_to_screen(&ctx);
@@ -1236,6 +1434,7 @@ impl GoscopeApp {
             self.help_ui(&ctx);
         }
         self.open_fallback_ui(&ctx);
+        self.capture_dialog_ui(&ctx);
     }
 }
 
@@ -1403,6 +1602,11 @@ impl eframe::App for GoscopeApp {
             .map(|p| p.display().to_string())
             .collect();
         storage.set_string(RECENT_KEY, s.join("\n"));
+        storage.set_string(
+            CAPTURE_ADDRESSES_KEY,
+            self.capture_form.addresses.join("\n"),
+        );
+        storage.set_string(CAPTURE_DIR_KEY, self.capture_form.dir.clone());
     }
 }
 

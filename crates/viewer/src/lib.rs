@@ -3,6 +3,7 @@
 
 pub mod analyses;
 pub mod app;
+pub mod capture;
 pub mod colors;
 pub mod findingsview;
 pub mod flame;
