@@ -20,7 +20,7 @@ use super::panels;
 use super::search::{Hit, SearchBar};
 use super::tasksview::TasksView;
 use super::timeline::{self, Geometry, Pick};
-use super::view::{TimelineView, format_duration};
+use super::view::{AxisClock, TimelineView, format_duration};
 
 const RECENT_KEY: &str = "goscope.recent";
 /// Storage keys of the capture dialog's remembered addresses and folder.
@@ -162,6 +162,7 @@ impl Doc {
             self.view.end_ns = v.end_ns;
         }
         self.view.scroll_y = v.scroll_y;
+        self.view.clock = v.clock;
         self.view.history = preview.view.history;
         self.view.selection = preview.view.selection;
         self.mode = preview.mode;
@@ -440,6 +441,25 @@ const TOP_BAR_RIGHT_PT: f32 = 90.0;
 const DETAILS_PANEL_PT: f32 = 500.0;
 
 /// The Go version that writes trace format `v` ("1.22" for 22), for messages.
+/// "started 2026-11-26 14:30:10 UTC  ·  " for a trace with a clock snapshot (in the zone
+/// the axis shows, local unless it shows UTC), else nothing.
+fn started_text(m: &goscope_model::Model, clock: AxisClock) -> String {
+    let clock = if clock == AxisClock::Utc {
+        AxisClock::Utc
+    } else {
+        AxisClock::Local
+    };
+    let Some(zero) = super::clock::axis_zero_ns(m, clock) else {
+        return String::new();
+    };
+    let sec = m.clock.map_or(0, |c| c.unix_sec_nsec(m.start_ns).0);
+    format!(
+        "started {} {}  ·  ",
+        super::clock::date_time(zero),
+        super::clock::zone_name(clock, sec)
+    )
+}
+
 fn go_version_of(format_version: u32) -> String {
     format!("1.{format_version}")
 }
@@ -918,13 +938,25 @@ impl GoscopeApp {
                     doc.focus = None;
                 }
                 ui.separator();
+                if doc.trace.model.clock.is_some() {
+                    egui::ComboBox::from_id_salt("axis-clock")
+                        .selected_text(doc.view.clock.name())
+                        .show_ui(ui, |ui| {
+                            for c in AxisClock::ALL {
+                                ui.selectable_value(&mut doc.view.clock, c, c.name());
+                            }
+                        })
+                        .response
+                        .on_hover_text("What the time axis counts (the trace's clock snapshot gives the wall clock)");
+                }
                 let m = &doc.trace.model;
                 // Cut short (full text on hover) before the Legend and ? buttons on the
                 // right, never drawn under them.
                 let room = (ui.available_width() - TOP_BAR_RIGHT_PT).max(0.0);
+                let started = started_text(m, doc.view.clock);
                 let info = egui::Label::new(
                     RichText::new(format!(
-                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
+                        "{}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
                         doc.trace
                             .path()
                             .file_name()

@@ -1689,3 +1689,17 @@ fn the_capture_dialog_opens_from_keys_menu_and_start_page() {
     h.run_steps(2);
     assert!(!h.state().show_capture);
 }
+
+/// A trace with a clock snapshot (Go 1.25+) shows when it started, and its axis can count
+/// wall-clock time; an older trace offers neither.
+#[test]
+fn the_wall_clock_start_shows_in_the_top_bar() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.state_mut().doc.as_mut().unwrap().view.clock = goscope_viewer::view::AxisClock::Utc;
+    h.run_steps(2);
+    // Go prints the snapshot as Wall=2026-11-26T14:30:10.242978237Z; the first event is
+    // 28.5 µs before it.
+    h.get_by_label_contains("started 2026-11-26 14:30:10 UTC");
+    let h = harness(Some(trace("stall-go123")));
+    assert!(h.query_by_label_contains("started ").is_none());
+}
