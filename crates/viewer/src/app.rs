@@ -775,8 +775,8 @@ impl GoscopeApp {
         }
         let (ctrl_o, ctrl_shift_o, ctrl_f, help, esc) = ctx.input(|i| {
             (
-                pressed_with_command(i, Key::O) && !i.modifiers.shift,
-                pressed_with_command(i, Key::O) && i.modifiers.shift,
+                pressed_with_command_shift(i, Key::O, false),
+                pressed_with_command_shift(i, Key::O, true),
                 pressed_with_command(i, Key::F),
                 i.key_pressed(Key::Questionmark)
                     || i.events
@@ -1212,7 +1212,7 @@ impl GoscopeApp {
         }
         let mut open = true;
         let mut action = FormAction::None;
-        egui::Window::new("Capture a trace from a running program")
+        egui::Window::new("Capture from a running program")
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
@@ -1537,6 +1537,15 @@ fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Se
 /// Whether `key` was pressed with Ctrl (⌘ on macOS) held, as the key event itself says: the
 /// modifiers at the frame's end may already be released when the whole chord came within
 /// one frame (a quick chord on a slow frame, a remote desktop, xdotool).
+/// Whether `k` was pressed with Ctrl (Cmd) and with Shift held or not, as the key event
+/// itself says (a chord pressed and released within one frame leaves no modifier state).
+fn pressed_with_command_shift(i: &egui::InputState, k: Key, shift: bool) -> bool {
+    i.events.iter().any(|e| {
+        matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
+            if *key == k && modifiers.command && modifiers.shift == shift)
+    })
+}
+
 fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
     i.events.iter().any(|e| {
         matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
