@@ -270,4 +270,46 @@ mod tests {
         let e = a.push(b"19 trace\0\0\0").unwrap_err();
         assert!(e.detail.contains("1.19"), "{e:?}");
     }
+
+    /// Mutated traces and random bytes, fed in random chunks, never panic; the counts only
+    /// grow and the complete prefix never passes what was received.
+    #[test]
+    fn any_bytes_in_any_chunks_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let traces = ["stall-go127", "stall-go123", "net-go125", "timers-go122"];
+        for round in 0..400 {
+            let mut bytes = goscope_testdata::trace_bytes(traces[round % traces.len()]);
+            if round % 10 == 9 {
+                let n = bytes.len();
+                bytes = (0..n).map(|_| next() as u8).collect();
+                bytes[..16].copy_from_slice(b"go 1.26 trace\0\0\0");
+            }
+            for _ in 0..(next() % 8) {
+                let i = 16 + (next() as usize) % (bytes.len() - 16);
+                bytes[i] = next() as u8;
+            }
+            let cut = 16 + (next() as usize) % (bytes.len() - 15);
+            let mut a = Arrivals::new();
+            let mut at = 0;
+            let mut last = (0, 0);
+            while at < cut {
+                let n = (1 + next() as usize % 5000).min(cut - at);
+                if a.push(&bytes[at..at + n]).is_err() {
+                    break;
+                }
+                at += n;
+                assert!(a.generations() >= last.0 && a.complete_bytes() >= last.1);
+                assert!(a.complete_bytes() <= a.received_bytes());
+                last = (a.generations(), a.complete_bytes());
+            }
+            a.finish();
+            assert!(a.complete_bytes() <= a.received_bytes());
+        }
+    }
 }

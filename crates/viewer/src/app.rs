@@ -965,7 +965,9 @@ impl GoscopeApp {
                         format_duration(m.duration_ns() as f64),
                         m.goroutines.len(),
                         m.procs.iter().filter(|p| p.id >= 0).count(),
-                        if doc.preview {
+                        if doc.preview && self.capturing.is_some() {
+                            "arrived so far"
+                        } else if doc.preview {
                             "first events"
                         } else {
                             "loaded"
@@ -1051,26 +1053,34 @@ impl GoscopeApp {
             let p = c.progress();
             let mut stop = false;
             ui.horizontal(|ui| {
-                let what = if c.stopping { "Stopping" } else { "Capturing" };
-                ui.label(format!(
-                    "{what} {} to {}: {}",
-                    c.url,
-                    c.path.display(),
-                    p.summary()
-                ));
-                if let Some(s) = c.seconds {
-                    let fraction = p.elapsed_ms as f32 / (s as f32 * 1e3);
-                    ui.add(
-                        egui::ProgressBar::new(fraction.min(1.0))
-                            .desired_width(160.0)
-                            .text(format!("{:.0} of {s} s", p.elapsed_ms as f64 / 1e3)),
-                    );
-                }
+                // Stop and the time first: the text after them may be cut short.
                 stop = !c.stopping
                     && ui
                         .button("Stop")
                         .on_hover_text("Keep what has arrived: the complete generations")
                         .clicked();
+                if let Some(s) = c.seconds {
+                    let fraction = p.elapsed_ms as f32 / (s as f32 * 1e3);
+                    ui.add(
+                        egui::ProgressBar::new(fraction.min(1.0))
+                            .desired_width(120.0)
+                            .text(format!("{:.0} of {s} s", p.elapsed_ms as f64 / 1e3)),
+                    );
+                }
+                let what = if c.stopping { "Stopping" } else { "Capturing" };
+                let started_ns =
+                    i128::from(c.start_unix_s + super::clock::local_offset_s(c.start_unix_s))
+                        * 1_000_000_000;
+                ui.add(
+                    egui::Label::new(format!(
+                        "{what} {} (started {}): {}, saving to {}",
+                        c.url,
+                        super::clock::time_of_day(started_ns, 0),
+                        p.summary(),
+                        c.path.display(),
+                    ))
+                    .truncate(),
+                );
             });
             if stop {
                 c.stop();

@@ -1493,7 +1493,12 @@ fn a_capture_shows_each_generation_as_it_completes() {
                 &format!("{name}: generation {} is shown", k + 1),
             );
             let doc = h.state().doc.as_ref().unwrap();
-            assert_eq!(doc.trace.file.bytes(), &bytes[..end], "{name}: the prefix");
+            let shown = doc.trace.file.bytes();
+            assert!(
+                shown == &bytes[..end],
+                "{name}: {} bytes shown, the prefix is {end}",
+                shown.len()
+            );
             assert!(
                 format!("{:?}", doc.trace.model) == model_dump(&bytes[..end]),
                 "{name}: the model after generation {} is the model of its prefix",
@@ -1572,7 +1577,11 @@ fn stop_keeps_the_complete_generations() {
     );
     let doc = h.state().doc.as_ref().unwrap();
     let saved = std::fs::read(doc.trace.path()).unwrap();
-    assert_eq!(saved, bytes[..upto], "every byte received is kept");
+    assert!(
+        saved == bytes[..upto],
+        "{} bytes kept of {upto}",
+        saved.len()
+    );
     let model = &doc.trace.model;
     assert_eq!(model.generations, 1);
     assert!(model.warning.is_some(), "opened as a cut trace");
