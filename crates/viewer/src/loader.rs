@@ -109,7 +109,7 @@ pub enum LoadKind {
     /// A trace the user opened: a preview of a long one first, then the whole file.
     Open,
     /// The complete generations of a capture still arriving: the file's first
-    /// `complete_bytes` bytes (read, not mapped, as the file grows), no preview.
+    /// `complete_bytes` bytes (`TraceFile::open_prefix`), no preview.
     CapturePrefix {
         /// Length of the prefix that holds the header and the complete generations.
         complete_bytes: u64,
@@ -228,8 +228,8 @@ impl Loader {
     }
 }
 
-/// Maps `path` once (or reads the prefix a capture prefix names) and builds its model from
-/// those bytes; the preview and the result share them.
+/// Maps `path` once (only the prefix a capture's load names counts) and builds its model
+/// from those bytes; the preview and the result share them.
 fn load(
     path: &Path,
     kind: LoadKind,
@@ -246,7 +246,9 @@ fn load(
     };
     set(Stage::Mapping);
     let file = Arc::new(match kind {
-        LoadKind::CapturePrefix { complete_bytes } => read_prefix(path, complete_bytes)?,
+        LoadKind::CapturePrefix { complete_bytes } => {
+            TraceFile::open_prefix(path, complete_bytes).map_err(|e| e.to_string())?
+        }
         LoadKind::Open | LoadKind::CaptureEnd => {
             TraceFile::open(path).map_err(|e| e.to_string())?
         }
@@ -271,23 +273,4 @@ fn load(
         return Err("loading was cancelled".into());
     }
     Ok(OpenTrace::new(file, Arc::new(m)))
-}
-
-/// The first `len` bytes of a file that may still be growing, read into memory.
-fn read_prefix(path: &Path, len: u64) -> Result<TraceFile, String> {
-    use std::io::Read;
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(len)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if (bytes.len() as u64) < len {
-        return Err(format!(
-            "{} holds {} bytes, fewer than the {len} received",
-            path.display(),
-            bytes.len()
-        ));
-    }
-    Ok(TraceFile::from_bytes(path.to_path_buf(), bytes))
 }
