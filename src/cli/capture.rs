@@ -38,7 +38,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
     let url = t.url()?;
     let path = match args.output {
         Some(p) => p,
-        None => name::unused_path(std::path::Path::new("."), &url, unix_now_s()),
+        None => name::unused_path(std::path::Path::new("."), &url, name::unix_now_s()),
     };
     let mut file = std::fs::File::create(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
@@ -93,13 +93,6 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
             Err(anyhow::Error::new(e).context(what))
         }
     }
-}
-
-/// Seconds since the Unix epoch now.
-fn unix_now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(feature = "gui")]

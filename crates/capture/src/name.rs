@@ -46,6 +46,13 @@ pub fn unused_path(dir: &Path, url: &str, unix_s: i64) -> PathBuf {
         .unwrap_or(first)
 }
 
+/// Seconds since the Unix epoch now (0 if the clock is before it).
+pub fn unix_now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// The captures folder offered first: `$GOSCOPE_CAPTURES`, else `~/goscope-captures`, else
 /// `goscope-captures` in the working directory.
 pub fn default_dir() -> PathBuf {

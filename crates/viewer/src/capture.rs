@@ -206,7 +206,7 @@ impl Capturing {
         let url = target.url().map_err(|e| e.0)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
-        let start_unix_s = unix_now_s();
+        let start_unix_s = name::unix_now_s();
         let path = name::unused_path(dir, &url, start_unix_s);
         let mut file = std::fs::File::create(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
@@ -286,11 +286,4 @@ impl Capturing {
     pub fn kept_a_file(&self) -> bool {
         self.path.exists()
     }
-}
-
-/// Seconds since the Unix epoch now.
-fn unix_now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
