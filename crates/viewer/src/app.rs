@@ -569,6 +569,10 @@ impl GoscopeApp {
         if let Some(l) = &self.loader {
             l.cancel();
         }
+        // A capture running goes on into its file, no longer shown.
+        if let Some(c) = &mut self.capturing {
+            c.shown = false;
+        }
         let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
         self.loader = Some(Loader::start(path, repainter(ctx)));
     }
@@ -684,7 +688,7 @@ impl GoscopeApp {
         let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
         match c.end() {
             None => {
-                if progress.generations > c.shown_generations {
+                if c.shown && progress.generations > c.shown_generations {
                     c.shown_generations = progress.generations;
                     let kind = LoadKind::CapturePrefix {
                         complete_bytes: progress.complete_bytes,
@@ -696,6 +700,7 @@ impl GoscopeApp {
             Some(end) => {
                 let path = c.path.clone();
                 let kept = c.kept_a_file();
+                let shown = c.shown;
                 self.capturing = None;
                 match end {
                     Ok(done) if done.progress.generations == 0 => {
@@ -709,12 +714,14 @@ impl GoscopeApp {
                     Ok(_) => {}
                     Err(e) => self.capture_error = Some(e),
                 }
-                if kept {
+                if kept && shown {
                     self.loader = Some(Loader::start_kind(
                         &path,
                         LoadKind::CaptureEnd,
                         repainter(ctx),
                     ));
+                } else if kept {
+                    self.remember_recent(&path);
                 }
             }
         }
@@ -1297,7 +1304,7 @@ impl GoscopeApp {
                 |n| n.to_string_lossy().into_owned(),
             )
         };
-        if let Some(c) = &self.capturing {
+        if let Some(c) = self.capturing.as_ref().filter(|c| c.shown) {
             return format!(
                 "capturing… {} — goscope",
                 goscope_capture::target::host_port(&c.url)

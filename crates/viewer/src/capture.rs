@@ -189,6 +189,9 @@ pub struct Capturing {
     pub start_unix_s: i64,
     /// Generations loaded or being loaded into the window.
     pub shown_generations: usize,
+    /// The window shows the capture as it arrives (until the user opens another trace;
+    /// the capture then goes on into its file, which joins the recent files).
+    pub shown: bool,
     /// The user asked to stop.
     pub stopping: bool,
     stop: Arc<Stop>,
@@ -249,6 +252,7 @@ impl Capturing {
             seconds: target.seconds(),
             start_unix_s,
             shown_generations: 0,
+            shown: true,
             stopping: false,
             stop,
             shared,

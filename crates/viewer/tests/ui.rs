@@ -1722,3 +1722,50 @@ fn the_wall_clock_start_shows_in_the_top_bar() {
     let h = harness(Some(trace("stall-go123")));
     assert!(h.query_by_label_contains("started ").is_none());
 }
+
+/// Opening another trace while a capture arrives shows that trace; the capture goes on into
+/// its file, which joins the recent files when it ends, and does not take the window back.
+#[test]
+fn opening_a_trace_during_a_capture_keeps_it_open() {
+    use goscope_testdata::server::{Answer, TraceServer};
+    let bytes = goscope_testdata::trace_bytes("stall-go127");
+    let ends = generation_ends(&bytes);
+    let server = TraceServer::gated(Answer::Body {
+        bytes: bytes.clone(),
+        chunk_bytes: 1000,
+    });
+    server.allow(ends[0] + 40);
+    let dir = capture_dir("capture-open");
+    let mut h = capturing_app(&server, &dir, 5);
+    step_until(
+        &mut h,
+        |h| !h.state().is_loading() && h.state().doc.is_some(),
+        "the first generation is shown",
+    );
+    h.state_mut().open(&trace("timers-go127"));
+    wait_loaded(&mut h);
+    assert_eq!(h.state().window_title(), "timers-go127.trace — goscope");
+    server.allow(usize::MAX);
+    step_until(
+        &mut h,
+        |h| h.state().capturing.is_none() && !h.state().is_loading(),
+        "the capture ends",
+    );
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(
+        doc.trace.path().ends_with("timers-go127.trace"),
+        "the opened trace stays"
+    );
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the capture's file is whole"
+    );
+    assert_eq!(h.state().recent[0], path.canonicalize().unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}
