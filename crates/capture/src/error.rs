@@ -30,10 +30,12 @@ pub enum CaptureError {
         /// What the TLS layer said.
         cause: String,
     },
-    /// No answer within the timeout.
+    /// No complete answer within the timeout; what arrived before it was written.
     Timeout {
         /// The timeout, in seconds.
         timeout_s: u64,
+        /// Where the capture was (nothing received if the answer never began).
+        progress: Progress,
     },
     /// 404: nothing is served at the URL.
     NotFound {
@@ -97,9 +99,9 @@ impl CaptureError {
     /// Where the capture was, for errors that happen after the trace began.
     pub fn progress(&self) -> Option<&Progress> {
         match self {
-            CaptureError::Cut { progress, .. } | CaptureError::Write { progress, .. } => {
-                Some(progress)
-            }
+            CaptureError::Cut { progress, .. }
+            | CaptureError::Write { progress, .. }
+            | CaptureError::Timeout { progress, .. } => Some(progress),
             _ => None,
         }
     }
@@ -120,11 +122,26 @@ impl fmt::Display for CaptureError {
                 f,
                 "TLS failed with {url}: {cause} (does the program serve https on that port, with a certificate this machine trusts? use http:// for a plain server)"
             ),
-            CaptureError::Timeout { timeout_s } => write!(
-                f,
-                "no answer within {timeout_s} s (the requested duration plus {} s)",
-                super::target::TIMEOUT_MARGIN_S
-            ),
+            CaptureError::Timeout {
+                timeout_s,
+                progress,
+            } => {
+                write!(
+                    f,
+                    "no complete answer within the timeout of {timeout_s} s (the requested duration plus {} s)",
+                    super::target::TIMEOUT_MARGIN_S
+                )?;
+                if progress.received_bytes > 0 {
+                    write!(
+                        f,
+                        "; the {} bytes received are saved, and the {} complete generation{} open as a cut trace",
+                        progress.received_bytes,
+                        progress.generations,
+                        if progress.generations == 1 { "" } else { "s" }
+                    )?;
+                }
+                Ok(())
+            }
             CaptureError::NotFound { url } => write!(
                 f,
                 "404 Not Found at {url}: is net/http/pprof imported and served on this port?"

@@ -80,18 +80,29 @@ impl Captured {
     }
 }
 
-/// Asks `target` for a trace and writes its bytes to `out` as they arrive, calling
-/// `on_progress` after each chunk is written. Stops, keeping what arrived, once `stop` is
-/// asked (a chunk that arrives after it is not written). On an error after the trace began, every byte
-/// received has been written and the error says how much that was.
+/// `capture_within` the target's own timeout (`Target::timeout_s`).
 pub fn capture(
     target: &Target,
     out: &mut dyn Write,
     stop: &Stop,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Captured, CaptureError> {
+    capture_within(target, target.timeout_s(), out, stop, on_progress)
+}
+
+/// Asks `target` for a trace and writes its bytes to `out` as they arrive, calling
+/// `on_progress` after each chunk is written. Stops, keeping what arrived, once `stop` is
+/// asked (a chunk that arrives after it is not written). On an error after the trace began, every byte
+/// received has been written and the error says how much that was. The whole request may
+/// take `timeout_s` seconds.
+pub fn capture_within(
+    target: &Target,
+    timeout_s: u64,
+    out: &mut dyn Write,
+    stop: &Stop,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Captured, CaptureError> {
     let url = target.url().map_err(|e| CaptureError::BadTarget(e.0))?;
-    let timeout_s = target.timeout_s();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(timeout_s)))
@@ -138,9 +149,17 @@ pub fn capture(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(CaptureError::Cut {
-                    progress: progress(&arrivals),
-                    cause: body_error(&e, timeout_s),
+                let progress = progress(&arrivals);
+                return Err(if as_timeout(&e) {
+                    CaptureError::Timeout {
+                        timeout_s,
+                        progress,
+                    }
+                } else {
+                    CaptureError::Cut {
+                        progress,
+                        cause: body_error(&e),
+                    }
                 });
             }
         };
@@ -200,7 +219,10 @@ fn request_error(e: ureq::Error, url: &str, timeout_s: u64) -> CaptureError {
                 address,
                 cause: "connection refused".into(),
             },
-            std::io::ErrorKind::TimedOut => CaptureError::Timeout { timeout_s },
+            std::io::ErrorKind::TimedOut => CaptureError::Timeout {
+                timeout_s,
+                progress: Progress::default(),
+            },
             // The connection opened, then the handshake broke: not a TLS server.
             _ if url.starts_with("https://") => CaptureError::Tls {
                 url: url.into(),
@@ -216,7 +238,10 @@ fn request_error(e: ureq::Error, url: &str, timeout_s: u64) -> CaptureError {
             cause: "connection failed".into(),
         },
         ureq::Error::HostNotFound => CaptureError::HostNotFound { address },
-        ureq::Error::Timeout(_) => CaptureError::Timeout { timeout_s },
+        ureq::Error::Timeout(_) => CaptureError::Timeout {
+            timeout_s,
+            progress: Progress::default(),
+        },
         ureq::Error::Tls(m) => CaptureError::Tls {
             url: url.into(),
             cause: m.into(),
@@ -252,11 +277,17 @@ fn status_error(code: u16, url: &str, body: &str, seconds: Option<u32>) -> Captu
     }
 }
 
+/// Whether a read of the body failed because the request's time ran out.
+fn as_timeout(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
+        || e.get_ref()
+            .and_then(|i| i.downcast_ref::<ureq::Error>())
+            .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
+}
+
 /// What broke while the body was arriving.
-fn body_error(e: &std::io::Error, timeout_s: u64) -> String {
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>());
-    match inner {
-        Some(ureq::Error::Timeout(_)) => format!("no end within the timeout of {timeout_s} s"),
+fn body_error(e: &std::io::Error) -> String {
+    match e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
         Some(u) => u.to_string(),
         None => e.to_string(),
     }

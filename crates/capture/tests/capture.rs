@@ -229,3 +229,60 @@ fn https_to_a_plain_server_is_a_tls_error() {
         "{e}"
     );
 }
+
+/// A program that stops sending (the trace half sent) runs into the timeout, which keeps
+/// what arrived; one that never answers too.
+#[test]
+fn a_capture_that_outlasts_its_timeout_keeps_what_arrived() {
+    use goscope_capture::capture_within;
+    let bytes = goscope_testdata::trace_bytes("stall-go127");
+    let first_end = batch::scan(&bytes).unwrap().generations[0].end_offset as usize;
+    let server = TraceServer::gated(Answer::Body {
+        bytes: bytes.clone(),
+        chunk_bytes: 500,
+    });
+    server.allow(first_end + 10);
+    let mut out = Vec::new();
+    let t0 = std::time::Instant::now();
+    let e = capture_within(
+        &Target::pprof(&server.url(), 1),
+        2,
+        &mut out,
+        &Stop::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(t0.elapsed().as_secs_f64() < 10.0);
+    assert!(
+        matches!(e, CaptureError::Timeout { timeout_s: 2, .. }),
+        "{e:?}"
+    );
+    assert!(out == bytes[..first_end + 10]);
+    assert_eq!(e.progress().unwrap().generations, 1);
+    assert!(
+        e.to_string().starts_with(&format!(
+            "no complete answer within the timeout of 2 s (the requested duration plus 30 s); the {} bytes received are saved, and the 1 complete generation open as a cut trace",
+            first_end + 10
+        )),
+        "{e}"
+    );
+    server.allow(usize::MAX);
+
+    // A listener that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let e = capture_within(
+        &Target::pprof(&url, 1),
+        1,
+        &mut Vec::new(),
+        &Stop::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, CaptureError::Timeout { timeout_s: 1, .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.progress().unwrap().received_bytes, 0);
+    drop(silent);
+}
