@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use goscope_testdata::server::{Answer, TraceServer};
+use goscope_testdata::server::TraceServer;
 
 fn goscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_goscope"))
@@ -89,10 +89,7 @@ fn a_cut_capture_keeps_its_bytes_and_opens_as_a_cut_trace() {
     let dir = scratch("cut");
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let first_end = goscope_trace::batch::scan(&bytes).unwrap().generations[0].end_offset as usize;
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 512,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 512);
     server.cut_at(first_end + 40);
     let out = dir.join("cut.trace");
     let o = goscope(&["capture", &server.url(), "-o", out.to_str().unwrap()]);

@@ -74,10 +74,7 @@ fn a_stop_keeps_every_byte_received_and_counts_the_complete_generations() {
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let first_end = batch::scan(&bytes).unwrap().generations[0].end_offset as usize;
     let upto = first_end + 500;
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 300,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 300);
     server.allow(upto);
     let stop = Stop::default();
     let mut out = Vec::new();
@@ -104,10 +101,7 @@ fn a_stop_keeps_every_byte_received_and_counts_the_complete_generations() {
 fn a_cut_connection_keeps_every_byte_received() {
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let first_end = batch::scan(&bytes).unwrap().generations[0].end_offset as usize;
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 700,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 700);
     server.cut_at(first_end + 100);
     let (r, out, _) = run(&Target::pprof(&server.url(), 5));
     let e = r.unwrap_err();
@@ -237,10 +231,7 @@ fn a_capture_that_outlasts_its_timeout_keeps_what_arrived() {
     use goscope_capture::capture_within;
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let first_end = batch::scan(&bytes).unwrap().generations[0].end_offset as usize;
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 500,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 500);
     server.allow(first_end + 10);
     let mut out = Vec::new();
     let t0 = std::time::Instant::now();

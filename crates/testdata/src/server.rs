@@ -60,6 +60,11 @@ impl TraceServer {
         TraceServer::start(Answer::Body { bytes, chunk_bytes })
     }
 
+    /// Serves `bytes` as a trace in chunks of `chunk_bytes`, none allowed yet (`allow`).
+    pub fn gated_trace(bytes: Vec<u8>, chunk_bytes: usize) -> TraceServer {
+        TraceServer::gated(Answer::Body { bytes, chunk_bytes })
+    }
+
     /// Answers `code` with `text`.
     pub fn status(code: u16, text: &str) -> TraceServer {
         TraceServer::start(Answer::Status {

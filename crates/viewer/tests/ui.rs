@@ -1457,17 +1457,14 @@ fn capturing_app(
 /// file equals the bytes served, and it is the open trace, a recent file and the title.
 #[test]
 fn a_capture_shows_each_generation_as_it_completes() {
-    use goscope_testdata::server::{Answer, TraceServer};
+    use goscope_testdata::server::TraceServer;
     // Format 26 (an end-of-generation marker) and 23 (a generation ends where the next
     // begins).
     for name in ["stall-go127", "stall-go123"] {
         let bytes = goscope_testdata::trace_bytes(name);
         let ends = generation_ends(&bytes);
         assert!(ends.len() >= 2, "{name}");
-        let server = TraceServer::gated(Answer::Body {
-            bytes: bytes.clone(),
-            chunk_bytes: 1000,
-        });
+        let server = TraceServer::gated_trace(bytes.clone(), 1000);
         let dir = capture_dir(&format!("capture-{name}"));
         let mut h = capturing_app(&server, &dir, 2);
         let port = server.url().rsplit(':').next().unwrap().to_string();
@@ -1542,13 +1539,10 @@ fn a_capture_shows_each_generation_as_it_completes() {
 /// with its complete generations, as a cut trace does.
 #[test]
 fn stop_keeps_the_complete_generations() {
-    use goscope_testdata::server::{Answer, TraceServer};
+    use goscope_testdata::server::TraceServer;
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let ends = generation_ends(&bytes);
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 700,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 700);
     let upto = ends[0] + 300;
     server.allow(upto);
     let dir = capture_dir("capture-stop");
@@ -1727,13 +1721,10 @@ fn the_wall_clock_start_shows_in_the_top_bar() {
 /// its file, which joins the recent files when it ends, and does not take the window back.
 #[test]
 fn opening_a_trace_during_a_capture_keeps_it_open() {
-    use goscope_testdata::server::{Answer, TraceServer};
+    use goscope_testdata::server::TraceServer;
     let bytes = goscope_testdata::trace_bytes("stall-go127");
     let ends = generation_ends(&bytes);
-    let server = TraceServer::gated(Answer::Body {
-        bytes: bytes.clone(),
-        chunk_bytes: 1000,
-    });
+    let server = TraceServer::gated_trace(bytes.clone(), 1000);
     server.allow(ends[0] + 40);
     let dir = capture_dir("capture-open");
     let mut h = capturing_app(&server, &dir, 5);
