@@ -1,5 +1,6 @@
 //! The command line: `goscope TRACE` opens the viewer; the subcommands (`stats`, `dump`,
-//! `goroutines`, `pprof`, `mmu`, `findings`) run headless over a mapped trace file.
+//! `goroutines`, `pprof`, `mmu`, `findings`) run headless over a mapped trace file;
+//! `capture` asks a running program for a trace.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use goscope_trace::{self as trace, Kind, ReadOptions, Resource};
 
 pub mod analysis;
+pub mod capture;
 pub mod findings;
 
 #[derive(Parser, Debug)]
@@ -65,6 +67,8 @@ pub enum Command {
     Mmu(analysis::MmuArgs),
     /// Long blocks, stop-the-world stragglers, quiet periods and long assists, by impact.
     Findings(findings::FindingsArgs),
+    /// Capture a trace from a running program (net/http/pprof) into a file.
+    Capture(capture::CaptureArgs),
 }
 
 /// The `stats` report.
@@ -278,6 +282,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pprof(args) => analysis::pprof(args)?,
         Command::Mmu(args) => analysis::mmu(args)?,
         Command::Findings(args) => findings::run(args)?,
+        Command::Capture(args) => capture::run(args)?,
         Command::Dump { trace, sequential } => {
             let data = TraceFile::open(&trace)?;
             let mut lock = std::io::BufWriter::new(std::io::stdout());

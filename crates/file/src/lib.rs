@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub struct TraceFile {
     path: PathBuf,
     bytes: Bytes,
+    /// How many of the bytes are the trace: all of them, or the prefix `open_prefix` asked
+    /// for (a file that is still growing).
+    len: usize,
 }
 
 enum Bytes {
@@ -64,16 +67,42 @@ impl TraceFile {
             Ok(m) => Bytes::Mapped(m),
             Err(_) => Bytes::Read(std::fs::read(path).map_err(|e| err("read", e))?),
         };
+        let len = match &bytes {
+            Bytes::Mapped(m) => m.len(),
+            Bytes::Read(v) => v.len(),
+        };
         Ok(TraceFile {
             path: path.to_path_buf(),
             bytes,
+            len,
         })
+    }
+
+    /// The first `len` bytes of `path`, a file that may still be growing (a capture): the
+    /// mapping covers the file as it is now, and only its first `len` bytes are the trace.
+    pub fn open_prefix(path: &Path, len: u64) -> Result<TraceFile, OpenError> {
+        let mut f = TraceFile::open(path)?;
+        match usize::try_from(len) {
+            Ok(n) if n <= f.len => {
+                f.len = n;
+                Ok(f)
+            }
+            _ => Err(OpenError {
+                path: path.to_path_buf(),
+                what: "read the prefix of",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("it holds {} bytes, fewer than {len}", f.len),
+                ),
+            }),
+        }
     }
 
     /// A trace held in memory (a download, a test), under a name for messages.
     pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> TraceFile {
         TraceFile {
             path,
+            len: bytes.len(),
             bytes: Bytes::Read(bytes),
         }
     }
@@ -88,12 +117,13 @@ impl TraceFile {
         matches!(self.bytes, Bytes::Mapped(_))
     }
 
-    /// The whole file.
+    /// The whole file (or the prefix it was opened with).
     pub fn bytes(&self) -> &[u8] {
-        match &self.bytes {
+        let all: &[u8] = match &self.bytes {
             Bytes::Mapped(m) => m,
             Bytes::Read(v) => v,
-        }
+        };
+        &all[..self.len]
     }
 }
 
@@ -124,7 +154,7 @@ impl goscope_trace::Source for TraceFile {
     fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(target_os = "linux")]
         if let Bytes::Mapped(m) = &self.bytes {
-            let end = range.end.min(m.len());
+            let end = range.end.min(self.len);
             if range.start < end {
                 // SAFETY: the mapping is private and read-only, so nothing was written to
                 // its pages and dropping them loses nothing: a later read (of the pages at

@@ -1,4 +1,5 @@
-//! The trace file: a mapping whose pages reads give back reads the same bytes and events.
+//! The trace file: a mapping whose pages reads give back reads the same bytes and events, and
+//! the prefix of a growing file reads as that prefix.
 
 use goscope_file::TraceFile;
 use goscope_trace::{self as trace, Event, ReadOptions};
@@ -36,4 +37,30 @@ fn a_released_mapping_reads_the_same() {
         mapped.release(0..read.len());
         assert_eq!(mapped.bytes(), read.as_slice(), "{}", t.display());
     }
+}
+
+/// `open_prefix` maps a file and shows only its first bytes (a capture's complete
+/// generations while the rest arrives), and says so when the file holds fewer.
+#[test]
+fn a_prefix_of_a_file_is_those_bytes() {
+    let t = goscope_testdata::trace_path("stall-go127");
+    let all = std::fs::read(&t).unwrap();
+    let f = TraceFile::open_prefix(&t, 1000).unwrap();
+    assert!(f.is_mapped());
+    assert_eq!(f.bytes(), &all[..1000]);
+    assert_eq!(
+        TraceFile::open_prefix(&t, all.len() as u64)
+            .unwrap()
+            .bytes(),
+        &all[..]
+    );
+    let e = TraceFile::open_prefix(&t, all.len() as u64 + 1).unwrap_err();
+    assert!(
+        e.to_string().ends_with(&format!(
+            "it holds {} bytes, fewer than {}",
+            all.len(),
+            all.len() + 1
+        )),
+        "{e}"
+    );
 }

@@ -76,6 +76,8 @@ struct Builder {
     events: u64,
     /// Sync events seen: one begins each generation.
     syncs: usize,
+    /// The first clock snapshot.
+    clock: Option<WallClock>,
     /// The P and thread of the previous event that had one (their lanes exist).
     seen_p: i64,
     seen_m: i64,
@@ -155,6 +157,7 @@ impl Builder {
             last_ns: 0,
             events: 0,
             syncs: 0,
+            clock: None,
             seen_p: -1,
             seen_m: -1,
             network,
@@ -716,7 +719,16 @@ impl Builder {
                     stack,
                 });
             }
-            Kind::Sync => self.syncs += 1,
+            Kind::Sync => {
+                self.syncs += 1;
+                if self.clock.is_none() {
+                    self.clock = tables.clock.map(|c| WallClock {
+                        trace_ns: tables.ns(c.trace_ticks),
+                        wall_sec: c.wall_sec as i64,
+                        wall_nsec: c.wall_nsec as u32,
+                    });
+                }
+            }
             Kind::Experimental => {}
         }
     }
@@ -885,6 +897,7 @@ impl Builder {
             events: self.events,
             file_bytes,
             warning,
+            clock: self.clock,
             interner: self.interner,
             goroutines,
             procs,

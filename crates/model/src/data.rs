@@ -263,6 +263,38 @@ pub struct CpuSample {
     pub stack: StackId,
 }
 
+/// Where the trace clock stands against the wall clock: the first clock snapshot of the
+/// trace (formats 25 and later write one per generation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WallClock {
+    /// The snapshot's time on the trace's clock, in ns (the events' timeline).
+    pub trace_ns: i64,
+    /// The wall clock at the snapshot: seconds since the Unix epoch, UTC.
+    pub wall_sec: i64,
+    /// And nanoseconds within that second.
+    pub wall_nsec: u32,
+}
+
+impl WallClock {
+    /// The wall-clock time of trace time `t_ns`, in ns since the Unix epoch (UTC).
+    pub fn unix_ns(&self, t_ns: f64) -> f64 {
+        (self.wall_sec as f64) * 1e9 + f64::from(self.wall_nsec) + (t_ns - self.trace_ns as f64)
+    }
+
+    /// The wall-clock time of trace time `t_ns`, as whole seconds since the Unix epoch and
+    /// nanoseconds within the second (exact, for labels).
+    pub fn unix_sec_nsec(&self, t_ns: i64) -> (i64, u32) {
+        let ns = i128::from(self.wall_sec) * 1_000_000_000
+            + i128::from(self.wall_nsec)
+            + i128::from(t_ns)
+            - i128::from(self.trace_ns);
+        (
+            ns.div_euclid(1_000_000_000) as i64,
+            ns.rem_euclid(1_000_000_000) as u32,
+        )
+    }
+}
+
 /// The whole model of a trace.
 #[derive(Debug)]
 pub struct Model {
@@ -274,6 +306,8 @@ pub struct Model {
     pub file_bytes: u64,
     /// Set when the trace was cut or broken; everything before it is here.
     pub warning: Option<String>,
+    /// The wall clock at a known trace time (Go 1.25 and later), for a wall-clock axis.
+    pub clock: Option<WallClock>,
     pub interner: Interner,
     /// Sorted by id.
     pub goroutines: Vec<Goroutine>,

@@ -384,3 +384,31 @@ fn short_traces_get_no_preview() {
     let (preview, _) = preview_and_model("basic-go127", model::PREVIEW_EVENTS);
     assert!(preview.is_none());
 }
+
+/// The wall clock is the first Sync event's clock snapshot, as Go prints it
+/// (`Sync … N=1 Trace=1497984108480 … Wall=2026-11-26T14:30:10.242978237Z` in
+/// golden/stall-go127.parsed.txt); formats before 25 have none.
+#[test]
+fn the_wall_clock_is_the_first_clock_snapshot() {
+    let m = load("stall-go127");
+    let c = m.clock.expect("a Go 1.27 trace has a clock snapshot");
+    assert_eq!(
+        c,
+        model::WallClock {
+            trace_ns: 1_497_984_108_480,
+            wall_sec: 1_795_703_410,
+            wall_nsec: 242_978_237,
+        }
+    );
+    assert_eq!(
+        c.unix_sec_nsec(c.trace_ns + 757_021_763),
+        (1_795_703_411, 0)
+    );
+    assert_eq!(
+        c.unix_sec_nsec(c.trace_ns - 242_978_238),
+        (1_795_703_409, 999_999_999)
+    );
+    assert!(load("stall-go125").clock.is_some());
+    assert!(load("stall-go123").clock.is_none());
+    assert!(load("stall-go122").clock.is_none());
+}

@@ -1,5 +1,6 @@
 //! The committed test traces (`testdata/` at the workspace root) for the tests of every
-//! crate: their directory, paths and bytes.
+//! crate: their directory, paths and bytes; and a test HTTP server that serves them the way
+//! net/http/pprof does (`server`).
 
 use std::path::{Path, PathBuf};
 
@@ -33,3 +34,5 @@ pub fn all_traces() -> Vec<PathBuf> {
 pub fn trace_bytes(name: &str) -> Vec<u8> {
     std::fs::read(trace_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
+
+pub mod server;

@@ -1,5 +1,6 @@
-//! The eframe application: start page, background loading with progress, the timeline with
-//! its top bar, keyboard navigation, the details and selection panels, and the help overlay.
+//! The eframe application: start page, background loading with progress, capturing from a
+//! running program, the timeline with its top bar, keyboard navigation, the details and
+//! selection panels, and the help overlay.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,18 +10,24 @@ use std::time::Instant;
 use egui::{Color32, Key, Modifiers, RichText, Ui};
 
 use super::analyses::{Analyses, Slot};
+use super::capture::{CaptureForm, Capturing, FormAction};
 use super::flame::ProfilesView;
 use super::gcview::GcView;
 use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
-use super::loader::{Loader, OpenTrace};
+use super::loader::{LoadKind, Loader, OpenTrace};
 use super::panels;
 use super::search::{Hit, SearchBar};
 use super::tasksview::TasksView;
 use super::timeline::{self, Geometry, Pick};
-use super::view::{TimelineView, format_duration};
+use super::view::{AxisClock, TimelineView, format_duration};
 
 const RECENT_KEY: &str = "goscope.recent";
+/// Storage keys of the capture dialog's remembered addresses and folder.
+const CAPTURE_ADDRESSES_KEY: &str = "goscope.capture.addresses";
+const CAPTURE_DIR_KEY: &str = "goscope.capture.dir";
+/// How often a running capture's elapsed time and bytes are redrawn.
+const CAPTURE_REPAINT: std::time::Duration = std::time::Duration::from_millis(250);
 const MAX_RECENT: usize = 10;
 /// How far a tap of W/S/A/D moves the view that no frame saw held: as far as holding it
 /// for this long (about 15% of zoom, an eighth of the width of pan).
@@ -155,6 +162,7 @@ impl Doc {
             self.view.end_ns = v.end_ns;
         }
         self.view.scroll_y = v.scroll_y;
+        self.view.clock = v.clock;
         self.view.history = preview.view.history;
         self.view.future = preview.view.future;
         self.view.selection = preview.view.selection;
@@ -434,6 +442,25 @@ const TOP_BAR_RIGHT_PT: f32 = 90.0;
 const DETAILS_PANEL_PT: f32 = 500.0;
 
 /// The Go version that writes trace format `v` ("1.22" for 22), for messages.
+/// "started 2026-11-26 14:30:10 UTC  ·  " for a trace with a clock snapshot (in the zone
+/// the axis shows, local unless it shows UTC), else nothing.
+fn started_text(m: &goscope_model::Model, clock: AxisClock) -> String {
+    let clock = if clock == AxisClock::Utc {
+        AxisClock::Utc
+    } else {
+        AxisClock::Local
+    };
+    let Some(zero) = super::clock::axis_zero_ns(m, clock) else {
+        return String::new();
+    };
+    let sec = m.clock.map_or(0, |c| c.unix_sec_nsec(m.start_ns).0);
+    format!(
+        "started {} {}  ·  ",
+        super::clock::date_time(zero),
+        super::clock::zone_name(clock, sec)
+    )
+}
+
 fn go_version_of(format_version: u32) -> String {
     format!("1.{format_version}")
 }
@@ -452,6 +479,13 @@ pub struct GoscopeApp {
     pub show_help: bool,
     /// The colour legend's window is open.
     pub show_legend: bool,
+    /// The Capture dialog's fields, and whether it is shown.
+    pub capture_form: CaptureForm,
+    pub show_capture: bool,
+    /// The capture running, if any.
+    pub capturing: Option<Capturing>,
+    /// Why the last capture failed.
+    pub capture_error: Option<String>,
     /// The window title last sent to the window.
     title_sent: String,
     /// The window was checked against the screen's size.
@@ -481,8 +515,25 @@ impl GoscopeApp {
                     .collect()
             })
             .unwrap_or_default();
+        let mut capture_form = CaptureForm::default();
+        if let Some(s) = cc.storage {
+            if let Some(a) = s.get_string(CAPTURE_ADDRESSES_KEY) {
+                capture_form.addresses = a
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+                if let Some(first) = capture_form.addresses.first() {
+                    capture_form.address = first.clone();
+                }
+            }
+            if let Some(d) = s.get_string(CAPTURE_DIR_KEY).filter(|d| !d.is_empty()) {
+                capture_form.dir = d;
+            }
+        }
         let mut app = GoscopeApp {
             recent,
+            capture_form,
             ..GoscopeApp::headless(cc.egui_ctx.clone())
         };
         if let Some(early) = early {
@@ -504,6 +555,10 @@ impl GoscopeApp {
             dialog_note: None,
             show_help: false,
             show_legend: false,
+            capture_form: CaptureForm::default(),
+            show_capture: false,
+            capturing: None,
+            capture_error: None,
             title_sent: String::new(),
             fitted: false,
             ctx,
@@ -514,6 +569,10 @@ impl GoscopeApp {
     pub fn open(&mut self, path: &Path) {
         if let Some(l) = &self.loader {
             l.cancel();
+        }
+        // A capture running goes on into its file, no longer shown.
+        if let Some(c) = &mut self.capturing {
+            c.shown = false;
         }
         let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
         self.loader = Some(Loader::start(path, repainter(ctx)));
@@ -546,6 +605,7 @@ impl GoscopeApp {
             return;
         };
         let path = l.path.clone();
+        let kind = l.kind;
         let cancelled = l.is_cancelled();
         self.loader = None;
         let replaced = self.before_preview.take();
@@ -561,16 +621,24 @@ impl GoscopeApp {
                 self.remember_recent(&path);
                 self.error = None;
                 let mut doc = Doc::new(trace, secs);
-                if let Some(preview) = self.doc.take() {
-                    if replaced.is_some()
-                        && preview.preview
-                        && Arc::ptr_eq(&preview.trace.file, &doc.trace.file)
-                    {
-                        doc.carry_over(preview);
+                if let Some(previous) = self.doc.take() {
+                    let same_preview = replaced.is_some()
+                        && previous.preview
+                        && Arc::ptr_eq(&previous.trace.file, &doc.trace.file);
+                    // A capture's model grows: what the user did on the generations shown
+                    // so far carries over to the next.
+                    let same_capture =
+                        kind != LoadKind::Open && previous.trace.path() == doc.trace.path();
+                    if same_preview || same_capture {
+                        doc.carry_over(previous);
                     }
                 }
-                // Start the dock's analyses now, so a tab opened later has them ready.
-                let _ = doc.analyses(&self.ctx);
+                // Start the dock's analyses now, so a tab opened later has them ready (a
+                // capture's only once it has ended).
+                doc.preview = matches!(kind, LoadKind::CapturePrefix { .. });
+                if !doc.preview {
+                    let _ = doc.analyses(&self.ctx);
+                }
                 self.doc = Some(doc);
             }
             Err(e) => {
@@ -589,6 +657,75 @@ impl GoscopeApp {
             "freed memory given back in {:.1} ms",
             t0.elapsed().as_secs_f64() * 1e3
         ));
+    }
+
+    /// Starts capturing `target` into the captures folder; the open trace stays until the
+    /// first generation arrives.
+    pub fn start_capture(&mut self, target: goscope_capture::Target) {
+        if let Some(c) = &mut self.capturing {
+            c.stop();
+        }
+        let dir = PathBuf::from(self.capture_form.dir.trim());
+        let ctx = self.ctx.clone();
+        match Capturing::start(&target, &dir, move || ctx.request_repaint()) {
+            Ok(c) => {
+                self.capture_form.remember(&target.address);
+                self.capture_error = None;
+                self.show_capture = false;
+                self.capturing = Some(c);
+            }
+            Err(e) => self.capture_form.problem = Some(e),
+        }
+    }
+
+    /// Loads a running capture's complete generations as they arrive (one load at a time,
+    /// of the latest complete prefix), and its file once it ends.
+    fn poll_capture(&mut self) {
+        let Some(c) = &mut self.capturing else { return };
+        if self.loader.is_some() {
+            return;
+        }
+        let progress = c.progress();
+        let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
+        match c.end() {
+            None => {
+                if c.shown && progress.generations > c.shown_generations {
+                    c.shown_generations = progress.generations;
+                    let kind = LoadKind::CapturePrefix {
+                        complete_bytes: progress.complete_bytes,
+                    };
+                    self.loader = Some(Loader::start_kind(&c.path, kind, repainter(ctx)));
+                }
+                self.ctx.request_repaint_after(CAPTURE_REPAINT);
+            }
+            Some(end) => {
+                let path = c.path.clone();
+                let kept = c.kept_a_file();
+                let shown = c.shown;
+                self.capturing = None;
+                match end {
+                    Ok(done) if done.progress.generations == 0 => {
+                        self.capture_error = Some(format!(
+                            "the capture ended before a generation was complete ({} received, kept in {})",
+                            goscope_capture::arrival::bytes_text(done.progress.received_bytes),
+                            path.display()
+                        ));
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.capture_error = Some(e),
+                }
+                if kept && shown {
+                    self.loader = Some(Loader::start_kind(
+                        &path,
+                        LoadKind::CaptureEnd,
+                        repainter(ctx),
+                    ));
+                } else if kept {
+                    self.remember_recent(&path);
+                }
+            }
+        }
     }
 
     fn remember_recent(&mut self, path: &Path) {
@@ -644,9 +781,10 @@ impl GoscopeApp {
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        let (ctrl_o, ctrl_f, help, esc) = ctx.input(|i| {
+        let (ctrl_o, ctrl_shift_o, ctrl_f, help, esc) = ctx.input(|i| {
             (
-                pressed_with_command(i, Key::O),
+                pressed_with_command_shift(i, Key::O, false),
+                pressed_with_command_shift(i, Key::O, true),
                 pressed_with_command(i, Key::F),
                 i.key_pressed(Key::Questionmark)
                     || i.events
@@ -657,6 +795,9 @@ impl GoscopeApp {
         });
         if ctrl_o {
             self.open_dialog();
+        }
+        if ctrl_shift_o {
+            self.show_capture = true;
         }
         if help {
             self.show_help = !self.show_help;
@@ -771,6 +912,10 @@ impl GoscopeApp {
                     ui.close();
                     self.open_dialog();
                 }
+                if ui.button("Capture…  (Ctrl+Shift+O)").clicked() {
+                    ui.close();
+                    self.show_capture = true;
+                }
                 if !self.recent.is_empty() {
                     ui.separator();
                     let recent = self.recent.clone();
@@ -811,13 +956,25 @@ impl GoscopeApp {
                     doc.focus = None;
                 }
                 ui.separator();
+                if doc.trace.model.clock.is_some() {
+                    egui::ComboBox::from_id_salt("axis-clock")
+                        .selected_text(doc.view.clock.name())
+                        .show_ui(ui, |ui| {
+                            for c in AxisClock::ALL {
+                                ui.selectable_value(&mut doc.view.clock, c, c.name());
+                            }
+                        })
+                        .response
+                        .on_hover_text("What the time axis counts (the trace's clock snapshot gives the wall clock)");
+                }
                 let m = &doc.trace.model;
                 // Cut short (full text on hover) before the Legend and ? buttons on the
                 // right, never drawn under them.
                 let room = (ui.available_width() - TOP_BAR_RIGHT_PT).max(0.0);
+                let started = started_text(m, doc.view.clock);
                 let info = egui::Label::new(
                     RichText::new(format!(
-                        "{}  ·  {}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
+                        "{}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
                         doc.trace
                             .path()
                             .file_name()
@@ -826,7 +983,9 @@ impl GoscopeApp {
                         format_duration(m.duration_ns() as f64),
                         m.goroutines.len(),
                         m.procs.iter().filter(|p| p.id >= 0).count(),
-                        if doc.preview {
+                        if doc.preview && self.capturing.is_some() {
+                            "arrived so far"
+                        } else if doc.preview {
                             "first events"
                         } else {
                             "loaded"
@@ -890,7 +1049,7 @@ impl GoscopeApp {
             }
         }
         if let Some(doc) = &self.doc {
-            if doc.preview {
+            if doc.preview && self.capturing.is_none() {
                 ui.colored_label(
                     Color32::from_rgb(120, 180, 240),
                     format!(
@@ -900,7 +1059,56 @@ impl GoscopeApp {
                 );
             }
         }
-        if let Some(l) = &self.loader {
+        if let Some(e) = self.capture_error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(Color32::from_rgb(240, 90, 90), format!("Capture: {e}"));
+                if ui.small_button("Dismiss").clicked() {
+                    self.capture_error = None;
+                }
+            });
+        }
+        if let Some(c) = &mut self.capturing {
+            let p = c.progress();
+            let mut stop = false;
+            ui.horizontal(|ui| {
+                // Stop and the time first: the text after them may be cut short.
+                stop = !c.stopping
+                    && ui
+                        .button("Stop")
+                        .on_hover_text("Keep what has arrived: the complete generations")
+                        .clicked();
+                if let Some(s) = c.seconds {
+                    let fraction = p.elapsed_ms as f32 / (s as f32 * 1e3);
+                    ui.add(
+                        egui::ProgressBar::new(fraction.min(1.0))
+                            .desired_width(120.0)
+                            .text(format!("{:.0} of {s} s", p.elapsed_ms as f64 / 1e3)),
+                    );
+                }
+                let what = if c.stopping { "Stopping" } else { "Capturing" };
+                let started_ns =
+                    i128::from(c.start_unix_s + super::clock::local_offset_s(c.start_unix_s))
+                        * 1_000_000_000;
+                ui.add(
+                    egui::Label::new(format!(
+                        "{what} {} (started {}): {}, saving to {}",
+                        c.url,
+                        super::clock::time_of_day(started_ns, 0),
+                        p.summary(),
+                        c.path.display(),
+                    ))
+                    .truncate(),
+                );
+            });
+            if stop {
+                c.stop();
+            }
+        }
+        if let Some(l) = self
+            .loader
+            .as_ref()
+            .filter(|l| !matches!(l.kind, LoadKind::CapturePrefix { .. }))
+        {
             let stage = l.stage();
             let mut cancel = false;
             ui.horizontal(|ui| {
@@ -927,6 +1135,14 @@ impl GoscopeApp {
             if ui.button(RichText::new("Open trace…").size(18.0)).clicked() {
                 self.open_dialog();
             }
+            ui.add_space(6.0);
+            if ui
+                .button(RichText::new("Capture from a running program…").size(16.0))
+                .on_hover_text("Ask a Go program that serves net/http/pprof for a trace, and watch it arrive (Ctrl+Shift+O)")
+                .clicked()
+            {
+                self.show_capture = true;
+            }
             ui.add_space(8.0);
             ui.label("or drop a trace file onto this window, or type its path:");
             self.path_field_ui(ui);
@@ -944,7 +1160,7 @@ impl GoscopeApp {
                 }
             }
             ui.add_space(20.0);
-            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or curl host/debug/pprof/trace?seconds=5 > trace.out").small().weak());
+            ui.label(RichText::new("Make a trace: go test -trace=trace.out, or capture one from a program that imports net/http/pprof").small().weak());
         });
     }
 
@@ -1017,6 +1233,30 @@ impl GoscopeApp {
         }
     }
 
+    /// The Capture dialog, when asked for.
+    fn capture_dialog_ui(&mut self, ctx: &egui::Context) {
+        if !self.show_capture {
+            return;
+        }
+        let mut open = true;
+        let mut action = FormAction::None;
+        egui::Window::new("Capture from a running program")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                action = super::capture::form_ui(ui, &mut self.capture_form);
+            });
+        match action {
+            FormAction::Start(t) => self.start_capture(t),
+            FormAction::Close => open = false,
+            FormAction::None => {}
+        }
+        if !open {
+            self.show_capture = false;
+        }
+    }
+
     fn help_ui(&mut self, ctx: &egui::Context) {
         let mut open = self.show_help;
         egui::Window::new("Keys and gestures")
@@ -1075,6 +1315,12 @@ impl GoscopeApp {
                 |n| n.to_string_lossy().into_owned(),
             )
         };
+        if let Some(c) = self.capturing.as_ref().filter(|c| c.shown) {
+            return format!(
+                "capturing… {} — goscope",
+                goscope_capture::target::host_port(&c.url)
+            );
+        }
         match (&self.doc, &self.loader) {
             (_, Some(l)) => format!("{} (loading…) — goscope", name(&l.path)),
             (Some(d), None) => format!("{} — goscope", name(d.trace.path())),
@@ -1087,6 +1333,7 @@ impl GoscopeApp {
         let ctx = ui.ctx().clone();
         FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.poll_loader();
+        self.poll_capture();
         self.handle_dropped_files(&ctx);
         self.keys(&ctx);
         self.fit_to_screen(&ctx);
@@ -1247,6 +1494,7 @@ impl GoscopeApp {
             self.help_ui(&ctx);
         }
         self.open_fallback_ui(&ctx);
+        self.capture_dialog_ui(&ctx);
     }
 }
 
@@ -1317,6 +1565,15 @@ fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Se
 /// Whether `key` was pressed with Ctrl (⌘ on macOS) held, as the key event itself says: the
 /// modifiers at the frame's end may already be released when the whole chord came within
 /// one frame (a quick chord on a slow frame, a remote desktop, xdotool).
+/// Whether `k` was pressed with Ctrl (Cmd) and with Shift held or not, as the key event
+/// itself says (a chord pressed and released within one frame leaves no modifier state).
+fn pressed_with_command_shift(i: &egui::InputState, k: Key, shift: bool) -> bool {
+    i.events.iter().any(|e| {
+        matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
+            if *key == k && modifiers.command && modifiers.shift == shift)
+    })
+}
+
 fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
     i.events.iter().any(|e| {
         matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
@@ -1414,6 +1671,11 @@ impl eframe::App for GoscopeApp {
             .map(|p| p.display().to_string())
             .collect();
         storage.set_string(RECENT_KEY, s.join("\n"));
+        storage.set_string(
+            CAPTURE_ADDRESSES_KEY,
+            self.capture_form.addresses.join("\n"),
+        );
+        storage.set_string(CAPTURE_DIR_KEY, self.capture_form.dir.clone());
     }
 }
 

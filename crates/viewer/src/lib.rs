@@ -3,6 +3,8 @@
 
 pub mod analyses;
 pub mod app;
+pub mod capture;
+pub mod clock;
 pub mod colors;
 pub mod findingsview;
 pub mod flame;

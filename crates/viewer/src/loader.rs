@@ -103,9 +103,26 @@ pub struct Preview {
     pub secs: f64,
 }
 
+/// What a load is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadKind {
+    /// A trace the user opened: a preview of a long one first, then the whole file.
+    Open,
+    /// The complete generations of a capture still arriving: the file's first
+    /// `complete_bytes` bytes (`TraceFile::open_prefix`), no preview.
+    CapturePrefix {
+        /// Length of the prefix that holds the header and the complete generations.
+        complete_bytes: u64,
+    },
+    /// The file of a capture that ended (its complete generations, and a warning if it
+    /// ends inside one), no preview.
+    CaptureEnd,
+}
+
 /// A load in progress.
 pub struct Loader {
     pub path: PathBuf,
+    pub kind: LoadKind,
     stage: Arc<Mutex<Stage>>,
     cancel: Arc<AtomicBool>,
     /// The load itself (a panic in it ends the load with its message).
@@ -119,6 +136,15 @@ impl Loader {
     /// may take its time to show that: a software renderer redrawing a preview's timeline
     /// for every stage would slow the load).
     pub(crate) fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
+        Loader::start_kind(path, LoadKind::Open, repaint)
+    }
+
+    /// Starts a load of `kind`.
+    pub(crate) fn start_kind(
+        path: &Path,
+        kind: LoadKind,
+        repaint: impl Fn(bool) + Send + Sync + 'static,
+    ) -> Loader {
         let stage = Arc::new(Mutex::new(Stage::Mapping));
         let cancel = Arc::new(AtomicBool::new(false));
         let preview = Arc::new(Mutex::new(None));
@@ -135,7 +161,7 @@ impl Loader {
             move || done(true),
             move || {
                 let t0 = Instant::now();
-                load(&p, &s, &c, &*repaint, &|trace| {
+                load(&p, kind, &s, &c, &*repaint, &|trace| {
                     if let Ok(mut slot) = v.lock() {
                         *slot = Some(Preview {
                             trace,
@@ -149,6 +175,7 @@ impl Loader {
         );
         Loader {
             path: path.to_path_buf(),
+            kind,
             stage,
             cancel,
             job,
@@ -162,6 +189,7 @@ impl Loader {
     pub(crate) fn by_hand(path: &Path, preview: Option<Preview>) -> Loader {
         Loader {
             path: path.to_path_buf(),
+            kind: LoadKind::Open,
             stage: Arc::new(Mutex::new(Stage::BuildingLanes)),
             cancel: Arc::new(AtomicBool::new(false)),
             job: Job::by_hand(),
@@ -200,10 +228,11 @@ impl Loader {
     }
 }
 
-/// Maps `path` once and builds its model from that mapping; the preview and the result
-/// share it.
+/// Maps `path` once (only the prefix a capture's load names counts) and builds its model
+/// from those bytes; the preview and the result share them.
 fn load(
     path: &Path,
+    kind: LoadKind,
     stage: &Mutex<Stage>,
     cancel: &AtomicBool,
     repaint: &(dyn Fn(bool) + Send + Sync),
@@ -216,7 +245,15 @@ fn load(
         repaint(false);
     };
     set(Stage::Mapping);
-    let file = Arc::new(TraceFile::open(path).map_err(|e| e.to_string())?);
+    let file = Arc::new(match kind {
+        LoadKind::CapturePrefix { complete_bytes } => {
+            TraceFile::open_prefix(path, complete_bytes).map_err(|e| e.to_string())?
+        }
+        LoadKind::Open | LoadKind::CaptureEnd => {
+            TraceFile::open(path).map_err(|e| e.to_string())?
+        }
+    });
+
     let mut progress = |b: BuildStage| match b {
         BuildStage::Scanning => set(Stage::Scanning),
         BuildStage::Decoding { done, of } => set(Stage::Decoding { done, of }),
@@ -228,7 +265,8 @@ fn load(
         cancel,
         &mut progress,
         model::PREVIEW_EVENTS,
-        Some(&mut on_preview),
+        // A capture's model is shown whole: its growth is the preview.
+        (kind == LoadKind::Open).then_some(&mut on_preview as &mut _),
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
     if cancel.load(Ordering::Relaxed) {

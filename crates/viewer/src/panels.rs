@@ -38,6 +38,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "find a goroutine (g123), processor (p3), thread (m5), function, task, region or log; Up / Down and Enter walk the results",
     ),
     ("Ctrl+O", "open a trace (or drop a file onto the window)"),
+    (
+        "Ctrl+Shift+O",
+        "capture a trace from a running program (net/http/pprof) and watch it arrive",
+    ),
     ("Ctrl+= / Ctrl+-", "make the whole window larger / smaller"),
     (
         "right-click a table's header",

@@ -707,7 +707,8 @@ pub(crate) fn timeline_ui(
     let shift = ui.input(|i| i.modifiers.shift);
 
     // Axis.
-    axis_ui(&painter, model, &tv, axis, plot, pointer);
+    let wall_zero_ns = super::clock::axis_zero_ns(model, view.clock);
+    axis_ui(&painter, model, &tv, wall_zero_ns, axis, plot, pointer);
 
     // Ribbons.
     geometry.ribbons.clear();
@@ -1050,10 +1051,13 @@ fn wakeup_arrows(
     }
 }
 
+/// The time axis: ticks and labels since the trace's start, or of the wall clock when
+/// `wall_zero_ns` (the wall time at the start, see `clock::axis_zero_ns`) is given.
 fn axis_ui(
     painter: &egui::Painter,
     model: &Model,
     tv: &TimeView,
+    wall_zero_ns: Option<i128>,
     axis: Rect,
     plot: Rect,
     pointer: Option<Pos2>,
@@ -1062,7 +1066,11 @@ fn axis_ui(
     let rel0 = tv.start_ns - model.start_ns as f64;
     let first = (rel0 / step).floor() * step;
     let color = Color32::from_gray(170);
-    let (base, labels) = axis_labels(first, rel0 + tv.ns_per_px * tv.width_px, step);
+    let last = rel0 + tv.ns_per_px * tv.width_px;
+    let (base, labels) = match wall_zero_ns {
+        Some(zero) => super::clock::wall_axis_labels(first, last, step, zero),
+        None => axis_labels(first, last, step),
+    };
     if let Some((_, text)) = &base {
         // The base the ticks count from, in the gutter left of the plot.
         painter.text(
@@ -1101,7 +1109,10 @@ fn axis_ui(
         // To the step's tenth; from the base when the ticks count from one.
         let text = match &base {
             Some((b, b_text)) => format!("{b_text} +{}", format_offset(t - b, step / 10.0)),
-            None => format_duration(t),
+            None => match wall_zero_ns {
+                Some(zero) => super::clock::pointer_text(zero, t, step / 10.0),
+                None => format_duration(t),
+            },
         };
         // Below the tick labels, over the top of the plot, so it never hides one.
         let at = Pos2::new(p.x, axis.bottom() + 1.0);

@@ -4,6 +4,30 @@
 /// The smallest visible range: 100 ns across the whole width.
 pub(crate) const MIN_SPAN_NS: f64 = 100.0;
 
+/// What the time axis counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AxisClock {
+    /// Time since the trace's first event.
+    #[default]
+    SinceStart,
+    /// Wall-clock time of day in the machine's zone.
+    Local,
+    /// Wall-clock time of day in UTC.
+    Utc,
+}
+
+impl AxisClock {
+    pub const ALL: [AxisClock; 3] = [AxisClock::SinceStart, AxisClock::Local, AxisClock::Utc];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AxisClock::SinceStart => "since start",
+            AxisClock::Local => "wall clock (local)",
+            AxisClock::Utc => "wall clock (UTC)",
+        }
+    }
+}
+
 /// What part of the trace is visible, and how we got there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineView {
@@ -23,6 +47,8 @@ pub struct TimelineView {
     pub selection: Option<(f64, f64)>,
     /// A shift-drag is in progress.
     pub selecting: bool,
+    /// What the time axis counts: time since the start, or the wall clock.
+    pub clock: AxisClock,
 }
 
 /// Pushes onto a history of at most 200 ranges, forgetting the oldest.
@@ -49,6 +75,7 @@ impl TimelineView {
             future: Vec::new(),
             selection: None,
             selecting: false,
+            clock: Default::default(),
         }
     }
 

@@ -1613,3 +1613,352 @@ fn the_family_section_lists_creators_and_children_and_links_to_them() {
         "a link to {creator}"
     );
 }
+
+/// A fresh directory for one capture test's files.
+fn capture_dir(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("goscope-ui-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Where each generation of a trace ends (file offsets).
+fn generation_ends(bytes: &[u8]) -> Vec<usize> {
+    goscope_trace::batch::scan(bytes)
+        .unwrap()
+        .generations
+        .iter()
+        .map(|g| g.end_offset as usize)
+        .collect()
+}
+
+/// The `{:?}` of the model of `bytes`, the form the model tests compare models in.
+fn model_dump(bytes: &[u8]) -> String {
+    format!("{:?}", goscope_model::build(bytes).unwrap())
+}
+
+/// An app capturing from `server` into `dir` (the dialog's Capture, without the typing).
+fn capturing_app(
+    server: &goscope_testdata::server::TraceServer,
+    dir: &Path,
+    seconds: u32,
+) -> Harness<'static, GoscopeApp> {
+    let mut h = harness(None);
+    h.state_mut().capture_form.dir = dir.display().to_string();
+    h.state_mut().capture_form.address = server.url();
+    h.state_mut().capture_form.seconds = seconds;
+    let target = h.state().capture_form.target().unwrap();
+    h.state_mut().start_capture(target);
+    h.run_steps(2);
+    h
+}
+
+/// While a capture arrives generation by generation (a test server letting one more out
+/// each time), the window shows each as soon as it is complete, and what it shows is
+/// exactly the model of the bytes of the complete generations; once the capture ends the
+/// file equals the bytes served, and it is the open trace, a recent file and the title.
+#[test]
+fn a_capture_shows_each_generation_as_it_completes() {
+    use goscope_testdata::server::TraceServer;
+    // Format 26 (an end-of-generation marker) and 23 (a generation ends where the next
+    // begins).
+    for name in ["stall-go127", "stall-go123"] {
+        let bytes = goscope_testdata::trace_bytes(name);
+        let ends = generation_ends(&bytes);
+        assert!(ends.len() >= 2, "{name}");
+        let server = TraceServer::gated_trace(bytes.clone(), 1000);
+        let dir = capture_dir(&format!("capture-{name}"));
+        let mut h = capturing_app(&server, &dir, 2);
+        let port = server.url().rsplit(':').next().unwrap().to_string();
+        assert_eq!(
+            h.state().window_title(),
+            format!("capturing… 127.0.0.1:{port} — goscope")
+        );
+        h.get_by_label_contains("Capturing http://127.0.0.1:");
+        for (k, &end) in ends[..ends.len() - 1].iter().enumerate() {
+            // The generation and the first bytes of the next one (before format 26 a
+            // generation is complete only once the next begins).
+            server.allow(end + 40);
+            server.wait_sent(end + 40);
+            step_until(
+                &mut h,
+                |h| {
+                    !h.state().is_loading()
+                        && h.state()
+                            .doc
+                            .as_ref()
+                            .is_some_and(|d| d.trace.model.generations == k + 1)
+                },
+                &format!("{name}: generation {} is shown", k + 1),
+            );
+            let doc = h.state().doc.as_ref().unwrap();
+            let shown = doc.trace.file.bytes();
+            assert!(
+                shown == &bytes[..end],
+                "{name}: {} bytes shown, the prefix is {end}",
+                shown.len()
+            );
+            assert!(
+                format!("{:?}", doc.trace.model) == model_dump(&bytes[..end]),
+                "{name}: the model after generation {} is the model of its prefix",
+                k + 1
+            );
+            assert!(h.state().capturing.is_some(), "{name}: still capturing");
+        }
+        server.allow(usize::MAX);
+        step_until(
+            &mut h,
+            |h| h.state().capturing.is_none() && !h.state().is_loading(),
+            &format!("{name}: the capture ends"),
+        );
+        let path = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .next()
+            .expect("a capture file");
+        let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            file_name.starts_with("127.0.0.1-") && file_name.ends_with("Z.trace"),
+            "{file_name}"
+        );
+        assert!(std::fs::read(&path).unwrap() == bytes, "{name}: the file");
+        let doc = h.state().doc.as_ref().unwrap();
+        assert_eq!(doc.trace.path(), path);
+        assert!(!doc.preview);
+        assert!(
+            format!("{:?}", doc.trace.model) == model_dump(&bytes),
+            "{name}: whole"
+        );
+        assert_eq!(h.state().recent[0], path.canonicalize().unwrap());
+        assert_eq!(h.state().window_title(), format!("{file_name} — goscope"));
+        assert_eq!(h.state().capture_form.addresses[0], server.url());
+        assert!(h.state().capture_error.is_none());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// Stop in the middle of a generation keeps every byte received in the file, which opens
+/// with its complete generations, as a cut trace does.
+#[test]
+fn stop_keeps_the_complete_generations() {
+    use goscope_testdata::server::TraceServer;
+    let bytes = goscope_testdata::trace_bytes("stall-go127");
+    let ends = generation_ends(&bytes);
+    let server = TraceServer::gated_trace(bytes.clone(), 700);
+    let upto = ends[0] + 300;
+    server.allow(upto);
+    let dir = capture_dir("capture-stop");
+    let mut h = capturing_app(&server, &dir, 5);
+    server.wait_sent(upto);
+    step_until(
+        &mut h,
+        |h| {
+            !h.state().is_loading()
+                && h.state().doc.is_some()
+                && h.state()
+                    .capturing
+                    .as_ref()
+                    .unwrap()
+                    .progress()
+                    .received_bytes
+                    == upto as u64
+        },
+        "the first generation is shown and the rest received",
+    );
+    h.get_by_label("Stop").click();
+    step_until(
+        &mut h,
+        |h| h.state().capturing.is_none() && !h.state().is_loading(),
+        "the capture stops",
+    );
+    let doc = h.state().doc.as_ref().unwrap();
+    let saved = std::fs::read(doc.trace.path()).unwrap();
+    assert!(
+        saved == bytes[..upto],
+        "{} bytes kept of {upto}",
+        saved.len()
+    );
+    let model = &doc.trace.model;
+    assert_eq!(model.generations, 1);
+    assert!(model.warning.is_some(), "opened as a cut trace");
+    assert_eq!(format!("{model:?}"), model_dump(&saved));
+    let first = goscope_model::build(&bytes[..ends[0]]).unwrap();
+    assert_eq!(
+        model.events, first.events,
+        "the complete generation's events"
+    );
+    h.get_by_label_contains("Partial trace: showing the 1 complete generation(s).");
+    server.allow(usize::MAX);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Each way a capture fails shows its own message in the window, and leaves no file.
+#[test]
+fn a_failed_capture_says_why() {
+    use goscope_testdata::server::TraceServer;
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let servers = [
+        (
+            Some(TraceServer::status(404, "404 page not found")),
+            "is net/http/pprof imported and served on this port?",
+        ),
+        (
+            Some(TraceServer::status(
+                400,
+                "profile duration exceeds server's WriteTimeout",
+            )),
+            "400 Bad Request: the duration of 3 s reaches the server's WriteTimeout",
+        ),
+        (
+            Some(TraceServer::status(
+                500,
+                "Could not enable tracing: tracing is already enabled",
+            )),
+            "because another trace is running",
+        ),
+        (
+            None,
+            "(connection refused): is the program listening on 127.0.0.1:",
+        ),
+    ];
+    for (server, want) in servers {
+        let dir = capture_dir("capture-fail");
+        let mut h = harness(None);
+        h.state_mut().capture_form.dir = dir.display().to_string();
+        h.state_mut().capture_form.address = match &server {
+            Some(s) => s.url(),
+            None => format!("127.0.0.1:{closed_port}"),
+        };
+        h.state_mut().capture_form.seconds = 3;
+        let target = h.state().capture_form.target().unwrap();
+        h.state_mut().start_capture(target);
+        step_until(
+            &mut h,
+            |h| h.state().capture_error.is_some(),
+            &format!("an error for {want}"),
+        );
+        h.run_steps(2);
+        h.get_by_label_contains(want);
+        h.get_by_label_contains("Capture: ");
+        assert!(h.state().doc.is_none());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no file left");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// Ctrl+Shift+O (not Ctrl+O), File › Capture… and the start page open the Capture dialog;
+/// its Capture button starts the capture with what the fields say.
+#[test]
+fn the_capture_dialog_opens_from_keys_menu_and_start_page() {
+    use goscope_testdata::server::TraceServer;
+    let mut h = harness(None);
+    h.get_by_label("Capture from a running program…").click();
+    h.run_steps(2);
+    h.get_by_label("Capture from a running program");
+    h.state_mut().show_capture = false;
+    h.run_steps(2);
+    // The chord within one frame, as xdotool sends it: the modifiers are in the event only.
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::Key {
+            key: egui::Key::O,
+            physical_key: None,
+            pressed,
+            repeat: false,
+            modifiers: Modifiers::COMMAND | Modifiers::SHIFT,
+        });
+    }
+    h.run_steps(2);
+    assert!(h.state().show_capture, "Ctrl+Shift+O opens the dialog");
+    assert!(h.state().dialog_note.is_none(), "and not the Open dialog");
+    h.get_by_label("Capture from a running program");
+    h.get_by_label_contains("GET http://localhost:6060/debug/pprof/trace?seconds=5");
+
+    let server = TraceServer::trace(goscope_testdata::trace_bytes("timers-go127"), 4096);
+    let dir = capture_dir("capture-dialog");
+    h.state_mut().capture_form.dir = dir.display().to_string();
+    h.state_mut().capture_form.address = server.url();
+    h.state_mut().capture_form.headers = "Authorization: Bearer xyz".into();
+    h.run_steps(2);
+    h.get_by_label("Capture").click();
+    h.run_steps(2);
+    assert!(!h.state().show_capture, "the dialog closes");
+    step_until(
+        &mut h,
+        |h| h.state().capturing.is_none() && h.state().doc.is_some() && !h.state().is_loading(),
+        "the capture ends and opens",
+    );
+    let head = &server.requests()[0];
+    assert!(
+        head.starts_with("GET /debug/pprof/trace?seconds=5 "),
+        "{head}"
+    );
+    assert!(head.contains("authorization: Bearer xyz"), "{head}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    // Ctrl+O is still Open, not Capture.
+    let mut h = harness(None);
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::O);
+    h.run_steps(2);
+    assert!(!h.state().show_capture);
+}
+
+/// A trace with a clock snapshot (Go 1.25+) shows when it started, and its axis can count
+/// wall-clock time; an older trace offers neither.
+#[test]
+fn the_wall_clock_start_shows_in_the_top_bar() {
+    let mut h = harness(Some(trace("stall-go127")));
+    h.state_mut().doc.as_mut().unwrap().view.clock = goscope_viewer::view::AxisClock::Utc;
+    h.run_steps(2);
+    // Go prints the snapshot as Wall=2026-11-26T14:30:10.242978237Z; the first event is
+    // 28.5 µs before it.
+    h.get_by_label_contains("started 2026-11-26 14:30:10 UTC");
+    let h = harness(Some(trace("stall-go123")));
+    assert!(h.query_by_label_contains("started ").is_none());
+}
+
+/// Opening another trace while a capture arrives shows that trace; the capture goes on into
+/// its file, which joins the recent files when it ends, and does not take the window back.
+#[test]
+fn opening_a_trace_during_a_capture_keeps_it_open() {
+    use goscope_testdata::server::TraceServer;
+    let bytes = goscope_testdata::trace_bytes("stall-go127");
+    let ends = generation_ends(&bytes);
+    let server = TraceServer::gated_trace(bytes.clone(), 1000);
+    server.allow(ends[0] + 40);
+    let dir = capture_dir("capture-open");
+    let mut h = capturing_app(&server, &dir, 5);
+    step_until(
+        &mut h,
+        |h| !h.state().is_loading() && h.state().doc.is_some(),
+        "the first generation is shown",
+    );
+    h.state_mut().open(&trace("timers-go127"));
+    wait_loaded(&mut h);
+    assert_eq!(h.state().window_title(), "timers-go127.trace — goscope");
+    server.allow(usize::MAX);
+    step_until(
+        &mut h,
+        |h| h.state().capturing.is_none() && !h.state().is_loading(),
+        "the capture ends",
+    );
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(
+        doc.trace.path().ends_with("timers-go127.trace"),
+        "the opened trace stays"
+    );
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the capture's file is whole"
+    );
+    assert_eq!(h.state().recent[0], path.canonicalize().unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}
