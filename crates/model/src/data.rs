@@ -127,6 +127,12 @@ impl Proc {
         let k = kind as usize;
         &self.work[self.work_starts[k]..self.work_starts[k + 1]]
     }
+
+    /// The share (0 to 1) of each of `n` equal buckets of `[start_ns, end_ns)` in which
+    /// the P ran a goroutine.
+    pub fn busy_per_bucket(&self, start_ns: i64, end_ns: i64, n: usize) -> Vec<f32> {
+        crate::lod::covered_per_bucket(&self.spans, start_ns, end_ns, n)
+    }
 }
 
 /// A goroutine running on a P.

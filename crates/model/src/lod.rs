@@ -168,6 +168,44 @@ pub(crate) fn layout_indexed<L: SpanTimes + ?Sized>(
     out
 }
 
+/// The share (0 to 1) of each of `n` equal buckets of `[start_ns, end_ns)` that
+/// time-sorted, non-overlapping spans cover: exact, in one walk over the spans in range.
+pub(crate) fn covered_per_bucket<L: SpanTimes + ?Sized>(
+    spans: &L,
+    start_ns: i64,
+    end_ns: i64,
+    n: usize,
+) -> Vec<f32> {
+    let mut covered_ns = vec![0f64; n];
+    if n == 0 || end_ns <= start_ns {
+        return vec![0.0; n];
+    }
+    let width_ns = (end_ns - start_ns) as f64 / n as f64;
+    let edge = |k: usize| start_ns as f64 + k as f64 * width_ns;
+    let count = spans.span_count();
+    let mut i = partition_indices(0, count, |k| spans.end_at(k) <= start_ns);
+    while i < count {
+        let (s, e) = spans.times_at(i);
+        if s >= end_ns {
+            break;
+        }
+        let (s, e) = (s.max(start_ns) as f64, e.min(end_ns) as f64);
+        let mut k = (((s - start_ns as f64) / width_ns) as usize).min(n - 1);
+        while k < n && edge(k) < e {
+            let overlap = e.min(edge(k + 1)) - s.max(edge(k));
+            if overlap > 0.0 {
+                covered_ns[k] += overlap;
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+    covered_ns
+        .into_iter()
+        .map(|c| (c / width_ns).clamp(0.0, 1.0) as f32)
+        .collect()
+}
+
 /// At most this many categories a lane's time is divided into for an overview (a
 /// goroutine's four states).
 pub const MAX_SHARES: usize = 4;
@@ -602,6 +640,32 @@ mod tests {
         fn end_ns(&self) -> i64 {
             self.1
         }
+    }
+
+    #[test]
+    fn buckets_hold_the_share_their_spans_cover() {
+        // Buckets of 10 ns over [0, 40): [0,10) holds 5 ns, [10,20) 10 (a span across two
+        // buckets), [20,30) 2, [30,40) 3 (a span sticking out of the range).
+        let spans = [
+            C(-5, 5, 0),
+            C(15, 22, 0),
+            C(25, 25, 0),
+            C(28, 29, 0),
+            C(37, 50, 0),
+        ];
+        let got = covered_per_bucket(&spans[..], 0, 40, 4);
+        assert_eq!(got, vec![0.5, 0.5, 0.3, 0.3]);
+        // A span over everything; none; a bad range.
+        assert_eq!(
+            covered_per_bucket(&[C(-1, 100, 0)][..], 0, 40, 2),
+            vec![1.0, 1.0]
+        );
+        assert_eq!(covered_per_bucket(&[] as &[C], 0, 40, 2), vec![0.0, 0.0]);
+        assert_eq!(covered_per_bucket(&spans[..], 40, 0, 3), vec![0.0; 3]);
+        // Buckets that do not divide the range evenly: 3 of 10/3 ns.
+        let thirds = covered_per_bucket(&[C(0, 5, 0)][..], 0, 10, 3);
+        assert!((thirds[0] - 1.0).abs() < 1e-6 && (thirds[1] - 0.5).abs() < 1e-6);
+        assert_eq!(thirds[2], 0.0);
     }
 
     #[test]

@@ -42,15 +42,17 @@ pub enum Tab {
     Profiles,
     Tasks,
     Gc,
+    Procs,
     Findings,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Goroutines,
         Tab::Profiles,
         Tab::Tasks,
         Tab::Gc,
+        Tab::Procs,
         Tab::Findings,
     ];
 
@@ -60,6 +62,7 @@ impl Tab {
             Tab::Profiles => "Profiles",
             Tab::Tasks => "Tasks & regions",
             Tab::Gc => "GC & MMU",
+            Tab::Procs => "Processors",
             Tab::Findings => "Findings",
         }
     }
@@ -112,6 +115,7 @@ pub struct Doc {
     pub goroutines_view: GoroutinesView,
     pub profiles_view: ProfilesView,
     pub tasks_view: TasksView,
+    pub heatmap_view: super::heatmap::HeatmapView,
     pub gc_view: GcView,
     pub search: SearchBar,
 }
@@ -142,6 +146,7 @@ impl Doc {
             goroutines_view: GoroutinesView::new(),
             profiles_view: ProfilesView::new(),
             tasks_view: TasksView::new(),
+            heatmap_view: Default::default(),
             gc_view: GcView::new(),
             search: SearchBar::default(),
         }
@@ -1507,6 +1512,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
             return panels::Action::None;
         }
         Tab::Tasks => return doc.tasks_view.ui(ui, &doc.trace),
+        Tab::Procs => return doc.heatmap_view.ui(ui, &doc.trace),
         Tab::Goroutines | Tab::Gc | Tab::Profiles => {}
     }
     // The tabs that read the background analyses.
@@ -1516,7 +1522,7 @@ fn dock_ui(ui: &mut Ui, doc: &mut Doc, tab: Tab) -> panels::Action {
     match tab {
         Tab::Goroutines => doc.goroutines_view.ui(ui, &doc.trace, &an),
         Tab::Gc => doc.gc_view.ui(ui, &doc.trace, &an),
-        Tab::Findings | Tab::Tasks => panels::Action::None,
+        Tab::Findings | Tab::Tasks | Tab::Procs => panels::Action::None,
         Tab::Profiles => {
             let selection_ns = doc
                 .view

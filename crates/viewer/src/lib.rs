@@ -10,6 +10,7 @@ pub mod findingsview;
 pub mod flame;
 pub mod gcview;
 pub mod goroutines;
+pub mod heatmap;
 pub mod lanes;
 pub mod loader;
 pub mod panels;

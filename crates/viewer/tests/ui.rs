@@ -1962,3 +1962,44 @@ fn opening_a_trace_during_a_capture_keeps_it_open() {
     assert_eq!(h.state().recent[0], path.canonicalize().unwrap());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The Processors tab's heatmap: a click on a cell shows that slice of time in the
+/// timeline; hovering a cell names its processor, its time and its busy share.
+#[test]
+fn a_click_on_the_heatmap_shows_that_time() {
+    let mut h = harness(Some(trace("gc-go127")));
+    h.get_by_label("Processors").click();
+    wait_for_label_containing(&mut h, "Processor utilization heatmap");
+    let map = h
+        .get_by_label_contains("Processor utilization heatmap")
+        .rect();
+    // The 50th of 200 slices of the first processor's row (names take 70 pt at the left,
+    // totals 56 at the right).
+    let grid_w = map.width() - 70.0 - 56.0;
+    let k = 50;
+    let pos = Pos2::new(
+        map.left() + 70.0 + grid_w * (k as f32 + 0.5) / 200.0,
+        map.top() + 9.0,
+    );
+    assert!(
+        hover_until(&mut h, pos, |h| h
+            .query_by_label_contains("% busy")
+            .is_some_and(|n| format!("{n:?}").contains("Proc "))),
+        "a cell's tooltip"
+    );
+    click_at(&mut h, pos);
+    let (start, end) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let w = (m.end_ns - m.start_ns) as f64 / 200.0;
+        (
+            m.start_ns as f64 + w * k as f64,
+            m.start_ns as f64 + w * (k + 1) as f64,
+        )
+    };
+    let (v0, v1) = view_ns(&h);
+    assert!(v0 <= start && end <= v1, "the slice is in view");
+    assert!(
+        v1 - v0 < (end - start) * 1.5,
+        "and framed: {v0}..{v1} for {start}..{end}"
+    );
+}
