@@ -911,6 +911,7 @@ impl Builder {
             logs: self.logs,
             cpu_samples: self.cpu_samples,
             family: Default::default(),
+            stack_tags: Default::default(),
         }
     }
 }

@@ -333,6 +333,8 @@ pub struct Model {
     pub cpu_samples: Vec<CpuSample>,
     /// Which goroutines each goroutine created, made on first use (`children`).
     pub(crate) family: std::sync::OnceLock<Family>,
+    /// Each stack's tag, made on first use (`stack_tag`).
+    pub(crate) stack_tags: std::sync::OnceLock<crate::tags::StackTags>,
 }
 
 /// Each goroutine's children, as goroutine indices, back to back in creator order: those
@@ -378,6 +380,22 @@ impl Model {
         match (f.starts.get(gi), f.starts.get(gi + 1)) {
             (Some(&a), Some(&b)) => &f.kids[a as usize..b as usize],
             _ => &[],
+        }
+    }
+
+    /// What a span that blocked with this stack waits on, read from well-known frames
+    /// (`tags`).
+    pub fn stack_tag(&self, stack: StackId) -> Option<crate::Tag> {
+        self.stack_tags
+            .get_or_init(|| crate::tags::StackTags::of(&self.interner))
+            .get(stack)
+    }
+
+    /// The tag of a goroutine span: for a wait, what it waits on.
+    pub fn span_tag(&self, s: &GSpan) -> Option<crate::Tag> {
+        match s.state {
+            GState::Waiting | GState::Syscall => self.stack_tag(s.start_stack),
+            _ => None,
         }
     }
 
@@ -535,6 +553,30 @@ timed!(GSpan, PSpan, PRange, MSpan, GcCycle, Stw, Region);
 mod tests {
     use super::*;
     use crate::lod;
+
+    #[test]
+    fn waits_of_a_real_service_are_tagged() {
+        let m = crate::build(&goscope_testdata::trace_bytes("mixed-go127")).unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for g in &m.goroutines {
+            for s in g.spans.iter() {
+                if let Some(t) = m.span_tag(&s) {
+                    *seen.entry(t).or_insert(0) += 1;
+                }
+                if s.state == GState::Running {
+                    assert_eq!(m.span_tag(&s), None);
+                }
+            }
+        }
+        // mixed serves HTTP on loopback, guards a cache with a mutex and waits on groups.
+        for t in [
+            crate::Tag::HttpServerRead,
+            crate::Tag::HttpClient,
+            crate::Tag::Mutex,
+        ] {
+            assert!(seen.contains_key(&t), "{t:?} in {seen:?}");
+        }
+    }
 
     #[test]
     fn children_and_ancestors_follow_the_creators() {

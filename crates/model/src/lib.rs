@@ -9,9 +9,11 @@ pub mod intern;
 pub mod lod;
 mod series;
 pub mod spans;
+pub mod tags;
 
 pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;
 pub use spans::Spans;
+pub use tags::Tag;

@@ -15,7 +15,7 @@ use super::view::format_duration;
 use goscope_analysis::summary::{
     GoroutineSummary, STAT_EXEC, STAT_SCHED_WAIT, STAT_SYSCALL, STAT_SYSCALL_BLOCK, STAT_UNKNOWN,
 };
-use goscope_model::{GSpan, GState, Model};
+use goscope_model::{GSpan, GState, Model, Tag};
 
 /// The group table's columns; `GroupsView::group_sort` holds an index into them.
 const GROUP_COLUMNS: [Column; 5] = [
@@ -163,6 +163,13 @@ pub(crate) fn table_rows(
     rows
 }
 
+/// Whether goroutine `id` has a span tagged `tag` (a wait on it).
+pub(crate) fn waits_on(model: &Model, id: i64, tag: Tag) -> bool {
+    model
+        .goroutine(id)
+        .is_some_and(|g| g.spans.iter().any(|s| model.span_tag(&s) == Some(tag)))
+}
+
 /// The groups, most execution time first.
 pub fn group_rows(an: &Analyses) -> Vec<GroupRow> {
     let mut block: std::collections::HashMap<&str, i64> = Default::default();
@@ -205,7 +212,7 @@ fn group_label(name: &str) -> &str {
     }
 }
 
-type TableKey = (TraceId, String, String, Stat, bool);
+type TableKey = (TraceId, String, String, Stat, bool, Option<Tag>);
 
 /// The view's state.
 pub struct GoroutinesView {
@@ -219,6 +226,8 @@ pub struct GoroutinesView {
     pub group_filter: String,
     pub group: Option<String>,
     pub id_filter: String,
+    /// Only goroutines with a wait of this tag (`goscope_model::tags`).
+    pub tag_filter: Option<Tag>,
     pub sort: Stat,
     pub descending: bool,
     columns: Vec<Stat>,
@@ -248,6 +257,7 @@ impl GoroutinesView {
             group_filter: String::new(),
             group: None,
             id_filter: String::new(),
+            tag_filter: None,
             sort: Stat::Total,
             descending: true,
             columns: Vec::new(),
@@ -303,7 +313,7 @@ impl GoroutinesView {
         }
     }
 
-    fn refresh(&mut self, key_an: TraceId, an: &Analyses) {
+    fn refresh(&mut self, key_an: TraceId, an: &Analyses, model: &Model) {
         if self.groups_of != Some(key_an) {
             self.groups = group_rows(an);
             sort_groups(&mut self.groups, self.group_sort);
@@ -317,12 +327,13 @@ impl GoroutinesView {
             return;
         };
         // Compared in place: building the key every frame would copy its strings.
-        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d)| {
+        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d, t)| {
             *a == key_an
                 && g == group
                 && *f == self.id_filter
                 && *s == self.sort
                 && *d == self.descending
+                && *t == self.tag_filter
         });
         if fresh {
             return;
@@ -347,17 +358,22 @@ impl GoroutinesView {
             self.sort = Stat::Total;
         }
         self.rows = table_rows(an, &group, &self.id_filter, &self.sort, self.descending);
+        if let Some(tag) = self.tag_filter {
+            let gs = &an.summary.goroutines;
+            self.rows.retain(|&i| waits_on(model, gs[i].id, tag));
+        }
         self.rows_key = Some((
             key_an,
             group,
             self.id_filter.clone(),
             self.sort.clone(),
             self.descending,
+            self.tag_filter,
         ));
     }
 
     pub(crate) fn ui(&mut self, ui: &mut Ui, trace: &OpenTrace, an: &Arc<Analyses>) -> Action {
-        self.refresh(trace.id, an);
+        self.refresh(trace.id, an, &trace.model);
         self.fill_longest(ui.ctx(), trace);
         let model = &*trace.model;
         let mut action = Action::None;
@@ -426,6 +442,19 @@ impl GoroutinesView {
                     .hint_text("goroutine id")
                     .desired_width(110.0),
             );
+            let shown = self.tag_filter.map_or("any", Tag::name);
+            egui::ComboBox::from_label("waits on")
+                .selected_text(shown)
+                // Every option at once, no scrolling.
+                .height(f32::INFINITY)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.tag_filter, None, "any");
+                    for t in Tag::ALL {
+                        ui.selectable_value(&mut self.tag_filter, Some(t), t.name());
+                    }
+                })
+                .response
+                .on_hover_text("Only goroutines that waited on this (read from the stack where they blocked)");
             ui.label(
                 RichText::new("click: show in timeline · double-click: focused timeline · right-click: menu · click a header to sort")
                     .small()

@@ -276,6 +276,10 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 String::new()
             };
             ui.label(format!("State: {}{reason}{on_p}", s.state.name()));
+            if let Some(t) = model.span_tag(&s) {
+                ui.label(format!("Waits on: {}", t.name()))
+                    .on_hover_text("Read from the stack where it blocked");
+            }
             ui.label(format!("Start: {}", since_start(model, s.start_ns)));
             ui.label(format!("End: {}", since_start(model, s.end_ns)));
             ui.label(format!(

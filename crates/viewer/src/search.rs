@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::analyses::{INLINE_EVENTS, Job};
-use goscope_model::Model;
+use goscope_model::{Model, Tag};
 
 /// At most this many results are listed.
 pub(crate) const MAX_HITS: usize = 200;
@@ -34,6 +34,13 @@ pub enum Hit {
     Region { g: i64, region: usize, t_ns: i64 },
     /// A user log message (index into `model.logs`).
     Log(usize),
+}
+
+/// Why a span matched: a function in its stack, or the tag of what it waited on.
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    Func(u32),
+    Tag(Tag),
 }
 
 /// What a query matched, for the result list and the timeline's highlight.
@@ -130,14 +137,26 @@ pub fn search(model: &Model, query: &str) -> Matches {
             .map(Hit::Log),
     );
 
-    // Span hits as (−duration, goroutine, span, start, function): sorted, then only those
+    // Tags of waits (`goscope_model::tags`) whose name matches: "mutex", "http client".
+    let tags: Vec<Tag> = Tag::ALL
+        .into_iter()
+        .filter(|t| t.name().to_lowercase().contains(&needle))
+        .collect();
+
+    // Span hits as (−duration, goroutine, span, start, why): sorted, then only those
     // listed become `Hit`s.
-    let mut span_hits: Vec<(i64, i64, usize, i64, u32)> = Vec::new();
+    let mut span_hits: Vec<(i64, i64, usize, i64, Why)> = Vec::new();
     for (gi, g) in model.goroutines.iter().enumerate() {
         let by_start = is_match(g.start_fn);
         let mut any_span = false;
         for (si, s) in g.spans.iter().enumerate() {
-            let f = func_of(s.end_stack).or_else(|| func_of(s.start_stack));
+            let f = func_of(s.end_stack)
+                .or_else(|| func_of(s.start_stack))
+                .map(Why::Func)
+                .or_else(|| {
+                    let t = model.span_tag(&s).filter(|t| tags.contains(t))?;
+                    Some(Why::Tag(t))
+                });
             if let Some(f) = f {
                 m.spans.push((gi as u32, si as u32));
                 any_span = true;
@@ -159,7 +178,7 @@ pub fn search(model: &Model, query: &str) -> Matches {
     // the first `room` are needed in order.
     let total = m.hits.len() + span_hits.len();
     let room = MAX_HITS.saturating_sub(m.hits.len());
-    let order = |h: &(i64, i64, usize, i64, u32)| (h.0, h.1, h.2);
+    let order = |h: &(i64, i64, usize, i64, Why)| (h.0, h.1, h.2);
     if room < span_hits.len() {
         span_hits.select_nth_unstable_by_key(room, order);
         span_hits.truncate(room);
@@ -169,11 +188,14 @@ pub fn search(model: &Model, query: &str) -> Matches {
         span_hits
             .into_iter()
             .take(room)
-            .map(|(_, g, span, t_ns, f)| Hit::Span {
+            .map(|(_, g, span, t_ns, why)| Hit::Span {
                 g,
                 span,
                 t_ns,
-                func: it.string(f).to_string(),
+                func: match why {
+                    Why::Func(f) => it.string(f).to_string(),
+                    Why::Tag(t) => format!("waits on {}", t.name()),
+                },
             }),
     );
     if total > MAX_HITS {
@@ -515,6 +537,31 @@ mod tests {
             [Hit::Thread(0)]
         ));
         assert!(search(&m, "  ").hits.is_empty());
+    }
+
+    #[test]
+    fn a_tag_name_finds_the_spans_that_waited_on_it() {
+        let m = goscope_model::build(&crate::testdata::trace_bytes("mixed-go127")).unwrap();
+        let r = search(&m, "http client");
+        assert!(!r.spans.is_empty());
+        for &(gi, si) in &r.spans {
+            let s = m.goroutines[gi as usize].spans.at(si as usize);
+            let by_func = |st| {
+                m.interner
+                    .stack(st)
+                    .any(|f| m.string(f.func).to_lowercase().contains("http client"))
+            };
+            assert!(
+                m.span_tag(&s) == Some(Tag::HttpClient)
+                    || by_func(s.start_stack)
+                    || by_func(s.end_stack)
+            );
+        }
+        assert!(
+            r.hits
+                .iter()
+                .any(|h| matches!(h, Hit::Span { func, .. } if func == "waits on HTTP client"))
+        );
     }
 
     #[test]

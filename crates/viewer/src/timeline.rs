@@ -1726,9 +1726,15 @@ fn row_ui(
                 let r = map.rect(item_rect(item, lane));
                 if !item.is_folded() && r.width() > 50.0 {
                     let s = g.spans.at(item.first);
-                    let text = match s.state {
-                        GState::Waiting if s.reason != 0 => model.string(s.reason).to_string(),
-                        st => st.name().to_string(),
+                    let text = match (s.state, model.span_tag(&s)) {
+                        (GState::Waiting, Some(t)) if s.reason != 0 => {
+                            format!("{}: {}", model.string(s.reason), t.name())
+                        }
+                        (_, Some(t)) => t.name().to_string(),
+                        (GState::Waiting, None) if s.reason != 0 => {
+                            model.string(s.reason).to_string()
+                        }
+                        (st, None) => st.name().to_string(),
                     };
                     text_in(painter, r, &text);
                 }
@@ -2071,6 +2077,9 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
                 reason,
                 format_duration(s.duration_ns() as f64)
             ));
+            if let Some(t) = model.span_tag(&s) {
+                ui.label(format!("waits on: {}", t.name()));
+            }
         }
         Pick::PSpan { p, span } => {
             let Some(s) = model.procs[p].spans.get(span) else {

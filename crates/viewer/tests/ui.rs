@@ -2003,3 +2003,64 @@ fn a_click_on_the_heatmap_shows_that_time() {
         "and framed: {v0}..{v1} for {start}..{end}"
     );
 }
+
+/// The goroutine table's "waits on" filter narrows a group to the goroutines that waited
+/// on that (read from the stack where they blocked): here the HTTP server's connections
+/// that waited for a request.
+#[test]
+fn a_tag_filter_narrows_the_goroutine_table() {
+    use goscope_model::Tag;
+    let mut h = harness(Some(trace("mixed-go127")));
+    open_goroutine_analysis(&mut h);
+    let group = "net/http.(*conn).serve";
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .goroutines_view
+        .select_group(group);
+    h.run_steps(2);
+    let rows = |h: &mut Harness<'static, GoscopeApp>| {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        doc.goroutines_view
+            .visible_goroutines(&an)
+            .iter()
+            .map(|g| g.id)
+            .collect::<Vec<_>>()
+    };
+    let all = rows(&mut h);
+    assert!(all.len() >= 2, "{group} has goroutines: {all:?}");
+    // Pick "sync.Mutex" in the combo box: few of the connections waited on one...
+    pick_in_combo(&mut h, "waits on", Tag::Mutex.name());
+    let expected = |h: &Harness<'static, GoscopeApp>, tag: Tag| {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        all.iter()
+            .copied()
+            .filter(|&id| {
+                m.goroutine(id)
+                    .is_some_and(|g| g.spans.iter().any(|s| m.span_tag(&s) == Some(tag)))
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    let mut mutex = rows(&mut h);
+    mutex.sort();
+    assert_eq!(mutex, expected(&h, Tag::Mutex));
+    assert!(mutex.len() < all.len(), "the filter narrows the group");
+    // ...and each waited for its request.
+    pick_in_combo(&mut h, "waits on", Tag::HttpServerRead.name());
+    let mut read = rows(&mut h);
+    read.sort();
+    assert_eq!(read, expected(&h, Tag::HttpServerRead));
+    assert!(!read.is_empty(), "connections waited for requests");
+}
+
+/// Opens the combo box labelled `combo` and clicks its option `option` with the pointer.
+fn pick_in_combo(h: &mut Harness<'static, GoscopeApp>, combo: &str, option: &str) {
+    h.get_by_label(combo).click();
+    h.run_steps(2);
+    let at = h.get_by_label(option).rect().center();
+    click_at(h, at);
+}
