@@ -236,6 +236,12 @@ fn bad_files_get_clear_errors() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("not a Go execution trace"), "{e}");
+    // The formats before Go 1.11 name the release that wrote them and the oldest read.
+    let e = trace::read(b"go 1.10 trace\0\0\0", ReadOptions::default(), |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("Go 1.10"), "{e}");
+    assert!(e.to_string().contains("Go 1.11 and later"), "{e}");
+    // A v1 header and nothing else: no frequency, said with the offset.
     let e = trace::read(b"go 1.21 trace\0\0\0", ReadOptions::default(), |_, _| {}).unwrap_err();
-    assert!(e.to_string().contains("Go 1.21"), "{e}");
+    assert!(e.to_string().contains("frequency"), "{e}");
+    assert!(e.to_string().contains("offset 16"), "{e}");
 }
