@@ -55,15 +55,78 @@ fn dump(data: &[u8], opts: ReadOptions) -> String {
     out
 }
 
+/// The time of an event line (`M=.. P=.. G=.. Kind Time=N ...`).
+fn time_of(line: &str) -> Option<i64> {
+    let rest = line.split(" Time=").nth(1)?;
+    rest.split(|c: char| c == ' ' || c == '\n').next()?.parse().ok()
+}
+
+/// A v1 dump with the freedom Go's own reader takes undone. Go merges the Ps of a v1
+/// trace in map order, so events of different Ps at the same tick (and the goroutines
+/// found runnable at the start) come out in an order that changes from run to run of
+/// `go tool trace`, each then pushed 1 ns after the one before. Here every run of events
+/// whose times step by exactly 1 ns gets its first time and is sorted: the same events
+/// at the same times must remain, in any order within such a run.
+fn without_tie_order(dump: &str) -> String {
+    let mut events: Vec<String> = Vec::new();
+    for line in dump.split_inclusive('\n') {
+        match events.last_mut() {
+            Some(last) if !line.starts_with("M=") => last.push_str(line),
+            _ => events.push(line.to_string()),
+        }
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < events.len() {
+        let start = time_of(&events[i]);
+        let mut j = i + 1;
+        while j < events.len() {
+            match (time_of(&events[j - 1]), time_of(&events[j])) {
+                (Some(a), Some(b)) if b == a + 1 => j += 1,
+                _ => break,
+            }
+        }
+        let mut run: Vec<String> = events[i..j]
+            .iter()
+            .map(|e| match (start, time_of(e)) {
+                (Some(s), Some(t)) => e.replacen(&format!(" Time={t}"), &format!(" Time={s}"), 1),
+                _ => e.clone(),
+            })
+            .collect();
+        run.sort();
+        out.extend(run);
+        i = j;
+    }
+    out
+}
+
+fn is_v1(data: &[u8]) -> bool {
+    trace::batch::read_header(data).is_ok_and(|v| v.is_v1())
+}
+
+#[test]
+fn tie_order_is_undone_only_within_runs_of_1ns_steps() {
+    let a = "M=1 P=0 G=1 X Time=10 a\nM=2 P=1 G=-1 Y Time=11 b\nStack=\n\tf\nM=1 P=0 G=1 Z Time=20 c\n";
+    let b = "M=2 P=1 G=-1 Y Time=10 b\nStack=\n\tf\nM=1 P=0 G=1 X Time=11 a\nM=1 P=0 G=1 Z Time=20 c\n";
+    assert_eq!(without_tie_order(a), without_tie_order(b));
+    let c = "M=1 P=0 G=1 X Time=10 a\nM=1 P=0 G=1 Z Time=20 c\nM=2 P=1 G=-1 Y Time=21 b\n";
+    assert_ne!(without_tie_order(a), without_tie_order(c));
+}
+
 #[test]
 fn full_dumps_equal_gos_line_for_line() {
     let mut compared = 0;
     for t in goscope_testdata::all_traces() {
         let g = golden(&t, "parsed.txt");
-        let Ok(want) = std::fs::read_to_string(&g) else {
+        let Ok(mut want) = std::fs::read_to_string(&g) else {
             continue;
         };
-        let got = dump(&std::fs::read(&t).unwrap(), ReadOptions::default());
+        let data = std::fs::read(&t).unwrap();
+        let mut got = dump(&data, ReadOptions::default());
+        if is_v1(&data) && got != want {
+            got = without_tie_order(&got);
+            want = without_tie_order(&want);
+        }
         if got != want {
             let (i, (a, b)) = got
                 .lines()
@@ -79,7 +142,7 @@ fn full_dumps_equal_gos_line_for_line() {
         }
         compared += 1;
     }
-    assert!(compared >= 12, "only {compared} full dumps compared");
+    assert!(compared >= 26, "only {compared} full dumps compared");
 }
 
 fn events(data: &[u8], opts: ReadOptions) -> Vec<Event> {
