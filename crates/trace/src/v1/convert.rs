@@ -224,7 +224,7 @@ impl<'a> Converter<'a> {
     pub fn convert(&mut self, i: usize, e: &V1Event, emit: &mut impl FnMut(&Event)) -> Result<()> {
         let mut out = |this: &mut Self, mut x: Event| {
             if x.time_ns <= this.last_ns {
-                x.time_ns = this.last_ns + 1;
+                x.time_ns = this.last_ns.wrapping_add(1);
             }
             this.last_ns = x.time_ns;
             emit(&x);
@@ -478,7 +478,7 @@ impl<'a> Converter<'a> {
 /// The `Tables` of a converted trace.
 pub fn tables(
     strings: Vec<(u64, Box<str>)>,
-    stacks: Vec<(u32, Vec<u64>)>,
+    stacks: HashMap<u32, Vec<u64>>,
     frames: HashMap<u64, crate::generation::Frame>,
     extra_strings: Vec<Box<str>>,
     ticks_per_sec: i64,

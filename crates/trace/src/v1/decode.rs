@@ -56,14 +56,14 @@ pub struct Index {
     pub procs: Vec<(i32, Vec<BatchRef>)>,
     /// String id → string.
     pub strings: Vec<(u64, Box<str>)>,
-    /// Stack id → pcs (only stacks with frames).
-    pub stacks: Vec<(u32, Vec<u64>)>,
+    /// Stack id → pcs (only stacks with frames; a stack stated again replaces the first).
+    pub stacks: HashMap<u32, Vec<u64>>,
     /// The first frame seen for each pc.
     pub frames: HashMap<u64, Frame>,
     /// Ticks per second, when the trace states it.
     pub ticks_per_sec: Option<i64>,
     /// Goroutines that are timer goroutines.
-    pub timer_goroutines: Vec<u64>,
+    pub timer_goroutines: HashSet<u64>,
     /// CPU samples (time in ticks, sorted by it).
     pub cpu_samples: Vec<V1Event>,
     /// Set when the data ends or goes bad before the end of the file: the error, and the
@@ -80,7 +80,6 @@ pub fn index(data: &[u8], version: u32) -> Index {
     let mut by_p: HashMap<i32, Vec<BatchRef>> = HashMap::new();
     let mut current: Option<i32> = None;
     let mut seen_strings: HashSet<u64> = HashSet::new();
-    let mut seen_stacks: HashSet<u32> = HashSet::new();
     let mut c = Cursor::new(
         &data[crate::batch::HEADER_LEN..],
         crate::batch::HEADER_LEN as u64,
@@ -97,14 +96,7 @@ pub fn index(data: &[u8], version: u32) -> Index {
                 break;
             }
         }
-        let r = check_and_keep(
-            &raw,
-            &mut ix,
-            &mut by_p,
-            &mut current,
-            &mut seen_strings,
-            &mut seen_stacks,
-        );
+        let r = check_and_keep(&raw, &mut ix, &mut by_p, &mut current, &mut seen_strings);
         if let Err(e) = r {
             ix.cut = Some(e);
             break;
@@ -125,7 +117,6 @@ fn check_and_keep(
     by_p: &mut HashMap<i32, Vec<BatchRef>>,
     current: &mut Option<i32>,
     seen_strings: &mut HashSet<u64>,
-    seen_stacks: &mut HashSet<u32>,
 ) -> Result<()> {
     let off = raw.offset;
     match raw.typ {
@@ -177,7 +168,9 @@ fn check_and_keep(
             }
             ix.ticks_per_sec = Some(f);
         }
-        ev::TIMER_GOROUTINE => ix.timer_goroutines.push(raw.args[0]),
+        ev::TIMER_GOROUTINE => {
+            ix.timer_goroutines.insert(raw.args[0]);
+        }
         ev::STACK => {
             if raw.args.len() < 2 {
                 return Err(Error::malformed(
@@ -216,11 +209,7 @@ fn check_and_keep(
                         line: f[3],
                     });
                 }
-                // A stack restated later replaces the earlier one, as in Go.
-                if !seen_stacks.insert(id) {
-                    ix.stacks.retain(|(i, _)| *i != id);
-                }
-                ix.stacks.push((id, pcs));
+                ix.stacks.insert(id, pcs);
             }
         }
         ev::CPU_SAMPLE => {

@@ -275,7 +275,11 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
 /// After the merge: checks the times are in order, gives syscall exits their real time,
 /// sorts stably by time, converts to ns since the first event and moves timer unblocks and
 /// syscall exits to their fake Ps. `Err` is Go's verdict on a trace it rejects.
-pub fn times(events: &mut [V1Event], ticks_per_sec: i64, timer_goroutines: &[u64]) -> Result<()> {
+pub fn times(
+    events: &mut [V1Event],
+    ticks_per_sec: i64,
+    timer_goroutines: &HashSet<u64>,
+) -> Result<()> {
     if let Some(w) = events.windows(2).find(|w| w[1].ts < w[0].ts) {
         return Err(Error::broken(w[1].offset, None, "time stamps out of order"));
     }

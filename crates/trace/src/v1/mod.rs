@@ -60,7 +60,7 @@ pub fn read(
             Some(c) => format!(
                 "the trace's frequency is missing (v1 traces write it at their end, and this one is cut: {c})"
             ),
-            None => "the trace states no frequency".to_string(),
+            None => "the trace states no frequency (v1 traces write it near their end: is the file cut?)".to_string(),
         };
         return Err(Error::broken(read_bytes, None, why));
     };
@@ -77,8 +77,8 @@ pub fn read(
         }
     }
     merge::times(&mut events, ticks_per_sec, &ix.timer_goroutines)?;
-    let defined: HashSet<u32> = ix.stacks.iter().map(|s| s.0).collect();
-    let (good, failed) = merge::check(&mut events, |id| defined.contains(&id));
+    let stacks = &ix.stacks;
+    let (good, failed) = merge::check(&mut events, |id| stacks.contains_key(&id));
     if let Some(e) = failed {
         if warning.is_none() {
             return Err(e);
