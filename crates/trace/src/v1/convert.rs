@@ -5,7 +5,7 @@
 //! first GOMAXPROCS event; a system call that did not block becomes a 1 ns
 //! begin/end pair; an event not later than the one before it is moved 1 ns after it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{V1Event, fake_p, log_message};
 use super::wire::{DESCS, ev};
@@ -81,7 +81,7 @@ impl Strings {
     pub fn new(trace: Vec<(u64, Box<str>)>, data: &[u8], events: &[V1Event]) -> Result<Strings> {
         let mut max = trace.iter().map(|e| e.0).max().unwrap_or(0);
         let mut entries = trace;
-        let mut messages: HashMap<Box<[u8]>, u64> = HashMap::new();
+        let mut messages: HashMap<Box<[u8]>, u64> = HashMap::default();
         for e in events.iter().filter(|e| e.typ == ev::USER_LOG) {
             let m = log_message(data, e.args[3]);
             if !messages.contains_key(m) {
@@ -148,7 +148,7 @@ impl<'a> Converter<'a> {
     ) -> Self {
         // Whether a syscall blocked: the next event of the same goroutine is GoSysBlock.
         let mut blocked = vec![false; events.len()];
-        let mut next_of_g: HashMap<u64, u8> = HashMap::new();
+        let mut next_of_g: HashMap<u64, u8> = HashMap::default();
         for (i, e) in events.iter().enumerate().rev() {
             if e.typ == ev::GO_SYSCALL {
                 blocked[i] = next_of_g.get(&e.g) == Some(&ev::GO_SYS_BLOCK);
@@ -161,19 +161,19 @@ impl<'a> Converter<'a> {
             strings,
             names,
             pre_init: true,
-            created_pre_init: HashSet::new(),
-            seen_procs: HashSet::new(),
-            proc_m: HashMap::new(),
-            tasks: HashMap::new(),
+            created_pre_init: HashSet::default(),
+            seen_procs: HashSet::default(),
+            proc_m: HashMap::default(),
+            tasks: HashMap::default(),
             last_stw: 0,
             blocked,
             extra_strings: Vec::new(),
-            extra_ids: HashMap::new(),
+            extra_ids: HashMap::default(),
             last_ns: -1,
         };
         // The names task ends will carry, numbered before any event goes out (the tables
         // are shared from the first event on).
-        let mut begun: HashMap<u64, u64> = HashMap::new();
+        let mut begun: HashMap<u64, u64> = HashMap::default();
         for e in events {
             match e.typ {
                 ev::USER_TASK_CREATE => {
@@ -494,7 +494,7 @@ pub fn tables(
         strings: crate::generation::IdTable::from_unique(strings),
         stacks: crate::generation::IdTable::from_unique(ranges),
         stack_pcs: pcs,
-        frames,
+        frames: frames.into_iter().collect(),
         ns_per_tick: 1e9 / ticks_per_sec as f64,
         clock: None,
         experimental: Vec::new(),

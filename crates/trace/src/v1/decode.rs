@@ -1,6 +1,6 @@
 //! One pass over a v1 trace's bytes: the batches of each P, the string and stack tables, the frequency, timer goroutines and CPU samples; then each batch's events on demand.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::wire::{self, DESCS, Raw, ev};
 use crate::bytes::Cursor;
@@ -77,9 +77,9 @@ pub struct Index {
 /// `cut`; what came before stays usable.
 pub fn index(data: &[u8], version: u32) -> Index {
     let mut ix = Index::default();
-    let mut by_p: HashMap<i32, Vec<BatchRef>> = HashMap::new();
+    let mut by_p: HashMap<i32, Vec<BatchRef>> = HashMap::default();
     let mut current: Option<i32> = None;
-    let mut seen_strings: HashSet<u64> = HashSet::new();
+    let mut seen_strings: HashSet<u64> = HashSet::default();
     let mut c = Cursor::new(
         &data[crate::batch::HEADER_LEN..],
         crate::batch::HEADER_LEN as u64,
@@ -250,6 +250,15 @@ impl ProcCursor {
             batches: batches.into_iter(),
             last_g: 0,
         }
+    }
+
+    /// The events (upper bound) of the batches not decoded yet.
+    pub fn events(&self) -> usize {
+        self.batches
+            .as_slice()
+            .iter()
+            .map(|b| b.events as usize)
+            .sum()
     }
 
     /// Decodes the next batch's events into `out` (cleared first); `Ok(false)` when there

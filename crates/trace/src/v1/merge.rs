@@ -6,7 +6,7 @@
 //! head of every P, the one with the smallest tick time goes next. The "local" variants
 //! (start, unblock, syscall exit on the same P) need no sequence number and add one.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{Index, ProcCursor, V1Event, fake_p};
 use super::wire::{DESCS, ev};
@@ -90,13 +90,14 @@ fn ready(cur: GState, want: GState) -> bool {
 
 /// A min-heap on time with the usual sift-up/sift-down moves, so that events of equal
 /// time leave it in the same order as from Go's reader.
-struct Frontier(Vec<(V1Event, usize)>);
+/// Holds (time, P index): the event itself waits at the head of its P's pending events.
+struct Frontier(Vec<(i64, usize)>);
 
 impl Frontier {
     fn less(&self, i: usize, j: usize) -> bool {
-        self.0[i].0.ts < self.0[j].0.ts
+        self.0[i].0 < self.0[j].0
     }
-    fn push(&mut self, x: (V1Event, usize)) {
+    fn push(&mut self, x: (i64, usize)) {
         self.0.push(x);
         let mut j = self.0.len() - 1;
         while j > 0 {
@@ -108,7 +109,7 @@ impl Frontier {
             j = i;
         }
     }
-    fn pop(&mut self) -> Option<(V1Event, usize)> {
+    fn pop(&mut self) -> Option<(i64, usize)> {
         let n = self.0.len().checked_sub(1)?;
         self.0.swap(0, n);
         let mut i = 0;
@@ -165,8 +166,16 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
         done: false,
     });
     let total: usize = procs.len();
-    let mut events = Vec::new();
-    let mut gs: HashMap<u64, GState> = HashMap::new();
+    // Every event is held until the end (an upper bound: the batches' counts include
+    // their headers and table entries), so the vector is never copied to grow.
+    let capacity = procs
+        .iter()
+        .filter_map(|p| p.cursor.as_ref())
+        .map(|c| c.events())
+        .sum::<usize>()
+        + procs.last().map_or(0, |p| p.pending.len());
+    let mut events = Vec::with_capacity(capacity);
+    let mut gs: HashMap<u64, GState> = HashMap::default();
     let mut frontier = Frontier(Vec::new());
     let mut available: Vec<usize> = (0..total).collect();
     let mut buf = Vec::new();
@@ -208,11 +217,10 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
                     continue;
                 }
             }
-            proc.pending.pop();
             available.swap_remove(i);
-            frontier.push((e, pi));
+            frontier.push((e.ts, pi));
         }
-        let Some((mut e, pi)) = frontier.pop() else {
+        let Some((_, pi)) = frontier.pop() else {
             if procs.iter().any(|p| !(p.done && p.pending.is_empty())) {
                 let at = procs
                     .iter()
@@ -237,6 +245,10 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
                 );
             }
             break;
+        };
+        // The P's head event, left there when its time went into the frontier.
+        let Some(mut e) = procs[pi].pending.pop() else {
+            continue;
         };
         if let Need::G(g, want, mut after) = need(&e) {
             let cur = gs.get(&g).copied().unwrap_or_default();
@@ -283,7 +295,7 @@ pub fn times(
     if let Some(w) = events.windows(2).find(|w| w[1].ts < w[0].ts) {
         return Err(Error::broken(w[1].offset, None, "time stamps out of order"));
     }
-    let mut last_block: HashMap<u64, i64> = HashMap::new();
+    let mut last_block: HashMap<u64, i64> = HashMap::default();
     for e in events.iter_mut() {
         match e.typ {
             ev::GO_SYS_BLOCK | ev::GO_IN_SYSCALL => {
@@ -306,7 +318,7 @@ pub fn times(
             _ => {}
         }
     }
-    events.sort_by_key(|e| e.ts);
+    sort_by_time(events);
     let Some(first) = events.first().map(|e| e.ts) else {
         return Ok(());
     };
@@ -321,6 +333,28 @@ pub fn times(
         }
     }
     Ok(())
+}
+
+/// Sorts stably by time. Only the syscall exits given their real time are out of place,
+/// and seldom far: each is inserted where it belongs, without the half-size buffer a
+/// merge sort takes, unless that moves more than a few events per event in all (then
+/// the merge sort, with the same result).
+fn sort_by_time(events: &mut [V1Event]) {
+    let budget = events.len().saturating_mul(8);
+    let mut moved = 0usize;
+    for i in 1..events.len() {
+        if events[i - 1].ts <= events[i].ts {
+            continue;
+        }
+        let ts = events[i].ts;
+        let at = events[..i].partition_point(|e| e.ts <= ts);
+        moved += i - at;
+        if moved > budget {
+            events.sort_by_key(|e| e.ts);
+            return;
+        }
+        events[at..=i].rotate_right(1);
+    }
 }
 
 /// A float64 → int64 conversion as Go does it on amd64 (out of range: i64::MIN).
@@ -349,7 +383,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
         g: u64,
         sweeping: bool,
     }
-    let mut gs: HashMap<u64, G> = HashMap::new();
+    let mut gs: HashMap<u64, G> = HashMap::default();
     gs.insert(
         0,
         G {
@@ -357,9 +391,9 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
             ..G::default()
         },
     );
-    let mut ps: HashMap<i32, P> = HashMap::new();
-    let mut tasks: HashSet<u64> = HashSet::new();
-    let mut regions: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
+    let mut ps: HashMap<i32, P> = HashMap::default();
+    let mut tasks: HashSet<u64> = HashSet::default();
+    let mut regions: HashMap<u64, Vec<(u64, u64)>> = HashMap::default();
     let (mut in_gc, mut in_stw) = (false, false);
     for (i, e) in events.iter_mut().enumerate() {
         let off = e.offset;
