@@ -57,7 +57,7 @@ pub mod error;
 pub mod event;
 pub mod generation;
 pub mod ids;
-mod order;
+pub(crate) mod order;
 pub mod spec;
 pub mod v1;
 

@@ -8,7 +8,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{V1Event, fake_p, log_message};
-use super::wire::{DESCS, ev};
+use super::wire::{DESCS, ev, is_block};
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE};
 use crate::generation::Tables;
@@ -267,22 +267,22 @@ impl<'a> Converter<'a> {
                     return Ok(());
                 }
             }
-            ev::PROC_START => {
-                self.proc_m.insert(p, a[0] as i64);
-                if self.seen_procs.insert(p) {
-                    typ = EV_PROC_STATUS;
-                    args = [p as u64, pstatus::RUNNING, 0, 0];
-                } else {
-                    typ = EV_PROC_START;
-                    args = [p as u64, 0, 0, 0];
+            ev::PROC_START | ev::PROC_STOP => {
+                let start = e.typ == ev::PROC_START;
+                if start {
+                    self.proc_m.insert(p, a[0] as i64);
                 }
-            }
-            ev::PROC_STOP => {
                 if self.seen_procs.insert(p) {
+                    // The first event of a P states its status.
                     typ = EV_PROC_STATUS;
-                    args = [p as u64, pstatus::IDLE, 0, 0];
+                    let status = if start {
+                        pstatus::RUNNING
+                    } else {
+                        pstatus::IDLE
+                    };
+                    args = [p as u64, status, 0, 0];
                 } else {
-                    typ = EV_PROC_STOP;
+                    typ = if start { EV_PROC_START } else { EV_PROC_STOP };
                     args = [p as u64, 0, 0, 0];
                 }
             }
@@ -337,19 +337,8 @@ impl<'a> Converter<'a> {
                 return Ok(());
             }
             ev::GO_END => typ = EV_GO_DESTROY,
-            ev::GO_STOP
-            | ev::GO_SCHED
-            | ev::GO_PREEMPT
-            | ev::GO_SLEEP
-            | ev::GO_BLOCK
-            | ev::GO_BLOCK_SEND
-            | ev::GO_BLOCK_RECV
-            | ev::GO_BLOCK_SELECT
-            | ev::GO_BLOCK_SYNC
-            | ev::GO_BLOCK_COND
-            | ev::GO_BLOCK_NET
-            | ev::GO_BLOCK_GC => {
-                let (t, r) = match e.typ {
+            t if t == ev::GO_STOP || t == ev::GO_SCHED || t == ev::GO_PREEMPT || is_block(t) => {
+                let (t, r) = match t {
                     ev::GO_STOP => (EV_GO_BLOCK, reason::FOREVER),
                     ev::GO_SCHED => (EV_GO_STOP, reason::GOSCHED),
                     ev::GO_PREEMPT => (EV_GO_STOP, reason::PREEMPTED),

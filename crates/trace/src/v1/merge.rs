@@ -9,8 +9,9 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{Index, ProcCursor, V1Event, fake_p};
-use super::wire::{DESCS, ev};
+use super::wire::{DESCS, ev, is_block};
 use crate::error::{Error, Result};
+use crate::order::frontier::{Timed, heap_push, heap_remove};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Status {
@@ -56,16 +57,9 @@ fn need(e: &V1Event) -> Need {
             st(e.args[1].wrapping_add(1), Running),
         ),
         ev::GO_START_LOCAL => Need::G(e.g, st(ANY, Runnable), st(PLUS_ONE, Running)),
-        ev::GO_BLOCK
-        | ev::GO_BLOCK_SEND
-        | ev::GO_BLOCK_RECV
-        | ev::GO_BLOCK_SELECT
-        | ev::GO_BLOCK_SYNC
-        | ev::GO_BLOCK_COND
-        | ev::GO_BLOCK_NET
-        | ev::GO_SLEEP
-        | ev::GO_SYS_BLOCK
-        | ev::GO_BLOCK_GC => Need::G(e.g, st(ANY, Running), st(ANY, Waiting)),
+        t if is_block(t) || t == ev::GO_SYS_BLOCK => {
+            Need::G(e.g, st(ANY, Running), st(ANY, Waiting))
+        }
         ev::GO_SCHED | ev::GO_PREEMPT => Need::G(e.g, st(ANY, Running), st(ANY, Runnable)),
         ev::GO_UNBLOCK | ev::GO_SYS_EXIT => Need::G(
             e.args[0],
@@ -88,47 +82,15 @@ fn ready(cur: GState, want: GState) -> bool {
     (want.seq == ANY || want.seq == cur.seq) && want.status == cur.status
 }
 
-/// A min-heap on time with the usual sift-up/sift-down moves, so that events of equal
-/// time leave it in the same order as from Go's reader.
-/// Holds (time, P index): the event itself waits at the head of its P's pending events.
-struct Frontier(Vec<(i64, usize)>);
+/// A P's head event in the frontier: its time and the P's index. The event itself waits at
+/// the head of its P's pending events. The heap is the v2 frontier's, whose sift rules are
+/// Go's, so events of equal time leave it in the same order as from Go's reader.
+#[derive(Clone, Copy)]
+struct Head(i64, usize);
 
-impl Frontier {
-    fn less(&self, i: usize, j: usize) -> bool {
-        self.0[i].0 < self.0[j].0
-    }
-    fn push(&mut self, x: (i64, usize)) {
-        self.0.push(x);
-        let mut j = self.0.len() - 1;
-        while j > 0 {
-            let i = (j - 1) / 2;
-            if !self.less(j, i) {
-                break;
-            }
-            self.0.swap(i, j);
-            j = i;
-        }
-    }
-    fn pop(&mut self) -> Option<(i64, usize)> {
-        let n = self.0.len().checked_sub(1)?;
-        self.0.swap(0, n);
-        let mut i = 0;
-        loop {
-            let l = 2 * i + 1;
-            if l >= n {
-                break;
-            }
-            let mut j = l;
-            if l + 1 < n && self.less(l + 1, l) {
-                j = l + 1;
-            }
-            if !self.less(j, i) {
-                break;
-            }
-            self.0.swap(i, j);
-            i = j;
-        }
-        self.0.pop()
+impl Timed for Head {
+    fn time_ns(&self) -> i64 {
+        self.0
     }
 }
 
@@ -176,7 +138,7 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
         + procs.last().map_or(0, |p| p.pending.len());
     let mut events = Vec::with_capacity(capacity);
     let mut gs: HashMap<u64, GState> = HashMap::default();
-    let mut frontier = Frontier(Vec::new());
+    let mut frontier: Vec<Head> = Vec::new();
     let mut available: Vec<usize> = (0..total).collect();
     let mut buf = Vec::new();
     let end = ix.end;
@@ -218,9 +180,9 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
                 }
             }
             available.swap_remove(i);
-            frontier.push((e.ts, pi));
+            heap_push(&mut frontier, Head(e.ts, pi));
         }
-        let Some((_, pi)) = frontier.pop() else {
+        let Some(&Head(_, pi)) = frontier.first() else {
             if procs.iter().any(|p| !(p.done && p.pending.is_empty())) {
                 let at = procs
                     .iter()
@@ -246,6 +208,7 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
             }
             break;
         };
+        heap_remove(&mut frontier, 0);
         // The P's head event, left there when its time went into the frontier.
         let Some(mut e) = procs[pi].pending.pop() else {
             continue;
@@ -618,15 +581,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 g.status = Status::Runnable;
                 g.blocked_on_net = false;
             }
-            ev::GO_SLEEP
-            | ev::GO_BLOCK
-            | ev::GO_BLOCK_SEND
-            | ev::GO_BLOCK_RECV
-            | ev::GO_BLOCK_SELECT
-            | ev::GO_BLOCK_SYNC
-            | ev::GO_BLOCK_COND
-            | ev::GO_BLOCK_NET
-            | ev::GO_BLOCK_GC => {
+            t if is_block(t) => {
                 if let Some(m) = running(&gs, &ps, e, false) {
                     return fail(m);
                 }

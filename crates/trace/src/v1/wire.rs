@@ -74,6 +74,23 @@ pub mod ev {
     pub const COUNT: u8 = 50;
 }
 
+/// Whether a goroutine blocks with this event and leaves its P, waiting (to sleep, on a
+/// channel, select, mutex, condition, the network, or GC assist work).
+pub fn is_block(typ: u8) -> bool {
+    matches!(
+        typ,
+        ev::GO_SLEEP
+            | ev::GO_BLOCK
+            | ev::GO_BLOCK_SEND
+            | ev::GO_BLOCK_RECV
+            | ev::GO_BLOCK_SELECT
+            | ev::GO_BLOCK_SYNC
+            | ev::GO_BLOCK_COND
+            | ev::GO_BLOCK_NET
+            | ev::GO_BLOCK_GC
+    )
+}
+
 /// What the format says about one event type.
 #[derive(Clone, Copy, Debug)]
 pub struct Desc {
