@@ -371,3 +371,40 @@ fn mutated_v1_traces_never_panic() {
         }
     }
 }
+
+/// A v1 trace is one generation: progress says so, the outcome names its format, and a
+/// cancelled read stops with an error.
+#[test]
+fn v1_reads_report_one_generation_and_stop_when_cancelled() {
+    use std::sync::atomic::AtomicBool;
+    let data = goscope_testdata::trace_bytes("basic-go121");
+    let mut progress = Vec::new();
+    let o = trace::read_with_progress(
+        &data,
+        ReadOptions::default(),
+        &AtomicBool::new(false),
+        &mut |_: &Event, _: &trace::Tables| {},
+        &mut |p| progress.push(format!("{p:?}")),
+    )
+    .unwrap();
+    assert_eq!(o.version, trace::Version(21));
+    assert_eq!(o.generations, 1);
+    assert_eq!(o.complete_bytes as usize, data.len());
+    assert!(o.warning.is_none());
+    assert_eq!(
+        progress,
+        [
+            "Scanned { generations: 1 }",
+            "Ordered { generation: 1, of: 1 }"
+        ]
+    );
+    let e = trace::read_with_progress(
+        &data,
+        ReadOptions::default(),
+        &AtomicBool::new(true),
+        &mut |_: &Event, _: &trace::Tables| {},
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+}

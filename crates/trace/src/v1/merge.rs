@@ -6,6 +6,8 @@
 //! head of every P, the one with the smallest tick time goes next. The "local" variants
 //! (start, unblock, syscall exit on the same P) need no sequence number and add one.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{Index, ProcCursor, V1Event, fake_p};
@@ -110,8 +112,8 @@ pub struct Merged {
 }
 
 /// Merges every P's batches (and the CPU samples) in Go's order. On a failure the events
-/// merged so far are kept and the error returned beside them.
-pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
+/// merged so far are kept and the error returned beside them; so when `cancel` is set.
+pub fn merge(data: &[u8], ix: &mut Index, version: u32, cancel: &AtomicBool) -> Merged {
     let mut procs: Vec<Proc> = std::mem::take(&mut ix.procs)
         .into_iter()
         .map(|(p, b)| Proc {
@@ -240,6 +242,12 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32) -> Merged {
         };
         events.push(e);
         available.push(pi);
+        if events.len() % (1 << 16) == 0 && cancel.load(Ordering::Relaxed) {
+            return stop(
+                events,
+                Error::broken(e.offset, None, "reading was cancelled"),
+            );
+        }
     }
     Merged {
         events,

@@ -68,11 +68,11 @@ pub fn read(
     if cancel.load(Ordering::Relaxed) {
         return Err(cancelled());
     }
-    let merged = merge::merge(data, &mut ix, version);
+    let merged = merge::merge(data, &mut ix, version, cancel);
     let mut events = merged.events;
     let mut warning = cut;
     if let Some(e) = merged.stopped {
-        if warning.is_none() {
+        if warning.is_none() || cancel.load(Ordering::Relaxed) {
             return Err(e);
         }
     }
