@@ -82,11 +82,11 @@ impl Strings {
         let mut max = trace.iter().map(|e| e.0).max().unwrap_or(0);
         let mut entries = trace;
         let mut messages: HashMap<Box<[u8]>, u64> = HashMap::default();
-        for e in events.iter().filter(|e| e.typ == ev::USER_LOG) {
-            let m = log_message(data, e.args[3]);
+        for e in events.iter().filter(|e| e.typ() == ev::USER_LOG) {
+            let m = log_message(data, e.args[2]);
             if !messages.contains_key(m) {
                 max = max.checked_add(1).ok_or_else(|| {
-                    Error::broken(e.offset, None, "trace contains too many strings")
+                    Error::broken(e.offset(), None, "trace contains too many strings")
                 })?;
                 messages.insert(m.into(), max);
                 entries.push((max, String::from_utf8_lossy(m).into()));
@@ -150,10 +150,10 @@ impl<'a> Converter<'a> {
         let mut blocked = vec![false; events.len()];
         let mut next_of_g: HashMap<u64, u8> = HashMap::default();
         for (i, e) in events.iter().enumerate().rev() {
-            if e.typ == ev::GO_SYSCALL {
+            if e.typ() == ev::GO_SYSCALL {
                 blocked[i] = next_of_g.get(&e.g) == Some(&ev::GO_SYS_BLOCK);
             }
-            next_of_g.insert(e.g, e.typ);
+            next_of_g.insert(e.g, e.typ());
         }
         let mut c = Converter {
             data,
@@ -175,7 +175,7 @@ impl<'a> Converter<'a> {
         // are shared from the first event on).
         let mut begun: HashMap<u64, u64> = HashMap::default();
         for e in events {
-            match e.typ {
+            match e.typ() {
                 ev::USER_TASK_CREATE => {
                     begun.insert(e.args[0], e.args[2]);
                 }
@@ -231,7 +231,7 @@ impl<'a> Converter<'a> {
         };
         let p = e.p as i64;
         let m_of = |this: &Self| {
-            if e.p != -1 && e.typ != ev::CPU_SAMPLE {
+            if e.p != -1 && e.typ() != ev::CPU_SAMPLE {
                 this.proc_m.get(&p).copied().unwrap_or(NONE)
             } else {
                 NONE
@@ -240,11 +240,11 @@ impl<'a> Converter<'a> {
         // Go's "M of the P, 0 if none" for the events it builds by hand.
         let m_or_zero = |this: &Self| this.proc_m.get(&p).copied().unwrap_or(0);
         let g = if e.g == 0 { NONE } else { e.g as i64 };
-        let a = e.args;
+        let a = [e.args[0], e.args[1], e.args[2], 0];
         let stack = e.stack as u64;
         let mut args = a;
         let typ;
-        match e.typ {
+        match e.typ() {
             ev::GOMAXPROCS => {
                 typ = EV_PROCS_CHANGE;
                 if self.pre_init {
@@ -268,7 +268,7 @@ impl<'a> Converter<'a> {
                 }
             }
             ev::PROC_START | ev::PROC_STOP => {
-                let start = e.typ == ev::PROC_START;
+                let start = e.typ() == ev::PROC_START;
                 if start {
                     self.proc_m.insert(p, a[0] as i64);
                 }
@@ -384,7 +384,7 @@ impl<'a> Converter<'a> {
             ev::GO_SYS_BLOCK => return Ok(()),
             ev::GO_WAITING | ev::GO_IN_SYSCALL => {
                 typ = EV_GO_STATUS;
-                let s = if e.typ == ev::GO_WAITING {
+                let s = if e.typ() == ev::GO_WAITING {
                     gstatus::WAITING
                 } else {
                     gstatus::SYSCALL
@@ -422,7 +422,7 @@ impl<'a> Converter<'a> {
             }
             ev::USER_LOG => {
                 typ = EV_USER_LOG;
-                let m = log_message(self.data, a[3]);
+                let m = log_message(self.data, a[2]);
                 let id = self.strings.messages.get(m).copied().unwrap_or(0);
                 args = [a[0], a[1], id, stack];
             }
@@ -432,20 +432,20 @@ impl<'a> Converter<'a> {
             }
             t => {
                 return Err(Error::broken(
-                    e.offset,
+                    e.offset(),
                     None,
                     format!("unexpected event type {}", DESCS[t as usize].name),
                 ));
             }
         }
         // The event's own stack goes where the converted type keeps it.
-        if DESCS[e.typ as usize].stack && e.typ != ev::CPU_SAMPLE {
+        if DESCS[e.typ() as usize].stack && e.typ() != ev::CPU_SAMPLE {
             if let Some(&slot) = spec(typ).and_then(|s| s.stack_args.first()) {
                 args[slot] = stack;
             }
         }
         let m = m_of(self);
-        if e.typ == ev::PROC_STOP {
+        if e.typ() == ev::PROC_STOP {
             self.proc_m.remove(&p);
         }
         let _ = fake_p::PROFILE;

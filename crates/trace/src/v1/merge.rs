@@ -50,7 +50,7 @@ fn st(seq: u64, status: Status) -> GState {
 
 fn need(e: &V1Event) -> Need {
     use Status::*;
-    match e.typ {
+    match e.typ() {
         ev::GO_CREATE => Need::G(e.args[0], st(0, Dead), st(1, Runnable)),
         ev::GO_WAITING | ev::GO_IN_SYSCALL => Need::G(e.g, st(1, Runnable), st(2, Waiting)),
         ev::GO_START | ev::GO_START_LABEL => Need::G(
@@ -189,14 +189,14 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32, cancel: &AtomicBool) -> 
                 let at = procs
                     .iter()
                     .filter_map(|p| p.pending.last())
-                    .map(|e| format!("{} of g {} on p {}", DESCS[e.typ as usize].name, e.g, e.p))
+                    .map(|e| format!("{} of g {} on p {}", DESCS[e.typ() as usize].name, e.g, e.p))
                     .take(4)
                     .collect::<Vec<_>>()
                     .join(", ");
                 let off = procs
                     .iter()
                     .filter_map(|p| p.pending.last())
-                    .map(|e| e.offset)
+                    .map(|e| e.offset())
                     .min()
                     .unwrap_or(end as u64);
                 return stop(
@@ -221,7 +221,7 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32, cancel: &AtomicBool) -> 
                 return stop(
                     events,
                     Error::broken(
-                        e.offset,
+                        e.offset(),
                         None,
                         format!("impossible state transition of goroutine {g}"),
                     ),
@@ -234,18 +234,18 @@ pub fn merge(data: &[u8], ix: &mut Index, version: u32, cancel: &AtomicBool) -> 
             }
             gs.insert(g, after);
         }
-        e.typ = match e.typ {
+        e.set_typ(match e.typ() {
             ev::GO_START_LOCAL => ev::GO_START,
             ev::GO_UNBLOCK_LOCAL => ev::GO_UNBLOCK,
             ev::GO_SYS_EXIT_LOCAL => ev::GO_SYS_EXIT,
             t => t,
-        };
+        });
         events.push(e);
         available.push(pi);
         if events.len() % (1 << 16) == 0 && cancel.load(Ordering::Relaxed) {
             return stop(
                 events,
-                Error::broken(e.offset, None, "reading was cancelled"),
+                Error::broken(e.offset(), None, "reading was cancelled"),
             );
         }
     }
@@ -264,11 +264,15 @@ pub fn times(
     timer_goroutines: &HashSet<u64>,
 ) -> Result<()> {
     if let Some(w) = events.windows(2).find(|w| w[1].ts < w[0].ts) {
-        return Err(Error::broken(w[1].offset, None, "time stamps out of order"));
+        return Err(Error::broken(
+            w[1].offset(),
+            None,
+            "time stamps out of order",
+        ));
     }
     let mut last_block: HashMap<u64, i64> = HashMap::default();
     for e in events.iter_mut() {
-        match e.typ {
+        match e.typ() {
             ev::GO_SYS_BLOCK | ev::GO_IN_SYSCALL => {
                 last_block.insert(e.g, e.ts);
             }
@@ -279,10 +283,10 @@ pub fn times(
                 }
                 let block = last_block.get(&e.g).copied().unwrap_or(0);
                 if block == 0 {
-                    return Err(Error::broken(e.offset, None, "stray syscall exit"));
+                    return Err(Error::broken(e.offset(), None, "stray syscall exit"));
                 }
                 if ts < block {
-                    return Err(Error::broken(e.offset, None, "time stamps out of order"));
+                    return Err(Error::broken(e.offset(), None, "time stamps out of order"));
                 }
                 e.ts = ts;
             }
@@ -296,10 +300,10 @@ pub fn times(
     let ns_per_tick = 1e9 / ticks_per_sec as f64;
     for e in events.iter_mut() {
         e.ts = f64_to_i64(e.ts.wrapping_sub(first) as f64 * ns_per_tick);
-        if e.typ == ev::GO_UNBLOCK && timer_goroutines.contains(&e.g) {
+        if e.typ() == ev::GO_UNBLOCK && timer_goroutines.contains(&e.g) {
             e.p = fake_p::TIMER;
         }
-        if e.typ == ev::GO_SYS_EXIT {
+        if e.typ() == ev::GO_SYS_EXIT {
             e.p = fake_p::SYSCALL;
         }
     }
@@ -367,9 +371,9 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
     let mut regions: HashMap<u64, Vec<(u64, u64)>> = HashMap::default();
     let (mut in_gc, mut in_stw) = (false, false);
     for (i, e) in events.iter_mut().enumerate() {
-        let off = e.offset;
+        let off = e.offset();
         let fail = |what: String| (i, Some(Error::broken(off, None, what)));
-        let name = DESCS[e.typ as usize].name;
+        let name = DESCS[e.typ() as usize].name;
         let running =
             |gs: &HashMap<u64, G>, ps: &HashMap<i32, P>, e: &V1Event, g0: bool| -> Option<String> {
                 let g = gs.get(&e.g).copied().unwrap_or_default();
@@ -391,7 +395,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 }
                 None
             };
-        match e.typ {
+        match e.typ() {
             ev::PROC_START => {
                 let p = ps.entry(e.p).or_default();
                 if p.running {
@@ -524,7 +528,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 }
                 gs.entry(e.g).or_default().status = Status::Dead;
                 ps.entry(e.p).or_default().g = 0;
-                if e.typ == ev::GO_END {
+                if e.typ() == ev::GO_END {
                     regions.remove(&e.g);
                 }
             }
@@ -595,7 +599,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 }
                 let g = gs.entry(e.g).or_default();
                 g.status = Status::Waiting;
-                g.blocked_on_net = e.typ == ev::GO_BLOCK_NET;
+                g.blocked_on_net = e.typ() == ev::GO_BLOCK_NET;
                 ps.entry(e.p).or_default().g = 0;
             }
             ev::USER_TASK_CREATE => {

@@ -141,7 +141,7 @@ pub fn read(
 fn task_names(strings: &[(u64, Box<str>)], events: &[decode::V1Event]) -> HashMap<u64, Box<str>> {
     let ids: HashSet<u64> = events
         .iter()
-        .filter(|e| e.typ == wire::ev::USER_TASK_CREATE)
+        .filter(|e| e.typ() == wire::ev::USER_TASK_CREATE)
         .map(|e| e.args[2])
         .collect();
     strings
