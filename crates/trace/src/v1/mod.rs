@@ -8,7 +8,7 @@
 //!   of syscall exits, ticks to ns, fake Ps, and Go's consistency checks;
 //! - `convert`: the v1 events as v2 events, with Go's approximations.
 //!
-//! Unlike v2 there are no generations to bound the work: every event is held (72 bytes
+//! Unlike v2 there are no generations to bound the work: every event is held (56 bytes
 //! each) from the merge until it is converted, because syscall exits move in time and the
 //! stream is sorted once more at the end, and because the frequency and the stack table
 //! come last in the file.
