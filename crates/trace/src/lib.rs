@@ -59,7 +59,7 @@ pub mod generation;
 pub mod ids;
 pub(crate) mod order;
 pub mod spec;
-pub mod v1;
+mod v1;
 
 pub use batch::Version;
 pub use error::{Error, ErrorKind, Result};

@@ -7,7 +7,7 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::decode::{V1Event, fake_p, log_message};
+use super::decode::{V1Event, log_message};
 use super::wire::{DESCS, ev, is_block};
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE};
@@ -448,7 +448,6 @@ impl<'a> Converter<'a> {
         if e.typ() == ev::PROC_STOP {
             self.proc_m.remove(&p);
         }
-        let _ = fake_p::PROFILE;
         out(
             self,
             Event {

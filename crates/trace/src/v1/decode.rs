@@ -17,8 +17,6 @@ pub mod fake_p {
     pub const SYSCALL: i32 = 1_000_003;
     /// GC begins.
     pub const GC: i32 = 1_000_004;
-    /// CPU profile samples.
-    pub const PROFILE: i32 = 1_000_005;
 }
 
 /// A v1 event, decoded from its batch. `ts` is in ticks until the merge converts it to ns.

@@ -17,8 +17,8 @@
 use crate::bytes::Cursor;
 use crate::error::{Error, Result};
 
-/// v1 event types (the wire type byte's low 6 bits).
-#[allow(missing_docs)]
+/// v1 event types (the wire type byte's low 6 bits); the whole table, used or not.
+#[allow(missing_docs, dead_code)]
 pub mod ev {
     pub const NONE: u8 = 0;
     pub const BATCH: u8 = 1;
