@@ -1,7 +1,8 @@
 //! The file's outer layer: the 16-byte header, batch headers, and the split into generations.
 //!
 //! ```text
-//! header   "go 1.N trace\0\0\0"                      16 bytes (N = 22, 23, 25, 26 here)
+//! header   "go 1.N trace\0\0\0"                      16 bytes (N = 22, 23, 25, 26 here;
+//!                                                    11, 19, 21 are v1, read by `v1`)
 //! batch    type byte 1 (EventBatch)                  or 49 (ExperimentalBatch) + experiment byte
 //!          uvarint generation, uvarint M, uvarint base ticks, uvarint size (<= 64 KiB)
 //!          size bytes of body; the body's first byte says what the batch holds:
@@ -36,9 +37,19 @@ impl Version {
     /// Format 26, written by Go 1.26 and later.
     pub const GO126: Version = Version(26);
 
+    /// Whether this is one of the v1 formats (Go 1.11–1.21), read by `crate::v1`.
+    pub fn is_v1(self) -> bool {
+        matches!(self.0, 11 | 19 | 21)
+    }
+
     /// The Go releases that write this format.
     pub fn go_versions(self) -> &'static str {
         match self.0 {
+            5 => "1.5-1.6",
+            7 => "1.7",
+            8 => "1.8",
+            9 => "1.9",
+            10 => "1.10",
             11 => "1.11-1.18",
             19 => "1.19-1.20",
             21 => "1.21",
@@ -51,8 +62,9 @@ impl Version {
     }
 }
 
-/// Reads the header and returns the format version. Rejects the v1 formats with a message
-/// naming the Go release that wrote them.
+/// Reads the header and returns the format version: a v2 one (22, 23, 25, 26) or a v1 one
+/// (11, 19, 21). Rejects the older formats of Go 1.5–1.10 with a message naming the Go
+/// release that wrote them.
 pub fn read_header(data: &[u8]) -> Result<Version> {
     const PREFIX: &[u8] = b"go 1.";
     const SUFFIX: &[u8] = b" trace\0\0\0";
@@ -76,8 +88,8 @@ pub fn read_header(data: &[u8]) -> Result<Version> {
         .ok_or(Error::new(0, None, ErrorKind::NotATrace))?;
     let v = Version(n);
     match n {
-        22 | 23 | 25 | 26 => Ok(v),
-        11 | 19 | 21 => Err(Error::new(
+        22 | 23 | 25 | 26 | 11 | 19 | 21 => Ok(v),
+        5 | 7 | 8 | 9 | 10 => Err(Error::new(
             0,
             None,
             ErrorKind::UnsupportedVersion {
@@ -88,7 +100,7 @@ pub fn read_header(data: &[u8]) -> Result<Version> {
         _ => Err(Error::malformed(
             5,
             None,
-            "a known trace format version (22, 23, 25, 26)",
+            "a known trace format version (11, 19, 21, 22, 23, 25, 26)",
             format!("go 1.{n}"),
         )),
     }
@@ -304,6 +316,14 @@ pub fn scan_releasing<'a>(
     release: &dyn Fn(std::ops::Range<usize>),
 ) -> Result<Scan<'a>> {
     let version = read_header(data)?;
+    if version.is_v1() {
+        return Err(Error::malformed(
+            5,
+            None,
+            "a format with generations (22 or later) to scan",
+            format!("go 1.{} (a v1 trace: read it with `read`)", version.0),
+        ));
+    }
     let mut gens: Vec<GenerationSpan<'_>> = Vec::new();
     let mut cur: Option<GenerationSpan<'_>> = None;
     let mut pos = HEADER_LEN;
@@ -434,8 +454,14 @@ mod tests {
     fn header_versions() {
         assert_eq!(read_header(&header(26)).unwrap(), Version(26));
         assert_eq!(read_header(&header(22)).unwrap(), Version(22));
-        let e = read_header(&header(21)).unwrap_err();
-        assert!(e.to_string().contains("Go 1.21"), "{e}");
+        assert_eq!(read_header(&header(21)).unwrap(), Version(21));
+        assert_eq!(read_header(&header(11)).unwrap(), Version(11));
+        let e = read_header(&header(10)).unwrap_err();
+        assert!(e.to_string().contains("Go 1.10"), "{e}");
+        assert!(e.to_string().contains("Go 1.11 and later"), "{e}");
+        let e = read_header(&header(5)).unwrap_err();
+        assert!(e.to_string().contains("Go 1.5-1.6"), "{e}");
+        assert!(scan(&header(21)).is_err());
         let e = read_header(b"PK\x03\x04 not a trace").unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotATrace);
         assert!(read_header(b"go 1.").is_err());

@@ -20,7 +20,7 @@ pub struct Error {
 pub enum ErrorKind {
     /// The file does not start with `go 1.N trace\0\0\0`.
     NotATrace,
-    /// A known header whose format goscope does not read (yet).
+    /// A known header of a format goscope does not read (Go 1.5–1.10).
     UnsupportedVersion {
         /// The N of the header.
         version: u32,
@@ -100,8 +100,8 @@ impl fmt::Display for Error {
             )?,
             ErrorKind::UnsupportedVersion { version, go } => write!(
                 f,
-                "trace format go 1.{version} (written by Go {go}) is not supported yet; \
-                 goscope reads traces from Go 1.22 and later"
+                "trace format go 1.{version} (written by Go {go}) is not supported; \
+                 goscope reads traces from Go 1.11 and later"
             )?,
             ErrorKind::UnexpectedEof { expected } => write!(
                 f,

@@ -81,6 +81,24 @@ impl<T> IdTable<T> {
         dense.chain(sparse)
     }
 
+    /// A table of entries whose ids are known to be distinct (a later entry of the same
+    /// id wins otherwise).
+    pub(crate) fn from_unique(mut entries: Vec<(u64, T)>) -> Self {
+        entries.sort_by_key(|e| e.0);
+        entries.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                std::mem::swap(a, b);
+                true
+            } else {
+                false
+            }
+        });
+        Self::build(entries).unwrap_or(IdTable {
+            dense: Vec::new(),
+            sparse: Vec::new(),
+        })
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.dense.iter().filter(|v| v.is_some()).count() + self.sparse.len()

@@ -1,8 +1,9 @@
 //! Reads Go execution traces (those of `runtime/trace`, `go test -trace` and
 //! `/debug/pprof/trace`): bytes in, events out in exactly the order, with exactly the
 //! timestamps, of Go's own parser. It reads trace formats 22, 23, 25 and 26 (Go 1.22 and
-//! later) and rejects the older v1 formats with an error naming the Go release that wrote
-//! them. Bad input never panics: errors carry the file offset, and a cut trace yields its
+//! later), and the v1 formats 11, 19 and 21 (Go 1.11–1.21) converted to the same events
+//! as Go's reader converts them (`v1`); the formats of Go 1.5–1.10 are rejected with an
+//! error naming the Go release that wrote them. Bad input never panics: errors carry the file offset, and a cut trace yields its
 //! complete generations plus a warning in [`Outcome::warning`].
 //!
 //! Counting the events of each [`Kind`]:
@@ -41,6 +42,8 @@
 //!   ordered again.
 //! - `event`: `Event`, kinds, transitions and the text form of ordered events.
 //! - `ids`: the map from goroutine, P and thread ids used per event here and by the model.
+//! - `v1`: Go 1.11–1.21 traces: decoded, merged by Go's v1 rules and converted to the
+//!   events above, as one generation.
 //!
 //! This crate takes `&[u8]`; mapping files is the caller's business (a `Source` is told
 //! which bytes a read does not need for now, so a mapping can give their pages back). It
@@ -54,9 +57,10 @@ pub mod error;
 pub mod event;
 pub mod generation;
 pub mod ids;
-mod order;
+pub(crate) mod order;
 pub mod resume;
 pub mod spec;
+mod v1;
 
 pub use batch::Version;
 pub use error::{Error, ErrorKind, Result};
@@ -85,7 +89,8 @@ pub struct ReadOptions {
     /// Save the ordering state at the start of every generation ordered completely
     /// (`Outcome::resumes`), so that any of them can be ordered again on its own
     /// (`reorder`). Costs a copy of the state (every goroutine's, P's and thread's) per
-    /// generation.
+    /// generation. A v1 trace (Go 1.21 and older) is one generation ordered as a whole
+    /// and keeps none.
     pub keep_resumes: bool,
 }
 
@@ -388,6 +393,10 @@ fn order_all(
     out: &mut (impl Out + Send),
     release: Release<'_>,
 ) -> Result<Outcome> {
+    let version = batch::read_header(data)?;
+    if version.is_v1() {
+        return read_v1(data, version, cancel, out, release);
+    }
     let scan = batch::scan_releasing(data, release)?;
     release(0..data.len());
     let spans = &scan.generations;
@@ -439,6 +448,45 @@ fn order_all(
     out.end_tables(&empty);
     finished?;
     Ok(outcome)
+}
+
+/// Reads a v1 trace (Go 1.11–1.21) into `out`: one generation, as Go's reader makes it.
+fn read_v1(
+    data: &[u8],
+    version: Version,
+    cancel: &AtomicBool,
+    out: &mut impl Out,
+    release: Release<'_>,
+) -> Result<Outcome> {
+    out.progress(Progress::Scanned { generations: 1 });
+    let mut tables: Option<Arc<Tables>> = None;
+    let read = v1::read(data, version.0, cancel, &mut |ev, t| {
+        if tables.is_none() {
+            tables = Some(Arc::clone(t));
+        }
+        out.event(ev, t);
+    });
+    if let Some(t) = &tables {
+        out.end_tables(t);
+    }
+    release(0..data.len());
+    let read = read?;
+    if read.complete {
+        out.progress(Progress::Ordered {
+            generation: 1,
+            of: 1,
+        });
+    }
+    Ok(Outcome {
+        version,
+        generations: 1,
+        complete_bytes: read.read_bytes,
+        warning: read.warning,
+        ordered_ahead: 0,
+        reordered: 0,
+        // One generation, ordered as a whole: nothing to resume from.
+        resumes: Vec::new(),
+    })
 }
 
 /// One read's generations and the state carried through them.
@@ -889,6 +937,11 @@ mod tests {
                 released.iter().all(|r| r.start <= r.end && r.end <= len),
                 "{name}"
             );
+            if batch::read_header(&src.data).is_ok_and(|v| v.is_v1()) {
+                // One generation, read whole: the file is given back once, at the end.
+                assert!(released.iter().all(|r| *r == (0..len)), "{name}");
+                continue;
+            }
             let Ok(scan) = batch::scan(&src.data) else {
                 assert!(released.is_empty(), "{name}: nothing was scanned");
                 continue;
@@ -1069,6 +1122,10 @@ mod tests {
                 let Ok(outcome) = read(&data, opts, |ev, t| seq.push(rendered(ev, t))) else {
                     continue;
                 };
+                if outcome.version.is_v1() {
+                    assert!(outcome.resumes.is_empty(), "{name}");
+                    continue;
+                }
                 assert_eq!(outcome.resumes.len(), outcome.generations, "{name}");
                 assert_eq!(
                     outcome.resumes.iter().filter(|r| r.last).count(),

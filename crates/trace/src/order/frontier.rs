@@ -3,14 +3,14 @@
 //! order as Go's; and the sort Go falls back to when no event at the top can advance.
 
 /// Something the frontier orders by time.
-pub(super) trait Timed {
+pub(crate) trait Timed {
     /// The time it is ordered by.
     fn time_ns(&self) -> i64;
 }
 
 // Go's reader so that events with equal times come out in the same order.
 
-pub(super) fn heap_push<T: Timed>(h: &mut Vec<T>, c: T) {
+pub(crate) fn heap_push<T: Timed>(h: &mut Vec<T>, c: T) {
     h.push(c);
     let i = h.len() - 1;
     sift_up(h, i);
@@ -51,7 +51,7 @@ pub(super) fn heap_update<T: Timed>(h: &mut [T], i: usize) {
     }
 }
 
-pub(super) fn heap_remove<T: Timed>(h: &mut Vec<T>, mut i: usize) {
+pub(crate) fn heap_remove<T: Timed>(h: &mut Vec<T>, mut i: usize) {
     while i > 0 {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;

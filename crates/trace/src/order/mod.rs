@@ -4,7 +4,7 @@
 //! (`replay`), checked and stitched on (`ahead`).
 
 mod ahead;
-mod frontier;
+pub(crate) mod frontier;
 mod machine;
 pub(crate) mod replay;
 mod speculate;
