@@ -5,7 +5,9 @@
 //! end-of-generation marker (format 26, Go 1.26+); the rules are `goscope_trace::batch`'s,
 //! applied to the header followed by the bytes after the last complete generation, so
 //! only the generation in progress is held. When the stream ends cleanly at a batch
-//! boundary, a format-25-or-older trace's last generation is complete too.
+//! boundary, a format-25-or-older trace's last generation is complete too. A v1 trace
+//! (Go 1.21 and older, a service that has not upgraded) has no generations: it is one,
+//! complete when the stream ends cleanly, and none of it is held meanwhile.
 
 use goscope_trace::Version;
 use goscope_trace::batch::{self, HEADER_LEN};
@@ -126,6 +128,16 @@ impl Arrivals {
         let Some(version) = self.version else {
             return 0;
         };
+        if version.is_v1() {
+            // Read only as a whole: nothing to hold, one generation at a clean end.
+            self.tail.truncate(HEADER_LEN);
+            if !ended {
+                return 0;
+            }
+            self.complete_bytes = self.received_bytes;
+            self.generations += 1;
+            return 1;
+        }
         let Ok(scan) = batch::scan(&self.tail) else {
             return 0;
         };
@@ -267,8 +279,22 @@ mod tests {
         // A plausible start waits for the rest of the header.
         let mut a = Arrivals::new();
         assert_eq!(a.push(b"go 1."), Ok(0));
-        let e = a.push(b"19 trace\0\0\0").unwrap_err();
-        assert!(e.detail.contains("1.19"), "{e:?}");
+        let e = a.push(b"10 trace\0\0\0").unwrap_err();
+        assert!(e.detail.contains("1.10"), "{e:?}");
+    }
+
+    #[test]
+    fn a_v1_trace_is_one_generation_complete_at_its_end_and_is_not_held() {
+        let bytes = goscope_testdata::trace_bytes("stall-go121");
+        let mut a = Arrivals::new();
+        for c in bytes.chunks(4096) {
+            assert_eq!(a.push(c), Ok(0));
+            assert_eq!(a.generations(), 0);
+            assert!(a.held().len() <= HEADER_LEN + 4096);
+        }
+        assert_eq!(a.finish(), 1);
+        assert_eq!(a.complete_bytes(), bytes.len() as u64);
+        assert!(a.version().is_some_and(|v| v.is_v1()));
     }
 
     /// Mutated traces and random bytes, fed in random chunks, never panic; the counts only
