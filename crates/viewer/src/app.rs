@@ -62,7 +62,7 @@ impl Tab {
             Tab::Profiles => "Profiles",
             Tab::Tasks => "Tasks & regions",
             Tab::Gc => "GC & MMU",
-            Tab::Procs => "Processors",
+            Tab::Procs => "Utilization",
             Tab::Findings => "Findings",
         }
     }

@@ -1,4 +1,4 @@
-//! The Processors tab: a utilization heatmap, one row a processor and one cell a slice of
+//! The Utilization tab: a utilization heatmap, one row a processor and one cell a slice of
 //! the trace, shaded by the share of the slice in which the processor ran goroutines
 //! (computed exactly, in the background, once per trace); hovering a cell gives its share,
 //! clicking it shows that slice of time in the timeline.

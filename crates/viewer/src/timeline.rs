@@ -1727,7 +1727,9 @@ fn row_ui(
                 if !item.is_folded() && r.width() > 50.0 {
                     let s = g.spans.at(item.first);
                     let text = match (s.state, model.span_tag(&s)) {
-                        (GState::Waiting, Some(t)) if s.reason != 0 => {
+                        (GState::Waiting, Some(t))
+                            if s.reason != 0 && model.string(s.reason) != t.name() =>
+                        {
                             format!("{}: {}", model.string(s.reason), t.name())
                         }
                         (_, Some(t)) => t.name().to_string(),

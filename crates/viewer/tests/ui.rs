@@ -1365,7 +1365,7 @@ fn path_completion_lists_directories_and_traces() {
         "{}{sep}traces{sep}timers-go12",
         dir.display()
     ));
-    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got.len(), 5, "{got:?}");
     assert!(got.iter().all(|p| p.ends_with(".trace")));
 }
 
@@ -1963,12 +1963,12 @@ fn opening_a_trace_during_a_capture_keeps_it_open() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The Processors tab's heatmap: a click on a cell shows that slice of time in the
+/// The Utilization tab's heatmap: a click on a cell shows that slice of time in the
 /// timeline; hovering a cell names its processor, its time and its busy share.
 #[test]
 fn a_click_on_the_heatmap_shows_that_time() {
     let mut h = harness(Some(trace("gc-go127")));
-    h.get_by_label("Processors").click();
+    h.get_by_label("Utilization").click();
     wait_for_label_containing(&mut h, "Processor utilization heatmap");
     let map = h
         .get_by_label_contains("Processor utilization heatmap")
