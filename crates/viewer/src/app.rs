@@ -387,6 +387,10 @@ impl Doc {
             // The search bar searches (in the background on a large trace) and shows the
             // first match when it is in.
             panels::Action::Find(text) => self.search.find(text),
+            panels::Action::Profiles { label, goroutines } => {
+                self.tab = Some(Tab::Profiles);
+                self.profiles_view.show_goroutines(label, goroutines);
+            }
         }
     }
 

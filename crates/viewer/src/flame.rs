@@ -431,10 +431,23 @@ struct Entry {
     /// The profile and its stacks when limited to a range; the whole trace's are the
     /// analyses'.
     own: Option<(Profile, StackTable)>,
+    /// For the CPU profile of some goroutines: where they waited off the CPU (their
+    /// network, sync and syscall blocking, by the stack where they blocked).
+    off_cpu: Option<FlameTree>,
 }
 
-/// Which profile: its kind and the time window (absolute ns), if limited.
-type Key = (ProfileKind, Option<(i64, i64)>);
+/// Which profile: its kind, the time window (absolute ns) if limited, and the goroutines
+/// it is limited to, if any (a `Scope`'s number).
+type Key = (ProfileKind, Option<(i64, i64)>, Option<u64>);
+
+/// Some goroutines the profiles are limited to: one, or a group.
+#[derive(Clone, Debug)]
+struct Scope {
+    /// A number of its own, for the cache's keys.
+    id: u64,
+    label: String,
+    goroutines: Arc<Vec<i64>>,
+}
 
 /// Results kept; the oldest is dropped beyond this.
 const CACHE_LEN: usize = 8;
@@ -463,6 +476,10 @@ struct State {
     export: Export,
     /// A function the user asked to find in the timeline (right-click on a frame).
     find: Option<String>,
+    /// The goroutines the profiles are limited to, if any.
+    scope: Option<Scope>,
+    /// The number the next scope gets.
+    next_scope: u64,
 }
 
 /// The Profiles dock: kind selector, time-range limit, search, total, export, icicle.
@@ -491,10 +508,25 @@ impl ProfilesView {
                 found: None,
                 export: Export::default(),
                 find: None,
+                scope: None,
+                next_scope: 1,
             },
             cache: Vec::new(),
             source: None,
         }
+    }
+
+    /// Limits the profiles to these goroutines (`label` names them) and shows where they
+    /// ran: the CPU profile, with where they waited beside it.
+    pub(crate) fn show_goroutines(&mut self, label: String, goroutines: Vec<i64>) {
+        let id = self.state.next_scope;
+        self.state.next_scope += 1;
+        self.state.scope = Some(Scope {
+            id,
+            label,
+            goroutines: Arc::new(goroutines),
+        });
+        self.state.kind = ProfileKind::Cpu;
     }
 
     /// The search query (tests).
@@ -531,9 +563,10 @@ impl ProfilesView {
             (true, Some((a, b))) => Some((a.min(b), a.max(b))),
             _ => None,
         };
-        let key: Key = (self.state.kind, window);
+        let scope = self.state.scope.clone();
+        let key: Key = (self.state.kind, window, scope.as_ref().map(|s| s.id));
         let ctx = ui.ctx().clone();
-        self.request(&ctx, an, key);
+        self.request(&ctx, an, key, scope.as_ref().map(|s| s.goroutines.clone()));
         let entry = match self.cache.iter_mut().find(|(k, _)| *k == key) {
             Some((_, slot)) => slot.get(),
             None => None,
@@ -542,8 +575,8 @@ impl ProfilesView {
             None => {
                 ui.horizontal(|ui| {
                     ui.spinner();
-                    ui.label(if window.is_some() {
-                        "Computing the profile of the selected range…"
+                    ui.label(if window.is_some() || scope.is_some() {
+                        "Computing the profile…"
                     } else {
                         "Building the flame graph…"
                     });
@@ -557,7 +590,24 @@ impl ProfilesView {
                     Some((p, s)) => (Some(p), s),
                     None => (an.profile(key.0), &an.stacks),
                 };
-                shown_ui(ui, &mut self.state, key, &entry.tree, profile, stacks);
+                match &entry.off_cpu {
+                    None => shown_ui(ui, &mut self.state, key, &entry.tree, profile, stacks),
+                    Some(off) => {
+                        // Where they ran beside where they waited.
+                        ui.columns(2, |cols| {
+                            cols[0].label(RichText::new("On CPU: where it ran").strong());
+                            shown_ui(
+                                &mut cols[0],
+                                &mut self.state,
+                                key,
+                                &entry.tree,
+                                profile,
+                                stacks,
+                            );
+                            off_cpu_ui(&mut cols[1], off);
+                        });
+                    }
+                }
             }
         }
         match self.state.find.take() {
@@ -569,45 +619,84 @@ impl ProfilesView {
     /// Starts computing `key` unless it is cached. At most one range is computed at a
     /// time (a selection being dragged would otherwise start a pass per frame); the
     /// finished one's repaint brings the next request.
-    fn request(&mut self, ctx: &egui::Context, an: &Arc<Analyses>, key: Key) {
+    fn request(
+        &mut self,
+        ctx: &egui::Context,
+        an: &Arc<Analyses>,
+        key: Key,
+        goroutines: Option<Arc<Vec<i64>>>,
+    ) {
         for (_, slot) in &mut self.cache {
             slot.get();
         }
         if self.cache.iter().any(|(k, _)| *k == key) {
             return;
         }
-        let (kind, window) = key;
-        let slot = match window {
-            None => {
+        let (kind, window, _) = key;
+        let slot = match (window, goroutines) {
+            (None, None) => {
                 let an = an.clone();
                 Slot::spawn("flame", ctx, move || match an.profile(kind) {
                     Some(p) => Ok(Entry {
                         tree: FlameTree::from_profile(p, &an.stacks),
                         own: None,
+                        off_cpu: None,
                     }),
                     None => Err(format!("no {} profile was computed", kind.name())),
                 })
             }
-            Some((start_ns, end_ns)) => {
+            (window, goroutines) => {
                 let busy = self
                     .cache
                     .iter()
-                    .any(|(k, s)| k.1.is_some() && !s.is_done());
+                    .any(|(k, s)| (k.1.is_some() || k.2.is_some()) && !s.is_done());
                 if busy {
                     return;
                 }
                 let data = an.data.clone();
-                Slot::spawn("profile-range", ctx, move || {
-                    let mut b = ProfileBuilder::new(&[kind]).with_window(start_ns, end_ns);
+                Slot::spawn("profile-part", ctx, move || {
+                    // The CPU profile of some goroutines comes with where they waited.
+                    let off = goroutines.is_some() && kind == ProfileKind::Cpu;
+                    let kinds: &[ProfileKind] = if off {
+                        &[
+                            ProfileKind::Cpu,
+                            ProfileKind::Net,
+                            ProfileKind::Sync,
+                            ProfileKind::Syscall,
+                        ]
+                    } else {
+                        &[kind]
+                    };
+                    let mut b = ProfileBuilder::new(kinds);
+                    if let Some((start_ns, end_ns)) = window {
+                        b = b.with_window(start_ns, end_ns);
+                    }
+                    if let Some(ids) = &goroutines {
+                        b = b.with_goroutines(ids.iter().copied());
+                    }
                     goscope_trace::read(&data, goscope_trace::ReadOptions::default(), |ev, t| {
                         b.event(ev, t)
                     })
                     .map_err(|e| format!("cannot read the trace: {e:#}"))?;
                     let (mut profiles, stacks) = b.finish();
+                    let blocked: Vec<Profile> = profiles.drain(1..).collect();
                     let profile = profiles.pop().ok_or("no profile was built")?;
+                    let off_cpu = off.then(|| {
+                        // One tree of the three kinds: a stack's frames merge whatever
+                        // the kind.
+                        let all = Profile {
+                            kind: ProfileKind::Sync,
+                            records: blocked
+                                .iter()
+                                .flat_map(|p| p.records.iter().copied())
+                                .collect(),
+                        };
+                        FlameTree::from_profile(&all, &stacks)
+                    });
                     Ok(Entry {
                         tree: FlameTree::from_profile(&profile, &stacks),
                         own: Some((profile, stacks)),
+                        off_cpu,
                     })
                 })
             }
@@ -622,8 +711,33 @@ impl ProfilesView {
     }
 }
 
+/// Where some goroutines waited off the CPU, as a flame graph (no zoom or search of its
+/// own).
+fn off_cpu_ui(ui: &mut Ui, tree: &FlameTree) {
+    ui.label(RichText::new("Off CPU: where it waited").strong())
+        .on_hover_text("Time blocked on the network, on sync primitives and channels, and in syscalls, by the stack where it blocked");
+    ui.label(RichText::new(total_text(tree)).strong());
+    if tree.is_empty() {
+        ui.label(RichText::new("It never blocked.").weak());
+    } else {
+        ui.push_id("off-cpu", |ui| {
+            icicle_ui(ui, tree, FlameTree::ROOT, &[], false)
+        });
+    }
+}
+
 /// Kind selector, range checkbox, search box.
 fn controls_ui(ui: &mut Ui, st: &mut State, has_selection: bool) {
+    if let Some(scope) = &st.scope {
+        let mut clear = false;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("Only {}", scope.label)).strong());
+            clear = ui.button("Whole trace").clicked();
+        });
+        if clear {
+            st.scope = None;
+        }
+    }
     ui.horizontal_wrapped(|ui| {
         for kind in ProfileKind::WITH_CPU {
             if ui

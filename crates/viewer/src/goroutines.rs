@@ -435,6 +435,7 @@ impl GoroutinesView {
             ui.label("Choose a group on the left to see its goroutines.");
             return Action::None;
         };
+        let mut ran_and_waited: Option<Vec<i64>> = None;
         ui.horizontal(|ui| {
             ui.label(RichText::new(format!("{} — {} goroutines", group_label(&group), self.rows.len())).strong());
             ui.add(
@@ -455,12 +456,36 @@ impl GoroutinesView {
                 })
                 .response
                 .on_hover_text("Only goroutines that waited on this (read from the stack where they blocked)");
+            if ui
+                .button("Where they ran and waited")
+                .on_hover_text("The group's CPU profile (from the trace's CPU samples) beside where its goroutines blocked, in the Profiles tab")
+                .clicked()
+            {
+                let ids = an
+                    .summary
+                    .goroutines
+                    .iter()
+                    .filter(|g| g.name == group)
+                    .map(|g| g.id)
+                    .collect();
+                ran_and_waited = Some(ids);
+            }
             ui.label(
                 RichText::new("click: show in timeline · double-click: focused timeline · right-click: menu · click a header to sort")
                     .small()
                     .weak(),
             );
         });
+        if let Some(goroutines) = ran_and_waited {
+            return Action::Profiles {
+                label: format!(
+                    "the {} goroutines of {}",
+                    goroutines.len(),
+                    group_label(&group)
+                ),
+                goroutines,
+            };
+        }
         let sorted = self.columns.iter().position(|c| *c == self.sort);
         let gs = &an.summary.goroutines;
         let (rows, columns, selected) = (&self.rows, &self.columns, self.selected);

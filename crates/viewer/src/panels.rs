@@ -68,6 +68,12 @@ pub enum Action {
     ShowRange(i64, i64),
     /// Search the timeline for this text (a function name) and show the first match.
     Find(String),
+    /// Show where these goroutines ran (their CPU profile) and where they waited, in the
+    /// Profiles tab; `label` names them.
+    Profiles {
+        label: String,
+        goroutines: Vec<i64>,
+    },
 }
 
 /// Children listed by name under a start function, at most.
@@ -324,9 +330,21 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                     ));
                 }
             }
-            if ui.button("Show this goroutine's timeline").clicked() {
-                action = Action::Focus(gr.id);
-            }
+            ui.horizontal(|ui| {
+                if ui.button("Show this goroutine's timeline").clicked() {
+                    action = Action::Focus(gr.id);
+                }
+                if ui
+                    .button("Where it ran and waited")
+                    .on_hover_text("Its CPU profile (from the trace's CPU samples) beside where it blocked, in the Profiles tab")
+                    .clicked()
+                {
+                    action = Action::Profiles {
+                        label: model.goroutine_label(gr.id),
+                        goroutines: vec![gr.id],
+                    };
+                }
+            });
             if let Some(a) = family_ui(ui, model, g) {
                 action = a;
             }

@@ -2064,3 +2064,44 @@ fn pick_in_combo(h: &mut Harness<'static, GoscopeApp>, combo: &str, option: &str
     let at = h.get_by_label(option).rect().center();
     click_at(h, at);
 }
+
+/// "Where it ran and waited" in a goroutine's details shows its CPU profile (its own
+/// samples only) beside where it blocked; "Whole trace" goes back to every goroutine's.
+#[test]
+fn a_goroutines_cpu_profile_shows_beside_where_it_waited() {
+    let mut h = harness(Some(trace("cpu-go127")));
+    h.get_by_label("Profiles").click();
+    h.run_steps(2);
+    wait_analyses(&mut h);
+    // The goroutine with the most CPU samples.
+    let (gi, id, samples) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        let mut counts = std::collections::BTreeMap::new();
+        for s in &m.cpu_samples {
+            *counts.entry(s.g).or_insert(0usize) += 1;
+        }
+        let (&id, &n) = counts
+            .iter()
+            .filter(|(g, _)| **g >= 0)
+            .max_by_key(|(_, n)| **n)
+            .unwrap();
+        (m.goroutine_index(id).unwrap(), id, n)
+    };
+    assert!(
+        samples < 16,
+        "some of the trace's 16 samples are another goroutine's"
+    );
+    h.state_mut().doc.as_mut().unwrap().selected = Some(Pick::GSpan { g: gi, span: 0 });
+    h.run_steps(2);
+    h.get_by_label("Where it ran and waited").click();
+    h.run_steps(2);
+    wait_for_label_containing(&mut h, &format!("{samples} samples"));
+    h.get_by_label_contains(&format!("Only G{id} "));
+    h.get_by_label("On CPU: where it ran");
+    h.get_by_label("Off CPU: where it waited");
+    h.get_by_label(&format!("{}.000 ms in {samples} samples", samples * 10));
+    h.get_by_label("Whole trace").click();
+    h.run_steps(2);
+    wait_for_label(&mut h, "160.000 ms in 16 samples");
+    assert!(h.query_by_label("Off CPU: where it waited").is_none());
+}
