@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use egui::{RichText, Ui};
+use egui::{Rect, RichText, Sense, Ui, vec2};
 
 use super::analyses::{Analyses, Slot};
 use super::loader::{OpenTrace, TraceId};
@@ -15,6 +15,7 @@ use super::view::format_duration;
 use goscope_analysis::summary::{
     GoroutineSummary, STAT_EXEC, STAT_SCHED_WAIT, STAT_SYSCALL, STAT_SYSCALL_BLOCK, STAT_UNKNOWN,
 };
+use goscope_analysis::tasks::Histogram;
 use goscope_model::{GSpan, GState, Model, Tag};
 
 /// The group table's columns; `GroupsView::group_sort` holds an index into them.
@@ -163,6 +164,114 @@ pub(crate) fn table_rows(
     rows
 }
 
+/// Height of the histogram strip over the goroutine table.
+const HISTOGRAM_PX: f32 = 56.0;
+
+/// A bucket's range as a short label: "20 µs–50 µs".
+fn bucket_text(h: &Histogram, b: usize) -> String {
+    match h.range_ns(b) {
+        Some((lo, hi)) => format!(
+            "{}–{}",
+            format_duration(lo as f64),
+            format_duration(hi as f64)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The histogram of a column's values over a group's goroutines, as a strip of bars, the
+/// selected range of buckets highlighted. A click on a bar selects it (again: clears),
+/// Shift+click extends the selection to it. Returns the new selection when it changed.
+fn histogram_ui(
+    ui: &mut Ui,
+    h: &Histogram,
+    column: &str,
+    bins: Option<(usize, usize)>,
+) -> Option<Option<(usize, usize)>> {
+    let n = h.counts.len();
+    if n == 0 {
+        return None;
+    }
+    let mut changed = None;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("{column}: goroutines per duration")).small());
+        let hint = match bins {
+            Some((lo, hi)) => format!(
+                "showing {} to {} · click the bar again or here to show all",
+                bucket_text(h, lo).split('–').next().unwrap_or(""),
+                bucket_text(h, hi).split('–').nth(1).unwrap_or("")
+            ),
+            None => "click a bar to show only those goroutines, Shift+click for a range".into(),
+        };
+        if ui.link(RichText::new(hint).small().weak()).clicked() && bins.is_some() {
+            changed = Some(None);
+        }
+    });
+    let (rect, resp) = ui.allocate_exact_size(
+        vec2(ui.available_width().min(900.0), HISTOGRAM_PX),
+        Sense::click(),
+    );
+    let painter = ui.painter_at(rect);
+    let max = h.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
+    let bar_w = rect.width() / n as f32;
+    let bar_at = |x: f32| (((x - rect.left()) / bar_w) as usize).min(n - 1);
+    let hovered = resp.hover_pos().map(|p| bar_at(p.x));
+    for (b, &count) in h.counts.iter().enumerate() {
+        let x = rect.left() + b as f32 * bar_w;
+        let height = (rect.height() - 12.0) * count as f32 / max;
+        let bar = Rect::from_min_max(
+            egui::pos2(
+                x + 1.0,
+                rect.bottom() - 12.0 - height.max(if count > 0 { 1.0 } else { 0.0 }),
+            ),
+            egui::pos2(x + bar_w - 1.0, rect.bottom() - 12.0),
+        );
+        let on = bins.is_some_and(|(lo, hi)| (lo..=hi).contains(&b));
+        let color = if on {
+            ui.visuals().selection.bg_fill
+        } else if hovered == Some(b) {
+            ui.visuals().widgets.hovered.fg_stroke.color
+        } else {
+            ui.visuals().widgets.inactive.fg_stroke.color
+        };
+        painter.rect_filled(bar, 1.0, color);
+        if b % 2 == 0 || n <= 8 {
+            painter.text(
+                egui::pos2(x + 1.0, rect.bottom()),
+                egui::Align2::LEFT_BOTTOM,
+                format_duration(h.edges_ns[b] as f64),
+                egui::FontId::proportional(9.0),
+                ui.visuals().weak_text_color(),
+            );
+        }
+    }
+    if let Some(b) = hovered {
+        resp.clone().on_hover_text_at_pointer(format!(
+            "{}: {} goroutines",
+            bucket_text(h, b),
+            h.counts[b]
+        ));
+    }
+    if resp.clicked() {
+        if let Some(b) = resp.interact_pointer_pos().map(|p| bar_at(p.x)) {
+            let shift = ui.input(|i| i.modifiers.shift);
+            changed = Some(match bins {
+                Some((lo, hi)) if shift => Some((lo.min(b), hi.max(b))),
+                Some((lo, hi)) if lo == b && hi == b => None,
+                _ => Some((b, b)),
+            });
+        }
+    }
+    resp.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Image,
+            true,
+            format!("{column} histogram, {n} buckets"),
+        )
+    });
+    changed
+}
+
 /// Whether goroutine `id` has a span tagged `tag` (a wait on it).
 pub(crate) fn waits_on(model: &Model, id: i64, tag: Tag) -> bool {
     model
@@ -212,7 +321,15 @@ fn group_label(name: &str) -> &str {
     }
 }
 
-type TableKey = (TraceId, String, String, Stat, bool, Option<Tag>);
+type TableKey = (
+    TraceId,
+    String,
+    String,
+    Stat,
+    bool,
+    Option<Tag>,
+    Option<(usize, usize)>,
+);
 
 /// The view's state.
 pub struct GoroutinesView {
@@ -228,6 +345,10 @@ pub struct GoroutinesView {
     pub id_filter: String,
     /// Only goroutines with a wait of this tag (`goscope_model::tags`).
     pub tag_filter: Option<Tag>,
+    /// The histogram of the sorted column over the group's goroutines (made with the
+    /// table's rows), and the range of its buckets the table is limited to.
+    histogram: Option<Histogram>,
+    pub bins: Option<(usize, usize)>,
     pub sort: Stat,
     pub descending: bool,
     columns: Vec<Stat>,
@@ -258,6 +379,8 @@ impl GoroutinesView {
             group: None,
             id_filter: String::new(),
             tag_filter: None,
+            histogram: None,
+            bins: None,
             sort: Stat::Total,
             descending: true,
             columns: Vec::new(),
@@ -327,13 +450,14 @@ impl GoroutinesView {
             return;
         };
         // Compared in place: building the key every frame would copy its strings.
-        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d, t)| {
+        let fresh = self.rows_key.as_ref().is_some_and(|(a, g, f, s, d, t, b)| {
             *a == key_an
                 && g == group
                 && *f == self.id_filter
                 && *s == self.sort
                 && *d == self.descending
                 && *t == self.tag_filter
+                && *b == self.bins
         });
         if fresh {
             return;
@@ -357,7 +481,25 @@ impl GoroutinesView {
         if !self.columns.contains(&self.sort) {
             self.sort = Stat::Total;
         }
+        // Another group or column: another histogram, and its bins mean nothing here.
+        let same_histogram = self
+            .rows_key
+            .as_ref()
+            .is_some_and(|(a, g, _, s, ..)| *a == key_an && *g == group && *s == self.sort);
+        if !same_histogram {
+            let values: Vec<i64> = all.iter().map(|g| self.sort.value(g)).collect();
+            self.histogram = Some(Histogram::of(&values));
+            self.bins = None;
+        }
         self.rows = table_rows(an, &group, &self.id_filter, &self.sort, self.descending);
+        if let (Some(h), Some((lo, hi))) = (&self.histogram, self.bins) {
+            let gs = &an.summary.goroutines;
+            let sort = &self.sort;
+            self.rows.retain(|&i| {
+                h.bucket_of(sort.value(&gs[i]))
+                    .is_some_and(|b| (lo..=hi).contains(&b))
+            });
+        }
         if let Some(tag) = self.tag_filter {
             let gs = &an.summary.goroutines;
             self.rows.retain(|&i| waits_on(model, gs[i].id, tag));
@@ -369,6 +511,7 @@ impl GoroutinesView {
             self.sort.clone(),
             self.descending,
             self.tag_filter,
+            self.bins,
         ));
     }
 
@@ -476,6 +619,16 @@ impl GoroutinesView {
                     .weak(),
             );
         });
+        if let Some(h) = &self.histogram {
+            let title = self
+                .columns
+                .iter()
+                .find(|c| **c == self.sort)
+                .map_or_else(String::new, |c| c.title());
+            if let Some(bins) = histogram_ui(ui, h, &title, self.bins) {
+                self.bins = bins;
+            }
+        }
         if let Some(goroutines) = ran_and_waited {
             return Action::Profiles {
                 label: format!(

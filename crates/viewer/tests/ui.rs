@@ -2105,3 +2105,94 @@ fn a_goroutines_cpu_profile_shows_beside_where_it_waited() {
     wait_for_label(&mut h, "160.000 ms in 16 samples");
     assert!(h.query_by_label("Off CPU: where it waited").is_none());
 }
+
+/// The histogram over a group's goroutine table: a click on a bar shows only the goroutines
+/// whose sorted column (Total here) falls in that bucket, Shift+click extends to a range of
+/// buckets, a click on the only selected bar shows them all again.
+#[test]
+fn a_histogram_bin_selection_filters_the_goroutine_table() {
+    use goscope_analysis::tasks::Histogram;
+    let mut h = harness(Some(trace("mixed-go127")));
+    open_goroutine_analysis(&mut h);
+    let group = "net/http.(*conn).serve";
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .goroutines_view
+        .select_group(group);
+    h.run_steps(2);
+    let (ids_totals, rows) = {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let all: Vec<(i64, i64)> = an
+            .summary
+            .goroutines
+            .iter()
+            .filter(|g| g.name == group)
+            .map(|g| (g.id, g.stats.total_ns))
+            .collect();
+        let rows = doc.goroutines_view.visible_goroutines(&an).len();
+        (all, rows)
+    };
+    assert_eq!(rows, ids_totals.len());
+    let hist = Histogram::of(&ids_totals.iter().map(|x| x.1).collect::<Vec<_>>());
+    let n = hist.counts.len();
+    // The fullest bucket and its neighbour to the right.
+    let b = (0..n).max_by_key(|&b| hist.counts[b]).unwrap();
+    let strip = h.get_by_label_contains("histogram, ").rect();
+    let bar = |k: usize| {
+        Pos2::new(
+            strip.left() + strip.width() * (k as f32 + 0.5) / n as f32,
+            strip.bottom() - 14.0,
+        )
+    };
+    let shown = |h: &mut Harness<'static, GoscopeApp>| {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+        let mut ids: Vec<i64> = doc
+            .goroutines_view
+            .visible_goroutines(&an)
+            .iter()
+            .map(|g| g.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let in_buckets = |lo: usize, hi: usize| {
+        let mut ids: Vec<i64> = ids_totals
+            .iter()
+            .filter(|(_, t)| hist.bucket_of(*t).is_some_and(|k| (lo..=hi).contains(&k)))
+            .map(|x| x.0)
+            .collect();
+        ids.sort();
+        ids
+    };
+    click_at(&mut h, bar(b));
+    let one = shown(&mut h);
+    assert_eq!(one, in_buckets(b, b));
+    assert_eq!(one.len(), hist.counts[b]);
+    assert!(one.len() < ids_totals.len(), "the bucket narrows the table");
+    if b + 1 < n {
+        let at = bar(b + 1);
+        h.event(egui::Event::PointerMoved(at));
+        h.step();
+        for pressed in [true, false] {
+            h.event_modifiers(
+                egui::Event::PointerButton {
+                    pos: at,
+                    button: PointerButton::Primary,
+                    pressed,
+                    modifiers: Modifiers::SHIFT,
+                },
+                Modifiers::SHIFT,
+            );
+            h.step();
+        }
+        h.run_steps(3);
+        assert_eq!(shown(&mut h), in_buckets(b, b + 1));
+        click_at(&mut h, bar(b));
+    }
+    click_at(&mut h, bar(b));
+    assert_eq!(shown(&mut h).len(), ids_totals.len(), "all again");
+}
