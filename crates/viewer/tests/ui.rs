@@ -2010,25 +2010,9 @@ fn a_click_on_the_heatmap_shows_that_time() {
 #[test]
 fn a_tag_filter_narrows_the_goroutine_table() {
     use goscope_model::Tag;
-    let mut h = harness(Some(trace("mixed-go127")));
-    open_goroutine_analysis(&mut h);
     let group = "net/http.(*conn).serve";
-    h.state_mut()
-        .doc
-        .as_mut()
-        .unwrap()
-        .goroutines_view
-        .select_group(group);
-    h.run_steps(2);
-    let rows = |h: &mut Harness<'static, GoscopeApp>| {
-        let doc = h.state_mut().doc.as_mut().unwrap();
-        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
-        doc.goroutines_view
-            .visible_goroutines(&an)
-            .iter()
-            .map(|g| g.id)
-            .collect::<Vec<_>>()
-    };
+    let mut h = group_table("mixed-go127", group);
+    let rows = shown_goroutines;
     let all = rows(&mut h);
     assert!(all.len() >= 2, "{group} has goroutines: {all:?}");
     // Pick "sync.Mutex" in the combo box: few of the connections waited on one...
@@ -2112,16 +2096,8 @@ fn a_goroutines_cpu_profile_shows_beside_where_it_waited() {
 #[test]
 fn a_histogram_bin_selection_filters_the_goroutine_table() {
     use goscope_analysis::tasks::Histogram;
-    let mut h = harness(Some(trace("mixed-go127")));
-    open_goroutine_analysis(&mut h);
     let group = "net/http.(*conn).serve";
-    h.state_mut()
-        .doc
-        .as_mut()
-        .unwrap()
-        .goroutines_view
-        .select_group(group);
-    h.run_steps(2);
+    let mut h = group_table("mixed-go127", group);
     let (ids_totals, rows) = {
         let doc = h.state_mut().doc.as_mut().unwrap();
         let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
@@ -2148,14 +2124,7 @@ fn a_histogram_bin_selection_filters_the_goroutine_table() {
         )
     };
     let shown = |h: &mut Harness<'static, GoscopeApp>| {
-        let doc = h.state_mut().doc.as_mut().unwrap();
-        let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
-        let mut ids: Vec<i64> = doc
-            .goroutines_view
-            .visible_goroutines(&an)
-            .iter()
-            .map(|g| g.id)
-            .collect();
+        let mut ids = shown_goroutines(h);
         ids.sort();
         ids
     };
@@ -2195,4 +2164,29 @@ fn a_histogram_bin_selection_filters_the_goroutine_table() {
     }
     click_at(&mut h, bar(b));
     assert_eq!(shown(&mut h).len(), ids_totals.len(), "all again");
+}
+
+/// A window on `trace` with the Goroutine analysis open on `group`'s table.
+fn group_table(trace_name: &str, group: &str) -> Harness<'static, GoscopeApp> {
+    let mut h = harness(Some(trace(trace_name)));
+    open_goroutine_analysis(&mut h);
+    h.state_mut()
+        .doc
+        .as_mut()
+        .unwrap()
+        .goroutines_view
+        .select_group(group);
+    h.run_steps(2);
+    h
+}
+
+/// The ids of the goroutines the goroutine table shows, in its order.
+fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
+    let doc = h.state_mut().doc.as_mut().unwrap();
+    let an = doc.analyses(&egui::Context::default()).unwrap().unwrap();
+    doc.goroutines_view
+        .visible_goroutines(&an)
+        .iter()
+        .map(|g| g.id)
+        .collect()
 }
