@@ -428,6 +428,22 @@ impl Model {
         self.end_ns.saturating_sub(self.start_ns)
     }
 
+    /// A processor's name: `Proc 3`; in a v1 trace (Go 1.21 and older) Go's reader keeps
+    /// the ids of the old format's fake processors, which are named for what they stood for.
+    pub fn proc_label(&self, id: i64) -> String {
+        let fake = match id {
+            1_000_001 => Some("timers"),
+            1_000_002 => Some("network"),
+            1_000_003 => Some("syscalls"),
+            1_000_004 => Some("GC"),
+            _ => None,
+        };
+        match fake {
+            Some(what) if self.format_version <= 21 => format!("Proc {id} ({what}, Go ≤ 1.21)"),
+            _ => format!("Proc {id}"),
+        }
+    }
+
     pub fn goroutine(&self, id: i64) -> Option<&Goroutine> {
         self.goroutines
             .binary_search_by_key(&id, |g| g.id)
@@ -576,6 +592,20 @@ mod tests {
         ] {
             assert!(seen.contains_key(&t), "{t:?} in {seen:?}");
         }
+    }
+
+    #[test]
+    fn v1_fake_processors_are_named_for_what_they_stood_for() {
+        let m = crate::build(&goscope_testdata::trace_bytes("mixed-go121")).unwrap();
+        let labels: Vec<String> = m.procs.iter().map(|p| m.proc_label(p.id)).collect();
+        assert!(labels.contains(&"Proc 0".to_string()), "{labels:?}");
+        assert!(
+            labels.contains(&"Proc 1000002 (network, Go ≤ 1.21)".to_string()),
+            "{labels:?}"
+        );
+        // The same ids in a newer trace are plain processors.
+        let m = crate::build(&goscope_testdata::trace_bytes("mixed-go127")).unwrap();
+        assert_eq!(m.proc_label(1_000_002), "Proc 1000002");
     }
 
     #[test]

@@ -377,7 +377,7 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
             let Some(s) = model.procs[p].spans.get(span) else {
                 return action;
             };
-            ui.heading(format!("Proc {}", model.procs[p].id));
+            ui.heading(model.proc_label(model.procs[p].id));
             ui.label(format!("Running {}", model.goroutine_label(s.g)));
             ui.label(format!("Start: {}", since_start(model, s.start_ns)));
             ui.label(format!(

@@ -1624,7 +1624,7 @@ fn row_ui(
                 put_left(
                     ui,
                     name_rect,
-                    egui::Label::new(format!("Proc {}", p.id)).truncate(),
+                    egui::Label::new(model.proc_label(p.id)).truncate(),
                 );
             }
             let map = cache.map(tv, prect.left());
