@@ -746,9 +746,7 @@ impl GoscopeApp {
 
     /// Shows the native open dialog; if none can be shown, says so and offers the path field.
     pub(crate) fn open_dialog(&mut self) {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
-            && std::env::var_os("WAYLAND_DISPLAY").is_none()
-        {
+        if !super::dialog::available() {
             self.dialog_note = Some(
                 "No file dialog is available here (no desktop portal on a D-Bus session). Type the trace's path below, or drop the file onto the window.".into(),
             );

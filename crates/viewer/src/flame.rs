@@ -886,9 +886,7 @@ fn export_ui(
         .on_hover_text("Write this profile as a gzipped pprof file (as `goscope pprof` does)")
         .clicked()
     {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
-            && std::env::var_os("WAYLAND_DISPLAY").is_none()
-        {
+        if !super::dialog::available() {
             ex.note = Some(
                 "No file dialog is available here (no desktop portal on a D-Bus session). Type the path to write below.".into(),
             );

@@ -6,6 +6,7 @@ pub mod app;
 pub mod capture;
 pub mod clock;
 pub mod colors;
+mod dialog;
 pub mod findingsview;
 pub mod flame;
 pub mod gcview;

@@ -311,8 +311,7 @@ impl<'a> Table<'a> {
             Export::CopyCsv | Export::CopyTsv => ui.ctx().copy_text(text),
             Export::SaveCsv => {
                 let name = "table.csv";
-                let dialog = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-                    || std::env::var_os("WAYLAND_DISPLAY").is_some();
+                let dialog = super::dialog::available();
                 let picked = dialog
                     .then(|| {
                         rfd::FileDialog::new()
