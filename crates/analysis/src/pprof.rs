@@ -338,15 +338,8 @@ impl ProfileBuilder {
                         Some(run_ns) => {
                             let life = (run_ns, g.end_ns.unwrap_or(i64::MAX));
                             let d = clipped_delay_ns(life, (start_ns, now), self.window_ns);
-                            let canon = self.stacks.canonical(stack);
-                            add(
-                                &mut self.index[i],
-                                &mut self.records[i],
-                                canon,
-                                stack,
-                                d,
-                                now,
-                            );
+                            let (index, records) = (&mut self.index[i], &mut self.records[i]);
+                            add(&self.stacks, index, records, stack, d, now);
                         }
                         None => g.pending.push(Pending {
                             kind: i as u8,
@@ -371,15 +364,8 @@ impl ProfileBuilder {
             return;
         }
         let stack = self.stacks.intern(tables, ev.stack_id());
-        let canon = self.stacks.canonical(stack);
-        add(
-            &mut self.index[i],
-            &mut self.records[i],
-            canon,
-            stack,
-            CPU_SAMPLE_PERIOD_NS,
-            t,
-        );
+        let (index, records) = (&mut self.index[i], &mut self.records[i]);
+        add(&self.stacks, index, records, stack, CPU_SAMPLE_PERIOD_NS, t);
     }
 
     /// The profiles, in the order of the kinds asked for, and their stacks.
@@ -392,15 +378,8 @@ impl ProfileBuilder {
             for p in g.pending {
                 let i = p.kind as usize;
                 let d = clipped_delay_ns(life, (p.start_ns, p.end_ns), self.window_ns);
-                let canon = self.stacks.canonical(p.stack);
-                add(
-                    &mut self.index[i],
-                    &mut self.records[i],
-                    canon,
-                    p.stack,
-                    d,
-                    p.end_ns,
-                );
+                let (index, records) = (&mut self.index[i], &mut self.records[i]);
+                add(&self.stacks, index, records, p.stack, d, p.end_ns);
             }
         }
         let profiles = self
@@ -413,11 +392,11 @@ impl ProfileBuilder {
     }
 }
 
-/// Merges a sample that ended at `end_ns` into the record of `canon`.
+/// Merges a sample that ended at `end_ns` into the record of its stack's canonical form.
 fn add(
+    stacks: &StackTable,
     index: &mut FxHashMap<StackId, usize>,
     records: &mut Vec<ProfileRecord>,
-    canon: StackId,
     stack: StackId,
     delay_ns: i64,
     end_ns: i64,
@@ -425,6 +404,7 @@ fn add(
     if delay_ns <= 0 {
         return;
     }
+    let canon = stacks.canonical(stack);
     let i = *index.entry(canon).or_insert_with(|| {
         records.push(ProfileRecord {
             stack,
