@@ -154,6 +154,10 @@ pub fn search(model: &Model, query: &str) -> Matches {
                 .or_else(|| func_of(s.start_stack))
                 .map(Why::Func)
                 .or_else(|| {
+                    // Most queries name no tag: then no span's tag is looked up.
+                    if tags.is_empty() {
+                        return None;
+                    }
                     let t = model.span_tag(&s).filter(|t| tags.contains(t))?;
                     Some(Why::Tag(t))
                 });
