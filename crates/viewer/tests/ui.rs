@@ -493,29 +493,34 @@ fn hover_until(
     false
 }
 
-/// Steps until a node labelled `label` shows (for what background jobs bring), for at
-/// most 4 s.
-fn wait_for_label(h: &mut Harness<'static, GoscopeApp>, label: &str) {
+/// Steps until `shown` holds (for what background jobs bring), for at most 4 s.
+fn wait_until(
+    h: &mut Harness<'static, GoscopeApp>,
+    what: &str,
+    shown: impl Fn(&Harness<'static, GoscopeApp>) -> bool,
+) {
     for _ in 0..800 {
-        if h.query_by_label(label).is_some() {
+        if shown(h) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
         h.step();
     }
-    panic!("{label:?} did not show");
+    panic!("{what} did not show");
 }
 
-/// `wait_for_label` for a label that contains `part`.
+/// Steps until a node labelled `label` shows.
+fn wait_for_label(h: &mut Harness<'static, GoscopeApp>, label: &str) {
+    wait_until(h, &format!("{label:?}"), |h| {
+        h.query_by_label(label).is_some()
+    });
+}
+
+/// Steps until a node whose label contains `part` shows.
 fn wait_for_label_containing(h: &mut Harness<'static, GoscopeApp>, part: &str) {
-    for _ in 0..800 {
-        if h.query_by_label_contains(part).is_some() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        h.step();
-    }
-    panic!("no label containing {part:?} showed");
+    wait_until(h, &format!("a label containing {part:?}"), |h| {
+        h.query_by_label_contains(part).is_some()
+    });
 }
 
 /// Steps until the background analyses have arrived.
