@@ -198,8 +198,8 @@ fn histogram_ui(
         let hint = match bins {
             Some((lo, hi)) => format!(
                 "showing {} to {} · click the bar again or here to show all",
-                bucket_text(h, lo).split('–').next().unwrap_or(""),
-                bucket_text(h, hi).split('–').nth(1).unwrap_or("")
+                format_duration(h.edges_ns[lo] as f64),
+                format_duration(h.edges_ns[hi + 1] as f64)
             ),
             None => "click a bar to show only those goroutines, Shift+click for a range".into(),
         };
