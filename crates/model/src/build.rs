@@ -1,12 +1,13 @@
 //! Builds the model from the ordered event stream: one pass, state per goroutine, P and
 //! thread, closing a span whenever its resource changes state.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::*;
+use crate::overview::{CounterThinning, Summed, Thinning};
 use goscope_trace::ids::IdMap;
 use goscope_trace::spec::*;
 use goscope_trace::state;
@@ -25,7 +26,7 @@ pub enum BuildStage {
 }
 
 #[derive(Clone)]
-struct GBuild {
+pub(crate) struct GBuild {
     g: Goroutine,
     open: Option<GSpan>,
     /// The goroutine's state in Go's terms (state::GO_*).
@@ -36,25 +37,28 @@ struct GBuild {
     m: i64,
     open_regions: Vec<Region>,
     assist: Option<(i64, i64)>,
+    thin: Thinning,
 }
 
 #[derive(Clone, Default)]
-struct PBuild {
+pub(crate) struct PBuild {
     open: Option<PSpan>,
     syscall: Option<(i64, i64)>,
     sweep: Option<i64>,
     running: bool,
     lane: Proc,
+    thin: Thinning,
 }
 
 #[derive(Clone, Default)]
-struct MBuild {
+pub(crate) struct MBuild {
     open: Option<MSpan>,
     lane: Thread,
+    thin: Thinning,
 }
 
 #[derive(Clone)]
-struct Builder {
+pub(crate) struct Builder {
     interner: Interner,
     gs: IdMap<GBuild>,
     ps: IdMap<PBuild>,
@@ -88,6 +92,13 @@ struct Builder {
     pushed_counts: [i64; 5],
     /// Whether each interned string is a GC block reason ("GC ..."), filled as ids appear.
     gc_reason: Vec<bool>,
+    /// In a state made by `resume_point`: each counter's value there (in `Counters::all`
+    /// order), which a window's series begin with.
+    counter_values: [Option<i64>; 8],
+    /// The bucket of an overview's thinning (`overview`); 0 keeps every span and point.
+    thin_ns: i64,
+    /// Each counter's thinning (in `Counters::all` order).
+    counter_thin: [CounterThinning; 8],
 }
 
 fn state_index(s: GState) -> usize {
@@ -104,19 +115,29 @@ fn gstate_of(go_state: u64) -> Option<GState> {
     }
 }
 
-fn close_p_span_of(pb: &mut PBuild, t: i64) {
-    if let Some(mut s) = pb.open.take() {
-        s.end_ns = t;
-        pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-        pb.lane.spans.push(s);
+/// Adds a closed span to a lane: as it is, or through the lane's thinning when the
+/// builder makes an overview (`thin_ns` > 0, see `overview`).
+fn push_span<S: Summed>(lane: &mut Spans<S>, thin: &mut Thinning, s: S, thin_ns: i64) {
+    if thin_ns > 0 {
+        thin.push(lane, s, thin_ns);
+    } else {
+        lane.push(s);
     }
 }
 
-fn close_m_span_of(mb: &mut MBuild, t: i64) {
+fn close_p_span_of(pb: &mut PBuild, t: i64, thin_ns: i64) {
+    if let Some(mut s) = pb.open.take() {
+        s.end_ns = t;
+        pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
+        push_span(&mut pb.lane.spans, &mut pb.thin, s, thin_ns);
+    }
+}
+
+fn close_m_span_of(mb: &mut MBuild, t: i64, thin_ns: i64) {
     if let Some(mut s) = mb.open.take() {
         s.end_ns = t;
         mb.lane.busy_ns = mb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-        mb.lane.spans.push(s);
+        push_span(&mut mb.lane.spans, &mut mb.thin, s, thin_ns);
     }
 }
 
@@ -164,7 +185,133 @@ impl Builder {
             sleep,
             pushed_counts: [i64::MIN; 5],
             gc_reason: Vec::new(),
+            counter_values: [None; 8],
+            thin_ns: 0,
+            counter_thin: Default::default(),
         }
+    }
+
+    /// What a window build (`window::build_window`) resumes from at this point: the state
+    /// of everything open or counted, and nothing built so far. Goroutines that have exited
+    /// are left out (a window lists every goroutine of the trace anyway), and so is the
+    /// interner (a window starts from the whole trace's).
+    pub(crate) fn resume_point(&self) -> Builder {
+        let mut gs = IdMap::default();
+        for gb in self.gs.values() {
+            if gb.go_state == state::GO_NOT_EXIST {
+                continue;
+            }
+            let g = &gb.g;
+            gs.insert(
+                g.id,
+                GBuild {
+                    g: Goroutine {
+                        running_ns: 0,
+                        ..g.info()
+                    },
+                    open: gb.open,
+                    go_state: gb.go_state,
+                    block_reason: gb.block_reason,
+                    p: gb.p,
+                    m: gb.m,
+                    open_regions: gb.open_regions.clone(),
+                    assist: gb.assist,
+                    thin: Thinning::default(),
+                },
+            );
+        }
+        let mut ps = IdMap::default();
+        for pb in self.ps.values() {
+            ps.insert(
+                pb.lane.id,
+                PBuild {
+                    open: pb.open,
+                    syscall: pb.syscall,
+                    sweep: pb.sweep,
+                    running: pb.running,
+                    lane: Proc {
+                        id: pb.lane.id,
+                        ..Default::default()
+                    },
+                    thin: Thinning::default(),
+                },
+            );
+        }
+        let mut ms = IdMap::default();
+        for mb in self.ms.values() {
+            ms.insert(
+                mb.lane.id,
+                MBuild {
+                    open: mb.open,
+                    lane: Thread {
+                        id: mb.lane.id,
+                        ..Default::default()
+                    },
+                    thin: Thinning::default(),
+                },
+            );
+        }
+        Builder {
+            interner: Interner::new(),
+            gs,
+            ps,
+            ms,
+            counters: Counters::default(),
+            counts: self.counts,
+            gc_waiting: self.gc_waiting,
+            procs_running: self.procs_running,
+            stimuli: Vec::new(),
+            gc: Vec::new(),
+            gc_open: self.gc_open,
+            stw: Vec::new(),
+            stw_open: self.stw_open.clone(),
+            tasks: self
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.end_ns.is_none())
+                .map(|(&id, t)| (id, t.clone()))
+                .collect(),
+            logs: Vec::new(),
+            cpu_samples: Vec::new(),
+            first_ns: self.first_ns,
+            last_ns: self.last_ns,
+            events: 0,
+            syncs: self.syncs,
+            clock: self.clock,
+            seen_p: -1,
+            seen_m: -1,
+            network: self.network,
+            sleep: self.sleep,
+            pushed_counts: self.pushed_counts,
+            gc_reason: Vec::new(),
+            counter_values: self.counters.all().map(Series::last_value),
+            thin_ns: 0,
+            counter_thin: Default::default(),
+        }
+    }
+
+    /// Makes a state from `resume_point` ready to build a window that begins at `t0`: it
+    /// takes the whole trace's `interner`, and each counter begins with its value there.
+    pub(crate) fn begin_window(&mut self, interner: Interner, t0: i64) {
+        self.interner = interner;
+        let values = self.counter_values;
+        for (series, v) in self.counters.all_mut().into_iter().zip(values) {
+            if let Some(v) = v {
+                series.push(t0, v);
+            }
+        }
+    }
+
+    /// Bytes a state made by `resume_point` takes, roughly.
+    pub(crate) fn state_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let regions: usize = self.gs.values().iter().map(|g| g.open_regions.len()).sum();
+        self.gs.table_bytes()
+            + self.ps.table_bytes()
+            + self.ms.table_bytes()
+            + regions * size_of::<Region>()
+            + self.tasks.len() * (size_of::<Task>() + 24)
+            + self.stw_open.len() * 32
     }
 
     fn goroutine(&mut self, id: i64) -> &mut GBuild {
@@ -173,7 +320,7 @@ impl Builder {
     }
 
     /// Where goroutine `id` is in `gs.values_mut()`, made if new.
-    fn goroutine_place(&mut self, id: i64) -> usize {
+    pub(crate) fn goroutine_place(&mut self, id: i64) -> usize {
         self.gs.place_or_insert_with(id, || GBuild {
             g: Goroutine {
                 id,
@@ -194,10 +341,11 @@ impl Builder {
             m: -1,
             open_regions: Vec::new(),
             assist: None,
+            thin: Thinning::default(),
         })
     }
 
-    fn proc(&mut self, id: i64) -> &mut PBuild {
+    pub(crate) fn proc(&mut self, id: i64) -> &mut PBuild {
         self.ps.get_or_insert_with(id, || PBuild {
             lane: Proc {
                 id,
@@ -207,7 +355,7 @@ impl Builder {
         })
     }
 
-    fn thread(&mut self, id: i64) -> &mut MBuild {
+    pub(crate) fn thread(&mut self, id: i64) -> &mut MBuild {
         self.ms.get_or_insert_with(id, || MBuild {
             lane: Thread {
                 id,
@@ -232,19 +380,25 @@ impl Builder {
         if now.iter().zip(&self.pushed_counts).all(|(a, b)| a == b) {
             return;
         }
-        let c = &mut self.counters;
-        let series = [
-            &mut c.running,
-            &mut c.runnable,
-            &mut c.gc_waiting,
-            &mut c.threads_syscall,
-            &mut c.threads_running,
-        ];
-        for ((s, v), last) in series.into_iter().zip(now).zip(&mut self.pushed_counts) {
-            if v != *last {
-                s.push(t, v);
-                *last = v;
+        // Their places in `Counters::all`.
+        const SERIES: [usize; 5] = [3, 4, 5, 7, 6];
+        for k in 0..5 {
+            if now[k] != self.pushed_counts[k] {
+                self.push_counter(SERIES[k], t, now[k]);
+                self.pushed_counts[k] = now[k];
             }
+        }
+    }
+
+    /// Adds a point to counter `k` (in `Counters::all` order), through its thinning when
+    /// making an overview.
+    fn push_counter(&mut self, k: usize, t: i64, v: i64) {
+        let series = self.counters.all_mut().into_iter().nth(k);
+        let Some(series) = series else { return };
+        if self.thin_ns > 0 {
+            self.counter_thin[k].push(series, t, v, self.thin_ns);
+        } else {
+            series.push(t, v);
         }
     }
 
@@ -267,14 +421,16 @@ impl Builder {
         if p < 0 {
             return;
         }
-        close_p_span_of(self.proc(p), t);
+        let thin_ns = self.thin_ns;
+        close_p_span_of(self.proc(p), t, thin_ns);
     }
 
     fn close_m_span(&mut self, m: i64, t: i64) {
         if m < 0 {
             return;
         }
-        close_m_span_of(self.thread(m), t);
+        let thin_ns = self.thin_ns;
+        close_m_span_of(self.thread(m), t, thin_ns);
     }
 
     fn open_m_span(&mut self, m: i64, t: i64, g: i64, p: i64, syscall: bool) {
@@ -315,6 +471,7 @@ impl Builder {
         let is_gc_reason = self.is_gc_reason(reason);
         let network = self.network;
         let sleep = self.sleep;
+        let thin_ns = self.thin_ns;
         let gi = self.goroutine_place(id);
         let (old_state, old_p, old_m, block_reason, unnamed, has_open) = {
             let gb = &self.gs.values_mut()[gi];
@@ -362,7 +519,7 @@ impl Builder {
                 if s.state == GState::Running {
                     gb.g.running_ns = gb.g.running_ns.saturating_add(t.saturating_sub(s.start_ns));
                 }
-                gb.g.spans.push(s);
+                push_span(&mut gb.g.spans, &mut gb.thin, s, thin_ns);
             }
         }
         match from {
@@ -517,7 +674,7 @@ impl Builder {
         }
     }
 
-    fn event(&mut self, ev: &Event, tables: &Tables) {
+    pub(crate) fn event(&mut self, ev: &Event, tables: &Tables) {
         self.events += 1;
         let t = ev.time_ns;
         if ev.typ != EV_SYNC || self.first_ns.is_none() {
@@ -546,13 +703,18 @@ impl Builder {
             Kind::Metric => {
                 let v = i64::try_from(ev.args[0]).unwrap_or(i64::MAX);
                 match ev.typ {
-                    EV_HEAP_ALLOC => self.counters.heap_alloc.push(t, v),
-                    EV_HEAP_GOAL => self.counters.heap_goal.push(t, v),
-                    _ => self.counters.gomaxprocs.push(t, v),
+                    EV_HEAP_ALLOC => self.push_counter(0, t, v),
+                    EV_HEAP_GOAL => self.push_counter(1, t, v),
+                    _ => self.push_counter(2, t, v),
                 }
             }
+            // An "active" event restates, at a generation's start, a range begun earlier:
+            // one already open keeps its start.
             Kind::RangeBegin | Kind::RangeActive => match ev.typ {
-                EV_GC_BEGIN | EV_GC_ACTIVE => self.gc_open = Some((t, ev.args[0])),
+                EV_GC_BEGIN => self.gc_open = Some((t, ev.args[0])),
+                EV_GC_ACTIVE => {
+                    self.gc_open.get_or_insert((t, ev.args[0]));
+                }
                 EV_STW_BEGIN => {
                     let kind = self.interner.trace_string(tables, ev.args[0]);
                     self.stw_open.insert(ev.g, (t, kind));
@@ -564,10 +726,13 @@ impl Builder {
                 EV_GC_MARK_ASSIST_ACTIVE => {
                     let g = ev.args[0] as i64;
                     let gb = self.goroutine(g);
-                    gb.assist = Some((t, gb.p));
+                    let p = gb.p;
+                    gb.assist.get_or_insert((t, p));
                 }
                 EV_GC_SWEEP_BEGIN => self.proc(ev.p).sweep = Some(t),
-                EV_GC_SWEEP_ACTIVE => self.proc(ev.args[0] as i64).sweep = Some(t),
+                EV_GC_SWEEP_ACTIVE => {
+                    self.proc(ev.args[0] as i64).sweep.get_or_insert(t);
+                }
                 _ => {}
             },
             Kind::RangeEnd => match ev.typ {
@@ -770,8 +935,9 @@ impl Builder {
                     gb.g.running_ns
                         .saturating_add(end.saturating_sub(s.start_ns));
             }
-            gb.g.spans.push(s);
+            push_span(&mut gb.g.spans, &mut gb.thin, s, self.thin_ns);
         }
+        gb.thin.flush(&mut gb.g.spans);
         for mut r in gb.open_regions.drain(..) {
             r.end_ns = end;
             gb.g.regions.push(r);
@@ -782,7 +948,7 @@ impl Builder {
         gb.g
     }
 
-    fn finish(
+    pub(crate) fn finish(
         mut self,
         format_version: u32,
         generations: usize,
@@ -801,12 +967,15 @@ impl Builder {
             .collect();
         goroutines.shrink_to_fit();
         goroutines.sort_by_key(|g| g.id);
+        let thin_ns = self.thin_ns;
         for pb in self.ps.values_mut() {
-            close_p_span_of(pb, end);
+            close_p_span_of(pb, end, thin_ns);
+            pb.thin.flush(&mut pb.lane.spans);
             close_syscall_work_of(pb, end);
         }
         for mb in self.ms.values_mut() {
-            close_m_span_of(mb, end);
+            close_m_span_of(mb, end, thin_ns);
+            mb.thin.flush(&mut mb.lane.spans);
         }
         let mut procs: Vec<Proc> = self
             .ps
@@ -877,18 +1046,13 @@ impl Builder {
         self.interner.seal();
         // The summaries read every counter block; the reading is over, so they take all
         // cores.
-        let c = &mut self.counters;
-        let series = [
-            &mut c.heap_alloc,
-            &mut c.heap_goal,
-            &mut c.gomaxprocs,
-            &mut c.running,
-            &mut c.runnable,
-            &mut c.gc_waiting,
-            &mut c.threads_running,
-            &mut c.threads_syscall,
-        ];
-        series.into_par_iter().for_each(|s| s.seal());
+        for (series, thin) in self.counters.all_mut().into_iter().zip(&mut self.counter_thin) {
+            thin.flush(series);
+        }
+        self.counters
+            .all_mut()
+            .into_par_iter()
+            .for_each(|s| s.seal());
         Model {
             start_ns: start,
             end_ns: end.max(start),
@@ -910,6 +1074,7 @@ impl Builder {
             tasks,
             logs: self.logs,
             cpu_samples: self.cpu_samples,
+            overview_bucket_ns: self.thin_ns,
             family: Default::default(),
             stack_tags: Default::default(),
         }
@@ -951,11 +1116,45 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
     preview_events: u64,
     preview: Option<OnPreview<'_>>,
 ) -> trace::Result<Model> {
+    build_inner(source, cancel, progress, preview_events, preview, false, false).map(|(m, _)| m)
+}
+
+/// The builder's state at the start of each generation (see `Builder::resume_point`), with
+/// the generation's number and the time of its first event.
+pub(crate) type Snapshots = Vec<(u64, i64, Builder)>;
+
+/// What a build that keeps resumes also gives: the ordering state at each generation's
+/// start, the builder's, and the whole trace's interner before it was sealed.
+pub(crate) struct Kept {
+    pub trace: Vec<trace::Resume>,
+    pub builders: Snapshots,
+    pub interner: Interner,
+}
+
+/// Spans per lane, about, that an overview thins a trace's time into (`overview`).
+pub const OVERVIEW_BUCKETS: i64 = 4096;
+
+/// `build_previewing`, also keeping (with `keep_resumes`) what `window::build_window`
+/// starts from, and (with `overview`) thinning lanes and counters into an overview from
+/// the second generation on: each lane's spans shorter than a bucket of about
+/// 1/`OVERVIEW_BUCKETS` of the trace (guessed from the first generation's length and the
+/// number of generations) are summed per bucket (`overview::Thinning`).
+pub(crate) fn build_inner<S: trace::Source + ?Sized>(
+    source: &S,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(BuildStage) + Send),
+    preview_events: u64,
+    preview: Option<OnPreview<'_>>,
+    keep_resumes: bool,
+    overview: bool,
+) -> trace::Result<(Model, Option<Kept>)> {
+    let generations_found = std::sync::atomic::AtomicUsize::new(0);
     progress(BuildStage::Scanning);
     let data = source.bytes();
     let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);
     let file_bytes = data.len() as u64;
     let mut b = Builder::new();
+    let mut snapshots: Snapshots = Vec::new();
     let outcome = std::thread::scope(|scope| {
         let mut preview = preview;
         let mut sink = |ev: &Event, tables: &Tables| {
@@ -970,13 +1169,28 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
                     });
                 }
             }
+            // A Sync begins each generation (and one more ends the trace).
+            if ev.typ == EV_SYNC {
+                if keep_resumes {
+                    snapshots.push((tables.generation, ev.time_ns, b.resume_point()));
+                }
+                if overview && b.syncs == 1 {
+                    let first_ns = b.first_ns.unwrap_or(ev.time_ns);
+                    let generations = generations_found.load(Ordering::Relaxed).max(1) as i64;
+                    let trace_ns = ev.time_ns.saturating_sub(first_ns).saturating_mul(generations);
+                    b.thin_ns = (trace_ns / OVERVIEW_BUCKETS).max(1_000);
+                }
+            }
             b.event(ev, tables)
         };
         let mut on_progress = |p: trace::Progress| match p {
-            trace::Progress::Scanned { generations } => progress(BuildStage::Decoding {
-                done: 0,
-                of: generations,
-            }),
+            trace::Progress::Scanned { generations } => {
+                generations_found.store(generations, Ordering::Relaxed);
+                progress(BuildStage::Decoding {
+                    done: 0,
+                    of: generations,
+                })
+            }
             trace::Progress::Ordered { generation, of } => progress(BuildStage::Decoding {
                 done: generation,
                 of,
@@ -987,7 +1201,10 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
         // against 2.2 s on the benchmark trace).
         trace::read_pipelined(
             source,
-            ReadOptions::default(),
+            ReadOptions {
+                keep_resumes,
+                ..ReadOptions::default()
+            },
             cancel,
             &mut sink,
             &mut on_progress,
@@ -995,5 +1212,30 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
     })?;
     progress(BuildStage::Finishing);
     let warning = outcome.warning.map(|w| w.to_string());
-    Ok(b.finish(outcome.version.0, outcome.generations, file_bytes, warning))
+    let kept = keep_resumes.then(|| {
+        // Pair each generation's ordering state with the builder's at the same Sync.
+        let mut builders = snapshots.into_iter().peekable();
+        let mut paired = Vec::with_capacity(outcome.resumes.len());
+        for r in &outcome.resumes {
+            while builders.next_if(|s| s.0 != r.generation).is_some() {}
+            if let Some(s) = builders.next() {
+                paired.push(s);
+            }
+        }
+        let trace = if paired.len() == outcome.resumes.len() {
+            outcome.resumes
+        } else {
+            paired.clear();
+            Vec::new()
+        };
+        Kept {
+            trace,
+            builders: paired,
+            interner: b.interner.clone(),
+        }
+    });
+    Ok((
+        b.finish(outcome.version.0, outcome.generations, file_bytes, warning),
+        kept,
+    ))
 }

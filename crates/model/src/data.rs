@@ -91,6 +91,22 @@ pub struct Goroutine {
 }
 
 impl Goroutine {
+    /// Its names and times without its spans and regions.
+    pub fn info(&self) -> Goroutine {
+        Goroutine {
+            id: self.id,
+            start_fn: self.start_fn,
+            creator: self.creator,
+            create_stack: self.create_stack,
+            created_ns: self.created_ns,
+            ended_ns: self.ended_ns,
+            spans: Default::default(),
+            regions: Vec::new(),
+            running_ns: self.running_ns,
+            label: self.label,
+        }
+    }
+
     pub fn first_ns(&self) -> i64 {
         self.spans.first().map_or(0, |s| s.start_ns)
     }
@@ -198,6 +214,36 @@ pub struct Counters {
     pub gc_waiting: Series,
     pub threads_running: Series,
     pub threads_syscall: Series,
+}
+
+impl Counters {
+    /// Every series, in field order.
+    pub fn all(&self) -> [&Series; 8] {
+        [
+            &self.heap_alloc,
+            &self.heap_goal,
+            &self.gomaxprocs,
+            &self.running,
+            &self.runnable,
+            &self.gc_waiting,
+            &self.threads_running,
+            &self.threads_syscall,
+        ]
+    }
+
+    /// `all`, mutably.
+    pub fn all_mut(&mut self) -> [&mut Series; 8] {
+        [
+            &mut self.heap_alloc,
+            &mut self.heap_goal,
+            &mut self.gomaxprocs,
+            &mut self.running,
+            &mut self.runnable,
+            &mut self.gc_waiting,
+            &mut self.threads_running,
+            &mut self.threads_syscall,
+        ]
+    }
 }
 
 /// Where an outside event woke the program.
@@ -331,6 +377,9 @@ pub struct Model {
     pub tasks: Vec<Task>,
     pub logs: Vec<Log>,
     pub cpu_samples: Vec<CpuSample>,
+    /// For an overview (`build_overview`): the bucket its lanes' short spans and its
+    /// counters are thinned to (see `overview`); 0 for a model that keeps everything.
+    pub overview_bucket_ns: i64,
     /// Which goroutines each goroutine created, made on first use (`children`).
     pub(crate) family: std::sync::OnceLock<Family>,
     /// Each stack's tag, made on first use (`stack_tag`).

@@ -7,13 +7,18 @@ mod build;
 mod data;
 pub mod intern;
 pub mod lod;
+pub mod overview;
 mod series;
 pub mod spans;
 pub mod tags;
+mod window;
 
-pub use build::{BuildStage, OnPreview, PREVIEW_EVENTS, build, build_previewing};
+pub use build::{
+    BuildStage, OVERVIEW_BUCKETS, OnPreview, PREVIEW_EVENTS, build, build_previewing,
+};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;
 pub use spans::Spans;
 pub use tags::Tag;
+pub use window::{Resumes, build_keeping_resumes, build_overview, build_window};

@@ -60,6 +60,11 @@ impl Series {
         self.points.push(Point { time_ns, value });
     }
 
+    /// The value of the last point, if there is one.
+    pub fn last_value(&self) -> Option<i64> {
+        self.points.last().map(|p| p.value)
+    }
+
     /// How many points there are.
     pub fn len(&self) -> usize {
         self.points.len()

@@ -131,6 +131,11 @@ impl<T> IdMap<T> {
         &mut self.values
     }
 
+    /// The values in order of first insertion (see `values_mut`).
+    pub fn values(&self) -> &[T] {
+        &self.values
+    }
+
     /// `values_mut`, taken out of the map.
     pub fn into_values(self) -> Vec<T> {
         self.values

@@ -1,0 +1,159 @@
+//! Windows built on demand from the resumes equal the whole model cut to their time range,
+//! on every committed trace and its cuts.
+
+use std::sync::atomic::AtomicBool;
+
+use goscope_model::{self as model, Model};
+use goscope_trace::{self as trace, ReadOptions};
+
+/// Every committed v2 trace, whole and cut at 7/8 and 1/2.
+fn traces() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for path in goscope_testdata::all_traces() {
+        let data = std::fs::read(&path).unwrap();
+        for cut in [data.len(), data.len() * 7 / 8, data.len() / 2] {
+            v.push((
+                format!("{} cut at {cut}", path.display()),
+                data[..cut].to_vec(),
+            ));
+        }
+    }
+    v
+}
+
+/// Where `a` and `b` differ in what a window keeps (`Model::cut_to`), if they do.
+fn difference(a: &Model, b: &Model) -> Option<String> {
+    macro_rules! same {
+        ($what:expr, $x:expr, $y:expr) => {
+            if $x != $y {
+                return Some(format!("{}: {:?}\nagainst {:?}", $what, $x, $y));
+            }
+        };
+    }
+    same!("start", a.start_ns, b.start_ns);
+    same!("end", a.end_ns, b.end_ns);
+    same!("goroutines", a.goroutines.len(), b.goroutines.len());
+    for (x, y) in a.goroutines.iter().zip(&b.goroutines) {
+        let what = format!("G{}", x.id);
+        same!(&what, (x.id, x.start_fn, x.label), (y.id, y.start_fn, y.label));
+        same!(&what, (x.created_ns, x.ended_ns), (y.created_ns, y.ended_ns));
+        same!(&what, x.spans.to_vec(), y.spans.to_vec());
+        same!(&what, x.regions, y.regions);
+    }
+    same!("procs", a.procs.len(), b.procs.len());
+    for (x, y) in a.procs.iter().zip(&b.procs) {
+        let what = format!("P{}", x.id);
+        same!(&what, x.id, y.id);
+        same!(&what, x.spans.to_vec(), y.spans.to_vec());
+        same!(&what, (&x.work, x.work_starts), (&y.work, y.work_starts));
+    }
+    same!("threads", a.threads.len(), b.threads.len());
+    for (x, y) in a.threads.iter().zip(&b.threads) {
+        let what = format!("M{}", x.id);
+        same!(&what, x.id, y.id);
+        same!(&what, x.spans.to_vec(), y.spans.to_vec());
+    }
+    for (k, (x, y)) in a.counters.all().iter().zip(b.counters.all()).enumerate() {
+        same!(format!("counter {k}"), x.points(), y.points());
+    }
+    same!("gc", a.gc, b.gc);
+    let stw = |m: &Model| -> Vec<_> {
+        m.stw
+            .iter()
+            .map(|s| (s.start_ns, s.end_ns, s.kind, s.g))
+            .collect()
+    };
+    same!("stw", stw(a), stw(b));
+    same!("stimuli", a.stimuli, b.stimuli);
+    same!("stimulus times", a.stimulus_times, b.stimulus_times);
+    same!("logs", a.logs, b.logs);
+    same!("cpu samples", a.cpu_samples, b.cpu_samples);
+    None
+}
+
+/// The time of each generation's last event, from a plain read: the events of the
+/// generation whose Sync is at `starts_ns[k]`, and the Sync that ends the trace if it
+/// follows them (a read that could not order a generation gives the start of that one
+/// before it ends).
+fn last_event_ns(data: &[u8], starts_ns: &[i64]) -> Vec<i64> {
+    let mut events: Vec<(i64, u64)> = Vec::new();
+    let _ = trace::read(data, ReadOptions::default(), |ev, t| {
+        events.push((ev.time_ns, t.generation))
+    });
+    starts_ns
+        .iter()
+        .map(|&start| {
+            let first = events.partition_point(|e| e.0 < start);
+            let generation = events[first].1;
+            let mut i = first;
+            while i + 1 < events.len() && events[i + 1].1 == generation {
+                i += 1;
+            }
+            while i + 1 < events.len() && events[i + 1].1 == 0 {
+                i += 1;
+            }
+            events[i].0
+        })
+        .collect()
+}
+
+#[test]
+fn every_window_equals_the_whole_model_cut_to_its_time() {
+    let mut windows = 0;
+    for (name, data) in traces() {
+        let Ok(whole) = model::build(&data[..]) else {
+            continue;
+        };
+        let (kept, resumes) =
+            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {})
+                .unwrap();
+        assert!(
+            difference(&whole, &kept).is_none() && format!("{whole:?}") == format!("{kept:?}"),
+            "{name}: keeping resumes changed the model"
+        );
+        let n = resumes.generations();
+        if whole.format_version < 22 {
+            assert_eq!(n, 0, "{name}: a v1 trace has no generations to resume");
+            continue;
+        }
+        assert_eq!(n, whole.generations, "{name}");
+        let starts: Vec<i64> = resumes.starts_ns().collect();
+        let ends = last_event_ns(&data, &starts);
+        let mut ranges: Vec<std::ops::Range<usize>> = (0..n).map(|k| k..k + 1).collect();
+        ranges.push(0..n);
+        if n > 2 {
+            ranges.push(1..n - 1);
+        }
+        for gens in ranges {
+            let window = model::build_window(&data, &resumes, gens.clone())
+                .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
+            let (t0, t1) = (starts[gens.start], ends[gens.end - 1]);
+            let expected = whole.cut_to(t0, t1);
+            if let Some(d) = difference(&window, &expected) {
+                panic!("{name}: window {gens:?} ({t0}..={t1} ns) differs from the whole model: {d}");
+            }
+            windows += 1;
+        }
+    }
+    assert!(windows > 200, "only {windows} windows checked");
+}
+
+#[test]
+fn the_generations_over_a_time_range_are_those_it_overlaps() {
+    let data = goscope_testdata::trace_bytes("generations-go127");
+    let (m, r) =
+        model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let n = r.generations();
+    assert!(n >= 10, "generations-go127 has {n} generations");
+    assert_eq!(r.generations_over(m.start_ns, m.end_ns), 0..n);
+    let g1 = r.time_range_ns(1);
+    assert_eq!(r.time_range_ns(0).end, g1.start);
+    assert_eq!(r.generations_over(g1.start, g1.start + 1), 1..2);
+    assert_eq!(r.generations_over(g1.start - 1, g1.start), 0..2);
+    assert_eq!(r.generations_over(m.end_ns + 1, m.end_ns + 2), n..n);
+    assert!(
+        model::build_window(&data, &r, 2..2).is_err(),
+        "an empty range is an error"
+    );
+    assert!(model::build_window(&data, &r, 0..n + 1).is_err());
+}
