@@ -99,6 +99,8 @@ pub(crate) struct Builder {
     thin_ns: i64,
     /// Each counter's thinning (in `Counters::all` order).
     counter_thin: [CounterThinning; 8],
+    /// While thinning: the stimuli's times by kind (an overview keeps no `stimuli`).
+    stimulus_times: [Vec<i64>; 3],
 }
 
 fn state_index(s: GState) -> usize {
@@ -188,6 +190,7 @@ impl Builder {
             counter_values: [None; 8],
             thin_ns: 0,
             counter_thin: Default::default(),
+            stimulus_times: Default::default(),
         }
     }
 
@@ -284,9 +287,17 @@ impl Builder {
             sleep: self.sleep,
             pushed_counts: self.pushed_counts,
             gc_reason: Vec::new(),
-            counter_values: self.counters.all().map(Series::last_value),
+            counter_values: {
+                let last = self.counters.all().map(Series::last_value);
+                let mut v = [None; 8];
+                for k in 0..8 {
+                    v[k] = self.counter_thin[k].pending_value().or(last[k]);
+                }
+                v
+            },
             thin_ns: 0,
             counter_thin: Default::default(),
+            stimulus_times: Default::default(),
         }
     }
 
@@ -299,6 +310,46 @@ impl Builder {
             if let Some(v) = v {
                 series.push(t0, v);
             }
+        }
+    }
+
+    /// Starts thinning into an overview with buckets of `bucket_ns`, thinning what was
+    /// built so far too.
+    pub(crate) fn thin_to(&mut self, bucket_ns: i64) {
+        self.thin_ns = bucket_ns;
+        fn again<S: Summed>(lane: &mut Spans<S>, thin: &mut Thinning, bucket_ns: i64) {
+            let built = std::mem::take(lane);
+            for s in built.iter() {
+                thin.push(lane, s, bucket_ns);
+            }
+        }
+        for gb in self.gs.values_mut() {
+            again(&mut gb.g.spans, &mut gb.thin, bucket_ns);
+        }
+        for pb in self.ps.values_mut() {
+            again(&mut pb.lane.spans, &mut pb.thin, bucket_ns);
+        }
+        for mb in self.ms.values_mut() {
+            again(&mut mb.lane.spans, &mut mb.thin, bucket_ns);
+        }
+        for s in std::mem::take(&mut self.stimuli) {
+            self.stimulus_times[s.kind as usize].push(s.time_ns);
+        }
+        let thins = &mut self.counter_thin;
+        for (series, thin) in self.counters.all_mut().into_iter().zip(thins) {
+            let built = std::mem::take(series);
+            for (t, v) in built.points() {
+                thin.push(series, t, v as i64, bucket_ns);
+            }
+        }
+    }
+
+    /// Notes a stimulus: kept whole, or only its time in an overview.
+    fn stimulus(&mut self, s: Stimulus) {
+        if self.thin_ns > 0 {
+            self.stimulus_times[s.kind as usize].push(s.time_ns);
+        } else {
+            self.stimuli.push(s);
         }
     }
 
@@ -530,7 +581,7 @@ impl Builder {
             state::GO_SYSCALL => {
                 self.close_syscall_work(old_p, t);
                 self.close_m_span(old_m, t);
-                self.stimuli.push(Stimulus {
+                self.stimulus(Stimulus {
                     time_ns: t,
                     kind: StimulusKind::Syscall,
                     g: id,
@@ -545,7 +596,7 @@ impl Builder {
                     None
                 };
                 if let Some(kind) = kind {
-                    self.stimuli.push(Stimulus {
+                    self.stimulus(Stimulus {
                         time_ns: t,
                         kind,
                         g: id,
@@ -1028,7 +1079,7 @@ impl Builder {
             }
         }
         self.stimuli.sort_by_key(|s| s.time_ns);
-        let mut stimulus_times: [Vec<i64>; 3] = Default::default();
+        let mut stimulus_times = std::mem::take(&mut self.stimulus_times);
         for s in &self.stimuli {
             stimulus_times[s.kind as usize].push(s.time_ns);
         }
@@ -1046,7 +1097,12 @@ impl Builder {
         self.interner.seal();
         // The summaries read every counter block; the reading is over, so they take all
         // cores.
-        for (series, thin) in self.counters.all_mut().into_iter().zip(&mut self.counter_thin) {
+        for (series, thin) in self
+            .counters
+            .all_mut()
+            .into_iter()
+            .zip(&mut self.counter_thin)
+        {
             thin.flush(series);
         }
         self.counters
@@ -1116,7 +1172,16 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
     preview_events: u64,
     preview: Option<OnPreview<'_>>,
 ) -> trace::Result<Model> {
-    build_inner(source, cancel, progress, preview_events, preview, false, false).map(|(m, _)| m)
+    build_inner(
+        source,
+        cancel,
+        progress,
+        preview_events,
+        preview,
+        false,
+        false,
+    )
+    .map(|(m, _)| m)
 }
 
 /// The builder's state at the start of each generation (see `Builder::resume_point`), with
@@ -1135,10 +1200,11 @@ pub(crate) struct Kept {
 pub const OVERVIEW_BUCKETS: i64 = 4096;
 
 /// `build_previewing`, also keeping (with `keep_resumes`) what `window::build_window`
-/// starts from, and (with `overview`) thinning lanes and counters into an overview from
-/// the second generation on: each lane's spans shorter than a bucket of about
-/// 1/`OVERVIEW_BUCKETS` of the trace (guessed from the first generation's length and the
-/// number of generations) are summed per bucket (`overview::Thinning`).
+/// starts from, and (with `overview`) thinning lanes and counters into an overview: each
+/// lane's spans shorter than a bucket of about 1/`OVERVIEW_BUCKETS` of the trace are
+/// summed per bucket (`overview::Thinning`). The bucket is guessed, when the second
+/// generation begins, from the first one's length and the number of generations; what was
+/// built by then is thinned at that point.
 pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     source: &S,
     cancel: &AtomicBool,
@@ -1177,8 +1243,11 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                 if overview && b.syncs == 1 {
                     let first_ns = b.first_ns.unwrap_or(ev.time_ns);
                     let generations = generations_found.load(Ordering::Relaxed).max(1) as i64;
-                    let trace_ns = ev.time_ns.saturating_sub(first_ns).saturating_mul(generations);
-                    b.thin_ns = (trace_ns / OVERVIEW_BUCKETS).max(1_000);
+                    let trace_ns = ev
+                        .time_ns
+                        .saturating_sub(first_ns)
+                        .saturating_mul(generations);
+                    b.thin_to((trace_ns / OVERVIEW_BUCKETS).max(1_000));
                 }
             }
             b.event(ev, tables)

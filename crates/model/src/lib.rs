@@ -13,9 +13,7 @@ pub mod spans;
 pub mod tags;
 mod window;
 
-pub use build::{
-    BuildStage, OVERVIEW_BUCKETS, OnPreview, PREVIEW_EVENTS, build, build_previewing,
-};
+pub use build::{BuildStage, OVERVIEW_BUCKETS, OnPreview, PREVIEW_EVENTS, build, build_previewing};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;

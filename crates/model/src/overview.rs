@@ -187,6 +187,11 @@ impl CounterThinning {
         self.kept[3] = (time_ns, value);
     }
 
+    /// The value of the last point pushed, if it is still held here.
+    pub(crate) fn pending_value(&self) -> Option<i64> {
+        self.bucket.map(|_| self.kept[3].1)
+    }
+
     pub(crate) fn flush(&mut self, series: &mut Series) {
         if self.bucket.take().is_none() {
             return;
@@ -266,14 +271,26 @@ mod tests {
             };
             assert_eq!(sum(&kept), sum(&spans), "{state:?}");
         }
-        assert_eq!(lane.get(4).unwrap(), spans[4], "a long span keeps every field");
+        assert_eq!(
+            lane.get(4).unwrap(),
+            spans[4],
+            "a long span keeps every field"
+        );
     }
 
     #[test]
     fn a_counter_keeps_each_buckets_first_extremes_and_last() {
         let mut s = Series::default();
         let mut t = CounterThinning::default();
-        for (time, v) in [(0, 5), (10, 1), (20, 9), (30, 4), (40, 6), (150, 2), (160, 3)] {
+        for (time, v) in [
+            (0, 5),
+            (10, 1),
+            (20, 9),
+            (30, 4),
+            (40, 6),
+            (150, 2),
+            (160, 3),
+        ] {
             t.push(&mut s, time, v, 100);
         }
         t.flush(&mut s);

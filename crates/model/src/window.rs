@@ -112,8 +112,15 @@ pub fn build_overview<S: trace::Source + ?Sized>(
     preview_events: u64,
     preview: Option<build::OnPreview<'_>>,
 ) -> trace::Result<(Model, Resumes)> {
-    let (model, kept) =
-        build::build_inner(source, cancel, progress, preview_events, preview, true, true)?;
+    let (model, kept) = build::build_inner(
+        source,
+        cancel,
+        progress,
+        preview_events,
+        preview,
+        true,
+        true,
+    )?;
     Ok(with_resumes(model, kept))
 }
 

@@ -35,8 +35,16 @@ fn difference(a: &Model, b: &Model) -> Option<String> {
     same!("goroutines", a.goroutines.len(), b.goroutines.len());
     for (x, y) in a.goroutines.iter().zip(&b.goroutines) {
         let what = format!("G{}", x.id);
-        same!(&what, (x.id, x.start_fn, x.label), (y.id, y.start_fn, y.label));
-        same!(&what, (x.created_ns, x.ended_ns), (y.created_ns, y.ended_ns));
+        same!(
+            &what,
+            (x.id, x.start_fn, x.label),
+            (y.id, y.start_fn, y.label)
+        );
+        same!(
+            &what,
+            (x.created_ns, x.ended_ns),
+            (y.created_ns, y.ended_ns)
+        );
         same!(&what, x.spans.to_vec(), y.spans.to_vec());
         same!(&what, x.regions, y.regions);
     }
@@ -105,8 +113,7 @@ fn every_window_equals_the_whole_model_cut_to_its_time() {
             continue;
         };
         let (kept, resumes) =
-            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {})
-                .unwrap();
+            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {}).unwrap();
         assert!(
             difference(&whole, &kept).is_none() && format!("{whole:?}") == format!("{kept:?}"),
             "{name}: keeping resumes changed the model"
@@ -130,7 +137,9 @@ fn every_window_equals_the_whole_model_cut_to_its_time() {
             let (t0, t1) = (starts[gens.start], ends[gens.end - 1]);
             let expected = whole.cut_to(t0, t1);
             if let Some(d) = difference(&window, &expected) {
-                panic!("{name}: window {gens:?} ({t0}..={t1} ns) differs from the whole model: {d}");
+                panic!(
+                    "{name}: window {gens:?} ({t0}..={t1} ns) differs from the whole model: {d}"
+                );
             }
             windows += 1;
         }
@@ -156,4 +165,129 @@ fn the_generations_over_a_time_range_are_those_it_overlaps() {
         "an empty range is an error"
     );
     assert!(model::build_window(&data, &r, 0..n + 1).is_err());
+}
+
+/// Each state's time per bucket of `bucket_ns` in a lane, from its spans' times and
+/// categories.
+fn time_per_bucket(
+    spans: impl Iterator<Item = (i64, i64, usize)>,
+    bucket_ns: i64,
+) -> std::collections::BTreeMap<(i64, usize), i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (start, end, c) in spans {
+        let mut at = start;
+        while at < end {
+            let b = at.div_euclid(bucket_ns);
+            let piece_end = end.min((b + 1) * bucket_ns);
+            *out.entry((b, c)).or_insert(0) += piece_end - at;
+            at = piece_end;
+        }
+    }
+    out
+}
+
+#[test]
+fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_bucket_edges() {
+    for name in ["generations-go127", "generations-go122", "stall-go127"] {
+        let data = goscope_testdata::trace_bytes(name);
+        let whole = model::build(&data[..]).unwrap();
+        let (over, resumes) =
+            model::build_overview(&data[..], &AtomicBool::new(false), &mut |_| {}, 0, None)
+                .unwrap();
+        let bucket = over.overview_bucket_ns;
+        let n = resumes.generations();
+        assert_eq!(n, whole.generations, "{name}");
+        if n < 2 {
+            assert_eq!(bucket, 0, "{name}: one generation is not thinned");
+            assert!(difference(&whole, &over).is_none(), "{name}");
+            continue;
+        }
+        let trace_ns = whole.end_ns - whole.start_ns;
+        assert!(
+            bucket > 0 && bucket < trace_ns / 1000,
+            "{name}: bucket {bucket} ns of {trace_ns}"
+        );
+        let mut summaries = 0;
+        for (w, o) in whole.goroutines.iter().zip(&over.goroutines) {
+            assert_eq!(w.id, o.id);
+            let times = |g: &goscope_model::Goroutine| {
+                time_per_bucket(
+                    g.spans
+                        .iter()
+                        .map(|s| (s.start_ns, s.end_ns, s.state as usize)),
+                    bucket,
+                )
+            };
+            assert_eq!(times(w), times(o), "{name} G{}", w.id);
+            let kept = o.spans.to_vec();
+            assert!(kept.windows(2).all(|p| p[0].end_ns <= p[1].start_ns));
+            let real = w.spans.to_vec();
+            for s in &kept {
+                if s.is_summary() {
+                    summaries += 1;
+                    assert!(s.duration_ns() <= bucket);
+                } else {
+                    assert!(
+                        real.contains(s),
+                        "{name} G{}: {s:?} is not a real span",
+                        w.id
+                    );
+                }
+            }
+        }
+        let least = if name.starts_with("generations") {
+            100
+        } else {
+            1
+        };
+        assert!(summaries >= least, "{name}: only {summaries} summary spans");
+        for (w, o) in whole.procs.iter().zip(&over.procs) {
+            let times = |p: &goscope_model::Proc| {
+                time_per_bucket(p.spans.iter().map(|s| (s.start_ns, s.end_ns, 0)), bucket)
+            };
+            assert_eq!(times(w), times(o), "{name} P{}", w.id);
+        }
+        for (w, o) in whole.threads.iter().zip(&over.threads) {
+            let times = |m: &goscope_model::Thread| {
+                time_per_bucket(
+                    m.spans
+                        .iter()
+                        .map(|s| (s.start_ns, s.end_ns, usize::from(s.syscall))),
+                    bucket,
+                )
+            };
+            assert_eq!(times(w), times(o), "{name} M{}", w.id);
+        }
+        for (k, (w, o)) in whole
+            .counters
+            .all()
+            .iter()
+            .zip(over.counters.all())
+            .enumerate()
+        {
+            for (t, v) in o.points() {
+                assert_eq!(w.at(t), v, "{name} counter {k} at {t}");
+            }
+            let first = whole.start_ns.div_euclid(bucket);
+            for b in first..=whole.end_ns.div_euclid(bucket) + 1 {
+                let edge = b * bucket - 1;
+                assert_eq!(w.at(edge), o.at(edge), "{name} counter {k} at {edge}");
+            }
+        }
+        // The windows of an overview are those of the whole build.
+        for gens in [0..1, n / 2..n / 2 + 1, n - 1..n] {
+            let (t0, t1) = {
+                let starts: Vec<i64> = resumes.starts_ns().collect();
+                (
+                    starts[gens.start],
+                    last_event_ns(&data, &starts)[gens.end - 1],
+                )
+            };
+            let window = model::build_window(&data, &resumes, gens.clone()).unwrap();
+            assert!(
+                difference(&window, &whole.cut_to(t0, t1)).is_none(),
+                "{name}: window {gens:?}"
+            );
+        }
+    }
 }

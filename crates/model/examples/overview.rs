@@ -1,0 +1,88 @@
+//! Measures an overview build of a trace and the windows built from it: time, spans kept,
+//! and (with `--check`) that every window equals the whole model cut to its time.
+//!
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows]`
+//! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
+//! model, which takes memory in proportion to the trace).
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use goscope_model as model;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
+        eprintln!("usage: overview TRACE [--check]");
+        std::process::exit(2);
+    };
+    let check = args.iter().any(|a| a == "--check");
+    let no_windows = args.iter().any(|a| a == "--no-windows");
+    let file = goscope_file::TraceFile::open(std::path::Path::new(path)).expect("open");
+    let t = Instant::now();
+    let (over, resumes) =
+        model::build_overview(&file, &AtomicBool::new(false), &mut |_| {}, 0, None)
+            .expect("overview");
+    let bytes = file.bytes();
+    let spans: usize = over.goroutines.iter().map(|g| g.spans.len()).sum();
+    let p_spans: usize = over.procs.iter().map(|p| p.spans.len()).sum();
+    let m_spans: usize = over.threads.iter().map(|m| m.spans.len()).sum();
+    let points: usize = over.counters.all().iter().map(|s| s.len()).sum();
+    println!(
+        "overview: {:.2} s, {} events, {} generations, bucket {} µs; {} goroutines with {} spans, {} P spans, {} thread spans, {} counter points, {} stimuli; resumes {} KB",
+        t.elapsed().as_secs_f64(),
+        over.events,
+        resumes.generations(),
+        over.overview_bucket_ns / 1000,
+        over.goroutines.len(),
+        spans,
+        p_spans,
+        m_spans,
+        points,
+        over.stimulus_times.iter().map(Vec::len).sum::<usize>(),
+        resumes.state_bytes() / 1024
+    );
+    drop(over);
+    if no_windows {
+        return;
+    }
+    let n = resumes.generations();
+    let whole = check.then(|| model::build(bytes).expect("whole model"));
+    let starts: Vec<i64> = resumes.starts_ns().collect();
+    let mut times = Vec::new();
+    for (k, &start_ns) in starts.iter().enumerate() {
+        let t = Instant::now();
+        let w = model::build_window(bytes, &resumes, k..k + 1).expect("window");
+        times.push(t.elapsed().as_secs_f64());
+        if let Some(whole) = &whole {
+            let cut = whole.cut_to(start_ns, w.end_ns);
+            let same =
+                w.goroutines.iter().zip(&cut.goroutines).all(|(a, b)| {
+                    a.spans.len() == b.spans.len() && a.spans.iter().eq(b.spans.iter())
+                }) && w
+                    .procs
+                    .iter()
+                    .zip(&cut.procs)
+                    .all(|(a, b)| a.spans.iter().eq(b.spans.iter()))
+                    && w.threads
+                        .iter()
+                        .zip(&cut.threads)
+                        .all(|(a, b)| a.spans.iter().eq(b.spans.iter()));
+            assert!(
+                same,
+                "generation {k}: the window differs from the whole model cut"
+            );
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "windows of one generation: {n}, median {:.3} s, max {:.3} s{}",
+        times.get(n / 2).copied().unwrap_or(0.0),
+        times.last().copied().unwrap_or(0.0),
+        if check {
+            ", each equal to the whole model cut to its time"
+        } else {
+            ""
+        }
+    );
+}
