@@ -16,7 +16,10 @@ pub struct FindingsArgs {
 
 pub fn run(args: FindingsArgs) -> anyhow::Result<()> {
     let data = goscope_file::TraceFile::open(&args.trace)?;
-    let model = goscope_model::build(&data).with_context(|| format!("{}", args.trace.display()))?;
+    // The findings read long spans, pauses, assists, stimulus times and counter extremes,
+    // all of which an overview keeps, in memory that does not grow with the events.
+    let model = goscope_model::build_overview_only(&data)
+        .with_context(|| format!("{}", args.trace.display()))?;
     let list = findings::findings(&model);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list)?);

@@ -194,12 +194,11 @@ pub fn findings(model: &Model) -> Vec<Finding> {
     }
 
     // Quiet periods: nothing from outside for a long time while goroutines were runnable.
+    // From the stimuli's times, which an overview keeps too (without the stimuli).
     let mut last = model.start_ns;
-    let times = model
-        .stimuli
-        .iter()
-        .map(|s| s.time_ns)
-        .chain(std::iter::once(model.end_ns));
+    let mut all: Vec<i64> = model.stimulus_times.iter().flatten().copied().collect();
+    all.sort_unstable();
+    let times = all.into_iter().chain(std::iter::once(model.end_ns));
     for t in times {
         if t - last >= QUIET_NS {
             let (runnable, busy_ns) = runnable_in(model, last, t);
@@ -318,6 +317,34 @@ mod tests {
             "{:?}",
             first.stack
         );
+    }
+
+    /// An overview (lanes thinned, no stimuli but their times) keeps what findings read:
+    /// long spans and the span after each, pauses, assists, stimulus times, counter extremes.
+    #[test]
+    fn an_overview_finds_what_the_whole_model_finds() {
+        let mut found = 0;
+        let mut thinned = 0;
+        for path in goscope_testdata::all_traces() {
+            let data = std::fs::read(&path).unwrap();
+            let Ok(whole) = goscope_model::build(&data[..]) else {
+                continue;
+            };
+            let (over, _) = goscope_model::build_overview(
+                &data[..],
+                &std::sync::atomic::AtomicBool::new(false),
+                &mut |_| {},
+                0,
+                None,
+            )
+            .unwrap();
+            let (a, b) = (findings(&whole), findings(&over));
+            assert!(a == b, "{}:\n{a:#?}\nagainst\n{b:#?}", path.display());
+            found += a.len();
+            thinned += usize::from(over.overview_bucket_ns > 0);
+        }
+        assert!(found >= 10, "only {found} findings");
+        assert!(thinned >= 10, "only {thinned} overviews thinned");
     }
 
     fn finding(kind: FindingKind, impact_ns: i64, start_ns: i64, downstream: bool) -> Finding {

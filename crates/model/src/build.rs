@@ -1240,9 +1240,12 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                 if keep_resumes {
                     snapshots.push((tables.generation, ev.time_ns, b.resume_point()));
                 }
-                if overview && b.syncs == 1 {
+                // The second generation's start (not the Sync that ends a trace, of
+                // generation 0; a v1 trace is one generation and is never thinned: no
+                // window could show its detail).
+                let generations = generations_found.load(Ordering::Relaxed) as i64;
+                if overview && b.syncs == 1 && tables.generation != 0 && generations >= 2 {
                     let first_ns = b.first_ns.unwrap_or(ev.time_ns);
-                    let generations = generations_found.load(Ordering::Relaxed).max(1) as i64;
                     let trace_ns = ev
                         .time_ns
                         .saturating_sub(first_ns)

@@ -19,4 +19,6 @@ pub use intern::{Frame, Interner, StackId, StrId};
 pub use series::Series;
 pub use spans::Spans;
 pub use tags::Tag;
-pub use window::{Resumes, build_keeping_resumes, build_overview, build_window};
+pub use window::{
+    Resumes, build_keeping_resumes, build_overview, build_overview_only, build_window,
+};

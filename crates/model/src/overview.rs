@@ -7,8 +7,9 @@
 //! they fill exactly what those spans filled (a goroutine's lane has no gaps), so the share
 //! of each state in any bucket, and so in any pixel column at least a bucket wide, is the
 //! whole model's. Their fields other than times and state say "summary" (`SUMMARY` as the
-//! goroutine, waker or P), never a real span's. Spans at least a bucket long are kept as
-//! they are; a lane of a goroutine that waits for seconds is one span either way.
+//! goroutine, waker or P), never a real span's. Spans at least a bucket long, and the span
+//! right after each, are kept as they are; a lane of a goroutine that waits for seconds is
+//! one span either way, and the one that woke it is known.
 
 use crate::data::{GSpan, GState, MSpan, PSpan};
 use crate::lod::Timed;
@@ -112,15 +113,20 @@ pub(crate) struct Thinning {
     /// Where the first summed piece in it began.
     from_ns: i64,
     sums_ns: [i64; 4],
+    /// The last span pushed lasted a bucket or more: the next is kept as it is too (who
+    /// woke a goroutine after a long wait is on the runnable span that follows it).
+    after_long: bool,
 }
 
 impl Thinning {
     /// Adds span `s` to `lane`: as it is if it lasts at least `bucket_ns`, else summed.
     pub(crate) fn push<S: Summed>(&mut self, lane: &mut Spans<S>, s: S, bucket_ns: i64) {
         let (start, end) = (s.start_ns(), s.end_ns());
-        if end.saturating_sub(start) >= bucket_ns {
+        let long = end.saturating_sub(start) >= bucket_ns;
+        if long || self.after_long {
             self.flush(lane);
             lane.push(s);
+            self.after_long = long;
             return;
         }
         let c = s.category().min(3);
@@ -256,7 +262,8 @@ mod tests {
                 // Bucket 1: the rest of the runnable span, then the long wait as it was.
                 (100, 130, Runnable, true),
                 (130, 400, Waiting, false),
-                (400, 410, Running, true),
+                // Right after a long one: kept as it is.
+                (400, 410, Running, false),
             ]
         );
         // Chained: no gaps, and every state keeps its time.

@@ -124,6 +124,21 @@ pub fn build_overview<S: trace::Source + ?Sized>(
     Ok(with_resumes(model, kept))
 }
 
+/// The overview of a trace alone, as `build_overview` makes it, keeping no resumes: for
+/// what reads only an overview (the findings, see `goscope_analysis::findings`).
+pub fn build_overview_only<S: trace::Source + ?Sized>(source: &S) -> trace::Result<Model> {
+    let (model, _) = build::build_inner(
+        source,
+        &AtomicBool::new(false),
+        &mut |_| {},
+        0,
+        None,
+        false,
+        true,
+    )?;
+    Ok(model)
+}
+
 /// A built model and what it kept, as `Resumes`.
 fn with_resumes(model: Model, kept: Option<build::Kept>) -> (Model, Resumes) {
     let kept = kept.unwrap_or(build::Kept {
@@ -155,12 +170,18 @@ fn with_resumes(model: Model, kept: Option<build::Kept>) -> (Model, Resumes) {
     (model, resumes)
 }
 
-/// The model of generations `gens` of the trace whose `bytes` made `resumes`: the whole
+/// The model of generations `gens` of the trace whose bytes (`source`) made `resumes`: the whole
 /// model cut to the window, from the first event of `gens.start` to the last of
 /// `gens.end - 1` (`Model::cut_to`). Every goroutine, P and thread of the trace has its
 /// lane (empty where it did nothing in the window), in the whole model's order, with the
-/// whole trace's names; ids of strings and stacks are the whole model's.
-pub fn build_window(bytes: &[u8], resumes: &Resumes, gens: Range<usize>) -> trace::Result<Model> {
+/// whole trace's names; ids of strings and stacks are the whole model's. Each
+/// generation's bytes are given back to `source` (`Source::release`) once it is ordered.
+pub fn build_window<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: Range<usize>,
+) -> trace::Result<Model> {
+    let bytes = source.bytes();
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
         return Err(trace::Error::broken(
@@ -173,9 +194,9 @@ pub fn build_window(bytes: &[u8], resumes: &Resumes, gens: Range<usize>) -> trac
     let t0 = resumes.builders[gens.start].1;
     b.begin_window(resumes.interner.clone(), t0);
     for k in gens.clone() {
-        trace::reorder(bytes, &resumes.trace[k], |ev: &Event, t: &Tables| {
-            b.event(ev, t)
-        })?;
+        let r = &resumes.trace[k];
+        trace::reorder(bytes, r, |ev: &Event, t: &Tables| b.event(ev, t))?;
+        source.release(r.bytes.start as usize..r.bytes.end as usize);
     }
     for g in &resumes.goroutines {
         b.goroutine_place(g.id);

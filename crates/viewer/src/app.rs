@@ -118,6 +118,15 @@ pub struct Doc {
     pub heatmap_view: super::heatmap::HeatmapView,
     pub gc_view: GcView,
     pub search: SearchBar,
+    /// For a trace opened as an overview: the windows of generations built for the view.
+    pub detail: super::detail::Detail,
+    /// What the timeline drew last frame: a window of the overview, or `trace` itself
+    /// (spans picked on the timeline are that model's).
+    pub shown: Option<(OpenTrace, super::detail::Shown)>,
+    /// The model whose lane spans a span in `selected` indexes: the overview (`trace`) or
+    /// the window shown. When the timeline shows another, the pick is found again there
+    /// by time (`remap_span_pick`).
+    pub selected_in: Option<super::loader::TraceId>,
 }
 
 impl Doc {
@@ -149,7 +158,24 @@ impl Doc {
             heatmap_view: Default::default(),
             gc_view: GcView::new(),
             search: SearchBar::default(),
+            detail: Default::default(),
+            shown: None,
+            selected_in: None,
         }
+    }
+
+    /// The model the selected pick's span index refers to.
+    pub fn pick_model(&self) -> &Arc<goscope_model::Model> {
+        match &self.shown {
+            Some((t, _)) if Some(t.id) == self.selected_in => &t.model,
+            _ => &self.trace.model,
+        }
+    }
+
+    /// The model the timeline shows, whose spans a pick on it refers to: a window of an
+    /// overview, or the document's model.
+    pub fn span_trace(&self) -> &OpenTrace {
+        self.shown.as_ref().map_or(&self.trace, |(t, _)| t)
     }
 
     /// The rows for the current mode, recomputed only when the mode, order or groups change.
@@ -293,6 +319,7 @@ impl Doc {
             .min(spans.len().saturating_sub(1));
         if let Some(s) = spans.get(si) {
             self.selected = Some(Pick::GSpan { g: gi, span: si });
+            self.selected_in = Some(self.trace.id);
             let (a, b) = (s.start_ns as f64, s.end_ns as f64);
             if a < self.view.start_ns
                 || b > self.view.end_ns
@@ -500,6 +527,8 @@ pub struct GoscopeApp {
     /// The window was checked against the screen's size.
     fitted: bool,
     ctx: egui::Context,
+    /// Files at least this long open as an overview (`loader::overview_bytes`).
+    pub overview_from_bytes: u64,
 }
 
 impl GoscopeApp {
@@ -571,6 +600,7 @@ impl GoscopeApp {
             title_sent: String::new(),
             fitted: false,
             ctx,
+            overview_from_bytes: super::loader::overview_bytes(),
         }
     }
 
@@ -584,7 +614,11 @@ impl GoscopeApp {
             c.shown = false;
         }
         let ctx = Arc::new(std::sync::OnceLock::from(self.ctx.clone()));
-        self.loader = Some(Loader::start(path, repainter(ctx)));
+        self.loader = Some(Loader::start_open(
+            path,
+            self.overview_from_bytes,
+            repainter(ctx),
+        ));
     }
 
     pub fn is_loading(&self) -> bool {
@@ -979,9 +1013,15 @@ impl GoscopeApp {
                 // right, never drawn under them.
                 let room = (ui.available_width() - TOP_BAR_RIGHT_PT).max(0.0);
                 let started = started_text(m, doc.view.clock);
+                let detail = doc
+                    .shown
+                    .as_ref()
+                    .and_then(|(_, s)| s.text())
+                    .map(|t| format!("  ·  {t}"))
+                    .unwrap_or_default();
                 let info = egui::Label::new(
                     RichText::new(format!(
-                        "{}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
+                        "{}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms{detail}",
                         doc.trace
                             .path()
                             .file_name()
@@ -1354,7 +1394,8 @@ impl GoscopeApp {
             self.top_bar_ui(ui);
             self.banners_ui(ui);
             if let Some(doc) = self.doc.as_mut() {
-                let model = doc.trace.model.clone();
+                // What is shown is searched (a window's spans, or the overview's).
+                let model = doc.span_trace().model.clone();
                 if let Some(hit) = doc.search.ui(ui, &model) {
                     doc.show_hit(&hit);
                 }
@@ -1388,7 +1429,7 @@ impl GoscopeApp {
                     .show(ui, |ui| {
                         egui::ScrollArea::vertical().show(ui, |ui| {
                             if let Some(pick) = doc.selected {
-                                action = panels::details_ui(ui, &doc.trace.model, pick);
+                                action = panels::details_ui(ui, doc.pick_model(), pick);
                                 ui.separator();
                             }
                             if let Some(sel) = doc.view.selection.filter(|_| show_selection) {
@@ -1398,7 +1439,7 @@ impl GoscopeApp {
                                 if fresh {
                                     let share =
                                         (b - a) / doc.trace.model.duration_ns().max(1) as f64;
-                                    let model = doc.trace.model.clone();
+                                    let model = doc.span_trace().model.clone();
                                     let sum = move || {
                                         goscope_analysis::selection::SelectionSummary::compute(
                                             &model, a, b,
@@ -1413,6 +1454,7 @@ impl GoscopeApp {
                                     };
                                     doc.selection_summary = Some(((a, b), slot));
                                 }
+                                let span_model = doc.span_trace().model.clone();
                                 if let Some((_, slot)) = &mut doc.selection_summary {
                                     let label = || {
                                         format!(
@@ -1421,7 +1463,7 @@ impl GoscopeApp {
                                         )
                                     };
                                     if let Some(s) = slot.get_or_pending_ui(ui, label) {
-                                        panels::selection_ui(ui, &doc.trace.model, s);
+                                        panels::selection_ui(ui, &span_model, s);
                                     }
                                 }
                             }
@@ -1433,11 +1475,24 @@ impl GoscopeApp {
                 // Borrow the cached rows out of the doc for this frame (no per-frame copy).
                 doc.rows();
                 let rows = std::mem::take(&mut doc.rows);
+                // A trace opened as an overview shows the window of the generations under
+                // the view once it is built. A lane span picked on another model (the
+                // overview, or another window) is found again on the one shown, by time.
+                let (shown, what) =
+                    doc.detail
+                        .poll(&doc.trace, doc.view.start_ns, doc.view.end_ns, ui.ctx());
+                if let Some(pick) = doc.selected.filter(|p| p.is_span()) {
+                    if !Arc::ptr_eq(doc.pick_model(), &shown.model) {
+                        doc.selected = remap_span_pick(doc.pick_model(), &shown.model, pick);
+                    }
+                }
+                doc.selected_in = Some(shown.id);
+                doc.shown = Some((shown.clone(), what));
                 let selected_g: Vec<i64> = match doc.selected {
                     Some(Pick::GSpan { g, .. }) => vec![doc.trace.model.goroutines[g].id],
                     _ => Vec::new(),
                 };
-                let highlight = match doc.search.matches() {
+                let highlight = match doc.search.matches_in(&shown.model) {
                     Some(m) => timeline::Highlight {
                         goroutines: &m.goroutines,
                         spans: &m.spans,
@@ -1449,7 +1504,7 @@ impl GoscopeApp {
                 };
                 let out = timeline::timeline_ui(
                     ui,
-                    &doc.trace,
+                    &shown,
                     &mut doc.view,
                     &rows,
                     doc.selected,
@@ -1468,7 +1523,10 @@ impl GoscopeApp {
                         Pick::Folded {
                             start_ns, end_ns, ..
                         } => doc.view.show_range(start_ns as f64, end_ns as f64),
-                        p => doc.selected = Some(p),
+                        p => {
+                            doc.selected = Some(p);
+                            doc.selected_in = Some(shown.id);
+                        }
                     }
                 }
                 if let Some(Pick::GSpan { g, .. }) = out.double_clicked {
@@ -1601,6 +1659,45 @@ fn log_load(what: &str) {
 /// Frames drawn so far by this process (for `log_load`).
 static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A lane span picked on `from`, found again on `to` (another model of the same trace with
+/// the same lanes: an overview and its windows): the span of the same lane that holds the
+/// picked one's middle, or the nearest one within `to`'s time.
+fn remap_span_pick(
+    from: &goscope_model::Model,
+    to: &goscope_model::Model,
+    pick: Pick,
+) -> Option<Pick> {
+    fn at<S: goscope_model::spans::Fields>(
+        spans: &goscope_model::Spans<S>,
+        t_ns: i64,
+    ) -> Option<usize> {
+        let i = spans.count_ending_by(t_ns);
+        (i < spans.len())
+            .then_some(i)
+            .or(spans.len().checked_sub(1))
+    }
+    let middle =
+        |a: i64, b: i64, m: &goscope_model::Model| (a / 2 + b / 2).clamp(m.start_ns, m.end_ns);
+    match pick {
+        Pick::GSpan { g, span } => {
+            let s = from.goroutines.get(g)?.spans.get(span)?;
+            let t = middle(s.start_ns, s.end_ns, to);
+            at(&to.goroutines.get(g)?.spans, t).map(|span| Pick::GSpan { g, span })
+        }
+        Pick::PSpan { p, span } => {
+            let s = from.procs.get(p)?.spans.get(span)?;
+            let t = middle(s.start_ns, s.end_ns, to);
+            at(&to.procs.get(p)?.spans, t).map(|span| Pick::PSpan { p, span })
+        }
+        Pick::MSpan { m, span } => {
+            let s = from.threads.get(m)?.spans.get(span)?;
+            let t = middle(s.start_ns, s.end_ns, to);
+            at(&to.threads.get(m)?.spans, t).map(|span| Pick::MSpan { m, span })
+        }
+        other => Some(other),
+    }
+}
+
 /// The analyses, or a line saying they are being computed (or why they failed).
 fn analyses_or_progress(ui: &mut Ui, doc: &mut Doc) -> Option<Arc<Analyses>> {
     match doc.analyses(ui.ctx()) {
@@ -1659,7 +1756,7 @@ impl Doc {
     pub fn selected_gspan(&self) -> Option<(&goscope_model::Goroutine, goscope_model::GSpan)> {
         match self.selected? {
             Pick::GSpan { g, span } => {
-                let gr = &self.trace.model.goroutines[g];
+                let gr = &self.pick_model().goroutines.get(g)?;
                 Some((gr, gr.spans.get(span)?))
             }
             _ => None,

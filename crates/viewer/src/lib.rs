@@ -6,6 +6,7 @@ pub mod app;
 pub mod capture;
 pub mod clock;
 pub mod colors;
+pub mod detail;
 mod dialog;
 pub mod findingsview;
 pub mod flame;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::analyses::Job;
 use goscope_file::TraceFile;
-use goscope_model::{self as model, BuildStage, Model};
+use goscope_model::{self as model, BuildStage, Model, Resumes};
 
 /// Where a load is.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +58,10 @@ pub struct OpenTrace {
     pub id: TraceId,
     pub file: Arc<TraceFile>,
     pub model: Arc<Model>,
+    /// For a trace opened as an overview (`model.overview_bucket_ns` > 0): what the
+    /// windows of its generations are built from (`model::build_window`), which the
+    /// timeline shows when the view is within a few generations (see `detail`).
+    pub resumes: Option<Arc<Resumes>>,
 }
 
 /// Which opened model a cached value was computed for (never reused within a process).
@@ -79,6 +83,15 @@ impl OpenTrace {
             id: TraceId::fresh(),
             file,
             model,
+            resumes: None,
+        }
+    }
+
+    /// A trace opened as an overview, with what its windows are built from.
+    pub fn overview(file: Arc<TraceFile>, model: Arc<Model>, resumes: Resumes) -> OpenTrace {
+        OpenTrace {
+            resumes: (resumes.generations() > 0).then(|| Arc::new(resumes)),
+            ..OpenTrace::new(file, model)
         }
     }
 
@@ -123,6 +136,8 @@ pub enum LoadKind {
 pub struct Loader {
     pub path: PathBuf,
     pub kind: LoadKind,
+    /// Files of at least this many bytes open as an overview (`overview_bytes`).
+    pub overview_from_bytes: u64,
     stage: Arc<Mutex<Stage>>,
     cancel: Arc<AtomicBool>,
     /// The load itself (a panic in it ends the load with its message).
@@ -136,13 +151,32 @@ impl Loader {
     /// may take its time to show that: a software renderer redrawing a preview's timeline
     /// for every stage would slow the load).
     pub(crate) fn start(path: &Path, repaint: impl Fn(bool) + Send + Sync + 'static) -> Loader {
-        Loader::start_kind(path, LoadKind::Open, repaint)
+        Loader::start_open(path, overview_bytes(), repaint)
+    }
+
+    /// Starts opening `path` as a user does, as an overview if it has at least
+    /// `overview_from_bytes` bytes.
+    pub(crate) fn start_open(
+        path: &Path,
+        overview_from_bytes: u64,
+        repaint: impl Fn(bool) + Send + Sync + 'static,
+    ) -> Loader {
+        Loader::start_with(path, LoadKind::Open, overview_from_bytes, repaint)
     }
 
     /// Starts a load of `kind`.
     pub(crate) fn start_kind(
         path: &Path,
         kind: LoadKind,
+        repaint: impl Fn(bool) + Send + Sync + 'static,
+    ) -> Loader {
+        Loader::start_with(path, kind, u64::MAX, repaint)
+    }
+
+    fn start_with(
+        path: &Path,
+        kind: LoadKind,
+        overview_from_bytes: u64,
         repaint: impl Fn(bool) + Send + Sync + 'static,
     ) -> Loader {
         let stage = Arc::new(Mutex::new(Stage::Mapping));
@@ -161,7 +195,7 @@ impl Loader {
             move || done(true),
             move || {
                 let t0 = Instant::now();
-                load(&p, kind, &s, &c, &*repaint, &|trace| {
+                load(&p, kind, overview_from_bytes, &s, &c, &*repaint, &|trace| {
                     if let Ok(mut slot) = v.lock() {
                         *slot = Some(Preview {
                             trace,
@@ -176,6 +210,7 @@ impl Loader {
         Loader {
             path: path.to_path_buf(),
             kind,
+            overview_from_bytes,
             stage,
             cancel,
             job,
@@ -190,6 +225,7 @@ impl Loader {
         Loader {
             path: path.to_path_buf(),
             kind: LoadKind::Open,
+            overview_from_bytes: u64::MAX,
             stage: Arc::new(Mutex::new(Stage::BuildingLanes)),
             cancel: Arc::new(AtomicBool::new(false)),
             job: Job::by_hand(),
@@ -228,11 +264,28 @@ impl Loader {
     }
 }
 
+/// Files at least this long open as an overview (`model::build_overview`): lanes thinned
+/// to buckets of about 1/`model::OVERVIEW_BUCKETS` of the trace, every span only in the
+/// windows of generations built as the view needs them, so memory does not grow with the
+/// trace's events. `GOSCOPE_OVERVIEW_BYTES` sets another size (0: always).
+pub const OVERVIEW_BYTES: u64 = 256 << 20;
+
+/// The size from which a file opens as an overview (`OVERVIEW_BYTES`, or the environment's).
+pub fn overview_bytes() -> u64 {
+    std::env::var("GOSCOPE_OVERVIEW_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(OVERVIEW_BYTES)
+}
+
 /// Maps `path` once (only the prefix a capture's load names counts) and builds its model
-/// from those bytes; the preview and the result share them.
+/// from those bytes; the preview and the result share them. A file of `overview_bytes`
+/// or more gets an overview and its resumes instead of the whole model.
+#[allow(clippy::too_many_arguments)]
 fn load(
     path: &Path,
     kind: LoadKind,
+    overview_from_bytes: u64,
     stage: &Mutex<Stage>,
     cancel: &AtomicBool,
     repaint: &(dyn Fn(bool) + Send + Sync),
@@ -260,6 +313,20 @@ fn load(
         BuildStage::Finishing => set(Stage::BuildingLanes),
     };
     let mut on_preview = |m: Model| preview(OpenTrace::new(file.clone(), Arc::new(m)));
+    if kind == LoadKind::Open && file.bytes().len() as u64 >= overview_from_bytes {
+        let (m, resumes) = model::build_overview(
+            &*file,
+            cancel,
+            &mut progress,
+            model::PREVIEW_EVENTS,
+            Some(&mut on_preview as &mut _),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err("loading was cancelled".into());
+        }
+        return Ok(OpenTrace::overview(file, Arc::new(m), resumes));
+    }
     let m = model::build_previewing(
         &*file,
         cancel,

@@ -264,6 +264,25 @@ pub(crate) fn stack_ui(ui: &mut Ui, model: &Model, title: &str, stack: StackId) 
 /// The details of a picked item. Returns what the user asked for.
 pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
     let mut action = Action::None;
+    if match pick {
+        Pick::GSpan { g, span } => model.goroutines[g]
+            .spans
+            .get(span)
+            .is_some_and(|s| s.is_summary()),
+        Pick::PSpan { p, span } => model.procs[p]
+            .spans
+            .get(span)
+            .is_some_and(|s| s.is_summary()),
+        Pick::MSpan { m, span } => model.threads[m]
+            .spans
+            .get(span)
+            .is_some_and(|s| s.is_summary()),
+        _ => false,
+    } {
+        ui.heading("Summed spans");
+        ui.label(crate::detail::summary_note(model));
+        return action;
+    }
     match pick {
         Pick::GSpan { g, span } => {
             let gr = &model.goroutines[g];

@@ -276,11 +276,13 @@ pub struct SearchBar {
     /// Focus the field on the next frame.
     pub want_focus: bool,
     matches: Matches,
-    /// The query `matches` is for.
-    matched: Option<String>,
-    /// A search running in the background, and its query: one at a time; when it ends
-    /// and the query has changed meanwhile, the next starts for the query as it is then.
-    running: Option<(String, Job<Matches>)>,
+    /// The query `matches` is for, and the model they were found in (its address: an
+    /// overview's window is another model, whose spans are numbered otherwise).
+    matched: Option<(String, usize)>,
+    /// A search running in the background, its query and model: one at a time; when it
+    /// ends and the query has changed meanwhile, the next starts for the query as it is
+    /// then.
+    running: Option<((String, usize), Job<Matches>)>,
     /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
@@ -338,21 +340,22 @@ impl SearchBar {
             self.running = None;
             self.cursor = 0;
         }
-        if self.matched.as_deref() == Some(self.query.as_str()) {
+        let key = (self.query.clone(), Arc::as_ptr(model) as usize);
+        if self.matched.as_ref() == Some(&key) {
             return;
         }
         if (model.events as f64) <= self.inline_events {
             self.matches = search(model, &self.query);
-            self.matched = Some(self.query.clone());
+            self.matched = Some(key);
             self.cursor = 0;
             return;
         }
-        let (query, model) = (self.query.clone(), Arc::clone(model));
+        let model = Arc::clone(model);
         let job = Job::spawn("search", ctx, {
-            let query = query.clone();
+            let query = key.0.clone();
             move || search(&model, &query)
         });
-        self.running = Some((query, job));
+        self.running = Some((key, job));
     }
 
     /// Opens the bar on `query`; its first match is shown (returned by `ui`) once found.
@@ -371,6 +374,13 @@ impl SearchBar {
     /// The current matches, for highlighting (none when closed).
     pub fn matches(&self) -> Option<&Matches> {
         (self.open && !self.query.trim().is_empty()).then_some(&self.matches)
+    }
+
+    /// `matches`, if they were found in `model` (spans are numbered per model).
+    pub fn matches_in(&self, model: &Arc<Model>) -> Option<&Matches> {
+        let found_in = self.matched.as_ref().map(|m| m.1);
+        self.matches()
+            .filter(|_| found_in == Some(Arc::as_ptr(model) as usize))
     }
 
     /// Draws the bar and its results; returns the result the user picked.
@@ -392,7 +402,9 @@ impl SearchBar {
                 self.want_focus = false;
             }
             self.update(ui.ctx(), model);
-            if self.show_first && self.matched.as_deref() == Some(self.query.as_str()) {
+            if self.show_first
+                && self.matched.as_ref().map(|m| m.0.as_str()) == Some(self.query.as_str())
+            {
                 self.show_first = false;
                 picked = self.matches.hits.first().cloned();
             }

@@ -94,6 +94,18 @@ pub enum Pick {
     },
 }
 
+impl Pick {
+    /// Whether this is a span of a goroutine's, P's or thread's lane, found by its index in
+    /// the lane: a window of an overview and the overview number these differently (every
+    /// other pick is the same in both, see `detail`).
+    pub fn is_span(&self) -> bool {
+        matches!(
+            self,
+            Pick::GSpan { .. } | Pick::PSpan { .. } | Pick::MSpan { .. }
+        )
+    }
+}
+
 /// Where things were drawn in the last frame, for hit-testing and tests.
 #[derive(Clone, Debug)]
 pub struct Geometry {
@@ -2068,6 +2080,15 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             let gr = &model.goroutines[g];
             let Some(s) = gr.spans.get(span) else { return };
             ui.label(model.goroutine_label(gr.id));
+            if s.is_summary() {
+                ui.label(format!(
+                    "{} for {} in all",
+                    s.state.name(),
+                    format_duration(s.duration_ns() as f64)
+                ));
+                ui.label(super::detail::summary_note(model));
+                return;
+            }
             let reason = if s.reason != 0 {
                 format!(" ({})", model.string(s.reason))
             } else {
@@ -2087,6 +2108,15 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             let Some(s) = model.procs[p].spans.get(span) else {
                 return;
             };
+            if s.is_summary() {
+                ui.label(format!(
+                    "Goroutines on Proc {} for {} in all",
+                    model.procs[p].id,
+                    format_duration((s.end_ns - s.start_ns) as f64)
+                ));
+                ui.label(super::detail::summary_note(model));
+                return;
+            }
             ui.label(format!(
                 "{} on Proc {}",
                 model.goroutine_label(s.g),
@@ -2103,6 +2133,16 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             let Some(s) = model.threads[m].spans.get(span) else {
                 return;
             };
+            if s.is_summary() {
+                ui.label(format!(
+                    "Thread {}: goroutines{} for {} in all",
+                    model.threads[m].id,
+                    if s.syscall { " in syscalls" } else { "" },
+                    format_duration((s.end_ns - s.start_ns) as f64)
+                ));
+                ui.label(super::detail::summary_note(model));
+                return;
+            }
             ui.label(format!(
                 "Thread {}: {}{}",
                 model.threads[m].id,

@@ -149,7 +149,7 @@ impl TimelineView {
     }
 
     /// Shows [start, end] with a little margin.
-    pub(crate) fn show_range(&mut self, start_ns: f64, end_ns: f64) {
+    pub fn show_range(&mut self, start_ns: f64, end_ns: f64) {
         self.remember();
         let span = (end_ns - start_ns).max(MIN_SPAN_NS);
         let margin = span * 0.05;

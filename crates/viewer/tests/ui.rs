@@ -2195,3 +2195,117 @@ fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
         .map(|g| g.id)
         .collect()
 }
+
+/// A trace opened as an overview (here a small one, by lowering the size from which that
+/// happens) shows its whole time thinned, and every span once the view is within a few
+/// generations: the window of those is built in the background, and a span picked on it is
+/// a real one with its stack.
+#[test]
+fn an_overview_shows_every_span_once_the_view_is_within_a_few_generations() {
+    use goscope_viewer::detail::Shown;
+    let path = trace("generations-go127");
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let mut app = GoscopeApp::new(cc, None);
+            app.overview_from_bytes = 0;
+            app.open(&path);
+            app
+        });
+    wait_loaded(&mut h);
+    let (n, gen_ns) = {
+        let doc = h.state().doc.as_ref().expect("opened");
+        assert!(doc.trace.model.overview_bucket_ns > 0, "an overview");
+        let r = doc.trace.resumes.as_ref().expect("resumes");
+        (r.generations(), r.time_range_ns(r.generations() / 2))
+    };
+    assert!(n >= 10, "{n} generations");
+    wait_for_label_containing(&mut h, &format!("overview of {n} generations"));
+
+    // A summary span picked in the overview, in the middle of generation k.
+    let k = n / 2;
+    let quarter = (gen_ns.end - gen_ns.start) / 4;
+    let mid = (gen_ns.start + gen_ns.end) / 2;
+    let (g, span) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        doc.trace
+            .model
+            .goroutines
+            .iter()
+            .enumerate()
+            .find_map(|(gi, g)| {
+                let from = g.spans.count_ending_by(mid);
+                (from..g.spans.len())
+                    .take(1000)
+                    .find(|&i| g.spans.get(i).is_some_and(|s| s.is_summary()))
+                    .filter(|&i| g.spans.get(i).unwrap().end_ns < gen_ns.end - quarter)
+                    .map(|i| (gi, i))
+            })
+            .expect("a summary span in the middle of the generation")
+    };
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        doc.selected = Some(Pick::GSpan { g, span });
+        doc.selected_in = Some(doc.trace.id);
+    }
+    h.run_steps(2);
+    wait_for_label(&mut h, "Summed spans");
+
+    // Into the middle of that generation: the window of it replaces the overview, and the
+    // pick becomes the real span at the same time.
+    h.state_mut().doc.as_mut().unwrap().view.show_range(
+        (gen_ns.start + quarter) as f64,
+        (gen_ns.end - quarter) as f64,
+    );
+    wait_for_label_containing(&mut h, &format!("generation {} in full detail", k + 1));
+    let doc = h.state().doc.as_ref().unwrap();
+    let (shown, what) = doc.shown.clone().expect("drawn");
+    assert_eq!(what, Shown::Window(k..k + 1));
+    assert_eq!(
+        shown.model.overview_bucket_ns, 0,
+        "the window has every span"
+    );
+    let (a, b) = (doc.view.start_ns as i64, doc.view.end_ns as i64);
+    let in_view = |m: &goscope_model::Model| -> (usize, usize) {
+        let mut real = 0;
+        let mut summed = 0;
+        for g in &m.goroutines {
+            for s in g.spans.iter().filter(|s| s.end_ns > a && s.start_ns < b) {
+                if s.is_summary() {
+                    summed += 1;
+                } else {
+                    real += 1;
+                }
+            }
+        }
+        (real, summed)
+    };
+    let (over_real, over_summed) = in_view(&doc.trace.model);
+    let (window_real, window_summed) = in_view(&shown.model);
+    assert!(over_summed > 0, "the overview sums short spans here");
+    assert_eq!(window_summed, 0);
+    assert!(
+        window_real > over_real,
+        "{window_real} spans against {over_real}"
+    );
+    let (picked, _) = doc.selected_gspan().expect("the pick is kept");
+    let Some(Pick::GSpan { span: si, .. }) = doc.selected else {
+        panic!("{:?}", doc.selected)
+    };
+    let real = picked.spans.get(si).unwrap();
+    assert!(!real.is_summary(), "{real:?}");
+    let summed = doc.trace.model.goroutines[g].spans.get(span).unwrap();
+    let middle = summed.start_ns / 2 + summed.end_ns / 2;
+    assert!(
+        real.start_ns <= middle && middle < real.end_ns,
+        "{real:?} holds {middle}"
+    );
+    assert!(h.query_by_label("Summed spans").is_none());
+
+    // Back out to the whole trace: the overview again.
+    let doc = h.state_mut().doc.as_mut().unwrap();
+    let (start, end) = (doc.trace.model.start_ns, doc.trace.model.end_ns);
+    doc.view.show_range(start as f64, end as f64);
+    wait_for_label_containing(&mut h, &format!("overview of {n} generations"));
+}
