@@ -216,6 +216,47 @@ pub struct Counters {
     pub threads_syscall: Series,
 }
 
+impl Model {
+    /// Bytes the model's lanes, counters and lists hold, roughly (its strings and stacks
+    /// not counted): what a window of an overview costs to keep.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let goroutines: usize = self
+            .goroutines
+            .iter()
+            .map(|g| {
+                size_of::<Goroutine>()
+                    + g.spans.heap_bytes()
+                    + g.regions.capacity() * size_of::<Region>()
+            })
+            .sum();
+        let procs: usize = self
+            .procs
+            .iter()
+            .map(|p| {
+                size_of::<Proc>() + p.spans.heap_bytes() + p.work.capacity() * size_of::<PRange>()
+            })
+            .sum();
+        let threads: usize = self
+            .threads
+            .iter()
+            .map(|t| size_of::<Thread>() + t.spans.heap_bytes())
+            .sum();
+        let counters: usize = self.counters.all().iter().map(|s| s.heap_bytes()).sum();
+        let times: usize = self.stimulus_times.iter().map(|v| v.capacity() * 8).sum();
+        goroutines
+            + procs
+            + threads
+            + counters
+            + times
+            + self.stimuli.capacity() * size_of::<Stimulus>()
+            + self.gc.capacity() * size_of::<GcCycle>()
+            + self.stw.capacity() * size_of::<Stw>()
+            + self.logs.capacity() * size_of::<Log>()
+            + self.cpu_samples.capacity() * size_of::<CpuSample>()
+    }
+}
+
 impl Counters {
     /// Every series, in field order.
     pub fn all(&self) -> [&Series; 8] {

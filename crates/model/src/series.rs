@@ -60,6 +60,11 @@ impl Series {
         self.points.push(Point { time_ns, value });
     }
 
+    /// Bytes its vectors hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.points.heap_bytes() + self.blocks.capacity() * std::mem::size_of::<(f64, f64)>()
+    }
+
     /// The value of the last point, if there is one.
     pub fn last_value(&self) -> Option<i64> {
         self.points.last().map(|p| p.value)

@@ -308,6 +308,19 @@ impl<S: Fields> Spans<S> {
 
     /// Gives back the room kept for spans to come (once the lane is complete). Most of a
     /// short lane is that room: a goroutine of five spans keeps eight in its last block.
+    /// Bytes its vectors hold (their capacity).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.data.capacity()
+            + self.offsets.capacity() * size_of::<usize>()
+            + self.bases.capacity() * size_of::<i64>()
+            + self.widths.capacity()
+            + self.chained.capacity()
+            + self.tail.capacity() * size_of::<S>()
+            + self.block_starts.capacity() * size_of::<i64>()
+            + self.share_totals.capacity() * size_of::<[i64; lod::MAX_SHARES]>()
+    }
+
     pub(crate) fn shrink_to_fit(&mut self) {
         self.data.shrink_to_fit();
         self.offsets.shrink_to_fit();

@@ -77,6 +77,13 @@ impl Resumes {
         first..last.max(first)
     }
 
+    /// Bytes of the file generations `gens` take.
+    pub fn file_bytes_of(&self, gens: Range<usize>) -> u64 {
+        self.trace
+            .get(gens)
+            .map_or(0, |rs| rs.iter().map(|r| r.bytes.end - r.bytes.start).sum())
+    }
+
     /// Bytes the saved states take, roughly (the interner and directory not counted).
     pub fn state_bytes(&self) -> usize {
         self.trace.iter().map(|r| r.state_bytes()).sum::<usize>()
@@ -181,7 +188,6 @@ pub fn build_window<S: trace::Source + ?Sized>(
     resumes: &Resumes,
     gens: Range<usize>,
 ) -> trace::Result<Model> {
-    let bytes = source.bytes();
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
         return Err(trace::Error::broken(
@@ -195,7 +201,7 @@ pub fn build_window<S: trace::Source + ?Sized>(
     b.begin_window(resumes.interner.clone(), t0);
     for k in gens.clone() {
         let r = &resumes.trace[k];
-        trace::reorder(bytes, r, |ev: &Event, t: &Tables| b.event(ev, t))?;
+        trace::reorder_pipelined(source, r, &mut |ev: &Event, t: &Tables| b.event(ev, t))?;
         source.release(r.bytes.start as usize..r.bytes.end as usize);
     }
     for g in &resumes.goroutines {

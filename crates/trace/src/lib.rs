@@ -256,6 +256,69 @@ pub fn read_pipelined<S: Source + ?Sized>(
     })
 }
 
+/// `reorder` on a thread of its own, handing the events to `sink` on this one in chunks
+/// (as `read_pipelined` does), so that ordering and what the sink does overlap: the same
+/// events, in the same order, with the same tables. Orders on this thread if no thread
+/// can be made.
+pub fn reorder_pipelined<S: Source + ?Sized>(
+    source: &S,
+    resume: &Resume,
+    sink: &mut (impl FnMut(&Event, &Tables) + Send),
+) -> Result<()> {
+    let data = source.bytes();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();
+    std::thread::scope(|scope| {
+        let orderer = std::thread::Builder::new()
+            .name("goscope-reorder".into())
+            .spawn_scoped(scope, move || {
+                let mut out = Chunker {
+                    events: Vec::with_capacity(CHUNK_EVENTS),
+                    full: full_tx,
+                    free: free_rx,
+                    consumer_gone: false,
+                };
+                let mut last: Option<Arc<Tables>> = None;
+                let done = resume::reorder_into(data, resume, &mut |ev, t| {
+                    // A chunk holds one generation's events (the last one's final
+                    // events come with empty tables); tables that only grew (task
+                    // names added) stand for the ones before.
+                    if let Some(l) = &last {
+                        if !Arc::ptr_eq(l, t) && l.generation != t.generation {
+                            out.end_tables(l);
+                        }
+                    }
+                    if last.as_ref().is_none_or(|l| !Arc::ptr_eq(l, t)) {
+                        last = Some(Arc::clone(t));
+                    }
+                    out.event(ev, t);
+                });
+                if let Some(l) = &last {
+                    out.end_tables(l);
+                }
+                done
+            });
+        let orderer = match orderer {
+            Ok(h) => h,
+            Err(_) => return reorder(data, resume, |ev, t| sink(ev, t)),
+        };
+        for chunk in full_rx {
+            if let Chunk::Events(tables, mut events) = chunk {
+                for ev in &events {
+                    sink(ev, &tables);
+                }
+                drop(tables);
+                events.clear();
+                let _ = free_tx.send(events);
+            }
+        }
+        match orderer.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// Events per chunk handed from the ordering thread to the consumer (64 bytes each).
 const CHUNK_EVENTS: usize = 16 * 1024;
 /// Chunks ordered ahead of the consumer at most.
@@ -1153,6 +1216,10 @@ mod tests {
                         again.len(),
                         expected.len()
                     );
+                    let mut piped = Vec::new();
+                    reorder_pipelined(&data[..], r, &mut |ev, t| piped.push(rendered(ev, t)))
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    assert!(piped == again, "{name}: pipelined differs");
                     checked += 1;
                 }
             }

@@ -71,13 +71,22 @@ impl Resume {
 /// gave for that generation (and, for the `last` one, for the end of the trace). `data`
 /// must be the bytes that read read.
 pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
+    reorder_into(data, resume, &mut |ev, t| sink(ev, t))
+}
+
+/// `reorder`, handing out the tables as the ordering holds them.
+pub(crate) fn reorder_into(
+    data: &[u8],
+    resume: &Resume,
+    sink: &mut impl FnMut(&Event, &Arc<Tables>),
+) -> Result<()> {
     let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
     let mut g = generation::decode(resume.version, &span)?;
     let mut orderer = resume.state.snapshot();
-    orderer.generation(&mut g, &mut |ev, t| sink(ev, t))?;
+    orderer.generation(&mut g, sink)?;
     if resume.last {
         let empty = Arc::new(Tables::default());
-        orderer.finish(&empty, &mut |ev, t| sink(ev, t))?;
+        orderer.finish(&empty, sink)?;
     }
     Ok(())
 }

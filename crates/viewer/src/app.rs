@@ -1021,7 +1021,7 @@ impl GoscopeApp {
                     .unwrap_or_default();
                 let info = egui::Label::new(
                     RichText::new(format!(
-                        "{}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms{detail}",
+                        "{}{detail}  ·  {started}{}  ·  {} goroutines  ·  {} procs  ·  {} in {:.0} ms",
                         doc.trace
                             .path()
                             .file_name()
@@ -1647,7 +1647,7 @@ fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
     })
 }
 
-fn log_load(what: &str) {
+pub(crate) fn log_load(what: &str) {
     if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
         eprintln!(
             "goscope: {what} (frame {})",

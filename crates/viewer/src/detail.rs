@@ -15,9 +15,18 @@ use goscope_model::{self as model, Model};
 /// the overview (its lanes are thinned to about a pixel's time at such zooms anyway).
 pub const MAX_VIEW_GENERATIONS: usize = 3;
 
-/// Windows are kept while they hold at most this many generations together (a window's
-/// model takes about three times its generations' bytes).
-pub const KEPT_GENERATIONS: usize = 6;
+/// A view over more than one generation is shown in full only if those generations take
+/// at most this many bytes of the file (a window's model takes about three times that);
+/// a view within one generation always is.
+pub const MAX_WINDOW_FILE_BYTES: u64 = 64 << 20;
+
+/// Windows are kept while their models take at most this many bytes together
+/// (`Model::heap_bytes`); the one shown last is always kept.
+pub const KEPT_BYTES: usize = 256 << 20;
+
+/// A window's model takes about this many times its generations' bytes in the file (the
+/// benchmark traces: 2.7 to 2.9), for making room before a build.
+const MODEL_PER_FILE_BYTE: u64 = 3;
 
 /// How long the view must stay over the same generations before their window is built,
 /// so that a pan or zoom in progress starts no builds it would leave behind.
@@ -65,7 +74,7 @@ impl Shown {
         match self {
             Shown::Whole => None,
             Shown::Overview { generations } => Some(format!(
-                "overview of {generations} generations (zoom to {MAX_VIEW_GENERATIONS} or fewer for every span)"
+                "overview of {generations} generations: zoom in for every span"
             )),
             Shown::Building(r) => Some(format!("overview; building {} in full…", gens(r))),
             Shown::Window(r) => Some(format!("{} in full detail", gens(r))),
@@ -89,7 +98,8 @@ impl Detail {
         };
         self.take_finished(base);
         let gens = resumes.generations_over(start_ns.floor() as i64, end_ns.ceil() as i64);
-        if gens.is_empty() || gens.len() > MAX_VIEW_GENERATIONS {
+        let too_big = gens.len() > 1 && resumes.file_bytes_of(gens.clone()) > MAX_WINDOW_FILE_BYTES;
+        if gens.is_empty() || gens.len() > MAX_VIEW_GENERATIONS || too_big {
             self.wanted = None;
             return (
                 base.clone(),
@@ -126,19 +136,23 @@ impl Detail {
     }
 
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
-    /// `KEPT_GENERATIONS`.
+    /// `KEPT_BYTES`.
     fn take_finished(&mut self, base: &OpenTrace) {
         let Some((gens, job)) = &self.job else { return };
         let Some(result) = job.take() else { return };
-        let gens = gens.clone();
+        let (gens, secs) = (gens.clone(), job.started.elapsed().as_secs_f64());
         self.job = None;
         match result.and_then(|r| r) {
             Ok(mut m) => {
                 self.error = None;
                 // The overview keeps the whole trace's GC cycles, pauses, tasks, regions
                 // and runtime work on Ps; the window takes them, so that a pick of one is
-                // the same in both.
+                // the same in both (and its extent).
                 let whole = &base.model;
+                // The trace's extent, so that the axis and the view's limits are the same
+                // whichever model is shown.
+                m.start_ns = whole.start_ns;
+                m.end_ns = whole.end_ns;
                 m.gc = whole.gc.clone();
                 m.stw = whole.stw.clone();
                 m.tasks = whole.tasks.clone();
@@ -149,16 +163,32 @@ impl Detail {
                     w.work = o.work.clone();
                     w.work_starts = o.work_starts;
                 }
+                super::app::log_load(&format!(
+                    "window of generations {}–{} built in {:.0} ms, {:.0} MB",
+                    gens.start + 1,
+                    gens.end,
+                    secs * 1e3,
+                    m.heap_bytes() as f64 / 1e6
+                ));
                 self.built
                     .insert(0, (gens, OpenTrace::new(base.file.clone(), Arc::new(m))));
-                let mut total = 0;
-                self.built.retain(|(r, _)| {
-                    total += r.len();
-                    total <= KEPT_GENERATIONS.max(r.len())
-                });
+                self.keep_within(KEPT_BYTES);
             }
             Err(e) => self.error = Some(e),
         }
+    }
+
+    /// Drops the least recently shown windows until the others take at most `bytes` (the
+    /// most recent is kept whatever its size).
+    fn keep_within(&mut self, bytes: usize) {
+        let mut total = 0;
+        let mut first = true;
+        self.built.retain(|(_, t)| {
+            total += t.model.heap_bytes();
+            let keep = first || total <= bytes;
+            first = false;
+            keep
+        });
     }
 
     fn start(
@@ -168,6 +198,15 @@ impl Detail {
         gens: Range<usize>,
         ctx: &egui::Context,
     ) {
+        // Room for the window about to be built, so that the kept ones and it stay
+        // within the budget together.
+        let coming = resumes.file_bytes_of(gens.clone()) * MODEL_PER_FILE_BYTE;
+        let room = (KEPT_BYTES as u64).saturating_sub(coming) as usize;
+        let mut total = 0;
+        self.built.retain(|(_, t)| {
+            total += t.model.heap_bytes();
+            total <= room
+        });
         let file = base.file.clone();
         let g = gens.clone();
         let job = Job::spawn("window", ctx, move || {
@@ -189,10 +228,8 @@ impl Detail {
 
 /// What a summary span of an overview is (see `goscope_model::overview`).
 pub(crate) fn summary_note(model: &Model) -> String {
+    let bucket = super::view::format_duration(model.overview_bucket_ns as f64);
     format!(
-        "Overview: the time of spans shorter than {} summed per state in each {} of the trace. Zoom in to {} generations or fewer to see every span.",
-        super::view::format_duration(model.overview_bucket_ns as f64),
-        super::view::format_duration(model.overview_bucket_ns as f64),
-        MAX_VIEW_GENERATIONS
+        "Overview: the time of spans shorter than {bucket} summed per state in each {bucket} of the trace. Zoom in to a few generations to see every span."
     )
 }

@@ -2266,6 +2266,11 @@ fn an_overview_shows_every_span_once_the_view_is_within_a_few_generations() {
         shown.model.overview_bucket_ns, 0,
         "the window has every span"
     );
+    assert_eq!(
+        (shown.model.start_ns, shown.model.end_ns),
+        (doc.trace.model.start_ns, doc.trace.model.end_ns),
+        "the axis counts from the trace's start in a window too"
+    );
     let (a, b) = (doc.view.start_ns as i64, doc.view.end_ns as i64);
     let in_view = |m: &goscope_model::Model| -> (usize, usize) {
         let mut real = 0;
