@@ -6,6 +6,11 @@
 //!
 //! `cargo bench --bench frame` (trace: $GOSCOPE_BENCH_TRACE, default target/bench/large.trace,
 //! made by `testdata/bench/make-large-trace.sh target/bench/large.trace`).
+//!
+//! A trace the viewer opens as an overview (`loader::overview_bytes`, 256 MiB, or
+//! `GOSCOPE_OVERVIEW_BYTES`) is loaded as one here too, and the bench adds the cases of
+//! detail on demand: how long after the view settles within a generation its window is
+//! shown, and the frames meanwhile.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,16 +69,28 @@ fn main() {
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
         preview_frame = Some((built, t0.elapsed(), events, shown_ns));
     };
-    let model = Arc::new(
-        goscope_model::build_previewing(
+    let as_overview = data.len() as u64 >= goscope_viewer::loader::overview_bytes();
+    let (model, resumes) = if as_overview {
+        let (m, r) = goscope_model::build_overview(
             &*data,
             &std::sync::atomic::AtomicBool::new(false),
             &mut |_| {},
             goscope_model::PREVIEW_EVENTS,
             Some(&mut on_preview),
         )
-        .expect("decode"),
-    );
+        .expect("decode");
+        (Arc::new(m), Some(r))
+    } else {
+        let m = goscope_model::build_previewing(
+            &*data,
+            &std::sync::atomic::AtomicBool::new(false),
+            &mut |_| {},
+            goscope_model::PREVIEW_EVENTS,
+            Some(&mut on_preview),
+        )
+        .expect("decode");
+        (Arc::new(m), None)
+    };
     let load = t0.elapsed();
     if let Some((built, frame, events, shown_ns)) = preview_frame {
         println!(
@@ -85,10 +102,19 @@ fn main() {
     }
     let ctx = egui::Context::default();
     let mut app = GoscopeApp::headless(ctx.clone());
-    let mut doc = Doc::new(
-        OpenTrace::new(data.clone(), model.clone()),
-        load.as_secs_f64(),
-    );
+    let opened = match resumes {
+        Some(r) => {
+            println!(
+                "overview: {} generations, buckets of {:.0} µs, {:.0} MB of lanes and counters",
+                r.generations(),
+                model.overview_bucket_ns as f64 / 1e3,
+                model.heap_bytes() as f64 / 1e6
+            );
+            OpenTrace::overview(data.clone(), model.clone(), r)
+        }
+        None => OpenTrace::new(data.clone(), model.clone()),
+    };
+    let mut doc = Doc::new(opened, load.as_secs_f64());
     doc.mode = LaneMode::Goroutines;
     app.doc = Some(doc);
     let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
@@ -167,6 +193,10 @@ fn main() {
         }
     }
 
+    if as_overview && selected("detail") {
+        detail_cases(&ctx, &mut app);
+    }
+
     // The dock's tabs, with the analyses computed up front.
     if !selected("dock") {
         return;
@@ -232,6 +262,68 @@ fn main() {
             _ => tab.name().to_string(),
         };
         report(&format!("dock: {what:<40}"), times);
+    }
+}
+
+/// Detail on demand: the view is put in the middle half of a generation (the first, the
+/// middle one, the last); frames are drawn until its window is shown. Prints how long
+/// that took after the view settled (the window is asked for `detail::SETTLE` later) and
+/// the frames meanwhile; then the same view again (the window kept).
+fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
+    use goscope_viewer::detail::Shown;
+    let n = {
+        let doc = app.doc.as_ref().unwrap();
+        doc.trace.resumes.as_ref().map_or(0, |r| r.generations())
+    };
+    for k in [0, n / 2, n.saturating_sub(1)] {
+        let (a, b) = {
+            let doc = app.doc.as_mut().unwrap();
+            // No window kept from the cases before.
+            doc.detail = Default::default();
+            let r = doc.trace.resumes.as_ref().unwrap().time_range_ns(k);
+            let quarter = (r.end - r.start) / 4;
+            let (a, b) = ((r.start + quarter) as f64, (r.end - quarter) as f64);
+            doc.view.start_ns = a;
+            doc.view.end_ns = b;
+            (a, b)
+        };
+        for pass in ["built", "kept"] {
+            let t = Instant::now();
+            let mut times = Vec::new();
+            loop {
+                let f = Instant::now();
+                let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+                let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+                std::hint::black_box(prims);
+                times.push(f.elapsed().as_secs_f64() * 1e3);
+                let doc = app.doc.as_ref().unwrap();
+                let shown = doc.shown.as_ref().map(|(_, s)| s.clone());
+                if shown == Some(Shown::Window(k..k + 1)) || t.elapsed().as_secs() > 60 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(4));
+            }
+            let secs = t.elapsed().as_secs_f64();
+            let settle = goscope_viewer::detail::SETTLE.as_secs_f64();
+            let frames = times.len();
+            times.sort_by(|x, y| x.total_cmp(y));
+            println!(
+                "detail of generation {:>3} ({:.0} ms of view), {pass}: shown {:.0} ms after the view settled ({:.0} ms after the build was asked for); {frames} frames meanwhile, median {:.2} ms, max {:.2} ms",
+                k + 1,
+                (b - a) / 1e6,
+                secs * 1e3,
+                (secs - settle).max(0.0) * 1e3,
+                times[frames / 2],
+                times[frames - 1]
+            );
+            // Away and back: the kept window is shown at once.
+            let doc = app.doc.as_mut().unwrap();
+            doc.view.fit();
+            let _ = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+            let doc = app.doc.as_mut().unwrap();
+            doc.view.start_ns = a;
+            doc.view.end_ns = b;
+        }
     }
 }
 
