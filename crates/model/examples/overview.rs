@@ -28,6 +28,16 @@ fn main() {
     let p_spans: usize = over.procs.iter().map(|p| p.spans.len()).sum();
     let m_spans: usize = over.threads.iter().map(|m| m.spans.len()).sum();
     let points: usize = over.counters.all().iter().map(|s| s.len()).sum();
+    let work: usize = over.procs.iter().map(|p| p.work.len()).sum();
+    let regions: usize = over.goroutines.iter().map(|g| g.regions.len()).sum();
+    println!(
+        "overview: {:.0} MB of lanes and counters; {work} runtime work ranges, {regions} regions, {} logs, {} CPU samples, {} GC cycles, {} pauses",
+        over.heap_bytes() as f64 / 1e6,
+        over.logs.len(),
+        over.cpu_samples.len(),
+        over.gc.len(),
+        over.stw.len()
+    );
     println!(
         "overview: {:.2} s, {} events, {} generations, bucket {} µs; {} goroutines with {} spans, {} P spans, {} thread spans, {} counter points, {} stimuli; resumes {} KB",
         t.elapsed().as_secs_f64(),

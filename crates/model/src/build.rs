@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::*;
-use crate::overview::{CounterThinning, Summed, Thinning};
+use crate::overview::{CounterThinning, InstantThinning, Summed, Thinning};
 use goscope_trace::ids::IdMap;
 use goscope_trace::spec::*;
 use goscope_trace::state;
@@ -99,8 +99,11 @@ pub(crate) struct Builder {
     thin_ns: i64,
     /// Each counter's thinning (in `Counters::all` order).
     counter_thin: [CounterThinning; 8],
-    /// While thinning: the stimuli's times by kind (an overview keeps no `stimuli`).
+    /// While thinning: the stimuli's times by kind (an overview keeps no `stimuli`), each
+    /// bucket's first and last with running counts.
     stimulus_times: [Vec<i64>; 3],
+    stimulus_totals: [Vec<u64>; 3],
+    stimulus_thin: [InstantThinning; 3],
 }
 
 fn state_index(s: GState) -> usize {
@@ -191,6 +194,8 @@ impl Builder {
             thin_ns: 0,
             counter_thin: Default::default(),
             stimulus_times: Default::default(),
+            stimulus_totals: Default::default(),
+            stimulus_thin: Default::default(),
         }
     }
 
@@ -298,6 +303,8 @@ impl Builder {
             thin_ns: 0,
             counter_thin: Default::default(),
             stimulus_times: Default::default(),
+            stimulus_totals: Default::default(),
+            stimulus_thin: Default::default(),
         }
     }
 
@@ -333,7 +340,7 @@ impl Builder {
             again(&mut mb.lane.spans, &mut mb.thin, bucket_ns);
         }
         for s in std::mem::take(&mut self.stimuli) {
-            self.stimulus_times[s.kind as usize].push(s.time_ns);
+            self.stimulus(s);
         }
         let thins = &mut self.counter_thin;
         for (series, thin) in self.counters.all_mut().into_iter().zip(thins) {
@@ -347,7 +354,13 @@ impl Builder {
     /// Notes a stimulus: kept whole, or only its time in an overview.
     fn stimulus(&mut self, s: Stimulus) {
         if self.thin_ns > 0 {
-            self.stimulus_times[s.kind as usize].push(s.time_ns);
+            let k = s.kind as usize;
+            self.stimulus_thin[k].push(
+                &mut self.stimulus_times[k],
+                &mut self.stimulus_totals[k],
+                s.time_ns,
+                self.thin_ns,
+            );
         } else {
             self.stimuli.push(s);
         }
@@ -1079,7 +1092,11 @@ impl Builder {
             }
         }
         self.stimuli.sort_by_key(|s| s.time_ns);
+        for k in 0..3 {
+            self.stimulus_thin[k].flush(&mut self.stimulus_times[k], &mut self.stimulus_totals[k]);
+        }
         let mut stimulus_times = std::mem::take(&mut self.stimulus_times);
+        let stimulus_totals = std::mem::take(&mut self.stimulus_totals);
         for s in &self.stimuli {
             stimulus_times[s.kind as usize].push(s.time_ns);
         }
@@ -1125,6 +1142,7 @@ impl Builder {
             counters: self.counters,
             stimuli: self.stimuli,
             stimulus_times,
+            stimulus_totals,
             gc: self.gc,
             stw: self.stw,
             tasks,
@@ -1202,9 +1220,11 @@ pub const OVERVIEW_BUCKETS: i64 = 4096;
 /// `build_previewing`, also keeping (with `keep_resumes`) what `window::build_window`
 /// starts from, and (with `overview`) thinning lanes and counters into an overview: each
 /// lane's spans shorter than a bucket of about 1/`OVERVIEW_BUCKETS` of the trace are
-/// summed per bucket (`overview::Thinning`). The bucket is guessed, when the second
-/// generation begins, from the first one's length and the number of generations; what was
-/// built by then is thinned at that point.
+/// summed per bucket (`overview::Thinning`). The trace's length, for the bucket, comes
+/// from the scan (its first and last batch times, in the first generation's ticks), before
+/// the first event is built; failing that, it is guessed when the second generation
+/// begins from the first one's length and the number of generations, and what was built
+/// by then is thinned at that point.
 pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     source: &S,
     cancel: &AtomicBool,
@@ -1215,6 +1235,7 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     overview: bool,
 ) -> trace::Result<(Model, Option<Kept>)> {
     let generations_found = std::sync::atomic::AtomicUsize::new(0);
+    let ticks_found = std::sync::Mutex::new((0u64, 0u64));
     progress(BuildStage::Scanning);
     let data = source.bytes();
     let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);
@@ -1236,6 +1257,19 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                 }
             }
             // A Sync begins each generation (and one more ends the trace).
+            // The bucket from the scan's first and last batch times, with the first
+            // generation's frequency, before anything is built.
+            if overview
+                && b.events == 0
+                && b.thin_ns == 0
+                && generations_found.load(Ordering::Relaxed) >= 2
+            {
+                let (lo, hi) = ticks_found.lock().map_or((0, 0), |t| *t);
+                let trace_ns = tables.ns(hi).saturating_sub(tables.ns(lo));
+                if trace_ns > 0 {
+                    b.thin_to((trace_ns / OVERVIEW_BUCKETS).max(1_000));
+                }
+            }
             if ev.typ == EV_SYNC {
                 if keep_resumes {
                     snapshots.push((tables.generation, ev.time_ns, b.resume_point()));
@@ -1244,7 +1278,12 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                 // generation 0; a v1 trace is one generation and is never thinned: no
                 // window could show its detail).
                 let generations = generations_found.load(Ordering::Relaxed) as i64;
-                if overview && b.syncs == 1 && tables.generation != 0 && generations >= 2 {
+                if overview
+                    && b.thin_ns == 0
+                    && b.syncs == 1
+                    && tables.generation != 0
+                    && generations >= 2
+                {
                     let first_ns = b.first_ns.unwrap_or(ev.time_ns);
                     let trace_ns = ev
                         .time_ns
@@ -1256,8 +1295,11 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             b.event(ev, tables)
         };
         let mut on_progress = |p: trace::Progress| match p {
-            trace::Progress::Scanned { generations } => {
+            trace::Progress::Scanned { generations, ticks } => {
                 generations_found.store(generations, Ordering::Relaxed);
+                if let Ok(mut t) = ticks_found.lock() {
+                    *t = ticks;
+                }
                 progress(BuildStage::Decoding {
                     done: 0,
                     of: generations,

@@ -257,6 +257,18 @@ impl Model {
     }
 }
 
+impl Model {
+    /// How many stimuli of `kind` come before `stimulus_times[kind][i]`.
+    pub fn stimuli_before(&self, kind: usize, i: usize) -> u64 {
+        let totals = &self.stimulus_totals[kind];
+        if totals.is_empty() {
+            i as u64
+        } else {
+            i.checked_sub(1).map_or(0, |k| totals[k])
+        }
+    }
+}
+
 impl Counters {
     /// Every series, in field order.
     pub fn all(&self) -> [&Series; 8] {
@@ -413,6 +425,10 @@ pub struct Model {
     pub stimuli: Vec<Stimulus>,
     /// The stimuli's times per kind (network, syscall, timer), sorted, for density ribbons.
     pub stimulus_times: [Vec<i64>; 3],
+    /// In an overview, per kind: the running count of stimuli through each of
+    /// `stimulus_times` (which keeps each bucket's first and last); empty when every
+    /// stimulus has its time (see `stimuli_before`).
+    pub stimulus_totals: [Vec<u64>; 3],
     pub gc: Vec<GcCycle>,
     pub stw: Vec<Stw>,
     pub tasks: Vec<Task>,

@@ -609,6 +609,24 @@ pub fn columns_with<P: Points + ?Sized>(
 
 /// Instants (sorted times) reduced to counts per bucket, for density strips.
 pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usize)> {
+    density_counted(times, &[], view, bucket_px)
+}
+
+/// `density` of instants thinned with running counts (`totals[i]`: instants through
+/// `times[i]`; empty when each time is one instant, see `Model::stimulus_totals`).
+pub fn density_counted(
+    times: &[i64],
+    totals: &[u64],
+    view: &TimeView,
+    bucket_px: f64,
+) -> Vec<(f64, usize)> {
+    let through = |k: usize| -> usize {
+        if totals.is_empty() {
+            k
+        } else {
+            k.checked_sub(1).map_or(0, |k| totals[k] as usize)
+        }
+    };
     let mut out = Vec::new();
     let bucket_px = bucket_px.max(1.0);
     let n = (view.width_px / bucket_px).ceil() as usize;
@@ -618,7 +636,7 @@ pub fn density(times: &[i64], view: &TimeView, bucket_px: f64) -> Vec<(f64, usiz
         let b1 = view.ns_from_x(x + bucket_px);
         let end = gallop(times, i, |&t| (t as f64) < b1);
         if end > i {
-            out.push((x, end - i));
+            out.push((x, through(end) - through(i)));
         }
         i = end;
     }

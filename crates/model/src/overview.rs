@@ -9,7 +9,8 @@
 //! whole model's. Their fields other than times and state say "summary" (`SUMMARY` as the
 //! goroutine, waker or P), never a real span's. Spans at least a bucket long, and the span
 //! right after each, are kept as they are; a lane of a goroutine that waits for seconds is
-//! one span either way, and the one that woke it is known.
+//! one span either way, and the one that woke it is known. Stimuli keep each bucket's
+//! first and last instant, with running counts.
 
 use crate::data::{GSpan, GState, MSpan, PSpan};
 use crate::lod::Timed;
@@ -214,6 +215,52 @@ impl CounterThinning {
     }
 }
 
+/// One kind of stimulus thinned: of each bucket's instants, the first and the last, each
+/// with the running count of instants through it (so that counts between any two kept
+/// instants, and so densities per pixel a bucket wide or more, stay exact).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct InstantThinning {
+    bucket: Option<i64>,
+    first_ns: i64,
+    last_ns: i64,
+    /// Instants before this bucket, and in it.
+    before: u64,
+    count: u64,
+}
+
+impl InstantThinning {
+    pub(crate) fn push(
+        &mut self,
+        times: &mut Vec<i64>,
+        totals: &mut Vec<u64>,
+        t: i64,
+        bucket_ns: i64,
+    ) {
+        let bucket = t.div_euclid(bucket_ns);
+        if self.bucket != Some(bucket) {
+            self.flush(times, totals);
+            self.bucket = Some(bucket);
+            self.first_ns = t;
+        }
+        self.last_ns = t;
+        self.count += 1;
+    }
+
+    pub(crate) fn flush(&mut self, times: &mut Vec<i64>, totals: &mut Vec<u64>) {
+        if self.bucket.take().is_none() {
+            return;
+        }
+        times.push(self.first_ns);
+        totals.push(self.before + 1);
+        if self.count > 1 {
+            times.push(self.last_ns);
+            totals.push(self.before + self.count);
+        }
+        self.before += self.count;
+        self.count = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +330,18 @@ mod tests {
             spans[4],
             "a long span keeps every field"
         );
+    }
+
+    #[test]
+    fn instants_keep_each_buckets_first_and_last_with_running_counts() {
+        let (mut times, mut totals) = (Vec::new(), Vec::new());
+        let mut t = InstantThinning::default();
+        for time in [0, 10, 20, 150, 310, 320] {
+            t.push(&mut times, &mut totals, time, 100);
+        }
+        t.flush(&mut times, &mut totals);
+        assert_eq!(times, vec![0, 20, 150, 310, 320]);
+        assert_eq!(totals, vec![1, 3, 4, 5, 6]);
     }
 
     #[test]

@@ -367,6 +367,7 @@ impl Model {
             counters,
             stimuli,
             stimulus_times,
+            stimulus_totals: Default::default(),
             gc: self
                 .gc
                 .iter()

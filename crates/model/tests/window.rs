@@ -274,6 +274,25 @@ fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_buc
                 assert_eq!(w.at(edge), o.at(edge), "{name} counter {k} at {edge}");
             }
         }
+        // Stimuli: the same count in every bucket.
+        for k in 0..3 {
+            let per_bucket = |m: &Model| {
+                let mut out = std::collections::BTreeMap::new();
+                let times = &m.stimulus_times[k];
+                for (i, &t) in times.iter().enumerate() {
+                    let n = m.stimuli_before(k, i + 1) - m.stimuli_before(k, i);
+                    *out.entry(t.div_euclid(bucket)).or_insert(0) += n;
+                }
+                out
+            };
+            assert_eq!(per_bucket(&whole), per_bucket(&over), "{name} stimuli {k}");
+            if name.starts_with("generations") && k == 1 {
+                assert!(
+                    over.stimulus_times[k].len() < whole.stimulus_times[k].len(),
+                    "{name}: syscall returns thinned"
+                );
+            }
+        }
         // The windows of an overview are those of the whole build.
         for gens in [0..1, n / 2..n / 2 + 1, n - 1..n] {
             let (t0, t1) = {

@@ -134,6 +134,9 @@ pub enum Progress {
     Scanned {
         /// Generations found.
         generations: usize,
+        /// The smallest and largest base time of their batches, in ticks (about the
+        /// trace's first and last event; (0, 0) for a v1 trace).
+        ticks: (u64, u64),
     },
     /// A generation is ordered completely.
     Ordered {
@@ -463,8 +466,16 @@ fn order_all(
     let scan = batch::scan_releasing(data, release)?;
     release(0..data.len());
     let spans = &scan.generations;
+    let ticks = spans
+        .iter()
+        .flat_map(|g| g.batches.iter().map(|b| b.time_ticks))
+        .fold(None, |acc: Option<(u64, u64)>, t| {
+            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+        })
+        .unwrap_or((0, 0));
     out.progress(Progress::Scanned {
         generations: spans.len(),
+        ticks,
     });
     let mut outcome = Outcome {
         version: scan.version,
@@ -521,7 +532,10 @@ fn read_v1(
     out: &mut impl Out,
     release: Release<'_>,
 ) -> Result<Outcome> {
-    out.progress(Progress::Scanned { generations: 1 });
+    out.progress(Progress::Scanned {
+        generations: 1,
+        ticks: (0, 0),
+    });
     let mut tables: Option<Arc<Tables>> = None;
     let read = v1::read(data, version.0, cancel, &mut |ev, t| {
         if tables.is_none() {

@@ -397,7 +397,7 @@ fn v1_reads_report_one_generation_and_stop_when_cancelled() {
     assert_eq!(
         progress,
         [
-            "Scanned { generations: 1 }",
+            "Scanned { generations: 1, ticks: (0, 0) }",
             "Ordered { generation: 1, of: 1 }"
         ]
     );

@@ -554,10 +554,11 @@ impl LodCache {
                 ))
             })
             .collect();
-        let times: Vec<&Vec<i64>> = model
+        let times: Vec<(&Vec<i64>, &Vec<u64>)> = model
             .stimulus_times
             .iter()
-            .filter(|t| !self.densities.contains_key(&(t.as_ptr() as usize)))
+            .zip(&model.stimulus_totals)
+            .filter(|(t, _)| !self.densities.contains_key(&(t.as_ptr() as usize)))
             .collect();
         let (cols, dens): (Vec<_>, Vec<_>) = rayon::join(
             || {
@@ -574,10 +575,10 @@ impl LodCache {
             || {
                 times
                     .par_iter()
-                    .map(|t| {
+                    .map(|(t, totals)| {
                         (
                             t.as_ptr() as usize,
-                            std::sync::Arc::new(lod::density(t, tv, 1.0)),
+                            std::sync::Arc::new(lod::density_counted(t, totals, tv, 1.0)),
                         )
                     })
                     .collect()
@@ -588,11 +589,11 @@ impl LodCache {
     }
 
     /// Instants per one-pixel bucket (`times` is identified by its address).
-    fn density(&mut self, times: &[i64]) -> std::sync::Arc<Vec<(f64, usize)>> {
+    fn density(&mut self, times: &[i64], totals: &[u64]) -> std::sync::Arc<Vec<(f64, usize)>> {
         let tv = &self.lay;
         self.densities
             .entry(times.as_ptr() as usize)
-            .or_insert_with(|| std::sync::Arc::new(lod::density(times, tv, 1.0)))
+            .or_insert_with(|| std::sync::Arc::new(lod::density_counted(times, totals, tv, 1.0)))
             .clone()
     }
 
@@ -977,9 +978,10 @@ fn ribbon_tooltip_ui(ui: &mut Ui, model: &Model, ribbon: Ribbon, t_ns: f64, col_
             let times = &model.stimulus_times[kind as usize];
             let a = times.partition_point(|&x| (x as f64) < t_ns);
             let b = times.partition_point(|&x| (x as f64) < t_ns + col_ns);
+            let k = kind as usize;
             ui.label(format!(
                 "{} {what} in this pixel ({})",
-                b - a,
+                model.stimuli_before(k, b) - model.stimuli_before(k, a),
                 format_duration(col_ns)
             ));
         }
@@ -1327,9 +1329,10 @@ fn ribbon_ui(
             };
             // Instants of one kind, drawn as density: taller where more arrive per pixel.
             let times = &model.stimulus_times[kind as usize];
+            let totals = &model.stimulus_totals[kind as usize];
             let mut mesh = Mesh::default();
             let color = colors::stimulus(kind);
-            for &(x, n) in cache.density(times).iter() {
+            for &(x, n) in cache.density(times, totals).iter() {
                 let h = (rect.height() * (0.4 + 0.2 * (n as f32).log2())).min(rect.height());
                 let r = Rect::from_min_max(
                     Pos2::new(rect.left() + x as f32, rect.bottom() - h),
