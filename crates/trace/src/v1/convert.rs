@@ -77,20 +77,18 @@ pub struct Strings {
 }
 
 impl Strings {
-    /// Numbers the log messages of `events` and the conversion's strings after `trace`'s.
-    pub fn new(trace: Vec<(u64, Box<str>)>, data: &[u8], events: &[V1Event]) -> Result<Strings> {
+    /// Numbers the log messages (`Index::messages`: distinct, in file order, each with the
+    /// offset of its first event) and the conversion's strings after `trace`'s.
+    pub fn new(trace: Vec<(u64, Box<str>)>, logged: Vec<(Box<[u8]>, u64)>) -> Result<Strings> {
         let mut max = trace.iter().map(|e| e.0).max().unwrap_or(0);
         let mut entries = trace;
         let mut messages: HashMap<Box<[u8]>, u64> = HashMap::default();
-        for e in events.iter().filter(|e| e.typ() == ev::USER_LOG) {
-            let m = log_message(data, e.args[2]);
-            if !messages.contains_key(m) {
-                max = max.checked_add(1).ok_or_else(|| {
-                    Error::broken(e.offset(), None, "trace contains too many strings")
-                })?;
-                messages.insert(m.into(), max);
-                entries.push((max, String::from_utf8_lossy(m).into()));
-            }
+        for (m, offset) in logged {
+            max = max
+                .checked_add(1)
+                .ok_or_else(|| Error::broken(offset, None, "trace contains too many strings"))?;
+            entries.push((max, String::from_utf8_lossy(&m).into()));
+            messages.insert(m, max);
         }
         let count = (BLOCK_REASONS.len() + STW_KINDS.len()) as u64;
         if max.checked_add(count).is_none() {
@@ -107,6 +105,16 @@ impl Strings {
             reasons,
             stw,
         })
+    }
+
+    /// No strings (for a trace whose strings Go rejects: nothing is converted).
+    pub fn empty() -> Strings {
+        Strings {
+            entries: Vec::new(),
+            messages: HashMap::default(),
+            reasons: 0,
+            stw: 0,
+        }
     }
 
     fn reason(&self, r: usize) -> u64 {
@@ -128,8 +136,6 @@ pub struct Converter<'a> {
     proc_m: HashMap<i64, i64>,
     tasks: HashMap<u64, (u64, u64)>,
     last_stw: u64,
-    /// Per event index: whether it is a system call that blocked.
-    blocked: Vec<bool>,
     /// Task names of task ends get extra-string ids.
     pub extra_strings: Vec<Box<str>>,
     extra_ids: HashMap<Box<str>, u64>,
@@ -138,23 +144,15 @@ pub struct Converter<'a> {
 }
 
 impl<'a> Converter<'a> {
-    /// A converter for the merged `events` of a trace of format `version`.
+    /// A converter for a trace of format `version` whose tasks are named by the string
+    /// ids `task_names` (`Index::task_names`), looked up in `names`.
     pub fn new(
         data: &'a [u8],
         version: u32,
         strings: Strings,
         names: HashMap<u64, Box<str>>,
-        events: &[V1Event],
+        task_names: &[u64],
     ) -> Self {
-        // Whether a syscall blocked: the next event of the same goroutine is GoSysBlock.
-        let mut blocked = vec![false; events.len()];
-        let mut next_of_g: HashMap<u64, u8> = HashMap::default();
-        for (i, e) in events.iter().enumerate().rev() {
-            if e.typ() == ev::GO_SYSCALL {
-                blocked[i] = next_of_g.get(&e.g) == Some(&ev::GO_SYS_BLOCK);
-            }
-            next_of_g.insert(e.g, e.typ());
-        }
         let mut c = Converter {
             data,
             version,
@@ -166,27 +164,15 @@ impl<'a> Converter<'a> {
             proc_m: HashMap::default(),
             tasks: HashMap::default(),
             last_stw: 0,
-            blocked,
             extra_strings: Vec::new(),
             extra_ids: HashMap::default(),
             last_ns: -1,
         };
-        // The names task ends will carry, numbered before any event goes out (the tables
-        // are shared from the first event on).
-        let mut begun: HashMap<u64, u64> = HashMap::default();
-        for e in events {
-            match e.typ() {
-                ev::USER_TASK_CREATE => {
-                    begun.insert(e.args[0], e.args[2]);
-                }
-                ev::USER_TASK_END => {
-                    if let Some(name) = begun.remove(&e.args[0]) {
-                        let name = c.names.get(&name).cloned().unwrap_or_default();
-                        c.extra(&name);
-                    }
-                }
-                _ => {}
-            }
+        // The names task ends may carry, numbered before any event goes out (the tables
+        // are shared from the first event on): those of every task the file begins.
+        for id in task_names {
+            let name = c.names.get(id).cloned().unwrap_or_default();
+            c.extra(&name);
         }
         c
     }
@@ -220,8 +206,14 @@ impl<'a> Converter<'a> {
         self.strings.stw + k
     }
 
-    /// Emits event `i` (0 to 3 converted events), with Go's 1 ns pushes.
-    pub fn convert(&mut self, i: usize, e: &V1Event, emit: &mut impl FnMut(&Event)) -> Result<()> {
+    /// Emits event `e` (0 to 3 converted events), with Go's 1 ns pushes. `blocked`: for a
+    /// system call, whether the goroutine's next event is its blocking.
+    pub fn convert(
+        &mut self,
+        e: &V1Event,
+        blocked: bool,
+        emit: &mut impl FnMut(&Event),
+    ) -> Result<()> {
         let mut out = |this: &mut Self, mut x: Event| {
             if x.time_ns <= this.last_ns {
                 x.time_ns = this.last_ns.wrapping_add(1);
@@ -357,7 +349,7 @@ impl<'a> Converter<'a> {
             }
             ev::GO_UNBLOCK => typ = EV_GO_UNBLOCK,
             ev::GO_SYSCALL => {
-                if self.blocked.get(i).copied().unwrap_or(false) {
+                if blocked {
                     typ = EV_GO_SYSCALL_BEGIN;
                     args = [0, stack, 0, 0];
                 } else {

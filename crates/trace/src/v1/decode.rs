@@ -1,4 +1,4 @@
-//! One pass over a v1 trace's bytes: the batches of each P, the string and stack tables, the frequency, timer goroutines and CPU samples; then each batch's events on demand.
+//! One pass over a v1 trace's bytes: the batches of each P, the string and stack tables, the frequency, timer goroutines, CPU samples, and what the streamed merge and conversion must know before the first event goes out; then each batch's events on demand.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -34,7 +34,8 @@ pub struct V1Event {
     /// The P of the batch (or a `fake_p`), -1 for "no P".
     pub p: i32,
     /// The file offset of the event's type byte (for errors), with the `wire::ev` type in
-    /// the top byte: every event is held until the end, so 8 bytes less per event count.
+    /// the top byte: events wait in the merge's batches and the reorder queue, so each
+    /// byte less counts.
     at: u64,
 }
 
@@ -90,6 +91,15 @@ pub struct Index {
     pub timer_goroutines: HashSet<u64>,
     /// CPU samples (time in ticks, sorted by it).
     pub cpu_samples: Vec<V1Event>,
+    /// The real exit time (ticks) of every syscall exit that states one, ascending: a
+    /// merged exit moves back to it, so events later than the earliest of these not
+    /// merged yet cannot be given out.
+    pub exit_ticks: Vec<i64>,
+    /// The distinct user log messages, in file order, with the offset of the first event
+    /// carrying each (they get string ids after the trace's own).
+    pub messages: Vec<(Box<[u8]>, u64)>,
+    /// The distinct name string ids of the tasks the trace begins, in file order.
+    pub task_names: Vec<u64>,
     /// Set when the data ends or goes bad before the end of the file: the error, and the
     /// offset of the first byte not indexed (the last batch is only indexed up to there).
     pub cut: Option<Error>,
@@ -104,6 +114,7 @@ pub fn index(data: &[u8], version: u32) -> Index {
     let mut by_p: HashMap<i32, Vec<BatchRef>> = HashMap::default();
     let mut current: Option<i32> = None;
     let mut seen_strings: HashSet<u64> = HashSet::default();
+    let mut seen = Seen::default();
     let mut c = Cursor::new(
         &data[crate::batch::HEADER_LEN..],
         crate::batch::HEADER_LEN as u64,
@@ -121,6 +132,9 @@ pub fn index(data: &[u8], version: u32) -> Index {
             }
         }
         let r = check_and_keep(&raw, &mut ix, &mut by_p, &mut current, &mut seen_strings);
+        if r.is_ok() {
+            seen.note(&raw, &mut ix);
+        }
         if let Err(e) = r {
             ix.cut = Some(e);
             break;
@@ -132,7 +146,34 @@ pub fn index(data: &[u8], version: u32) -> Index {
     procs.sort_unstable_by_key(|(p, _)| *p);
     ix.procs = procs;
     ix.cpu_samples.sort_by_key(|e| e.ts);
+    ix.exit_ticks.sort_unstable();
     ix
+}
+
+/// What the index pass has seen of log messages and task names, to keep them distinct.
+#[derive(Default)]
+struct Seen {
+    messages: HashSet<Box<[u8]>>,
+    task_names: HashSet<u64>,
+}
+
+impl Seen {
+    /// Notes what the streamed conversion needs of an event the index accepted.
+    fn note(&mut self, raw: &Raw<'_>, ix: &mut Index) {
+        match raw.typ {
+            // Raw arguments: tick delta, g, seq, real exit ticks.
+            ev::GO_SYS_EXIT if raw.args[3] != 0 => ix.exit_ticks.push(raw.args[3] as i64),
+            ev::USER_LOG if !self.messages.contains(raw.text) => {
+                self.messages.insert(raw.text.into());
+                ix.messages.push((raw.text.into(), raw.offset));
+            }
+            // Tick delta, task id, parent id, name id, stack.
+            ev::USER_TASK_CREATE if self.task_names.insert(raw.args[3]) => {
+                ix.task_names.push(raw.args[3]);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn check_and_keep(
@@ -275,15 +316,6 @@ impl ProcCursor {
         }
     }
 
-    /// The events (upper bound) of the batches not decoded yet.
-    pub fn events(&self) -> usize {
-        self.batches
-            .as_slice()
-            .iter()
-            .map(|b| b.events as usize)
-            .sum()
-    }
-
     /// Decodes the next batch's events into `out` (cleared first); `Ok(false)` when there
     /// are no batches left. Stops at `end`, where the index stopped.
     pub fn next_batch(
@@ -371,7 +403,7 @@ mod tests {
 
     #[test]
     fn events_stay_small_and_keep_type_and_offset() {
-        // Every event of a v1 trace is held until the end.
+        // Events wait in batches and queues: they stay small.
         assert_eq!(std::mem::size_of::<V1Event>(), 56);
         let mut e = V1Event::new(ev::GO_START_LOCAL, (1 << 40) + 7);
         assert_eq!((e.typ(), e.offset()), (ev::GO_START_LOCAL, (1 << 40) + 7));
