@@ -115,14 +115,32 @@ pub fn index(data: &[u8], version: u32) -> Index {
     let mut current: Option<i32> = None;
     let mut seen_strings: HashSet<u64> = HashSet::default();
     let mut seen = Seen::default();
-    let mut c = Cursor::new(
-        &data[crate::batch::HEADER_LEN..],
-        crate::batch::HEADER_LEN as u64,
-        None,
-    );
     let mut raw = Raw::default();
-    let mut end = crate::batch::HEADER_LEN;
-    loop {
+    let mut pos = crate::batch::HEADER_LEN.min(data.len());
+    // Plain events read since the last other one, not yet counted in their batch.
+    let mut plain: u32 = 0;
+    let count = |by_p: &mut HashMap<i32, Vec<BatchRef>>, current: Option<i32>, n: &mut u32| {
+        if let Some(b) = current
+            .and_then(|p| by_p.get_mut(&p))
+            .and_then(|v| v.last_mut())
+        {
+            b.events = b.events.saturating_add(*n);
+        }
+        *n = 0;
+    };
+    while pos < data.len() {
+        // Most events need nothing but counting.
+        if current.is_some() {
+            if let Some(p) = wire::next_plain(data, pos, version) {
+                if !matters_to_the_index(p.typ) {
+                    plain += 1;
+                    pos = p.end;
+                    continue;
+                }
+            }
+        }
+        count(&mut by_p, current, &mut plain);
+        let mut c = Cursor::new(&data[pos..], pos as u64, None);
         match wire::next(&mut c, version, &mut raw) {
             Ok(true) => {}
             Ok(false) => break,
@@ -132,15 +150,15 @@ pub fn index(data: &[u8], version: u32) -> Index {
             }
         }
         let r = check_and_keep(&raw, &mut ix, &mut by_p, &mut current, &mut seen_strings);
-        if r.is_ok() {
-            seen.note(&raw, &mut ix);
-        }
         if let Err(e) = r {
             ix.cut = Some(e);
             break;
         }
-        end = c.offset() as usize;
+        seen.note(&raw, &mut ix);
+        pos = c.offset() as usize;
     }
+    count(&mut by_p, current, &mut plain);
+    let end = pos;
     ix.end = end;
     let mut procs: Vec<_> = by_p.into_iter().collect();
     procs.sort_unstable_by_key(|(p, _)| *p);
@@ -148,6 +166,19 @@ pub fn index(data: &[u8], version: u32) -> Index {
     ix.cpu_samples.sort_by_key(|e| e.ts);
     ix.exit_ticks.sort_unstable();
     ix
+}
+
+/// Whether the index pass keeps something of a plain event of type `typ` (else it only
+/// counts it).
+fn matters_to_the_index(typ: u8) -> bool {
+    matches!(
+        typ,
+        ev::FREQUENCY
+            | ev::TIMER_GOROUTINE
+            | ev::CPU_SAMPLE
+            | ev::GO_SYS_EXIT
+            | ev::USER_TASK_CREATE
+    )
 }
 
 /// What the index pass has seen of log messages and task names, to keep them distinct.
@@ -331,61 +362,92 @@ impl ProcCursor {
         };
         out.reserve(b.events as usize);
         let end = end.max(b.offset).min(data.len());
-        let mut c = Cursor::new(&data[b.offset..end], b.offset as u64, None);
+        let within = &data[..end];
         let mut raw = Raw::default();
         let mut last_ts: i64 = 0;
         let mut header = false;
-        while wire::next(&mut c, version, &mut raw)? {
-            match raw.typ {
-                ev::BATCH => {
-                    if header {
+        let mut pos = b.offset;
+        loop {
+            let offset = pos as u64;
+            let (typ, args, text) = match wire::next_plain(within, pos, version) {
+                Some(p) => {
+                    pos = p.end;
+                    (p.typ, p.args, None)
+                }
+                None => {
+                    let mut c = Cursor::new(&within[pos..], offset, None);
+                    if !wire::next(&mut c, version, &mut raw)? {
                         break;
                     }
-                    header = true;
-                    last_ts = raw.args[1] as i64;
-                    continue;
+                    pos = c.offset() as usize;
+                    match raw.typ {
+                        ev::BATCH => {
+                            if header {
+                                break;
+                            }
+                            header = true;
+                            last_ts = raw.args[1] as i64;
+                            continue;
+                        }
+                        ev::STRING | ev::STACK => continue,
+                        _ => {}
+                    }
+                    (raw.typ, [0; 5], Some(&raw))
                 }
-                ev::STRING | ev::CPU_SAMPLE | ev::FREQUENCY | ev::TIMER_GOROUTINE | ev::STACK => {
-                    continue;
-                }
-                _ => {}
-            }
-            let desc = &DESCS[raw.typ as usize];
-            let mut e = V1Event {
-                p: self.p,
-                g: self.last_g,
-                ..V1Event::new(raw.typ, raw.offset)
             };
-            e.ts = last_ts.wrapping_add(raw.args[0] as i64);
-            last_ts = e.ts;
-            let rest = &raw.args[1..];
-            let (plain, stack) = if desc.stack {
-                (&rest[..rest.len() - 1], rest.last().copied())
-            } else {
-                (rest, None)
+            if matches!(typ, ev::CPU_SAMPLE | ev::FREQUENCY | ev::TIMER_GOROUTINE) {
+                continue;
+            }
+            let args: &[u64] = match text {
+                Some(r) => &r.args,
+                None => &args[..DESCS[typ as usize].wire_args()],
             };
-            e.args[..plain.len()].copy_from_slice(plain);
-            e.stack = stack.unwrap_or(0) as u32;
-            match raw.typ {
-                ev::GO_START | ev::GO_START_LOCAL | ev::GO_START_LABEL => {
-                    self.last_g = e.args[0];
-                    e.g = e.args[0];
-                }
-                ev::GO_END | ev::GO_STOP | ev::GO_SCHED | ev::GO_PREEMPT | ev::GO_SYS_BLOCK => {
-                    self.last_g = 0
-                }
-                t if wire::is_block(t) => self.last_g = 0,
-                ev::GO_SYS_EXIT | ev::GO_WAITING | ev::GO_IN_SYSCALL => e.g = e.args[0],
-                _ => {}
-            }
-            if raw.typ == ev::USER_LOG {
-                // The message stays in the file: args[2] (after task and key) says where.
-                let start = raw.text.as_ptr() as usize - data.as_ptr() as usize;
-                e.args[2] = ((start as u64) << 20) | raw.text.len() as u64;
-            }
+            let e = self.event(typ, offset, args, &mut last_ts);
             out.push(e);
+            if typ == ev::USER_LOG {
+                if let (Some(e), Some(r)) = (out.last_mut(), text) {
+                    // The message stays in the file: args[2] (after task and key) says where.
+                    let start = r.text.as_ptr() as usize - data.as_ptr() as usize;
+                    e.args[2] = ((start as u64) << 20) | r.text.len() as u64;
+                }
+            }
         }
         Ok(true)
+    }
+
+    /// The event of type `typ` at `offset` with wire arguments `args` (tick delta first),
+    /// after the one at `last_ts`.
+    #[inline]
+    fn event(&mut self, typ: u8, offset: u64, args: &[u64], last_ts: &mut i64) -> V1Event {
+        let desc = &DESCS[typ as usize];
+        let mut e = V1Event {
+            p: self.p,
+            g: self.last_g,
+            ..V1Event::new(typ, offset)
+        };
+        e.ts = last_ts.wrapping_add(args[0] as i64);
+        *last_ts = e.ts;
+        let rest = &args[1..];
+        let (plain, stack) = if desc.stack {
+            (&rest[..rest.len() - 1], rest.last().copied())
+        } else {
+            (rest, None)
+        };
+        e.args[..plain.len()].copy_from_slice(plain);
+        e.stack = stack.unwrap_or(0) as u32;
+        match typ {
+            ev::GO_START | ev::GO_START_LOCAL | ev::GO_START_LABEL => {
+                self.last_g = e.args[0];
+                e.g = e.args[0];
+            }
+            ev::GO_END | ev::GO_STOP | ev::GO_SCHED | ev::GO_PREEMPT | ev::GO_SYS_BLOCK => {
+                self.last_g = 0
+            }
+            t if wire::is_block(t) => self.last_g = 0,
+            ev::GO_SYS_EXIT | ev::GO_WAITING | ev::GO_IN_SYSCALL => e.g = e.args[0],
+            _ => {}
+        }
+        e
     }
 }
 
