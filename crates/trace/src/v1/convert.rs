@@ -8,6 +8,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{V1Event, log_message};
+use super::merge::ByP;
 use super::wire::{DESCS, ev, is_block};
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE};
@@ -133,7 +134,7 @@ pub struct Converter<'a> {
     pre_init: bool,
     created_pre_init: HashSet<u64>,
     seen_procs: HashSet<i64>,
-    proc_m: HashMap<i64, i64>,
+    proc_m: ByP<i64>,
     tasks: HashMap<u64, (u64, u64)>,
     last_stw: u64,
     /// Task names of task ends get extra-string ids.
@@ -161,7 +162,7 @@ impl<'a> Converter<'a> {
             pre_init: true,
             created_pre_init: HashSet::default(),
             seen_procs: HashSet::default(),
-            proc_m: HashMap::default(),
+            proc_m: ByP::new(),
             tasks: HashMap::default(),
             last_stw: 0,
             extra_strings: Vec::new(),
@@ -224,13 +225,13 @@ impl<'a> Converter<'a> {
         let p = e.p as i64;
         let m_of = |this: &Self| {
             if e.p != -1 && e.typ() != ev::CPU_SAMPLE {
-                this.proc_m.get(&p).copied().unwrap_or(NONE)
+                this.proc_m.get(p as u64).copied().unwrap_or(NONE)
             } else {
                 NONE
             }
         };
         // Go's "M of the P, 0 if none" for the events it builds by hand.
-        let m_or_zero = |this: &Self| this.proc_m.get(&p).copied().unwrap_or(0);
+        let m_or_zero = |this: &Self| this.proc_m.get(p as u64).copied().unwrap_or(0);
         let g = if e.g == 0 { NONE } else { e.g as i64 };
         let a = [e.args[0], e.args[1], e.args[2], 0];
         let stack = e.stack as u64;
@@ -262,7 +263,7 @@ impl<'a> Converter<'a> {
             ev::PROC_START | ev::PROC_STOP => {
                 let start = e.typ() == ev::PROC_START;
                 if start {
-                    self.proc_m.insert(p, a[0] as i64);
+                    *self.proc_m.entry(p as u64) = a[0] as i64;
                 }
                 if self.seen_procs.insert(p) {
                     // The first event of a P states its status.
@@ -438,7 +439,7 @@ impl<'a> Converter<'a> {
         }
         let m = m_of(self);
         if e.typ() == ev::PROC_STOP {
-            self.proc_m.remove(&p);
+            self.proc_m.remove(p as u64);
         }
         out(
             self,

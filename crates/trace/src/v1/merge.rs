@@ -573,8 +573,8 @@ fn f64_to_i64(x: f64) -> i64 {
 /// GC begins the GC's fake P, network unblocks the netpoller's, and drop stack ids that
 /// name no stack.
 pub struct Checker {
-    gs: Dense<G>,
-    ps: HashMap<i32, P>,
+    gs: ByG<G>,
+    ps: ByP<P>,
     tasks: HashSet<u64>,
     regions: HashMap<u64, Vec<(u64, u64)>>,
     in_gc: bool,
@@ -595,14 +595,15 @@ struct P {
     sweeping: bool,
 }
 
-/// A map from goroutine id, a vector for the small dense ids the runtime gives.
-struct Dense<V> {
+/// A map from goroutine or P id: a vector for ids below `N` (the runtime gives small,
+/// dense ids), a hash map for the others.
+pub(super) struct Dense<V, const N: u64> {
     dense: Vec<Option<V>>,
     sparse: HashMap<u64, V>,
 }
 
-impl<V: Copy + Default> Dense<V> {
-    fn new() -> Self {
+impl<V: Copy + Default, const N: u64> Dense<V, N> {
+    pub(super) fn new() -> Self {
         Dense {
             dense: Vec::new(),
             sparse: HashMap::default(),
@@ -610,8 +611,8 @@ impl<V: Copy + Default> Dense<V> {
     }
 
     #[inline]
-    fn get(&self, k: u64) -> Option<&V> {
-        if k < DENSE_GS {
+    pub(super) fn get(&self, k: u64) -> Option<&V> {
+        if k < N {
             self.dense.get(k as usize).and_then(|v| v.as_ref())
         } else {
             self.sparse.get(&k)
@@ -620,8 +621,8 @@ impl<V: Copy + Default> Dense<V> {
 
     /// The value of `k`, made the default first if `k` has none.
     #[inline]
-    fn entry(&mut self, k: u64) -> &mut V {
-        if k < DENSE_GS {
+    pub(super) fn entry(&mut self, k: u64) -> &mut V {
+        if k < N {
             let i = k as usize;
             if i >= self.dense.len() {
                 self.dense.resize(i + 1, None);
@@ -631,7 +632,23 @@ impl<V: Copy + Default> Dense<V> {
             self.sparse.entry(k).or_default()
         }
     }
+
+    #[inline]
+    pub(super) fn remove(&mut self, k: u64) {
+        if k < N {
+            if let Some(v) = self.dense.get_mut(k as usize) {
+                *v = None;
+            }
+        } else {
+            self.sparse.remove(&k);
+        }
+    }
 }
+
+/// Goroutines by id.
+type ByG<V> = Dense<V, DENSE_GS>;
+/// Ps by id (as u64: "no P" and the fake Ps go to the map).
+pub(super) type ByP<V> = Dense<V, 4096>;
 
 impl Default for Checker {
     fn default() -> Self {
@@ -642,14 +659,14 @@ impl Default for Checker {
 impl Checker {
     /// The checks' state before the first event (goroutine 0 running).
     pub fn new() -> Self {
-        let mut gs = Dense::new();
+        let mut gs = ByG::new();
         *gs.entry(0) = G {
             status: Status::Running,
             ..G::default()
         };
         Checker {
             gs,
-            ps: HashMap::default(),
+            ps: ByP::new(),
             tasks: HashSet::default(),
             regions: HashMap::default(),
             in_gc: false,
@@ -671,37 +688,36 @@ impl Checker {
         let off = e.offset();
         let fail = |what: String| Err(Error::broken(off, None, what));
         let name = DESCS[e.typ() as usize].name;
-        let running =
-            |gs: &Dense<G>, ps: &HashMap<i32, P>, e: &V1Event, g0: bool| -> Option<String> {
-                let g = gs.get(e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
-                if g.status != Status::Running {
-                    return Some(format!(
-                        "g {} is not running while {name} (time {})",
-                        e.g, e.ts
-                    ));
-                }
-                if p.g != e.g {
-                    return Some(format!(
-                        "p {} is not running g {} while {name} (time {})",
-                        e.p, e.g, e.ts
-                    ));
-                }
-                if !g0 && e.g == 0 {
-                    return Some(format!("g 0 did {name} (time {})", e.ts));
-                }
-                None
-            };
+        let running = |gs: &ByG<G>, ps: &ByP<P>, e: &V1Event, g0: bool| -> Option<String> {
+            let g = gs.get(e.g).copied().unwrap_or_default();
+            let p = ps.get(e.p as u64).copied().unwrap_or_default();
+            if g.status != Status::Running {
+                return Some(format!(
+                    "g {} is not running while {name} (time {})",
+                    e.g, e.ts
+                ));
+            }
+            if p.g != e.g {
+                return Some(format!(
+                    "p {} is not running g {} while {name} (time {})",
+                    e.p, e.g, e.ts
+                ));
+            }
+            if !g0 && e.g == 0 {
+                return Some(format!("g 0 did {name} (time {})", e.ts));
+            }
+            None
+        };
         match e.typ() {
             ev::PROC_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if p.running {
                     return fail(format!("p {} is running before start (time {})", e.p, e.ts));
                 }
                 p.running = true;
             }
             ev::PROC_STOP => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if !p.running {
                     return fail(format!(
                         "p {} is not running before stop (time {})",
@@ -748,7 +764,7 @@ impl Checker {
                 *in_stw = false;
             }
             ev::GC_SWEEP_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if p.sweeping {
                     return fail(format!(
                         "previous sweeping is not ended before a new one (time {})",
@@ -758,7 +774,7 @@ impl Checker {
                 p.sweeping = true;
             }
             ev::GC_SWEEP_DONE => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if !p.sweeping {
                     return fail(format!("bogus sweeping end (time {})", e.ts));
                 }
@@ -795,7 +811,7 @@ impl Checker {
             }
             ev::GO_START | ev::GO_START_LABEL => {
                 let g = gs.get(e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let p = ps.get(e.p as u64).copied().unwrap_or_default();
                 if g.status != Status::Runnable {
                     return fail(format!(
                         "g {} is not runnable before start (time {})",
@@ -814,14 +830,14 @@ impl Checker {
                 if let Some(s) = g.created_stack.take() {
                     e.stack = s as u32;
                 }
-                ps.entry(e.p).or_default().g = e.g;
+                ps.entry(e.p as u64).g = e.g;
             }
             ev::GO_END | ev::GO_STOP => {
                 if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
                 gs.entry(e.g).status = Status::Dead;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
                 if e.typ() == ev::GO_END {
                     regions.remove(&e.g);
                 }
@@ -833,11 +849,11 @@ impl Checker {
                 let g = gs.entry(e.g);
                 g.status = Status::Runnable;
                 g.blocked_on_net = false;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::GO_UNBLOCK => {
                 let g = gs.get(e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let p = ps.get(e.p as u64).copied().unwrap_or_default();
                 if g.status != Status::Running {
                     return fail(format!(
                         "g {} is not running while unpark (time {})",
@@ -874,7 +890,7 @@ impl Checker {
                     return fail(m);
                 }
                 gs.entry(e.g).status = Status::Waiting;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::GO_SYS_EXIT => {
                 let g = gs.entry(e.g);
@@ -894,7 +910,7 @@ impl Checker {
                 let g = gs.entry(e.g);
                 g.status = Status::Waiting;
                 g.blocked_on_net = e.typ() == ev::GO_BLOCK_NET;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::USER_TASK_CREATE => {
                 let fresh = tasks.insert(e.args[0]);

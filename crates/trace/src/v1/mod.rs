@@ -101,14 +101,16 @@ pub fn read(
         checker: merge::Checker::new(),
         stacks: &tables.stacks,
         lookahead: Lookahead::default(),
-        conv,
-        tables: &tables,
-        emit,
-        converting: strings_error.is_none(),
+        to: Emitter {
+            conv,
+            tables: &tables,
+            emit,
+            converting: strings_error.is_none(),
+            error: None,
+        },
         checking: true,
         passed: 0,
         check_error: None,
-        convert_error: None,
     };
     let discard = AtomicBool::new(false);
     let end = if parallel {
@@ -150,7 +152,7 @@ pub fn read(
     if cancel.load(Ordering::Relaxed) {
         return Err(cancelled(read_bytes));
     }
-    if let Some(e) = out.convert_error.take() {
+    if let Some(e) = out.to.error.take() {
         return Ok(Read {
             complete: false,
             read_bytes,
@@ -158,8 +160,8 @@ pub fn read(
         });
     }
     let n = if out.passed == 0 { 1 } else { 2 };
-    let last_ns = out.conv.last_ns;
-    (out.emit)(&sync(n, last_ns.wrapping_add(1)), &tables);
+    let last_ns = out.to.conv.last_ns;
+    (out.to.emit)(&sync(n, last_ns.wrapping_add(1)), &tables);
     Ok(Read {
         complete: cut.is_none(),
         read_bytes,
@@ -332,18 +334,37 @@ struct Output<'t, 'e> {
     checker: merge::Checker,
     stacks: &'t crate::generation::IdTable<(u32, u32)>,
     lookahead: Lookahead,
+    to: Emitter<'t, 'e>,
+    /// Whether events are still checked (not after the first that fails).
+    checking: bool,
+    /// Events that passed the checks.
+    passed: u64,
+    check_error: Option<Error>,
+}
+
+/// The conversion and the sink.
+struct Emitter<'t, 'e> {
     conv: convert::Converter<'t>,
     tables: &'t Arc<Tables>,
     emit: &'e mut dyn FnMut(&Event, &Arc<Tables>),
     /// Whether events are still converted (not after a conversion error, nor when the
     /// tables could not be made).
     converting: bool,
-    /// Whether events are still checked (not after the first that fails).
-    checking: bool,
-    /// Events that passed the checks.
-    passed: u64,
-    check_error: Option<Error>,
-    convert_error: Option<Error>,
+    error: Option<Error>,
+}
+
+impl Emitter<'_, '_> {
+    #[inline]
+    fn convert(&mut self, e: &V1Event, blocked: bool) {
+        if !self.converting {
+            return;
+        }
+        let (tables, emit) = (self.tables, &mut self.emit);
+        if let Err(err) = self.conv.convert(e, blocked, &mut |ev| emit(ev, tables)) {
+            self.error = Some(err);
+            self.converting = false;
+        }
+    }
 }
 
 impl Output<'_, '_> {
@@ -368,6 +389,7 @@ impl Output<'_, '_> {
         }
     }
 
+    #[inline]
     fn check(&mut self, mut e: V1Event) {
         self.clock.apply(&mut e);
         let stacks = self.stacks;
@@ -379,24 +401,13 @@ impl Output<'_, '_> {
             self.checking = false;
             return;
         }
-        if self.passed == 0 && self.converting {
-            (self.emit)(&sync(1, e.ts.wrapping_sub(1)), self.tables);
+        if self.passed == 0 && self.to.converting {
+            (self.to.emit)(&sync(1, e.ts.wrapping_sub(1)), self.to.tables);
         }
         self.passed += 1;
-        let mut lookahead = std::mem::take(&mut self.lookahead);
-        lookahead.push(e, &mut |e, blocked| self.convert(e, blocked));
-        self.lookahead = lookahead;
-    }
-
-    fn convert(&mut self, e: &V1Event, blocked: bool) {
-        if !self.converting {
-            return;
-        }
-        let (tables, emit) = (self.tables, &mut self.emit);
-        if let Err(err) = self.conv.convert(e, blocked, &mut |ev| emit(ev, tables)) {
-            self.convert_error = Some(err);
-            self.converting = false;
-        }
+        let to = &mut self.to;
+        self.lookahead
+            .push(e, &mut |e, blocked| to.convert(e, blocked));
     }
 
     /// No more events: those waiting go out.
@@ -407,9 +418,9 @@ impl Output<'_, '_> {
             };
             self.check(e);
         }
-        let mut lookahead = std::mem::take(&mut self.lookahead);
-        lookahead.finish(&mut |e, blocked| self.convert(e, blocked));
-        self.lookahead = lookahead;
+        let to = &mut self.to;
+        self.lookahead
+            .finish(&mut |e, blocked| to.convert(e, blocked));
     }
 }
 
