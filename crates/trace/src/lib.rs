@@ -461,7 +461,7 @@ fn order_all(
 ) -> Result<Outcome> {
     let version = batch::read_header(data)?;
     if version.is_v1() {
-        return read_v1(data, version, cancel, out, release);
+        return read_v1(data, version, opts.parallel, cancel, out, release);
     }
     let scan = batch::scan_releasing(data, release)?;
     release(0..data.len());
@@ -525,9 +525,11 @@ fn order_all(
 }
 
 /// Reads a v1 trace (Go 1.11–1.21) into `out`: one generation, as Go's reader makes it.
+/// With `parallel`, its merge runs on a thread of its own.
 fn read_v1(
     data: &[u8],
     version: Version,
+    parallel: bool,
     cancel: &AtomicBool,
     out: &mut impl Out,
     release: Release<'_>,
@@ -537,7 +539,7 @@ fn read_v1(
         ticks: (0, 0),
     });
     let mut tables: Option<Arc<Tables>> = None;
-    let read = v1::read(data, version.0, cancel, &mut |ev, t| {
+    let read = v1::read(data, version.0, parallel, cancel, &mut |ev, t| {
         if tables.is_none() {
             tables = Some(Arc::clone(t));
         }

@@ -8,6 +8,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::decode::{V1Event, log_message};
+use super::merge::ByP;
 use super::wire::{DESCS, ev, is_block};
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE};
@@ -77,20 +78,18 @@ pub struct Strings {
 }
 
 impl Strings {
-    /// Numbers the log messages of `events` and the conversion's strings after `trace`'s.
-    pub fn new(trace: Vec<(u64, Box<str>)>, data: &[u8], events: &[V1Event]) -> Result<Strings> {
+    /// Numbers the log messages (`Index::messages`: distinct, in file order, each with the
+    /// offset of its first event) and the conversion's strings after `trace`'s.
+    pub fn new(trace: Vec<(u64, Box<str>)>, logged: Vec<(Box<[u8]>, u64)>) -> Result<Strings> {
         let mut max = trace.iter().map(|e| e.0).max().unwrap_or(0);
         let mut entries = trace;
         let mut messages: HashMap<Box<[u8]>, u64> = HashMap::default();
-        for e in events.iter().filter(|e| e.typ() == ev::USER_LOG) {
-            let m = log_message(data, e.args[2]);
-            if !messages.contains_key(m) {
-                max = max.checked_add(1).ok_or_else(|| {
-                    Error::broken(e.offset(), None, "trace contains too many strings")
-                })?;
-                messages.insert(m.into(), max);
-                entries.push((max, String::from_utf8_lossy(m).into()));
-            }
+        for (m, offset) in logged {
+            max = max
+                .checked_add(1)
+                .ok_or_else(|| Error::broken(offset, None, "trace contains too many strings"))?;
+            entries.push((max, String::from_utf8_lossy(&m).into()));
+            messages.insert(m, max);
         }
         let count = (BLOCK_REASONS.len() + STW_KINDS.len()) as u64;
         if max.checked_add(count).is_none() {
@@ -109,6 +108,16 @@ impl Strings {
         })
     }
 
+    /// No strings (for a trace whose strings Go rejects: nothing is converted).
+    pub fn empty() -> Strings {
+        Strings {
+            entries: Vec::new(),
+            messages: HashMap::default(),
+            reasons: 0,
+            stw: 0,
+        }
+    }
+
     fn reason(&self, r: usize) -> u64 {
         self.reasons + r as u64
     }
@@ -125,11 +134,9 @@ pub struct Converter<'a> {
     pre_init: bool,
     created_pre_init: HashSet<u64>,
     seen_procs: HashSet<i64>,
-    proc_m: HashMap<i64, i64>,
+    proc_m: ByP<i64>,
     tasks: HashMap<u64, (u64, u64)>,
     last_stw: u64,
-    /// Per event index: whether it is a system call that blocked.
-    blocked: Vec<bool>,
     /// Task names of task ends get extra-string ids.
     pub extra_strings: Vec<Box<str>>,
     extra_ids: HashMap<Box<str>, u64>,
@@ -138,23 +145,15 @@ pub struct Converter<'a> {
 }
 
 impl<'a> Converter<'a> {
-    /// A converter for the merged `events` of a trace of format `version`.
+    /// A converter for a trace of format `version` whose tasks are named by the string
+    /// ids `task_names` (`Index::task_names`), looked up in `names`.
     pub fn new(
         data: &'a [u8],
         version: u32,
         strings: Strings,
         names: HashMap<u64, Box<str>>,
-        events: &[V1Event],
+        task_names: &[u64],
     ) -> Self {
-        // Whether a syscall blocked: the next event of the same goroutine is GoSysBlock.
-        let mut blocked = vec![false; events.len()];
-        let mut next_of_g: HashMap<u64, u8> = HashMap::default();
-        for (i, e) in events.iter().enumerate().rev() {
-            if e.typ() == ev::GO_SYSCALL {
-                blocked[i] = next_of_g.get(&e.g) == Some(&ev::GO_SYS_BLOCK);
-            }
-            next_of_g.insert(e.g, e.typ());
-        }
         let mut c = Converter {
             data,
             version,
@@ -163,30 +162,18 @@ impl<'a> Converter<'a> {
             pre_init: true,
             created_pre_init: HashSet::default(),
             seen_procs: HashSet::default(),
-            proc_m: HashMap::default(),
+            proc_m: ByP::new(),
             tasks: HashMap::default(),
             last_stw: 0,
-            blocked,
             extra_strings: Vec::new(),
             extra_ids: HashMap::default(),
             last_ns: -1,
         };
-        // The names task ends will carry, numbered before any event goes out (the tables
-        // are shared from the first event on).
-        let mut begun: HashMap<u64, u64> = HashMap::default();
-        for e in events {
-            match e.typ() {
-                ev::USER_TASK_CREATE => {
-                    begun.insert(e.args[0], e.args[2]);
-                }
-                ev::USER_TASK_END => {
-                    if let Some(name) = begun.remove(&e.args[0]) {
-                        let name = c.names.get(&name).cloned().unwrap_or_default();
-                        c.extra(&name);
-                    }
-                }
-                _ => {}
-            }
+        // The names task ends may carry, numbered before any event goes out (the tables
+        // are shared from the first event on): those of every task the file begins.
+        for id in task_names {
+            let name = c.names.get(id).cloned().unwrap_or_default();
+            c.extra(&name);
         }
         c
     }
@@ -220,8 +207,14 @@ impl<'a> Converter<'a> {
         self.strings.stw + k
     }
 
-    /// Emits event `i` (0 to 3 converted events), with Go's 1 ns pushes.
-    pub fn convert(&mut self, i: usize, e: &V1Event, emit: &mut impl FnMut(&Event)) -> Result<()> {
+    /// Emits event `e` (0 to 3 converted events), with Go's 1 ns pushes. `blocked`: for a
+    /// system call, whether the goroutine's next event is its blocking.
+    pub fn convert(
+        &mut self,
+        e: &V1Event,
+        blocked: bool,
+        emit: &mut impl FnMut(&Event),
+    ) -> Result<()> {
         let mut out = |this: &mut Self, mut x: Event| {
             if x.time_ns <= this.last_ns {
                 x.time_ns = this.last_ns.wrapping_add(1);
@@ -232,13 +225,13 @@ impl<'a> Converter<'a> {
         let p = e.p as i64;
         let m_of = |this: &Self| {
             if e.p != -1 && e.typ() != ev::CPU_SAMPLE {
-                this.proc_m.get(&p).copied().unwrap_or(NONE)
+                this.proc_m.get(p as u64).copied().unwrap_or(NONE)
             } else {
                 NONE
             }
         };
         // Go's "M of the P, 0 if none" for the events it builds by hand.
-        let m_or_zero = |this: &Self| this.proc_m.get(&p).copied().unwrap_or(0);
+        let m_or_zero = |this: &Self| this.proc_m.get(p as u64).copied().unwrap_or(0);
         let g = if e.g == 0 { NONE } else { e.g as i64 };
         let a = [e.args[0], e.args[1], e.args[2], 0];
         let stack = e.stack as u64;
@@ -270,7 +263,7 @@ impl<'a> Converter<'a> {
             ev::PROC_START | ev::PROC_STOP => {
                 let start = e.typ() == ev::PROC_START;
                 if start {
-                    self.proc_m.insert(p, a[0] as i64);
+                    *self.proc_m.entry(p as u64) = a[0] as i64;
                 }
                 if self.seen_procs.insert(p) {
                     // The first event of a P states its status.
@@ -357,7 +350,7 @@ impl<'a> Converter<'a> {
             }
             ev::GO_UNBLOCK => typ = EV_GO_UNBLOCK,
             ev::GO_SYSCALL => {
-                if self.blocked.get(i).copied().unwrap_or(false) {
+                if blocked {
                     typ = EV_GO_SYSCALL_BEGIN;
                     args = [0, stack, 0, 0];
                 } else {
@@ -446,7 +439,7 @@ impl<'a> Converter<'a> {
         }
         let m = m_of(self);
         if e.typ() == ev::PROC_STOP {
-            self.proc_m.remove(&p);
+            self.proc_m.remove(p as u64);
         }
         out(
             self,

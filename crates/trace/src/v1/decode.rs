@@ -1,4 +1,4 @@
-//! One pass over a v1 trace's bytes: the batches of each P, the string and stack tables, the frequency, timer goroutines and CPU samples; then each batch's events on demand.
+//! One pass over a v1 trace's bytes: the batches of each P, the string and stack tables, the frequency, timer goroutines, CPU samples, and what the streamed merge and conversion must know before the first event goes out; then each batch's events on demand.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -34,7 +34,8 @@ pub struct V1Event {
     /// The P of the batch (or a `fake_p`), -1 for "no P".
     pub p: i32,
     /// The file offset of the event's type byte (for errors), with the `wire::ev` type in
-    /// the top byte: every event is held until the end, so 8 bytes less per event count.
+    /// the top byte: events wait in the merge's batches and the reorder queue, so each
+    /// byte less counts.
     at: u64,
 }
 
@@ -90,6 +91,15 @@ pub struct Index {
     pub timer_goroutines: HashSet<u64>,
     /// CPU samples (time in ticks, sorted by it).
     pub cpu_samples: Vec<V1Event>,
+    /// The real exit time (ticks) of every syscall exit that states one, ascending: a
+    /// merged exit moves back to it, so events later than the earliest of these not
+    /// merged yet cannot be given out.
+    pub exit_ticks: Vec<i64>,
+    /// The distinct user log messages, in file order, with the offset of the first event
+    /// carrying each (they get string ids after the trace's own).
+    pub messages: Vec<(Box<[u8]>, u64)>,
+    /// The distinct name string ids of the tasks the trace begins, in file order.
+    pub task_names: Vec<u64>,
     /// Set when the data ends or goes bad before the end of the file: the error, and the
     /// offset of the first byte not indexed (the last batch is only indexed up to there).
     pub cut: Option<Error>,
@@ -104,14 +114,33 @@ pub fn index(data: &[u8], version: u32) -> Index {
     let mut by_p: HashMap<i32, Vec<BatchRef>> = HashMap::default();
     let mut current: Option<i32> = None;
     let mut seen_strings: HashSet<u64> = HashSet::default();
-    let mut c = Cursor::new(
-        &data[crate::batch::HEADER_LEN..],
-        crate::batch::HEADER_LEN as u64,
-        None,
-    );
+    let mut seen = Seen::default();
     let mut raw = Raw::default();
-    let mut end = crate::batch::HEADER_LEN;
-    loop {
+    let mut pos = crate::batch::HEADER_LEN.min(data.len());
+    // Plain events read since the last other one, not yet counted in their batch.
+    let mut plain: u32 = 0;
+    let count = |by_p: &mut HashMap<i32, Vec<BatchRef>>, current: Option<i32>, n: &mut u32| {
+        if let Some(b) = current
+            .and_then(|p| by_p.get_mut(&p))
+            .and_then(|v| v.last_mut())
+        {
+            b.events = b.events.saturating_add(*n);
+        }
+        *n = 0;
+    };
+    while pos < data.len() {
+        // Most events need nothing but counting.
+        if current.is_some() {
+            if let Some(p) = wire::next_plain(data, pos, version) {
+                if !matters_to_the_index(p.typ) {
+                    plain += 1;
+                    pos = p.end;
+                    continue;
+                }
+            }
+        }
+        count(&mut by_p, current, &mut plain);
+        let mut c = Cursor::new(&data[pos..], pos as u64, None);
         match wire::next(&mut c, version, &mut raw) {
             Ok(true) => {}
             Ok(false) => break,
@@ -125,14 +154,57 @@ pub fn index(data: &[u8], version: u32) -> Index {
             ix.cut = Some(e);
             break;
         }
-        end = c.offset() as usize;
+        seen.note(&raw, &mut ix);
+        pos = c.offset() as usize;
     }
+    count(&mut by_p, current, &mut plain);
+    let end = pos;
     ix.end = end;
     let mut procs: Vec<_> = by_p.into_iter().collect();
     procs.sort_unstable_by_key(|(p, _)| *p);
     ix.procs = procs;
     ix.cpu_samples.sort_by_key(|e| e.ts);
+    ix.exit_ticks.sort_unstable();
     ix
+}
+
+/// Whether the index pass keeps something of a plain event of type `typ` (else it only
+/// counts it).
+fn matters_to_the_index(typ: u8) -> bool {
+    matches!(
+        typ,
+        ev::FREQUENCY
+            | ev::TIMER_GOROUTINE
+            | ev::CPU_SAMPLE
+            | ev::GO_SYS_EXIT
+            | ev::USER_TASK_CREATE
+    )
+}
+
+/// What the index pass has seen of log messages and task names, to keep them distinct.
+#[derive(Default)]
+struct Seen {
+    messages: HashSet<Box<[u8]>>,
+    task_names: HashSet<u64>,
+}
+
+impl Seen {
+    /// Notes what the streamed conversion needs of an event the index accepted.
+    fn note(&mut self, raw: &Raw<'_>, ix: &mut Index) {
+        match raw.typ {
+            // Raw arguments: tick delta, g, seq, real exit ticks.
+            ev::GO_SYS_EXIT if raw.args[3] != 0 => ix.exit_ticks.push(raw.args[3] as i64),
+            ev::USER_LOG if !self.messages.contains(raw.text) => {
+                self.messages.insert(raw.text.into());
+                ix.messages.push((raw.text.into(), raw.offset));
+            }
+            // Tick delta, task id, parent id, name id, stack.
+            ev::USER_TASK_CREATE if self.task_names.insert(raw.args[3]) => {
+                ix.task_names.push(raw.args[3]);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn check_and_keep(
@@ -275,15 +347,6 @@ impl ProcCursor {
         }
     }
 
-    /// The events (upper bound) of the batches not decoded yet.
-    pub fn events(&self) -> usize {
-        self.batches
-            .as_slice()
-            .iter()
-            .map(|b| b.events as usize)
-            .sum()
-    }
-
     /// Decodes the next batch's events into `out` (cleared first); `Ok(false)` when there
     /// are no batches left. Stops at `end`, where the index stopped.
     pub fn next_batch(
@@ -299,61 +362,92 @@ impl ProcCursor {
         };
         out.reserve(b.events as usize);
         let end = end.max(b.offset).min(data.len());
-        let mut c = Cursor::new(&data[b.offset..end], b.offset as u64, None);
+        let within = &data[..end];
         let mut raw = Raw::default();
         let mut last_ts: i64 = 0;
         let mut header = false;
-        while wire::next(&mut c, version, &mut raw)? {
-            match raw.typ {
-                ev::BATCH => {
-                    if header {
+        let mut pos = b.offset;
+        loop {
+            let offset = pos as u64;
+            let (typ, args, text) = match wire::next_plain(within, pos, version) {
+                Some(p) => {
+                    pos = p.end;
+                    (p.typ, p.args, None)
+                }
+                None => {
+                    let mut c = Cursor::new(&within[pos..], offset, None);
+                    if !wire::next(&mut c, version, &mut raw)? {
                         break;
                     }
-                    header = true;
-                    last_ts = raw.args[1] as i64;
-                    continue;
+                    pos = c.offset() as usize;
+                    match raw.typ {
+                        ev::BATCH => {
+                            if header {
+                                break;
+                            }
+                            header = true;
+                            last_ts = raw.args[1] as i64;
+                            continue;
+                        }
+                        ev::STRING | ev::STACK => continue,
+                        _ => {}
+                    }
+                    (raw.typ, [0; 5], Some(&raw))
                 }
-                ev::STRING | ev::CPU_SAMPLE | ev::FREQUENCY | ev::TIMER_GOROUTINE | ev::STACK => {
-                    continue;
-                }
-                _ => {}
-            }
-            let desc = &DESCS[raw.typ as usize];
-            let mut e = V1Event {
-                p: self.p,
-                g: self.last_g,
-                ..V1Event::new(raw.typ, raw.offset)
             };
-            e.ts = last_ts.wrapping_add(raw.args[0] as i64);
-            last_ts = e.ts;
-            let rest = &raw.args[1..];
-            let (plain, stack) = if desc.stack {
-                (&rest[..rest.len() - 1], rest.last().copied())
-            } else {
-                (rest, None)
+            if matches!(typ, ev::CPU_SAMPLE | ev::FREQUENCY | ev::TIMER_GOROUTINE) {
+                continue;
+            }
+            let args: &[u64] = match text {
+                Some(r) => &r.args,
+                None => &args[..DESCS[typ as usize].wire_args()],
             };
-            e.args[..plain.len()].copy_from_slice(plain);
-            e.stack = stack.unwrap_or(0) as u32;
-            match raw.typ {
-                ev::GO_START | ev::GO_START_LOCAL | ev::GO_START_LABEL => {
-                    self.last_g = e.args[0];
-                    e.g = e.args[0];
-                }
-                ev::GO_END | ev::GO_STOP | ev::GO_SCHED | ev::GO_PREEMPT | ev::GO_SYS_BLOCK => {
-                    self.last_g = 0
-                }
-                t if wire::is_block(t) => self.last_g = 0,
-                ev::GO_SYS_EXIT | ev::GO_WAITING | ev::GO_IN_SYSCALL => e.g = e.args[0],
-                _ => {}
-            }
-            if raw.typ == ev::USER_LOG {
-                // The message stays in the file: args[2] (after task and key) says where.
-                let start = raw.text.as_ptr() as usize - data.as_ptr() as usize;
-                e.args[2] = ((start as u64) << 20) | raw.text.len() as u64;
-            }
+            let e = self.event(typ, offset, args, &mut last_ts);
             out.push(e);
+            if typ == ev::USER_LOG {
+                if let (Some(e), Some(r)) = (out.last_mut(), text) {
+                    // The message stays in the file: args[2] (after task and key) says where.
+                    let start = r.text.as_ptr() as usize - data.as_ptr() as usize;
+                    e.args[2] = ((start as u64) << 20) | r.text.len() as u64;
+                }
+            }
         }
         Ok(true)
+    }
+
+    /// The event of type `typ` at `offset` with wire arguments `args` (tick delta first),
+    /// after the one at `last_ts`.
+    #[inline]
+    fn event(&mut self, typ: u8, offset: u64, args: &[u64], last_ts: &mut i64) -> V1Event {
+        let desc = &DESCS[typ as usize];
+        let mut e = V1Event {
+            p: self.p,
+            g: self.last_g,
+            ..V1Event::new(typ, offset)
+        };
+        e.ts = last_ts.wrapping_add(args[0] as i64);
+        *last_ts = e.ts;
+        let rest = &args[1..];
+        let (plain, stack) = if desc.stack {
+            (&rest[..rest.len() - 1], rest.last().copied())
+        } else {
+            (rest, None)
+        };
+        e.args[..plain.len()].copy_from_slice(plain);
+        e.stack = stack.unwrap_or(0) as u32;
+        match typ {
+            ev::GO_START | ev::GO_START_LOCAL | ev::GO_START_LABEL => {
+                self.last_g = e.args[0];
+                e.g = e.args[0];
+            }
+            ev::GO_END | ev::GO_STOP | ev::GO_SCHED | ev::GO_PREEMPT | ev::GO_SYS_BLOCK => {
+                self.last_g = 0
+            }
+            t if wire::is_block(t) => self.last_g = 0,
+            ev::GO_SYS_EXIT | ev::GO_WAITING | ev::GO_IN_SYSCALL => e.g = e.args[0],
+            _ => {}
+        }
+        e
     }
 }
 
@@ -371,7 +465,7 @@ mod tests {
 
     #[test]
     fn events_stay_small_and_keep_type_and_offset() {
-        // Every event of a v1 trace is held until the end.
+        // Events wait in batches and queues: they stay small.
         assert_eq!(std::mem::size_of::<V1Event>(), 56);
         let mut e = V1Event::new(ev::GO_START_LOCAL, (1 << 40) + 7);
         assert_eq!((e.typ(), e.offset()), (ev::GO_START_LOCAL, (1 << 40) + 7));

@@ -1,12 +1,22 @@
-//! Merges the per-P batches of a v1 trace into one stream as Go's reader does: the earliest event whose goroutine is in the state it needs, then syscall-exit times, ns, fake Ps and the consistency checks.
+//! Merges the per-P batches of a v1 trace into one stream as Go's reader does (the earliest event whose goroutine is in the state it needs), then, event by event as they come: syscall-exit times, the stream back in time order, ns, fake Ps and the consistency checks.
 //!
 //! Ordering rules (facts of the v1 format): each P's events are in program order. Events
 //! that change a goroutine's state carry (or imply) its sequence number; an event is ready
 //! when its goroutine has the status and sequence it needs. Of the ready events at the
 //! head of every P, the one with the smallest tick time goes next. The "local" variants
 //! (start, unblock, syscall exit on the same P) need no sequence number and add one.
+//!
+//! Go then sorts the whole merged stream by time, stably, once syscall exits have their
+//! real time. Here each event goes out as soon as it is certain to be in its place
+//! (`Reorder`): the merged events' own times never go down (else Go rejects the trace),
+//! so only an exit moved back to its real time lands among events merged before it; the
+//! index pass lists every exit's real time, so nothing still to come is earlier than the
+//! smaller of the last merged event's time and the earliest real time among the exits not
+//! merged yet (`Times::floor_ticks`). What is not later than that goes, ties in merge
+//! order, which is the stable sort's order.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -98,237 +108,454 @@ impl Timed for Head {
 
 struct Proc {
     cursor: Option<ProcCursor>,
-    /// The loaded batch's events not merged yet, in reverse (next one last).
+    /// The loaded batch's events; those from `next` on are not merged yet.
     pending: Vec<V1Event>,
+    next: usize,
     done: bool,
 }
 
-/// The merged events (ticks), and why the merge stopped early if it did.
-pub struct Merged {
-    /// Events in Go's order.
-    pub events: Vec<V1Event>,
-    /// Set when not every event could be merged.
-    pub stopped: Option<Error>,
+impl Proc {
+    fn head(&self) -> Option<&V1Event> {
+        self.pending.get(self.next)
+    }
 }
 
-/// Merges every P's batches (and the CPU samples) in Go's order. On a failure the events
-/// merged so far are kept and the error returned beside them; so when `cancel` is set.
-pub fn merge(data: &[u8], ix: &mut Index, version: u32, cancel: &AtomicBool) -> Merged {
-    let mut procs: Vec<Proc> = std::mem::take(&mut ix.procs)
-        .into_iter()
-        .map(|(p, b)| Proc {
-            cursor: Some(ProcCursor::new(p, b)),
-            pending: Vec::new(),
+/// What one step of the merge gives.
+pub enum Step {
+    /// The next event in Go's order (times still in ticks, as written).
+    Event(V1Event),
+    /// Every event is merged.
+    Done,
+    /// Not every event could be merged: why (once; `Done` follows).
+    Stopped(Error),
+}
+
+/// Go's merge of every P's batches (and the CPU samples), one event at a time. Each P's
+/// batches are decoded when the merge reaches them, so only the batch at the head of each
+/// P is held.
+pub struct Merger<'a> {
+    data: &'a [u8],
+    version: u32,
+    end: usize,
+    procs: Vec<Proc>,
+    gs: GStates,
+    frontier: Vec<Head>,
+    available: Vec<usize>,
+    buf: Vec<V1Event>,
+    merged: u64,
+    finished: bool,
+}
+
+/// The merge's goroutine states: goroutine ids are small and dense in traces the runtime
+/// writes, so a vector indexed by id holds them, with a map for the others.
+#[derive(Default)]
+struct GStates {
+    dense: Vec<GState>,
+    sparse: HashMap<u64, GState>,
+}
+
+/// Goroutine ids below this are kept in `GStates::dense`.
+const DENSE_GS: u64 = 1 << 20;
+
+impl GStates {
+    #[inline]
+    fn get(&self, g: u64) -> GState {
+        if g < DENSE_GS {
+            self.dense.get(g as usize).copied().unwrap_or_default()
+        } else {
+            self.sparse.get(&g).copied().unwrap_or_default()
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, g: u64, s: GState) {
+        if g < DENSE_GS {
+            let i = g as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, GState::default());
+            }
+            self.dense[i] = s;
+        } else {
+            self.sparse.insert(g, s);
+        }
+    }
+}
+
+impl<'a> Merger<'a> {
+    /// A merge of the batches and CPU samples `ix` found (taken out of it).
+    pub fn new(data: &'a [u8], ix: &mut Index, version: u32) -> Self {
+        let mut procs: Vec<Proc> = std::mem::take(&mut ix.procs)
+            .into_iter()
+            .map(|(p, b)| Proc {
+                cursor: Some(ProcCursor::new(p, b)),
+                pending: Vec::new(),
+                next: 0,
+                done: false,
+            })
+            .collect();
+        procs.push(Proc {
+            cursor: None,
+            pending: std::mem::take(&mut ix.cpu_samples),
+            next: 0,
             done: false,
-        })
-        .collect();
-    let mut samples = std::mem::take(&mut ix.cpu_samples);
-    samples.reverse();
-    procs.push(Proc {
-        cursor: None,
-        pending: samples,
-        done: false,
-    });
-    let total: usize = procs.len();
-    // Every event is held until the end (an upper bound: the batches' counts include
-    // their headers and table entries), so the vector is never copied to grow.
-    let capacity = procs
-        .iter()
-        .filter_map(|p| p.cursor.as_ref())
-        .map(|c| c.events())
-        .sum::<usize>()
-        + procs.last().map_or(0, |p| p.pending.len());
-    let mut events = Vec::with_capacity(capacity);
-    let mut gs: HashMap<u64, GState> = HashMap::default();
-    let mut frontier: Vec<Head> = Vec::new();
-    let mut available: Vec<usize> = (0..total).collect();
-    let mut buf = Vec::new();
-    let end = ix.end;
-    let stop = |events: Vec<V1Event>, e: Error| Merged {
-        events,
-        stopped: Some(e),
-    };
-    loop {
+        });
+        let available = (0..procs.len()).collect();
+        Merger {
+            data,
+            version,
+            end: ix.end,
+            procs,
+            gs: GStates::default(),
+            frontier: Vec::new(),
+            available,
+            buf: Vec::new(),
+            merged: 0,
+            finished: false,
+        }
+    }
+
+    /// Events merged so far.
+    pub fn merged(&self) -> u64 {
+        self.merged
+    }
+
+    /// The next event in Go's order.
+    pub fn next(&mut self) -> Step {
+        if self.finished {
+            return Step::Done;
+        }
+        match self.step() {
+            Ok(Some(e)) => Step::Event(e),
+            Ok(None) => {
+                self.finished = true;
+                Step::Done
+            }
+            Err(e) => {
+                self.finished = true;
+                Step::Stopped(e)
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<V1Event>> {
+        // Every P not in the frontier offers its head event if its goroutine is ready for it.
         let mut i = 0;
-        while i < available.len() {
-            let pi = available[i];
-            let proc = &mut procs[pi];
-            while proc.pending.is_empty() && !proc.done {
+        while i < self.available.len() {
+            let pi = self.available[i];
+            let proc = &mut self.procs[pi];
+            while proc.head().is_none() && !proc.done {
                 let loaded = match &mut proc.cursor {
-                    Some(c) => match c.next_batch(data, end, version, &mut buf) {
-                        Ok(l) => l,
-                        Err(e) => return stop(events, e),
-                    },
+                    Some(c) => c.next_batch(self.data, self.end, self.version, &mut self.buf)?,
                     None => false,
                 };
                 if loaded {
-                    proc.pending.extend(buf.drain(..).rev());
+                    std::mem::swap(&mut proc.pending, &mut self.buf);
+                    proc.next = 0;
                 } else {
                     proc.done = true;
                 }
             }
-            if proc.done && proc.pending.is_empty() {
-                available.swap_remove(i);
-                continue;
-            }
-            let Some(&e) = proc.pending.last() else {
-                i += 1;
+            let Some(e) = proc.head() else {
+                self.available.swap_remove(i);
                 continue;
             };
-            if let Need::G(g, want, _) = need(&e) {
-                if !ready(gs.get(&g).copied().unwrap_or_default(), want) {
+            if let Need::G(g, want, _) = need(e) {
+                if !ready(self.gs.get(g), want) {
                     i += 1;
                     continue;
                 }
             }
-            available.swap_remove(i);
-            heap_push(&mut frontier, Head(e.ts, pi));
+            let ts = e.ts;
+            self.available.swap_remove(i);
+            heap_push(&mut self.frontier, Head(ts, pi));
         }
-        let Some(&Head(_, pi)) = frontier.first() else {
-            if procs.iter().any(|p| !(p.done && p.pending.is_empty())) {
-                let at = procs
+        let Some(&Head(_, pi)) = self.frontier.first() else {
+            if self.procs.iter().any(|p| p.head().is_some()) {
+                let at = self
+                    .procs
                     .iter()
-                    .filter_map(|p| p.pending.last())
+                    .filter_map(|p| p.head())
                     .map(|e| format!("{} of g {} on p {}", DESCS[e.typ() as usize].name, e.g, e.p))
                     .take(4)
                     .collect::<Vec<_>>()
                     .join(", ");
-                let off = procs
+                let off = self
+                    .procs
                     .iter()
-                    .filter_map(|p| p.pending.last())
+                    .filter_map(|p| p.head())
                     .map(|e| e.offset())
                     .min()
-                    .unwrap_or(end as u64);
-                return stop(
-                    events,
-                    Error::broken(
-                        off,
-                        None,
-                        format!("no consistent ordering of events possible (waiting: {at})"),
-                    ),
-                );
+                    .unwrap_or(self.end as u64);
+                return Err(Error::broken(
+                    off,
+                    None,
+                    format!("no consistent ordering of events possible (waiting: {at})"),
+                ));
             }
-            break;
+            return Ok(None);
         };
-        heap_remove(&mut frontier, 0);
+        heap_remove(&mut self.frontier, 0);
         // The P's head event, left there when its time went into the frontier.
-        let Some(mut e) = procs[pi].pending.pop() else {
-            continue;
+        let proc = &mut self.procs[pi];
+        let Some(&e) = proc.head() else {
+            return Ok(None);
         };
+        proc.next += 1;
+        let mut e = e;
         if let Need::G(g, want, mut after) = need(&e) {
-            let cur = gs.get(&g).copied().unwrap_or_default();
+            let cur = self.gs.get(g);
             if !ready(cur, want) {
-                return stop(
-                    events,
-                    Error::broken(
-                        e.offset(),
-                        None,
-                        format!("impossible state transition of goroutine {g}"),
-                    ),
-                );
+                return Err(Error::broken(
+                    e.offset(),
+                    None,
+                    format!("impossible state transition of goroutine {g}"),
+                ));
             }
             if after.seq == ANY {
                 after.seq = cur.seq;
             } else if after.seq == PLUS_ONE {
                 after.seq = cur.seq.wrapping_add(1);
             }
-            gs.insert(g, after);
+            self.gs.set(g, after);
         }
-        e.set_typ(match e.typ() {
-            ev::GO_START_LOCAL => ev::GO_START,
-            ev::GO_UNBLOCK_LOCAL => ev::GO_UNBLOCK,
-            ev::GO_SYS_EXIT_LOCAL => ev::GO_SYS_EXIT,
-            t => t,
-        });
-        events.push(e);
-        available.push(pi);
-        if events.len() % (1 << 16) == 0 && cancel.load(Ordering::Relaxed) {
-            return stop(
-                events,
-                Error::broken(e.offset(), None, "reading was cancelled"),
-            );
+        match e.typ() {
+            ev::GO_START_LOCAL => e.set_typ(ev::GO_START),
+            ev::GO_UNBLOCK_LOCAL => e.set_typ(ev::GO_UNBLOCK),
+            ev::GO_SYS_EXIT_LOCAL => e.set_typ(ev::GO_SYS_EXIT),
+            _ => {}
         }
-    }
-    Merged {
-        events,
-        stopped: None,
+        self.available.push(pi);
+        self.merged += 1;
+        Ok(Some(e))
     }
 }
 
-/// After the merge: checks the times are in order, gives syscall exits their real time,
-/// sorts stably by time, converts to ns since the first event and moves timer unblocks and
-/// syscall exits to their fake Ps. `Err` is Go's verdict on a trace it rejects.
-pub fn times(
-    events: &mut [V1Event],
-    ticks_per_sec: i64,
-    timer_goroutines: &HashSet<u64>,
-) -> Result<()> {
-    if let Some(w) = events.windows(2).find(|w| w[1].ts < w[0].ts) {
-        return Err(Error::broken(
-            w[1].offset(),
-            None,
-            "time stamps out of order",
-        ));
+/// The first pass over the merged events, as they come: checks their times are in order,
+/// gives syscall exits their real time, and knows how early any event still to come can
+/// be once exits have moved (`floor_ticks`). Go's verdict on times it rejects is kept, not
+/// acted on: the merge goes on to its end, whose own failure Go reports first.
+pub struct Times {
+    last_ticks: Option<i64>,
+    last_block: HashMap<u64, i64>,
+    /// Real exit times of the exits not merged yet, ascending (`Index::exit_ticks`), from
+    /// `exits_next` on; those merged out of turn wait in `exits_gone`.
+    exits: Vec<i64>,
+    exits_next: usize,
+    exits_gone: BinaryHeap<Reverse<i64>>,
+    /// The first time out of order (which Go reports before any exit's error).
+    pub order_error: Option<Error>,
+    /// The first syscall exit Go rejects.
+    pub exit_error: Option<Error>,
+}
+
+impl Times {
+    /// The pass for a trace whose syscall exits state the real times `exit_ticks` (ascending).
+    pub fn new(exit_ticks: Vec<i64>) -> Self {
+        Times {
+            last_ticks: None,
+            last_block: HashMap::default(),
+            exits: exit_ticks,
+            exits_next: 0,
+            exits_gone: BinaryHeap::new(),
+            order_error: None,
+            exit_error: None,
+        }
     }
-    let mut last_block: HashMap<u64, i64> = HashMap::default();
-    for e in events.iter_mut() {
+
+    /// Whether Go rejects the times seen so far.
+    pub fn failed(&self) -> bool {
+        self.order_error.is_some() || self.exit_error.is_some()
+    }
+
+    /// Takes the next merged event; gives a syscall exit its real time.
+    #[inline]
+    pub fn take(&mut self, e: &mut V1Event) {
+        if let Some(last) = self.last_ticks {
+            if e.ts < last && self.order_error.is_none() {
+                self.order_error =
+                    Some(Error::broken(e.offset(), None, "time stamps out of order"));
+            }
+        }
+        self.last_ticks = Some(e.ts);
         match e.typ() {
             ev::GO_SYS_BLOCK | ev::GO_IN_SYSCALL => {
-                last_block.insert(e.g, e.ts);
+                self.last_block.insert(e.g, e.ts);
             }
             ev::GO_SYS_EXIT => {
                 let ts = e.args[2] as i64;
                 if ts == 0 {
-                    continue;
+                    return;
                 }
-                let block = last_block.get(&e.g).copied().unwrap_or(0);
-                if block == 0 {
-                    return Err(Error::broken(e.offset(), None, "stray syscall exit"));
-                }
-                if ts < block {
-                    return Err(Error::broken(e.offset(), None, "time stamps out of order"));
+                self.exit_merged(ts);
+                let block = self.last_block.get(&e.g).copied().unwrap_or(0);
+                if self.exit_error.is_none() {
+                    if block == 0 {
+                        self.exit_error =
+                            Some(Error::broken(e.offset(), None, "stray syscall exit"));
+                    } else if ts < block {
+                        self.exit_error =
+                            Some(Error::broken(e.offset(), None, "time stamps out of order"));
+                    }
                 }
                 e.ts = ts;
             }
             _ => {}
         }
     }
-    sort_by_time(events);
-    let Some(first) = events.first().map(|e| e.ts) else {
-        return Ok(());
-    };
-    let ns_per_tick = 1e9 / ticks_per_sec as f64;
-    for e in events.iter_mut() {
-        e.ts = f64_to_i64(e.ts.wrapping_sub(first) as f64 * ns_per_tick);
-        if e.typ() == ev::GO_UNBLOCK && timer_goroutines.contains(&e.g) {
+
+    fn exit_merged(&mut self, ts: i64) {
+        self.exits_gone.push(Reverse(ts));
+        while let (Some(&next), Some(&Reverse(gone))) =
+            (self.exits.get(self.exits_next), self.exits_gone.peek())
+        {
+            if next != gone {
+                break;
+            }
+            self.exits_next += 1;
+            self.exits_gone.pop();
+        }
+    }
+
+    /// No event still to come (of a trace whose times Go accepts) is earlier than this:
+    /// events after the last one taken are not earlier than it, and exits take their real
+    /// times, which the index pass has listed.
+    pub fn floor_ticks(&self) -> i64 {
+        let last = self.last_ticks.unwrap_or(i64::MIN);
+        match self.exits.get(self.exits_next) {
+            Some(&exit) => last.min(exit),
+            None => last,
+        }
+    }
+}
+
+/// The merged events put in order of time once more (syscall exits moved back to their
+/// real time), as a stable sort of the whole stream would: an event goes out once no event
+/// still to come can be earlier (`Times::floor_ticks`). Events come in time order but for
+/// moved exits, so those alone wait in a heap beside the queue.
+#[derive(Default)]
+pub struct Reorder {
+    queue: VecDeque<V1Event>,
+    /// Events ever put in `queue`, and taken out of it.
+    queued: u64,
+    dequeued: u64,
+    /// Exits earlier than the queue's last event: (ticks, events queued before it, merge
+    /// index) as the key, and the event.
+    moved: BinaryHeap<Reverse<Moved>>,
+    taken: u64,
+}
+
+/// A moved syscall exit waiting in `Reorder`, ordered by its time, then its place in the
+/// merge.
+#[derive(Clone, Copy, Debug)]
+struct Moved {
+    ts: i64,
+    queued_before: u64,
+    index: u64,
+    event: V1Event,
+}
+
+impl Moved {
+    fn key(&self) -> (i64, u64) {
+        (self.ts, self.index)
+    }
+}
+
+impl PartialEq for Moved {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Moved {}
+impl PartialOrd for Moved {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Moved {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Reorder {
+    /// Takes the next event of the merge (after `Times::take`).
+    #[inline]
+    pub fn push(&mut self, e: V1Event) {
+        let index = self.taken;
+        self.taken += 1;
+        if self.queue.back().is_none_or(|b| b.ts <= e.ts) {
+            self.queue.push_back(e);
+            self.queued += 1;
+        } else {
+            self.moved.push(Reverse(Moved {
+                ts: e.ts,
+                queued_before: self.queued,
+                index,
+                event: e,
+            }));
+        }
+    }
+
+    /// The next event in time order not later than `floor` (all of them: `i64::MAX`).
+    #[inline]
+    pub fn pop(&mut self, floor: i64) -> Option<V1Event> {
+        let head = self.queue.front().map(|e| e.ts);
+        let moved = self.moved.peek().map(|m| (m.0.ts, m.0.queued_before));
+        let from_moved = match (head, moved) {
+            (None, None) => return None,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            // Equal times go in merge order: the exit first unless the head came after it.
+            (Some(h), Some((m, before))) => m < h || (m == h && before <= self.dequeued),
+        };
+        if from_moved {
+            let ts = moved.map_or(i64::MAX, |m| m.0);
+            if ts > floor {
+                return None;
+            }
+            self.moved.pop().map(|m| m.0.event)
+        } else {
+            if head.is_none_or(|h| h > floor) {
+                return None;
+            }
+            self.dequeued += 1;
+            self.queue.pop_front()
+        }
+    }
+}
+
+/// Ticks to ns since the first event, and the fake Ps of timer unblocks and syscall exits,
+/// as Go sets them once the events are in order.
+pub struct Clock<'t> {
+    first_ticks: Option<i64>,
+    ns_per_tick: f64,
+    timer_goroutines: &'t HashSet<u64>,
+}
+
+impl<'t> Clock<'t> {
+    /// The clock of a trace of `ticks_per_sec`.
+    pub fn new(ticks_per_sec: i64, timer_goroutines: &'t HashSet<u64>) -> Self {
+        Clock {
+            first_ticks: None,
+            ns_per_tick: 1e9 / ticks_per_sec as f64,
+            timer_goroutines,
+        }
+    }
+
+    /// Sets the next event's time (ns) and fake P.
+    #[inline]
+    pub fn apply(&mut self, e: &mut V1Event) {
+        let first = *self.first_ticks.get_or_insert(e.ts);
+        e.ts = f64_to_i64(e.ts.wrapping_sub(first) as f64 * self.ns_per_tick);
+        if e.typ() == ev::GO_UNBLOCK
+            && !self.timer_goroutines.is_empty()
+            && self.timer_goroutines.contains(&e.g)
+        {
             e.p = fake_p::TIMER;
         }
         if e.typ() == ev::GO_SYS_EXIT {
             e.p = fake_p::SYSCALL;
         }
-    }
-    Ok(())
-}
-
-/// Sorts stably by time. Only the syscall exits given their real time are out of place,
-/// and seldom far: each is inserted where it belongs, without the half-size buffer a
-/// merge sort takes, unless that moves more than a few events per event in all (then
-/// the merge sort, with the same result).
-fn sort_by_time(events: &mut [V1Event]) {
-    let budget = events.len().saturating_mul(8);
-    let mut moved = 0usize;
-    for i in 1..events.len() {
-        if events[i - 1].ts <= events[i].ts {
-            continue;
-        }
-        let ts = events[i].ts;
-        let at = events[..i].partition_point(|e| e.ts <= ts);
-        moved += i - at;
-        if moved > budget {
-            events.sort_by_key(|e| e.ts);
-            return;
-        }
-        events[at..=i].rotate_right(1);
     }
 }
 
@@ -341,70 +568,156 @@ fn f64_to_i64(x: f64) -> i64 {
     }
 }
 
-/// Go's consistency checks over the merged stream (a P runs one goroutine at a time, a
-/// goroutine is blocked before it is unblocked, …), which also give GC begins the GC's fake
-/// P, network unblocks the netpoller's, and drop stack ids that name no stack. Returns how
-/// many events passed, and the error at the first that did not.
-pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize, Option<Error>) {
-    #[derive(Clone, Copy, Default)]
-    struct G {
-        status: Status,
-        blocked_on_net: bool,
-        created_stack: Option<u64>,
+/// Go's consistency checks over the events in time order, one at a time (a P runs one
+/// goroutine at a time, a goroutine is blocked before it is unblocked, …); they also give
+/// GC begins the GC's fake P, network unblocks the netpoller's, and drop stack ids that
+/// name no stack.
+pub struct Checker {
+    gs: ByG<G>,
+    ps: ByP<P>,
+    tasks: HashSet<u64>,
+    regions: HashMap<u64, Vec<(u64, u64)>>,
+    in_gc: bool,
+    in_stw: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct G {
+    status: Status,
+    blocked_on_net: bool,
+    created_stack: Option<u64>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct P {
+    running: bool,
+    g: u64,
+    sweeping: bool,
+}
+
+/// A map from goroutine or P id: a vector for ids below `N` (the runtime gives small,
+/// dense ids), a hash map for the others.
+pub(super) struct Dense<V, const N: u64> {
+    dense: Vec<Option<V>>,
+    sparse: HashMap<u64, V>,
+}
+
+impl<V: Copy + Default, const N: u64> Dense<V, N> {
+    pub(super) fn new() -> Self {
+        Dense {
+            dense: Vec::new(),
+            sparse: HashMap::default(),
+        }
     }
-    #[derive(Clone, Copy, Default)]
-    struct P {
-        running: bool,
-        g: u64,
-        sweeping: bool,
+
+    #[inline]
+    pub(super) fn get(&self, k: u64) -> Option<&V> {
+        if k < N {
+            self.dense.get(k as usize).and_then(|v| v.as_ref())
+        } else {
+            self.sparse.get(&k)
+        }
     }
-    let mut gs: HashMap<u64, G> = HashMap::default();
-    gs.insert(
-        0,
-        G {
+
+    /// The value of `k`, made the default first if `k` has none.
+    #[inline]
+    pub(super) fn entry(&mut self, k: u64) -> &mut V {
+        if k < N {
+            let i = k as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].get_or_insert_with(V::default)
+        } else {
+            self.sparse.entry(k).or_default()
+        }
+    }
+
+    #[inline]
+    pub(super) fn remove(&mut self, k: u64) {
+        if k < N {
+            if let Some(v) = self.dense.get_mut(k as usize) {
+                *v = None;
+            }
+        } else {
+            self.sparse.remove(&k);
+        }
+    }
+}
+
+/// Goroutines by id.
+type ByG<V> = Dense<V, DENSE_GS>;
+/// Ps by id (as u64: "no P" and the fake Ps go to the map).
+pub(super) type ByP<V> = Dense<V, 4096>;
+
+impl Default for Checker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Checker {
+    /// The checks' state before the first event (goroutine 0 running).
+    pub fn new() -> Self {
+        let mut gs = ByG::new();
+        *gs.entry(0) = G {
             status: Status::Running,
             ..G::default()
-        },
-    );
-    let mut ps: HashMap<i32, P> = HashMap::default();
-    let mut tasks: HashSet<u64> = HashSet::default();
-    let mut regions: HashMap<u64, Vec<(u64, u64)>> = HashMap::default();
-    let (mut in_gc, mut in_stw) = (false, false);
-    for (i, e) in events.iter_mut().enumerate() {
+        };
+        Checker {
+            gs,
+            ps: ByP::new(),
+            tasks: HashSet::default(),
+            regions: HashMap::default(),
+            in_gc: false,
+            in_stw: false,
+        }
+    }
+
+    /// Checks the next event; `Err` is Go's verdict on the first event it rejects.
+    pub fn step(&mut self, e: &mut V1Event, has_stack: impl Fn(u32) -> bool) -> Result<()> {
+        let Checker {
+            gs,
+            ps,
+            tasks,
+            regions,
+            in_gc,
+            in_stw,
+        } = self;
+
         let off = e.offset();
-        let fail = |what: String| (i, Some(Error::broken(off, None, what)));
+        let fail = |what: String| Err(Error::broken(off, None, what));
         let name = DESCS[e.typ() as usize].name;
-        let running =
-            |gs: &HashMap<u64, G>, ps: &HashMap<i32, P>, e: &V1Event, g0: bool| -> Option<String> {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
-                if g.status != Status::Running {
-                    return Some(format!(
-                        "g {} is not running while {name} (time {})",
-                        e.g, e.ts
-                    ));
-                }
-                if p.g != e.g {
-                    return Some(format!(
-                        "p {} is not running g {} while {name} (time {})",
-                        e.p, e.g, e.ts
-                    ));
-                }
-                if !g0 && e.g == 0 {
-                    return Some(format!("g 0 did {name} (time {})", e.ts));
-                }
-                None
-            };
+        let running = |gs: &ByG<G>, ps: &ByP<P>, e: &V1Event, g0: bool| -> Option<String> {
+            let g = gs.get(e.g).copied().unwrap_or_default();
+            let p = ps.get(e.p as u64).copied().unwrap_or_default();
+            if g.status != Status::Running {
+                return Some(format!(
+                    "g {} is not running while {name} (time {})",
+                    e.g, e.ts
+                ));
+            }
+            if p.g != e.g {
+                return Some(format!(
+                    "p {} is not running g {} while {name} (time {})",
+                    e.p, e.g, e.ts
+                ));
+            }
+            if !g0 && e.g == 0 {
+                return Some(format!("g 0 did {name} (time {})", e.ts));
+            }
+            None
+        };
         match e.typ() {
             ev::PROC_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if p.running {
                     return fail(format!("p {} is running before start (time {})", e.p, e.ts));
                 }
                 p.running = true;
             }
             ev::PROC_STOP => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if !p.running {
                     return fail(format!(
                         "p {} is not running before stop (time {})",
@@ -420,38 +733,38 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 p.running = false;
             }
             ev::GC_START => {
-                if in_gc {
+                if *in_gc {
                     return fail(format!(
                         "previous GC is not ended before a new one (time {})",
                         e.ts
                     ));
                 }
-                in_gc = true;
+                *in_gc = true;
                 e.p = fake_p::GC;
             }
             ev::GC_DONE => {
-                if !in_gc {
+                if !*in_gc {
                     return fail(format!("bogus GC end (time {})", e.ts));
                 }
-                in_gc = false;
+                *in_gc = false;
             }
             ev::STW_START => {
-                if in_stw {
+                if *in_stw {
                     return fail(format!(
                         "previous STW is not ended before a new one (time {})",
                         e.ts
                     ));
                 }
-                in_stw = true;
+                *in_stw = true;
             }
             ev::STW_DONE => {
-                if !in_stw {
+                if !*in_stw {
                     return fail(format!("bogus STW end (time {})", e.ts));
                 }
-                in_stw = false;
+                *in_stw = false;
             }
             ev::GC_SWEEP_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if p.sweeping {
                     return fail(format!(
                         "previous sweeping is not ended before a new one (time {})",
@@ -461,7 +774,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 p.sweeping = true;
             }
             ev::GC_SWEEP_DONE => {
-                let p = ps.entry(e.p).or_default();
+                let p = ps.entry(e.p as u64);
                 if !p.sweeping {
                     return fail(format!("bogus sweeping end (time {})", e.ts));
                 }
@@ -470,10 +783,10 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
             // Mark assists may be under way when tracing starts: nothing is checked, but
             // the goroutine counts as known from here on (for GoCreate's check).
             ev::GC_MARK_ASSIST_START | ev::GC_MARK_ASSIST_DONE => {
-                gs.entry(e.g).or_default();
+                gs.entry(e.g);
             }
             ev::GO_WAITING | ev::GO_IN_SYSCALL => {
-                let g = gs.entry(e.g).or_default();
+                let g = gs.entry(e.g);
                 if g.status != Status::Runnable {
                     return fail(format!(
                         "g {} is not runnable before {name} (time {})",
@@ -484,24 +797,21 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 g.blocked_on_net = false;
             }
             ev::GO_CREATE => {
-                if let Some(m) = running(&gs, &ps, e, true) {
+                if let Some(m) = running(gs, ps, e, true) {
                     return fail(m);
                 }
-                if gs.contains_key(&e.args[0]) {
+                if gs.get(e.args[0]).is_some() {
                     return fail(format!("g {} already exists (time {})", e.args[0], e.ts));
                 }
-                gs.insert(
-                    e.args[0],
-                    G {
-                        status: Status::Runnable,
-                        blocked_on_net: false,
-                        created_stack: Some(e.args[1]),
-                    },
-                );
+                *gs.entry(e.args[0]) = G {
+                    status: Status::Runnable,
+                    blocked_on_net: false,
+                    created_stack: Some(e.args[1]),
+                };
             }
             ev::GO_START | ev::GO_START_LABEL => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g).copied().unwrap_or_default();
+                let p = ps.get(e.p as u64).copied().unwrap_or_default();
                 if g.status != Status::Runnable {
                     return fail(format!(
                         "g {} is not runnable before start (time {})",
@@ -514,36 +824,36 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                         e.p, p.g, e.g, e.ts
                     ));
                 }
-                let g = gs.entry(e.g).or_default();
+                let g = gs.entry(e.g);
                 g.status = Status::Running;
                 g.blocked_on_net = false;
                 if let Some(s) = g.created_stack.take() {
                     e.stack = s as u32;
                 }
-                ps.entry(e.p).or_default().g = e.g;
+                ps.entry(e.p as u64).g = e.g;
             }
             ev::GO_END | ev::GO_STOP => {
-                if let Some(m) = running(&gs, &ps, e, false) {
+                if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
-                gs.entry(e.g).or_default().status = Status::Dead;
-                ps.entry(e.p).or_default().g = 0;
+                gs.entry(e.g).status = Status::Dead;
+                ps.entry(e.p as u64).g = 0;
                 if e.typ() == ev::GO_END {
                     regions.remove(&e.g);
                 }
             }
             ev::GO_SCHED | ev::GO_PREEMPT => {
-                if let Some(m) = running(&gs, &ps, e, false) {
+                if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
-                let g = gs.entry(e.g).or_default();
+                let g = gs.entry(e.g);
                 g.status = Status::Runnable;
                 g.blocked_on_net = false;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::GO_UNBLOCK => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g).copied().unwrap_or_default();
+                let p = ps.get(e.p as u64).copied().unwrap_or_default();
                 if g.status != Status::Running {
                     return fail(format!(
                         "g {} is not running while unpark (time {})",
@@ -556,7 +866,7 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                         e.p, e.g, e.ts
                     ));
                 }
-                let g1 = gs.entry(e.args[0]).or_default();
+                let g1 = gs.entry(e.args[0]);
                 if g1.status != Status::Waiting {
                     return fail(format!(
                         "g {} is not waiting before unpark (time {})",
@@ -570,20 +880,20 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 g1.blocked_on_net = false;
             }
             ev::GO_SYSCALL => {
-                if let Some(m) = running(&gs, &ps, e, false) {
+                if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
-                gs.entry(e.g).or_default().blocked_on_net = false;
+                gs.entry(e.g).blocked_on_net = false;
             }
             ev::GO_SYS_BLOCK => {
-                if let Some(m) = running(&gs, &ps, e, false) {
+                if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
-                gs.entry(e.g).or_default().status = Status::Waiting;
-                ps.entry(e.p).or_default().g = 0;
+                gs.entry(e.g).status = Status::Waiting;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::GO_SYS_EXIT => {
-                let g = gs.entry(e.g).or_default();
+                let g = gs.entry(e.g);
                 if g.status != Status::Waiting {
                     return fail(format!(
                         "g {} is not waiting during syscall exit (time {})",
@@ -594,13 +904,13 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
                 g.blocked_on_net = false;
             }
             t if is_block(t) => {
-                if let Some(m) = running(&gs, &ps, e, false) {
+                if let Some(m) = running(gs, ps, e, false) {
                     return fail(m);
                 }
-                let g = gs.entry(e.g).or_default();
+                let g = gs.entry(e.g);
                 g.status = Status::Waiting;
                 g.blocked_on_net = e.typ() == ev::GO_BLOCK_NET;
-                ps.entry(e.p).or_default().g = 0;
+                ps.entry(e.p as u64).g = 0;
             }
             ev::USER_TASK_CREATE => {
                 let fresh = tasks.insert(e.args[0]);
@@ -636,6 +946,93 @@ pub fn check(events: &mut [V1Event], has_stack: impl Fn(u32) -> bool) -> (usize,
         if e.stack != 0 && !has_stack(e.stack) {
             e.stack = 0;
         }
+        Ok(())
     }
-    (events.len(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of merged events whose own times rise, some of them exits moved back to
+    /// an earlier real time, comes out of `Reorder` as a stable sort of the whole stream,
+    /// whatever floors it is given in between (each no later than what is still to come).
+    #[test]
+    fn reorder_gives_the_stable_sort() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let n = 1 + rand(300) as usize;
+            let mut own = 0i64;
+            let mut stream = Vec::new();
+            for i in 0..n {
+                own += rand(3) as i64;
+                let mut e = V1Event::new(ev::GO_START, i as u64);
+                // The merge index rides in `g` to tell the events apart.
+                e.g = i as u64;
+                e.ts = if rand(5) == 0 {
+                    own - rand(20) as i64
+                } else {
+                    own
+                };
+                stream.push(e);
+            }
+            let mut want = stream.clone();
+            want.sort_by_key(|e| e.ts);
+            let mut got = Vec::new();
+            let mut r = Reorder::default();
+            for (i, e) in stream.iter().enumerate() {
+                r.push(*e);
+                // The smallest time still to come, sometimes less.
+                let floor = stream[i + 1..]
+                    .iter()
+                    .map(|e| e.ts)
+                    .min()
+                    .unwrap_or(i64::MAX);
+                let floor = floor - rand(3) as i64;
+                while let Some(e) = r.pop(floor) {
+                    got.push(e);
+                }
+            }
+            while let Some(e) = r.pop(i64::MAX) {
+                got.push(e);
+            }
+            assert_eq!(got, want);
+        }
+    }
+
+    /// The floor is the smaller of the last merged time and the earliest real time of an
+    /// exit not merged yet, whatever order the exits are merged in.
+    #[test]
+    fn the_floor_waits_for_exits_not_merged_yet() {
+        let mut t = Times::new(vec![5, 7, 7, 20]);
+        let at = |t: &mut Times, typ: u8, ts: i64, g: u64, real: u64| {
+            let mut e = V1Event::new(typ, 0);
+            (e.ts, e.g, e.args[2]) = (ts, g, real);
+            t.take(&mut e);
+            e.ts
+        };
+        at(&mut t, ev::GO_SYS_BLOCK, 1, 1, 0);
+        at(&mut t, ev::GO_SYS_BLOCK, 2, 2, 0);
+        at(&mut t, ev::GO_SYS_BLOCK, 3, 3, 0);
+        assert_eq!(t.floor_ticks(), 3);
+        assert_eq!(at(&mut t, ev::GO_START, 10, 4, 0), 10);
+        assert_eq!(t.floor_ticks(), 5);
+        // The exit at 7 comes first: 5 still bounds what is to come.
+        assert_eq!(at(&mut t, ev::GO_SYS_EXIT, 11, 2, 7), 7);
+        assert_eq!(t.floor_ticks(), 5);
+        assert_eq!(at(&mut t, ev::GO_SYS_EXIT, 12, 1, 5), 5);
+        assert_eq!(t.floor_ticks(), 7);
+        at(&mut t, ev::GO_SYS_EXIT, 13, 3, 7);
+        assert_eq!(t.floor_ticks(), 13);
+        assert!(!t.failed());
+        // An exit before its goroutine's block is Go's "time stamps out of order".
+        at(&mut t, ev::GO_SYS_EXIT, 14, 3, 2);
+        assert!(t.exit_error.is_some());
+    }
 }
