@@ -97,6 +97,10 @@ pub(crate) struct Builder {
     counter_values: [Option<i64>; 8],
     /// The bucket of an overview's thinning (`overview`); 0 keeps every span and point.
     thin_ns: i64,
+    /// A window of part of a generation keeps only what it holds from here on
+    /// (`begin_window`): spans that end here or later, points and instants here or later,
+    /// each counter's value here. `i64::MIN` keeps everything.
+    keep_from_ns: i64,
     /// Each counter's thinning (in `Counters::all` order).
     counter_thin: [CounterThinning; 8],
     /// While thinning: the stimuli's times by kind (an overview keeps no `stimuli`), each
@@ -120,29 +124,41 @@ fn gstate_of(go_state: u64) -> Option<GState> {
     }
 }
 
-/// Adds a closed span to a lane: as it is, or through the lane's thinning when the
-/// builder makes an overview (`thin_ns` > 0, see `overview`).
-fn push_span<S: Summed>(lane: &mut Spans<S>, thin: &mut Thinning, s: S, thin_ns: i64) {
-    if thin_ns > 0 {
-        thin.push(lane, s, thin_ns);
+/// Which closed spans a lane keeps, and how.
+#[derive(Clone, Copy)]
+struct Keep {
+    /// Through the lane's thinning into buckets of this when > 0 (an overview, see
+    /// `overview`), else as they are.
+    thin_ns: i64,
+    /// Only those that end at or after this (a window of part of a generation).
+    from_ns: i64,
+}
+
+/// Adds a closed span to a lane as `keep` says.
+fn push_span<S: Summed>(lane: &mut Spans<S>, thin: &mut Thinning, s: S, keep: Keep) {
+    if s.end_ns() < keep.from_ns {
+        return;
+    }
+    if keep.thin_ns > 0 {
+        thin.push(lane, s, keep.thin_ns);
     } else {
         lane.push(s);
     }
 }
 
-fn close_p_span_of(pb: &mut PBuild, t: i64, thin_ns: i64) {
+fn close_p_span_of(pb: &mut PBuild, t: i64, keep: Keep) {
     if let Some(mut s) = pb.open.take() {
         s.end_ns = t;
         pb.lane.busy_ns = pb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-        push_span(&mut pb.lane.spans, &mut pb.thin, s, thin_ns);
+        push_span(&mut pb.lane.spans, &mut pb.thin, s, keep);
     }
 }
 
-fn close_m_span_of(mb: &mut MBuild, t: i64, thin_ns: i64) {
+fn close_m_span_of(mb: &mut MBuild, t: i64, keep: Keep) {
     if let Some(mut s) = mb.open.take() {
         s.end_ns = t;
         mb.lane.busy_ns = mb.lane.busy_ns.saturating_add(t.saturating_sub(s.start_ns));
-        push_span(&mut mb.lane.spans, &mut mb.thin, s, thin_ns);
+        push_span(&mut mb.lane.spans, &mut mb.thin, s, keep);
     }
 }
 
@@ -192,6 +208,7 @@ impl Builder {
             gc_reason: Vec::new(),
             counter_values: [None; 8],
             thin_ns: 0,
+            keep_from_ns: i64::MIN,
             counter_thin: Default::default(),
             stimulus_times: Default::default(),
             stimulus_totals: Default::default(),
@@ -301,6 +318,7 @@ impl Builder {
                 v
             },
             thin_ns: 0,
+            keep_from_ns: i64::MIN,
             counter_thin: Default::default(),
             stimulus_times: Default::default(),
             stimulus_totals: Default::default(),
@@ -308,15 +326,30 @@ impl Builder {
         }
     }
 
-    /// Makes a state from `resume_point` ready to build a window that begins at `t0`: it
-    /// takes the whole trace's `interner`, and each counter begins with its value there.
-    pub(crate) fn begin_window(&mut self, interner: Interner, t0: i64) {
+    /// Makes a state from `resume_point` ready to build a window that begins at `t0` and
+    /// keeps what lies from `from_ns` on (all of it when `from_ns <= t0`): it takes the
+    /// whole trace's `interner`, and each counter begins with its value at the window's
+    /// start.
+    pub(crate) fn begin_window(&mut self, interner: Interner, t0: i64, from_ns: i64) {
         self.interner = interner;
-        let values = self.counter_values;
+        if from_ns > t0 {
+            // The values wait in `counter_values` until a point at or after `from_ns`
+            // comes (`push_counter`) or the window ends (`finish`).
+            self.keep_from_ns = from_ns;
+            return;
+        }
+        let values = std::mem::take(&mut self.counter_values);
         for (series, v) in self.counters.all_mut().into_iter().zip(values) {
             if let Some(v) = v {
                 series.push(t0, v);
             }
+        }
+    }
+
+    fn keep(&self) -> Keep {
+        Keep {
+            thin_ns: self.thin_ns,
+            from_ns: self.keep_from_ns,
         }
     }
 
@@ -353,6 +386,9 @@ impl Builder {
 
     /// Notes a stimulus: kept whole, or only its time in an overview.
     fn stimulus(&mut self, s: Stimulus) {
+        if s.time_ns < self.keep_from_ns {
+            return;
+        }
         if self.thin_ns > 0 {
             let k = s.kind as usize;
             self.stimulus_thin[k].push(
@@ -461,7 +497,14 @@ impl Builder {
         let Some(series) = series else { return };
         if self.thin_ns > 0 {
             self.counter_thin[k].push(series, t, v, self.thin_ns);
+        } else if t < self.keep_from_ns {
+            self.counter_values[k] = Some(v);
         } else {
+            if self.keep_from_ns > i64::MIN {
+                if let Some(v0) = self.counter_values[k].take() {
+                    series.push(self.keep_from_ns, v0);
+                }
+            }
             series.push(t, v);
         }
     }
@@ -485,16 +528,16 @@ impl Builder {
         if p < 0 {
             return;
         }
-        let thin_ns = self.thin_ns;
-        close_p_span_of(self.proc(p), t, thin_ns);
+        let keep = self.keep();
+        close_p_span_of(self.proc(p), t, keep);
     }
 
     fn close_m_span(&mut self, m: i64, t: i64) {
         if m < 0 {
             return;
         }
-        let thin_ns = self.thin_ns;
-        close_m_span_of(self.thread(m), t, thin_ns);
+        let keep = self.keep();
+        close_m_span_of(self.thread(m), t, keep);
     }
 
     fn open_m_span(&mut self, m: i64, t: i64, g: i64, p: i64, syscall: bool) {
@@ -535,7 +578,7 @@ impl Builder {
         let is_gc_reason = self.is_gc_reason(reason);
         let network = self.network;
         let sleep = self.sleep;
-        let thin_ns = self.thin_ns;
+        let keep = self.keep();
         let gi = self.goroutine_place(id);
         let (old_state, old_p, old_m, block_reason, unnamed, has_open) = {
             let gb = &self.gs.values_mut()[gi];
@@ -583,7 +626,7 @@ impl Builder {
                 if s.state == GState::Running {
                     gb.g.running_ns = gb.g.running_ns.saturating_add(t.saturating_sub(s.start_ns));
                 }
-                push_span(&mut gb.g.spans, &mut gb.thin, s, thin_ns);
+                push_span(&mut gb.g.spans, &mut gb.thin, s, keep);
             }
         }
         match from {
@@ -925,13 +968,15 @@ impl Builder {
             Kind::Log => {
                 let category = self.interner.trace_string(tables, ev.args[1]);
                 let message = self.interner.trace_string(tables, ev.args[2]);
-                self.logs.push(Log {
-                    time_ns: t,
-                    g: ev.g,
-                    task: ev.args[0],
-                    category,
-                    message,
-                });
+                if t >= self.keep_from_ns {
+                    self.logs.push(Log {
+                        time_ns: t,
+                        g: ev.g,
+                        task: ev.args[0],
+                        category,
+                        message,
+                    });
+                }
                 self.note_task(ev.args[0], ev.g);
             }
             Kind::Label => {
@@ -939,14 +984,16 @@ impl Builder {
                 self.goroutine(ev.g).g.label = label;
             }
             Kind::StackSample => {
-                let stack = self.interner.trace_stack(tables, ev.args[0]);
-                self.cpu_samples.push(CpuSample {
-                    time_ns: t,
-                    g: ev.g,
-                    p: ev.p,
-                    m: ev.m,
-                    stack,
-                });
+                if t >= self.keep_from_ns {
+                    let stack = self.interner.trace_stack(tables, ev.args[0]);
+                    self.cpu_samples.push(CpuSample {
+                        time_ns: t,
+                        g: ev.g,
+                        p: ev.p,
+                        m: ev.m,
+                        stack,
+                    });
+                }
             }
             Kind::Sync => {
                 self.syncs += 1;
@@ -999,7 +1046,7 @@ impl Builder {
                     gb.g.running_ns
                         .saturating_add(end.saturating_sub(s.start_ns));
             }
-            push_span(&mut gb.g.spans, &mut gb.thin, s, self.thin_ns);
+            push_span(&mut gb.g.spans, &mut gb.thin, s, self.keep());
         }
         gb.thin.flush(&mut gb.g.spans);
         for mut r in gb.open_regions.drain(..) {
@@ -1019,7 +1066,8 @@ impl Builder {
         file_bytes: u64,
         warning: Option<String>,
     ) -> Model {
-        let end = self.last_ns;
+        // A window of part of a generation in which nothing happened ends where it begins.
+        let end = self.last_ns.max(self.keep_from_ns);
         let start = self.first_ns.unwrap_or(0);
         let gs = std::mem::take(&mut self.gs).into_values();
         // Collected in place: the goroutines take the builder's own vector (a goroutine is
@@ -1031,14 +1079,14 @@ impl Builder {
             .collect();
         goroutines.shrink_to_fit();
         goroutines.sort_by_key(|g| g.id);
-        let thin_ns = self.thin_ns;
+        let keep = self.keep();
         for pb in self.ps.values_mut() {
-            close_p_span_of(pb, end, thin_ns);
+            close_p_span_of(pb, end, keep);
             pb.thin.flush(&mut pb.lane.spans);
             close_syscall_work_of(pb, end);
         }
         for mb in self.ms.values_mut() {
-            close_m_span_of(mb, end, thin_ns);
+            close_m_span_of(mb, end, keep);
             mb.thin.flush(&mut mb.lane.spans);
         }
         let mut procs: Vec<Proc> = self
@@ -1112,6 +1160,16 @@ impl Builder {
             .collect();
         tasks.sort_by_key(|t| (t.start_ns.unwrap_or(start), t.id));
         self.interner.seal();
+        // A window of part of a generation: the counters that had no point in it begin
+        // with their value there all the same.
+        let pending = std::mem::take(&mut self.counter_values);
+        if self.keep_from_ns > i64::MIN {
+            for (series, v) in self.counters.all_mut().into_iter().zip(pending) {
+                if let Some(v) = v {
+                    series.push(self.keep_from_ns, v);
+                }
+            }
+        }
         // The summaries read every counter block; the reading is over, so they take all
         // cores.
         for (series, thin) in self

@@ -21,4 +21,5 @@ pub use spans::Spans;
 pub use tags::Tag;
 pub use window::{
     Resumes, build_keeping_resumes, build_overview, build_overview_only, build_window,
+    build_window_between,
 };

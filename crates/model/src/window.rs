@@ -188,6 +188,22 @@ pub fn build_window<S: trace::Source + ?Sized>(
     resumes: &Resumes,
     gens: Range<usize>,
 ) -> trace::Result<Model> {
+    build_window_between(source, resumes, gens, i64::MIN, i64::MAX)
+}
+
+/// `build_window` keeping only what lies in `[from_ns, to_ns]`: the whole model cut to
+/// `[max(from_ns, first event of gens.start), last event by to_ns]` (`Model::cut_to`),
+/// in memory that grows with that time rather than with the generations'. Its
+/// generations are still ordered from their start (which is where their order can resume),
+/// but no further than `to_ns`; what is not kept is not stored. Its GC cycles, pauses,
+/// regions and runtime work on Ps are those of the generations up to `to_ns`, uncut.
+pub fn build_window_between<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: Range<usize>,
+    from_ns: i64,
+    to_ns: i64,
+) -> trace::Result<Model> {
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
         return Err(trace::Error::broken(
@@ -198,10 +214,17 @@ pub fn build_window<S: trace::Source + ?Sized>(
     }
     let mut b = resumes.builders[gens.start].2.clone();
     let t0 = resumes.builders[gens.start].1;
-    b.begin_window(resumes.interner.clone(), t0);
+    b.begin_window(resumes.interner.clone(), t0, from_ns);
     for k in gens.clone() {
+        if resumes.builders[k].1 > to_ns {
+            break;
+        }
         let r = &resumes.trace[k];
-        trace::reorder_pipelined(source, r, &mut |ev: &Event, t: &Tables| b.event(ev, t))?;
+        trace::reorder_pipelined_until(source, r, to_ns, &mut |ev: &Event, t: &Tables| {
+            if ev.time_ns <= to_ns {
+                b.event(ev, t);
+            }
+        })?;
         source.release(r.bytes.start as usize..r.bytes.end as usize);
     }
     for g in &resumes.goroutines {
@@ -214,8 +237,8 @@ pub fn build_window<S: trace::Source + ?Sized>(
         b.thread(m);
     }
     let mut m = b.finish(resumes.format_version, gens.len(), resumes.file_bytes, None);
-    m.start_ns = t0;
-    m.end_ns = m.end_ns.max(t0);
+    m.start_ns = t0.max(from_ns);
+    m.end_ns = m.end_ns.max(m.start_ns);
     // The whole trace's names: a goroutine named, labelled or ended after the window is
     // known by that in every window.
     for (g, info) in m.goroutines.iter_mut().zip(&resumes.goroutines) {

@@ -23,6 +23,12 @@ fn traces() -> Vec<(String, Vec<u8>)> {
 
 /// Where `a` and `b` differ in what a window keeps (`Model::cut_to`), if they do.
 fn difference(a: &Model, b: &Model) -> Option<String> {
+    difference_in(a, b, true)
+}
+
+/// `difference`; without `uncut`, leaving out what a window of part of a generation
+/// does not cut (regions, runtime work on Ps, GC cycles and pauses).
+fn difference_in(a: &Model, b: &Model, uncut: bool) -> Option<String> {
     macro_rules! same {
         ($what:expr, $x:expr, $y:expr) => {
             if $x != $y {
@@ -46,14 +52,18 @@ fn difference(a: &Model, b: &Model) -> Option<String> {
             (y.created_ns, y.ended_ns)
         );
         same!(&what, x.spans.to_vec(), y.spans.to_vec());
-        same!(&what, x.regions, y.regions);
+        if uncut {
+            same!(&what, x.regions, y.regions);
+        }
     }
     same!("procs", a.procs.len(), b.procs.len());
     for (x, y) in a.procs.iter().zip(&b.procs) {
         let what = format!("P{}", x.id);
         same!(&what, x.id, y.id);
         same!(&what, x.spans.to_vec(), y.spans.to_vec());
-        same!(&what, (&x.work, x.work_starts), (&y.work, y.work_starts));
+        if uncut {
+            same!(&what, (&x.work, x.work_starts), (&y.work, y.work_starts));
+        }
     }
     same!("threads", a.threads.len(), b.threads.len());
     for (x, y) in a.threads.iter().zip(&b.threads) {
@@ -64,14 +74,16 @@ fn difference(a: &Model, b: &Model) -> Option<String> {
     for (k, (x, y)) in a.counters.all().iter().zip(b.counters.all()).enumerate() {
         same!(format!("counter {k}"), x.points(), y.points());
     }
-    same!("gc", a.gc, b.gc);
-    let stw = |m: &Model| -> Vec<_> {
-        m.stw
-            .iter()
-            .map(|s| (s.start_ns, s.end_ns, s.kind, s.g))
-            .collect()
-    };
-    same!("stw", stw(a), stw(b));
+    if uncut {
+        same!("gc", a.gc, b.gc);
+        let stw = |m: &Model| -> Vec<_> {
+            m.stw
+                .iter()
+                .map(|s| (s.start_ns, s.end_ns, s.kind, s.g))
+                .collect()
+        };
+        same!("stw", stw(a), stw(b));
+    }
     same!("stimuli", a.stimuli, b.stimuli);
     same!("stimulus times", a.stimulus_times, b.stimulus_times);
     same!("logs", a.logs, b.logs);
@@ -145,6 +157,55 @@ fn every_window_equals_the_whole_model_cut_to_its_time() {
         }
     }
     assert!(windows > 200, "only {windows} windows checked");
+}
+
+#[test]
+fn a_window_of_part_of_a_generation_equals_the_whole_model_cut_to_it() {
+    let mut windows = 0;
+    for path in goscope_testdata::all_traces() {
+        let name = path.display().to_string();
+        let data = std::fs::read(&path).unwrap();
+        let Ok(whole) = model::build(&data[..]) else {
+            continue;
+        };
+        let (_, resumes) =
+            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let n = resumes.generations();
+        if n == 0 {
+            continue;
+        }
+        let mut times: Vec<i64> = Vec::new();
+        trace::read(&data[..], ReadOptions::default(), |ev, _| {
+            times.push(ev.time_ns)
+        })
+        .unwrap();
+        // The middle third of each generation, and from the middle of each to the middle
+        // of the next (ordering stops inside the second).
+        let mut cases = Vec::new();
+        for k in 0..n {
+            let r = resumes.time_range_ns(k);
+            let third = (r.end - r.start) / 3;
+            cases.push((k..k + 1, r.start + third, r.end - third));
+            if k + 1 < n {
+                let next = resumes.time_range_ns(k + 1);
+                cases.push((k..k + 2, r.start + third, next.end - third));
+            }
+        }
+        for (gens, from, to) in cases {
+            let window = model::build_window_between(&data, &resumes, gens.clone(), from, to)
+                .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
+            let start = from.max(resumes.time_range_ns(gens.start).start);
+            let end = times[times.partition_point(|&t| t <= to) - 1].max(start);
+            let expected = whole.cut_to(start, end);
+            if let Some(d) = difference_in(&window, &expected, false) {
+                panic!(
+                    "{name}: window {gens:?} of {from}..={to} ns differs from the whole model: {d}"
+                );
+            }
+            windows += 1;
+        }
+    }
+    assert!(windows > 50, "only {windows} windows checked");
 }
 
 #[test]

@@ -268,6 +268,18 @@ pub fn reorder_pipelined<S: Source + ?Sized>(
     resume: &Resume,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
+    reorder_pipelined_until(source, resume, i64::MAX, sink)
+}
+
+/// `reorder_pipelined`, stopping soon after an event later than `stop_after_ns`: the
+/// events up to it are those of the whole generation up to it, and a few of those just
+/// after it may follow.
+pub fn reorder_pipelined_until<S: Source + ?Sized>(
+    source: &S,
+    resume: &Resume,
+    stop_after_ns: i64,
+    sink: &mut (impl FnMut(&Event, &Tables) + Send),
+) -> Result<()> {
     let data = source.bytes();
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();
@@ -282,7 +294,7 @@ pub fn reorder_pipelined<S: Source + ?Sized>(
                     consumer_gone: false,
                 };
                 let mut last: Option<Arc<Tables>> = None;
-                let done = resume::reorder_into(data, resume, &mut |ev, t| {
+                let done = resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| {
                     // A chunk holds one generation's events (the last one's final
                     // events come with empty tables); tables that only grew (task
                     // names added) stand for the ones before.
@@ -303,7 +315,9 @@ pub fn reorder_pipelined<S: Source + ?Sized>(
             });
         let orderer = match orderer {
             Ok(h) => h,
-            Err(_) => return reorder(data, resume, |ev, t| sink(ev, t)),
+            Err(_) => {
+                return resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| sink(ev, t));
+            }
         };
         for chunk in full_rx {
             if let Chunk::Events(tables, mut events) = chunk {

@@ -71,19 +71,24 @@ impl Resume {
 /// gave for that generation (and, for the `last` one, for the end of the trace). `data`
 /// must be the bytes that read read.
 pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
-    reorder_into(data, resume, &mut |ev, t| sink(ev, t))
+    reorder_into(data, resume, i64::MAX, &mut |ev, t| sink(ev, t))
 }
 
-/// `reorder`, handing out the tables as the ordering holds them.
+/// `reorder`, handing out the tables as the ordering holds them, and stopping soon after
+/// an event later than `stop_after_ns` (`Orderer::generation_until`).
 pub(crate) fn reorder_into(
     data: &[u8],
     resume: &Resume,
+    stop_after_ns: i64,
     sink: &mut impl FnMut(&Event, &Arc<Tables>),
 ) -> Result<()> {
     let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
     let mut g = generation::decode(resume.version, &span)?;
     let mut orderer = resume.state.snapshot();
-    orderer.generation(&mut g, sink)?;
+    orderer.generation_until(&mut g, stop_after_ns, sink)?;
+    if orderer.last_ns > stop_after_ns {
+        return Ok(());
+    }
     if resume.last {
         let empty = Arc::new(Tables::default());
         orderer.finish(&empty, sink)?;

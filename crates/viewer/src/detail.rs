@@ -1,7 +1,8 @@
 //! Detail on demand for a trace opened as an overview: which generations the view lies
-//! in, the windows of them built in the background (`model::build_window`), and a few kept,
-//! least recently used going first. The timeline shows a window when one covers the view
-//! and the overview otherwise; it never waits for a build.
+//! in, windows of them (the view and a view's width either side) built in the background
+//! (`model::build_window_between`), and a few kept, least recently used going first. The
+//! timeline shows a window when one covers the view and the overview otherwise; it never
+//! waits for a build.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,9 +16,9 @@ use goscope_model::{self as model, Model};
 /// the overview (its lanes are thinned to about a pixel's time at such zooms anyway).
 pub const MAX_VIEW_GENERATIONS: usize = 3;
 
-/// A view over more than one generation is shown in full only if those generations take
-/// at most this many bytes of the file (a window's model takes about three times that);
-/// a view within one generation always is.
+/// A window holds at most about this many bytes of the file (its generations' bytes in
+/// proportion to the part of their time it covers; its model takes about three times
+/// that). A view whose window would hold more shows the overview.
 pub const MAX_WINDOW_FILE_BYTES: u64 = 64 << 20;
 
 /// Windows are kept while their models take at most this many bytes together
@@ -35,15 +36,36 @@ pub const SETTLE: Duration = Duration::from_millis(120);
 /// A window's build on a thread of its own.
 type WindowJob = Job<Result<Model, String>>;
 
+/// A window: generations, and the part of their time it keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Window {
+    gens: Range<usize>,
+    from_ns: i64,
+    to_ns: i64,
+}
+
+impl Window {
+    /// Whether it holds all of `[start_ns, end_ns]` (within the trace's generations).
+    fn covers(&self, resumes: &model::Resumes, start_ns: i64, end_ns: i64) -> bool {
+        let n = resumes.generations();
+        let (first, last) = (
+            resumes.time_range_ns(0),
+            resumes.time_range_ns(n.max(1) - 1),
+        );
+        let (start, end) = (start_ns.max(first.start), end_ns.min(last.end));
+        self.from_ns <= start && end <= self.to_ns
+    }
+}
+
 /// What the timeline of an overview shows in detail.
 #[derive(Default)]
 pub struct Detail {
     /// Built windows, the most recently shown first.
-    built: Vec<(Range<usize>, OpenTrace)>,
+    built: Vec<(Window, OpenTrace)>,
     /// The window being built (one at a time: a build cannot be stopped).
-    job: Option<(Range<usize>, WindowJob)>,
-    /// The generations the view lies in, and since when.
-    wanted: Option<(Range<usize>, Instant)>,
+    job: Option<(Window, WindowJob)>,
+    /// The window the view wants, and since when.
+    wanted: Option<(Window, Instant)>,
     /// Why the last build failed, if it did.
     pub error: Option<String>,
 }
@@ -97,9 +119,12 @@ impl Detail {
             return (base.clone(), Shown::Whole);
         };
         self.take_finished(base);
-        let gens = resumes.generations_over(start_ns.floor() as i64, end_ns.ceil() as i64);
-        let too_big = gens.len() > 1 && resumes.file_bytes_of(gens.clone()) > MAX_WINDOW_FILE_BYTES;
-        if gens.is_empty() || gens.len() > MAX_VIEW_GENERATIONS || too_big {
+        let (start, end) = (start_ns.floor() as i64, end_ns.ceil() as i64);
+        let gens = resumes.generations_over(start, end);
+        let wanted = (!gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS)
+            .then(|| window_for(resumes, gens.clone(), start, end))
+            .flatten();
+        let Some(wanted) = wanted else {
             self.wanted = None;
             return (
                 base.clone(),
@@ -107,27 +132,27 @@ impl Detail {
                     generations: gens.len(),
                 },
             );
-        }
+        };
         if let Some(i) = self
             .built
             .iter()
-            .position(|(r, _)| r.start <= gens.start && gens.end <= r.end)
+            .position(|(w, _)| w.covers(resumes, start, end))
         {
             let kept = self.built.remove(i);
-            let shown = (kept.1.clone(), Shown::Window(kept.0.clone()));
+            let shown = (kept.1.clone(), Shown::Window(kept.0.gens.clone()));
             self.built.insert(0, kept);
             self.wanted = None;
             return shown;
         }
         let now = Instant::now();
         let since = match &self.wanted {
-            Some((r, t)) if *r == gens => *t,
+            Some((w, t)) if *w == wanted => *t,
             _ => now,
         };
-        self.wanted = Some((gens.clone(), since));
+        self.wanted = Some((wanted.clone(), since));
         if self.job.is_none() {
             if now.duration_since(since) >= SETTLE {
-                self.start(base, resumes.clone(), gens.clone(), ctx);
+                self.start(base, resumes.clone(), wanted, ctx);
             } else {
                 ctx.request_repaint_after(SETTLE.saturating_sub(now.duration_since(since)));
             }
@@ -138,9 +163,11 @@ impl Detail {
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
     /// `KEPT_BYTES`.
     fn take_finished(&mut self, base: &OpenTrace) {
-        let Some((gens, job)) = &self.job else { return };
+        let Some((window, job)) = &self.job else {
+            return;
+        };
         let Some(result) = job.take() else { return };
-        let (gens, secs) = (gens.clone(), job.started.elapsed().as_secs_f64());
+        let (window, secs) = (window.clone(), job.started.elapsed().as_secs_f64());
         self.job = None;
         match result.and_then(|r| r) {
             Ok(mut m) => {
@@ -164,14 +191,16 @@ impl Detail {
                     w.work_starts = o.work_starts;
                 }
                 super::app::log_load(&format!(
-                    "window of generations {}–{} built in {:.0} ms, {:.0} MB",
-                    gens.start + 1,
-                    gens.end,
+                    "window of generations {}–{} ({:.3}–{:.3} s) built in {:.0} ms, {:.0} MB",
+                    window.gens.start + 1,
+                    window.gens.end,
+                    (window.from_ns - whole.start_ns) as f64 / 1e9,
+                    (window.to_ns - whole.start_ns) as f64 / 1e9,
                     secs * 1e3,
                     m.heap_bytes() as f64 / 1e6
                 ));
                 self.built
-                    .insert(0, (gens, OpenTrace::new(base.file.clone(), Arc::new(m))));
+                    .insert(0, (window, OpenTrace::new(base.file.clone(), Arc::new(m))));
                 self.keep_within(KEPT_BYTES);
             }
             Err(e) => self.error = Some(e),
@@ -195,12 +224,12 @@ impl Detail {
         &mut self,
         base: &OpenTrace,
         resumes: Arc<model::Resumes>,
-        gens: Range<usize>,
+        window: Window,
         ctx: &egui::Context,
     ) {
         // Room for the window about to be built, so that the kept ones and it stay
         // within the budget together.
-        let coming = resumes.file_bytes_of(gens.clone()) * MODEL_PER_FILE_BYTE;
+        let coming = file_bytes_between(&resumes, &window) * MODEL_PER_FILE_BYTE;
         let room = (KEPT_BYTES as u64).saturating_sub(coming) as usize;
         let mut total = 0;
         self.built.retain(|(_, t)| {
@@ -208,7 +237,7 @@ impl Detail {
             total <= room
         });
         let file = base.file.clone();
-        let g = gens.clone();
+        let w = window.clone();
         // The heap is not trimmed after a build (as other jobs do): what a build frees
         // is little beside the window it keeps, and trimming while the UI thread lays the
         // new window out made that frame 10-15 ms instead of 4-7 (and 20 ms frames
@@ -218,20 +247,60 @@ impl Detail {
         let job = Job::spawn_notifying(
             "window",
             move || c.request_repaint(),
-            move || model::build_window(&*file, &resumes, g).map_err(|e| e.to_string()),
+            move || {
+                model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns)
+                    .map_err(|e| e.to_string())
+            },
         );
-        self.job = Some((gens, job));
+        self.job = Some((window, job));
     }
 
-    /// Whether a window is being built.
+    /// The generations of the window being built, if one is.
     pub fn building(&self) -> Option<&Range<usize>> {
-        self.job.as_ref().map(|(r, _)| r)
+        self.job.as_ref().map(|(w, _)| &w.gens)
     }
 
     /// The generations of the windows kept, the most recently shown first.
     pub fn kept(&self) -> Vec<Range<usize>> {
-        self.built.iter().map(|(r, _)| r.clone()).collect()
+        self.built.iter().map(|(w, _)| w.gens.clone()).collect()
     }
+}
+
+/// The window for a view `[start_ns, end_ns]` over generations `gens`: the view and a
+/// view's width either side, within those generations; or only the view if that would
+/// hold more than `MAX_WINDOW_FILE_BYTES`; none if that would too.
+fn window_for(
+    resumes: &model::Resumes,
+    gens: Range<usize>,
+    start_ns: i64,
+    end_ns: i64,
+) -> Option<Window> {
+    let (first, last) = (
+        resumes.time_range_ns(gens.start),
+        resumes.time_range_ns(gens.end - 1),
+    );
+    let width = end_ns.saturating_sub(start_ns).max(1);
+    [width, 0].into_iter().find_map(|margin| {
+        let w = Window {
+            gens: gens.clone(),
+            from_ns: start_ns.saturating_sub(margin).max(first.start),
+            to_ns: end_ns.saturating_add(margin).min(last.end),
+        };
+        (file_bytes_between(resumes, &w) <= MAX_WINDOW_FILE_BYTES).then_some(w)
+    })
+}
+
+/// About how many bytes of the file `w` holds: its generations' bytes in proportion to
+/// the part of their time it covers.
+fn file_bytes_between(resumes: &model::Resumes, w: &Window) -> u64 {
+    let bytes = resumes.file_bytes_of(w.gens.clone());
+    let (first, last) = (
+        resumes.time_range_ns(w.gens.start),
+        resumes.time_range_ns(w.gens.end - 1),
+    );
+    let total_ns = last.end.saturating_sub(first.start).max(1) as f64;
+    let kept_ns = w.to_ns.saturating_sub(w.from_ns).max(0) as f64;
+    (bytes as f64 * (kept_ns / total_ns).min(1.0)) as u64
 }
 
 /// What a summary span of an overview is (see `goscope_model::overview`).

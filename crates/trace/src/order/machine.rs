@@ -75,7 +75,7 @@ pub struct Orderer {
     pub(super) queue: Vec<(Event, Origin)>,
     /// The frontier stream whose event is being advanced.
     pub(super) stream: u32,
-    pub(super) last_ns: i64,
+    pub(crate) last_ns: i64,
     pub(super) syncs: u64,
     /// Set when this orderer runs a generation ahead of time (see `ahead.rs`, `speculate.rs`).
     pub(super) spec: Option<Box<Spec>>,
@@ -258,6 +258,18 @@ impl Orderer {
         gn: &mut Generation<'_>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
+        self.generation_until(gn, i64::MAX, sink)
+    }
+
+    /// `generation`, stopping once an event later than `stop_after_ns` has gone out (those
+    /// of the same step may follow it). The generation is then left half ordered: this
+    /// orderer is good for nothing more.
+    pub fn generation_until(
+        &mut self,
+        gn: &mut Generation<'_>,
+        stop_after_ns: i64,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<()> {
         let gen_no = gn.generation;
         let start_ns = gn.tables.ns(gn.min_ticks);
         self.sync(start_ns, &gn.tables, sink)?;
@@ -295,6 +307,9 @@ impl Orderer {
             self.queue.clear();
             if let Some(e) = failed {
                 return Err(e);
+            }
+            if self.last_ns > stop_after_ns {
+                return Ok(());
             }
             if frontier.is_empty() && next_sample == samples.len() {
                 break;
