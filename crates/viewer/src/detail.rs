@@ -310,3 +310,51 @@ pub(crate) fn summary_note(model: &Model) -> String {
         "Overview: the time of spans shorter than {bucket} summed per state in each {bucket} of the trace. Zoom in to a few generations to see every span."
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// The window for a view is the view and a view's width either side, cut at its
+    /// generations' ends; it covers the view after pans within that width, not beyond.
+    #[test]
+    fn a_window_is_the_view_and_a_views_width_either_side_within_its_generations() {
+        let data = goscope_testdata::trace_bytes("generations-go127");
+        let (_, r) =
+            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let k = r.generations() / 2;
+        let gen_ns = r.time_range_ns(k);
+        let tenth = (gen_ns.end - gen_ns.start) / 10;
+        let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
+        let w = window_for(&r, k..k + 1, a, b).expect("a small window");
+        assert_eq!(
+            (w.gens.clone(), w.from_ns, w.to_ns),
+            (k..k + 1, a - tenth, b + tenth)
+        );
+        assert!(w.covers(&r, a, b));
+        assert!(w.covers(&r, a + tenth / 2, b + tenth / 2));
+        assert!(w.covers(&r, a - tenth, b - tenth));
+        assert!(!w.covers(&r, a + tenth * 3 / 2, b + tenth * 3 / 2));
+        assert!(!w.covers(&r, a - tenth * 2, b + tenth * 2));
+        let bytes = file_bytes_between(&r, &w);
+        let gen_bytes = r.file_bytes_of(k..k + 1);
+        assert!(
+            bytes > gen_bytes / 4 && bytes < gen_bytes * 2 / 5,
+            "{bytes} of {gen_bytes} bytes"
+        );
+
+        // Near the generation's start: cut there.
+        let w = window_for(&r, k..k + 1, gen_ns.start + tenth / 2, gen_ns.start + tenth).unwrap();
+        assert_eq!(w.from_ns, gen_ns.start);
+        // Over two generations: within both.
+        let next = r.time_range_ns(k + 1);
+        let w = window_for(&r, k..k + 2, gen_ns.end - tenth, next.start + tenth).unwrap();
+        assert_eq!(w.gens, k..k + 2);
+        assert_eq!(
+            (w.from_ns, w.to_ns),
+            (gen_ns.end - 3 * tenth, next.start + 3 * tenth)
+        );
+        assert!(!w.covers(&r, next.end - 1, next.end));
+    }
+}
