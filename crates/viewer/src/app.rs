@@ -15,7 +15,7 @@ use super::flame::ProfilesView;
 use super::gcview::GcView;
 use super::goroutines::GoroutinesView;
 use super::lanes::{self, LaneMode, LaneSort, Row};
-use super::loader::{LoadKind, Loader, OpenTrace};
+use super::loader::{FRAMES, LoadKind, Loader, OpenTrace, log_load};
 use super::panels;
 use super::search::{Hit, SearchBar};
 use super::tasksview::TasksView;
@@ -1646,18 +1646,6 @@ fn pressed_with_command(i: &egui::InputState, k: Key) -> bool {
             if *key == k && modifiers.command)
     })
 }
-
-pub(crate) fn log_load(what: &str) {
-    if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
-        eprintln!(
-            "goscope: {what} (frame {})",
-            FRAMES.load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-}
-
-/// Frames drawn so far by this process (for `log_load`).
-static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A lane span picked on `from`, found again on `to` (another model of the same trace with
 /// the same lanes: an overview and its windows): the span of the same lane that holds the

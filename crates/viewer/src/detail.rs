@@ -190,7 +190,7 @@ impl Detail {
                     w.work = o.work.clone();
                     w.work_starts = o.work_starts;
                 }
-                super::app::log_load(&format!(
+                super::loader::log_load(&format!(
                     "window of generations {}–{} ({:.3}–{:.3} s) built in {:.0} ms, {:.0} MB",
                     window.gens.start + 1,
                     window.gens.end,

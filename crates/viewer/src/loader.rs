@@ -341,3 +341,16 @@ fn load(
     }
     Ok(OpenTrace::new(file, Arc::new(m)))
 }
+
+/// With `GOSCOPE_LOG_LOAD` set, says on stderr what loading did, and at which frame.
+pub(crate) fn log_load(what: &str) {
+    if std::env::var_os("GOSCOPE_LOG_LOAD").is_some() {
+        eprintln!(
+            "goscope: {what} (frame {})",
+            FRAMES.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
+
+/// Frames drawn so far by this process (for `log_load`).
+pub(crate) static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
