@@ -265,7 +265,7 @@ fn main() {
     }
 }
 
-/// Detail on demand: the view is put in the middle half of a generation (the first, the
+/// Detail on demand: the view is put in the middle tenth of a generation (the first, the
 /// middle one, the last); frames are drawn until its window is shown. Prints how long
 /// that took after the view settled (the window is asked for `detail::SETTLE` later) and
 /// the frames meanwhile; then the same view again (the window kept).
@@ -281,8 +281,11 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             // No window kept from the cases before.
             doc.detail = Default::default();
             let r = doc.trace.resumes.as_ref().unwrap().time_range_ns(k);
-            let quarter = (r.end - r.start) / 4;
-            let (a, b) = ((r.start + quarter) as f64, (r.end - quarter) as f64);
+            let tenth = (r.end - r.start) / 10;
+            let (a, b) = (
+                (r.start + 9 * tenth / 2) as f64,
+                (r.end - 9 * tenth / 2) as f64,
+            );
             doc.view.start_ns = a;
             doc.view.end_ns = b;
             (a, b)

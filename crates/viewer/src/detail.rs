@@ -170,26 +170,9 @@ impl Detail {
         let (window, secs) = (window.clone(), job.started.elapsed().as_secs_f64());
         self.job = None;
         match result.and_then(|r| r) {
-            Ok(mut m) => {
+            Ok(m) => {
                 self.error = None;
-                // The overview keeps the whole trace's GC cycles, pauses, tasks, regions
-                // and runtime work on Ps; the window takes them, so that a pick of one is
-                // the same in both (and its extent).
                 let whole = &base.model;
-                // The trace's extent, so that the axis and the view's limits are the same
-                // whichever model is shown.
-                m.start_ns = whole.start_ns;
-                m.end_ns = whole.end_ns;
-                m.gc = whole.gc.clone();
-                m.stw = whole.stw.clone();
-                m.tasks = whole.tasks.clone();
-                for (w, o) in m.goroutines.iter_mut().zip(&whole.goroutines) {
-                    w.regions = o.regions.clone();
-                }
-                for (w, o) in m.procs.iter_mut().zip(&whole.procs) {
-                    w.work = o.work.clone();
-                    w.work_starts = o.work_starts;
-                }
                 super::loader::log_load(&format!(
                     "window of generations {}–{} ({:.3}–{:.3} s) built in {:.0} ms, {:.0} MB",
                     window.gens.start + 1,
@@ -237,6 +220,7 @@ impl Detail {
             total <= room
         });
         let file = base.file.clone();
+        let overview = base.model.clone();
         let w = window.clone();
         // The heap is not trimmed after a build (as other jobs do): what a build frees
         // is little beside the window it keeps, and trimming while the UI thread lays the
@@ -248,8 +232,12 @@ impl Detail {
             "window",
             move || c.request_repaint(),
             move || {
-                model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns)
-                    .map_err(|e| e.to_string())
+                yield_to_the_ui();
+                let mut m =
+                    model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns)
+                        .map_err(|e| e.to_string())?;
+                take_from_overview(&mut m, &overview);
+                Ok(m)
             },
         );
         self.job = Some((window, job));
@@ -263,6 +251,39 @@ impl Detail {
     /// The generations of the windows kept, the most recently shown first.
     pub fn kept(&self) -> Vec<Range<usize>> {
         self.built.iter().map(|(w, _)| w.gens.clone()).collect()
+    }
+}
+
+/// The overview keeps the whole trace's GC cycles, pauses, tasks, regions and runtime
+/// work on Ps; a window takes them (on the thread that built it: copying them is not
+/// the UI thread's work), so that a pick of one is the same in both, and the trace's
+/// extent, so that the axis and the view's limits are the same whichever is shown.
+fn take_from_overview(m: &mut Model, whole: &Model) {
+    m.start_ns = whole.start_ns;
+    m.end_ns = whole.end_ns;
+    m.gc = whole.gc.clone();
+    m.stw = whole.stw.clone();
+    m.tasks = whole.tasks.clone();
+    for (w, o) in m.goroutines.iter_mut().zip(&whole.goroutines) {
+        w.regions = o.regions.clone();
+    }
+    for (w, o) in m.procs.iter_mut().zip(&whole.procs) {
+        w.work = o.work.clone();
+        w.work_starts = o.work_starts;
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (and that of the threads it starts,
+/// which inherit it on Linux), so that a build keeping both cores busy leaves the UI
+/// thread its frames. Without effect where threads have no priorities of their own.
+fn yield_to_the_ui() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; on Linux, `who` 0 with
+        // PRIO_PROCESS names the calling thread. A failure leaves the priority as it was.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+        }
     }
 }
 
