@@ -217,27 +217,47 @@ pub fn read_pipelined<S: Source + ?Sized>(
         let mut out = Direct { sink, progress };
         return order_all(data, opts, cancel, &mut out, release);
     }
+    on_a_thread_of_its_own(
+        "goscope-order",
+        sink,
+        progress,
+        |out| order_all(data, opts, cancel, out, release),
+        // No thread to be had: order on this one.
+        |sink, progress| order_all(data, opts, cancel, &mut Direct { sink, progress }, release),
+    )
+}
+
+/// Runs `order` on a thread of its own with a `Chunker` as its output, and hands what it
+/// sends to `sink` and `progress` on this one, until it is done; its result is the
+/// result. Should no thread be had, `direct` does the work on this one instead.
+fn on_a_thread_of_its_own<T: Send, S, P>(
+    name: &str,
+    sink: &mut S,
+    progress: &mut P,
+    order: impl FnOnce(&mut Chunker) -> Result<T> + Send,
+    direct: impl FnOnce(&mut S, &mut P) -> Result<T>,
+) -> Result<T>
+where
+    S: FnMut(&Event, &Tables),
+    P: FnMut(Progress),
+{
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();
     std::thread::scope(|scope| {
-        let orderer = std::thread::Builder::new()
-            .name("goscope-order".into())
-            .spawn_scoped(scope, move || {
-                let mut out = Chunker {
-                    events: Vec::with_capacity(CHUNK_EVENTS),
-                    full: full_tx,
-                    free: free_rx,
-                    consumer_gone: false,
-                };
-                order_all(data, opts, cancel, &mut out, release)
-            });
-        let orderer = match orderer {
-            Ok(h) => h,
-            // No thread to be had: order on this one.
-            Err(_) => {
-                let mut out = Direct { sink, progress };
-                return order_all(data, opts, cancel, &mut out, release);
-            }
+        let orderer =
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn_scoped(scope, move || {
+                    let mut out = Chunker {
+                        events: Vec::with_capacity(CHUNK_EVENTS),
+                        full: full_tx,
+                        free: free_rx,
+                        consumer_gone: false,
+                    };
+                    order(&mut out)
+                });
+        let Ok(orderer) = orderer else {
+            return direct(sink, progress);
         };
         for chunk in full_rx {
             match chunk {
@@ -281,59 +301,33 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
     let data = source.bytes();
-    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
-    let (free_tx, free_rx) = mpsc::channel::<Vec<Event>>();
-    std::thread::scope(|scope| {
-        let orderer = std::thread::Builder::new()
-            .name("goscope-reorder".into())
-            .spawn_scoped(scope, move || {
-                let mut out = Chunker {
-                    events: Vec::with_capacity(CHUNK_EVENTS),
-                    full: full_tx,
-                    free: free_rx,
-                    consumer_gone: false,
-                };
-                let mut last: Option<Arc<Tables>> = None;
-                let done = resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| {
-                    // A chunk holds one generation's events (the last one's final
-                    // events come with empty tables); tables that only grew (task
-                    // names added) stand for the ones before.
-                    if let Some(l) = &last {
-                        if !Arc::ptr_eq(l, t) && l.generation != t.generation {
-                            out.end_tables(l);
-                        }
-                    }
-                    if last.as_ref().is_none_or(|l| !Arc::ptr_eq(l, t)) {
-                        last = Some(Arc::clone(t));
-                    }
-                    out.event(ev, t);
-                });
+    on_a_thread_of_its_own(
+        "goscope-reorder",
+        sink,
+        &mut |_| {},
+        |out| {
+            let mut last: Option<Arc<Tables>> = None;
+            let done = resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| {
+                // A chunk holds one generation's events (the last one's final events
+                // come with empty tables); tables that only grew (task names added)
+                // stand for the ones before.
                 if let Some(l) = &last {
-                    out.end_tables(l);
+                    if !Arc::ptr_eq(l, t) && l.generation != t.generation {
+                        out.end_tables(l);
+                    }
                 }
-                done
+                if last.as_ref().is_none_or(|l| !Arc::ptr_eq(l, t)) {
+                    last = Some(Arc::clone(t));
+                }
+                out.event(ev, t);
             });
-        let orderer = match orderer {
-            Ok(h) => h,
-            Err(_) => {
-                return resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| sink(ev, t));
+            if let Some(l) = &last {
+                out.end_tables(l);
             }
-        };
-        for chunk in full_rx {
-            if let Chunk::Events(tables, mut events) = chunk {
-                for ev in &events {
-                    sink(ev, &tables);
-                }
-                drop(tables);
-                events.clear();
-                let _ = free_tx.send(events);
-            }
-        }
-        match orderer.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
+            done
+        },
+        |sink, _| resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| sink(ev, t)),
+    )
 }
 
 /// Events per chunk handed from the ordering thread to the consumer (64 bytes each).
