@@ -70,27 +70,15 @@ fn main() {
         preview_frame = Some((built, t0.elapsed(), events, shown_ns));
     };
     let as_overview = data.len() as u64 >= goscope_viewer::loader::overview_bytes();
-    let (model, resumes) = if as_overview {
-        let (m, r) = goscope_model::build_overview(
-            &*data,
-            &std::sync::atomic::AtomicBool::new(false),
-            &mut |_| {},
-            goscope_model::PREVIEW_EVENTS,
-            Some(&mut on_preview),
-        )
-        .expect("decode");
-        (Arc::new(m), Some(r))
-    } else {
-        let m = goscope_model::build_previewing(
-            &*data,
-            &std::sync::atomic::AtomicBool::new(false),
-            &mut |_| {},
-            goscope_model::PREVIEW_EVENTS,
-            Some(&mut on_preview),
-        )
-        .expect("decode");
-        (Arc::new(m), None)
-    };
+    let (model, resumes) = goscope_viewer::loader::build_model(
+        &*data,
+        as_overview,
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |_| {},
+        Some(&mut on_preview),
+    )
+    .expect("decode");
+    let model = Arc::new(model);
     let load = t0.elapsed();
     if let Some((built, frame, events, shown_ns)) = preview_frame {
         println!(

@@ -313,25 +313,12 @@ fn load(
         BuildStage::Finishing => set(Stage::BuildingLanes),
     };
     let mut on_preview = |m: Model| preview(OpenTrace::new(file.clone(), Arc::new(m)));
-    if kind == LoadKind::Open && file.bytes().len() as u64 >= overview_from_bytes {
-        let (m, resumes) = model::build_overview(
-            &*file,
-            cancel,
-            &mut progress,
-            model::PREVIEW_EVENTS,
-            Some(&mut on_preview as &mut _),
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-        if cancel.load(Ordering::Relaxed) {
-            return Err("loading was cancelled".into());
-        }
-        return Ok(OpenTrace::overview(file, Arc::new(m), resumes));
-    }
-    let m = model::build_previewing(
+    let as_overview = kind == LoadKind::Open && file.bytes().len() as u64 >= overview_from_bytes;
+    let (m, resumes) = build_model(
         &*file,
+        as_overview,
         cancel,
         &mut progress,
-        model::PREVIEW_EVENTS,
         // A capture's model is shown whole: its growth is the preview.
         (kind == LoadKind::Open).then_some(&mut on_preview as &mut _),
     )
@@ -339,7 +326,29 @@ fn load(
     if cancel.load(Ordering::Relaxed) {
         return Err("loading was cancelled".into());
     }
-    Ok(OpenTrace::new(file, Arc::new(m)))
+    Ok(match resumes {
+        Some(r) => OpenTrace::overview(file, Arc::new(m), r),
+        None => OpenTrace::new(file, Arc::new(m)),
+    })
+}
+
+/// The model the viewer opens a trace with: an overview and its resumes (`as_overview`,
+/// see `OVERVIEW_BYTES`) or the whole model, with a preview after
+/// `model::PREVIEW_EVENTS` events if `on_preview` is given.
+pub fn build_model<S: goscope_trace::Source + ?Sized>(
+    source: &S,
+    as_overview: bool,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(BuildStage) + Send),
+    on_preview: Option<model::OnPreview<'_>>,
+) -> goscope_trace::Result<(Model, Option<Resumes>)> {
+    if as_overview {
+        let (m, r) =
+            model::build_overview(source, cancel, progress, model::PREVIEW_EVENTS, on_preview)?;
+        return Ok((m, Some(r)));
+    }
+    let m = model::build_previewing(source, cancel, progress, model::PREVIEW_EVENTS, on_preview)?;
+    Ok((m, None))
 }
 
 /// With `GOSCOPE_LOG_LOAD` set, says on stderr what loading did, and at which frame.
