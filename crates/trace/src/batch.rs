@@ -121,6 +121,10 @@ pub struct Batch<'a> {
     pub time_ticks: u64,
     /// Experiment id; 0 for ordinary batches.
     pub experiment: u8,
+    /// The body's first byte, read with the header (on its page): what the body holds is
+    /// known without touching the body again, so that sorting a generation's batches by
+    /// kind does not map every batch's pages.
+    pub first: Option<u8>,
     /// The batch body.
     pub body: &'a [u8],
 }
@@ -148,7 +152,7 @@ impl Batch<'_> {
         if self.experiment != 0 {
             return BatchKind::Experimental;
         }
-        match self.body.first().copied() {
+        match self.first {
             Some(EV_STRINGS) => BatchKind::Strings,
             Some(EV_STACKS) => BatchKind::Stacks,
             Some(EV_CPU_SAMPLES) => BatchKind::CpuSamples,
@@ -225,6 +229,7 @@ fn read_item<'a>(
             m: m as i64,
             time_ticks,
             experiment,
+            first: body.first().copied(),
             body,
         }),
         next,

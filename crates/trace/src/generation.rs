@@ -323,6 +323,12 @@ struct Fields {
 }
 
 impl MCursor {
+    /// The index of the batch it reads in (its stream's batch count once at the end).
+    #[inline(always)]
+    pub(crate) fn batch(&self) -> usize {
+        self.batch
+    }
+
     /// Decodes the next event of `stream`: `Ok(None)` at its end. Each batch restarts the
     /// clock at its base timestamp; each event's time is the previous event's ns plus its
     /// own delta converted to ns (Go's arithmetic, so times match to the nanosecond).

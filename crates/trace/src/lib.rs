@@ -149,8 +149,9 @@ pub enum Progress {
 
 /// Where a read's bytes come from. `read_pipelined` tells it which bytes it does not need
 /// for now: those scanned so far every few MiB of the scan and all of them after it (the
-/// scan reads only batch headers, but the kernel maps the pages around each one), and a
-/// generation's once it is decoded ahead of its turn and again once it is ordered. A mapped
+/// scan reads only batch headers, but the kernel maps the pages around each one), a
+/// generation's once it is decoded ahead of its turn, each batch's once the ordering has
+/// read past it, and a generation's again once it is ordered (the pages at batch edges). A mapped
 /// file gives those pages back (`goscope_file::TraceFile`), so the file does not count whole in the
 /// reader's memory.
 pub trait Source: Sync {
@@ -307,7 +308,8 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
         &mut |_| {},
         |out| {
             let mut last: Option<Arc<Tables>> = None;
-            let done = resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| {
+            let done_with = |r| source.release(r);
+            let done = resume::reorder_into(data, resume, stop_after_ns, &done_with, &mut |ev, t| {
                 // A chunk holds one generation's events (the last one's final events
                 // come with empty tables); tables that only grew (task names added)
                 // stand for the ones before.
@@ -326,7 +328,12 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
             }
             done
         },
-        |sink, _| resume::reorder_into(data, resume, stop_after_ns, &mut |ev, t| sink(ev, t)),
+        |sink, _| {
+            let done_with = |r| source.release(r);
+            resume::reorder_into(data, resume, stop_after_ns, &done_with, &mut |ev, t| {
+                sink(ev, t)
+            })
+        },
     )
 }
 
@@ -426,13 +433,15 @@ fn cancelled(outcome: &Outcome) -> Error {
     Error::broken(outcome.complete_bytes, None, "reading was cancelled")
 }
 
-/// Orders one generation into `out` the ordinary way, after the one before it.
+/// Orders one generation into `out` the ordinary way, after the one before it, giving
+/// each batch's bytes back to `release` once the ordering has read past them.
 fn order_one(
     orderer: &mut order::Orderer,
     g: &mut generation::Generation<'_>,
     out: &mut impl Out,
+    release: Release<'_>,
 ) -> Result<()> {
-    let ordered = orderer.generation(g, &mut |ev, t| out.event(ev, t));
+    let ordered = orderer.generation_until(g, i64::MAX, release, &mut |ev, t| out.event(ev, t));
     out.end_tables(&g.tables);
     ordered
 }
@@ -692,7 +701,7 @@ impl<'r, 'a> Run<'r, 'a> {
                         Err(e) => return Some(e),
                     };
                     let start = self.start_state();
-                    if let Err(e) = order_one(self.orderer, &mut g, out) {
+                    if let Err(e) = order_one(self.orderer, &mut g, out, self.release) {
                         return Some(e);
                     }
                     self.finished(&g, start, out);
@@ -866,7 +875,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 self.outcome.ordered_ahead += 1;
             } else {
                 self.outcome.reordered += 1;
-                if let Err(e) = order_one(self.orderer, &mut g, out) {
+                if let Err(e) = order_one(self.orderer, &mut g, out, self.release) {
                     return Some(e);
                 }
             }

@@ -71,21 +71,23 @@ impl Resume {
 /// gave for that generation (and, for the `last` one, for the end of the trace). `data`
 /// must be the bytes that read read.
 pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
-    reorder_into(data, resume, i64::MAX, &mut |ev, t| sink(ev, t))
+    reorder_into(data, resume, i64::MAX, &|_| {}, &mut |ev, t| sink(ev, t))
 }
 
 /// `reorder`, handing out the tables as the ordering holds them, and stopping soon after
-/// an event later than `stop_after_ns` (`Orderer::generation_until`).
+/// an event later than `stop_after_ns` (`Orderer::generation_until`, which hands each batch
+/// it has read past to `done_with`).
 pub(crate) fn reorder_into(
     data: &[u8],
     resume: &Resume,
     stop_after_ns: i64,
+    done_with: &dyn Fn(std::ops::Range<usize>),
     sink: &mut impl FnMut(&Event, &Arc<Tables>),
 ) -> Result<()> {
     let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
     let mut g = generation::decode(resume.version, &span)?;
     let mut orderer = resume.state.snapshot();
-    orderer.generation_until(&mut g, stop_after_ns, sink)?;
+    orderer.generation_until(&mut g, stop_after_ns, done_with, sink)?;
     if orderer.last_ns > stop_after_ns {
         return Ok(());
     }

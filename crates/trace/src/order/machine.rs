@@ -89,13 +89,21 @@ impl Default for Orderer {
 
 type Step = std::result::Result<Option<Ctx>, String>;
 
-/// A per-M read position in the frontier.
+/// A per-M read position, with the M's next event.
 struct Cursor {
-    stream: usize,
     read: MCursor,
     ev: RawEvent,
     /// The M's slot in the thread table, once it has one.
     m_slot: Option<usize>,
+}
+
+/// An M in the frontier heap: its next event's time and its stream (the index of its
+/// cursor). The heap moves these small copies, not the cursors; the order is the same,
+/// since the heap compares times only.
+#[derive(Clone, Copy)]
+struct Front {
+    time_ns: i64,
+    stream: usize,
 }
 
 impl Orderer {
@@ -258,36 +266,48 @@ impl Orderer {
         gn: &mut Generation<'_>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
-        self.generation_until(gn, i64::MAX, sink)
+        self.generation_until(gn, i64::MAX, &|_| {}, sink)
     }
 
     /// `generation`, stopping once an event later than `stop_after_ns` has gone out (those
     /// of the same step may follow it). The generation is then left half ordered: this
-    /// orderer is good for nothing more.
+    /// orderer is good for nothing more. Each batch's bytes go to `done_with` once its
+    /// thread's cursor has read past them (a mapped file gives their pages back).
     pub fn generation_until(
         &mut self,
         gn: &mut Generation<'_>,
         stop_after_ns: i64,
+        done_with: &dyn Fn(std::ops::Range<usize>),
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
         let gen_no = gn.generation;
         let start_ns = gn.tables.ns(gn.min_ticks);
         self.sync(start_ns, &gn.tables, sink)?;
 
-        let mut frontier: Vec<Cursor> = Vec::with_capacity(gn.ms.len());
+        let mut cursors: Vec<Cursor> = Vec::with_capacity(gn.ms.len());
+        let mut frontier: Vec<Front> = Vec::with_capacity(gn.ms.len());
         for (i, s) in gn.ms.iter().enumerate() {
             let mut read = MCursor::default();
-            if let Some(ev) = read.next(s, gn.tables.ns_per_tick, Some(gen_no))? {
+            let ev = read.next(s, gn.tables.ns_per_tick, Some(gen_no))?;
+            if let Some(ev) = ev {
                 heap_push(
                     &mut frontier,
-                    Cursor {
+                    Front {
+                        time_ns: ev.time_ns,
                         stream: i,
-                        read,
-                        ev,
-                        m_slot: None,
                     },
                 );
             }
+            cursors.push(Cursor {
+                read,
+                ev: ev.unwrap_or(RawEvent {
+                    time_ns: 0,
+                    args: [0; 4],
+                    offset: 0,
+                    typ: 0,
+                }),
+                m_slot: None,
+            });
         }
         let samples = std::mem::take(&mut gn.cpu_samples);
         let mut next_sample = 0;
@@ -315,18 +335,18 @@ impl Orderer {
                 break;
             }
             if let Some(s) = samples.get(next_sample) {
-                if frontier.is_empty() || s.time_ns < frontier[0].ev.time_ns {
+                if frontier.is_empty() || s.time_ns < frontier[0].time_ns {
                     let ev = Event::of_cpu_sample(s);
                     next_sample += 1;
                     self.emit(ev, Origin::sample(), &gn.tables, sink)?;
                     continue;
                 }
             }
-            if !self.try_advance(&mut frontier, 0, gn)? {
+            if !self.try_advance(&mut frontier, &mut cursors, 0, gn, done_with)? {
                 insertion_sort(&mut frontier);
                 let mut ok = false;
                 for i in 1..frontier.len() {
-                    if self.try_advance(&mut frontier, i, gn)? {
+                    if self.try_advance(&mut frontier, &mut cursors, i, gn, done_with)? {
                         ok = true;
                         break;
                     }
@@ -334,17 +354,20 @@ impl Orderer {
                 if !ok {
                     let mut detail =
                         String::from("no thread's next event can be ordered; pending:");
-                    for c in &frontier {
+                    for f in &frontier {
+                        let c = &cursors[f.stream];
                         detail.push_str(&format!(
                             " [M {} {} at {} ns, offset {}, args {:?}]",
-                            gn.ms[c.stream].m,
+                            gn.ms[f.stream].m,
                             name_of(c.ev.typ),
                             c.ev.time_ns,
                             c.ev.offset,
                             &c.ev.args[..spec(c.ev.typ).map_or(0, |s| s.args.len())]
                         ));
                     }
-                    let offset = frontier.first().map_or(gn.offset, |c| c.ev.offset);
+                    let offset = frontier
+                        .first()
+                        .map_or(gn.offset, |f| cursors[f.stream].ev.offset);
                     return Err(Error::broken(offset, Some(gen_no), detail));
                 }
             }
@@ -352,24 +375,28 @@ impl Orderer {
         Ok(())
     }
 
-    /// Tries to take the frontier's event `i`; on success moves that cursor on.
+    /// Tries to take the frontier's event `i`; on success moves that cursor on, handing
+    /// the batch it leaves to `done_with`.
     fn try_advance(
         &mut self,
-        frontier: &mut Vec<Cursor>,
+        frontier: &mut Vec<Front>,
+        cursors: &mut [Cursor],
         i: usize,
         gn: &mut Generation<'_>,
+        done_with: &dyn Fn(std::ops::Range<usize>),
     ) -> Result<bool> {
         let stream = frontier[i].stream;
         let m = gn.ms[stream].m;
-        let mut slot = frontier[i].m_slot;
+        let c = &mut cursors[stream];
+        let mut slot = c.m_slot;
         self.stream = stream as u32;
-        let advanced = self.advance(&frontier[i].ev, &mut gn.tables, m, &mut slot, gn.generation);
-        frontier[i].m_slot = slot;
+        let advanced = self.advance(&c.ev, &mut gn.tables, m, &mut slot, gn.generation);
+        c.m_slot = slot;
         match advanced {
             Ok(true) => {}
             Ok(false) => return Ok(false),
             Err(detail) => {
-                let ev = &frontier[i].ev;
+                let ev = &c.ev;
                 return Err(Error::broken(
                     ev.offset,
                     Some(gn.generation),
@@ -378,10 +405,18 @@ impl Orderer {
             }
         }
         let s = &gn.ms[stream];
-        let c = &mut frontier[i];
-        if c.read
-            .next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)?
-        {
+        let batch = c.read.batch();
+        let more = c
+            .read
+            .next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)?;
+        if c.read.batch() != batch {
+            if let Some(b) = s.batches.get(batch) {
+                let start = b.body_offset as usize;
+                done_with(start..start + b.body.len());
+            }
+        }
+        if more {
+            frontier[i].time_ns = c.ev.time_ns;
             heap_update(frontier, i);
         } else {
             heap_remove(frontier, i);
@@ -1335,9 +1370,9 @@ fn gstatus_name(s: u64) -> &'static str {
     }
 }
 
-impl Timed for Cursor {
-    #[inline]
+impl Timed for Front {
+    #[inline(always)]
     fn time_ns(&self) -> i64 {
-        self.ev.time_ns
+        self.time_ns
     }
 }
