@@ -19,6 +19,7 @@ fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome,
         parallel,
         order_ahead: parallel,
         keep_resumes: !parallel,
+        resume_every_steps: if parallel { 0 } else { 5 },
     };
     let res = trace::read(data, opts, |ev, tables| {
         events.push((*ev, tables.generation));
@@ -42,6 +43,15 @@ fn check_resumes(data: &[u8], outcome: &trace::Outcome, events: &[(trace::Event,
             .copied()
             .collect();
         assert!(again == expected, "generation {} ordered again differs", r.generation);
+        for (k, point_ns) in r.points_ns().enumerate() {
+            let mut rest = Vec::new();
+            let ordered = trace::reorder_pipelined_until(data, r, Some(k), i64::MAX, &mut |ev, t| {
+                rest.push((*ev, t.generation))
+            });
+            assert!(ordered.is_ok(), "generation {} from point {k} failed: {:?}", r.generation, ordered.err());
+            let after = expected.iter().position(|e| e.0.time_ns > point_ns).unwrap_or(expected.len());
+            assert!(rest[..] == expected[after..], "generation {} from point {k} differs", r.generation);
+        }
     }
 }
 

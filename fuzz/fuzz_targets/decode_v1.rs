@@ -32,7 +32,7 @@ fuzz_target!(|input: &[u8]| {
     let opts = ReadOptions {
         parallel: false,
         order_ahead: false,
-        keep_resumes: false,
+        ..ReadOptions::default()
     };
     let r_seq = trace::read(&data, opts, |ev, t| {
         seq.push(*ev);

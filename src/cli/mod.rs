@@ -262,7 +262,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 ReadOptions {
                     parallel: !sequential,
                     order_ahead,
-                    keep_resumes: false,
+                    ..ReadOptions::default()
                 },
             )
             .with_context(|| format!("{}", trace.display()))?;
@@ -289,7 +289,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let opts = ReadOptions {
                 parallel: !sequential,
                 order_ahead: !sequential,
-                keep_resumes: false,
+                ..ReadOptions::default()
             };
             let warning =
                 dump(&data, opts, &mut lock).with_context(|| format!("{}", trace.display()))?;

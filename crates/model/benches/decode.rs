@@ -117,8 +117,7 @@ fn read_sequential(bencher: Bencher) {
         bencher,
         ReadOptions {
             parallel: false,
-            order_ahead: false,
-            keep_resumes: false,
+            ..ReadOptions::default()
         },
     );
 }

@@ -1254,7 +1254,7 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
         progress,
         preview_events,
         preview,
-        false,
+        None,
         false,
     )
     .map(|(m, _)| m)
@@ -1265,18 +1265,29 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
 pub(crate) type Snapshots = Vec<(u64, i64, Builder)>;
 
 /// What a build that keeps resumes also gives: the ordering state at each generation's
-/// start, the builder's, and the whole trace's interner before it was sealed.
+/// start, the builder's, the builder's at each point inside a generation the ordering
+/// saved (`trace::Resume::points_ns`; per generation, in order), and the whole trace's
+/// interner before it was sealed.
 pub(crate) struct Kept {
     pub trace: Vec<trace::Resume>,
     pub builders: Snapshots,
+    pub points: Vec<Vec<Builder>>,
     pub interner: Interner,
 }
+
+/// Steps of the ordering (about events) between two points inside a generation from
+/// which a window can be ordered again (`trace::ReadOptions::resume_every_steps`): a
+/// window orders at most this many events before its start, instead of everything from
+/// its generation's start. Each point costs a copy of the ordering's and the builder's
+/// open state.
+pub const RESUME_EVERY_STEPS: u64 = 1 << 21;
 
 /// Spans per lane, about, that an overview thins a trace's time into (`overview`).
 pub const OVERVIEW_BUCKETS: i64 = 4096;
 
-/// `build_previewing`, also keeping (with `keep_resumes`) what `window::build_window`
-/// starts from, and (with `overview`) thinning lanes and counters into an overview: each
+/// `build_previewing`, also keeping (with `keep_resumes`, the steps between two points
+/// saved inside a generation: `u64::MAX` for none) what `window::build_window` starts
+/// from, and (with `overview`) thinning lanes and counters into an overview: each
 /// lane's spans shorter than a bucket of about 1/`OVERVIEW_BUCKETS` of the trace are
 /// summed per bucket (`overview::Thinning`). The trace's length, for the bucket, comes
 /// from the scan (its first and last batch times, in the first generation's ticks), before
@@ -1289,9 +1300,15 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     progress: &mut (dyn FnMut(BuildStage) + Send),
     preview_events: u64,
     preview: Option<OnPreview<'_>>,
-    keep_resumes: bool,
+    keep_resumes: Option<u64>,
     overview: bool,
 ) -> trace::Result<(Model, Option<Kept>)> {
+    let every_steps = keep_resumes.unwrap_or(0);
+    let keep_resumes = keep_resumes.is_some();
+    // Set when the read says the events so far end at a point it saved: the builder's
+    // state is saved before the next event.
+    let point_pending = std::sync::atomic::AtomicBool::new(false);
+    let mut point_snapshots: Vec<(u64, Builder)> = Vec::new();
     let generations_found = std::sync::atomic::AtomicUsize::new(0);
     let ticks_found = std::sync::Mutex::new((0u64, 0u64));
     progress(BuildStage::Scanning);
@@ -1303,6 +1320,10 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     let outcome = std::thread::scope(|scope| {
         let mut preview = preview;
         let mut sink = |ev: &Event, tables: &Tables| {
+            if point_pending.load(Ordering::Relaxed) {
+                point_pending.store(false, Ordering::Relaxed);
+                point_snapshots.push((tables.generation, b.resume_point()));
+            }
             if b.events == preview_events {
                 if let Some(p) = preview.take() {
                     let mut snapshot = b.clone();
@@ -1363,6 +1384,7 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                     of: generations,
                 })
             }
+            trace::Progress::Resumable { .. } => point_pending.store(true, Ordering::Relaxed),
             trace::Progress::Ordered { generation, of } => progress(BuildStage::Decoding {
                 done: generation,
                 of,
@@ -1375,6 +1397,11 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             source,
             ReadOptions {
                 keep_resumes,
+                resume_every_steps: if every_steps == u64::MAX {
+                    0
+                } else {
+                    every_steps
+                },
                 ..ReadOptions::default()
             },
             cancel,
@@ -1400,9 +1427,28 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             paired.clear();
             Vec::new()
         };
+        // And each point inside a generation with the builder's there, in order. A
+        // generation whose counts differ (none should) gets no points: its windows are
+        // ordered from its start.
+        let mut point_snapshots = point_snapshots.into_iter().peekable();
+        let points = trace
+            .iter()
+            .map(|r| {
+                while point_snapshots.next_if(|s| s.0 != r.generation).is_some() {}
+                let mut kept = Vec::new();
+                while let Some((_, b)) = point_snapshots.next_if(|s| s.0 == r.generation) {
+                    kept.push(b);
+                }
+                if kept.len() != r.points_ns().count() {
+                    kept.clear();
+                }
+                kept
+            })
+            .collect();
         Kept {
             trace,
             builders: paired,
+            points,
             interner: b.interner.clone(),
         }
     });

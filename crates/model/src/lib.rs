@@ -20,6 +20,6 @@ pub use series::Series;
 pub use spans::Spans;
 pub use tags::Tag;
 pub use window::{
-    Resumes, build_keeping_resumes, build_overview, build_overview_only, build_window,
-    build_window_between,
+    Resumes, build_keeping_resumes, build_keeping_resumes_every, build_overview,
+    build_overview_only, build_window, build_window_between,
 };

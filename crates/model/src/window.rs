@@ -25,6 +25,9 @@ pub struct Resumes {
     trace: Vec<trace::Resume>,
     /// Per generation: its number in the file, the time of its first event, the builder.
     builders: Vec<(u64, i64, Builder)>,
+    /// Per generation: the points inside it the ordering saved (`trace::Resume::points_ns`),
+    /// each with the time of the last event before it and the builder's state there.
+    points: Vec<Vec<(i64, Builder)>>,
     /// The whole trace's strings and stacks, with their look-up maps, so a window finds
     /// the same ids the whole build gave.
     interner: Interner,
@@ -92,6 +95,23 @@ impl Resumes {
                 .iter()
                 .map(|b| b.2.state_bytes())
                 .sum::<usize>()
+            + self
+                .points
+                .iter()
+                .flatten()
+                .map(|p| p.1.state_bytes())
+                .sum::<usize>()
+    }
+
+    /// Points saved inside generations, in all.
+    pub fn points(&self) -> usize {
+        self.points.iter().map(Vec::len).sum()
+    }
+
+    /// Generation `k`'s points a window can be ordered from, by the time of the last event
+    /// before each (a window that begins later than one needs nothing before it).
+    pub fn points_ns(&self, k: usize) -> impl Iterator<Item = i64> + '_ {
+        self.points.get(k).into_iter().flatten().map(|p| p.0)
     }
 }
 
@@ -103,7 +123,19 @@ pub fn build_keeping_resumes<S: trace::Source + ?Sized>(
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(BuildStage) + Send),
 ) -> trace::Result<(Model, Resumes)> {
-    let (model, kept) = build::build_inner(source, cancel, progress, 0, None, true, false)?;
+    build_keeping_resumes_every(source, build::RESUME_EVERY_STEPS, cancel, progress)
+}
+
+/// `build_keeping_resumes`, saving a point inside a generation to build windows from
+/// every `every_steps` steps of the ordering (`u64::MAX`: none).
+pub fn build_keeping_resumes_every<S: trace::Source + ?Sized>(
+    source: &S,
+    every_steps: u64,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(BuildStage) + Send),
+) -> trace::Result<(Model, Resumes)> {
+    let (model, kept) =
+        build::build_inner(source, cancel, progress, 0, None, Some(every_steps), false)?;
     Ok(with_resumes(model, kept))
 }
 
@@ -125,7 +157,7 @@ pub fn build_overview<S: trace::Source + ?Sized>(
         progress,
         preview_events,
         preview,
-        true,
+        Some(build::RESUME_EVERY_STEPS),
         true,
     )?;
     Ok(with_resumes(model, kept))
@@ -140,7 +172,7 @@ pub fn build_overview_only<S: trace::Source + ?Sized>(source: &S) -> trace::Resu
         &mut |_| {},
         0,
         None,
-        false,
+        None,
         true,
     )?;
     Ok(model)
@@ -151,8 +183,15 @@ fn with_resumes(model: Model, kept: Option<build::Kept>) -> (Model, Resumes) {
     let kept = kept.unwrap_or(build::Kept {
         trace: Vec::new(),
         builders: Vec::new(),
+        points: Vec::new(),
         interner: Interner::new(),
     });
+    let points = kept
+        .trace
+        .iter()
+        .zip(kept.points)
+        .map(|(r, builders)| r.points_ns().zip(builders).collect())
+        .collect();
     let goroutines = model
         .goroutines
         .iter()
@@ -166,6 +205,7 @@ fn with_resumes(model: Model, kept: Option<build::Kept>) -> (Model, Resumes) {
     let resumes = Resumes {
         trace: kept.trace,
         builders: kept.builders,
+        points,
         interner: kept.interner,
         goroutines,
         procs: model.procs.iter().map(|p| p.id).collect(),
@@ -193,9 +233,10 @@ pub fn build_window<S: trace::Source + ?Sized>(
 
 /// `build_window` keeping only what lies in `[from_ns, to_ns]`: the whole model cut to
 /// `[max(from_ns, first event of gens.start), last event by to_ns]` (`Model::cut_to`),
-/// in memory that grows with that time rather than with the generations'. Its
-/// generations are still ordered from their start (which is where their order can resume),
-/// but no further than `to_ns`; what is not kept is not stored. Its GC cycles, pauses,
+/// in memory that grows with that time rather than with the generations'. The first
+/// generation is ordered from the last point saved inside it before `from_ns` (or from
+/// its start), the others from their start, and none further than `to_ns`; what is not
+/// kept is not stored. Its GC cycles, pauses,
 /// regions and runtime work on Ps are those of the generations up to `to_ns`, uncut.
 pub fn build_window_between<S: trace::Source + ?Sized>(
     source: &S,
@@ -212,7 +253,14 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
             format!("no generations {gens:?} to build (the trace has {n} that can be)"),
         ));
     }
-    let mut b = resumes.builders[gens.start].2.clone();
+    // Every event after a point is later than its time: one before `from_ns` leaves out
+    // nothing the window keeps.
+    let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
+    let from_point = first_points.iter().rposition(|p| p.0 < from_ns);
+    let mut b = match from_point {
+        Some(k) => first_points[k].1.clone(),
+        None => resumes.builders[gens.start].2.clone(),
+    };
     let t0 = resumes.builders[gens.start].1;
     b.begin_window(resumes.interner.clone(), t0, from_ns);
     for k in gens.clone() {
@@ -220,7 +268,8 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
             break;
         }
         let r = &resumes.trace[k];
-        trace::reorder_pipelined_until(source, r, to_ns, &mut |ev: &Event, t: &Tables| {
+        let from = if k == gens.start { from_point } else { None };
+        trace::reorder_pipelined_until(source, r, from, to_ns, &mut |ev: &Event, t: &Tables| {
             if ev.time_ns <= to_ns {
                 b.event(ev, t);
             }

@@ -162,50 +162,81 @@ fn every_window_equals_the_whole_model_cut_to_its_time() {
 #[test]
 fn a_window_of_part_of_a_generation_equals_the_whole_model_cut_to_it() {
     let mut windows = 0;
+    let mut from_points = 0;
     for path in goscope_testdata::all_traces() {
         let name = path.display().to_string();
         let data = std::fs::read(&path).unwrap();
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };
-        let (_, resumes) =
-            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {}).unwrap();
-        let n = resumes.generations();
-        if n == 0 {
-            continue;
-        }
         let mut times: Vec<i64> = Vec::new();
-        trace::read(&data[..], ReadOptions::default(), |ev, _| {
+        if trace::read(&data[..], ReadOptions::default(), |ev, _| {
             times.push(ev.time_ns)
         })
-        .unwrap();
-        // The middle third of each generation, and from the middle of each to the middle
-        // of the next (ordering stops inside the second).
-        let mut cases = Vec::new();
-        for k in 0..n {
-            let r = resumes.time_range_ns(k);
-            let third = (r.end - r.start) / 3;
-            cases.push((k..k + 1, r.start + third, r.end - third));
-            if k + 1 < n {
-                let next = resumes.time_range_ns(k + 1);
-                cases.push((k..k + 2, r.start + third, next.end - third));
-            }
+        .is_err()
+        {
+            continue;
         }
-        for (gens, from, to) in cases {
-            let window = model::build_window_between(&data, &resumes, gens.clone(), from, to)
-                .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
-            let start = from.max(resumes.time_range_ns(gens.start).start);
-            let end = times[times.partition_point(|&t| t <= to) - 1].max(start);
-            let expected = whole.cut_to(start, end);
-            if let Some(d) = difference_in(&window, &expected, false) {
-                panic!(
-                    "{name}: window {gens:?} of {from}..={to} ns differs from the whole model: {d}"
-                );
+        // Ordered from each generation's start, and from points saved inside it, about
+        // five in each.
+        let generations = whole.generations.max(1) as u64;
+        let every = (times.len() as u64 / generations / 6).max(3);
+        for every_steps in [u64::MAX, every] {
+            let (_, resumes) = model::build_keeping_resumes_every(
+                &data[..],
+                every_steps,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap();
+            let n = resumes.generations();
+            if n == 0 {
+                continue;
             }
-            windows += 1;
+            // The middle third of each generation, from the middle of each to the middle
+            // of the next (ordering stops inside the second), and with points, windows
+            // that begin at each seventh of a generation.
+            let mut cases = Vec::new();
+            for k in 0..n {
+                let r = resumes.time_range_ns(k);
+                let third = (r.end - r.start) / 3;
+                cases.push((k..k + 1, r.start + third, r.end - third));
+                if k + 1 < n {
+                    let next = resumes.time_range_ns(k + 1);
+                    cases.push((k..k + 2, r.start + third, next.end - third));
+                }
+                if every_steps != u64::MAX {
+                    let seventh = (r.end - r.start) / 7;
+                    for i in 1..6 {
+                        let from = r.start + i * seventh;
+                        cases.push((k..k + 1, from, from + seventh));
+                    }
+                }
+            }
+            for (gens, from, to) in cases {
+                let window = model::build_window_between(&data, &resumes, gens.clone(), from, to)
+                    .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
+                let start = from.max(resumes.time_range_ns(gens.start).start);
+                let end = times[times.partition_point(|&t| t <= to) - 1].max(start);
+                let expected = whole.cut_to(start, end);
+                if let Some(d) = difference_in(&window, &expected, false) {
+                    panic!(
+                        "{name}: window {gens:?} of {from}..={to} ns, points every \
+                         {every_steps} steps, differs from the whole model: {d}"
+                    );
+                }
+                windows += 1;
+                if resumes.points_ns(gens.start).any(|p| p < from) {
+                    from_points += 1;
+                }
+            }
         }
     }
     assert!(windows > 50, "only {windows} windows checked");
+    assert!(
+        from_points > 100,
+        "only {from_points} windows ordered from a point inside a generation"
+    );
 }
 
 #[test]

@@ -92,6 +92,12 @@ pub struct ReadOptions {
     /// generation. A v1 trace (Go 1.21 and older) is one generation ordered as a whole
     /// and keeps none.
     pub keep_resumes: bool,
+    /// With `keep_resumes`, also save a point inside a generation every this many steps
+    /// of its ordering (a step orders one event and the few it may bring), so that it can
+    /// be ordered again from there (`Resume::points_ns`) rather than from its start; each
+    /// point is announced in band (`Progress::Resumable`). 0: none. Only generations
+    /// ordered in turn get them (not those ordered ahead).
+    pub resume_every_steps: u64,
 }
 
 impl Default for ReadOptions {
@@ -100,6 +106,7 @@ impl Default for ReadOptions {
             parallel: true,
             order_ahead: false,
             keep_resumes: false,
+            resume_every_steps: 0,
         }
     }
 }
@@ -137,6 +144,13 @@ pub enum Progress {
         /// The smallest and largest base time of their batches, in ticks (about the
         /// trace's first and last event; (0, 0) for a v1 trace).
         ticks: (u64, u64),
+    },
+    /// The events so far end at a point inside generation `generation` that the read
+    /// saved (`ReadOptions::resume_every_steps`); it comes after those events and before
+    /// the next, which is of the same generation.
+    Resumable {
+        /// The generation's number in the file.
+        generation: u64,
     },
     /// A generation is ordered completely.
     Ordered {
@@ -289,15 +303,17 @@ pub fn reorder_pipelined<S: Source + ?Sized>(
     resume: &Resume,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
-    reorder_pipelined_until(source, resume, i64::MAX, sink)
+    reorder_pipelined_until(source, resume, None, i64::MAX, sink)
 }
 
-/// `reorder_pipelined`, stopping soon after an event later than `stop_after_ns`: the
-/// events up to it are those of the whole generation up to it, and a few of those just
-/// after it may follow.
+/// `reorder_pipelined`, from the start of the generation or from its point `from_point`
+/// inside it (an index into `Resume::points_ns`: the events after that point), stopping
+/// soon after an event later than `stop_after_ns`: the events up to it are those of the
+/// whole generation up to it, and a few of those just after it may follow.
 pub fn reorder_pipelined_until<S: Source + ?Sized>(
     source: &S,
     resume: &Resume,
+    from_point: Option<usize>,
     stop_after_ns: i64,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
@@ -309,20 +325,28 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
         |out| {
             let mut last: Option<Arc<Tables>> = None;
             let done_with = |r| source.release(r);
-            let done = resume::reorder_into(data, resume, stop_after_ns, &done_with, &mut |ev, t| {
-                // A chunk holds one generation's events (the last one's final events
-                // come with empty tables); tables that only grew (task names added)
-                // stand for the ones before.
-                if let Some(l) = &last {
-                    if !Arc::ptr_eq(l, t) && l.generation != t.generation {
-                        out.end_tables(l);
+            let from = from_point;
+            let done = resume::reorder_into(
+                data,
+                resume,
+                from,
+                stop_after_ns,
+                &done_with,
+                &mut |ev, t| {
+                    // A chunk holds one generation's events (the last one's final events
+                    // come with empty tables); tables that only grew (task names added)
+                    // stand for the ones before.
+                    if let Some(l) = &last {
+                        if !Arc::ptr_eq(l, t) && l.generation != t.generation {
+                            out.end_tables(l);
+                        }
                     }
-                }
-                if last.as_ref().is_none_or(|l| !Arc::ptr_eq(l, t)) {
-                    last = Some(Arc::clone(t));
-                }
-                out.event(ev, t);
-            });
+                    if last.as_ref().is_none_or(|l| !Arc::ptr_eq(l, t)) {
+                        last = Some(Arc::clone(t));
+                    }
+                    out.event(ev, t);
+                },
+            );
             if let Some(l) = &last {
                 out.end_tables(l);
             }
@@ -330,9 +354,14 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
         },
         |sink, _| {
             let done_with = |r| source.release(r);
-            resume::reorder_into(data, resume, stop_after_ns, &done_with, &mut |ev, t| {
-                sink(ev, t)
-            })
+            resume::reorder_into(
+                data,
+                resume,
+                from_point,
+                stop_after_ns,
+                &done_with,
+                &mut |ev, t| sink(ev, t),
+            )
         },
     )
 }
@@ -434,14 +463,39 @@ fn cancelled(outcome: &Outcome) -> Error {
 }
 
 /// Orders one generation into `out` the ordinary way, after the one before it, giving
-/// each batch's bytes back to `release` once the ordering has read past them.
+/// each batch's bytes back to `release` once the ordering has read past them, and
+/// pausing every `every_steps` steps (`u64::MAX`: never) to save a point inside it in
+/// `points`, which `out` hears of after the events before it.
 fn order_one(
     orderer: &mut order::Orderer,
     g: &mut generation::Generation<'_>,
     out: &mut impl Out,
     release: Release<'_>,
+    every_steps: u64,
+    points: &mut Vec<order::Within>,
 ) -> Result<()> {
-    let ordered = orderer.generation_until(g, i64::MAX, release, &mut |ev, t| out.event(ev, t));
+    let ordered = orderer
+        .begin(g, &mut |ev, t| out.event(ev, t))
+        .and_then(|mut place| {
+            loop {
+                let ran = orderer.run(
+                    g,
+                    &mut place,
+                    i64::MAX,
+                    every_steps,
+                    release,
+                    &mut |ev, t| out.event(ev, t),
+                )?;
+                if ran != order::Ran::Paused {
+                    return Ok(());
+                }
+                points.push(orderer.point(g, &place));
+                out.end_tables(&g.tables);
+                out.progress(Progress::Resumable {
+                    generation: g.generation,
+                });
+            }
+        });
     out.end_tables(&g.tables);
     ordered
 }
@@ -507,6 +561,8 @@ fn order_all(
     let mut run = Run {
         version: scan.version,
         keep_resumes: opts.keep_resumes,
+        resume_every_steps: opts.resume_every_steps,
+        points: Vec::new(),
         spans,
         cancel,
         orderer: &mut orderer,
@@ -589,6 +645,9 @@ fn read_v1(
 struct Run<'r, 'a> {
     version: Version,
     keep_resumes: bool,
+    resume_every_steps: u64,
+    /// Points saved inside the generation being ordered (`resume_every_steps`).
+    points: Vec<order::Within>,
     spans: &'r [batch::GenerationSpan<'a>],
     cancel: &'r AtomicBool,
     orderer: &'r mut order::Orderer,
@@ -701,7 +760,11 @@ impl<'r, 'a> Run<'r, 'a> {
                         Err(e) => return Some(e),
                     };
                     let start = self.start_state();
-                    if let Err(e) = order_one(self.orderer, &mut g, out, self.release) {
+                    let every = self.every_steps();
+                    let points = &mut self.points;
+                    if let Err(e) =
+                        order_one(self.orderer, &mut g, out, self.release, every, points)
+                    {
                         return Some(e);
                     }
                     self.finished(&g, start, out);
@@ -875,13 +938,23 @@ impl<'r, 'a> Run<'r, 'a> {
                 self.outcome.ordered_ahead += 1;
             } else {
                 self.outcome.reordered += 1;
-                if let Err(e) = order_one(self.orderer, &mut g, out, self.release) {
+                let every = self.every_steps();
+                let points = &mut self.points;
+                if let Err(e) = order_one(self.orderer, &mut g, out, self.release, every, points) {
                     return Some(e);
                 }
             }
             self.finished(&g, start, out);
         }
         None
+    }
+
+    /// Steps between two points saved inside a generation (`u64::MAX`: none).
+    fn every_steps(&self) -> u64 {
+        match self.resume_every_steps {
+            n if n > 0 && self.keep_resumes => n,
+            _ => u64::MAX,
+        }
     }
 
     /// With `keep_resumes`, a copy of the ordering state before a generation is ordered.
@@ -898,8 +971,9 @@ impl<'r, 'a> Run<'r, 'a> {
     ) {
         let index = self.outcome.generations;
         finished_one(self.outcome, g, out, self.spans.len(), self.release);
+        let points = std::mem::take(&mut self.points);
         if let (Some(state), Some(span)) = (start, self.spans.get(index)) {
-            let resume = Resume::new(index, self.version, span, state);
+            let resume = Resume::new(index, self.version, span, state, points);
             self.outcome.resumes.push(resume);
         }
     }
@@ -966,7 +1040,7 @@ mod tests {
         let opts = ReadOptions {
             parallel,
             order_ahead: parallel,
-            keep_resumes: false,
+            ..ReadOptions::default()
         };
         let r = read(data, opts, |ev: &Event, t: &Tables| {
             let mut text = String::new();
@@ -1207,13 +1281,21 @@ mod tests {
             (*ev, t.generation, text)
         };
         let mut checked = 0;
+        let mut points = 0;
         for (name, data) in committed_traces() {
+            // Points inside generations too (ordered in turn only), about five in each.
+            let mut events = 0u64;
+            let Ok(plain) = read(&data, ReadOptions::default(), |_, _| events += 1) else {
+                continue;
+            };
+            let every_steps = (events / plain.generations.max(1) as u64 / 6).max(3);
             for order_ahead in [false, true] {
                 let mut seq = Vec::new();
                 let opts = ReadOptions {
                     parallel: true,
                     order_ahead,
                     keep_resumes: true,
+                    resume_every_steps: every_steps,
                 };
                 let Ok(outcome) = read(&data, opts, |ev, t| seq.push(rendered(ev, t))) else {
                     continue;
@@ -1254,10 +1336,34 @@ mod tests {
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                     assert!(piped == again, "{name}: pipelined differs");
                     checked += 1;
+                    // From each point inside it: the events after the point (all later
+                    // than its time; those before are not).
+                    for (k, point_ns) in r.points_ns().enumerate() {
+                        let mut rest = Vec::new();
+                        reorder_pipelined_until(&data[..], r, Some(k), i64::MAX, &mut |ev, t| {
+                            rest.push(rendered(ev, t))
+                        })
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                        let after = expected.iter().position(|e| e.0.time_ns > point_ns);
+                        let want = &expected[after.unwrap_or(expected.len())..];
+                        assert!(
+                            !rest.is_empty() && rest == want,
+                            "{name}: generation {} from point {k} at {point_ns} ns differs \
+                             ({} events, the read gave {} after it)",
+                            r.generation,
+                            rest.len(),
+                            want.len()
+                        );
+                        points += 1;
+                    }
                 }
             }
         }
         assert!(checked > 50, "only {checked} generations checked");
+        assert!(
+            points > 1000,
+            "only {points} points inside generations checked"
+        );
         let plain = read(&committed_traces()[0].1, ReadOptions::default(), |_, _| {}).unwrap();
         assert!(plain.resumes.is_empty(), "kept only when asked for");
     }

@@ -13,7 +13,7 @@ use crate::batch::{self, Version};
 use crate::error::Result;
 use crate::event::Event;
 use crate::generation::{self, Tables};
-use crate::order::Orderer;
+use crate::order::{Orderer, Ran, Within};
 
 /// The ordering state at the start of one generation of a read, and where its bytes are.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ pub struct Resume {
     pub last: bool,
     version: Version,
     state: Arc<Orderer>,
+    /// Points inside the generation saved while it was ordered, in order.
+    points: Arc<[Within]>,
 }
 
 impl std::fmt::Debug for Resume {
@@ -49,6 +51,7 @@ impl Resume {
         version: Version,
         span: &batch::GenerationSpan<'_>,
         state: Orderer,
+        points: Vec<Within>,
     ) -> Resume {
         Resume {
             index,
@@ -57,12 +60,20 @@ impl Resume {
             last: false,
             version,
             state: Arc::new(state),
+            points: points.into(),
         }
     }
 
     /// Bytes the saved state takes, roughly.
     pub fn state_bytes(&self) -> usize {
-        self.state.state_bytes()
+        self.state.state_bytes() + self.points.iter().map(Within::state_bytes).sum::<usize>()
+    }
+
+    /// The points inside the generation its ordering can go on from
+    /// (`ReadOptions::resume_every_steps`): for each, the time of the last event before
+    /// it; every event after it is later.
+    pub fn points_ns(&self) -> impl Iterator<Item = i64> + '_ {
+        self.points.iter().map(|p| p.time_ns)
     }
 }
 
@@ -71,24 +82,44 @@ impl Resume {
 /// gave for that generation (and, for the `last` one, for the end of the trace). `data`
 /// must be the bytes that read read.
 pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
-    reorder_into(data, resume, i64::MAX, &|_| {}, &mut |ev, t| sink(ev, t))
+    reorder_into(data, resume, None, i64::MAX, &|_| {}, &mut |ev, t| {
+        sink(ev, t)
+    })
 }
 
-/// `reorder`, handing out the tables as the ordering holds them, and stopping soon after
-/// an event later than `stop_after_ns` (`Orderer::generation_until`, which hands each batch
-/// it has read past to `done_with`).
+/// `reorder`, handing out the tables as the ordering holds them, from the generation's
+/// start or from its point `from_point` (the events after it), and stopping soon after
+/// an event later than `stop_after_ns` (`Orderer::run`, which hands each batch it has
+/// read past to `done_with`).
 pub(crate) fn reorder_into(
     data: &[u8],
     resume: &Resume,
+    from_point: Option<usize>,
     stop_after_ns: i64,
     done_with: &dyn Fn(std::ops::Range<usize>),
     sink: &mut impl FnMut(&Event, &Arc<Tables>),
 ) -> Result<()> {
     let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
     let mut g = generation::decode(resume.version, &span)?;
-    let mut orderer = resume.state.snapshot();
-    orderer.generation_until(&mut g, stop_after_ns, done_with, sink)?;
-    if orderer.last_ns > stop_after_ns {
+    let (mut orderer, mut place) = match from_point {
+        None => {
+            let mut orderer = resume.state.snapshot();
+            let place = orderer.begin(&g, sink)?;
+            (orderer, place)
+        }
+        Some(k) => {
+            let Some(within) = resume.points.get(k) else {
+                return Err(crate::Error::broken(
+                    resume.bytes.start,
+                    Some(resume.generation),
+                    format!("no point {k} inside the generation to resume from"),
+                ));
+            };
+            Orderer::resume(within, &mut g)
+        }
+    };
+    let ran = orderer.run(&mut g, &mut place, stop_after_ns, u64::MAX, done_with, sink)?;
+    if ran == Ran::Stopped {
         return Ok(());
     }
     if resume.last {

@@ -162,7 +162,7 @@ fn parallel_equals_sequential() {
             ReadOptions {
                 parallel: true,
                 order_ahead: true,
-                keep_resumes: false,
+                ..ReadOptions::default()
             },
         );
         let b = events(
@@ -170,7 +170,7 @@ fn parallel_equals_sequential() {
             ReadOptions {
                 parallel: false,
                 order_ahead: false,
-                keep_resumes: false,
+                ..ReadOptions::default()
             },
         );
         assert_eq!(a.len(), b.len(), "{}", t.display());
@@ -271,7 +271,7 @@ fn mutated_traces_never_panic() {
             let opts = ReadOptions {
                 parallel: false,
                 order_ahead: false,
-                keep_resumes: false,
+                ..ReadOptions::default()
             };
             let _ = trace::read(&d, opts, |_, _| {});
         }

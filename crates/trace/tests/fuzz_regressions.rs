@@ -15,6 +15,7 @@ fn decode_all_ways(data: &[u8]) {
             parallel,
             order_ahead: parallel,
             keep_resumes: true,
+            resume_every_steps: 3,
         };
         let read = trace::read(data, opts, |ev, tables| {
             text.clear();
@@ -22,6 +23,9 @@ fn decode_all_ways(data: &[u8]) {
         });
         for r in read.iter().flat_map(|o| &o.resumes) {
             let _ = trace::reorder(data, r, |_, _| {});
+            for k in 0..r.points_ns().count() {
+                let _ = trace::reorder_pipelined_until(data, r, Some(k), i64::MAX, &mut |_, _| {});
+            }
         }
     }
 }

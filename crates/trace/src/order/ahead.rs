@@ -60,8 +60,8 @@ impl Speculation {
         log.reserve(spec.events);
         spec.log = log;
 
-        // A copy: the run takes the CPU samples and may add task names to the tables,
-        // and a fallback needs the generation as it was.
+        // A copy: the run may add task names to the tables, and a fallback needs the
+        // generation as it was.
         let mut g = gn.clone();
         let mut orderer = Orderer::new();
         let first = initial_gen.is_none();

@@ -89,7 +89,46 @@ impl Default for Orderer {
 
 type Step = std::result::Result<Option<Ctx>, String>;
 
+/// How far the ordering of a generation has got, between two steps: the frontier, every
+/// M's cursor and the next CPU sample.
+#[derive(Clone)]
+pub(crate) struct Place {
+    frontier: Vec<Front>,
+    cursors: Vec<Cursor>,
+    next_sample: usize,
+}
+
+/// How `Orderer::run` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// The generation is ordered.
+    Done,
+    /// An event later than the time to stop after went out.
+    Stopped,
+    /// Paused between two steps, events of the generation still to come.
+    Paused,
+}
+
+/// A point inside a generation from which its ordering can go on again: the orderer's
+/// state and the place between two steps, and the names the ordering had added to the
+/// generation's tables by then.
+pub(crate) struct Within {
+    /// The time of the last event before the point (every event after it is later).
+    pub(crate) time_ns: i64,
+    state: Orderer,
+    place: Place,
+    extra_strings: Vec<Box<str>>,
+}
+
+impl Within {
+    /// Bytes the saved state takes, roughly.
+    pub(crate) fn state_bytes(&self) -> usize {
+        self.state.state_bytes() + self.place.cursors.len() * std::mem::size_of::<(Cursor, Front)>()
+    }
+}
+
 /// A per-M read position, with the M's next event.
+#[derive(Clone)]
 struct Cursor {
     read: MCursor,
     ev: RawEvent,
@@ -280,6 +319,18 @@ impl Orderer {
         done_with: &dyn Fn(std::ops::Range<usize>),
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
+        let mut place = self.begin(gn, sink)?;
+        self.run(gn, &mut place, stop_after_ns, u64::MAX, done_with, sink)
+            .map(|_| ())
+    }
+
+    /// Starts ordering a generation: its Sync goes out, and every M's cursor is put on its
+    /// first event. `run` goes on from the place this returns.
+    pub(crate) fn begin(
+        &mut self,
+        gn: &Generation<'_>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<Place> {
         let gen_no = gn.generation;
         let start_ns = gn.tables.ns(gn.min_ticks);
         self.sync(start_ns, &gn.tables, sink)?;
@@ -309,9 +360,33 @@ impl Orderer {
                 m_slot: None,
             });
         }
-        let samples = std::mem::take(&mut gn.cpu_samples);
-        let mut next_sample = 0;
+        Ok(Place {
+            frontier,
+            cursors,
+            next_sample: 0,
+        })
+    }
 
+    /// Orders the generation on from `place` until its end (`Ran::Done`), until an event
+    /// later than `stop_after_ns` has gone out (`Ran::Stopped`: the generation is left
+    /// half ordered), or, after `pause_after_steps` steps, between two steps while events
+    /// of it remain (`Ran::Paused`: `point` can save the state there, and `run` goes on).
+    pub(crate) fn run(
+        &mut self,
+        gn: &mut Generation<'_>,
+        place: &mut Place,
+        stop_after_ns: i64,
+        pause_after_steps: u64,
+        done_with: &dyn Fn(std::ops::Range<usize>),
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) -> Result<Ran> {
+        let gen_no = gn.generation;
+        let Place {
+            frontier,
+            cursors,
+            next_sample,
+        } = place;
+        let mut steps = 0u64;
         loop {
             // Drained by index, then cleared (cheaper than popping a deque): handlers only
             // append, and only inside `try_advance`.
@@ -329,24 +404,28 @@ impl Orderer {
                 return Err(e);
             }
             if self.last_ns > stop_after_ns {
-                return Ok(());
+                return Ok(Ran::Stopped);
             }
-            if frontier.is_empty() && next_sample == samples.len() {
+            if frontier.is_empty() && *next_sample == gn.cpu_samples.len() {
                 break;
             }
-            if let Some(s) = samples.get(next_sample) {
+            if steps >= pause_after_steps && !frontier.is_empty() {
+                return Ok(Ran::Paused);
+            }
+            steps += 1;
+            if let Some(s) = gn.cpu_samples.get(*next_sample) {
                 if frontier.is_empty() || s.time_ns < frontier[0].time_ns {
                     let ev = Event::of_cpu_sample(s);
-                    next_sample += 1;
+                    *next_sample += 1;
                     self.emit(ev, Origin::sample(), &gn.tables, sink)?;
                     continue;
                 }
             }
-            if !self.try_advance(&mut frontier, &mut cursors, 0, gn, done_with)? {
-                insertion_sort(&mut frontier);
+            if !self.try_advance(frontier, cursors, 0, gn, done_with)? {
+                insertion_sort(frontier);
                 let mut ok = false;
                 for i in 1..frontier.len() {
-                    if self.try_advance(&mut frontier, &mut cursors, i, gn, done_with)? {
+                    if self.try_advance(frontier, cursors, i, gn, done_with)? {
                         ok = true;
                         break;
                     }
@@ -354,7 +433,7 @@ impl Orderer {
                 if !ok {
                     let mut detail =
                         String::from("no thread's next event can be ordered; pending:");
-                    for f in &frontier {
+                    for f in frontier.iter() {
                         let c = &cursors[f.stream];
                         detail.push_str(&format!(
                             " [M {} {} at {} ns, offset {}, args {:?}]",
@@ -372,7 +451,27 @@ impl Orderer {
                 }
             }
         }
-        Ok(())
+        Ok(Ran::Done)
+    }
+
+    /// The state at `place`, where `run` paused, for ordering the rest of the generation
+    /// again later from there (`resume`).
+    pub(crate) fn point(&self, gn: &Generation<'_>, place: &Place) -> Within {
+        Within {
+            time_ns: self.last_ns,
+            state: self.snapshot(),
+            place: place.clone(),
+            extra_strings: gn.tables.extra_strings.clone(),
+        }
+    }
+
+    /// An orderer and a place to `run` generation `gn` on from, as they were at `within`
+    /// (which was saved while ordering `gn`, decoded from the same bytes).
+    pub(crate) fn resume(within: &Within, gn: &mut Generation<'_>) -> (Orderer, Place) {
+        if gn.tables.extra_strings != within.extra_strings {
+            Arc::make_mut(&mut gn.tables).extra_strings = within.extra_strings.clone();
+        }
+        (within.state.snapshot(), within.place.clone())
     }
 
     /// Tries to take the frontier's event `i`; on success moves that cursor on, handing

@@ -11,4 +11,4 @@ mod speculate;
 mod state;
 
 pub(crate) use ahead::Speculation;
-pub(crate) use machine::Orderer;
+pub(crate) use machine::{Orderer, Ran, Within};
