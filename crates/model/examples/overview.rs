@@ -52,6 +52,21 @@ fn main() {
         over.stimulus_times.iter().map(Vec::len).sum::<usize>(),
         resumes.state_bytes() / 1024
     );
+    let per_generation: Vec<String> = (0..resumes.generations())
+        .map(|k| {
+            let r = resumes.time_range_ns(k);
+            format!(
+                "{} ({:.2} s)",
+                resumes.points_ns(k).count(),
+                (r.end - r.start) as f64 / 1e9
+            )
+        })
+        .collect();
+    println!(
+        "points inside generations: {} in all; per generation: {}",
+        resumes.points(),
+        per_generation.join(", ")
+    );
     drop(over);
     if no_windows {
         return;

@@ -1,8 +1,8 @@
 //! Detail on demand for a trace opened as an overview: which generations the view lies
-//! in, windows of them (the view and a view's width either side) built in the background
-//! (`model::build_window_between`), and a few kept, least recently used going first. The
-//! timeline shows a window when one covers the view and the overview otherwise; it never
-//! waits for a build.
+//! in, windows of them built in the background (`model::build_window_between`): the view
+//! alone first, then the view and a view's width either side, so that pans find it built;
+//! and a few kept, least recently used going first. The timeline shows a window when one
+//! covers the view and the overview otherwise; it never waits for a build.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -54,6 +54,11 @@ impl Window {
         );
         let (start, end) = (start_ns.max(first.start), end_ns.min(last.end));
         self.from_ns <= start && end <= self.to_ns
+    }
+
+    /// Whether it holds everything `other` does.
+    fn holds(&self, other: &Window) -> bool {
+        self.from_ns <= other.from_ns && other.to_ns <= self.to_ns
     }
 }
 
@@ -107,7 +112,9 @@ impl Shown {
 impl Detail {
     /// The trace to draw for the view `[start_ns, end_ns]` of `base` (its window if one
     /// is built, else `base` itself), and what that is. Takes in a finished build, and
-    /// starts one when the view has stayed over a few generations for `SETTLE`.
+    /// starts one when the view has stayed over a few generations for `SETTLE`: of the
+    /// view alone when no window covers it, else of the view and a view's width either
+    /// side if no window holds that yet.
     pub fn poll(
         &mut self,
         base: &OpenTrace,
@@ -124,7 +131,7 @@ impl Detail {
         let wanted = (!gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS)
             .then(|| window_for(resumes, gens.clone(), start, end))
             .flatten();
-        let Some(wanted) = wanted else {
+        let Some(wide) = wanted else {
             self.wanted = None;
             return (
                 base.clone(),
@@ -133,17 +140,31 @@ impl Detail {
                 },
             );
         };
-        if let Some(i) = self
+        let covering = self
             .built
             .iter()
-            .position(|(w, _)| w.covers(resumes, start, end))
-        {
-            let kept = self.built.remove(i);
-            let shown = (kept.1.clone(), Shown::Window(kept.0.gens.clone()));
-            self.built.insert(0, kept);
+            .position(|(w, _)| w.covers(resumes, start, end));
+        let (shown, wanted) = match covering {
+            Some(i) => {
+                let kept = self.built.remove(i);
+                let shown = (kept.1.clone(), Shown::Window(kept.0.gens.clone()));
+                self.built.insert(0, kept);
+                let widen = !self.built.iter().any(|(w, _)| w.holds(&wide));
+                (shown, widen.then_some(wide))
+            }
+            None => {
+                let view = Window {
+                    from_ns: start.max(wide.from_ns),
+                    to_ns: end.min(wide.to_ns),
+                    ..wide
+                };
+                ((base.clone(), Shown::Building(gens)), Some(view))
+            }
+        };
+        let Some(wanted) = wanted else {
             self.wanted = None;
             return shown;
-        }
+        };
         let now = Instant::now();
         let since = match &self.wanted {
             Some((w, t)) if *w == wanted => *t,
@@ -157,7 +178,7 @@ impl Detail {
                 ctx.request_repaint_after(SETTLE.saturating_sub(now.duration_since(since)));
             }
         }
-        (base.clone(), Shown::Building(gens))
+        shown
     }
 
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
@@ -182,6 +203,9 @@ impl Detail {
                     secs * 1e3,
                     m.heap_bytes() as f64 / 1e6
                 ));
+                // A window this one holds (the view built first) is of no more use.
+                self.built
+                    .retain(|(w, _)| !(w.gens == window.gens && window.holds(w)));
                 self.built
                     .insert(0, (window, OpenTrace::new(base.file.clone(), Arc::new(m))));
                 self.keep_within(KEPT_BYTES);
