@@ -40,6 +40,76 @@ pub(crate) struct GBuild {
     thin: Thinning,
 }
 
+/// A goroutine's state in a saved builder (`Saved`): what its `GBuild` holds but the lane.
+#[derive(Clone)]
+struct GSaved {
+    id: i64,
+    start_fn: StrId,
+    creator: i64,
+    create_stack: StackId,
+    created_ns: Option<i64>,
+    ended_ns: Option<i64>,
+    label: StrId,
+    open: Option<GSpan>,
+    go_state: u64,
+    block_reason: StrId,
+    p: i64,
+    m: i64,
+    open_regions: Vec<Region>,
+    assist: Option<(i64, i64)>,
+}
+
+/// The builder's state at a point of a build (`Builder::resume_point`), which
+/// `builder` makes into a builder that goes on from there.
+#[derive(Clone)]
+pub(crate) struct Saved {
+    /// Everything but the goroutines.
+    rest: Builder,
+    gs: Vec<GSaved>,
+}
+
+impl Saved {
+    /// A builder in the saved state.
+    pub(crate) fn builder(&self) -> Builder {
+        let mut b = self.rest.clone();
+        for s in &self.gs {
+            b.gs.insert(
+                s.id,
+                GBuild {
+                    g: Goroutine {
+                        id: s.id,
+                        start_fn: s.start_fn,
+                        creator: s.creator,
+                        create_stack: s.create_stack,
+                        created_ns: s.created_ns,
+                        ended_ns: s.ended_ns,
+                        spans: Default::default(),
+                        regions: Vec::new(),
+                        running_ns: 0,
+                        label: s.label,
+                    },
+                    open: s.open,
+                    go_state: s.go_state,
+                    block_reason: s.block_reason,
+                    p: s.p,
+                    m: s.m,
+                    open_regions: s.open_regions.clone(),
+                    assist: s.assist,
+                    thin: Thinning::default(),
+                },
+            );
+        }
+        b
+    }
+
+    /// Bytes it takes, roughly.
+    pub(crate) fn state_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let regions: usize = self.gs.iter().map(|g| g.open_regions.len()).sum();
+        self.rest.rest_bytes() + self.gs.len() * size_of::<GSaved>() + regions * size_of::<Region>()
+    }
+}
+
 #[derive(Clone, Default)]
 pub(crate) struct PBuild {
     open: Option<PSpan>,
@@ -219,32 +289,41 @@ impl Builder {
     /// What a window build (`window::build_window`) resumes from at this point: the state
     /// of everything open or counted, and nothing built so far. Goroutines that have exited
     /// are left out (a window lists every goroutine of the trace anyway), and so is the
-    /// interner (a window starts from the whole trace's).
-    pub(crate) fn resume_point(&self) -> Builder {
-        let mut gs = IdMap::default();
-        for gb in self.gs.values() {
-            if gb.go_state == state::GO_NOT_EXIST {
-                continue;
-            }
-            let g = &gb.g;
-            gs.insert(
-                g.id,
-                GBuild {
-                    g: Goroutine {
-                        running_ns: 0,
-                        ..g.info()
-                    },
-                    open: gb.open,
-                    go_state: gb.go_state,
-                    block_reason: gb.block_reason,
-                    p: gb.p,
-                    m: gb.m,
-                    open_regions: gb.open_regions.clone(),
-                    assist: gb.assist,
-                    thin: Thinning::default(),
-                },
-            );
+    /// interner (a window starts from the whole trace's). The goroutines are saved
+    /// without their (empty) lanes, a third of their builders' size, since a long trace
+    /// keeps hundreds of these.
+    pub(crate) fn resume_point(&self) -> Saved {
+        let gs = self
+            .gs
+            .values()
+            .iter()
+            .filter(|gb| gb.go_state != state::GO_NOT_EXIST)
+            .map(|gb| GSaved {
+                id: gb.g.id,
+                start_fn: gb.g.start_fn,
+                creator: gb.g.creator,
+                create_stack: gb.g.create_stack,
+                created_ns: gb.g.created_ns,
+                ended_ns: gb.g.ended_ns,
+                label: gb.g.label,
+                open: gb.open,
+                go_state: gb.go_state,
+                block_reason: gb.block_reason,
+                p: gb.p,
+                m: gb.m,
+                open_regions: gb.open_regions.clone(),
+                assist: gb.assist,
+            })
+            .collect();
+        Saved {
+            rest: self.resume_rest(),
+            gs,
         }
+    }
+
+    /// `resume_point` but for the goroutines.
+    fn resume_rest(&self) -> Builder {
+        let gs = IdMap::default();
         let mut ps = IdMap::default();
         for pb in self.ps.values() {
             ps.insert(
@@ -402,14 +481,11 @@ impl Builder {
         }
     }
 
-    /// Bytes a state made by `resume_point` takes, roughly.
-    pub(crate) fn state_bytes(&self) -> usize {
+    /// Bytes a state made by `resume_rest` takes, roughly.
+    fn rest_bytes(&self) -> usize {
         use std::mem::size_of;
-        let regions: usize = self.gs.values().iter().map(|g| g.open_regions.len()).sum();
-        self.gs.table_bytes()
-            + self.ps.table_bytes()
+        self.ps.table_bytes()
             + self.ms.table_bytes()
-            + regions * size_of::<Region>()
             + self.tasks.len() * (size_of::<Task>() + 24)
             + self.stw_open.len() * 32
     }
@@ -1262,7 +1338,7 @@ pub fn build_previewing<S: trace::Source + ?Sized>(
 
 /// The builder's state at the start of each generation (see `Builder::resume_point`), with
 /// the generation's number and the time of its first event.
-pub(crate) type Snapshots = Vec<(u64, i64, Builder)>;
+pub(crate) type Snapshots = Vec<(u64, i64, Saved)>;
 
 /// What a build that keeps resumes also gives: the ordering state at each generation's
 /// start, the builder's, the builder's at each point inside a generation the ordering
@@ -1271,7 +1347,7 @@ pub(crate) type Snapshots = Vec<(u64, i64, Builder)>;
 pub(crate) struct Kept {
     pub trace: Vec<trace::Resume>,
     pub builders: Snapshots,
-    pub points: Vec<Vec<Builder>>,
+    pub points: Vec<Vec<Saved>>,
     pub interner: Interner,
 }
 
@@ -1308,7 +1384,7 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     // Set when the read says the events so far end at a point it saved: the builder's
     // state is saved before the next event.
     let point_pending = std::sync::atomic::AtomicBool::new(false);
-    let mut point_snapshots: Vec<(u64, Builder)> = Vec::new();
+    let mut point_snapshots: Vec<(u64, Saved)> = Vec::new();
     let generations_found = std::sync::atomic::AtomicUsize::new(0);
     let ticks_found = std::sync::Mutex::new((0u64, 0u64));
     progress(BuildStage::Scanning);

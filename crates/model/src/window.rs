@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 
 use goscope_trace::{self as trace, Event, Tables};
 
-use super::build::{self, BuildStage, Builder};
+use super::build::{self, BuildStage, Saved};
 use super::*;
 
 /// What `build_window` starts from: per generation, the ordering state and the model
@@ -24,10 +24,10 @@ use super::*;
 pub struct Resumes {
     trace: Vec<trace::Resume>,
     /// Per generation: its number in the file, the time of its first event, the builder.
-    builders: Vec<(u64, i64, Builder)>,
+    builders: Vec<(u64, i64, Saved)>,
     /// Per generation: the points inside it the ordering saved (`trace::Resume::points_ns`),
     /// each with the time of the last event before it and the builder's state there.
-    points: Vec<Vec<(i64, Builder)>>,
+    points: Vec<Vec<(i64, Saved)>>,
     /// The whole trace's strings and stacks, with their look-up maps, so a window finds
     /// the same ids the whole build gave.
     interner: Interner,
@@ -258,8 +258,8 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
     let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
     let from_point = first_points.iter().rposition(|p| p.0 < from_ns);
     let mut b = match from_point {
-        Some(k) => first_points[k].1.clone(),
-        None => resumes.builders[gens.start].2.clone(),
+        Some(k) => first_points[k].1.builder(),
+        None => resumes.builders[gens.start].2.builder(),
     };
     let t0 = resumes.builders[gens.start].1;
     b.begin_window(resumes.interner.clone(), t0, from_ns);
