@@ -1,7 +1,8 @@
 //! Ordering one generation again on its own: the ordering state saved at the start of each
-//! generation during a read (`Resume`, kept with `ReadOptions::keep_resumes`), and
-//! `reorder`, which orders that generation from it, straight from the trace's bytes, into
-//! exactly the events the read gave for it.
+//! generation during a read (`Resume`, kept with `ReadOptions::keep_resumes`) and at points
+//! inside it (`ReadOptions::resume_every_steps`), and `reorder`, which orders that
+//! generation from it, straight from the trace's bytes, into exactly the events the read
+//! gave for it.
 //!
 //! This is what detail on demand stands on: a reader that keeps only an overview of a long
 //! trace can build the spans of the generations under the view when it needs them, in any
