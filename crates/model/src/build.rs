@@ -1356,7 +1356,7 @@ pub(crate) struct Kept {
 /// window orders at most this many events before its start, instead of everything from
 /// its generation's start. Each point costs a copy of the ordering's and the builder's
 /// open state.
-pub const RESUME_EVERY_STEPS: u64 = 1 << 21;
+pub const RESUME_EVERY_STEPS: u64 = 1 << 20;
 
 /// Spans per lane, about, that an overview thins a trace's time into (`overview`).
 pub const OVERVIEW_BUCKETS: i64 = 4096;
