@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -68,6 +68,26 @@ fn main() {
         per_generation.join(", ")
     );
     drop(over);
+    // `--tenths`: the middle tenth of each generation, as the viewer builds it for such a
+    // view (from the last point before it).
+    if args.iter().any(|a| a == "--tenths") {
+        for k in 0..resumes.generations() {
+            let r = resumes.time_range_ns(k);
+            let tenth = (r.end - r.start) / 10;
+            let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
+            let t = Instant::now();
+            let w = model::build_window_between(file.bytes(), &resumes, k..k + 1, from, to)
+                .expect("window");
+            println!(
+                "generation {}: middle tenth ({:.0} ms, {} MB of file) built in {:.3} s, {:.0} MB",
+                k + 1,
+                tenth as f64 / 1e6,
+                resumes.file_bytes_of(k..k + 1) / 10 / 1_000_000,
+                t.elapsed().as_secs_f64(),
+                w.heap_bytes() as f64 / 1e6
+            );
+        }
+    }
     if no_windows {
         return;
     }

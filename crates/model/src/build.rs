@@ -1358,6 +1358,18 @@ pub(crate) struct Kept {
 /// open state.
 pub const RESUME_EVERY_STEPS: u64 = 1 << 20;
 
+/// Points inside generations a trace keeps at most, about: a longer trace spaces them
+/// further apart, so that they take bounded memory (about 0.25 MB each with a thousand
+/// goroutines) rather than memory that grows with the file.
+pub const MAX_RESUME_POINTS: u64 = 256;
+
+/// The steps between two points for a trace file of `file_bytes`: `RESUME_EVERY_STEPS`,
+/// or more where that would make more than about `MAX_RESUME_POINTS` (counting at least
+/// 5 bytes an event; Go's events take 5.8 on the benchmark traces).
+pub fn resume_every_steps(file_bytes: u64) -> u64 {
+    (file_bytes / 5 / MAX_RESUME_POINTS).max(RESUME_EVERY_STEPS)
+}
+
 /// Spans per lane, about, that an overview thins a trace's time into (`overview`).
 pub const OVERVIEW_BUCKETS: i64 = 4096;
 
@@ -1532,4 +1544,22 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
         b.finish(outcome.version.0, outcome.generations, file_bytes, warning),
         kept,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_inside_generations_are_spaced_so_a_long_trace_keeps_a_bounded_number() {
+        // Up to about 1.3 GB the points are RESUME_EVERY_STEPS apart.
+        assert_eq!(resume_every_steps(0), RESUME_EVERY_STEPS);
+        assert_eq!(resume_every_steps(859_000_000), RESUME_EVERY_STEPS);
+        // Beyond, fewer than MAX_RESUME_POINTS of them, at 5 bytes an event or more.
+        for file_bytes in [2_000_000_000u64, 4_064_196_987, 40_000_000_000] {
+            let every = resume_every_steps(file_bytes);
+            assert!(every > RESUME_EVERY_STEPS, "{file_bytes}");
+            assert!(file_bytes / 5 / every <= MAX_RESUME_POINTS, "{file_bytes}");
+        }
+    }
 }

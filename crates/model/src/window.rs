@@ -123,7 +123,8 @@ pub fn build_keeping_resumes<S: trace::Source + ?Sized>(
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(BuildStage) + Send),
 ) -> trace::Result<(Model, Resumes)> {
-    build_keeping_resumes_every(source, build::RESUME_EVERY_STEPS, cancel, progress)
+    let every_steps = build::resume_every_steps(source.bytes().len() as u64);
+    build_keeping_resumes_every(source, every_steps, cancel, progress)
 }
 
 /// `build_keeping_resumes`, saving a point inside a generation to build windows from
@@ -157,7 +158,7 @@ pub fn build_overview<S: trace::Source + ?Sized>(
         progress,
         preview_events,
         preview,
-        Some(build::RESUME_EVERY_STEPS),
+        Some(build::resume_every_steps(source.bytes().len() as u64)),
         true,
     )?;
     Ok(with_resumes(model, kept))

@@ -289,12 +289,32 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
                 times.push(f.elapsed().as_secs_f64() * 1e3);
                 let doc = app.doc.as_ref().unwrap();
                 let shown = doc.shown.as_ref().map(|(_, s)| s.clone());
-                if shown == Some(Shown::Window(k..k + 1)) || t.elapsed().as_secs() > 60 {
+                if shown == Some(Shown::Window(k..k + 1))
+                    || matches!(shown, Some(Shown::Overview { .. }))
+                    || t.elapsed().as_secs() > 60
+                {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(4));
             }
             let secs = t.elapsed().as_secs_f64();
+            let shown = app
+                .doc
+                .as_ref()
+                .unwrap()
+                .shown
+                .as_ref()
+                .map(|(_, s)| s.clone());
+            if shown != Some(Shown::Window(k..k + 1)) {
+                println!(
+                    "detail of generation {:>3} ({:.0} ms of view): not built ({shown:?} after {:.1} s; a view holding more than {} MiB of the file shows the overview)",
+                    k + 1,
+                    (b - a) / 1e6,
+                    secs,
+                    goscope_viewer::detail::MAX_WINDOW_FILE_BYTES >> 20
+                );
+                break;
+            }
             let settle = goscope_viewer::detail::SETTLE.as_secs_f64();
             let frames = times.len();
             times.sort_by(|x, y| x.total_cmp(y));
