@@ -1485,11 +1485,7 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             source,
             ReadOptions {
                 keep_resumes,
-                resume_every_steps: if every_steps == u64::MAX {
-                    0
-                } else {
-                    every_steps
-                },
+                resume_every_steps: every_steps,
                 ..ReadOptions::default()
             },
             cancel,

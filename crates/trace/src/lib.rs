@@ -318,18 +318,17 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
     let data = source.bytes();
+    let done_with = |r| source.release(r);
     on_a_thread_of_its_own(
         "goscope-reorder",
         sink,
         &mut |_| {},
         |out| {
             let mut last: Option<Arc<Tables>> = None;
-            let done_with = |r| source.release(r);
-            let from = from_point;
             let done = resume::reorder_into(
                 data,
                 resume,
-                from,
+                from_point,
                 stop_after_ns,
                 &done_with,
                 &mut |ev, t| {
@@ -353,7 +352,6 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
             done
         },
         |sink, _| {
-            let done_with = |r| source.release(r);
             resume::reorder_into(
                 data,
                 resume,
@@ -561,7 +559,10 @@ fn order_all(
     let mut run = Run {
         version: scan.version,
         keep_resumes: opts.keep_resumes,
-        resume_every_steps: opts.resume_every_steps,
+        every_steps: match opts.resume_every_steps {
+            n if n > 0 && opts.keep_resumes => n,
+            _ => u64::MAX,
+        },
         points: Vec::new(),
         spans,
         cancel,
@@ -645,7 +646,8 @@ fn read_v1(
 struct Run<'r, 'a> {
     version: Version,
     keep_resumes: bool,
-    resume_every_steps: u64,
+    /// Steps between two points saved inside a generation (`u64::MAX`: none).
+    every_steps: u64,
     /// Points saved inside the generation being ordered (`resume_every_steps`).
     points: Vec<order::Within>,
     spans: &'r [batch::GenerationSpan<'a>],
@@ -760,11 +762,7 @@ impl<'r, 'a> Run<'r, 'a> {
                         Err(e) => return Some(e),
                     };
                     let start = self.start_state();
-                    let every = self.every_steps();
-                    let points = &mut self.points;
-                    if let Err(e) =
-                        order_one(self.orderer, &mut g, out, self.release, every, points)
-                    {
+                    if let Err(e) = self.order_one(&mut g, out) {
                         return Some(e);
                     }
                     self.finished(&g, start, out);
@@ -938,9 +936,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 self.outcome.ordered_ahead += 1;
             } else {
                 self.outcome.reordered += 1;
-                let every = self.every_steps();
-                let points = &mut self.points;
-                if let Err(e) = order_one(self.orderer, &mut g, out, self.release, every, points) {
+                if let Err(e) = self.order_one(&mut g, out) {
                     return Some(e);
                 }
             }
@@ -949,12 +945,16 @@ impl<'r, 'a> Run<'r, 'a> {
         None
     }
 
-    /// Steps between two points saved inside a generation (`u64::MAX`: none).
-    fn every_steps(&self) -> u64 {
-        match self.resume_every_steps {
-            n if n > 0 && self.keep_resumes => n,
-            _ => u64::MAX,
-        }
+    /// `order_one` with this read's release and points.
+    fn order_one(&mut self, g: &mut generation::Generation<'_>, out: &mut impl Out) -> Result<()> {
+        order_one(
+            self.orderer,
+            g,
+            out,
+            self.release,
+            self.every_steps,
+            &mut self.points,
+        )
     }
 
     /// With `keep_resumes`, a copy of the ordering state before a generation is ordered.

@@ -305,22 +305,8 @@ impl Orderer {
         gn: &mut Generation<'_>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
-        self.generation_until(gn, i64::MAX, &|_| {}, sink)
-    }
-
-    /// `generation`, stopping once an event later than `stop_after_ns` has gone out (those
-    /// of the same step may follow it). The generation is then left half ordered: this
-    /// orderer is good for nothing more. Each batch's bytes go to `done_with` once its
-    /// thread's cursor has read past them (a mapped file gives their pages back).
-    pub fn generation_until(
-        &mut self,
-        gn: &mut Generation<'_>,
-        stop_after_ns: i64,
-        done_with: &dyn Fn(std::ops::Range<usize>),
-        sink: &mut impl FnMut(&Event, &Arc<Tables>),
-    ) -> Result<()> {
         let mut place = self.begin(gn, sink)?;
-        self.run(gn, &mut place, stop_after_ns, u64::MAX, done_with, sink)
+        self.run(gn, &mut place, i64::MAX, u64::MAX, &|_| {}, sink)
             .map(|_| ())
     }
 
