@@ -20,6 +20,7 @@ fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome,
         order_ahead: parallel,
         keep_resumes: !parallel,
         resume_every_steps: if parallel { 0 } else { 16 },
+        ..ReadOptions::default()
     };
     let res = trace::read(data, opts, |ev, tables| {
         events.push((*ev, tables.generation));

@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths [--repeat=N]]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -70,8 +70,13 @@ fn main() {
     drop(over);
     // `--tenths`: the middle tenth of each generation, as the viewer builds it for such a
     // view (from the last point before it).
+    // `--repeat=N` builds each tenth N times (for a profiler, or to see the spread).
+    let repeat: usize = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--repeat="))
+        .map_or(1, |n| n.parse().expect("--repeat=N"));
     if args.iter().any(|a| a == "--tenths") {
-        for k in 0..resumes.generations() {
+        for k in (0..resumes.generations()).flat_map(|k| std::iter::repeat_n(k, repeat)) {
             let r = resumes.time_range_ns(k);
             let tenth = (r.end - r.start) / 10;
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);

@@ -1307,6 +1307,57 @@ pub(crate) fn build_with<S: trace::Source + ?Sized>(
 /// Where a preview goes: the model of the trace's first events (see `build_previewing`).
 pub type OnPreview<'p> = &'p mut (dyn FnMut(Model) + Send);
 
+/// Bytes at the start of a file whose generations an overview's preview is read from
+/// (`build_preview`): room for `PREVIEW_EVENTS` several times over at Go's 6 or so bytes
+/// an event, and a small part of any file big enough for an overview.
+const PREVIEW_PREFIX_BYTES: u64 = 16 << 20;
+
+/// The model of a trace's first `events` events, as `build_previewing` hands it over (the
+/// whole model cut one nanosecond after its last event), from a read of its own of the
+/// generations that begin in the file's first `PREVIEW_PREFIX_BYTES`. That read does not
+/// wait for the scan of the whole file, which for a file of gigabytes, not yet in the page
+/// cache, takes seconds of disk reads. `None` when those generations hold no more than
+/// `events` events, or when `cancel` is set first.
+fn build_preview<S: trace::Source + ?Sized>(
+    source: &S,
+    events: u64,
+    cancel: &AtomicBool,
+) -> Option<Model> {
+    let data = source.bytes();
+    let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);
+    let enough = AtomicBool::new(false);
+    let mut b = Builder::new();
+    let mut more = false;
+    // The read stops soon after `enough` is set (see `trace::ReadOptions`); the events it
+    // still hands over until then are not built.
+    let _ = trace::read_pipelined(
+        source,
+        ReadOptions {
+            prefix_bytes: PREVIEW_PREFIX_BYTES,
+            ..ReadOptions::default()
+        },
+        &enough,
+        &mut |ev: &Event, tables: &Tables| {
+            if more || cancel.load(Ordering::Relaxed) {
+                enough.store(true, Ordering::Relaxed);
+            } else if b.events == events {
+                more = true;
+                enough.store(true, Ordering::Relaxed);
+            } else {
+                b.event(ev, tables);
+            }
+        },
+        &mut |_| {},
+    );
+    if !more || cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    // The generations before the current one are complete.
+    let generations = b.syncs.saturating_sub(1);
+    b.close_as_cut();
+    Some(b.finish(format_version, generations, data.len() as u64, None))
+}
+
 /// Events after which the viewer asks for a preview: about 0.15 s of building on the
 /// benchmark machine, and a copy of some 60 MB of builder state.
 pub const PREVIEW_EVENTS: u64 = 1 << 20;
@@ -1405,8 +1456,27 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     let file_bytes = data.len() as u64;
     let mut b = Builder::new();
     let mut snapshots: Snapshots = Vec::new();
+    // An overview's preview comes from a read of the file's start of its own
+    // (`build_preview`); otherwise from a copy of this build's state.
+    let (mut preview, read_of_its_own) = if overview {
+        (None, preview)
+    } else {
+        (preview, None)
+    };
     let outcome = std::thread::scope(|scope| {
-        let mut preview = preview;
+        if let Some(p) = read_of_its_own {
+            if preview_events > 0 {
+                let spawned = std::thread::Builder::new()
+                    .name("goscope-preview".into())
+                    .spawn_scoped(scope, move || {
+                        if let Some(m) = build_preview(source, preview_events, cancel) {
+                            p(m);
+                        }
+                    });
+                // No thread to be had: no preview, the overview comes as ever.
+                drop(spawned);
+            }
+        }
         let mut sink = |ev: &Event, tables: &Tables| {
             if point_pending.load(Ordering::Relaxed) {
                 point_pending.store(false, Ordering::Relaxed);

@@ -402,3 +402,51 @@ fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_buc
         }
     }
 }
+
+/// An overview's preview comes from a read of the file's start of its own, which does not
+/// wait for the scan of the whole file; it is the same model a whole build hands over as
+/// its preview after as many events, on every committed trace and its cuts.
+#[test]
+fn an_overviews_preview_read_on_its_own_equals_a_whole_builds_preview() {
+    let mut compared = 0;
+    for (name, data) in traces() {
+        let Ok(whole) = model::build(&data) else {
+            continue;
+        };
+        for n in [whole.events / 3, whole.events.saturating_sub(3)] {
+            if n == 0 {
+                continue;
+            }
+            let cancel = AtomicBool::new(false);
+            let mut want = None;
+            let _ = model::build_previewing(
+                &data,
+                &cancel,
+                &mut |_| {},
+                n,
+                Some(&mut |m| want = Some(m)),
+            );
+            let mut got = None;
+            let _ =
+                model::build_overview(&data, &cancel, &mut |_| {}, n, Some(&mut |m| got = Some(m)));
+            let what = format!("{name}, preview after {n} events");
+            match (got, want) {
+                (Some(got), Some(want)) => {
+                    assert_eq!(got.events, want.events, "{what}");
+                    assert_eq!(got.generations, want.generations, "{what}");
+                    if let Some(d) = difference(&got, &want) {
+                        panic!("{what}: {d}");
+                    }
+                    compared += 1;
+                }
+                (None, None) => {}
+                (got, want) => panic!(
+                    "{what}: a preview from the overview's read: {}, from the whole build: {}",
+                    got.is_some(),
+                    want.is_some()
+                ),
+            }
+        }
+    }
+    assert!(compared > 20, "{compared} previews compared");
+}

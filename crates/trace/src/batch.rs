@@ -307,7 +307,7 @@ pub fn span_at(
 /// Splits the file into generations. Never fails once the header is valid: a bad or cut
 /// batch ends the scan, keeping every generation that was complete before it.
 pub fn scan(data: &[u8]) -> Result<Scan<'_>> {
-    scan_releasing(data, &|_| {})
+    scan_releasing(data, u64::MAX, &|_| {})
 }
 
 /// Bytes scanned between two calls of `scan_releasing`'s `release`.
@@ -315,9 +315,12 @@ const RELEASE_STEP: usize = 4 << 20;
 
 /// `scan`, calling `release` with the bytes scanned so far every `RELEASE_STEP` bytes:
 /// the scan reads only batch headers, but the kernel maps a mapped file's pages around
-/// each one it touches, so without that the whole file would be resident at once.
+/// each one it touches, so without that the whole file would be resident at once. The
+/// scan stops before the first generation after the first that begins at or after
+/// `prefix_bytes`, as if the file ended there.
 pub fn scan_releasing<'a>(
     data: &'a [u8],
+    prefix_bytes: u64,
     release: &dyn Fn(std::ops::Range<usize>),
 ) -> Result<Scan<'a>> {
     let version = read_header(data)?;
@@ -382,6 +385,9 @@ pub fn scan_releasing<'a>(
                     {
                         let done = cur.take();
                         gens.extend(done);
+                        if b.offset >= prefix_bytes {
+                            break;
+                        }
                         cur = Some(GenerationSpan {
                             generation: b.generation,
                             offset: b.offset,
@@ -403,6 +409,9 @@ pub fn scan_releasing<'a>(
                         break;
                     }
                     None => {
+                        if !gens.is_empty() && b.offset >= prefix_bytes {
+                            break;
+                        }
                         if let Some(prev) = gens.last() {
                             if b.generation <= prev.generation {
                                 cut = Some(Error::malformed(

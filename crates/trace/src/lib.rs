@@ -98,6 +98,11 @@ pub struct ReadOptions {
     /// point is announced in band (`Progress::Resumable`). 0: none. Only generations
     /// ordered in turn get them (not those ordered ahead).
     pub resume_every_steps: u64,
+    /// Read only the generations that begin before this file offset (the first one
+    /// always; `u64::MAX`: every one). The scan stops there, so a read of a long file's
+    /// first events need not wait for the whole file to be scanned (or, from a cold disk,
+    /// read in). The outcome says nothing of what lies after.
+    pub prefix_bytes: u64,
 }
 
 impl Default for ReadOptions {
@@ -107,6 +112,7 @@ impl Default for ReadOptions {
             order_ahead: false,
             keep_resumes: false,
             resume_every_steps: 0,
+            prefix_bytes: u64::MAX,
         }
     }
 }
@@ -457,13 +463,24 @@ impl Out for Chunker {
 }
 
 fn cancelled(outcome: &Outcome) -> Error {
-    Error::broken(outcome.complete_bytes, None, "reading was cancelled")
+    cancelled_at(outcome.complete_bytes)
 }
+
+fn cancelled_at(offset: u64) -> Error {
+    Error::broken(offset, None, "reading was cancelled")
+}
+
+/// Steps a generation's ordering takes at most between two looks at whether the read was
+/// cancelled (or its consumer went away), so that stopping does not wait for the end of
+/// a long generation (tens of millions of events in a big trace).
+const CANCEL_CHECK_STEPS: u64 = 1 << 16;
 
 /// Orders one generation into `out` the ordinary way, after the one before it, giving
 /// each batch's bytes back to `release` once the ordering has read past them, and
 /// pausing every `every_steps` steps (`u64::MAX`: never) to save a point inside it in
-/// `points`, which `out` hears of after the events before it.
+/// `points`, which `out` hears of after the events before it. Stops, with the generation
+/// half ordered, once `cancel` is set or `out` is gone (looked at every
+/// `CANCEL_CHECK_STEPS` steps).
 fn order_one(
     orderer: &mut order::Orderer,
     g: &mut generation::Generation<'_>,
@@ -471,27 +488,34 @@ fn order_one(
     release: Release<'_>,
     every_steps: u64,
     points: &mut Vec<order::Within>,
+    cancel: &AtomicBool,
 ) -> Result<()> {
     let ordered = orderer
         .begin(g, &mut |ev, t| out.event(ev, t))
         .and_then(|mut place| {
+            let every_steps = every_steps.max(1);
+            let mut to_point = every_steps;
             loop {
-                let ran = orderer.run(
-                    g,
-                    &mut place,
-                    i64::MAX,
-                    every_steps,
-                    release,
-                    &mut |ev, t| out.event(ev, t),
-                )?;
+                let steps = to_point.min(CANCEL_CHECK_STEPS);
+                let ran = orderer.run(g, &mut place, i64::MAX, steps, release, &mut |ev, t| {
+                    out.event(ev, t)
+                })?;
                 if ran != order::Ran::Paused {
                     return Ok(());
                 }
-                points.push(orderer.point(g, &place));
-                out.end_tables(&g.tables);
-                out.progress(Progress::Resumable {
-                    generation: g.generation,
-                });
+                // A run pauses after exactly the steps it was given.
+                to_point -= steps;
+                if to_point == 0 {
+                    to_point = every_steps;
+                    points.push(orderer.point(g, &place));
+                    out.end_tables(&g.tables);
+                    out.progress(Progress::Resumable {
+                        generation: g.generation,
+                    });
+                }
+                if cancel.load(Ordering::Relaxed) || out.gone() {
+                    return Err(cancelled_at(g.offset));
+                }
             }
         });
     out.end_tables(&g.tables);
@@ -532,7 +556,7 @@ fn order_all(
     if version.is_v1() {
         return read_v1(data, version, opts.parallel, cancel, out, release);
     }
-    let scan = batch::scan_releasing(data, release)?;
+    let scan = batch::scan_releasing(data, opts.prefix_bytes, release)?;
     release(0..data.len());
     let spans = &scan.generations;
     let ticks = spans
@@ -954,6 +978,7 @@ impl<'r, 'a> Run<'r, 'a> {
             self.release,
             self.every_steps,
             &mut self.points,
+            self.cancel,
         )
     }
 
@@ -1068,6 +1093,106 @@ mod tests {
         }
         fn release(&self, range: std::ops::Range<usize>) {
             self.released.lock().unwrap().push(range);
+        }
+    }
+
+    /// A read of the generations that begin before an offset gives the whole read's events
+    /// up to the next generation's Sync, then the Sync that ends a read; it says nothing of
+    /// what comes after (no warning, though the whole trace may be cut).
+    #[test]
+    fn a_prefix_read_orders_the_generations_that_begin_before_its_end() {
+        let mut checked = 0;
+        for (name, data) in committed_traces() {
+            let Ok(scan) = batch::scan(&data) else {
+                continue;
+            };
+            let gens = &scan.generations;
+            if gens.len() < 2 {
+                continue;
+            }
+            let (all, _, whole) = events(&data, true, ReadOptions::default());
+            for k in 1..gens.len() {
+                for (prefix_bytes, included) in [(gens[k].offset, k), (gens[k].offset + 1, k + 1)] {
+                    let what = format!("{name}, prefix of {prefix_bytes} bytes");
+                    let opts = ReadOptions {
+                        prefix_bytes,
+                        ..ReadOptions::default()
+                    };
+                    let (got, _, outcome) = events(&data, true, opts);
+                    let syncs = got.iter().filter(|(e, _)| e.typ == spec::EV_SYNC).count();
+                    assert_eq!(
+                        syncs,
+                        included + 1,
+                        "{what}: each generation's Sync and the last"
+                    );
+                    let n = got.len() - 1;
+                    assert_eq!(got[..n], all[..n], "{what}");
+                    assert!(
+                        all.get(n).is_none_or(|(e, _)| e.typ == spec::EV_SYNC),
+                        "{what}"
+                    );
+                    // With every complete generation in, the whole read's warning of a
+                    // cut may remain: the prefix read says it too if the cut lies inside
+                    // a generation that begins before its end.
+                    let end = gens[included - 1].end_offset;
+                    let quiet = format!("{included} {end} None");
+                    assert!(
+                        outcome == quiet || (included == gens.len() && outcome == whole),
+                        "{what}: {outcome}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked} prefixes read");
+    }
+
+    /// A read cancelled inside a long generation stops within a few thousand steps of it,
+    /// not at the generation's end, whether it orders on the calling thread or its own.
+    #[test]
+    fn a_read_cancelled_inside_a_generation_stops_soon_after() {
+        let path = goscope_testdata::dir()
+            .join("traces")
+            .join("gc-go125.trace");
+        let data = std::fs::read(path).unwrap();
+        let (all, _, _) = events(&data, false, ReadOptions::default());
+        let steps = CANCEL_CHECK_STEPS as usize;
+        assert!(
+            all.len() > 4 * steps,
+            "one generation of {} events",
+            all.len()
+        );
+        for parallel in [false, true] {
+            let cancel = AtomicBool::new(false);
+            let mut delivered = 0;
+            let read = read_pipelined(
+                &data[..],
+                ReadOptions {
+                    parallel,
+                    ..ReadOptions::default()
+                },
+                &cancel,
+                &mut |_: &Event, _: &Tables| {
+                    delivered += 1;
+                    if delivered == 100 {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                },
+                &mut |_| {},
+            );
+            let err = read.expect_err("cancelled in its first generation");
+            assert!(err.to_string().contains("cancelled"), "{err}");
+            // A step orders one event and at most a few it brings; the chunks in flight
+            // to the sink are ordered before the cancel is seen.
+            let in_flight = if parallel {
+                (CHUNKS_IN_FLIGHT + 2) * CHUNK_EVENTS
+            } else {
+                0
+            };
+            assert!(
+                delivered < 100 + 2 * steps + in_flight,
+                "parallel {parallel}: {delivered}"
+            );
         }
     }
 
@@ -1296,6 +1421,7 @@ mod tests {
                     order_ahead,
                     keep_resumes: true,
                     resume_every_steps: every_steps,
+                    ..ReadOptions::default()
                 };
                 let Ok(outcome) = read(&data, opts, |ev, t| seq.push(rendered(ev, t))) else {
                     continue;

@@ -16,6 +16,7 @@ fn decode_all_ways(data: &[u8]) {
             order_ahead: parallel,
             keep_resumes: true,
             resume_every_steps: 3,
+            ..ReadOptions::default()
         };
         let read = trace::read(data, opts, |ev, tables| {
             text.clear();
