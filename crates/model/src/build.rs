@@ -28,6 +28,14 @@ pub enum BuildStage {
 #[derive(Clone)]
 pub(crate) struct GBuild {
     g: Goroutine,
+    now: GNow,
+    thin: Thinning,
+}
+
+/// What a goroutine is doing as the build goes: what a saved builder keeps of it besides
+/// its names and times.
+#[derive(Clone, Default)]
+struct GNow {
     open: Option<GSpan>,
     /// The goroutine's state in Go's terms (state::GO_*).
     go_state: u64,
@@ -37,7 +45,6 @@ pub(crate) struct GBuild {
     m: i64,
     open_regions: Vec<Region>,
     assist: Option<(i64, i64)>,
-    thin: Thinning,
 }
 
 /// A goroutine's state in a saved builder (`Saved`): what its `GBuild` holds but the lane.
@@ -50,13 +57,7 @@ struct GSaved {
     created_ns: Option<i64>,
     ended_ns: Option<i64>,
     label: StrId,
-    open: Option<GSpan>,
-    go_state: u64,
-    block_reason: StrId,
-    p: i64,
-    m: i64,
-    open_regions: Vec<Region>,
-    assist: Option<(i64, i64)>,
+    now: GNow,
 }
 
 /// The builder's state at a point of a build (`Builder::resume_point`), which
@@ -88,13 +89,7 @@ impl Saved {
                         running_ns: 0,
                         label: s.label,
                     },
-                    open: s.open,
-                    go_state: s.go_state,
-                    block_reason: s.block_reason,
-                    p: s.p,
-                    m: s.m,
-                    open_regions: s.open_regions.clone(),
-                    assist: s.assist,
+                    now: s.now.clone(),
                     thin: Thinning::default(),
                 },
             );
@@ -105,7 +100,7 @@ impl Saved {
     /// Bytes it takes, roughly.
     pub(crate) fn state_bytes(&self) -> usize {
         use std::mem::size_of;
-        let regions: usize = self.gs.iter().map(|g| g.open_regions.len()).sum();
+        let regions: usize = self.gs.iter().map(|g| g.now.open_regions.len()).sum();
         self.rest.rest_bytes() + self.gs.len() * size_of::<GSaved>() + regions * size_of::<Region>()
     }
 }
@@ -297,7 +292,7 @@ impl Builder {
             .gs
             .values()
             .iter()
-            .filter(|gb| gb.go_state != state::GO_NOT_EXIST)
+            .filter(|gb| gb.now.go_state != state::GO_NOT_EXIST)
             .map(|gb| GSaved {
                 id: gb.g.id,
                 start_fn: gb.g.start_fn,
@@ -306,13 +301,7 @@ impl Builder {
                 created_ns: gb.g.created_ns,
                 ended_ns: gb.g.ended_ns,
                 label: gb.g.label,
-                open: gb.open,
-                go_state: gb.go_state,
-                block_reason: gb.block_reason,
-                p: gb.p,
-                m: gb.m,
-                open_regions: gb.open_regions.clone(),
-                assist: gb.assist,
+                now: gb.now.clone(),
             })
             .collect();
         Saved {
@@ -510,13 +499,15 @@ impl Builder {
                 running_ns: 0,
                 label: 0,
             },
-            open: None,
-            go_state: state::GO_UNDETERMINED,
-            block_reason: 0,
-            p: -1,
-            m: -1,
-            open_regions: Vec::new(),
-            assist: None,
+            now: GNow {
+                open: None,
+                go_state: state::GO_UNDETERMINED,
+                block_reason: 0,
+                p: -1,
+                m: -1,
+                open_regions: Vec::new(),
+                assist: None,
+            },
             thin: Thinning::default(),
         })
     }
@@ -659,12 +650,12 @@ impl Builder {
         let (old_state, old_p, old_m, block_reason, unnamed, has_open) = {
             let gb = &self.gs.values_mut()[gi];
             (
-                gb.go_state,
-                gb.p,
-                gb.m,
-                gb.block_reason,
+                gb.now.go_state,
+                gb.now.p,
+                gb.now.m,
+                gb.now.block_reason,
                 gb.g.start_fn == 0,
-                gb.open.is_some(),
+                gb.now.open.is_some(),
             )
         };
         if trans_stack != 0 && unnamed {
@@ -696,7 +687,7 @@ impl Builder {
         }
         {
             let gb = &mut self.gs.values_mut()[gi];
-            if let Some(mut s) = gb.open.take() {
+            if let Some(mut s) = gb.now.open.take() {
                 s.end_ns = t;
                 s.end_stack = ev_stack;
                 if s.state == GState::Running {
@@ -740,7 +731,7 @@ impl Builder {
 
         // Enter the new state.
         let gb = &mut self.gs.values_mut()[gi];
-        gb.go_state = tr.to;
+        gb.now.go_state = tr.to;
         if tr.from == state::GO_NOT_EXIST {
             gb.g.created_ns = Some(t);
             gb.g.creator = ev.g;
@@ -749,8 +740,8 @@ impl Builder {
         let Some(new) = gstate_of(tr.to) else {
             // Gone.
             gb.g.ended_ns = Some(t);
-            gb.p = -1;
-            gb.m = -1;
+            gb.now.p = -1;
+            gb.now.m = -1;
             self.push_counts(t);
             return;
         };
@@ -784,22 +775,22 @@ impl Builder {
                 -1
             },
         };
-        gb.open = Some(span);
+        gb.now.open = Some(span);
         if new == GState::Waiting {
-            gb.block_reason = reason;
+            gb.now.block_reason = reason;
         }
         match new {
             GState::Running => {
-                gb.p = ev.p;
-                gb.m = ev.m;
+                gb.now.p = ev.p;
+                gb.now.m = ev.m;
             }
             GState::Syscall => {
-                gb.p = ev.p;
-                gb.m = ev.m;
+                gb.now.p = ev.p;
+                gb.now.m = ev.m;
             }
             _ => {
-                gb.p = -1;
-                gb.m = -1;
+                gb.now.p = -1;
+                gb.now.m = -1;
             }
         }
         self.counts[state_index(new)] += 1;
@@ -904,13 +895,13 @@ impl Builder {
                 }
                 EV_GC_MARK_ASSIST_BEGIN => {
                     let p = ev.p;
-                    self.goroutine(ev.g).assist = Some((t, p));
+                    self.goroutine(ev.g).now.assist = Some((t, p));
                 }
                 EV_GC_MARK_ASSIST_ACTIVE => {
                     let g = ev.args[0] as i64;
                     let gb = self.goroutine(g);
-                    let p = gb.p;
-                    gb.assist.get_or_insert((t, p));
+                    let p = gb.now.p;
+                    gb.now.assist.get_or_insert((t, p));
                 }
                 EV_GC_SWEEP_BEGIN => self.proc(ev.p).sweep = Some(t),
                 EV_GC_SWEEP_ACTIVE => {
@@ -954,7 +945,12 @@ impl Builder {
                 }
                 EV_GC_MARK_ASSIST_END => {
                     let first = self.first_ns.unwrap_or(t);
-                    let (start, p) = self.goroutine(ev.g).assist.take().unwrap_or((first, ev.p));
+                    let (start, p) = self
+                        .goroutine(ev.g)
+                        .now
+                        .assist
+                        .take()
+                        .unwrap_or((first, ev.p));
                     let p = if p >= 0 { p } else { ev.p };
                     if p >= 0 {
                         self.proc(p).lane.work.push(PRange {
@@ -1011,8 +1007,8 @@ impl Builder {
                 let stack = self.interner.trace_stack(tables, ev.stack_id());
                 let task = ev.args[0];
                 let gb = self.goroutine(ev.g);
-                let depth = gb.open_regions.len() as u32;
-                gb.open_regions.push(Region {
+                let depth = gb.now.open_regions.len() as u32;
+                gb.now.open_regions.push(Region {
                     start_ns: t,
                     end_ns: t,
                     g: ev.g,
@@ -1028,7 +1024,7 @@ impl Builder {
                 let first = self.first_ns.unwrap_or(t);
                 let task = ev.args[0];
                 let gb = self.goroutine(ev.g);
-                let mut r = gb.open_regions.pop().unwrap_or(Region {
+                let mut r = gb.now.open_regions.pop().unwrap_or(Region {
                     start_ns: first,
                     end_ns: t,
                     g: ev.g,
@@ -1112,10 +1108,10 @@ impl Builder {
 
     /// A goroutine's lane, closed at the trace's end `end`, and made no bigger than it is.
     fn finish_goroutine(&mut self, mut gb: GBuild, end: i64) -> Goroutine {
-        if gb.open.is_some_and(|s| s.state == GState::Syscall) {
-            self.close_syscall_work(gb.p, end);
+        if gb.now.open.is_some_and(|s| s.state == GState::Syscall) {
+            self.close_syscall_work(gb.now.p, end);
         }
-        if let Some(mut s) = gb.open.take() {
+        if let Some(mut s) = gb.now.open.take() {
             s.end_ns = end;
             if s.state == GState::Running {
                 gb.g.running_ns =
@@ -1125,7 +1121,7 @@ impl Builder {
             push_span(&mut gb.g.spans, &mut gb.thin, s, self.keep());
         }
         gb.thin.flush(&mut gb.g.spans);
-        for mut r in gb.open_regions.drain(..) {
+        for mut r in gb.now.open_regions.drain(..) {
             r.end_ns = end;
             gb.g.regions.push(r);
         }
