@@ -9,6 +9,8 @@
 //!   the read gave for it.
 #![no_main]
 
+use std::sync::atomic::AtomicBool;
+
 use goscope_trace::{self as trace, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
@@ -50,7 +52,7 @@ fn check_resumes(data: &[u8], outcome: &trace::Outcome, events: &[(trace::Event,
         let stride = points.div_ceil(8).max(1);
         for (k, point_ns) in r.points_ns().enumerate().step_by(stride) {
             let mut rest = Vec::new();
-            let ordered = trace::reorder_pipelined_until(data, r, Some(k), i64::MAX, &mut |ev, t| {
+            let ordered = trace::reorder_pipelined_until(data, r, Some(k), i64::MAX, &AtomicBool::new(false), &mut |ev, t| {
                 rest.push((*ev, t.generation))
             });
             assert!(ordered.is_ok(), "generation {} from point {k} failed: {:?}", r.generation, ordered.err());

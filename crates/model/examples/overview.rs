@@ -81,8 +81,15 @@ fn main() {
             let tenth = (r.end - r.start) / 10;
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
             let t = Instant::now();
-            let w = model::build_window_between(file.bytes(), &resumes, k..k + 1, from, to)
-                .expect("window");
+            let w = model::build_window_between(
+                file.bytes(),
+                &resumes,
+                k..k + 1,
+                from,
+                to,
+                &AtomicBool::new(false),
+            )
+            .expect("window");
             println!(
                 "generation {}: middle tenth ({:.0} ms, {} MB of file) built in {:.3} s, {:.0} MB",
                 k + 1,

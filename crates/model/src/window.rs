@@ -229,7 +229,14 @@ pub fn build_window<S: trace::Source + ?Sized>(
     resumes: &Resumes,
     gens: Range<usize>,
 ) -> trace::Result<Model> {
-    build_window_between(source, resumes, gens, i64::MIN, i64::MAX)
+    build_window_between(
+        source,
+        resumes,
+        gens,
+        i64::MIN,
+        i64::MAX,
+        &AtomicBool::new(false),
+    )
 }
 
 /// `build_window` keeping only what lies in `[from_ns, to_ns]`: the whole model cut to
@@ -239,12 +246,15 @@ pub fn build_window<S: trace::Source + ?Sized>(
 /// its start), the others from their start, and none further than `to_ns`; what is not
 /// kept is not stored. Its GC cycles, pauses,
 /// regions and runtime work on Ps are those of the generations up to `to_ns`, uncut.
+/// Stops with an error soon after `cancel` is set (a view that moved on no longer wants
+/// the window).
 pub fn build_window_between<S: trace::Source + ?Sized>(
     source: &S,
     resumes: &Resumes,
     gens: Range<usize>,
     from_ns: i64,
     to_ns: i64,
+    cancel: &AtomicBool,
 ) -> trace::Result<Model> {
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
@@ -270,11 +280,18 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
         }
         let r = &resumes.trace[k];
         let from = if k == gens.start { from_point } else { None };
-        trace::reorder_pipelined_until(source, r, from, to_ns, &mut |ev: &Event, t: &Tables| {
-            if ev.time_ns <= to_ns {
-                b.event(ev, t);
-            }
-        })?;
+        trace::reorder_pipelined_until(
+            source,
+            r,
+            from,
+            to_ns,
+            cancel,
+            &mut |ev: &Event, t: &Tables| {
+                if ev.time_ns <= to_ns {
+                    b.event(ev, t);
+                }
+            },
+        )?;
         source.release(r.bytes.start as usize..r.bytes.end as usize);
     }
     for g in &resumes.goroutines {

@@ -214,8 +214,15 @@ fn a_window_of_part_of_a_generation_equals_the_whole_model_cut_to_it() {
                 }
             }
             for (gens, from, to) in cases {
-                let window = model::build_window_between(&data, &resumes, gens.clone(), from, to)
-                    .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
+                let window = model::build_window_between(
+                    &data,
+                    &resumes,
+                    gens.clone(),
+                    from,
+                    to,
+                    &AtomicBool::new(false),
+                )
+                .unwrap_or_else(|e| panic!("{name}: window {gens:?}: {e}"));
                 let start = from.max(resumes.time_range_ns(gens.start).start);
                 let end = times[times.partition_point(|&t| t <= to) - 1].max(start);
                 let expected = whole.cut_to(start, end);
@@ -449,4 +456,23 @@ fn an_overviews_preview_read_on_its_own_equals_a_whole_builds_preview() {
         }
     }
     assert!(compared > 20, "{compared} previews compared");
+}
+
+/// A window's build stops with an error soon after it is told to, inside a generation of
+/// hundreds of thousands of events, and builds when it is not.
+#[test]
+fn a_window_build_stops_when_told_to() {
+    let path = goscope_testdata::dir()
+        .join("traces")
+        .join("gc-go125.trace");
+    let data = std::fs::read(path).unwrap();
+    let cancel = AtomicBool::new(false);
+    let (_, resumes) = model::build_overview(&data, &cancel, &mut |_| {}, 0, None).unwrap();
+    assert_eq!(resumes.generations(), 1);
+    let built = model::build_window_between(&data, &resumes, 0..1, i64::MIN, i64::MAX, &cancel);
+    assert!(built.is_ok());
+    let stopped = AtomicBool::new(true);
+    let err = model::build_window_between(&data, &resumes, 0..1, i64::MIN, i64::MAX, &stopped)
+        .expect_err("stopped");
+    assert!(err.to_string().contains("cancelled"), "{err}");
 }

@@ -89,6 +89,11 @@ impl Error {
             },
         )
     }
+
+    /// The read was cancelled; what came before `offset` was read.
+    pub(crate) fn cancelled(offset: u64) -> Self {
+        Error::broken(offset, None, "reading was cancelled")
+    }
 }
 
 impl fmt::Display for Error {

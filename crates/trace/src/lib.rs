@@ -309,18 +309,27 @@ pub fn reorder_pipelined<S: Source + ?Sized>(
     resume: &Resume,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
-    reorder_pipelined_until(source, resume, None, i64::MAX, sink)
+    reorder_pipelined_until(
+        source,
+        resume,
+        None,
+        i64::MAX,
+        &AtomicBool::new(false),
+        sink,
+    )
 }
 
 /// `reorder_pipelined`, from the start of the generation or from its point `from_point`
 /// inside it (an index into `Resume::points_ns`: the events after that point), stopping
 /// soon after an event later than `stop_after_ns`: the events up to it are those of the
-/// whole generation up to it, and a few of those just after it may follow.
+/// whole generation up to it, and a few of those just after it may follow. Stops with an
+/// error soon after `cancel` is set.
 pub fn reorder_pipelined_until<S: Source + ?Sized>(
     source: &S,
     resume: &Resume,
     from_point: Option<usize>,
     stop_after_ns: i64,
+    cancel: &AtomicBool,
     sink: &mut (impl FnMut(&Event, &Tables) + Send),
 ) -> Result<()> {
     let data = source.bytes();
@@ -336,6 +345,7 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
                 resume,
                 from_point,
                 stop_after_ns,
+                cancel,
                 &done_with,
                 &mut |ev, t| {
                     // A chunk holds one generation's events (the last one's final events
@@ -363,6 +373,7 @@ pub fn reorder_pipelined_until<S: Source + ?Sized>(
                 resume,
                 from_point,
                 stop_after_ns,
+                cancel,
                 &done_with,
                 &mut |ev, t| sink(ev, t),
             )
@@ -463,24 +474,15 @@ impl Out for Chunker {
 }
 
 fn cancelled(outcome: &Outcome) -> Error {
-    cancelled_at(outcome.complete_bytes)
+    Error::cancelled(outcome.complete_bytes)
 }
-
-fn cancelled_at(offset: u64) -> Error {
-    Error::broken(offset, None, "reading was cancelled")
-}
-
-/// Steps a generation's ordering takes at most between two looks at whether the read was
-/// cancelled (or its consumer went away), so that stopping does not wait for the end of
-/// a long generation (tens of millions of events in a big trace).
-const CANCEL_CHECK_STEPS: u64 = 1 << 16;
 
 /// Orders one generation into `out` the ordinary way, after the one before it, giving
 /// each batch's bytes back to `release` once the ordering has read past them, and
 /// pausing every `every_steps` steps (`u64::MAX`: never) to save a point inside it in
 /// `points`, which `out` hears of after the events before it. Stops, with the generation
 /// half ordered, once `cancel` is set or `out` is gone (looked at every
-/// `CANCEL_CHECK_STEPS` steps).
+/// `order::CANCEL_CHECK_STEPS` steps).
 fn order_one(
     orderer: &mut order::Orderer,
     g: &mut generation::Generation<'_>,
@@ -496,7 +498,7 @@ fn order_one(
             let every_steps = every_steps.max(1);
             let mut to_point = every_steps;
             loop {
-                let steps = to_point.min(CANCEL_CHECK_STEPS);
+                let steps = to_point.min(order::CANCEL_CHECK_STEPS);
                 let ran = orderer.run(g, &mut place, i64::MAX, steps, release, &mut |ev, t| {
                     out.event(ev, t)
                 })?;
@@ -514,7 +516,7 @@ fn order_one(
                     });
                 }
                 if cancel.load(Ordering::Relaxed) || out.gone() {
-                    return Err(cancelled_at(g.offset));
+                    return Err(Error::cancelled(g.offset));
                 }
             }
         });
@@ -1156,7 +1158,7 @@ mod tests {
             .join("gc-go125.trace");
         let data = std::fs::read(path).unwrap();
         let (all, _, _) = events(&data, false, ReadOptions::default());
-        let steps = CANCEL_CHECK_STEPS as usize;
+        let steps = order::CANCEL_CHECK_STEPS as usize;
         assert!(
             all.len() > 4 * steps,
             "one generation of {} events",
@@ -1466,9 +1468,15 @@ mod tests {
                     // than its time; those before are not).
                     for (k, point_ns) in r.points_ns().enumerate() {
                         let mut rest = Vec::new();
-                        reorder_pipelined_until(&data[..], r, Some(k), i64::MAX, &mut |ev, t| {
-                            rest.push(rendered(ev, t))
-                        })
+                        let never = AtomicBool::new(false);
+                        reorder_pipelined_until(
+                            &data[..],
+                            r,
+                            Some(k),
+                            i64::MAX,
+                            &never,
+                            &mut |ev, t| rest.push(rendered(ev, t)),
+                        )
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                         let after = expected.iter().position(|e| e.0.time_ns > point_ns);
                         let want = &expected[after.unwrap_or(expected.len())..];

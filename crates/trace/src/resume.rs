@@ -9,12 +9,13 @@
 //! order and in parallel, without ordering everything before them again.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::batch::{self, Version};
 use crate::error::Result;
 use crate::event::Event;
 use crate::generation::{self, Tables};
-use crate::order::{Orderer, Ran, Within};
+use crate::order::{CANCEL_CHECK_STEPS, Orderer, Ran, Within};
 
 /// The ordering state at the start of one generation of a read, and where its bytes are.
 #[derive(Clone)]
@@ -83,9 +84,16 @@ impl Resume {
 /// gave for that generation (and, for the `last` one, for the end of the trace). `data`
 /// must be the bytes that read read.
 pub fn reorder(data: &[u8], resume: &Resume, mut sink: impl FnMut(&Event, &Tables)) -> Result<()> {
-    reorder_into(data, resume, None, i64::MAX, &|_| {}, &mut |ev, t| {
-        sink(ev, t)
-    })
+    let never = AtomicBool::new(false);
+    reorder_into(
+        data,
+        resume,
+        None,
+        i64::MAX,
+        &never,
+        &|_| {},
+        &mut |ev, t| sink(ev, t),
+    )
 }
 
 /// `reorder`, handing out the tables as the ordering holds them, from the generation's
@@ -97,6 +105,7 @@ pub(crate) fn reorder_into(
     resume: &Resume,
     from_point: Option<usize>,
     stop_after_ns: i64,
+    cancel: &AtomicBool,
     done_with: &dyn Fn(std::ops::Range<usize>),
     sink: &mut impl FnMut(&Event, &Arc<Tables>),
 ) -> Result<()> {
@@ -119,7 +128,23 @@ pub(crate) fn reorder_into(
             Orderer::resume(within, &mut g)
         }
     };
-    let ran = orderer.run(&mut g, &mut place, stop_after_ns, u64::MAX, done_with, sink)?;
+    // Paused every so often to look at `cancel`.
+    let ran = loop {
+        let ran = orderer.run(
+            &mut g,
+            &mut place,
+            stop_after_ns,
+            CANCEL_CHECK_STEPS,
+            done_with,
+            sink,
+        )?;
+        if ran != Ran::Paused {
+            break ran;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(crate::Error::cancelled(resume.bytes.start));
+        }
+    };
     if ran == Ran::Stopped {
         return Ok(());
     }

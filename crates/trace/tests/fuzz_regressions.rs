@@ -1,6 +1,8 @@
 //! Inputs found by `fuzz/` (cargo fuzz run decode) that once made the decoder panic.
 //! Each must decode — successfully or with an error — without panicking, in both modes.
 
+use std::sync::atomic::AtomicBool;
+
 use goscope_trace::{self as trace, ReadOptions};
 
 fn decode_all_ways(data: &[u8]) {
@@ -25,7 +27,14 @@ fn decode_all_ways(data: &[u8]) {
         for r in read.iter().flat_map(|o| &o.resumes) {
             let _ = trace::reorder(data, r, |_, _| {});
             for k in 0..r.points_ns().count() {
-                let _ = trace::reorder_pipelined_until(data, r, Some(k), i64::MAX, &mut |_, _| {});
+                let _ = trace::reorder_pipelined_until(
+                    data,
+                    r,
+                    Some(k),
+                    i64::MAX,
+                    &AtomicBool::new(false),
+                    &mut |_, _| {},
+                );
             }
         }
     }

@@ -2,10 +2,12 @@
 //! in, windows of them built in the background (`model::build_window_between`): the view
 //! alone first, then the view and a view's width either side, so that pans find it built;
 //! and a few kept, least recently used going first. The timeline shows a window when one
-//! covers the view and the overview otherwise; it never waits for a build.
+//! covers the view and the overview otherwise; it never waits for a build, and a build
+//! the view has moved away from is stopped.
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::analyses::Job;
@@ -30,8 +32,9 @@ pub const KEPT_BYTES: usize = 256 << 20;
 const MODEL_PER_FILE_BYTE: u64 = 3;
 
 /// How long the view must stay over the same generations before their window is built,
-/// so that a pan or zoom in progress starts no builds it would leave behind.
-pub const SETTLE: Duration = Duration::from_millis(120);
+/// so that a pan or zoom in progress starts few builds it would leave behind (and those it
+/// does are stopped when it moves on).
+pub const SETTLE: Duration = Duration::from_millis(60);
 
 /// A window's build on a thread of its own.
 type WindowJob = Job<Result<Model, String>>;
@@ -67,8 +70,8 @@ impl Window {
 pub struct Detail {
     /// Built windows, the most recently shown first.
     built: Vec<(Window, OpenTrace)>,
-    /// The window being built (one at a time: a build cannot be stopped).
-    job: Option<(Window, WindowJob)>,
+    /// The window being built (one at a time), and what stops its build.
+    job: Option<(Window, WindowJob, Arc<AtomicBool>)>,
     /// The window the view wants, and since when.
     wanted: Option<(Window, Instant)>,
     /// Why the last build failed, if it did.
@@ -133,6 +136,7 @@ impl Detail {
             .flatten();
         let Some(wide) = wanted else {
             self.wanted = None;
+            self.stop_unwanted(resumes, start, end, None);
             return (
                 base.clone(),
                 Shown::Overview {
@@ -161,6 +165,7 @@ impl Detail {
                 ((base.clone(), Shown::Building(gens)), Some(view))
             }
         };
+        self.stop_unwanted(resumes, start, end, wanted.as_ref());
         let Some(wanted) = wanted else {
             self.wanted = None;
             return shown;
@@ -181,10 +186,29 @@ impl Detail {
         shown
     }
 
+    /// Stops the build under way, if any, when the view has moved on: its window neither
+    /// covers the view `[start_ns, end_ns]` nor is the one the view wants next. Its thread
+    /// ends within a few milliseconds, and the next build can start.
+    fn stop_unwanted(
+        &mut self,
+        resumes: &model::Resumes,
+        start_ns: i64,
+        end_ns: i64,
+        wanted: Option<&Window>,
+    ) {
+        let Some((window, _, cancel)) = &self.job else {
+            return;
+        };
+        if Some(window) != wanted && !window.covers(resumes, start_ns, end_ns) {
+            cancel.store(true, Ordering::Relaxed);
+            self.job = None;
+        }
+    }
+
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
     /// `KEPT_BYTES`.
     fn take_finished(&mut self, base: &OpenTrace) {
-        let Some((window, job)) = &self.job else {
+        let Some((window, job, _)) = &self.job else {
             return;
         };
         let Some(result) = job.take() else { return };
@@ -246,6 +270,8 @@ impl Detail {
         let file = base.file.clone();
         let overview = base.model.clone();
         let w = window.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
         // The heap is not trimmed after a build (as other jobs do): what a build frees
         // is little beside the window it keeps, and trimming while the UI thread lays the
         // new window out made that frame 10-15 ms instead of 4-7 (and 20 ms frames
@@ -257,19 +283,20 @@ impl Detail {
             move || c.request_repaint(),
             move || {
                 yield_to_the_ui();
-                let mut m =
-                    model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns)
-                        .map_err(|e| e.to_string())?;
+                let mut m = model::build_window_between(
+                    &*file, &resumes, w.gens, w.from_ns, w.to_ns, &stop,
+                )
+                .map_err(|e| e.to_string())?;
                 take_from_overview(&mut m, &overview);
                 Ok(m)
             },
         );
-        self.job = Some((window, job));
+        self.job = Some((window, job, cancel));
     }
 
     /// The generations of the window being built, if one is.
     pub fn building(&self) -> Option<&Range<usize>> {
-        self.job.as_ref().map(|(w, _)| &w.gens)
+        self.job.as_ref().map(|(w, _, _)| &w.gens)
     }
 
     /// The generations of the windows kept, the most recently shown first.
@@ -401,5 +428,58 @@ mod tests {
             (gen_ns.end - 3 * tenth, next.start + 3 * tenth)
         );
         assert!(!w.covers(&r, next.end - 1, next.end));
+    }
+
+    /// A build goes on while the view stays within the window it builds, and is stopped
+    /// (its flag set, no longer the build under way) once the view moves elsewhere.
+    #[test]
+    fn a_build_the_view_moved_away_from_is_stopped() {
+        let path = goscope_testdata::dir()
+            .join("traces")
+            .join("generations-go127.trace");
+        let file = Arc::new(goscope_file::TraceFile::open(&path).unwrap());
+        let (m, r) =
+            model::build_overview(&*file, &AtomicBool::new(false), &mut |_| {}, 0, None).unwrap();
+        let base = OpenTrace::overview(file, Arc::new(m), r);
+        let r = base.resumes.clone().expect("resumes");
+        let ctx = egui::Context::default();
+        let k = r.generations() / 2;
+        let gen_ns = r.time_range_ns(k);
+        let tenth = (gen_ns.end - gen_ns.start) / 10;
+        let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
+        // A build of the view's window under way, which runs until it is stopped.
+        let mut d = Detail::default();
+        let w = window_for(&r, k..k + 1, a, b).expect("a window");
+        let flag = Arc::new(AtomicBool::new(false));
+        let seen = flag.clone();
+        let job = Job::spawn_notifying(
+            "test-window",
+            || {},
+            move || {
+                while !seen.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err("stopped".to_string())
+            },
+        );
+        d.job = Some((w, job, flag.clone()));
+
+        // A pan within the window it builds: it goes on.
+        let pan = tenth / 2;
+        d.poll(&base, (a + pan) as f64, (b + pan) as f64, &ctx);
+        assert!(!flag.load(Ordering::Relaxed));
+        assert_eq!(d.building(), Some(&(k..k + 1)));
+
+        // To another generation: stopped, and no error shown for it.
+        let far = r.time_range_ns(k + 3);
+        d.poll(
+            &base,
+            (far.start + tenth) as f64,
+            (far.start + 2 * tenth) as f64,
+            &ctx,
+        );
+        assert!(flag.load(Ordering::Relaxed), "the build is told to stop");
+        assert_eq!(d.building(), None);
+        assert_eq!(d.error, None);
     }
 }

@@ -89,6 +89,11 @@ impl Default for Orderer {
 
 type Step = std::result::Result<Option<Ctx>, String>;
 
+/// Steps an ordering takes at most between two looks at whether it was cancelled (or its
+/// consumer went away; `Orderer::run` pauses for it), so that stopping does not wait for
+/// the end of a long generation (tens of millions of events in a big trace).
+pub(crate) const CANCEL_CHECK_STEPS: u64 = 1 << 16;
+
 /// How far the ordering of a generation has got, between two steps: the frontier, every
 /// M's cursor and the next CPU sample.
 #[derive(Clone)]

@@ -11,4 +11,4 @@ mod speculate;
 mod state;
 
 pub(crate) use ahead::Speculation;
-pub(crate) use machine::{Orderer, Ran, Within};
+pub(crate) use machine::{CANCEL_CHECK_STEPS, Orderer, Ran, Within};
