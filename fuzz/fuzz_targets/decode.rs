@@ -6,7 +6,9 @@
 //!   and the same outcome;
 //! - every delivered event can be rendered as Go's text (`write_go_text`) without panic;
 //! - each generation ordered again from its saved start state (`reorder`) gives the events
-//!   the read gave for it.
+//!   the read gave for it;
+//! - a read of the generations that begin in the first half of the input
+//!   (`ReadOptions::prefix_bytes`) gives the whole read's first events, then a final Sync.
 #![no_main]
 
 use std::sync::atomic::AtomicBool;
@@ -32,6 +34,23 @@ fn collect(data: &[u8], parallel: bool, render: bool) -> (Result<trace::Outcome,
         }
     });
     (res, events)
+}
+
+/// Reads the generations that begin in the first half of `data` and compares with the
+/// whole read's events (`events`, of a read that succeeded).
+fn check_prefix(data: &[u8], events: &[(trace::Event, u64)]) {
+    let opts = ReadOptions {
+        parallel: false,
+        prefix_bytes: data.len() as u64 / 2,
+        ..ReadOptions::default()
+    };
+    let mut prefix = Vec::new();
+    if trace::read(data, opts, |ev, tables| prefix.push((*ev, tables.generation))).is_err() {
+        return;
+    }
+    let n = prefix.len().saturating_sub(1);
+    assert!(n <= events.len(), "a prefix read gave more events than the whole read");
+    assert!(prefix[..n] == events[..n], "a prefix read's events differ from the whole read's");
 }
 
 /// Orders each generation again from its resume and compares with the read's events.
@@ -72,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
     let (seq, seq_events) = collect(data, false, true);
     if let Ok(s) = &seq {
         check_resumes(data, s, &seq_events);
+        check_prefix(data, &seq_events);
     }
     match (&par, &seq) {
         (Ok(p), Ok(s)) => {
