@@ -196,11 +196,17 @@ impl Detail {
         end_ns: i64,
         wanted: Option<&Window>,
     ) {
-        let Some((window, _, cancel)) = &self.job else {
+        let Some((window, job, cancel)) = &self.job else {
             return;
         };
         if Some(window) != wanted && !window.covers(resumes, start_ns, end_ns) {
             cancel.store(true, Ordering::Relaxed);
+            super::loader::log_load(&format!(
+                "window of generations {}–{} stopped after {:.0} ms: the view moved on",
+                window.gens.start + 1,
+                window.gens.end,
+                job.started.elapsed().as_secs_f64() * 1e3
+            ));
             self.job = None;
         }
     }
