@@ -34,7 +34,7 @@ pub(crate) struct GBuild {
 
 /// What a goroutine is doing as the build goes: what a saved builder keeps of it besides
 /// its names and times.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct GNow {
     open: Option<GSpan>,
     /// The goroutine's state in Go's terms (state::GO_*).
@@ -1324,8 +1324,8 @@ fn build_preview<S: trace::Source + ?Sized>(
     let enough = AtomicBool::new(false);
     let mut b = Builder::new();
     let mut more = false;
-    // The read stops soon after `enough` is set (see `trace::ReadOptions`); the events it
-    // still hands over until then are not built.
+    // The read stops soon after `enough` is set (it looks at it every 2^16 steps); the
+    // events it still hands over until then are not built.
     let _ = trace::read_pipelined(
         source,
         ReadOptions {
