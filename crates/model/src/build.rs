@@ -1083,6 +1083,15 @@ impl Builder {
 
     /// Takes the Sync event a read ends with, as a read of the trace cut here would
     /// (one nanosecond after the last event, as the reader keeps times increasing).
+    /// The model of the events built so far, as a preview hands it over: the generations
+    /// before the current one complete, and what is open closed one nanosecond after the
+    /// last event (`close_as_cut`).
+    fn into_preview(mut self, format_version: u32, file_bytes: u64) -> Model {
+        let generations = self.syncs.saturating_sub(1);
+        self.close_as_cut();
+        self.finish(format_version, generations, file_bytes, None)
+    }
+
     fn close_as_cut(&mut self) {
         let ev = Event {
             time_ns: self.last_ns.wrapping_add(1),
@@ -1321,9 +1330,10 @@ fn build_preview<S: trace::Source + ?Sized>(
 ) -> Option<Model> {
     let data = source.bytes();
     let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);
+    // Set once an event comes after the preview's last (there is more to the trace), or
+    // once `cancel` is: the read may stop.
     let enough = AtomicBool::new(false);
     let mut b = Builder::new();
-    let mut more = false;
     // The read stops soon after `enough` is set (it looks at it every 2^16 steps); the
     // events it still hands over until then are not built.
     let _ = trace::read_pipelined(
@@ -1334,24 +1344,17 @@ fn build_preview<S: trace::Source + ?Sized>(
         },
         &enough,
         &mut |ev: &Event, tables: &Tables| {
-            if more || cancel.load(Ordering::Relaxed) {
-                enough.store(true, Ordering::Relaxed);
-            } else if b.events == events {
-                more = true;
-                enough.store(true, Ordering::Relaxed);
-            } else {
+            if b.events < events && !cancel.load(Ordering::Relaxed) {
                 b.event(ev, tables);
+            } else {
+                enough.store(true, Ordering::Relaxed);
             }
         },
         &mut |_| {},
     );
-    if !more || cancel.load(Ordering::Relaxed) {
-        return None;
-    }
-    // The generations before the current one are complete.
-    let generations = b.syncs.saturating_sub(1);
-    b.close_as_cut();
-    Some(b.finish(format_version, generations, data.len() as u64, None))
+    let more = b.events == events && enough.load(Ordering::Relaxed);
+    (more && !cancel.load(Ordering::Relaxed))
+        .then(|| b.into_preview(format_version, data.len() as u64))
 }
 
 /// Events after which the viewer asks for a preview: about 0.15 s of building on the
@@ -1460,18 +1463,16 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
         (preview, None)
     };
     let outcome = std::thread::scope(|scope| {
-        if let Some(p) = read_of_its_own {
-            if preview_events > 0 {
-                let spawned = std::thread::Builder::new()
-                    .name("goscope-preview".into())
-                    .spawn_scoped(scope, move || {
-                        if let Some(m) = build_preview(source, preview_events, cancel) {
-                            p(m);
-                        }
-                    });
-                // No thread to be had: no preview, the overview comes as ever.
-                drop(spawned);
-            }
+        if let Some(p) = read_of_its_own.filter(|_| preview_events > 0) {
+            let spawned = std::thread::Builder::new()
+                .name("goscope-preview".into())
+                .spawn_scoped(scope, move || {
+                    if let Some(m) = build_preview(source, preview_events, cancel) {
+                        p(m);
+                    }
+                });
+            // No thread to be had: no preview, the overview comes as ever.
+            drop(spawned);
         }
         let mut sink = |ev: &Event, tables: &Tables| {
             if point_pending.load(Ordering::Relaxed) {
@@ -1480,13 +1481,8 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             }
             if b.events == preview_events {
                 if let Some(p) = preview.take() {
-                    let mut snapshot = b.clone();
-                    // The generations before the current one are complete.
-                    let generations = b.syncs.saturating_sub(1);
-                    scope.spawn(move || {
-                        snapshot.close_as_cut();
-                        p(snapshot.finish(format_version, generations, file_bytes, None))
-                    });
+                    let snapshot = b.clone();
+                    scope.spawn(move || p(snapshot.into_preview(format_version, file_bytes)));
                 }
             }
             // A Sync begins each generation (and one more ends the trace).

@@ -495,29 +495,25 @@ fn order_one(
     let ordered = orderer
         .begin(g, &mut |ev, t| out.event(ev, t))
         .and_then(|mut place| {
-            let every_steps = every_steps.max(1);
-            let mut to_point = every_steps;
             loop {
-                let steps = to_point.min(order::CANCEL_CHECK_STEPS);
-                let ran = orderer.run(g, &mut place, i64::MAX, steps, release, &mut |ev, t| {
-                    out.event(ev, t)
-                })?;
+                let ran = orderer.run_stopping(
+                    g,
+                    &mut place,
+                    i64::MAX,
+                    every_steps,
+                    release,
+                    out,
+                    |out, ev, t| out.event(ev, t),
+                    |out| cancel.load(Ordering::Relaxed) || out.gone(),
+                )?;
                 if ran != order::Ran::Paused {
                     return Ok(());
                 }
-                // A run pauses after exactly the steps it was given.
-                to_point -= steps;
-                if to_point == 0 {
-                    to_point = every_steps;
-                    points.push(orderer.point(g, &place));
-                    out.end_tables(&g.tables);
-                    out.progress(Progress::Resumable {
-                        generation: g.generation,
-                    });
-                }
-                if cancel.load(Ordering::Relaxed) || out.gone() {
-                    return Err(Error::cancelled(g.offset));
-                }
+                points.push(orderer.point(g, &place));
+                out.end_tables(&g.tables);
+                out.progress(Progress::Resumable {
+                    generation: g.generation,
+                });
             }
         });
     out.end_tables(&g.tables);

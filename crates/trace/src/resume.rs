@@ -15,7 +15,7 @@ use crate::batch::{self, Version};
 use crate::error::Result;
 use crate::event::Event;
 use crate::generation::{self, Tables};
-use crate::order::{CANCEL_CHECK_STEPS, Orderer, Ran, Within};
+use crate::order::{Orderer, Ran, Within};
 
 /// The ordering state at the start of one generation of a read, and where its bytes are.
 #[derive(Clone)]
@@ -128,23 +128,16 @@ pub(crate) fn reorder_into(
             Orderer::resume(within, &mut g)
         }
     };
-    // Paused every so often to look at `cancel`.
-    let ran = loop {
-        let ran = orderer.run(
-            &mut g,
-            &mut place,
-            stop_after_ns,
-            CANCEL_CHECK_STEPS,
-            done_with,
-            sink,
-        )?;
-        if ran != Ran::Paused {
-            break ran;
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Err(crate::Error::cancelled(resume.bytes.start));
-        }
-    };
+    let ran = orderer.run_stopping(
+        &mut g,
+        &mut place,
+        stop_after_ns,
+        u64::MAX,
+        done_with,
+        sink,
+        |sink, ev, t| sink(ev, t),
+        |_| cancel.load(Ordering::Relaxed),
+    )?;
     if ran == Ran::Stopped {
         return Ok(());
     }

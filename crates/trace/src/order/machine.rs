@@ -358,6 +358,42 @@ impl Orderer {
         })
     }
 
+    /// `run` for `steps` steps at most (`u64::MAX`: no pause), looking every
+    /// `CANCEL_CHECK_STEPS` steps at `stopped(out)` and ending with a cancellation error
+    /// when it is true. Events go to `event(out, …)`: `out` is lent to the sink and to the
+    /// check in turn, so both may use it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_stopping<O>(
+        &mut self,
+        gn: &mut Generation<'_>,
+        place: &mut Place,
+        stop_after_ns: i64,
+        steps: u64,
+        done_with: &dyn Fn(std::ops::Range<usize>),
+        out: &mut O,
+        event: impl Fn(&mut O, &Event, &Arc<Tables>),
+        stopped: impl Fn(&O) -> bool,
+    ) -> Result<Ran> {
+        let mut left = steps.max(1);
+        loop {
+            let now = left.min(CANCEL_CHECK_STEPS);
+            let ran = self.run(gn, place, stop_after_ns, now, done_with, &mut |ev, t| {
+                event(out, ev, t)
+            })?;
+            if ran != Ran::Paused {
+                return Ok(ran);
+            }
+            // A run pauses after exactly the steps it was given.
+            left -= now;
+            if left == 0 {
+                return Ok(Ran::Paused);
+            }
+            if stopped(out) {
+                return Err(Error::cancelled(gn.offset));
+            }
+        }
+    }
+
     /// Orders the generation on from `place` until its end (`Ran::Done`), until an event
     /// later than `stop_after_ns` has gone out (`Ran::Stopped`: the generation is left
     /// half ordered), or, after `pause_after_steps` steps, between two steps while events

@@ -11,4 +11,6 @@ mod speculate;
 mod state;
 
 pub(crate) use ahead::Speculation;
-pub(crate) use machine::{CANCEL_CHECK_STEPS, Orderer, Ran, Within};
+#[cfg(test)]
+pub(crate) use machine::CANCEL_CHECK_STEPS;
+pub(crate) use machine::{Orderer, Ran, Within};
