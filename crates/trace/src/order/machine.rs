@@ -215,6 +215,7 @@ impl Orderer {
                 .sum::<usize>()
     }
 
+    #[inline(always)]
     fn emit(
         &mut self,
         mut ev: Event,
@@ -503,6 +504,7 @@ impl Orderer {
 
     /// Tries to take the frontier's event `i`; on success moves that cursor on, handing
     /// the batch it leaves to `done_with`.
+    #[inline(always)]
     fn try_advance(
         &mut self,
         frontier: &mut Vec<Front>,
@@ -584,6 +586,7 @@ impl Orderer {
 
     /// Checks whether `ev` from thread `m` can happen now; if so queues it (and any
     /// synthesized events) and updates the state. `Ok(false)`: not yet. `Err`: broken.
+    #[inline(always)]
     fn advance(
         &mut self,
         ev: &RawEvent,
