@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths [--repeat=N]]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths [--repeat=N] [--generation=K]]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -75,8 +75,16 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("--repeat="))
         .map_or(1, |n| n.parse().expect("--repeat=N"));
+    // `--generation=K` builds only generation K's tenth (counted from 1, as printed).
+    let only: Option<usize> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--generation="))
+        .map(|k| k.parse().expect("--generation=K"));
     if args.iter().any(|a| a == "--tenths") {
-        for k in (0..resumes.generations()).flat_map(|k| std::iter::repeat_n(k, repeat)) {
+        for k in (0..resumes.generations())
+            .filter(|k| only.is_none_or(|o| o == k + 1))
+            .flat_map(|k| std::iter::repeat_n(k, repeat))
+        {
             let r = resumes.time_range_ns(k);
             let tenth = (r.end - r.start) / 10;
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
