@@ -512,7 +512,17 @@ impl Builder {
         })
     }
 
+    #[inline]
     pub(crate) fn proc(&mut self, id: i64) -> &mut PBuild {
+        match self.ps.place(id) {
+            Some(i) => &mut self.ps.values_mut()[i],
+            None => self.new_proc(id),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_proc(&mut self, id: i64) -> &mut PBuild {
         self.ps.get_or_insert_with(id, || PBuild {
             lane: Proc {
                 id,
@@ -522,7 +532,17 @@ impl Builder {
         })
     }
 
+    #[inline]
     pub(crate) fn thread(&mut self, id: i64) -> &mut MBuild {
+        match self.ms.place(id) {
+            Some(i) => &mut self.ms.values_mut()[i],
+            None => self.new_thread(id),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_thread(&mut self, id: i64) -> &mut MBuild {
         self.ms.get_or_insert_with(id, || MBuild {
             lane: Thread {
                 id,
@@ -535,6 +555,7 @@ impl Builder {
     /// Adds the current counts to the count series. A series whose value did not change
     /// since its last push is left alone (pushing it would change nothing), which saves
     /// touching five vectors per transition.
+    #[inline]
     fn push_counts(&mut self, t: i64) {
         let now = [
             self.counts[state_index(GState::Running)],
@@ -576,17 +597,26 @@ impl Builder {
         }
     }
 
+    #[inline]
     fn is_gc_reason(&mut self, reason: StrId) -> bool {
         if reason == 0 {
             return false;
         }
+        match self.gc_reason.get(reason as usize) {
+            Some(&gc) => gc,
+            None => self.learn_gc_reasons(reason),
+        }
+    }
+
+    /// `is_gc_reason` of a string id not seen yet (and of those before it).
+    #[cold]
+    #[inline(never)]
+    fn learn_gc_reasons(&mut self, reason: StrId) -> bool {
         let i = reason as usize;
-        if i >= self.gc_reason.len() {
-            let from = self.gc_reason.len();
-            self.gc_reason.resize(i + 1, false);
-            for (k, v) in self.gc_reason.iter_mut().enumerate().skip(from) {
-                *v = self.interner.string(k as StrId).starts_with("GC ");
-            }
+        let from = self.gc_reason.len();
+        self.gc_reason.resize(i + 1, false);
+        for (k, v) in self.gc_reason.iter_mut().enumerate().skip(from) {
+            *v = self.interner.string(k as StrId).starts_with("GC ");
         }
         self.gc_reason[i]
     }

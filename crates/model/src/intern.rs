@@ -155,28 +155,44 @@ impl Interner {
     }
 
     /// Our id for a string id of the trace's current generation.
+    #[inline]
     pub(crate) fn trace_string(&mut self, tables: &Tables, id: u64) -> StrId {
         if id == 0 {
             return 0;
         }
         self.switch_generation(tables);
-        if let Some(s) = self.string_cache.get(id) {
-            return s;
+        match self.string_cache.get(id) {
+            Some(s) => s,
+            None => self.new_trace_string(tables, id),
         }
+    }
+
+    /// `trace_string` of an id not seen yet in this generation.
+    #[cold]
+    #[inline(never)]
+    fn new_trace_string(&mut self, tables: &Tables, id: u64) -> StrId {
         let s = self.intern(tables.string(id).unwrap_or(""));
         self.string_cache.insert(id, s);
         s
     }
 
     /// Our id for a stack id of the trace's current generation.
+    #[inline]
     pub(crate) fn trace_stack(&mut self, tables: &Tables, id: u64) -> StackId {
         if id == 0 {
             return 0;
         }
         self.switch_generation(tables);
-        if let Some(s) = self.stack_cache.get(id) {
-            return s;
+        match self.stack_cache.get(id) {
+            Some(s) => s,
+            None => self.new_trace_stack(tables, id),
         }
+    }
+
+    /// `trace_stack` of an id not seen yet in this generation.
+    #[cold]
+    #[inline(never)]
+    fn new_trace_stack(&mut self, tables: &Tables, id: u64) -> StackId {
         let mut frames: Vec<u32> = Vec::new();
         for (pc, func, file, line) in tables.stack_frames(id) {
             let f = Frame {

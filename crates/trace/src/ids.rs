@@ -34,8 +34,9 @@ impl<T> Default for IdMap<T> {
 }
 
 impl<T> IdMap<T> {
+    /// Where `id`'s value is in `values`, if it has one.
     #[inline]
-    fn place(&self, id: i64) -> Option<usize> {
+    pub fn place(&self, id: i64) -> Option<usize> {
         if (0..DENSE_IDS).contains(&id) {
             match self.dense.get(id as usize) {
                 Some(&s) if s != 0 => Some(s as usize - 1),
