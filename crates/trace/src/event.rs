@@ -140,6 +140,7 @@ impl Kind {
 }
 
 /// The parsed-API kind of a wire type.
+#[inline]
 pub fn kind_of(typ: EvType) -> Kind {
     match typ {
         EV_SYNC => Kind::Sync,
@@ -205,11 +206,13 @@ fn proc_state_from_status(s: u64) -> u64 {
 
 impl Event {
     /// The parsed-API kind of this event.
+    #[inline]
     pub fn kind(&self) -> Kind {
         kind_of(self.typ)
     }
 
     /// The event's own stack id (0 when it has none).
+    #[inline]
     pub fn stack_id(&self) -> u64 {
         match self.typ {
             EV_SYNC => 0,
@@ -221,6 +224,7 @@ impl Event {
     }
 
     /// The state transition, for StateTransition events.
+    #[inline]
     pub fn transition(&self) -> Option<Transition> {
         use Resource::*;
         let a = self.args;
