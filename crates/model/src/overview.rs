@@ -105,6 +105,34 @@ impl MSpan {
     }
 }
 
+/// The last bucket a time was found in, with its time span, so that the next time in the
+/// same bucket is placed without a division (there is one per span or point thinned).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LastBucket {
+    bucket_ns: i64,
+    index: i64,
+    start_ns: i64,
+    end_ns: i64,
+}
+
+impl LastBucket {
+    /// The bucket `at` lies in, `at.div_euclid(bucket_ns)`, and the time it ends (saturated).
+    #[inline]
+    pub(crate) fn of(&mut self, at: i64, bucket_ns: i64) -> (i64, i64) {
+        if bucket_ns != self.bucket_ns || at < self.start_ns || at >= self.end_ns {
+            let index = at.div_euclid(bucket_ns);
+            *self = LastBucket {
+                bucket_ns,
+                index,
+                // Saturated at the ends of time: every time between them is still in it.
+                start_ns: index.saturating_mul(bucket_ns),
+                end_ns: index.saturating_add(1).saturating_mul(bucket_ns),
+            };
+        }
+        (self.index, self.end_ns)
+    }
+}
+
 /// One lane's thinning in progress: the short spans' time per category in the current
 /// bucket, not yet pushed.
 #[derive(Clone, Copy, Debug, Default)]
@@ -117,6 +145,7 @@ pub(crate) struct Thinning {
     /// The last span pushed lasted a bucket or more: the next is kept as it is too (who
     /// woke a goroutine after a long wait is on the runnable span that follows it).
     after_long: bool,
+    last: LastBucket,
 }
 
 impl Thinning {
@@ -134,8 +163,7 @@ impl Thinning {
         // A short span can still cross a bucket's edge: each piece goes to its bucket.
         let mut at = start;
         loop {
-            let bucket = at.div_euclid(bucket_ns);
-            let edge = (bucket + 1).saturating_mul(bucket_ns);
+            let (bucket, edge) = self.last.of(at, bucket_ns);
             let piece_end = end.min(edge);
             if self.bucket != Some(bucket) {
                 self.flush(lane);
@@ -174,11 +202,12 @@ pub(crate) struct CounterThinning {
     bucket: Option<i64>,
     /// (time, value) of the first, lowest, highest and last point in the bucket.
     kept: [(i64, i64); 4],
+    last: LastBucket,
 }
 
 impl CounterThinning {
     pub(crate) fn push(&mut self, series: &mut Series, time_ns: i64, value: i64, bucket_ns: i64) {
-        let bucket = time_ns.div_euclid(bucket_ns);
+        let (bucket, _) = self.last.of(time_ns, bucket_ns);
         if self.bucket != Some(bucket) {
             self.flush(series);
             self.bucket = Some(bucket);
@@ -226,6 +255,7 @@ pub(crate) struct InstantThinning {
     /// Instants before this bucket, and in it.
     before: u64,
     count: u64,
+    last: LastBucket,
 }
 
 impl InstantThinning {
@@ -236,7 +266,7 @@ impl InstantThinning {
         t: i64,
         bucket_ns: i64,
     ) {
-        let bucket = t.div_euclid(bucket_ns);
+        let (bucket, _) = self.last.of(t, bucket_ns);
         if self.bucket != Some(bucket) {
             self.flush(times, totals);
             self.bucket = Some(bucket);
