@@ -217,9 +217,10 @@ impl Event {
         match self.typ {
             EV_SYNC => 0,
             EV_CPU_SAMPLE => self.args[0],
-            t => spec(t)
-                .and_then(|s| s.stack_args.first())
-                .map_or(0, |&i| self.args[i]),
+            t => match BRIEFS[t as usize].own_stack {
+                NO_ARG => 0,
+                i => self.args[(i & 3) as usize],
+            },
         }
     }
 

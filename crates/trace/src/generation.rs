@@ -34,7 +34,7 @@ pub struct IdTable<T> {
 
 impl<T> IdTable<T> {
     /// Builds the table; a repeated id is an error (returned as the id).
-    fn build(mut entries: Vec<(u64, T)>) -> std::result::Result<Self, u64> {
+    pub(crate) fn build(mut entries: Vec<(u64, T)>) -> std::result::Result<Self, u64> {
         entries.sort_by_key(|e| e.0);
         if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(w[0].0);
@@ -401,17 +401,15 @@ impl MCursor {
         let body = b.body;
         let offset = b.body_offset + self.pos as u64;
         let typ = body[self.pos];
-        let spec = match spec(typ) {
-            Some(s) if s.timed => s,
-            _ => {
-                return Err(Error::malformed(
-                    offset,
-                    gen_no,
-                    "a timed event type",
-                    format!("type {typ}"),
-                ));
-            }
-        };
+        let brief = BRIEFS[typ as usize];
+        if !brief.timed {
+            return Err(Error::malformed(
+                offset,
+                gen_no,
+                "a timed event type",
+                format!("type {typ}"),
+            ));
+        }
         let mut pos = self.pos + 1;
         let Some(dt_ticks) = read_uvarint(body, &mut pos) else {
             return Err(Error::malformed(
@@ -422,13 +420,13 @@ impl MCursor {
             ));
         };
         let mut args = [0u64; 4];
-        for a in args.iter_mut().take(spec.args.len()) {
+        for a in args.iter_mut().take(brief.args as usize) {
             let Some(v) = read_uvarint(body, &mut pos) else {
                 return Err(Error::malformed(
                     offset,
                     gen_no,
                     "the event's argument varints",
-                    format!("{} cut short", spec.name),
+                    format!("{} cut short", spec(typ).map_or("?", |s| s.name)),
                 ));
             };
             *a = v;

@@ -302,6 +302,76 @@ pub fn spec(typ: EvType) -> Option<&'static Spec> {
     SPECS[typ as usize].as_ref()
 }
 
+/// What the per-event paths (decoding, the id checks, an event's own stack) need of a
+/// type's `Spec`, in four bytes: a look-up reads one small table instead of `SPECS` and the
+/// slices its entries point to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Brief {
+    /// The type has a `Spec`.
+    pub known: bool,
+    /// Its `Spec` is timed (appears in per-M batches).
+    pub timed: bool,
+    /// Its argument count (after the time delta, for a timed type).
+    pub args: u8,
+    /// The argument that is the event's own stack id (the first of `Spec::stack_args`),
+    /// or `NO_ARG`.
+    pub own_stack: u8,
+    /// Bit i: argument i is another stack id (the rest of `Spec::stack_args`).
+    pub other_stacks: u8,
+    /// Bit i: argument i is a string id (`Spec::string_args`).
+    pub string_mask: u8,
+}
+
+/// `Brief`s by type byte, made from `SPECS`.
+pub static BRIEFS: [Brief; 256] = {
+    let mut t = [Brief {
+        known: false,
+        timed: false,
+        args: 0,
+        own_stack: NO_ARG,
+        other_stacks: 0,
+        string_mask: 0,
+    }; 256];
+    let mut typ = 0;
+    while typ < 256 {
+        if let Some(s) = &SPECS[typ] {
+            t[typ] = Brief {
+                known: true,
+                timed: s.timed,
+                args: s.args.len() as u8,
+                own_stack: match s.stack_args {
+                    [] => NO_ARG,
+                    [own, ..] => *own as u8,
+                },
+                other_stacks: match s.stack_args {
+                    [] => 0,
+                    [_, rest @ ..] => mask_of(rest),
+                },
+                string_mask: mask_of(s.string_args),
+            };
+        }
+        typ += 1;
+    }
+    t
+};
+
+/// `Brief::own_stack` of a type without stack arguments.
+pub const NO_ARG: u8 = 4;
+
+/// The arguments `indices` names, as bits. They must be increasing and below 4 (an event
+/// has at most four), so that checks walking the bits go in the order of the list (the
+/// build fails otherwise).
+const fn mask_of(indices: &[usize]) -> u8 {
+    let mut mask = 0u8;
+    let mut k = 0;
+    while k < indices.len() {
+        assert!(indices[k] < 4 && (k == 0 || indices[k] > indices[k - 1]));
+        mask |= 1 << indices[k];
+        k += 1;
+    }
+    mask
+}
+
 /// Whether a type byte is one of the experimental (AllocFree) events.
 #[inline]
 pub fn is_experimental(typ: EvType) -> bool {
@@ -339,6 +409,38 @@ pub mod pstatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each brief says what its spec says.
+    #[test]
+    fn briefs_agree_with_the_specs() {
+        let mask = |ix: &[usize]| ix.iter().fold(0u8, |m, &i| m | 1 << i);
+        for typ in 0..=255u8 {
+            let b = BRIEFS[typ as usize];
+            let Some(s) = spec(typ) else {
+                assert!(!b.known && !b.timed, "type {typ}");
+                continue;
+            };
+            assert!(b.known, "{}", s.name);
+            assert_eq!(b.timed, s.timed, "{}", s.name);
+            assert_eq!(b.args as usize, s.args.len(), "{}", s.name);
+            assert_eq!(
+                s.stack_args.first().map_or(NO_ARG, |&i| i as u8),
+                b.own_stack,
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                mask(s.stack_args.get(1..).unwrap_or(&[])),
+                b.other_stacks,
+                "{}",
+                s.name
+            );
+            assert_eq!(mask(s.string_args), b.string_mask, "{}", s.name);
+        }
+        // GoCreate names its own stack after the new goroutine's.
+        assert_eq!(BRIEFS[EV_GO_CREATE as usize].own_stack, 2);
+        assert_eq!(BRIEFS[EV_GO_CREATE as usize].other_stacks, 0b10);
+    }
 
     #[test]
     fn timed_events_have_at_most_four_args() {

@@ -57,6 +57,18 @@ fn check(ctx: Ctx, m: Need, p: Need, g: Need) -> std::result::Result<(), String>
     one(ctx.g != NONE, g, "goroutine")
 }
 
+/// The error for argument `i` of `ev`, a `what` id the generation does not define.
+#[cold]
+#[inline(never)]
+fn bad_id(what: &str, ev: &Event, i: usize, tables: &Tables) -> Error {
+    let name = spec(ev.typ).map_or("?", |s| s.name);
+    Error::broken(
+        0,
+        Some(tables.generation),
+        format!("found invalid {what} ID {} for event {name}", ev.args[i]),
+    )
+}
+
 fn user_go(ctx: Ctx) -> std::result::Result<(), String> {
     check(ctx, Need::Must, Need::Must, Need::Must)
 }
@@ -224,27 +236,36 @@ impl Orderer {
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
         if ev.typ != EV_SYNC && ev.typ != EV_CPU_SAMPLE {
-            let s = spec(ev.typ)
-                .ok_or_else(|| Error::broken(0, Some(tables.generation), "unknown event type"))?;
-            for &i in s.stack_args {
+            let b = BRIEFS[ev.typ as usize];
+            if !b.known {
+                return Err(Error::broken(
+                    0,
+                    Some(tables.generation),
+                    "unknown event type",
+                ));
+            }
+            // Stack ids first, the event's own first of them, then string ids (the order
+            // of `Spec::stack_args` and `string_args`).
+            if b.own_stack != NO_ARG {
+                let i = (b.own_stack & 3) as usize;
                 if !tables.has_stack(ev.args[i]) {
-                    return Err(Error::broken(
-                        0,
-                        Some(tables.generation),
-                        format!("found invalid stack ID {} for event {}", ev.args[i], s.name),
-                    ));
+                    return Err(bad_id("stack", &ev, i, tables));
                 }
             }
-            for &i in s.string_args {
+            let mut stacks = b.other_stacks;
+            while stacks != 0 {
+                let i = (stacks.trailing_zeros() as usize) & 3;
+                stacks &= stacks - 1;
+                if !tables.has_stack(ev.args[i]) {
+                    return Err(bad_id("stack", &ev, i, tables));
+                }
+            }
+            let mut strings = b.string_mask;
+            while strings != 0 {
+                let i = (strings.trailing_zeros() as usize) & 3;
+                strings &= strings - 1;
                 if tables.string(ev.args[i]).is_none() {
-                    return Err(Error::broken(
-                        0,
-                        Some(tables.generation),
-                        format!(
-                            "found invalid string ID {} for event {}",
-                            ev.args[i], s.name
-                        ),
-                    ));
+                    return Err(bad_id("string", &ev, i, tables));
                 }
             }
         } else if ev.typ == EV_CPU_SAMPLE && tables.stack(ev.args[0]).is_none() {
@@ -1503,5 +1524,66 @@ impl Timed for Front {
     #[inline(always)]
     fn time_ns(&self) -> i64 {
         self.time_ns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation::IdTable;
+
+    /// What `emit` makes of `ev` against tables that define stack 5 and no string.
+    fn emitted(typ: EvType, args: [u64; 4]) -> std::result::Result<usize, String> {
+        let tables = Arc::new(Tables {
+            generation: 1,
+            stacks: IdTable::build(vec![(5, (0, 0))]).expect("one stack"),
+            ..Tables::default()
+        });
+        let ev = Event {
+            time_ns: 1,
+            m: 1,
+            p: 0,
+            g: 1,
+            args,
+            typ,
+        };
+        let mut sent = 0;
+        Orderer::new()
+            .emit(ev, Origin::made(), &tables, &mut |_, _| sent += 1)
+            .map(|()| sent)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Ids are checked in the order of the type's spec: its own stack, its other stacks,
+    /// then its strings; the first undefined one is named.
+    #[test]
+    fn the_first_undefined_id_in_spec_order_is_named() {
+        // GoCreate's arguments: new_g, new_stack, stack. Its own stack is argument 2.
+        assert_eq!(emitted(EV_GO_CREATE, [9, 5, 5, 0]), Ok(1));
+        let both = emitted(EV_GO_CREATE, [9, 7, 8, 0]).unwrap_err();
+        assert!(
+            both.contains("found invalid stack ID 8 for event GoCreate"),
+            "{both}"
+        );
+        let other = emitted(EV_GO_CREATE, [9, 7, 5, 0]).unwrap_err();
+        assert!(
+            other.contains("found invalid stack ID 7 for event GoCreate"),
+            "{other}"
+        );
+        // GoBlock's arguments: reason_string, stack. Stacks come before strings.
+        let both = emitted(EV_GO_BLOCK, [3, 8, 0, 0]).unwrap_err();
+        assert!(
+            both.contains("found invalid stack ID 8 for event GoBlock"),
+            "{both}"
+        );
+        let string = emitted(EV_GO_BLOCK, [3, 5, 0, 0]).unwrap_err();
+        assert!(
+            string.contains("found invalid string ID 3 for event GoBlock"),
+            "{string}"
+        );
+        // String id 0 and stack id 0 are always defined.
+        assert_eq!(emitted(EV_GO_BLOCK, [0, 0, 0, 0]), Ok(1));
+        let unknown = emitted(250, [0; 4]).unwrap_err();
+        assert!(unknown.contains("unknown event type"), "{unknown}");
     }
 }
