@@ -485,7 +485,17 @@ impl Builder {
     }
 
     /// Where goroutine `id` is in `gs.values_mut()`, made if new.
+    #[inline]
     pub(crate) fn goroutine_place(&mut self, id: i64) -> usize {
+        match self.gs.place(id) {
+            Some(i) => i,
+            None => self.new_goroutine(id),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_goroutine(&mut self, id: i64) -> usize {
         self.gs.place_or_insert_with(id, || GBuild {
             g: Goroutine {
                 id,

@@ -146,16 +146,23 @@ impl Interner {
         self.string_ids.get(s).copied()
     }
 
+    #[inline(always)]
     fn switch_generation(&mut self, tables: &Tables) {
         if self.cache_gen != tables.generation {
-            self.cache_gen = tables.generation;
-            self.string_cache.clear();
-            self.stack_cache.clear();
+            self.new_generation(tables.generation);
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn new_generation(&mut self, generation: u64) {
+        self.cache_gen = generation;
+        self.string_cache.clear();
+        self.stack_cache.clear();
+    }
+
     /// Our id for a string id of the trace's current generation.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trace_string(&mut self, tables: &Tables, id: u64) -> StrId {
         if id == 0 {
             return 0;
@@ -177,7 +184,7 @@ impl Interner {
     }
 
     /// Our id for a stack id of the trace's current generation.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trace_stack(&mut self, tables: &Tables, id: u64) -> StackId {
         if id == 0 {
             return 0;
