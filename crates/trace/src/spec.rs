@@ -303,8 +303,9 @@ pub fn spec(typ: EvType) -> Option<&'static Spec> {
 }
 
 /// What the per-event paths (decoding, the id checks, an event's own stack) need of a
-/// type's `Spec`, in four bytes: a look-up reads one small table instead of `SPECS` and the
-/// slices its entries point to.
+/// type's `Spec`, in six bytes: a look-up reads one small table instead of `SPECS` and the
+/// slices its entries point to. Argument indices in it are below 4 (checked as it is built),
+/// so readers may mask them with 3 to index `args` without a bounds check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Brief {
     /// The type has a `Spec`.
