@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--tenths [--repeat=N] [--generation=K]]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K]]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -52,6 +52,10 @@ fn main() {
         over.stimulus_times.iter().map(Vec::len).sum::<usize>(),
         resumes.state_bytes() / 1024
     );
+    // `--digest`: a hash of the whole overview model, to check a change leaves it as it was.
+    if args.iter().any(|a| a == "--digest") {
+        println!("overview digest: {:016x}", digest(&over));
+    }
     let per_generation: Vec<String> = (0..resumes.generations())
         .map(|k| {
             let r = resumes.time_range_ns(k);
@@ -150,4 +154,19 @@ fn main() {
             ""
         }
     );
+}
+
+/// A hash of `value`'s `Debug` form, written straight into the hasher.
+fn digest(value: &impl std::fmt::Debug) -> u64 {
+    use std::hash::Hasher;
+    struct Into(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for Into {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Into(std::collections::hash_map::DefaultHasher::new());
+    let _ = std::fmt::write(&mut h, format_args!("{value:?}"));
+    h.0.finish()
 }

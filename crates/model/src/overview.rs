@@ -131,6 +131,16 @@ impl LastBucket {
         }
         (self.index, self.end_ns)
     }
+
+    /// Whether `[start_ns, end_ns]` lies within the last bucket found, of `bucket_ns`,
+    /// ending before its end.
+    #[inline(always)]
+    fn holds(&self, start_ns: i64, end_ns: i64, bucket_ns: i64) -> bool {
+        bucket_ns == self.bucket_ns
+            && start_ns >= self.start_ns
+            && start_ns <= end_ns
+            && end_ns < self.end_ns
+    }
 }
 
 /// One lane's thinning in progress: the short spans' time per category in the current
@@ -150,7 +160,24 @@ pub(crate) struct Thinning {
 
 impl Thinning {
     /// Adds span `s` to `lane`: as it is if it lasts at least `bucket_ns`, else summed.
+    /// Most spans are short and lie within the bucket of the span before: they are summed
+    /// here, inlined into the caller; the rest take the call (`push_rest`).
+    #[inline(always)]
     pub(crate) fn push<S: Summed>(&mut self, lane: &mut Spans<S>, s: S, bucket_ns: i64) {
+        let (start, end) = (s.start_ns(), s.end_ns());
+        if !self.after_long
+            && self.last.holds(start, end, bucket_ns)
+            && self.bucket == Some(self.last.index)
+        {
+            // Within the bucket, so shorter than it.
+            self.sums_ns[s.category().min(3)] += end - start;
+            return;
+        }
+        self.push_rest(lane, s, bucket_ns);
+    }
+
+    #[inline(never)]
+    fn push_rest<S: Summed>(&mut self, lane: &mut Spans<S>, s: S, bucket_ns: i64) {
         let (start, end) = (s.start_ns(), s.end_ns());
         let long = end.saturating_sub(start) >= bucket_ns;
         if long || self.after_long {
