@@ -590,7 +590,16 @@ impl Builder {
 
     /// Adds a point to counter `k` (in `Counters::all` order), through its thinning when
     /// making an overview.
+    #[inline(always)]
     fn push_counter(&mut self, k: usize, t: i64, v: i64) {
+        if self.thin_ns > 0 && self.counter_thin[k].push_within(t, v, self.thin_ns) {
+            return;
+        }
+        self.push_counter_rest(k, t, v);
+    }
+
+    #[inline(never)]
+    fn push_counter_rest(&mut self, k: usize, t: i64, v: i64) {
         let series = self.counters.all_mut().into_iter().nth(k);
         let Some(series) = series else { return };
         if self.thin_ns > 0 {
