@@ -653,8 +653,8 @@ impl Orderer {
                     Ok(Some(new)) => {
                         if let Some(i) = *$slot {
                             let ms = &mut $this.ms.states[i].1;
-                            ms.p = new.p;
-                            ms.g = new.g;
+                            ms.p = one_at_a_time(&new.p);
+                            ms.g = one_at_a_time(&new.g);
                         }
                         Ok(true)
                     }
@@ -1586,4 +1586,14 @@ mod tests {
         let unknown = emitted(250, [0; 4]).unwrap_err();
         assert!(unknown.contains("unknown event type"), "{unknown}");
     }
+}
+
+/// Reads `*x` on its own. A handler that returns its step through memory has just stored
+/// the new context's fields one at a time; copied together, in one wider load, they would
+/// wait for those stores to retire (a store-forwarding stall on most events).
+#[inline(always)]
+fn one_at_a_time(x: &i64) -> i64 {
+    // SAFETY: `x` is a reference, so valid, aligned and initialized for the read; a
+    // volatile read only keeps the compiler from merging it with its neighbours.
+    unsafe { std::ptr::read_volatile(x) }
 }
