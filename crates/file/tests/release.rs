@@ -1,5 +1,6 @@
-//! The trace file: a mapping whose pages reads give back reads the same bytes and events, and
-//! the prefix of a growing file reads as that prefix.
+//! The trace file: a mapping whose pages reads give back reads the same bytes and events,
+//! small releases are given back together, and the prefix of a growing file reads as that
+//! prefix.
 
 use goscope_file::TraceFile;
 use goscope_trace::{self as trace, Event, ReadOptions};
@@ -63,4 +64,69 @@ fn a_prefix_of_a_file_is_those_bytes() {
         )),
         "{e}"
     );
+}
+
+/// The resident kilobytes of the mapping that holds `at`, from /proc/self/smaps.
+#[cfg(target_os = "linux")]
+fn resident_kb(at: *const u8) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let at = at as usize;
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ') {
+            if let Some((lo, hi)) = range.split_once('-') {
+                if let (Ok(lo), Ok(hi)) =
+                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                {
+                    inside = lo <= at && at < hi;
+                    continue;
+                }
+            }
+        }
+        if inside {
+            if let Some(kb) = line.strip_prefix("Rss:") {
+                return kb.trim().trim_end_matches("kB").trim().parse().unwrap();
+            }
+        }
+    }
+    panic!("no mapping holds {at:#x}");
+}
+
+/// Small releases (a batch's body each, with its header left between) are held and given
+/// back together once they add up, so the pages do go; a whole range goes at once.
+#[cfg(target_os = "linux")]
+#[test]
+fn small_releases_are_given_back_together() {
+    use goscope_trace::Source;
+    const MB: usize = 1 << 20;
+    let path = std::env::temp_dir().join(format!("goscope-release-{}.bin", std::process::id()));
+    std::fs::write(&path, vec![7u8; 40 * MB]).unwrap();
+    let f = TraceFile::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(f.is_mapped());
+    let touched: u64 = f.bytes().iter().step_by(4096).map(|&b| u64::from(b)).sum();
+    assert_eq!(touched, 7 * (40 * MB as u64 / 4096));
+    let at = f.bytes().as_ptr();
+    let all_kb = resident_kb(at);
+    assert!(all_kb >= 39 * 1024, "{all_kb} kB resident after touching 40 MB");
+    // 64 KB bodies with 16-byte headers between them, up to 8 MB: held, still resident.
+    let body = 64 * 1024;
+    let mut start = 0;
+    while start + body <= 8 * MB {
+        f.release(start + 16..start + body);
+        start += body;
+    }
+    assert!(resident_kb(at) >= all_kb - 64, "given back before enough was held");
+    // Up to 24 MB: more than 16 MB held, given back.
+    while start + body <= 24 * MB {
+        f.release(start + 16..start + body);
+        start += body;
+    }
+    let kb = resident_kb(at);
+    assert!(kb <= all_kb - 15 * 1024, "{kb} kB of {all_kb} still resident");
+    // The rest at once.
+    f.release(0..40 * MB);
+    let kb = resident_kb(at);
+    assert!(kb <= 1024, "{kb} kB still resident after releasing the whole file");
+    assert_eq!(f.bytes()[40 * MB - 1], 7, "a released page reads the file again");
 }
