@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K]]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N]]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -84,6 +84,12 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("--generation="))
         .map(|k| k.parse().expect("--generation=K"));
+    // `--pieces=N` builds each tenth in N pieces at once (`build_window_in_pieces`); by
+    // default in as many as the viewer does (`window_pieces`).
+    let pieces: usize = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--pieces="))
+        .map_or(model::window_pieces(), |n| n.parse().expect("--pieces=N"));
     if args.iter().any(|a| a == "--tenths") {
         for k in (0..resumes.generations())
             .filter(|k| only.is_none_or(|o| o == k + 1))
@@ -93,13 +99,15 @@ fn main() {
             let tenth = (r.end - r.start) / 10;
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
             let t = Instant::now();
-            let w = model::build_window_between(
+            let w = model::build_window_in_pieces(
                 file.bytes(),
                 &resumes,
                 k..k + 1,
                 from,
                 to,
                 &AtomicBool::new(false),
+                pieces,
+                model::MIN_PIECE_FILE_BYTES,
             )
             .expect("window");
             println!(

@@ -211,6 +211,25 @@ fn push_span<S: Summed>(lane: &mut Spans<S>, thin: &mut Thinning, s: S, keep: Ke
     }
 }
 
+/// Stragglers: how long after each pause began other Ps kept running goroutines.
+pub(crate) fn find_stragglers(stw: &mut [Stw], procs: &[Proc]) {
+    for stw in stw {
+        (stw.straggler_ns, stw.straggler_p) = (0, -1);
+        for p in procs {
+            let i = p.spans.count_ending_by(stw.start_ns);
+            if let Some(s) = p.spans.get(i) {
+                if s.start_ns <= stw.start_ns && s.end_ns <= stw.end_ns && s.g != stw.g {
+                    let late = s.end_ns.saturating_sub(stw.start_ns);
+                    if late > stw.straggler_ns {
+                        stw.straggler_ns = late;
+                        stw.straggler_p = p.id;
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn close_p_span_of(pb: &mut PBuild, t: i64, keep: Keep) {
     if let Some(mut s) = pb.open.take() {
         s.end_ns = t;
@@ -398,6 +417,12 @@ impl Builder {
     /// keeps what lies from `from_ns` on (all of it when `from_ns <= t0`): it takes the
     /// whole trace's `interner`, and each counter begins with its value at the window's
     /// start.
+    /// Makes a state from `resume_point` begin no counter with its value there: for a
+    /// piece of a window that goes on from the piece before, which has those values.
+    pub(crate) fn continue_counters(&mut self) {
+        self.counter_values = [None; 8];
+    }
+
     pub(crate) fn begin_window(&mut self, interner: Interner, t0: i64, from_ns: i64) {
         self.interner = interner;
         if from_ns > t0 {
@@ -1254,21 +1279,7 @@ impl Builder {
             });
         }
         self.stw.sort_by_key(|s| s.start_ns);
-        // Stragglers: how long after a pause began other Ps kept running goroutines.
-        for stw in &mut self.stw {
-            for p in &procs {
-                let i = p.spans.count_ending_by(stw.start_ns);
-                if let Some(s) = p.spans.get(i) {
-                    if s.start_ns <= stw.start_ns && s.end_ns <= stw.end_ns && s.g != stw.g {
-                        let late = s.end_ns.saturating_sub(stw.start_ns);
-                        if late > stw.straggler_ns {
-                            stw.straggler_ns = late;
-                            stw.straggler_p = p.id;
-                        }
-                    }
-                }
-            }
-        }
+        find_stragglers(&mut self.stw, &procs);
         self.stimuli.sort_by_key(|s| s.time_ns);
         for k in 0..3 {
             self.stimulus_thin[k].flush(&mut self.stimulus_times[k], &mut self.stimulus_totals[k]);

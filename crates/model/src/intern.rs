@@ -234,8 +234,11 @@ impl Interner {
         sid
     }
 
-    /// Drops the lookup maps once the model is built; ids stay valid.
+    /// Drops the lookup maps once the model is built; ids stay valid. Whichever generation
+    /// was read last, a sealed interner is the same (a window built in pieces has the one
+    /// built whole).
     pub(crate) fn seal(&mut self) {
+        self.cache_gen = u64::MAX;
         self.frame_ids = FxHashMap::default();
         self.stack_ids = FxHashMap::default();
         self.string_cache = IdCache::default();

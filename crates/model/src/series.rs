@@ -60,6 +60,16 @@ impl Series {
         self.points.push(Point { time_ns, value });
     }
 
+    /// Adds the points of `later`, all later than this one's, as if they were pushed here
+    /// (so a first one with this one's last value is left out), then seals.
+    pub(crate) fn append(&mut self, later: &Series) {
+        for p in later.points.iter() {
+            self.push(p.time_ns, p.value);
+        }
+        self.max_value = self.max_value.max(later.max_value);
+        self.seal();
+    }
+
     /// Bytes its vectors hold.
     pub fn heap_bytes(&self) -> usize {
         self.points.heap_bytes() + self.blocks.capacity() * std::mem::size_of::<(f64, f64)>()

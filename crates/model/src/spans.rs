@@ -235,6 +235,17 @@ impl<S: Fields> Spans<S> {
         self.tail.push(s);
     }
 
+    /// Takes the last span off, if it is still in the tail (it always is, but after a
+    /// `pop`): a window's span cut where the next piece of it begins, which that piece has
+    /// whole (`window::join`).
+    pub(crate) fn pop(&mut self) -> Option<S> {
+        let s = self.tail.pop()?;
+        if self.tail.is_empty() {
+            self.block_starts.pop();
+        }
+        Some(s)
+    }
+
     /// The last span, to change it in place; its start (field 0) must stay as it was.
     pub fn last_mut(&mut self) -> Option<&mut S> {
         self.tail.last_mut()

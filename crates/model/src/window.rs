@@ -256,6 +256,44 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
     to_ns: i64,
     cancel: &AtomicBool,
 ) -> trace::Result<Model> {
+    build_window_in_pieces(
+        source,
+        resumes,
+        gens,
+        from_ns,
+        to_ns,
+        cancel,
+        window_pieces(),
+        MIN_PIECE_FILE_BYTES,
+    )
+}
+
+/// How many pieces `build_window_between` builds a window in: one per two of rayon's
+/// threads, as each piece keeps two busy (its ordering and its builder). On two cores
+/// that is one: two pieces there took as long as one (BENCHMARKS.md › Session 15).
+pub fn window_pieces() -> usize {
+    (rayon::current_num_threads() / 2).max(1)
+}
+
+/// A window is built in pieces only if each would hold about this many bytes of the file
+/// or more: below it, the threads and the join cost more than they save.
+pub const MIN_PIECE_FILE_BYTES: u64 = 4 << 20;
+
+/// `build_window_between` in up to `pieces` pieces built at once, each on threads of its
+/// own, split at points saved inside the generations or at generations' starts and each
+/// holding about `min_piece_file_bytes` of the file or more; then joined (`join`). The
+/// result is the same model as one piece's, byte for byte.
+#[allow(clippy::too_many_arguments)]
+pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: Range<usize>,
+    from_ns: i64,
+    to_ns: i64,
+    cancel: &AtomicBool,
+    pieces: usize,
+    min_piece_file_bytes: u64,
+) -> trace::Result<Model> {
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
         return Err(trace::Error::broken(
@@ -267,43 +305,62 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
     // Every event after a point is later than its time: one before `from_ns` leaves out
     // nothing the window keeps.
     let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
-    let from_point = first_points.iter().rposition(|p| p.0 < from_ns);
-    let mut b = match from_point {
-        Some(k) => first_points[k].1.builder(),
-        None => resumes.builders[gens.start].2.builder(),
+    let first = Start {
+        generation: gens.start,
+        point: first_points.iter().rposition(|p| p.0 < from_ns),
     };
-    let t0 = resumes.builders[gens.start].1;
-    b.begin_window(resumes.interner.clone(), t0, from_ns);
-    for k in gens.clone() {
-        if resumes.builders[k].1 > to_ns {
-            break;
+    let splits = splits_for(
+        resumes,
+        &gens,
+        first,
+        from_ns,
+        to_ns,
+        pieces,
+        min_piece_file_bytes,
+    );
+    // Piece k keeps `[from, to]`: from the window's start or just after the time before
+    // its start, to the time before the next piece's start or the window's end.
+    let mut plan = vec![(first, from_ns, to_ns)];
+    for &(start, before_ns) in &splits {
+        if let Some(last) = plan.last_mut() {
+            last.2 = before_ns;
         }
-        let r = &resumes.trace[k];
-        let from = if k == gens.start { from_point } else { None };
-        trace::reorder_pipelined_until(
-            source,
-            r,
-            from,
-            to_ns,
-            cancel,
-            &mut |ev: &Event, t: &Tables| {
-                if ev.time_ns <= to_ns {
-                    b.event(ev, t);
-                }
-            },
-        )?;
-        source.release(r.bytes.start as usize..r.bytes.end as usize);
+        plan.push((start, before_ns.saturating_add(1), to_ns));
     }
-    for g in &resumes.goroutines {
-        b.goroutine_place(g.id);
+    let piece = |k: usize| {
+        let (start, from, to) = plan[k];
+        // A generation the next piece reads too is given back by the last one to read it.
+        let keep = plan.get(k + 1).map(|next| next.0.generation);
+        build_piece(source, resumes, &gens, start, from, to, k > 0, keep, cancel)
+    };
+    let built: Vec<trace::Result<Model>> = if plan.len() == 1 {
+        vec![piece(0)]
+    } else {
+        std::thread::scope(|scope| {
+            let piece = &piece;
+            let later: Vec<_> = (1..plan.len())
+                .map(|k| {
+                    std::thread::Builder::new()
+                        .name("goscope-piece".into())
+                        .spawn_scoped(scope, move || piece(k))
+                })
+                .collect();
+            let mut built = vec![piece(0)];
+            for (k, h) in later.into_iter().enumerate() {
+                built.push(match h {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread to be had: built on this one.
+                    Err(_) => piece(k + 1),
+                });
+            }
+            built
+        })
+    };
+    let mut m = join(built.into_iter().collect::<trace::Result<Vec<Model>>>()?);
+    if plan.len() > 1 {
+        build::find_stragglers(&mut m.stw, &m.procs);
     }
-    for &p in &resumes.procs {
-        b.proc(p);
-    }
-    for &m in &resumes.threads {
-        b.thread(m);
-    }
-    let mut m = b.finish(resumes.format_version, gens.len(), resumes.file_bytes, None);
+    let t0 = resumes.builders[gens.start].1;
     m.start_ns = t0.max(from_ns);
     m.end_ns = m.end_ns.max(m.start_ns);
     // The whole trace's names: a goroutine named, labelled or ended after the window is
@@ -319,6 +376,322 @@ pub fn build_window_between<S: trace::Source + ?Sized>(
         }
     }
     Ok(m)
+}
+
+/// Where a window's piece is ordered from: a generation's start, or a point saved inside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Start {
+    generation: usize,
+    point: Option<usize>,
+}
+
+/// Where to split a window `[from_ns, to_ns]` of `gens`, whose first piece orders from
+/// `first`, into up to `pieces`, each holding about `min_file_bytes` of the file or more:
+/// later pieces' starts, each with the time of the last event before it, in time order.
+/// The starts are the points saved inside the generations (each after an event at its
+/// time) and the generations' starts (after the event before the first of theirs) that
+/// lie inside the window, chosen nearest to even shares of the time from `first` on.
+fn splits_for(
+    resumes: &Resumes,
+    gens: &Range<usize>,
+    first: Start,
+    from_ns: i64,
+    to_ns: i64,
+    pieces: usize,
+    min_file_bytes: u64,
+) -> Vec<(Start, i64)> {
+    let (head, last) = (
+        resumes.time_range_ns(gens.start),
+        resumes.time_range_ns(gens.end - 1),
+    );
+    let (lo, hi) = (from_ns.max(head.start), to_ns.min(last.end));
+    if hi <= lo || pieces < 2 {
+        return Vec::new();
+    }
+    let total_ns = last.end.saturating_sub(head.start).max(1) as f64;
+    let file_bytes = resumes.file_bytes_of(gens.clone()) as f64 * ((hi - lo) as f64 / total_ns);
+    let pieces = pieces.min((file_bytes / min_file_bytes.max(1) as f64) as usize);
+    if pieces < 2 {
+        return Vec::new();
+    }
+    let mut candidates: Vec<(Start, i64)> = Vec::new();
+    for k in gens.clone() {
+        let start = resumes.builders[k].1;
+        if k > gens.start && lo < start && start <= hi {
+            candidates.push((
+                Start {
+                    generation: k,
+                    point: None,
+                },
+                start - 1,
+            ));
+        }
+        for (j, p) in resumes.points.get(k).into_iter().flatten().enumerate() {
+            if lo < p.0 && p.0 < hi {
+                candidates.push((
+                    Start {
+                        generation: k,
+                        point: Some(j),
+                    },
+                    p.0,
+                ));
+            }
+        }
+    }
+    // The first piece orders from its start (a point or the generation's start) before
+    // `from_ns`: shares of the time from there.
+    let begin = match first.point {
+        Some(j) => resumes.points[gens.start][j].0,
+        None => resumes.builders[gens.start].1,
+    }
+    .min(lo);
+    let mut chosen: Vec<(Start, i64)> = Vec::new();
+    for i in 1..pieces {
+        let target = begin + ((hi - begin) as f64 * i as f64 / pieces as f64) as i64;
+        let nearest = candidates
+            .iter()
+            .filter(|c| chosen.last().is_none_or(|l| c.1 > l.1))
+            .min_by_key(|c| c.1.abs_diff(target));
+        if let Some(&c) = nearest {
+            chosen.push(c);
+        }
+    }
+    chosen
+}
+
+/// One piece of a window: ordered from `start`, keeping `[from_ns, to_ns]`, finished as a
+/// window is (its open spans cut at its last event). A piece that goes on from the one
+/// before (`continues`) begins no counter with its value there. Each generation's bytes
+/// are given back once it is ordered, but generation `keep`'s (which the next piece reads).
+#[allow(clippy::too_many_arguments)]
+fn build_piece<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: &Range<usize>,
+    start: Start,
+    from_ns: i64,
+    to_ns: i64,
+    continues: bool,
+    keep: Option<usize>,
+    cancel: &AtomicBool,
+) -> trace::Result<Model> {
+    let k0 = start.generation;
+    let mut b = match start.point {
+        Some(j) => resumes.points[k0][j].1.builder(),
+        None => resumes.builders[k0].2.builder(),
+    };
+    if continues {
+        b.continue_counters();
+    }
+    b.begin_window(resumes.interner.clone(), resumes.builders[k0].1, from_ns);
+    for k in k0..gens.end {
+        if resumes.builders[k].1 > to_ns {
+            break;
+        }
+        let r = &resumes.trace[k];
+        let from = if k == k0 { start.point } else { None };
+        trace::reorder_pipelined_until(
+            source,
+            r,
+            from,
+            to_ns,
+            cancel,
+            &mut |ev: &Event, t: &Tables| {
+                if ev.time_ns <= to_ns {
+                    b.event(ev, t);
+                }
+            },
+        )?;
+        if keep != Some(k) {
+            source.release(r.bytes.start as usize..r.bytes.end as usize);
+        }
+    }
+    for g in &resumes.goroutines {
+        b.goroutine_place(g.id);
+    }
+    for &p in &resumes.procs {
+        b.proc(p);
+    }
+    for &m in &resumes.threads {
+        b.thread(m);
+    }
+    Ok(b.finish(resumes.format_version, gens.len(), resumes.file_bytes, None))
+}
+
+/// The window of the pieces' times, each piece going on from the last event of the one
+/// before: what one piece over them all builds. Lanes and counters are joined on all
+/// cores, each on its own.
+///
+/// What was open at a split is in both pieces, cut there in the earlier (a span, region,
+/// syscall, GC cycle or pause, ending at that piece's end) and whole in the later (begun
+/// by then): each such is taken from the later. Running and busy totals add up, less what
+/// the earlier counted of the cut spans. Counters go on from the earlier's points (a later
+/// piece begins none with its value at the split). Tasks are the later's (those open at
+/// the split came whole in its start state) and those only the earlier has; the clock is
+/// the later's; the interner, the whole trace's, either's. Everything else is the
+/// earlier's then the later's. A piece in which nothing happened adds nothing.
+fn join(pieces: Vec<Model>) -> Model {
+    use rayon::prelude::*;
+    let mut pieces = pieces.into_iter();
+    let Some(mut a) = pieces.next() else {
+        unreachable!("a window has a first piece")
+    };
+    let mut later: Vec<Model> = pieces.filter(|m| m.events > 0).collect();
+    if later.is_empty() {
+        return a;
+    }
+    // Piece k goes on from the end of the one before it.
+    let splits_ns: Vec<i64> = std::iter::once(a.end_ns)
+        .chain(later.iter().map(|m| m.end_ns))
+        .take(later.len())
+        .collect();
+    let open_at = |split_ns: i64, start_ns: Option<i64>| start_ns.is_some_and(|s| s <= split_ns);
+    let later_gs: Vec<Vec<Goroutine>> = later
+        .iter_mut()
+        .map(|m| std::mem::take(&mut m.goroutines))
+        .collect();
+    a.goroutines.par_iter_mut().enumerate().for_each(|(i, ga)| {
+        for (gs, &split_ns) in later_gs.iter().zip(&splits_ns) {
+            let gb = &gs[i];
+            debug_assert_eq!(ga.id, gb.id);
+            if open_at(split_ns, gb.spans.first().map(|s| s.start_ns)) {
+                if let Some(cut) = ga.spans.pop() {
+                    if cut.state == GState::Running {
+                        ga.running_ns = ga
+                            .running_ns
+                            .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
+                    }
+                }
+            }
+            for s in gb.spans.iter() {
+                ga.spans.push(s);
+            }
+            ga.running_ns = ga.running_ns.saturating_add(gb.running_ns);
+            let whole_later = |r: &Region| {
+                r.end_ns == split_ns
+                    && gb.regions.iter().any(|w| {
+                        w.start_ns <= split_ns
+                            && Region {
+                                end_ns: r.end_ns,
+                                ..*w
+                            } == *r
+                    })
+            };
+            ga.regions.retain(|r| !whole_later(r));
+            ga.regions.extend_from_slice(&gb.regions);
+            ga.regions.sort_by_key(|r| (r.start_ns, r.depth));
+        }
+        ga.spans.shrink_to_fit();
+        ga.regions.shrink_to_fit();
+    });
+    drop(later_gs);
+    let later_ps: Vec<Vec<Proc>> = later
+        .iter_mut()
+        .map(|m| std::mem::take(&mut m.procs))
+        .collect();
+    a.procs.par_iter_mut().enumerate().for_each(|(i, pa)| {
+        for (ps, &split_ns) in later_ps.iter().zip(&splits_ns) {
+            let pb = &ps[i];
+            debug_assert_eq!(pa.id, pb.id);
+            if open_at(split_ns, pb.spans.first().map(|s| s.start_ns)) {
+                if let Some(cut) = pa.spans.pop() {
+                    pa.busy_ns = pa
+                        .busy_ns
+                        .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
+                }
+            }
+            for s in pb.spans.iter() {
+                pa.spans.push(s);
+            }
+            pa.busy_ns = pa.busy_ns.saturating_add(pb.busy_ns);
+            let whole_later = |w: &PRange| {
+                w.work == PWork::Syscall
+                    && w.end_ns == split_ns
+                    && pb.work.iter().any(|v| {
+                        v.work == PWork::Syscall
+                            && v.start_ns <= split_ns
+                            && (v.start_ns, v.g) == (w.start_ns, w.g)
+                    })
+            };
+            pa.work.retain(|w| !whole_later(w));
+            pa.work.extend_from_slice(&pb.work);
+            pa.work.sort_by_key(|w| (w.work as u8, w.start_ns));
+        }
+        pa.spans.shrink_to_fit();
+        let mut starts = [pa.work.len(); 5];
+        for k in (0..4).rev() {
+            starts[k] = pa.work.partition_point(|w| (w.work as usize) < k);
+        }
+        pa.work_starts = starts;
+    });
+    drop(later_ps);
+    let later_ms: Vec<Vec<Thread>> = later
+        .iter_mut()
+        .map(|m| std::mem::take(&mut m.threads))
+        .collect();
+    a.threads.par_iter_mut().enumerate().for_each(|(i, ta)| {
+        for (ms, &split_ns) in later_ms.iter().zip(&splits_ns) {
+            let tb = &ms[i];
+            debug_assert_eq!(ta.id, tb.id);
+            if open_at(split_ns, tb.spans.first().map(|s| s.start_ns)) {
+                if let Some(cut) = ta.spans.pop() {
+                    ta.busy_ns = ta
+                        .busy_ns
+                        .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
+                }
+            }
+            for s in tb.spans.iter() {
+                ta.spans.push(s);
+            }
+            ta.busy_ns = ta.busy_ns.saturating_add(tb.busy_ns);
+        }
+        ta.spans.shrink_to_fit();
+    });
+    drop(later_ms);
+    a.counters
+        .all_mut()
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(k, series)| {
+            for m in &later {
+                if let Some(more) = m.counters.all().get(k) {
+                    series.append(more);
+                }
+            }
+        });
+    for (b, &split_ns) in later.into_iter().zip(&splits_ns) {
+        a.stimuli.extend_from_slice(&b.stimuli);
+        for (ta, tb) in a.stimulus_times.iter_mut().zip(&b.stimulus_times) {
+            ta.extend_from_slice(tb);
+        }
+        if open_at(split_ns, b.gc.first().map(|c| c.start_ns))
+            && a.gc.last().is_some_and(|c| c.end_ns == split_ns)
+        {
+            a.gc.pop();
+        }
+        a.gc.extend_from_slice(&b.gc);
+        let whole_later = |s: &Stw| {
+            s.end_ns == split_ns
+                && b.stw.iter().any(|w| {
+                    w.start_ns <= split_ns && (w.start_ns, w.g, w.kind) == (s.start_ns, s.g, s.kind)
+                })
+        };
+        a.stw.retain(|s| !whole_later(s));
+        a.stw.extend_from_slice(&b.stw);
+        a.stw.sort_by_key(|s| s.start_ns);
+        let in_b: std::collections::HashSet<u64> = b.tasks.iter().map(|t| t.id).collect();
+        a.tasks.retain(|t| !in_b.contains(&t.id));
+        a.tasks.extend(b.tasks);
+        let first_ns = a.start_ns;
+        a.tasks
+            .sort_by_key(|t| (t.start_ns.unwrap_or(first_ns), t.id));
+        a.logs.extend_from_slice(&b.logs);
+        a.cpu_samples.extend_from_slice(&b.cpu_samples);
+        a.events += b.events;
+        a.end_ns = b.end_ns;
+        a.clock = b.clock;
+    }
+    a
 }
 
 /// A lane's spans that overlap `[start_ns, end_ns]`, the last cut at `end_ns` by `cut`.

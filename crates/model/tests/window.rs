@@ -476,3 +476,88 @@ fn a_window_build_stops_when_told_to() {
         .expect_err("stopped");
     assert!(err.to_string().contains("cancelled"), "{err}");
 }
+
+/// A window built in pieces at once (split at points saved inside its generations and at
+/// generations' starts, then joined) is the window built in one piece, byte for byte
+/// (its `Debug` form: every span, region, counter point, total and straggler), on every
+/// committed trace and its cuts: whole generations, runs of them, and parts of them.
+#[test]
+fn a_window_built_in_pieces_equals_one_built_whole() {
+    let (mut windows, mut split) = (0, 0);
+    for (name, data) in traces() {
+        let Ok(whole) = model::build(&data[..]) else {
+            continue;
+        };
+        let mut times: Vec<i64> = Vec::new();
+        if trace::read(&data[..], ReadOptions::default(), |ev, _| {
+            times.push(ev.time_ns)
+        })
+        .is_err()
+        {
+            continue;
+        }
+        let generations = whole.generations.max(1) as u64;
+        let every = (times.len() as u64 / generations / 8).max(3);
+        let (_, resumes) = model::build_keeping_resumes_every(
+            &data[..],
+            every,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+        let n = resumes.generations();
+        if n == 0 {
+            continue;
+        }
+        let mut cases = vec![(0..n, i64::MIN, i64::MAX)];
+        for k in 0..n {
+            let r = resumes.time_range_ns(k);
+            let fifth = (r.end - r.start) / 5;
+            cases.push((k..k + 1, i64::MIN, i64::MAX));
+            cases.push((k..k + 1, r.start + fifth, r.end - fifth));
+            if k + 1 < n {
+                let next = resumes.time_range_ns(k + 1);
+                cases.push((k..k + 2, r.start + 2 * fifth, next.end - fifth));
+            }
+        }
+        for (gens, from, to) in cases {
+            let build = |pieces| {
+                model::build_window_in_pieces(
+                    &data,
+                    &resumes,
+                    gens.clone(),
+                    from,
+                    to,
+                    &AtomicBool::new(false),
+                    pieces,
+                    0,
+                )
+                .unwrap_or_else(|e| panic!("{name}: window {gens:?} in {pieces} pieces: {e}"))
+            };
+            let one = format!("{:?}", build(1));
+            for pieces in [2, 5] {
+                let got = format!("{:?}", build(pieces));
+                if got != one {
+                    let at = one
+                        .bytes()
+                        .zip(got.bytes())
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(one.len().min(got.len()));
+                    let from_at = at.saturating_sub(300);
+                    panic!(
+                        "{name}: window {gens:?} of {from}..={to} ns in {pieces} pieces differs \
+                         from one built whole at byte {at}:\n whole: …{}…\npieces: …{}…",
+                        &one[from_at..(at + 300).min(one.len())],
+                        &got[from_at..(at + 300).min(got.len())]
+                    );
+                }
+                split += 1;
+            }
+            windows += 1;
+        }
+    }
+    assert!(
+        windows > 100 && split > 200,
+        "only {windows} windows, {split} split builds"
+    );
+}

@@ -1527,6 +1527,16 @@ impl Timed for Front {
     }
 }
 
+/// Reads `*x` on its own. A handler that returns its step through memory has just stored
+/// the new context's fields one at a time; copied together, in one wider load, they would
+/// wait for those stores to retire (a store-forwarding stall on most events).
+#[inline(always)]
+fn one_at_a_time(x: &i64) -> i64 {
+    // SAFETY: `x` is a reference, so valid, aligned and initialized for the read; a
+    // volatile read only keeps the compiler from merging it with its neighbours.
+    unsafe { std::ptr::read_volatile(x) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1586,14 +1596,4 @@ mod tests {
         let unknown = emitted(250, [0; 4]).unwrap_err();
         assert!(unknown.contains("unknown event type"), "{unknown}");
     }
-}
-
-/// Reads `*x` on its own. A handler that returns its step through memory has just stored
-/// the new context's fields one at a time; copied together, in one wider load, they would
-/// wait for those stores to retire (a store-forwarding stall on most events).
-#[inline(always)]
-fn one_at_a_time(x: &i64) -> i64 {
-    // SAFETY: `x` is a reference, so valid, aligned and initialized for the read; a
-    // volatile read only keeps the compiler from merging it with its neighbours.
-    unsafe { std::ptr::read_volatile(x) }
 }
