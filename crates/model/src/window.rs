@@ -554,17 +554,10 @@ fn join(pieces: Vec<Model>) -> Model {
         for (gs, &split_ns) in later_gs.iter().zip(&splits_ns) {
             let gb = &gs[i];
             debug_assert_eq!(ga.id, gb.id);
-            if open_at(split_ns, gb.spans.first().map(|s| s.start_ns)) {
-                if let Some(cut) = ga.spans.pop() {
-                    if cut.state == GState::Running {
-                        ga.running_ns = ga
-                            .running_ns
-                            .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
-                    }
+            if let Some(cut) = join_lane(&mut ga.spans, &gb.spans, split_ns) {
+                if cut.state == GState::Running {
+                    ga.running_ns = ga.running_ns.saturating_sub(duration_ns(&cut));
                 }
-            }
-            for s in gb.spans.iter() {
-                ga.spans.push(s);
             }
             ga.running_ns = ga.running_ns.saturating_add(gb.running_ns);
             let whole_later = |r: &Region| {
@@ -593,15 +586,8 @@ fn join(pieces: Vec<Model>) -> Model {
         for (ps, &split_ns) in later_ps.iter().zip(&splits_ns) {
             let pb = &ps[i];
             debug_assert_eq!(pa.id, pb.id);
-            if open_at(split_ns, pb.spans.first().map(|s| s.start_ns)) {
-                if let Some(cut) = pa.spans.pop() {
-                    pa.busy_ns = pa
-                        .busy_ns
-                        .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
-                }
-            }
-            for s in pb.spans.iter() {
-                pa.spans.push(s);
+            if let Some(cut) = join_lane(&mut pa.spans, &pb.spans, split_ns) {
+                pa.busy_ns = pa.busy_ns.saturating_sub(duration_ns(&cut));
             }
             pa.busy_ns = pa.busy_ns.saturating_add(pb.busy_ns);
             let whole_later = |w: &PRange| {
@@ -633,15 +619,8 @@ fn join(pieces: Vec<Model>) -> Model {
         for (ms, &split_ns) in later_ms.iter().zip(&splits_ns) {
             let tb = &ms[i];
             debug_assert_eq!(ta.id, tb.id);
-            if open_at(split_ns, tb.spans.first().map(|s| s.start_ns)) {
-                if let Some(cut) = ta.spans.pop() {
-                    ta.busy_ns = ta
-                        .busy_ns
-                        .saturating_sub(cut.end_ns.saturating_sub(cut.start_ns));
-                }
-            }
-            for s in tb.spans.iter() {
-                ta.spans.push(s);
+            if let Some(cut) = join_lane(&mut ta.spans, &tb.spans, split_ns) {
+                ta.busy_ns = ta.busy_ns.saturating_sub(duration_ns(&cut));
             }
             ta.busy_ns = ta.busy_ns.saturating_add(tb.busy_ns);
         }
@@ -692,6 +671,29 @@ fn join(pieces: Vec<Model>) -> Model {
         a.clock = b.clock;
     }
     a
+}
+
+/// Adds the spans of `later`, a later piece's lane, to `lane`. When `later` begins with a
+/// span open at the split (begun by `split_ns`), `lane`'s last span is that one cut at the
+/// split: it is taken off and returned, so that its time can come off the totals.
+fn join_lane<S: spans::Fields + lod::Timed>(
+    lane: &mut Spans<S>,
+    later: &Spans<S>,
+    split_ns: i64,
+) -> Option<S> {
+    let cut = later
+        .first()
+        .is_some_and(|s| s.start_ns() <= split_ns)
+        .then(|| lane.pop())
+        .flatten();
+    for s in later.iter() {
+        lane.push(s);
+    }
+    cut
+}
+
+fn duration_ns<S: lod::Timed>(s: &S) -> i64 {
+    s.end_ns().saturating_sub(s.start_ns())
 }
 
 /// A lane's spans that overlap `[start_ns, end_ns]`, the last cut at `end_ns` by `cut`.
