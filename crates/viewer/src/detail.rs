@@ -265,8 +265,10 @@ impl Detail {
         ctx: &egui::Context,
     ) {
         // Room for the window about to be built, so that the kept ones and it stay
-        // within the budget together.
-        let coming = file_bytes_between(&resumes, &window) * MODEL_PER_FILE_BYTE;
+        // within the budget together. Built in pieces, it takes up to twice its size
+        // while they are joined (the earlier piece's lanes grow as the later ones' go).
+        let pieces_join = if model::window_pieces() > 1 { 2 } else { 1 };
+        let coming = file_bytes_between(&resumes, &window) * MODEL_PER_FILE_BYTE * pieces_join;
         let room = (KEPT_BYTES as u64).saturating_sub(coming) as usize;
         let mut total = 0;
         self.built.retain(|(_, t)| {
