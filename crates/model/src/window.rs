@@ -552,7 +552,8 @@ fn join(pieces: Vec<Model>) -> Model {
         .collect();
     a.goroutines.par_iter_mut().enumerate().for_each(|(i, ga)| {
         for (gs, &split_ns) in later_gs.iter().zip(&splits_ns) {
-            let gb = &gs[i];
+            // Every piece has every lane of the trace, in the same order.
+            let Some(gb) = gs.get(i) else { continue };
             debug_assert_eq!(ga.id, gb.id);
             if let Some(cut) = join_lane(&mut ga.spans, &gb.spans, split_ns) {
                 if cut.state == GState::Running {
@@ -584,7 +585,8 @@ fn join(pieces: Vec<Model>) -> Model {
         .collect();
     a.procs.par_iter_mut().enumerate().for_each(|(i, pa)| {
         for (ps, &split_ns) in later_ps.iter().zip(&splits_ns) {
-            let pb = &ps[i];
+            // Every piece has every lane of the trace, in the same order.
+            let Some(pb) = ps.get(i) else { continue };
             debug_assert_eq!(pa.id, pb.id);
             if let Some(cut) = join_lane(&mut pa.spans, &pb.spans, split_ns) {
                 pa.busy_ns = pa.busy_ns.saturating_sub(duration_ns(&cut));
@@ -617,7 +619,8 @@ fn join(pieces: Vec<Model>) -> Model {
         .collect();
     a.threads.par_iter_mut().enumerate().for_each(|(i, ta)| {
         for (ms, &split_ns) in later_ms.iter().zip(&splits_ns) {
-            let tb = &ms[i];
+            // Every piece has every lane of the trace, in the same order.
+            let Some(tb) = ms.get(i) else { continue };
             debug_assert_eq!(ta.id, tb.id);
             if let Some(cut) = join_lane(&mut ta.spans, &tb.spans, split_ns) {
                 ta.busy_ns = ta.busy_ns.saturating_sub(duration_ns(&cut));
