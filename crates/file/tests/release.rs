@@ -108,7 +108,10 @@ fn small_releases_are_given_back_together() {
     assert_eq!(touched, 7 * (40 * MB as u64 / 4096));
     let at = f.bytes().as_ptr();
     let all_kb = resident_kb(at);
-    assert!(all_kb >= 39 * 1024, "{all_kb} kB resident after touching 40 MB");
+    assert!(
+        all_kb >= 39 * 1024,
+        "{all_kb} kB resident after touching 40 MB"
+    );
     // 64 KB bodies with 16-byte headers between them, up to 8 MB: held, still resident.
     let body = 64 * 1024;
     let mut start = 0;
@@ -116,17 +119,30 @@ fn small_releases_are_given_back_together() {
         f.release(start + 16..start + body);
         start += body;
     }
-    assert!(resident_kb(at) >= all_kb - 64, "given back before enough was held");
+    assert!(
+        resident_kb(at) >= all_kb - 64,
+        "given back before enough was held"
+    );
     // Up to 24 MB: more than 16 MB held, given back.
     while start + body <= 24 * MB {
         f.release(start + 16..start + body);
         start += body;
     }
     let kb = resident_kb(at);
-    assert!(kb <= all_kb - 15 * 1024, "{kb} kB of {all_kb} still resident");
+    assert!(
+        kb <= all_kb - 15 * 1024,
+        "{kb} kB of {all_kb} still resident"
+    );
     // The rest at once.
     f.release(0..40 * MB);
     let kb = resident_kb(at);
-    assert!(kb <= 1024, "{kb} kB still resident after releasing the whole file");
-    assert_eq!(f.bytes()[40 * MB - 1], 7, "a released page reads the file again");
+    assert!(
+        kb <= 1024,
+        "{kb} kB still resident after releasing the whole file"
+    );
+    assert_eq!(
+        f.bytes()[40 * MB - 1],
+        7,
+        "a released page reads the file again"
+    );
 }
