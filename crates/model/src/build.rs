@@ -413,16 +413,16 @@ impl Builder {
         }
     }
 
-    /// Makes a state from `resume_point` ready to build a window that begins at `t0` and
-    /// keeps what lies from `from_ns` on (all of it when `from_ns <= t0`): it takes the
-    /// whole trace's `interner`, and each counter begins with its value at the window's
-    /// start.
     /// Makes a state from `resume_point` begin no counter with its value there: for a
     /// piece of a window that goes on from the piece before, which has those values.
     pub(crate) fn continue_counters(&mut self) {
         self.counter_values = [None; 8];
     }
 
+    /// Makes a state from `resume_point` ready to build a window that begins at `t0` and
+    /// keeps what lies from `from_ns` on (all of it when `from_ns <= t0`): it takes the
+    /// whole trace's `interner`, and each counter begins with its value at the window's
+    /// start.
     pub(crate) fn begin_window(&mut self, interner: Interner, t0: i64, from_ns: i64) {
         self.interner = interner;
         if from_ns > t0 {
@@ -1249,12 +1249,7 @@ impl Builder {
             .into_values()
             .into_iter()
             .map(|mut p| {
-                p.lane.work.sort_by_key(|w| (w.work as u8, w.start_ns));
-                let mut starts = [p.lane.work.len(); 5];
-                for k in (0..4).rev() {
-                    starts[k] = p.lane.work.partition_point(|w| (w.work as usize) < k);
-                }
-                p.lane.work_starts = starts;
+                p.lane.sort_work();
                 p.lane
             })
             .collect();

@@ -138,6 +138,17 @@ impl PWork {
 }
 
 impl Proc {
+    /// Sorts the runtime work by kind, then start (stable: ranges that tie keep their
+    /// order), and indexes where each kind begins (`work_of`).
+    pub(crate) fn sort_work(&mut self) {
+        self.work.sort_by_key(|w| (w.work as u8, w.start_ns));
+        let mut starts = [self.work.len(); 5];
+        for k in (0..4).rev() {
+            starts[k] = self.work.partition_point(|w| (w.work as usize) < k);
+        }
+        self.work_starts = starts;
+    }
+
     /// The runtime work of one kind, sorted by start.
     pub fn work_of(&self, kind: PWork) -> &[PRange] {
         let k = kind as usize;

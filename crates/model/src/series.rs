@@ -61,13 +61,12 @@ impl Series {
     }
 
     /// Adds the points of `later`, all later than this one's, as if they were pushed here
-    /// (so a first one with this one's last value is left out), then seals.
+    /// (so a first one with this one's last value is left out). `seal` it after.
     pub(crate) fn append(&mut self, later: &Series) {
         for p in later.points.iter() {
             self.push(p.time_ns, p.value);
         }
         self.max_value = self.max_value.max(later.max_value);
-        self.seal();
     }
 
     /// Bytes its vectors hold.

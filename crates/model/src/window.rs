@@ -546,15 +546,14 @@ fn join(pieces: Vec<Model>) -> Model {
         .take(later.len())
         .collect();
     let open_at = |split_ns: i64, start_ns: Option<i64>| start_ns.is_some_and(|s| s <= split_ns);
-    let later_gs: Vec<Vec<Goroutine>> = later
-        .iter_mut()
-        .map(|m| std::mem::take(&mut m.goroutines))
-        .collect();
-    a.goroutines.par_iter_mut().enumerate().for_each(|(i, ga)| {
-        for (gs, &split_ns) in later_gs.iter().zip(&splits_ns) {
-            // Every piece has every lane of the trace, in the same order.
-            let Some(gb) = gs.get(i) else { continue };
-            debug_assert_eq!(ga.id, gb.id);
+    join_lanes(
+        &mut a.goroutines,
+        later
+            .iter_mut()
+            .map(|m| std::mem::take(&mut m.goroutines))
+            .collect(),
+        &splits_ns,
+        |ga, gb, split_ns| {
             if let Some(cut) = join_lane(&mut ga.spans, &gb.spans, split_ns) {
                 if cut.state == GState::Running {
                     ga.running_ns = ga.running_ns.saturating_sub(duration_ns(&cut));
@@ -574,20 +573,20 @@ fn join(pieces: Vec<Model>) -> Model {
             ga.regions.retain(|r| !whole_later(r));
             ga.regions.extend_from_slice(&gb.regions);
             ga.regions.sort_by_key(|r| (r.start_ns, r.depth));
-        }
-        ga.spans.shrink_to_fit();
-        ga.regions.shrink_to_fit();
-    });
-    drop(later_gs);
-    let later_ps: Vec<Vec<Proc>> = later
-        .iter_mut()
-        .map(|m| std::mem::take(&mut m.procs))
-        .collect();
-    a.procs.par_iter_mut().enumerate().for_each(|(i, pa)| {
-        for (ps, &split_ns) in later_ps.iter().zip(&splits_ns) {
-            // Every piece has every lane of the trace, in the same order.
-            let Some(pb) = ps.get(i) else { continue };
-            debug_assert_eq!(pa.id, pb.id);
+        },
+        |ga| {
+            ga.spans.shrink_to_fit();
+            ga.regions.shrink_to_fit();
+        },
+    );
+    join_lanes(
+        &mut a.procs,
+        later
+            .iter_mut()
+            .map(|m| std::mem::take(&mut m.procs))
+            .collect(),
+        &splits_ns,
+        |pa, pb, split_ns| {
             if let Some(cut) = join_lane(&mut pa.spans, &pb.spans, split_ns) {
                 pa.busy_ns = pa.busy_ns.saturating_sub(duration_ns(&cut));
             }
@@ -603,33 +602,27 @@ fn join(pieces: Vec<Model>) -> Model {
             };
             pa.work.retain(|w| !whole_later(w));
             pa.work.extend_from_slice(&pb.work);
-            pa.work.sort_by_key(|w| (w.work as u8, w.start_ns));
-        }
-        pa.spans.shrink_to_fit();
-        let mut starts = [pa.work.len(); 5];
-        for k in (0..4).rev() {
-            starts[k] = pa.work.partition_point(|w| (w.work as usize) < k);
-        }
-        pa.work_starts = starts;
-    });
-    drop(later_ps);
-    let later_ms: Vec<Vec<Thread>> = later
-        .iter_mut()
-        .map(|m| std::mem::take(&mut m.threads))
-        .collect();
-    a.threads.par_iter_mut().enumerate().for_each(|(i, ta)| {
-        for (ms, &split_ns) in later_ms.iter().zip(&splits_ns) {
-            // Every piece has every lane of the trace, in the same order.
-            let Some(tb) = ms.get(i) else { continue };
-            debug_assert_eq!(ta.id, tb.id);
+        },
+        |pa| {
+            pa.spans.shrink_to_fit();
+            pa.sort_work();
+        },
+    );
+    join_lanes(
+        &mut a.threads,
+        later
+            .iter_mut()
+            .map(|m| std::mem::take(&mut m.threads))
+            .collect(),
+        &splits_ns,
+        |ta, tb, split_ns| {
             if let Some(cut) = join_lane(&mut ta.spans, &tb.spans, split_ns) {
                 ta.busy_ns = ta.busy_ns.saturating_sub(duration_ns(&cut));
             }
             ta.busy_ns = ta.busy_ns.saturating_add(tb.busy_ns);
-        }
-        ta.spans.shrink_to_fit();
-    });
-    drop(later_ms);
+        },
+        |ta| ta.spans.shrink_to_fit(),
+    );
     a.counters
         .all_mut()
         .into_par_iter()
@@ -640,6 +633,7 @@ fn join(pieces: Vec<Model>) -> Model {
                     series.append(more);
                 }
             }
+            series.seal();
         });
     for (b, &split_ns) in later.into_iter().zip(&splits_ns) {
         a.stimuli.extend_from_slice(&b.stimuli);
@@ -674,6 +668,28 @@ fn join(pieces: Vec<Model>) -> Model {
         a.clock = b.clock;
     }
     a
+}
+
+/// Joins each of `lanes` (the first piece's) with the same lane of every later piece in
+/// turn (`later[k]`, which goes on from `splits_ns[k]`) by `join_one`, then `finish`es it;
+/// the lanes on all cores, each on its own. Every piece has every lane of the trace, in
+/// the same order.
+fn join_lanes<L: Send + Sync>(
+    lanes: &mut [L],
+    later: Vec<Vec<L>>,
+    splits_ns: &[i64],
+    join_one: impl Fn(&mut L, &L, i64) + Sync,
+    finish: impl Fn(&mut L) + Sync,
+) {
+    use rayon::prelude::*;
+    lanes.par_iter_mut().enumerate().for_each(|(i, lane)| {
+        for (more, &split_ns) in later.iter().zip(splits_ns) {
+            if let Some(more) = more.get(i) {
+                join_one(lane, more, split_ns);
+            }
+        }
+        finish(lane);
+    });
 }
 
 /// Adds the spans of `later`, a later piece's lane, to `lane`. When `later` begins with a
@@ -771,17 +787,16 @@ impl Model {
                             .then_some(PRange { end_ns: end, ..*w })
                     })
                     .collect();
-                let mut starts = [work.len(); 5];
-                for k in (0..4).rev() {
-                    starts[k] = work.partition_point(|w| (w.work as usize) < k);
-                }
-                Proc {
+                let mut cut = Proc {
                     id: p.id,
                     spans: cut_lane(&p.spans, start_ns, end_ns, |s| PSpan { end_ns, ..s }),
                     work,
-                    work_starts: starts,
+                    work_starts: [0; 5],
                     busy_ns: p.busy_ns,
-                }
+                };
+                // Already in order: only indexed.
+                cut.sort_work();
+                cut
             })
             .collect();
         let threads = self

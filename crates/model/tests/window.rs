@@ -21,6 +21,13 @@ fn traces() -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Every event's time, in order; none if the read fails.
+fn event_times(data: &[u8]) -> Option<Vec<i64>> {
+    let mut times = Vec::new();
+    trace::read(data, ReadOptions::default(), |ev, _| times.push(ev.time_ns)).ok()?;
+    Some(times)
+}
+
 /// Where `a` and `b` differ in what a window keeps (`Model::cut_to`), if they do.
 fn difference(a: &Model, b: &Model) -> Option<String> {
     difference_in(a, b, true)
@@ -169,14 +176,9 @@ fn a_window_of_part_of_a_generation_equals_the_whole_model_cut_to_it() {
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };
-        let mut times: Vec<i64> = Vec::new();
-        if trace::read(&data[..], ReadOptions::default(), |ev, _| {
-            times.push(ev.time_ns)
-        })
-        .is_err()
-        {
+        let Some(times) = event_times(&data) else {
             continue;
-        }
+        };
         // Ordered from each generation's start, and from points saved inside it, about
         // five in each.
         let generations = whole.generations.max(1) as u64;
@@ -488,14 +490,9 @@ fn a_window_built_in_pieces_equals_one_built_whole() {
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };
-        let mut times: Vec<i64> = Vec::new();
-        if trace::read(&data[..], ReadOptions::default(), |ev, _| {
-            times.push(ev.time_ns)
-        })
-        .is_err()
-        {
+        let Some(times) = event_times(&data) else {
             continue;
-        }
+        };
         let generations = whole.generations.max(1) as u64;
         let every = (times.len() as u64 / generations / 8).max(3);
         let (_, resumes) = model::build_keeping_resumes_every(
