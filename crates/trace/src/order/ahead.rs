@@ -210,7 +210,7 @@ impl Orderer {
                 self.syncs += 1;
                 ev.args[0] = self.syncs;
             }
-            self.send(ev, &tables, sink);
+            self.send(&ev, &tables, sink);
         });
         (replayed.map(|()| true), log)
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::frontier::{Timed, heap_push, heap_remove, heap_update, insertion_sort};
+use super::frontier::{Timed, heap_push, heap_remove, heap_replace, insertion_sort};
 use super::replay::Origin;
 use super::speculate::{Spec, Touch};
 use super::state::*;
@@ -227,11 +227,15 @@ impl Orderer {
                 .sum::<usize>()
     }
 
+    /// Checks an ordered event's stack and string ids and hands it on. Takes the event by
+    /// reference, where the handler put it, and copies it once, into the sink: a copy
+    /// on the stack first would be read back, time changed, in wider loads than it was
+    /// written with, and wait for those stores (a store-forwarding stall on every event).
     #[inline(always)]
     fn emit(
         &mut self,
-        mut ev: Event,
-        mut origin: Origin,
+        ev: &Event,
+        origin: Origin,
         tables: &Arc<Tables>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<()> {
@@ -249,7 +253,7 @@ impl Orderer {
             if b.own_stack != NO_ARG {
                 let i = (b.own_stack & 3) as usize;
                 if !tables.has_stack(ev.args[i]) {
-                    return Err(bad_id("stack", &ev, i, tables));
+                    return Err(bad_id("stack", ev, i, tables));
                 }
             }
             let mut stacks = b.other_stacks;
@@ -257,7 +261,7 @@ impl Orderer {
                 let i = (stacks.trailing_zeros() as usize) & 3;
                 stacks &= stacks - 1;
                 if !tables.has_stack(ev.args[i]) {
-                    return Err(bad_id("stack", &ev, i, tables));
+                    return Err(bad_id("stack", ev, i, tables));
                 }
             }
             let mut strings = b.string_mask;
@@ -265,36 +269,54 @@ impl Orderer {
                 let i = (strings.trailing_zeros() as usize) & 3;
                 strings &= strings - 1;
                 if tables.string(ev.args[i]).is_none() {
-                    return Err(bad_id("string", &ev, i, tables));
+                    return Err(bad_id("string", ev, i, tables));
                 }
             }
         } else if ev.typ == EV_CPU_SAMPLE && tables.stack(ev.args[0]).is_none() {
             // Go does not check sample stacks; treat an unknown one as no stack.
+            let mut ev = *ev;
             ev.args[0] = 0;
+            let mut origin = origin;
             origin.changed_args |= 1;
-        }
-        if let Some(spec) = self.spec.as_deref_mut() {
-            // Recorded, to be rebuilt at the stitch, where times are made increasing.
-            spec.log.record(&ev, origin);
+            self.deliver(&ev, origin, tables, sink);
             return Ok(());
         }
-        self.send(ev, tables, sink);
+        self.deliver(ev, origin, tables, sink);
         Ok(())
+    }
+
+    /// Hands a checked event on: to the speculation's log, or to the sink.
+    #[inline(always)]
+    fn deliver(
+        &mut self,
+        ev: &Event,
+        origin: Origin,
+        tables: &Arc<Tables>,
+        sink: &mut impl FnMut(&Event, &Arc<Tables>),
+    ) {
+        if let Some(spec) = self.spec.as_deref_mut() {
+            // Recorded, to be rebuilt at the stitch, where times are made increasing.
+            spec.log.record(ev, origin);
+            return;
+        }
+        self.send(ev, tables, sink);
     }
 
     /// Makes the time later than the previous event's and hands the event over.
     #[inline]
     pub(super) fn send(
         &mut self,
-        mut ev: Event,
+        ev: &Event,
         tables: &Arc<Tables>,
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) {
-        if ev.time_ns <= self.last_ns {
-            ev.time_ns = self.last_ns.wrapping_add(1);
-        }
-        self.last_ns = ev.time_ns;
-        sink(&ev, tables);
+        let time_ns = if ev.time_ns <= self.last_ns {
+            self.last_ns.wrapping_add(1)
+        } else {
+            ev.time_ns
+        };
+        self.last_ns = time_ns;
+        sink(&Event { time_ns, ..*ev }, tables);
     }
 
     /// Emits a Sync event (one per generation and one at the end).
@@ -313,7 +335,7 @@ impl Orderer {
             args: [self.syncs, 0, 0, 0],
             typ: EV_SYNC,
         };
-        self.emit(ev, Origin::sync(), tables, sink)
+        self.emit(&ev, Origin::sync(), tables, sink)
     }
 
     /// Emits the final Sync event at the last timestamp.
@@ -439,15 +461,15 @@ impl Orderer {
         loop {
             // Drained by index, then cleared (cheaper than popping a deque): handlers only
             // append, and only inside `try_advance`.
-            let mut i = 0;
+            let queue = std::mem::take(&mut self.queue);
             let mut failed = None;
-            while let Some(&(ev, origin)) = self.queue.get(i) {
-                i += 1;
-                if let Err(e) = self.emit(ev, origin, &gn.tables, sink) {
+            for (ev, origin) in &queue {
+                if let Err(e) = self.emit(ev, *origin, &gn.tables, sink) {
                     failed = Some(e);
                     break;
                 }
             }
+            self.queue = queue;
             self.queue.clear();
             if let Some(e) = failed {
                 return Err(e);
@@ -466,7 +488,7 @@ impl Orderer {
                 if frontier.is_empty() || s.time_ns < frontier[0].time_ns {
                     let ev = Event::of_cpu_sample(s);
                     *next_sample += 1;
-                    self.emit(ev, Origin::sample(), &gn.tables, sink)?;
+                    self.emit(&ev, Origin::sample(), &gn.tables, sink)?;
                     continue;
                 }
             }
@@ -565,8 +587,8 @@ impl Orderer {
             }
         }
         if more {
-            frontier[i].time_ns = c.ev.time_ns;
-            heap_update(frontier, i);
+            let time_ns = c.ev.time_ns;
+            heap_replace(frontier, i, Front { time_ns, stream });
         } else {
             heap_remove(frontier, i);
         }
@@ -1559,7 +1581,7 @@ mod tests {
         };
         let mut sent = 0;
         Orderer::new()
-            .emit(ev, Origin::made(), &tables, &mut |_, _| sent += 1)
+            .emit(&ev, Origin::made(), &tables, &mut |_, _| sent += 1)
             .map(|()| sent)
             .map_err(|e| e.to_string())
     }
