@@ -11,6 +11,8 @@ use std::time::Instant;
 use goscope_model as model;
 
 fn main() {
+    // As the goscope binary does.
+    model::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
         eprintln!("usage: overview TRACE [--check]");

@@ -3,6 +3,7 @@
 //! ids (the big ones, lane spans and counter points, packed: `Spans`); built once from the
 //! ordered events, read by analyses and the UI.
 
+mod allocator;
 mod build;
 mod data;
 pub mod intern;
@@ -13,6 +14,7 @@ pub mod spans;
 pub mod tags;
 mod window;
 
+pub use allocator::tune_allocator;
 pub use build::{BuildStage, OVERVIEW_BUCKETS, OnPreview, PREVIEW_EVENTS, build, build_previewing};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};

@@ -38,6 +38,8 @@ fn input_with(events: Vec<egui::Event>) -> egui::RawInput {
 }
 
 fn main() {
+    // As the goscope binary does.
+    goscope_model::tune_allocator();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut path = std::env::var_os("GOSCOPE_BENCH_TRACE")
         .map(PathBuf::from)
