@@ -185,6 +185,7 @@ fn main() {
 
     if as_overview && selected("detail") {
         detail_cases(&ctx, &mut app);
+        detail_cases_when_asked(&ctx, &mut app);
     }
 
     // The dock's tabs, with the analyses computed up front.
@@ -255,6 +256,104 @@ fn main() {
     }
 }
 
+/// The view in the middle tenth of generation `k`, no window kept; returns its ends.
+fn view_a_tenth(app: &mut GoscopeApp, k: usize) -> (f64, f64) {
+    let doc = app.doc.as_mut().unwrap();
+    doc.detail = Default::default();
+    let r = doc.trace.resumes.as_ref().unwrap().time_range_ns(k);
+    let tenth = (r.end - r.start) / 10;
+    let (a, b) = (
+        (r.start + 9 * tenth / 2) as f64,
+        (r.end - 9 * tenth / 2) as f64,
+    );
+    doc.view.start_ns = a;
+    doc.view.end_ns = b;
+    (a, b)
+}
+
+/// Detail on demand as eframe draws it while the pointer rests: a frame only when the
+/// app asks for one (its output's repaint delay, or a request from another thread, such
+/// as a finished build's), not every few milliseconds as `detail_cases` draws them. The
+/// same views; prints how long after the view settled its window was shown, and how many
+/// frames were drawn meanwhile.
+fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
+    use goscope_viewer::detail::Shown;
+    use std::sync::Mutex;
+    use std::time::Duration;
+    // The earliest moment a frame has been asked for since the last one.
+    let due: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let sooner = |due: &Mutex<Option<Instant>>, at: Instant| {
+        let mut d = due.lock().unwrap();
+        *d = Some(d.map_or(at, |t| t.min(at)));
+    };
+    {
+        let due = due.clone();
+        ctx.set_request_repaint_callback(move |info| sooner(&due, Instant::now() + info.delay));
+    }
+    let n = {
+        let doc = app.doc.as_ref().unwrap();
+        doc.trace.resumes.as_ref().map_or(0, |r| r.generations())
+    };
+    for k in [0, n / 2, n.saturating_sub(1)] {
+        let (a, b) = view_a_tenth(app, k);
+        // The input that moved the view asks for a frame at once.
+        let t = Instant::now();
+        sooner(&due, t);
+        let mut times = Vec::new();
+        let mut shown = None;
+        while t.elapsed().as_secs() < 60 {
+            let at = *due.lock().unwrap();
+            match at {
+                Some(at) if Instant::now() >= at => {}
+                _ => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            }
+            *due.lock().unwrap() = None;
+            let f = Instant::now();
+            let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+            if let Some(v) = out.viewport_output.get(&egui::ViewportId::ROOT) {
+                if let Some(at) = Instant::now().checked_add(v.repaint_delay) {
+                    sooner(&due, at);
+                }
+            }
+            let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+            std::hint::black_box(prims);
+            times.push(f.elapsed().as_secs_f64() * 1e3);
+            shown = app
+                .doc
+                .as_ref()
+                .unwrap()
+                .shown
+                .as_ref()
+                .map(|(_, s)| s.clone());
+            if shown == Some(Shown::Window(k..k + 1))
+                || matches!(shown, Some(Shown::Overview { .. }))
+            {
+                break;
+            }
+        }
+        if shown != Some(Shown::Window(k..k + 1)) {
+            println!(
+                "detail of generation {:>3}, frames only when asked: not built ({shown:?})",
+                k + 1
+            );
+            continue;
+        }
+        let frames = times.len();
+        times.sort_by(|x, y| x.total_cmp(y));
+        println!(
+            "detail of generation {:>3} ({:.0} ms of view), frames only when asked (the pointer resting): shown {:.0} ms after the view settled; {frames} frames meanwhile, max {:.2} ms",
+            k + 1,
+            (b - a) / 1e6,
+            t.elapsed().as_secs_f64() * 1e3,
+            times[frames - 1]
+        );
+    }
+    ctx.set_request_repaint_callback(|_| {});
+}
+
 /// Detail on demand: the view is put in the middle tenth of a generation (the first, the
 /// middle one, the last); frames are drawn until its window is shown. Prints how long
 /// that took after the view settled (the window is asked for `detail::SETTLE` later) and
@@ -266,20 +365,8 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
         doc.trace.resumes.as_ref().map_or(0, |r| r.generations())
     };
     for k in [0, n / 2, n.saturating_sub(1)] {
-        let (a, b) = {
-            let doc = app.doc.as_mut().unwrap();
-            // No window kept from the cases before.
-            doc.detail = Default::default();
-            let r = doc.trace.resumes.as_ref().unwrap().time_range_ns(k);
-            let tenth = (r.end - r.start) / 10;
-            let (a, b) = (
-                (r.start + 9 * tenth / 2) as f64,
-                (r.end - 9 * tenth / 2) as f64,
-            );
-            doc.view.start_ns = a;
-            doc.view.end_ns = b;
-            (a, b)
-        };
+        // No window kept from the cases before.
+        let (a, b) = view_a_tenth(app, k);
         for pass in ["built", "kept"] {
             let t = Instant::now();
             let mut times = Vec::new();
