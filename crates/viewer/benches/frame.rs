@@ -256,6 +256,26 @@ fn main() {
     }
 }
 
+/// What the timeline shows, as of the last frame.
+fn shown_now(app: &GoscopeApp) -> Option<goscope_viewer::detail::Shown> {
+    let doc = app.doc.as_ref().unwrap();
+    doc.shown.as_ref().map(|(_, s)| s.clone())
+}
+
+/// Lays out and tessellates one frame; how long that took (ms) and how soon the app asks
+/// for the next one.
+fn draw(ctx: &egui::Context, app: &mut GoscopeApp) -> (f64, std::time::Duration) {
+    let f = Instant::now();
+    let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+    let delay = out
+        .viewport_output
+        .get(&egui::ViewportId::ROOT)
+        .map_or(std::time::Duration::MAX, |v| v.repaint_delay);
+    let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+    std::hint::black_box(prims);
+    (f.elapsed().as_secs_f64() * 1e3, delay)
+}
+
 /// The view in the middle tenth of generation `k`, no window kept; returns its ends.
 fn view_a_tenth(app: &mut GoscopeApp, k: usize) -> (f64, f64) {
     let doc = app.doc.as_mut().unwrap();
@@ -311,23 +331,12 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
                 }
             }
             *due.lock().unwrap() = None;
-            let f = Instant::now();
-            let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
-            if let Some(v) = out.viewport_output.get(&egui::ViewportId::ROOT) {
-                if let Some(at) = Instant::now().checked_add(v.repaint_delay) {
-                    sooner(&due, at);
-                }
+            let (ms, repaint_delay) = draw(ctx, app);
+            times.push(ms);
+            if let Some(at) = Instant::now().checked_add(repaint_delay) {
+                sooner(&due, at);
             }
-            let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-            std::hint::black_box(prims);
-            times.push(f.elapsed().as_secs_f64() * 1e3);
-            shown = app
-                .doc
-                .as_ref()
-                .unwrap()
-                .shown
-                .as_ref()
-                .map(|(_, s)| s.clone());
+            shown = shown_now(app);
             if shown == Some(Shown::Window(k..k + 1))
                 || matches!(shown, Some(Shown::Overview { .. }))
             {
@@ -371,13 +380,9 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             let t = Instant::now();
             let mut times = Vec::new();
             loop {
-                let f = Instant::now();
-                let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
-                let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-                std::hint::black_box(prims);
-                times.push(f.elapsed().as_secs_f64() * 1e3);
-                let doc = app.doc.as_ref().unwrap();
-                let shown = doc.shown.as_ref().map(|(_, s)| s.clone());
+                let (ms, _) = draw(ctx, app);
+                times.push(ms);
+                let shown = shown_now(app);
                 if shown == Some(Shown::Window(k..k + 1))
                     || matches!(shown, Some(Shown::Overview { .. }))
                     || t.elapsed().as_secs() > 60
@@ -387,13 +392,7 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
                 std::thread::sleep(std::time::Duration::from_millis(4));
             }
             let secs = t.elapsed().as_secs_f64();
-            let shown = app
-                .doc
-                .as_ref()
-                .unwrap()
-                .shown
-                .as_ref()
-                .map(|(_, s)| s.clone());
+            let shown = shown_now(app);
             if shown != Some(Shown::Window(k..k + 1)) {
                 println!(
                     "detail of generation {:>3} ({:.0} ms of view): not built ({shown:?} after {:.1} s; a view holding more than {} MiB of the file shows the overview)",

@@ -8,41 +8,11 @@ pub(crate) trait Timed {
     fn time_ns(&self) -> i64;
 }
 
-// Go's reader so that events with equal times come out in the same order.
-
-pub(crate) fn heap_push<T: Timed>(h: &mut Vec<T>, c: T) {
+/// Adds `c`, rising past strictly later entries.
+pub(crate) fn heap_push<T: Timed + Copy>(h: &mut Vec<T>, c: T) {
     h.push(c);
     let i = h.len() - 1;
-    sift_up(h, i);
-}
-
-fn sift_up<T: Timed>(h: &mut [T], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].time_ns() > h[i].time_ns() {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    i
-}
-
-fn sift_down<T: Timed>(h: &mut [T], mut i: usize) {
-    loop {
-        let mut m = i;
-        let mut best = i64::MAX;
-        if i < h.len() {
-            best = h[i].time_ns();
-        }
-        for c in [2 * i + 1, 2 * i + 2] {
-            if c < h.len() && h[c].time_ns() < best {
-                best = h[c].time_ns();
-                m = c;
-            }
-        }
-        if m == i {
-            return;
-        }
-        h.swap(i, m);
-        i = m;
-    }
+    heap_replace(h, i, c);
 }
 
 /// Puts `c` at `i` in place of what was there, and moves it up or down to where the sift
@@ -77,15 +47,17 @@ pub(super) fn heap_replace<T: Timed + Copy>(h: &mut [T], mut i: usize, c: T) {
     h[i] = c;
 }
 
-pub(crate) fn heap_remove<T: Timed>(h: &mut Vec<T>, mut i: usize) {
+/// Takes entry `i` out: it rises to the top whatever its time, and the last entry takes
+/// its place there and sinks.
+pub(crate) fn heap_remove<T: Timed + Copy>(h: &mut Vec<T>, mut i: usize) {
     while i > 0 {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
     }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    h.pop();
-    sift_down(h, 0);
+    let last = h.pop();
+    if let (Some(last), false) = (last, h.is_empty()) {
+        heap_replace(h, 0, last);
+    }
 }
 
 /// Sorts the frontier by time. Go sorts it with pdqsort, which is an insertion sort (and so
@@ -176,6 +148,33 @@ mod tests {
     /// Replacing an element puts everything where storing it and sifting with swaps
     /// would, equal times included: checked against that, on heaps of up to 40 elements
     /// with times drawn from a few values (so many are equal).
+    /// Go's sifts, with swaps: the reference `heap_replace` is checked against.
+    fn sift_up(h: &mut [E], mut i: usize) -> usize {
+        while i > 0 && h[(i - 1) / 2].time_ns() > h[i].time_ns() {
+            h.swap((i - 1) / 2, i);
+            i = (i - 1) / 2;
+        }
+        i
+    }
+
+    fn sift_down(h: &mut [E], mut i: usize) {
+        loop {
+            let mut m = i;
+            let mut best = h[i].time_ns();
+            for c in [2 * i + 1, 2 * i + 2] {
+                if c < h.len() && h[c].time_ns() < best {
+                    best = h[c].time_ns();
+                    m = c;
+                }
+            }
+            if m == i {
+                return;
+            }
+            h.swap(i, m);
+            i = m;
+        }
+    }
+
     #[test]
     fn replacing_equals_storing_and_sifting() {
         fn sifted(h: &mut [E], i: usize) {
