@@ -459,8 +459,9 @@ impl Orderer {
         } = place;
         let mut steps = 0u64;
         loop {
-            // Drained by index, then cleared (cheaper than popping a deque): handlers only
-            // append, and only inside `try_advance`.
+            // Taken out, read in place, then put back cleared (cheaper than popping a
+            // deque): handlers only append, and only inside `try_advance`; `emit` does not
+            // touch the queue.
             let queue = std::mem::take(&mut self.queue);
             let mut failed = None;
             for (ev, origin) in &queue {
