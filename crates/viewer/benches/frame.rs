@@ -10,7 +10,8 @@
 //! A trace the viewer opens as an overview (`loader::overview_bytes`, 256 MiB, or
 //! `GOSCOPE_OVERVIEW_BYTES`) is loaded as one here too, and the bench adds the cases of
 //! detail on demand: how long after the view settles within a generation its window is
-//! shown, and the frames meanwhile.
+//! shown, and the frames meanwhile, with a frame drawn every few milliseconds (the pointer
+//! moving) and with frames drawn only when the app asks (the pointer resting).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -322,15 +323,20 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
         let mut times = Vec::new();
         let mut shown = None;
         while t.elapsed().as_secs() < 60 {
-            let at = *due.lock().unwrap();
-            match at {
-                Some(at) if Instant::now() >= at => {}
-                _ => {
-                    std::thread::sleep(Duration::from_millis(1));
-                    continue;
+            // Taken under the lock, so that a request from another thread made meanwhile
+            // is not lost.
+            let now_due = {
+                let mut d = due.lock().unwrap();
+                let ready = d.is_some_and(|at| Instant::now() >= at);
+                if ready {
+                    *d = None;
                 }
+                ready
+            };
+            if !now_due {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
             }
-            *due.lock().unwrap() = None;
             let (ms, repaint_delay) = draw(ctx, app);
             times.push(ms);
             if let Some(at) = Instant::now().checked_add(repaint_delay) {
