@@ -1,5 +1,6 @@
 //! How the process's allocator is set up for model builds: large blocks from the heap, and
-//! freed memory kept for the next build rather than given back at once.
+//! freed memory kept for the next build rather than given back at once; and giving it back
+//! when nothing is about to be built.
 
 /// Largest block glibc takes from its heaps rather than mapping on its own (its default:
 /// 128 KiB, raised as mapped blocks are freed, to at most 32 MiB).
@@ -20,7 +21,7 @@ pub const HEAP_KEPT_FREE_BYTES: usize = 256 << 20;
 /// the overview of the 859 MB benchmark trace and seven windows of a tenth of its
 /// generation 4, against 71 thousand with these limits, and a window 0.36 → 0.34 s
 /// (BENCHMARKS.md, session 16). The viewer still gives free memory back when a load
-/// settles (`malloc_trim`).
+/// settles (`give_back_freed_memory`).
 pub fn tune_allocator() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -34,6 +35,20 @@ pub fn tune_allocator() -> bool {
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     false
+}
+
+/// Returns the memory freed inside the allocator's heaps to the system. glibc keeps what a
+/// dropped model held (a preview is some 60 MB, a whole trace hundreds) and what a finished
+/// background computation used for reuse, so the window would go on holding it. Takes a
+/// few milliseconds; the viewer calls it once a load settles and when a background job is
+/// done.
+pub fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers
+    // and may be called from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]

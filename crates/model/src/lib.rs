@@ -14,7 +14,7 @@ pub mod spans;
 pub mod tags;
 mod window;
 
-pub use allocator::tune_allocator;
+pub use allocator::{give_back_freed_memory, tune_allocator};
 pub use build::{BuildStage, OVERVIEW_BUCKETS, OnPreview, PREVIEW_EVENTS, build, build_previewing};
 pub use data::*;
 pub use intern::{Frame, Interner, StackId, StrId};

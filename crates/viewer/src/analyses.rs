@@ -37,7 +37,7 @@ impl<T: Send + 'static> Job<T> {
                 ctx.request_repaint();
                 // What the computation used and dropped goes back to the system, after
                 // the result is delivered so that it does not wait for this.
-                super::give_back_freed_memory();
+                goscope_model::give_back_freed_memory();
             },
             f,
         )

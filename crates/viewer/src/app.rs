@@ -695,7 +695,7 @@ impl GoscopeApp {
         }
         // The preview, or the trace this one replaced, is gone.
         let t0 = Instant::now();
-        super::give_back_freed_memory();
+        goscope_model::give_back_freed_memory();
         log_load(&format!(
             "freed memory given back in {:.1} ms",
             t0.elapsed().as_secs_f64() * 1e3

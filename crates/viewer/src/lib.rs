@@ -27,19 +27,6 @@ mod testdata;
 
 pub use app::GoscopeApp;
 
-/// Returns the memory freed inside the allocator's heaps to the system. glibc keeps what a
-/// dropped model held (a preview is some 60 MB, a whole trace hundreds) and what a finished
-/// background computation used for reuse, so the window would go on holding it. Takes a
-/// few milliseconds; called once a load settles and when a background job is done.
-pub(crate) fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers
-    // and may be called from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// The window icon, PNG.
 pub(crate) const ICON_PNG: &[u8] = include_bytes!("../../../assets/goscope-256.png");
 
