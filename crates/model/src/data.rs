@@ -142,6 +142,12 @@ impl Proc {
     /// order), and indexes where each kind begins (`work_of`).
     pub(crate) fn sort_work(&mut self) {
         self.work.sort_by_key(|w| (w.work as u8, w.start_ns));
+        self.index_work();
+    }
+
+    /// Indexes where each kind of the runtime work begins (`work_of`), the work being in
+    /// the order `sort_work` leaves it.
+    pub(crate) fn index_work(&mut self) {
         let mut starts = [self.work.len(); 5];
         for k in (0..4).rev() {
             starts[k] = self.work.partition_point(|w| (w.work as usize) < k);

@@ -795,7 +795,7 @@ impl Model {
                     busy_ns: p.busy_ns,
                 };
                 // Already in order: only indexed.
-                cut.sort_work();
+                cut.index_work();
                 cut
             })
             .collect();

@@ -54,8 +54,8 @@ pub(crate) fn heap_remove<T: Timed + Copy>(h: &mut Vec<T>, mut i: usize) {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
     }
-    let last = h.pop();
-    if let (Some(last), false) = (last, h.is_empty()) {
+    let Some(last) = h.pop() else { return };
+    if !h.is_empty() {
         heap_replace(h, 0, last);
     }
 }
