@@ -548,10 +548,8 @@ fn join(pieces: Vec<Model>) -> Model {
     let open_at = |split_ns: i64, start_ns: Option<i64>| start_ns.is_some_and(|s| s <= split_ns);
     join_lanes(
         &mut a.goroutines,
-        later
-            .iter_mut()
-            .map(|m| std::mem::take(&mut m.goroutines))
-            .collect(),
+        &mut later,
+        |m| &mut m.goroutines,
         &splits_ns,
         |ga, gb, split_ns| {
             if let Some(cut) = join_lane(&mut ga.spans, &gb.spans, split_ns) {
@@ -581,10 +579,8 @@ fn join(pieces: Vec<Model>) -> Model {
     );
     join_lanes(
         &mut a.procs,
-        later
-            .iter_mut()
-            .map(|m| std::mem::take(&mut m.procs))
-            .collect(),
+        &mut later,
+        |m| &mut m.procs,
         &splits_ns,
         |pa, pb, split_ns| {
             if let Some(cut) = join_lane(&mut pa.spans, &pb.spans, split_ns) {
@@ -610,10 +606,8 @@ fn join(pieces: Vec<Model>) -> Model {
     );
     join_lanes(
         &mut a.threads,
-        later
-            .iter_mut()
-            .map(|m| std::mem::take(&mut m.threads))
-            .collect(),
+        &mut later,
+        |m| &mut m.threads,
         &splits_ns,
         |ta, tb, split_ns| {
             if let Some(cut) = join_lane(&mut ta.spans, &tb.spans, split_ns) {
@@ -671,17 +665,22 @@ fn join(pieces: Vec<Model>) -> Model {
 }
 
 /// Joins each of `lanes` (the first piece's) with the same lane of every later piece in
-/// turn (`later[k]`, which goes on from `splits_ns[k]`) by `join_one`, then `finish`es it;
-/// the lanes on all cores, each on its own. Every piece has every lane of the trace, in
-/// the same order.
+/// turn (`lanes_of(later[k])`, taken from it, which goes on from `splits_ns[k]`) by
+/// `join_one`, then `finish`es it; the lanes on all cores, each on its own. Every piece
+/// has every lane of the trace, in the same order.
 fn join_lanes<L: Send + Sync>(
     lanes: &mut [L],
-    later: Vec<Vec<L>>,
+    later: &mut [Model],
+    lanes_of: impl Fn(&mut Model) -> &mut Vec<L>,
     splits_ns: &[i64],
     join_one: impl Fn(&mut L, &L, i64) + Sync,
     finish: impl Fn(&mut L) + Sync,
 ) {
     use rayon::prelude::*;
+    let later: Vec<Vec<L>> = later
+        .iter_mut()
+        .map(|m| std::mem::take(lanes_of(m)))
+        .collect();
     lanes.par_iter_mut().enumerate().for_each(|(i, lane)| {
         for (more, &split_ns) in later.iter().zip(splits_ns) {
             if let Some(more) = more.get(i) {

@@ -60,6 +60,8 @@ pub mod ids;
 pub(crate) mod order;
 pub mod resume;
 pub mod spec;
+#[cfg(test)]
+mod testing;
 mod v1;
 
 pub use batch::Version;

@@ -182,13 +182,7 @@ mod tests {
                 sift_down(h, i);
             }
         }
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::testing::numbers(0x9e37_79b9_7f4a_7c15);
         for round in 0..2000 {
             let len = 1 + (round % 40) as usize;
             let mut h = Vec::new();

@@ -959,13 +959,7 @@ mod tests {
     /// whatever floors it is given in between (each no later than what is still to come).
     #[test]
     fn reorder_gives_the_stable_sort() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = crate::testing::numbers(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200 {
             let n = 1 + rand(300) as usize;
             let mut own = 0i64;
