@@ -101,8 +101,9 @@ fn main() {
             let tenth = (r.end - r.start) / 10;
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
             let t = Instant::now();
+            // From the mapped file, as the viewer builds it (its pages given back as read).
             let w = model::build_window_in_pieces(
-                file.bytes(),
+                &file,
                 &resumes,
                 k..k + 1,
                 from,

@@ -262,12 +262,15 @@ pub struct Scan<'a> {
 }
 
 /// The batches of generation `generation` that lie in `range` of the file, read again
-/// (as `scan` found them: `range` is a `GenerationSpan`'s `offset..end_offset`).
-pub fn span_at(
-    data: &[u8],
+/// (as `scan` found them: `range` is a `GenerationSpan`'s `offset..end_offset`), calling
+/// `release` with the bytes read past every `RELEASE_STEP` bytes, as `scan_releasing`
+/// does (a generation can be most of the file).
+pub fn span_at<'a>(
+    data: &'a [u8],
     generation: u64,
     range: std::ops::Range<u64>,
-) -> Result<GenerationSpan<'_>> {
+    release: &dyn Fn(std::ops::Range<usize>),
+) -> Result<GenerationSpan<'a>> {
     let end = (range.end as usize).min(data.len());
     let mut span = GenerationSpan {
         generation,
@@ -276,7 +279,12 @@ pub fn span_at(
         batches: Vec::new(),
     };
     let mut pos = range.start as usize;
+    let mut released = pos;
     while pos < end {
+        if pos >= released + RELEASE_STEP {
+            release(released..pos);
+            released = pos;
+        }
         match read_item(data, pos) {
             Ok((Item::Batch(b), next)) if b.generation == generation => {
                 span.batches.push(b);

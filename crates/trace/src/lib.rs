@@ -1257,6 +1257,68 @@ mod tests {
         }
     }
 
+    /// Ordering one generation again (from its start, and from a point inside it, stopped
+    /// halfway) gives back the generation's bytes once its tables are decoded and again at
+    /// the end, and nothing outside them; the events are those of a plain reorder.
+    #[test]
+    fn a_reorder_gives_back_its_generations_bytes() {
+        let mut checked = 0;
+        for (name, data) in committed_traces() {
+            let opts = ReadOptions {
+                keep_resumes: true,
+                resume_every_steps: 64,
+                ..ReadOptions::default()
+            };
+            let Ok(outcome) = read(&data, opts, |_, _| {}) else {
+                continue;
+            };
+            let src = Recording {
+                data,
+                released: Mutex::new(Vec::new()),
+            };
+            for r in &outcome.resumes {
+                let whole = r.bytes.start as usize..r.bytes.end as usize;
+                let times = r.points_ns().collect::<Vec<_>>();
+                let starts = std::iter::once((None, i64::MAX)).chain(
+                    times
+                        .get(times.len() / 2)
+                        .map(|&t| (Some(times.len() / 2), t + 1)),
+                );
+                for (from_point, stop_after_ns) in starts {
+                    let mut want = Vec::new();
+                    let mut got = Vec::new();
+                    let never = AtomicBool::new(false);
+                    let run = |s: &dyn Source, out: &mut Vec<(Event, u64)>| {
+                        reorder_pipelined_until(
+                            s,
+                            r,
+                            from_point,
+                            stop_after_ns,
+                            &never,
+                            &mut |ev, t| out.push((*ev, t.generation)),
+                        )
+                    };
+                    run(&src.data, &mut want).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    src.released.lock().unwrap().clear();
+                    run(&src, &mut got).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    assert!(got == want, "{name}: generation {}", r.generation);
+                    let released = src.released.lock().unwrap().clone();
+                    assert!(
+                        released
+                            .iter()
+                            .all(|b| whole.start <= b.start && b.end <= whole.end),
+                        "{name}: generation {} gave back {released:?}, outside {whole:?}",
+                        r.generation
+                    );
+                    let times = released.iter().filter(|b| **b == whole).count();
+                    assert_eq!(times, 2, "{name}: generation {} {released:?}", r.generation);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} reorders checked");
+    }
+
     #[test]
     fn generations_ordered_ahead_equal_sequential_ordering() {
         let (mut ahead, mut again) = (0, 0);

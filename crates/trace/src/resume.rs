@@ -109,8 +109,37 @@ pub(crate) fn reorder_into(
     done_with: &dyn Fn(std::ops::Range<usize>),
     sink: &mut impl FnMut(&Event, &Arc<Tables>),
 ) -> Result<()> {
-    let span = batch::span_at(data, resume.generation, resume.bytes.clone())?;
+    // The scan of the batch headers and the decoding of the tables touch pages all over
+    // the generation (the kernel maps those around each one read); they are given back
+    // then, and again at the end for the batches the ordering stopped in, so that a
+    // window's build holds the batches it is ordering, not its generations.
+    let whole = resume.bytes.start as usize..resume.bytes.end as usize;
+    let ordered = order_from(
+        data,
+        resume,
+        from_point,
+        stop_after_ns,
+        cancel,
+        done_with,
+        sink,
+    );
+    done_with(whole);
+    ordered
+}
+
+/// `reorder_into`'s work, but for giving back the generation's bytes at the end.
+fn order_from(
+    data: &[u8],
+    resume: &Resume,
+    from_point: Option<usize>,
+    stop_after_ns: i64,
+    cancel: &AtomicBool,
+    done_with: &dyn Fn(std::ops::Range<usize>),
+    sink: &mut impl FnMut(&Event, &Arc<Tables>),
+) -> Result<()> {
+    let span = batch::span_at(data, resume.generation, resume.bytes.clone(), done_with)?;
     let mut g = generation::decode(resume.version, &span)?;
+    done_with(resume.bytes.start as usize..resume.bytes.end as usize);
     let (mut orderer, mut place) = match from_point {
         None => {
             let mut orderer = resume.state.snapshot();
