@@ -1,9 +1,10 @@
 //! Detail on demand for a trace opened as an overview: which generations the view lies
 //! in, windows of them built in the background (`model::build_window_between`): the view
 //! alone first, then the view and a view's width either side, so that pans find it built;
-//! and a few kept, least recently used going first. The timeline shows a window when one
-//! covers the view and the overview otherwise; it never waits for a build, and a build
-//! the view has moved away from is stopped.
+//! and a few kept, least recently used going first, all within a memory budget tied to the
+//! file's size. The timeline shows a window when one covers the view and the overview
+//! otherwise; it never waits for a build, and a build the view has moved away from is
+//! stopped.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -23,13 +24,23 @@ pub const MAX_VIEW_GENERATIONS: usize = 3;
 /// that). A view whose window would hold more shows the overview.
 pub const MAX_WINDOW_FILE_BYTES: u64 = 64 << 20;
 
-/// Windows are kept while their models take at most this many bytes together
-/// (`Model::heap_bytes`); the one shown last is always kept.
+/// Windows, those kept and the one being built, take at most this many bytes together
+/// (`Model::heap_bytes`, a build counted at its estimate) on any trace; the one shown last
+/// is always kept. A trace of less than about a gigabyte gives them less (`detail_budget`).
 pub const KEPT_BYTES: usize = 256 << 20;
 
+/// Windows may take at least this many bytes, however small the trace (so that one opened
+/// as an overview still has detail for views of a few million events).
+pub const MIN_DETAIL_BYTES: usize = 64 << 20;
+
+/// What the process keeps beside its windows for what comes after the overview (the
+/// frames' layouts, the dock's passes over the file), in `detail_budget`.
+const HEADROOM_BYTES: u64 = 64 << 20;
+
 /// A window's model takes about this many times its generations' bytes in the file (the
-/// benchmark traces: 2.7 to 2.9), for making room before a build.
-const MODEL_PER_FILE_BYTE: u64 = 3;
+/// 1.1 GB benchmark trace: 4.0 to 4.1; the 859 MB one 2.7 to 2.9), for making room before
+/// a build and for the largest window the budget allows.
+const MODEL_PER_FILE_BYTE: u64 = 4;
 
 /// How long the view must stay over the same generations before their window is built,
 /// so that a pan or zoom in progress starts few builds it would leave behind (and those it
@@ -76,6 +87,44 @@ pub struct Detail {
     wanted: Option<(Window, Instant)>,
     /// Why the last build failed, if it did.
     pub error: Option<String>,
+    /// The bytes windows may take together (`detail_budget`), set at the first poll of an
+    /// overview from what the process holds then.
+    pub budget: Option<usize>,
+}
+
+/// The bytes windows may take together for a trace of `file_bytes`, when the process holds
+/// `resident_bytes` with its overview shown and no window: what half the file's size
+/// leaves, less `HEADROOM_BYTES`, but at least `MIN_DETAIL_BYTES` and at most `KEPT_BYTES`
+/// (also when what the process holds is not known). So the window's peak memory stays
+/// within half the file's size wherever the overview leaves room for detail, and within the
+/// same absolute bound for every larger trace.
+pub fn detail_budget(file_bytes: u64, resident_bytes: Option<u64>) -> usize {
+    let Some(resident) = resident_bytes else {
+        return KEPT_BYTES;
+    };
+    let left = (file_bytes / 2).saturating_sub(resident + HEADROOM_BYTES);
+    left.clamp(MIN_DETAIL_BYTES as u64, KEPT_BYTES as u64) as usize
+}
+
+/// The process's resident memory (Linux: `/proc/self/statm`), if known.
+fn resident_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        // SAFETY: sysconf only reads its argument.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        (page > 0).then(|| pages * page as u64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// About how many bytes a build of `w` takes (its model, or twice that while pieces are
+/// joined: the earlier piece's lanes grow as the later ones' go).
+fn estimate_bytes(resumes: &model::Resumes, w: &Window) -> u64 {
+    let pieces_join = if model::window_pieces() > 1 { 2 } else { 1 };
+    file_bytes_between(resumes, w) * MODEL_PER_FILE_BYTE * pieces_join
 }
 
 /// What the timeline shows of an overview at this moment.
@@ -83,8 +132,13 @@ pub struct Detail {
 pub enum Shown {
     /// Not an overview: the whole model.
     Whole,
-    /// The overview; the view spans more generations than are shown in detail.
-    Overview { generations: usize },
+    /// The overview; the view spans more generations than are shown in detail, or (when
+    /// `too_dense`) its window would take more memory than windows may (`Detail::budget`,
+    /// in bytes).
+    Overview {
+        generations: usize,
+        too_dense: Option<usize>,
+    },
     /// The overview while the window of these generations is built (or about to be).
     Building(Range<usize>),
     /// The window of these generations.
@@ -103,7 +157,14 @@ impl Shown {
         };
         match self {
             Shown::Whole => None,
-            Shown::Overview { generations } => Some(format!(
+            Shown::Overview {
+                too_dense: Some(budget),
+                ..
+            } => Some(format!(
+                "overview: too dense for the {} MB detail may take; zoom in for every span",
+                budget >> 20
+            )),
+            Shown::Overview { generations, .. } => Some(format!(
                 "overview of {generations} generations: zoom in for every span"
             )),
             Shown::Building(r) => Some(format!("overview; building {} in full…", gens(r))),
@@ -128,11 +189,23 @@ impl Detail {
         let Some(resumes) = base.resumes.as_ref() else {
             return (base.clone(), Shown::Whole);
         };
+        let budget = *self.budget.get_or_insert_with(|| {
+            let (file, resident) = (base.file.bytes().len() as u64, resident_bytes());
+            let budget = detail_budget(file, resident);
+            super::loader::log_load(&format!(
+                "detail may take {} MB (the file {} MB, the process {} MB)",
+                budget >> 20,
+                file >> 20,
+                resident.map_or("?".into(), |r| (r >> 20).to_string())
+            ));
+            budget
+        });
         self.take_finished(base);
         let (start, end) = (start_ns.floor() as i64, end_ns.ceil() as i64);
         let gens = resumes.generations_over(start, end);
-        let wanted = (!gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS)
-            .then(|| window_for(resumes, gens.clone(), start, end))
+        let in_detail = !gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS;
+        let wanted = in_detail
+            .then(|| window_for(resumes, gens.clone(), start, end, budget))
             .flatten();
         let Some(wide) = wanted else {
             self.wanted = None;
@@ -141,6 +214,7 @@ impl Detail {
                 base.clone(),
                 Shown::Overview {
                     generations: gens.len(),
+                    too_dense: in_detail.then_some(budget),
                 },
             );
         };
@@ -152,8 +226,11 @@ impl Detail {
             Some(i) => {
                 let kept = self.built.remove(i);
                 let shown = (kept.1.clone(), Shown::Window(kept.0.gens.clone()));
+                let shown_bytes = kept.1.model.heap_bytes() as u64;
                 self.built.insert(0, kept);
-                let widen = !self.built.iter().any(|(w, _)| w.holds(&wide));
+                // Wider only if it can be built beside the window shown.
+                let widen = !self.built.iter().any(|(w, _)| w.holds(&wide))
+                    && shown_bytes + estimate_bytes(resumes, &wide) <= budget as u64;
                 (shown, widen.then_some(wide))
             }
             None => {
@@ -212,7 +289,7 @@ impl Detail {
     }
 
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
-    /// `KEPT_BYTES`.
+    /// the budget.
     fn take_finished(&mut self, base: &OpenTrace) {
         let Some((window, job, _)) = &self.job else {
             return;
@@ -238,7 +315,7 @@ impl Detail {
                     .retain(|(w, _)| !(w.gens == window.gens && window.holds(w)));
                 self.built
                     .insert(0, (window, OpenTrace::new(base.file.clone(), Arc::new(m))));
-                self.keep_within(KEPT_BYTES);
+                self.keep_within(self.budget.unwrap_or(KEPT_BYTES));
             }
             Err(e) => self.error = Some(e),
         }
@@ -265,11 +342,9 @@ impl Detail {
         ctx: &egui::Context,
     ) {
         // Room for the window about to be built, so that the kept ones and it stay
-        // within the budget together. Built in pieces, it takes up to twice its size
-        // while they are joined (the earlier piece's lanes grow as the later ones' go).
-        let pieces_join = if model::window_pieces() > 1 { 2 } else { 1 };
-        let coming = file_bytes_between(&resumes, &window) * MODEL_PER_FILE_BYTE * pieces_join;
-        let room = (KEPT_BYTES as u64).saturating_sub(coming) as usize;
+        // within the budget together.
+        let budget = self.budget.unwrap_or(KEPT_BYTES) as u64;
+        let room = budget.saturating_sub(estimate_bytes(&resumes, &window)) as usize;
         let mut total = 0;
         self.built.retain(|(_, t)| {
             total += t.model.heap_bytes();
@@ -348,12 +423,14 @@ fn yield_to_the_ui() {
 
 /// The window for a view `[start_ns, end_ns]` over generations `gens`: the view and a
 /// view's width either side, within those generations; or only the view if that would
-/// hold more than `MAX_WINDOW_FILE_BYTES`; none if that would too.
+/// hold more than `MAX_WINDOW_FILE_BYTES` or take more than `budget` bytes to build; none
+/// if that would too.
 fn window_for(
     resumes: &model::Resumes,
     gens: Range<usize>,
     start_ns: i64,
     end_ns: i64,
+    budget: usize,
 ) -> Option<Window> {
     let (first, last) = (
         resumes.time_range_ns(gens.start),
@@ -366,7 +443,9 @@ fn window_for(
             from_ns: start_ns.saturating_sub(margin).max(first.start),
             to_ns: end_ns.saturating_add(margin).min(last.end),
         };
-        (file_bytes_between(resumes, &w) <= MAX_WINDOW_FILE_BYTES).then_some(w)
+        (file_bytes_between(resumes, &w) <= MAX_WINDOW_FILE_BYTES
+            && estimate_bytes(resumes, &w) <= budget as u64)
+            .then_some(w)
     })
 }
 
@@ -407,7 +486,7 @@ mod tests {
         let gen_ns = r.time_range_ns(k);
         let tenth = (gen_ns.end - gen_ns.start) / 10;
         let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
-        let w = window_for(&r, k..k + 1, a, b).expect("a small window");
+        let w = window_for(&r, k..k + 1, a, b, KEPT_BYTES).expect("a small window");
         assert_eq!(
             (w.gens.clone(), w.from_ns, w.to_ns),
             (k..k + 1, a - tenth, b + tenth)
@@ -425,17 +504,135 @@ mod tests {
         );
 
         // Near the generation's start: cut there.
-        let w = window_for(&r, k..k + 1, gen_ns.start + tenth / 2, gen_ns.start + tenth).unwrap();
+        let w = window_for(
+            &r,
+            k..k + 1,
+            gen_ns.start + tenth / 2,
+            gen_ns.start + tenth,
+            KEPT_BYTES,
+        )
+        .unwrap();
         assert_eq!(w.from_ns, gen_ns.start);
         // Over two generations: within both.
         let next = r.time_range_ns(k + 1);
-        let w = window_for(&r, k..k + 2, gen_ns.end - tenth, next.start + tenth).unwrap();
+        let w = window_for(
+            &r,
+            k..k + 2,
+            gen_ns.end - tenth,
+            next.start + tenth,
+            KEPT_BYTES,
+        )
+        .unwrap();
         assert_eq!(w.gens, k..k + 2);
         assert_eq!(
             (w.from_ns, w.to_ns),
             (gen_ns.end - 3 * tenth, next.start + 3 * tenth)
         );
         assert!(!w.covers(&r, next.end - 1, next.end));
+    }
+
+    /// The budget is what half the file leaves beside what the process holds and the
+    /// headroom, within its bounds.
+    #[test]
+    fn the_detail_budget_is_what_half_the_file_leaves_within_bounds() {
+        const MB: u64 = 1 << 20;
+        // A 1.1 GB trace whose window holds 300 MB with its overview shown.
+        assert_eq!(
+            detail_budget(1100 * MB, Some(300 * MB)) as u64,
+            550 * MB - 300 * MB - HEADROOM_BYTES
+        );
+        // A 4 GB trace: the same absolute bound as any large one.
+        assert_eq!(detail_budget(4096 * MB, Some(400 * MB)), KEPT_BYTES);
+        // A trace whose overview takes half its size already: still some detail.
+        assert_eq!(detail_budget(300 * MB, Some(200 * MB)), MIN_DETAIL_BYTES);
+        assert_eq!(detail_budget(300 * MB, None), KEPT_BYTES);
+    }
+
+    /// The overview of `generations-go127.trace` as the viewer opens a large trace, and a
+    /// tenth of its middle generation `[a, b]` with that generation's index.
+    fn overview_and_a_tenth() -> (OpenTrace, usize, i64, i64) {
+        let path = goscope_testdata::dir()
+            .join("traces")
+            .join("generations-go127.trace");
+        let file = Arc::new(goscope_file::TraceFile::open(&path).unwrap());
+        let (m, r) =
+            model::build_overview(&*file, &AtomicBool::new(false), &mut |_| {}, 0, None).unwrap();
+        let k = r.generations() / 2;
+        let gen_ns = r.time_range_ns(k);
+        let tenth = (gen_ns.end - gen_ns.start) / 10;
+        let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
+        (OpenTrace::overview(file, Arc::new(m), r), k, a, b)
+    }
+
+    /// Polls the view `[a, b]` until it has rested past `SETTLE`, and says what is shown.
+    fn poll_settled(d: &mut Detail, base: &OpenTrace, a: i64, b: i64) -> Shown {
+        let ctx = egui::Context::default();
+        d.poll(base, a as f64, b as f64, &ctx);
+        std::thread::sleep(SETTLE + Duration::from_millis(10));
+        d.poll(base, a as f64, b as f64, &ctx).1
+    }
+
+    /// A view whose window would take more than the budget shows the overview, says why,
+    /// and starts no build; with room for it, its build starts.
+    #[test]
+    fn a_view_too_dense_for_the_budget_shows_the_overview_and_builds_nothing() {
+        let (base, k, a, b) = overview_and_a_tenth();
+        let r = base.resumes.clone().expect("resumes");
+        let view = Window {
+            gens: k..k + 1,
+            from_ns: a,
+            to_ns: b,
+        };
+        let need = estimate_bytes(&r, &view) as usize;
+        let mut d = Detail {
+            budget: Some(need - 1),
+            ..Detail::default()
+        };
+        let shown = poll_settled(&mut d, &base, a, b);
+        assert_eq!(
+            shown,
+            Shown::Overview {
+                generations: 1,
+                too_dense: Some(need - 1)
+            }
+        );
+        assert!(shown.text().unwrap().contains("zoom in"));
+        assert_eq!(d.building(), None);
+
+        d.budget = Some(need);
+        assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
+        assert_eq!(d.building(), Some(&(k..k + 1)));
+    }
+
+    /// With the view's window shown, the wider one is built only if both fit the budget
+    /// together; otherwise the shown one stays and nothing is built.
+    #[test]
+    fn the_wider_window_is_built_only_beside_the_shown_one_within_the_budget() {
+        let (base, k, a, b) = overview_and_a_tenth();
+        let r = base.resumes.clone().expect("resumes");
+        let view = Window {
+            gens: k..k + 1,
+            from_ns: a,
+            to_ns: b,
+        };
+        let m =
+            model::build_window_between(&*base.file, &r, k..k + 1, a, b, &AtomicBool::new(false))
+                .unwrap();
+        let (shown_bytes, m) = (m.heap_bytes(), Arc::new(m));
+        let wide = window_for(&r, k..k + 1, a, b, KEPT_BYTES).expect("a wider window");
+        assert!(wide.holds(&view) && wide != view);
+        let need = shown_bytes + estimate_bytes(&r, &wide) as usize;
+        for (budget, builds) in [(need - 1, false), (need, true)] {
+            let mut d = Detail {
+                budget: Some(budget),
+                ..Detail::default()
+            };
+            d.built
+                .push((view.clone(), OpenTrace::new(base.file.clone(), m.clone())));
+            assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Window(k..k + 1));
+            assert_eq!(d.building().is_some(), builds, "budget {budget} of {need}");
+            assert_eq!(d.kept(), vec![k..k + 1], "the shown window stays");
+        }
     }
 
     /// A build goes on while the view stays within the window it builds, and is stopped
@@ -457,7 +654,7 @@ mod tests {
         let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
         // A build of the view's window under way, which runs until it is stopped.
         let mut d = Detail::default();
-        let w = window_for(&r, k..k + 1, a, b).expect("a window");
+        let w = window_for(&r, k..k + 1, a, b, KEPT_BYTES).expect("a window");
         let flag = Arc::new(AtomicBool::new(false));
         let seen = flag.clone();
         let job = Job::spawn_notifying(
