@@ -401,7 +401,7 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             let shown = shown_now(app);
             if shown != Some(Shown::Window(k..k + 1)) {
                 println!(
-                    "detail of generation {:>3} ({:.0} ms of view): not built ({shown:?} after {:.1} s; a view holding more than {} MiB of the file shows the overview)",
+                    "detail of generation {:>3} ({:.0} ms of view): not built ({shown:?} after {:.1} s; a view holding more than {} MiB of the file, or too dense for the detail budget, shows the overview)",
                     k + 1,
                     (b - a) / 1e6,
                     secs,
