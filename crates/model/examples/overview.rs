@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N]]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N] [--breakdown]]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -121,6 +121,9 @@ fn main() {
                 t.elapsed().as_secs_f64(),
                 w.heap_bytes() as f64 / 1e6
             );
+            if args.iter().any(|a| a == "--breakdown") {
+                breakdown(&w);
+            }
         }
     }
     if no_windows {
@@ -164,6 +167,67 @@ fn main() {
         } else {
             ""
         }
+    );
+}
+
+/// `--breakdown`: what a window's `heap_bytes` is made of, part by part (count, MB, bytes
+/// per element).
+fn breakdown(w: &model::Model) {
+    let mb = |b: usize| b as f64 / 1e6;
+    let line = |what: &str, n: usize, bytes: usize| {
+        println!(
+            "  {what:<22} {n:>10} {:>8.1} MB {:>6.1} B each",
+            mb(bytes),
+            bytes as f64 / n.max(1) as f64
+        );
+    };
+    line(
+        "goroutine spans",
+        w.goroutines.iter().map(|g| g.spans.len()).sum(),
+        w.goroutines.iter().map(|g| g.spans.heap_bytes()).sum(),
+    );
+    line(
+        "P spans",
+        w.procs.iter().map(|p| p.spans.len()).sum(),
+        w.procs.iter().map(|p| p.spans.heap_bytes()).sum(),
+    );
+    line(
+        "P runtime work",
+        w.procs.iter().map(|p| p.work.len()).sum(),
+        w.procs
+            .iter()
+            .map(|p| p.work.capacity() * std::mem::size_of::<model::PRange>())
+            .sum(),
+    );
+    line(
+        "thread spans",
+        w.threads.iter().map(|t| t.spans.len()).sum(),
+        w.threads.iter().map(|t| t.spans.heap_bytes()).sum(),
+    );
+    for (name, s) in [
+        "heap_alloc",
+        "heap_goal",
+        "gomaxprocs",
+        "running",
+        "runnable",
+        "gc_waiting",
+        "threads_running",
+        "threads_syscall",
+    ]
+    .iter()
+    .zip(w.counters.all())
+    {
+        line(&format!("counter {name}"), s.len(), s.heap_bytes());
+    }
+    line(
+        "stimuli",
+        w.stimuli.len(),
+        w.stimuli.capacity() * std::mem::size_of::<model::Stimulus>(),
+    );
+    line(
+        "stimulus times",
+        w.stimulus_times.iter().map(Vec::len).sum(),
+        w.stimulus_times.iter().map(|v| v.capacity() * 8).sum(),
     );
 }
 

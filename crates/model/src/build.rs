@@ -1,6 +1,7 @@
 //! Builds the model from the ordered event stream: one pass, state per goroutine, P and
 //! thread, closing a span whenever its resource changes state.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -248,7 +249,7 @@ fn close_m_span_of(mb: &mut MBuild, t: i64, keep: Keep) {
 
 fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
     if let Some((start, g)) = pb.syscall.take() {
-        pb.lane.work.push(PRange {
+        Arc::make_mut(&mut pb.lane.work).push(PRange {
             start_ns: start,
             end_ns: t,
             work: PWork::Syscall,
@@ -1009,7 +1010,7 @@ impl Builder {
                         straggler_p: -1,
                     });
                     if ev.p >= 0 {
-                        self.proc(ev.p).lane.work.push(PRange {
+                        Arc::make_mut(&mut self.proc(ev.p).lane.work).push(PRange {
                             start_ns: start,
                             end_ns: t,
                             work: PWork::Stw,
@@ -1027,7 +1028,7 @@ impl Builder {
                         .unwrap_or((first, ev.p));
                     let p = if p >= 0 { p } else { ev.p };
                     if p >= 0 {
-                        self.proc(p).lane.work.push(PRange {
+                        Arc::make_mut(&mut self.proc(p).lane.work).push(PRange {
                             start_ns: start,
                             end_ns: t,
                             work: PWork::MarkAssist,
@@ -1039,7 +1040,7 @@ impl Builder {
                     let first = self.first_ns.unwrap_or(t);
                     let pb = self.proc(ev.p);
                     let start = pb.sweep.take().unwrap_or(first);
-                    pb.lane.work.push(PRange {
+                    Arc::make_mut(&mut pb.lane.work).push(PRange {
                         start_ns: start,
                         end_ns: t,
                         work: PWork::Sweep,

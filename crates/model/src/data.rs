@@ -1,6 +1,8 @@
 //! The model's plain data: goroutines with their state spans, processors, threads,
 //! counters, stimuli, GC cycles and pauses, tasks, regions, logs and CPU samples.
 
+use std::sync::Arc;
+
 use crate::intern::{Interner, StackId, StrId};
 use crate::lod::Timed;
 use crate::series::Series;
@@ -141,7 +143,7 @@ impl Proc {
     /// Sorts the runtime work by kind, then start (stable: ranges that tie keep their
     /// order), and indexes where each kind begins (`work_of`).
     pub(crate) fn sort_work(&mut self) {
-        self.work.sort_by_key(|w| (w.work as u8, w.start_ns));
+        Arc::make_mut(&mut self.work).sort_by_key(|w| (w.work as u8, w.start_ns));
         self.index_work();
     }
 
@@ -193,7 +195,8 @@ pub struct Proc {
     pub spans: Spans<PSpan>,
     /// Runtime work, grouped by kind (in `PWork` order) and sorted by start within a kind;
     /// each kind is non-overlapping but kinds can overlap. `work_of` gives one kind's slice.
-    pub work: Vec<PRange>,
+    /// Shared: a window of an overview takes the overview's (`Arc::make_mut` to change it).
+    pub work: Arc<Vec<PRange>>,
     /// Where each kind's ranges begin in `work` (index by `PWork as usize`, plus the end).
     pub work_starts: [usize; 5],
     pub busy_ns: i64,
@@ -251,7 +254,14 @@ impl Model {
             .procs
             .iter()
             .map(|p| {
-                size_of::<Proc>() + p.spans.heap_bytes() + p.work.capacity() * size_of::<PRange>()
+                // Work shared with another model (a window takes its overview's) is not
+                // counted: dropping this model would not free it.
+                let work = if Arc::strong_count(&p.work) == 1 {
+                    p.work.capacity() * size_of::<PRange>()
+                } else {
+                    0
+                };
+                size_of::<Proc>() + p.spans.heap_bytes() + work
             })
             .sum();
         let threads: usize = self

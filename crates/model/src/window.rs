@@ -11,6 +11,7 @@
 //! keep only the window it shows and rebuild another when the view moves.
 
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use goscope_trace::{self as trace, Event, Tables};
@@ -596,8 +597,9 @@ fn join(pieces: Vec<Model>) -> Model {
                             && (v.start_ns, v.g) == (w.start_ns, w.g)
                     })
             };
-            pa.work.retain(|w| !whole_later(w));
-            pa.work.extend_from_slice(&pb.work);
+            let work = Arc::make_mut(&mut pa.work);
+            work.retain(|w| !whole_later(w));
+            work.extend_from_slice(&pb.work);
         },
         |pa| {
             pa.spans.shrink_to_fit();
@@ -789,7 +791,7 @@ impl Model {
                 let mut cut = Proc {
                     id: p.id,
                     spans: cut_lane(&p.spans, start_ns, end_ns, |s| PSpan { end_ns, ..s }),
-                    work,
+                    work: Arc::new(work),
                     work_starts: [0; 5],
                     busy_ns: p.busy_ns,
                 };

@@ -115,7 +115,7 @@ fn gc_trace_has_cycles_stw_heap_and_assists() {
         let sweeps = m
             .procs
             .iter()
-            .flat_map(|p| &p.work)
+            .flat_map(|p| p.work.iter())
             .filter(|w| w.work == model::PWork::Sweep)
             .count();
         assert!(sweeps > 0, "gc-{v}: no sweeps");

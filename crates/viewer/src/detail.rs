@@ -390,8 +390,9 @@ impl Detail {
 
 /// The overview keeps the whole trace's GC cycles, pauses, tasks, regions and runtime
 /// work on Ps; a window takes them (on the thread that built it: copying them is not
-/// the UI thread's work), so that a pick of one is the same in both, and the trace's
-/// extent, so that the axis and the view's limits are the same whichever is shown.
+/// the UI thread's work; the runtime work, the largest, is shared, not copied), so that a
+/// pick of one is the same in both, and the trace's extent, so that the axis and the
+/// view's limits are the same whichever is shown.
 fn take_from_overview(m: &mut Model, whole: &Model) {
     m.start_ns = whole.start_ns;
     m.end_ns = whole.end_ns;
@@ -633,6 +634,35 @@ mod tests {
             assert_eq!(d.building().is_some(), builds, "budget {budget} of {need}");
             assert_eq!(d.kept(), vec![k..k + 1], "the shown window stays");
         }
+    }
+
+    /// A window shares the overview's runtime work instead of copying it, and does not
+    /// count it as its own.
+    #[test]
+    fn a_window_shares_the_overviews_runtime_work() {
+        let (base, k, a, b) = overview_and_a_tenth();
+        let r = base.resumes.clone().expect("resumes");
+        let mut m =
+            model::build_window_between(&*base.file, &r, k..k + 1, a, b, &AtomicBool::new(false))
+                .unwrap();
+        take_from_overview(&mut m, &base.model);
+        assert!(
+            m.procs
+                .iter()
+                .zip(&base.model.procs)
+                .all(|(w, o)| Arc::ptr_eq(&w.work, &o.work))
+        );
+        let shared_bytes = m.heap_bytes();
+        // Copied, the work is the window's own and counted.
+        let work: usize = m.procs.iter().map(|p| p.work.len()).sum();
+        assert!(work > 0, "the trace has runtime work on its Ps");
+        for p in &mut m.procs {
+            Arc::make_mut(&mut p.work);
+        }
+        assert_eq!(
+            m.heap_bytes() - shared_bytes,
+            work * std::mem::size_of::<model::PRange>()
+        );
     }
 
     /// A build goes on while the view stays within the window it builds, and is stopped
