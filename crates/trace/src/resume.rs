@@ -114,65 +114,47 @@ pub(crate) fn reorder_into(
     // then, and again at the end for the batches the ordering stopped in, so that a
     // window's build holds the batches it is ordering, not its generations.
     let whole = resume.bytes.start as usize..resume.bytes.end as usize;
-    let ordered = order_from(
-        data,
-        resume,
-        from_point,
-        stop_after_ns,
-        cancel,
-        done_with,
-        sink,
-    );
+    let mut order = || -> Result<()> {
+        let span = batch::span_at(data, resume.generation, resume.bytes.clone(), done_with)?;
+        let mut g = generation::decode(resume.version, &span)?;
+        done_with(whole.clone());
+        let (mut orderer, mut place) = match from_point {
+            None => {
+                let mut orderer = resume.state.snapshot();
+                let place = orderer.begin(&g, sink)?;
+                (orderer, place)
+            }
+            Some(k) => {
+                let Some(within) = resume.points.get(k) else {
+                    return Err(crate::Error::broken(
+                        resume.bytes.start,
+                        Some(resume.generation),
+                        format!("no point {k} inside the generation to resume from"),
+                    ));
+                };
+                Orderer::resume(within, &mut g)
+            }
+        };
+        let ran = orderer.run_stopping(
+            &mut g,
+            &mut place,
+            stop_after_ns,
+            u64::MAX,
+            done_with,
+            sink,
+            |sink, ev, t| sink(ev, t),
+            |_| cancel.load(Ordering::Relaxed),
+        )?;
+        if ran == Ran::Stopped {
+            return Ok(());
+        }
+        if resume.last {
+            let empty = Arc::new(Tables::default());
+            orderer.finish(&empty, sink)?;
+        }
+        Ok(())
+    };
+    let ordered = order();
     done_with(whole);
     ordered
-}
-
-/// `reorder_into`'s work, but for giving back the generation's bytes at the end.
-fn order_from(
-    data: &[u8],
-    resume: &Resume,
-    from_point: Option<usize>,
-    stop_after_ns: i64,
-    cancel: &AtomicBool,
-    done_with: &dyn Fn(std::ops::Range<usize>),
-    sink: &mut impl FnMut(&Event, &Arc<Tables>),
-) -> Result<()> {
-    let span = batch::span_at(data, resume.generation, resume.bytes.clone(), done_with)?;
-    let mut g = generation::decode(resume.version, &span)?;
-    done_with(resume.bytes.start as usize..resume.bytes.end as usize);
-    let (mut orderer, mut place) = match from_point {
-        None => {
-            let mut orderer = resume.state.snapshot();
-            let place = orderer.begin(&g, sink)?;
-            (orderer, place)
-        }
-        Some(k) => {
-            let Some(within) = resume.points.get(k) else {
-                return Err(crate::Error::broken(
-                    resume.bytes.start,
-                    Some(resume.generation),
-                    format!("no point {k} inside the generation to resume from"),
-                ));
-            };
-            Orderer::resume(within, &mut g)
-        }
-    };
-    let ran = orderer.run_stopping(
-        &mut g,
-        &mut place,
-        stop_after_ns,
-        u64::MAX,
-        done_with,
-        sink,
-        |sink, ev, t| sink(ev, t),
-        |_| cancel.load(Ordering::Relaxed),
-    )?;
-    if ran == Ran::Stopped {
-        return Ok(());
-    }
-    if resume.last {
-        let empty = Arc::new(Tables::default());
-        orderer.finish(&empty, sink)?;
-    }
-    Ok(())
 }

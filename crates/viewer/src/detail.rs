@@ -549,9 +549,9 @@ mod tests {
         assert_eq!(detail_budget(300 * MB, None), KEPT_BYTES);
     }
 
-    /// The overview of `generations-go127.trace` as the viewer opens a large trace, and a
-    /// tenth of its middle generation `[a, b]` with that generation's index.
-    fn overview_and_a_tenth() -> (OpenTrace, usize, i64, i64) {
+    /// The overview of `generations-go127.trace` as the viewer opens a large trace, its
+    /// resumes, and the window of a tenth of its middle generation.
+    fn overview_and_a_tenth() -> (OpenTrace, Arc<model::Resumes>, Window) {
         let path = goscope_testdata::dir()
             .join("traces")
             .join("generations-go127.trace");
@@ -561,8 +561,14 @@ mod tests {
         let k = r.generations() / 2;
         let gen_ns = r.time_range_ns(k);
         let tenth = (gen_ns.end - gen_ns.start) / 10;
-        let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
-        (OpenTrace::overview(file, Arc::new(m), r), k, a, b)
+        let view = Window {
+            gens: k..k + 1,
+            from_ns: gen_ns.start + 4 * tenth,
+            to_ns: gen_ns.start + 5 * tenth,
+        };
+        let base = OpenTrace::overview(file, Arc::new(m), r);
+        let r = base.resumes.clone().expect("resumes");
+        (base, r, view)
     }
 
     /// Polls the view `[a, b]` until it has rested past `SETTLE`, and says what is shown.
@@ -577,13 +583,8 @@ mod tests {
     /// and starts no build; with room for it, its build starts.
     #[test]
     fn a_view_too_dense_for_the_budget_shows_the_overview_and_builds_nothing() {
-        let (base, k, a, b) = overview_and_a_tenth();
-        let r = base.resumes.clone().expect("resumes");
-        let view = Window {
-            gens: k..k + 1,
-            from_ns: a,
-            to_ns: b,
-        };
+        let (base, r, view) = overview_and_a_tenth();
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
         let need = estimate_bytes(&r, &view) as usize;
         let mut d = Detail {
             budget: Some(need - 1),
@@ -609,13 +610,8 @@ mod tests {
     /// together; otherwise the shown one stays and nothing is built.
     #[test]
     fn the_wider_window_is_built_only_beside_the_shown_one_within_the_budget() {
-        let (base, k, a, b) = overview_and_a_tenth();
-        let r = base.resumes.clone().expect("resumes");
-        let view = Window {
-            gens: k..k + 1,
-            from_ns: a,
-            to_ns: b,
-        };
+        let (base, r, view) = overview_and_a_tenth();
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
         let m =
             model::build_window_between(&*base.file, &r, k..k + 1, a, b, &AtomicBool::new(false))
                 .unwrap();
@@ -640,8 +636,8 @@ mod tests {
     /// count it as its own.
     #[test]
     fn a_window_shares_the_overviews_runtime_work() {
-        let (base, k, a, b) = overview_and_a_tenth();
-        let r = base.resumes.clone().expect("resumes");
+        let (base, r, view) = overview_and_a_tenth();
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
         let mut m =
             model::build_window_between(&*base.file, &r, k..k + 1, a, b, &AtomicBool::new(false))
                 .unwrap();
