@@ -665,19 +665,10 @@ mod tests {
     /// (its flag set, no longer the build under way) once the view moves elsewhere.
     #[test]
     fn a_build_the_view_moved_away_from_is_stopped() {
-        let path = goscope_testdata::dir()
-            .join("traces")
-            .join("generations-go127.trace");
-        let file = Arc::new(goscope_file::TraceFile::open(&path).unwrap());
-        let (m, r) =
-            model::build_overview(&*file, &AtomicBool::new(false), &mut |_| {}, 0, None).unwrap();
-        let base = OpenTrace::overview(file, Arc::new(m), r);
-        let r = base.resumes.clone().expect("resumes");
+        let (base, r, view) = overview_and_a_tenth();
         let ctx = egui::Context::default();
-        let k = r.generations() / 2;
-        let gen_ns = r.time_range_ns(k);
-        let tenth = (gen_ns.end - gen_ns.start) / 10;
-        let (a, b) = (gen_ns.start + 4 * tenth, gen_ns.start + 5 * tenth);
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
+        let tenth = b - a;
         // A build of the view's window under way, which runs until it is stopped.
         let mut d = Detail::default();
         let w = window_for(&r, k..k + 1, a, b, KEPT_BYTES).expect("a window");
