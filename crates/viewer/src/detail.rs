@@ -161,7 +161,7 @@ impl Shown {
                 too_dense: Some(budget),
                 ..
             } => Some(format!(
-                "overview: too dense for the {} MB detail may take; zoom in for every span",
+                "overview: too dense for the {} MiB detail may take; zoom in for every span",
                 budget >> 20
             )),
             Shown::Overview { generations, .. } => Some(format!(
@@ -193,7 +193,7 @@ impl Detail {
             let (file, resident) = (base.file.bytes().len() as u64, resident_bytes());
             let budget = detail_budget(file, resident);
             super::loader::log_load(&format!(
-                "detail may take {} MB (the file {} MB, the process {} MB)",
+                "detail may take {} MiB (the file {} MiB, the process {} MiB)",
                 budget >> 20,
                 file >> 20,
                 resident.map_or("?".into(), |r| (r >> 20).to_string())
