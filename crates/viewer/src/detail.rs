@@ -76,11 +76,29 @@ impl Window {
     }
 }
 
+/// A built window, and what its model takes (`Model::heap_bytes`, measured once).
+struct Kept {
+    window: Window,
+    trace: OpenTrace,
+    bytes: u64,
+}
+
+impl Kept {
+    fn new(window: Window, trace: OpenTrace) -> Kept {
+        let bytes = trace.model.heap_bytes() as u64;
+        Kept {
+            window,
+            trace,
+            bytes,
+        }
+    }
+}
+
 /// What the timeline of an overview shows in detail.
 #[derive(Default)]
 pub struct Detail {
     /// Built windows, the most recently shown first.
-    built: Vec<(Window, OpenTrace)>,
+    built: Vec<Kept>,
     /// The window being built (one at a time), and what stops its build.
     job: Option<(Window, WindowJob, Arc<AtomicBool>)>,
     /// The window the view wants, and since when.
@@ -200,7 +218,7 @@ impl Detail {
             ));
             budget
         });
-        self.take_finished(base);
+        self.take_finished(base, budget);
         let (start, end) = (start_ns.floor() as i64, end_ns.ceil() as i64);
         let gens = resumes.generations_over(start, end);
         let in_detail = !gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS;
@@ -221,15 +239,15 @@ impl Detail {
         let covering = self
             .built
             .iter()
-            .position(|(w, _)| w.covers(resumes, start, end));
+            .position(|k| k.window.covers(resumes, start, end));
         let (shown, wanted) = match covering {
             Some(i) => {
                 let kept = self.built.remove(i);
-                let shown = (kept.1.clone(), Shown::Window(kept.0.gens.clone()));
-                let shown_bytes = kept.1.model.heap_bytes() as u64;
+                let shown = (kept.trace.clone(), Shown::Window(kept.window.gens.clone()));
+                let shown_bytes = kept.bytes;
                 self.built.insert(0, kept);
                 // Wider only if it can be built beside the window shown.
-                let widen = !self.built.iter().any(|(w, _)| w.holds(&wide))
+                let widen = !self.built.iter().any(|k| k.window.holds(&wide))
                     && shown_bytes + estimate_bytes(resumes, &wide) <= budget as u64;
                 (shown, widen.then_some(wide))
             }
@@ -255,7 +273,7 @@ impl Detail {
         self.wanted = Some((wanted.clone(), since));
         if self.job.is_none() {
             if now.duration_since(since) >= SETTLE {
-                self.start(base, resumes.clone(), wanted, ctx);
+                self.start(base, resumes.clone(), wanted, budget, ctx);
             } else {
                 ctx.request_repaint_after(SETTLE.saturating_sub(now.duration_since(since)));
             }
@@ -289,8 +307,8 @@ impl Detail {
     }
 
     /// Keeps the window a build finished, dropping the least recently shown ones beyond
-    /// the budget.
-    fn take_finished(&mut self, base: &OpenTrace) {
+    /// `budget`.
+    fn take_finished(&mut self, base: &OpenTrace, budget: usize) {
         let Some((window, job, _)) = &self.job else {
             return;
         };
@@ -301,6 +319,8 @@ impl Detail {
             Ok(m) => {
                 self.error = None;
                 let whole = &base.model;
+                let kept = Kept::new(window, OpenTrace::new(base.file.clone(), Arc::new(m)));
+                let window = &kept.window;
                 super::loader::log_load(&format!(
                     "window of generations {}–{} ({:.3}–{:.3} s) built in {:.0} ms, {:.0} MB",
                     window.gens.start + 1,
@@ -308,26 +328,25 @@ impl Detail {
                     (window.from_ns - whole.start_ns) as f64 / 1e9,
                     (window.to_ns - whole.start_ns) as f64 / 1e9,
                     secs * 1e3,
-                    m.heap_bytes() as f64 / 1e6
+                    kept.bytes as f64 / 1e6
                 ));
                 // A window this one holds (the view built first) is of no more use.
                 self.built
-                    .retain(|(w, _)| !(w.gens == window.gens && window.holds(w)));
-                self.built
-                    .insert(0, (window, OpenTrace::new(base.file.clone(), Arc::new(m))));
-                self.keep_within(self.budget.unwrap_or(KEPT_BYTES));
+                    .retain(|k| !(k.window.gens == window.gens && window.holds(&k.window)));
+                self.built.insert(0, kept);
+                self.keep_within(budget as u64, true);
             }
             Err(e) => self.error = Some(e),
         }
     }
 
-    /// Drops the least recently shown windows until the others take at most `bytes` (the
-    /// most recent is kept whatever its size).
-    fn keep_within(&mut self, bytes: usize) {
+    /// Drops the least recently shown windows until the others take at most `bytes`; with
+    /// `keep_first`, the most recent is kept whatever its size.
+    fn keep_within(&mut self, bytes: u64, keep_first: bool) {
         let mut total = 0;
-        let mut first = true;
-        self.built.retain(|(_, t)| {
-            total += t.model.heap_bytes();
+        let mut first = keep_first;
+        self.built.retain(|k| {
+            total += k.bytes;
             let keep = first || total <= bytes;
             first = false;
             keep
@@ -339,17 +358,13 @@ impl Detail {
         base: &OpenTrace,
         resumes: Arc<model::Resumes>,
         window: Window,
+        budget: usize,
         ctx: &egui::Context,
     ) {
         // Room for the window about to be built, so that the kept ones and it stay
         // within the budget together.
-        let budget = self.budget.unwrap_or(KEPT_BYTES) as u64;
-        let room = budget.saturating_sub(estimate_bytes(&resumes, &window)) as usize;
-        let mut total = 0;
-        self.built.retain(|(_, t)| {
-            total += t.model.heap_bytes();
-            total <= room
-        });
+        let room = (budget as u64).saturating_sub(estimate_bytes(&resumes, &window));
+        self.keep_within(room, false);
         let file = base.file.clone();
         let overview = base.model.clone();
         let w = window.clone();
@@ -384,7 +399,7 @@ impl Detail {
 
     /// The generations of the windows kept, the most recently shown first.
     pub fn kept(&self) -> Vec<Range<usize>> {
-        self.built.iter().map(|(w, _)| w.gens.clone()).collect()
+        self.built.iter().map(|k| k.window.gens.clone()).collect()
     }
 }
 
@@ -624,8 +639,10 @@ mod tests {
                 budget: Some(budget),
                 ..Detail::default()
             };
-            d.built
-                .push((view.clone(), OpenTrace::new(base.file.clone(), m.clone())));
+            d.built.push(Kept::new(
+                view.clone(),
+                OpenTrace::new(base.file.clone(), m.clone()),
+            ));
             assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Window(k..k + 1));
             assert_eq!(d.building().is_some(), builds, "budget {budget} of {need}");
             assert_eq!(d.kept(), vec![k..k + 1], "the shown window stays");
