@@ -1278,12 +1278,10 @@ mod tests {
             };
             for r in &outcome.resumes {
                 let whole = r.bytes.start as usize..r.bytes.end as usize;
-                let times = r.points_ns().collect::<Vec<_>>();
-                let starts = std::iter::once((None, i64::MAX)).chain(
-                    times
-                        .get(times.len() / 2)
-                        .map(|&t| (Some(times.len() / 2), t + 1)),
-                );
+                let points_ns = r.points_ns().collect::<Vec<_>>();
+                let middle = points_ns.len() / 2;
+                let starts = std::iter::once((None, i64::MAX))
+                    .chain(points_ns.get(middle).map(|&t| (Some(middle), t + 1)));
                 for (from_point, stop_after_ns) in starts {
                     let mut want = Vec::new();
                     let mut got = Vec::new();
@@ -1310,8 +1308,12 @@ mod tests {
                         "{name}: generation {} gave back {released:?}, outside {whole:?}",
                         r.generation
                     );
-                    let times = released.iter().filter(|b| **b == whole).count();
-                    assert_eq!(times, 2, "{name}: generation {} {released:?}", r.generation);
+                    let wholes = released.iter().filter(|b| **b == whole).count();
+                    assert_eq!(
+                        wholes, 2,
+                        "{name}: generation {} {released:?}",
+                        r.generation
+                    );
                     checked += 1;
                 }
             }

@@ -148,35 +148,33 @@ mod tests {
     /// Replacing an element puts everything where storing it and sifting with swaps
     /// would, equal times included: checked against that, on heaps of up to 40 elements
     /// with times drawn from a few values (so many are equal).
-    /// Go's sifts, with swaps: the reference `heap_replace` is checked against.
-    fn sift_up(h: &mut [E], mut i: usize) -> usize {
-        while i > 0 && h[(i - 1) / 2].time_ns() > h[i].time_ns() {
-            h.swap((i - 1) / 2, i);
-            i = (i - 1) / 2;
-        }
-        i
-    }
-
-    fn sift_down(h: &mut [E], mut i: usize) {
-        loop {
-            let mut m = i;
-            let mut best = h[i].time_ns();
-            for c in [2 * i + 1, 2 * i + 2] {
-                if c < h.len() && h[c].time_ns() < best {
-                    best = h[c].time_ns();
-                    m = c;
-                }
-            }
-            if m == i {
-                return;
-            }
-            h.swap(i, m);
-            i = m;
-        }
-    }
-
     #[test]
     fn replacing_equals_storing_and_sifting() {
+        // Go's sifts, with swaps: the reference `heap_replace` is checked against.
+        fn sift_up(h: &mut [E], mut i: usize) -> usize {
+            while i > 0 && h[(i - 1) / 2].time_ns() > h[i].time_ns() {
+                h.swap((i - 1) / 2, i);
+                i = (i - 1) / 2;
+            }
+            i
+        }
+        fn sift_down(h: &mut [E], mut i: usize) {
+            loop {
+                let mut m = i;
+                let mut best = h[i].time_ns();
+                for c in [2 * i + 1, 2 * i + 2] {
+                    if c < h.len() && h[c].time_ns() < best {
+                        best = h[c].time_ns();
+                        m = c;
+                    }
+                }
+                if m == i {
+                    return;
+                }
+                h.swap(i, m);
+                i = m;
+            }
+        }
         fn sifted(h: &mut [E], i: usize) {
             if sift_up(h, i) == i {
                 sift_down(h, i);
