@@ -277,6 +277,21 @@ fn draw(ctx: &egui::Context, app: &mut GoscopeApp) -> (f64, std::time::Duration)
     (f.elapsed().as_secs_f64() * 1e3, delay)
 }
 
+/// The generations whose middle tenth the detail cases view: the first, the middle one,
+/// the last.
+fn generations_viewed(app: &GoscopeApp) -> [usize; 3] {
+    let doc = app.doc.as_ref().unwrap();
+    let n = doc.trace.resumes.as_ref().map_or(0, |r| r.generations());
+    [0, n / 2, n.saturating_sub(1)]
+}
+
+/// Whether the view over generation `k` has settled: its window shown, or the overview
+/// (the view holds too much for detail).
+fn settled(shown: &Option<goscope_viewer::detail::Shown>, k: usize) -> bool {
+    use goscope_viewer::detail::Shown;
+    *shown == Some(Shown::Window(k..k + 1)) || matches!(shown, Some(Shown::Overview { .. }))
+}
+
 /// The view in the middle tenth of generation `k`, no window kept; returns its ends.
 fn view_a_tenth(app: &mut GoscopeApp, k: usize) -> (f64, f64) {
     let doc = app.doc.as_mut().unwrap();
@@ -311,11 +326,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
         let due = due.clone();
         ctx.set_request_repaint_callback(move |info| sooner(&due, Instant::now() + info.delay));
     }
-    let n = {
-        let doc = app.doc.as_ref().unwrap();
-        doc.trace.resumes.as_ref().map_or(0, |r| r.generations())
-    };
-    for k in [0, n / 2, n.saturating_sub(1)] {
+    for k in generations_viewed(app) {
         let (a, b) = view_a_tenth(app, k);
         // The input that moved the view asks for a frame at once.
         let t = Instant::now();
@@ -343,9 +354,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
                 sooner(&due, at);
             }
             shown = shown_now(app);
-            if shown == Some(Shown::Window(k..k + 1))
-                || matches!(shown, Some(Shown::Overview { .. }))
-            {
+            if settled(&shown, k) {
                 break;
             }
         }
@@ -375,11 +384,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
 /// the frames meanwhile; then the same view again (the window kept).
 fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
     use goscope_viewer::detail::Shown;
-    let n = {
-        let doc = app.doc.as_ref().unwrap();
-        doc.trace.resumes.as_ref().map_or(0, |r| r.generations())
-    };
-    for k in [0, n / 2, n.saturating_sub(1)] {
+    for k in generations_viewed(app) {
         // No window kept from the cases before.
         let (a, b) = view_a_tenth(app, k);
         for pass in ["built", "kept"] {
@@ -388,11 +393,7 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             loop {
                 let (ms, _) = draw(ctx, app);
                 times.push(ms);
-                let shown = shown_now(app);
-                if shown == Some(Shown::Window(k..k + 1))
-                    || matches!(shown, Some(Shown::Overview { .. }))
-                    || t.elapsed().as_secs() > 60
-                {
+                if settled(&shown_now(app), k) || t.elapsed().as_secs() > 60 {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(4));
