@@ -1,7 +1,12 @@
 //! The summary of a selected time range: time per goroutine state, wait reasons,
 //! goroutines, state changes, GC cycles and pauses in it.
 
-use goscope_model::{GState, Model};
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use goscope_model::{GState, Model, Resumes, StrId};
 
 /// What a time range holds, over all goroutines.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,37 +32,113 @@ pub struct SelectionSummary {
 impl SelectionSummary {
     /// Sums the spans of every goroutine over `[a, b)` (absolute ns).
     pub fn compute(model: &Model, a: f64, b: f64) -> SelectionSummary {
-        let (a, b) = (a as i64, b as i64);
-        let mut s = SelectionSummary {
-            start_ns: a as f64,
-            end_ns: b as f64,
-            ..Default::default()
-        };
-        let mut reasons: rustc_hash::FxHashMap<u32, i64> = Default::default();
+        let mut fold = SelectionFold::new(a, b);
+        fold.add(model, i64::MIN..i64::MAX);
+        fold.finish(model)
+    }
+
+    /// `compute` of the whole trace's model, over a trace opened as an overview (whose
+    /// short spans are summed per bucket): the windows of `[a, b)` are built from the
+    /// trace's bytes (`source`) and its `resumes` one piece after another, each holding
+    /// about `piece_file_bytes` of the file, and summed as they come; `overview` gives
+    /// the names, GC cycles and pauses (it keeps those whole). `progress` hears how many
+    /// pieces are done, of how many. Stops with an error soon after `cancel` is set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compute_in_pieces<S: goscope_trace::Source + ?Sized>(
+        source: &S,
+        resumes: &Resumes,
+        overview: &Model,
+        a: f64,
+        b: f64,
+        piece_file_bytes: u64,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> goscope_trace::Result<SelectionSummary> {
+        let mut fold = SelectionFold::new(a, b);
+        let (from_ns, to_ns) = (fold.a, fold.b);
+        goscope_model::for_each_window_piece(
+            source,
+            resumes,
+            from_ns,
+            to_ns,
+            piece_file_bytes,
+            cancel,
+            &mut |piece| {
+                fold.add(piece.model, piece.keep_ns);
+                progress(piece.index + 1, piece.pieces);
+            },
+        )?;
+        Ok(fold.finish(overview))
+    }
+}
+
+/// A selection's summary added up over models that each hold part of its time: the whole
+/// model, or the pieces of a window (`goscope_model::for_each_window_piece`), whose spans
+/// are the whole model's cut to each piece.
+struct SelectionFold {
+    a: i64,
+    b: i64,
+    per_state: [(i64, usize); 4],
+    reasons: FxHashMap<StrId, i64>,
+    goroutines: FxHashSet<i64>,
+    transitions: usize,
+}
+
+impl SelectionFold {
+    fn new(a: f64, b: f64) -> SelectionFold {
+        SelectionFold {
+            a: a as i64,
+            b: b as i64,
+            per_state: Default::default(),
+            reasons: FxHashMap::default(),
+            goroutines: FxHashSet::default(),
+            transitions: 0,
+        }
+    }
+
+    /// Adds what `model`'s goroutine spans hold of the selection within `keep_ns`. A
+    /// span's time is added for its part in both; the span itself (and its start, if in
+    /// the selection, as a state change) is counted where its part of the selection
+    /// begins: in the first piece (`keep_ns` from the selection's start or before), or in
+    /// the piece in which it starts.
+    fn add(&mut self, model: &Model, keep_ns: Range<i64>) {
+        let (lo, hi) = (self.a.max(keep_ns.start), self.b.min(keep_ns.end));
+        if lo >= hi {
+            return;
+        }
+        let first = lo == self.a;
         for g in &model.goroutines {
-            let i = g.spans.count_ending_by(a);
+            let i = g.spans.count_ending_by(lo);
             let mut any = false;
-            for sp in g.spans.iter_from(i).take_while(|x| x.start_ns < b) {
-                let d = sp.end_ns.min(b) - sp.start_ns.max(a);
+            for sp in g.spans.iter_from(i).take_while(|x| x.start_ns < hi) {
+                let d = sp.end_ns.min(hi) - sp.start_ns.max(lo);
                 if d <= 0 {
                     continue;
                 }
                 any = true;
-                let slot = &mut s.per_state[sp.state as usize];
+                let slot = &mut self.per_state[sp.state as usize];
                 slot.0 += d;
-                slot.1 += 1;
                 if sp.state == GState::Waiting {
-                    *reasons.entry(sp.reason).or_default() += d;
+                    *self.reasons.entry(sp.reason).or_default() += d;
                 }
-                if sp.start_ns >= a {
-                    s.transitions += 1;
+                if first || sp.start_ns >= lo {
+                    slot.1 += 1;
+                    if sp.start_ns >= self.a {
+                        self.transitions += 1;
+                    }
                 }
             }
             if any {
-                s.goroutines += 1;
+                self.goroutines.insert(g.id);
             }
         }
-        let mut r: Vec<(String, i64)> = reasons
+    }
+
+    /// The summary, with the names of `model`'s strings and its GC cycles and pauses.
+    fn finish(self, model: &Model) -> SelectionSummary {
+        let (a, b) = (self.a, self.b);
+        let mut per_reason: Vec<(String, i64)> = self
+            .reasons
             .into_iter()
             .map(|(k, v)| {
                 (
@@ -70,18 +151,26 @@ impl SelectionSummary {
                 )
             })
             .collect();
-        r.sort_by_key(|x| std::cmp::Reverse(x.1));
-        s.per_reason = r;
-        s.gc_cycles = model
-            .gc
-            .iter()
-            .filter(|c| c.start_ns < b && c.end_ns > a)
-            .count();
-        s.stw = model
-            .stw
-            .iter()
-            .filter(|c| c.start_ns < b && c.end_ns > a)
-            .count();
-        s
+        // Longest first; equal times by name, so that the order does not depend on the
+        // map's.
+        per_reason.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        SelectionSummary {
+            start_ns: a as f64,
+            end_ns: b as f64,
+            per_state: self.per_state,
+            per_reason,
+            goroutines: self.goroutines.len(),
+            transitions: self.transitions,
+            gc_cycles: model
+                .gc
+                .iter()
+                .filter(|c| c.start_ns < b && c.end_ns > a)
+                .count(),
+            stw: model
+                .stw
+                .iter()
+                .filter(|c| c.start_ns < b && c.end_ns > a)
+                .count(),
+        }
     }
 }

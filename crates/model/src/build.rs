@@ -1168,8 +1168,20 @@ impl Builder {
     }
 
     fn close_as_cut(&mut self) {
+        self.sync_at(self.last_ns.wrapping_add(1));
+    }
+
+    /// Takes a Sync event at `time_ns` if that is later than the last event, as a read
+    /// takes those that end a trace: what is open then is closed there by `finish`.
+    pub(crate) fn end_at(&mut self, time_ns: i64) {
+        if time_ns > self.last_ns {
+            self.sync_at(time_ns);
+        }
+    }
+
+    fn sync_at(&mut self, time_ns: i64) {
         let ev = Event {
-            time_ns: self.last_ns.wrapping_add(1),
+            time_ns,
             m: trace::NONE,
             p: trace::NONE,
             g: trace::NONE,

@@ -22,7 +22,7 @@ pub use series::Series;
 pub use spans::Spans;
 pub use tags::Tag;
 pub use window::{
-    MIN_PIECE_FILE_BYTES, Resumes, build_keeping_resumes, build_keeping_resumes_every,
+    MIN_PIECE_FILE_BYTES, Piece, Resumes, build_keeping_resumes, build_keeping_resumes_every,
     build_overview, build_overview_only, build_window, build_window_between,
-    build_window_in_pieces, window_pieces,
+    build_window_in_pieces, for_each_window_piece, window_pieces,
 };

@@ -332,7 +332,18 @@ pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
         let (start, from, to) = plan[k];
         // A generation the next piece reads too is given back by the last one to read it.
         let keep = plan.get(k + 1).map(|next| next.0.generation);
-        build_piece(source, resumes, &gens, start, from, to, k > 0, keep, cancel)
+        build_piece(
+            source,
+            resumes,
+            &gens,
+            start,
+            from,
+            to,
+            k > 0,
+            keep,
+            None,
+            cancel,
+        )
     };
     let built: Vec<trace::Result<Model>> = if plan.len() == 1 {
         vec![piece(0)]
@@ -377,6 +388,110 @@ pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
         }
     }
     Ok(m)
+}
+
+/// One piece of `for_each_window_piece`: its model, and the time it stands for.
+pub struct Piece<'m> {
+    /// The whole model cut to the piece (`Model::cut_to`): its spans are the whole
+    /// model's, those open at its end cut there.
+    pub model: &'m Model,
+    /// Where every span of `model`, cut to this range, is the whole model's span cut to it;
+    /// the pieces' ranges follow one another without a gap from `from_ns` to `to_ns`.
+    pub keep_ns: Range<i64>,
+    /// Its number, from 0, and how many pieces there are.
+    pub index: usize,
+    pub pieces: usize,
+}
+
+/// The stretch `[from_ns, to_ns)` of the trace whose bytes (`source`) made `resumes`,
+/// built one piece after another, none holding much more than `piece_file_bytes` of the
+/// file, each handed to `each` and dropped before the next is built: what reads the spans
+/// of a long stretch (a selection's summary) in memory that does not grow with it. The
+/// pieces are split where windows in pieces are (points saved inside generations and
+/// generations' starts). Each piece's `keep_ns` begins at the last event of the one
+/// before (where that one's open spans were cut), so a span that runs across a split is
+/// in two pieces, each with its part. The last piece is ordered on to the first event
+/// known from the resumes to come after `to_ns`, so that no span is cut short of `to_ns`.
+/// Stops with an error soon after `cancel` is set.
+pub fn for_each_window_piece<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    from_ns: i64,
+    to_ns: i64,
+    piece_file_bytes: u64,
+    cancel: &AtomicBool,
+    each: &mut dyn FnMut(Piece<'_>),
+) -> trace::Result<()> {
+    // The first event known to come at or after `to_ns`: a point's (the event before it)
+    // or a generation's first; failing both, the trace's end.
+    let later_points = resumes
+        .points
+        .iter()
+        .flatten()
+        .map(|p| p.0)
+        .chain(resumes.builders.iter().map(|b| b.1))
+        .filter(|&t| t >= to_ns);
+    let build_to_ns = later_points.min().unwrap_or(resumes.end_ns).max(to_ns);
+    let gens = resumes.generations_over(from_ns, build_to_ns);
+    if gens.is_empty() || from_ns >= to_ns {
+        return Ok(());
+    }
+    let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
+    let first = Start {
+        generation: gens.start,
+        point: first_points.iter().rposition(|p| p.0 < from_ns),
+    };
+    // Splits of at least half a piece's bytes, as many as there are: pieces of half to
+    // one `piece_file_bytes`.
+    let splits = splits_for(
+        resumes,
+        &gens,
+        first,
+        from_ns,
+        build_to_ns,
+        usize::MAX,
+        (piece_file_bytes / 2).max(1),
+    );
+    let mut plan = vec![(first, from_ns, build_to_ns)];
+    for &(start, before_ns) in &splits {
+        if let Some(last) = plan.last_mut() {
+            last.2 = before_ns;
+        }
+        plan.push((start, before_ns.saturating_add(1), build_to_ns));
+    }
+    let mut keep_from_ns = from_ns;
+    for (k, &(start, from, to)) in plan.iter().enumerate() {
+        if keep_from_ns >= to_ns {
+            break;
+        }
+        let keep = plan.get(k + 1).map(|next| next.0.generation);
+        let last = k + 1 == plan.len();
+        // After the last generation only Sync events come, up to the trace's end: a whole
+        // build's open spans go on to there.
+        let trace_end_ns = (last && gens.end == resumes.generations() && to >= resumes.end_ns)
+            .then_some(resumes.end_ns);
+        let model = build_piece(
+            source,
+            resumes,
+            &gens,
+            start,
+            from,
+            to,
+            k > 0,
+            keep,
+            trace_end_ns,
+            cancel,
+        )?;
+        let keep_to_ns = if last { to_ns } else { model.end_ns.min(to_ns) };
+        each(Piece {
+            model: &model,
+            keep_ns: keep_from_ns..keep_to_ns,
+            index: k,
+            pieces: plan.len(),
+        });
+        keep_from_ns = keep_to_ns;
+    }
+    Ok(())
 }
 
 /// Where a window's piece is ordered from: a generation's start, or a point saved inside it.
@@ -464,6 +579,8 @@ fn splits_for(
 /// window is (its open spans cut at its last event). A piece that goes on from the one
 /// before (`continues`) begins no counter with its value there. Each generation's bytes
 /// are given back once it is ordered, but generation `keep`'s (which the next piece reads).
+/// With `trace_end_ns`, the piece ends with the trace's last generation and takes the
+/// trace's closing Sync there (its open spans end at the trace's end, as a whole build's).
 #[allow(clippy::too_many_arguments)]
 fn build_piece<S: trace::Source + ?Sized>(
     source: &S,
@@ -474,6 +591,7 @@ fn build_piece<S: trace::Source + ?Sized>(
     to_ns: i64,
     continues: bool,
     keep: Option<usize>,
+    trace_end_ns: Option<i64>,
     cancel: &AtomicBool,
 ) -> trace::Result<Model> {
     let k0 = start.generation;
@@ -506,6 +624,9 @@ fn build_piece<S: trace::Source + ?Sized>(
         if keep != Some(k) {
             source.release(r.bytes.start as usize..r.bytes.end as usize);
         }
+    }
+    if let Some(t) = trace_end_ns {
+        b.end_at(t);
     }
     for g in &resumes.goroutines {
         b.goroutine_place(g.id);

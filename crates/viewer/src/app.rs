@@ -74,6 +74,36 @@ pub type AnalysesSlot = Slot<Result<Arc<Analyses>, String>>;
 /// What the lane rows were made for: the mode, the order, the collapsed groups, the focus.
 type RowsKey = (LaneMode, LaneSort, BTreeSet<String>, Option<Vec<i64>>);
 
+/// Bytes of the file each piece of a selection summed over an overview holds at most
+/// (`Doc::summarize_selection`): its model takes about four times that while it is summed.
+pub(crate) const SELECTION_PIECE_FILE_BYTES: u64 = 16 << 20;
+
+/// A selection's summary being made, or made.
+pub struct SelectionJob {
+    pub slot: Slot<Result<goscope_analysis::selection::SelectionSummary, String>>,
+    /// Pieces summed, and of how many (a summary over an overview; both 0 until the
+    /// first piece is done).
+    pieces: Arc<[std::sync::atomic::AtomicUsize; 2]>,
+    /// Set when another selection is made: a summary in pieces stops.
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SelectionJob {
+    /// What the panel says while the summary of a selection `duration_ns` long is made.
+    fn pending_text(&self, duration_ns: f64) -> String {
+        let [done, of] = [0, 1].map(|i| self.pieces[i].load(std::sync::atomic::Ordering::Relaxed));
+        let how = if of > 0 {
+            format!(" from the trace, piece {done} of {of}")
+        } else {
+            String::new()
+        };
+        format!(
+            "Selection: {} — summing its spans{how}…",
+            format_duration(duration_ns)
+        )
+    }
+}
+
 /// An open trace and everything about how it is shown.
 pub struct Doc {
     /// The file and the model this document shows.
@@ -93,11 +123,9 @@ pub struct Doc {
     rows: Vec<Row>,
     rows_key: Option<RowsKey>,
     /// The selection's summary, for the range it was made for: summed on this thread for
-    /// a short selection, in the background for a long one.
-    pub selection_summary: Option<(
-        (f64, f64),
-        Slot<goscope_analysis::selection::SelectionSummary>,
-    )>,
+    /// a short selection, in the background for a long one or one over an overview
+    /// (`summarize_selection`).
+    pub selection_summary: Option<((f64, f64), SelectionJob)>,
     /// Events a selection may hold (estimated from its share of the trace) and still be
     /// summed on the UI thread (`analyses::INLINE_EVENTS`; a whole-trace selection of the
     /// benchmark trace takes 0.17 s to sum).
@@ -176,6 +204,62 @@ impl Doc {
     /// overview, or the document's model.
     pub fn span_trace(&self) -> &OpenTrace {
         self.shown.as_ref().map_or(&self.trace, |(t, _)| t)
+    }
+
+    /// Starts the summary of the selection `[a, b)` (absolute ns), stopping the one under
+    /// way. The model shown holds every span of it unless it is an overview that no
+    /// window shown covers there: then the spans are the trace's own, ordered again from
+    /// its bytes piece by piece in the background (`SelectionSummary::compute_in_pieces`),
+    /// since an overview sums its short spans per bucket. Otherwise a short selection is
+    /// summed on this thread, a long one in the background.
+    pub(crate) fn summarize_selection(&mut self, a: f64, b: f64, ctx: &egui::Context) {
+        use goscope_analysis::selection::SelectionSummary;
+        if let Some((_, old)) = &self.selection_summary {
+            old.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let shown = self.span_trace().model.clone();
+        let in_shown =
+            shown.overview_bucket_ns == 0 && shown.start_ns as f64 <= a && b <= shown.end_ns as f64;
+        let mut job = SelectionJob {
+            slot: Slot::Done(Err(String::new())),
+            pieces: Arc::new(Default::default()),
+            cancel: Arc::new(Default::default()),
+        };
+        job.slot = match self.trace.resumes.clone().filter(|_| !in_shown) {
+            Some(resumes) => {
+                let (file, overview) = (self.trace.file.clone(), self.trace.model.clone());
+                let (pieces, cancel, repaint) =
+                    (job.pieces.clone(), job.cancel.clone(), ctx.clone());
+                Slot::spawn("selection", ctx, move || {
+                    let progress = &mut |done: usize, of: usize| {
+                        pieces[0].store(done, std::sync::atomic::Ordering::Relaxed);
+                        pieces[1].store(of, std::sync::atomic::Ordering::Relaxed);
+                        repaint.request_repaint();
+                    };
+                    SelectionSummary::compute_in_pieces(
+                        &*file,
+                        &resumes,
+                        &overview,
+                        a,
+                        b,
+                        SELECTION_PIECE_FILE_BYTES,
+                        &cancel,
+                        progress,
+                    )
+                    .map_err(|e| format!("the selection could not be summed: {e}"))
+                })
+            }
+            None => {
+                let share = (b - a) / self.trace.model.duration_ns().max(1) as f64;
+                let sum = move || Ok(SelectionSummary::compute(&shown, a, b));
+                if self.trace.model.events as f64 * share <= self.inline_summary_events {
+                    Slot::Done(sum())
+                } else {
+                    Slot::spawn("selection", ctx, sum)
+                }
+            }
+        };
+        self.selection_summary = Some(((a, b), job));
     }
 
     /// The rows for the current mode, recomputed only when the mode, order or groups change.
@@ -1437,33 +1521,18 @@ impl GoscopeApp {
                                 let fresh =
                                     doc.selection_summary.as_ref().map(|(k, _)| *k) != Some((a, b));
                                 if fresh {
-                                    let share =
-                                        (b - a) / doc.trace.model.duration_ns().max(1) as f64;
-                                    let model = doc.span_trace().model.clone();
-                                    let sum = move || {
-                                        goscope_analysis::selection::SelectionSummary::compute(
-                                            &model, a, b,
-                                        )
-                                    };
-                                    let slot = if doc.trace.model.events as f64 * share
-                                        <= doc.inline_summary_events
-                                    {
-                                        Slot::Done(sum())
-                                    } else {
-                                        Slot::spawn("selection", ui.ctx(), sum)
-                                    };
-                                    doc.selection_summary = Some(((a, b), slot));
+                                    doc.summarize_selection(a, b, ui.ctx());
                                 }
                                 let span_model = doc.span_trace().model.clone();
-                                if let Some((_, slot)) = &mut doc.selection_summary {
-                                    let label = || {
-                                        format!(
-                                            "Selection: {} — summing its spans…",
-                                            format_duration(b - a)
-                                        )
-                                    };
-                                    if let Some(s) = slot.get_or_pending_ui(ui, label) {
-                                        panels::selection_ui(ui, &span_model, s);
+                                if let Some((_, job)) = &mut doc.selection_summary {
+                                    let text = job.pending_text(b - a);
+                                    let done = job.slot.get_or_pending_ui(ui, || text);
+                                    match done {
+                                        Some(Ok(s)) => panels::selection_ui(ui, &span_model, s),
+                                        Some(Err(e)) => {
+                                            ui.colored_label(ui.visuals().error_fg_color, e);
+                                        }
+                                        None => {}
                                     }
                                 }
                             }

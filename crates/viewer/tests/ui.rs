@@ -245,10 +245,10 @@ fn a_long_selection_is_summed_in_the_background() {
     step_until(&mut h, running, "the summary did not arrive");
     let doc = h.state().doc.as_ref().unwrap();
     let (a, b) = doc.view.selection.expect("a selection");
-    let (key, slot) = doc.selection_summary.as_ref().expect("a summary");
+    let (key, job) = doc.selection_summary.as_ref().expect("a summary");
     assert_eq!(*key, (a.min(b), a.max(b)));
     assert!(
-        matches!(slot, goscope_viewer::analyses::Slot::Done(_)),
+        matches!(job.slot, goscope_viewer::analyses::Slot::Done(Ok(_))),
         "the summary is shown before it is done"
     );
 }
@@ -2313,4 +2313,58 @@ fn an_overview_shows_every_span_once_the_view_is_within_a_few_generations() {
     let (start, end) = (doc.trace.model.start_ns, doc.trace.model.end_ns);
     doc.view.show_range(start as f64, end as f64);
     wait_for_label_containing(&mut h, &format!("overview of {n} generations"));
+}
+
+/// A selection over a trace opened as an overview is summed from the trace's own spans,
+/// ordered again piece by piece in the background (the overview sums its short spans per
+/// bucket): the panel shows the whole model's summary, not the overview's.
+#[test]
+fn a_selection_over_an_overview_sums_the_traces_own_spans() {
+    use goscope_analysis::selection::SelectionSummary;
+    let path = trace("generations-go127");
+    let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let mut app = GoscopeApp::new(cc, None);
+            app.overview_from_bytes = 0;
+            app.open(&path);
+            app
+        });
+    wait_loaded(&mut h);
+    assert!(
+        h.state().doc.as_ref().unwrap().trace.resumes.is_some(),
+        "an overview"
+    );
+    let plot = h.state().doc.as_ref().unwrap().geometry.plot;
+    let y = plot.top() + 300.0;
+    let (x0, x1) = (plot.left() + 100.0, plot.left() + 900.0);
+    pointer_drag(&mut h, Pos2::new(x0, y), Pos2::new(x1, y), Modifiers::SHIFT);
+    let done = |h: &Harness<'static, GoscopeApp>| {
+        h.state()
+            .doc
+            .as_ref()
+            .unwrap()
+            .selection_summary
+            .as_ref()
+            .is_some_and(|(_, job)| matches!(job.slot, goscope_viewer::analyses::Slot::Done(_)))
+    };
+    step_until(&mut h, done, "the summary did not arrive");
+    h.run_steps(2);
+    let doc = h.state().doc.as_ref().unwrap();
+    let (a, b) = doc.view.selection.expect("a selection");
+    let (a, b) = (a.min(b), a.max(b));
+    let (_, job) = doc.selection_summary.as_ref().unwrap();
+    let goscope_viewer::analyses::Slot::Done(Ok(got)) = &job.slot else {
+        panic!("the summary failed")
+    };
+    let want = SelectionSummary::compute(&whole, a, b);
+    assert_eq!(*got, want);
+    let thinned = SelectionSummary::compute(&doc.trace.model, a, b);
+    assert_ne!(
+        thinned.per_state, want.per_state,
+        "the overview's own summary would have done"
+    );
+    h.get_by_label_contains(&format!("{} state changes", want.transitions));
 }

@@ -1,0 +1,117 @@
+//! A selection's summary summed over a trace opened as an overview, piece by piece from
+//! the trace's bytes, equals the summary of the whole trace's model, on every committed
+//! trace and its cuts.
+
+use std::sync::atomic::AtomicBool;
+
+use goscope_analysis::selection::SelectionSummary;
+use goscope_model as model;
+
+/// Every committed trace, whole and cut at 7/8 and 1/2.
+fn traces() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for path in goscope_testdata::all_traces() {
+        let data = std::fs::read(&path).unwrap();
+        for cut in [data.len(), data.len() * 7 / 8, data.len() / 2] {
+            v.push((
+                format!("{} cut at {cut}", path.display()),
+                data[..cut].to_vec(),
+            ));
+        }
+    }
+    v
+}
+
+/// Selections over the trace `[start_ns, end_ns]` whose generations begin at `starts_ns`:
+/// all of it and more, a third, a short stretch, and around and between generations'
+/// starts.
+fn selections(start_ns: i64, end_ns: i64, starts_ns: &[i64]) -> Vec<(i64, i64)> {
+    let d = (end_ns - start_ns).max(1);
+    let mut v = vec![
+        (start_ns, end_ns),
+        (start_ns - 1_000, end_ns + 1_000),
+        (start_ns + d / 3, start_ns + 2 * d / 3),
+        (start_ns + d / 7, start_ns + d / 7 + d / 50),
+    ];
+    for w in starts_ns.windows(2) {
+        v.push((w[0], w[1]));
+        v.push((w[1] - d / 100, w[1] + d / 100));
+    }
+    v
+}
+
+#[test]
+fn a_selection_summed_in_pieces_equals_the_whole_models_summary() {
+    let (mut compared, mut in_many_pieces) = (0, 0);
+    for (name, data) in traces() {
+        let Ok(whole) = model::build(&data[..]) else {
+            continue;
+        };
+        let cancel = AtomicBool::new(false);
+        let Ok((overview, from_overview)) =
+            model::build_overview(&data[..], &cancel, &mut |_| {}, 0, None)
+        else {
+            continue;
+        };
+        // Points inside generations every 300 steps, so that pieces split there too.
+        let (_, with_points) =
+            model::build_keeping_resumes_every(&data[..], 300, &cancel, &mut |_| {}).unwrap();
+        if from_overview.generations() == 0 {
+            continue;
+        }
+        let starts_ns: Vec<i64> = from_overview.starts_ns().collect();
+        for (a, b) in selections(whole.start_ns, whole.end_ns, &starts_ns) {
+            let want = SelectionSummary::compute(&whole, a as f64, b as f64);
+            for (resumes, piece_bytes) in [
+                (&from_overview, u64::MAX),
+                (&from_overview, 2_048),
+                (&with_points, 2_048),
+                (&with_points, 64 << 10),
+            ] {
+                let mut pieces = 0;
+                let got = SelectionSummary::compute_in_pieces(
+                    &data[..],
+                    resumes,
+                    &overview,
+                    a as f64,
+                    b as f64,
+                    piece_bytes,
+                    &cancel,
+                    &mut |done, of| {
+                        assert!(done <= of, "{name}: piece {done} of {of}");
+                        pieces = done;
+                    },
+                )
+                .unwrap();
+                assert_eq!(
+                    got, want,
+                    "{name}: [{a}, {b}) in pieces of {piece_bytes} bytes ({pieces} of them)"
+                );
+                compared += 1;
+                if pieces > 2 {
+                    in_many_pieces += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 200, "only {compared} selections compared");
+    assert!(
+        in_many_pieces > 50,
+        "only {in_many_pieces} selections were summed in more than two pieces"
+    );
+}
+
+/// The overview's own summary is not the whole trace's (its short spans are summed per
+/// bucket), which is why the viewer sums a selection over an overview in pieces: on a trace
+/// long enough to be thinned, the counts of spans differ.
+#[test]
+fn an_overviews_own_summary_miscounts_spans() {
+    let data = goscope_testdata::trace_bytes("generations-go127");
+    let whole = model::build(&data[..]).unwrap();
+    let (overview, _) =
+        model::build_overview(&data[..], &AtomicBool::new(false), &mut |_| {}, 0, None).unwrap();
+    let (a, b) = (whole.start_ns as f64, whole.end_ns as f64);
+    let exact = SelectionSummary::compute(&whole, a, b);
+    let thinned = SelectionSummary::compute(&overview, a, b);
+    assert_ne!(exact.per_state, thinned.per_state);
+}
