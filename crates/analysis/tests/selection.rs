@@ -7,21 +7,6 @@ use std::sync::atomic::AtomicBool;
 use goscope_analysis::selection::SelectionSummary;
 use goscope_model as model;
 
-/// Every committed trace, whole and cut at 7/8 and 1/2.
-fn traces() -> Vec<(String, Vec<u8>)> {
-    let mut v = Vec::new();
-    for path in goscope_testdata::all_traces() {
-        let data = std::fs::read(&path).unwrap();
-        for cut in [data.len(), data.len() * 7 / 8, data.len() / 2] {
-            v.push((
-                format!("{} cut at {cut}", path.display()),
-                data[..cut].to_vec(),
-            ));
-        }
-    }
-    v
-}
-
 /// Selections over the trace `[start_ns, end_ns]` whose generations begin at `starts_ns`:
 /// all of it and more, a third, a short stretch, and around and between generations'
 /// starts.
@@ -43,7 +28,7 @@ fn selections(start_ns: i64, end_ns: i64, starts_ns: &[i64]) -> Vec<(i64, i64)> 
 #[test]
 fn a_selection_summed_in_pieces_equals_the_whole_models_summary() {
     let (mut compared, mut in_many_pieces) = (0, 0);
-    for (name, data) in traces() {
+    for (name, data) in goscope_testdata::all_traces_and_cuts() {
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };

@@ -303,31 +303,7 @@ pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
             format!("no generations {gens:?} to build (the trace has {n} that can be)"),
         ));
     }
-    // Every event after a point is later than its time: one before `from_ns` leaves out
-    // nothing the window keeps.
-    let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
-    let first = Start {
-        generation: gens.start,
-        point: first_points.iter().rposition(|p| p.0 < from_ns),
-    };
-    let splits = splits_for(
-        resumes,
-        &gens,
-        first,
-        from_ns,
-        to_ns,
-        pieces,
-        min_piece_file_bytes,
-    );
-    // Piece k keeps `[from, to]`: from the window's start or just after the time before
-    // its start, to the time before the next piece's start or the window's end.
-    let mut plan = vec![(first, from_ns, to_ns)];
-    for &(start, before_ns) in &splits {
-        if let Some(last) = plan.last_mut() {
-            last.2 = before_ns;
-        }
-        plan.push((start, before_ns.saturating_add(1), to_ns));
-    }
+    let plan = plan_for(resumes, &gens, from_ns, to_ns, pieces, min_piece_file_bytes);
     let piece = |k: usize| {
         let (start, from, to) = plan[k];
         // A generation the next piece reads too is given back by the last one to read it.
@@ -436,29 +412,16 @@ pub fn for_each_window_piece<S: trace::Source + ?Sized>(
     if gens.is_empty() || from_ns >= to_ns {
         return Ok(());
     }
-    let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
-    let first = Start {
-        generation: gens.start,
-        point: first_points.iter().rposition(|p| p.0 < from_ns),
-    };
     // Splits of at least half a piece's bytes, as many as there are: pieces of half to
     // one `piece_file_bytes`.
-    let splits = splits_for(
+    let plan = plan_for(
         resumes,
         &gens,
-        first,
         from_ns,
         build_to_ns,
         usize::MAX,
         (piece_file_bytes / 2).max(1),
     );
-    let mut plan = vec![(first, from_ns, build_to_ns)];
-    for &(start, before_ns) in &splits {
-        if let Some(last) = plan.last_mut() {
-            last.2 = before_ns;
-        }
-        plan.push((start, before_ns.saturating_add(1), build_to_ns));
-    }
     let mut keep_from_ns = from_ns;
     for (k, &(start, from, to)) in plan.iter().enumerate() {
         if keep_from_ns >= to_ns {
@@ -492,6 +455,36 @@ pub fn for_each_window_piece<S: trace::Source + ?Sized>(
         keep_from_ns = keep_to_ns;
     }
     Ok(())
+}
+
+/// The pieces of a window `[from_ns, to_ns]` of `gens` in up to `pieces`, each holding
+/// about `min_file_bytes` of the file or more (`splits_for`): where each is ordered from,
+/// and the `[from, to]` it keeps: from the window's start or just after the time before
+/// its start, to the time before the next piece's start or the window's end.
+fn plan_for(
+    resumes: &Resumes,
+    gens: &Range<usize>,
+    from_ns: i64,
+    to_ns: i64,
+    pieces: usize,
+    min_file_bytes: u64,
+) -> Vec<(Start, i64, i64)> {
+    // Every event after a point is later than its time: one before `from_ns` leaves out
+    // nothing the window keeps.
+    let first_points = resumes.points.get(gens.start).map_or(&[][..], |p| &p[..]);
+    let first = Start {
+        generation: gens.start,
+        point: first_points.iter().rposition(|p| p.0 < from_ns),
+    };
+    let splits = splits_for(resumes, gens, first, from_ns, to_ns, pieces, min_file_bytes);
+    let mut plan = vec![(first, from_ns, to_ns)];
+    for &(start, before_ns) in &splits {
+        if let Some(last) = plan.last_mut() {
+            last.2 = before_ns;
+        }
+        plan.push((start, before_ns.saturating_add(1), to_ns));
+    }
+    plan
 }
 
 /// Where a window's piece is ordered from: a generation's start, or a point saved inside it.

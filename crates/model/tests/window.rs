@@ -6,21 +6,6 @@ use std::sync::atomic::AtomicBool;
 use goscope_model::{self as model, Model};
 use goscope_trace::{self as trace, ReadOptions};
 
-/// Every committed v2 trace, whole and cut at 7/8 and 1/2.
-fn traces() -> Vec<(String, Vec<u8>)> {
-    let mut v = Vec::new();
-    for path in goscope_testdata::all_traces() {
-        let data = std::fs::read(&path).unwrap();
-        for cut in [data.len(), data.len() * 7 / 8, data.len() / 2] {
-            v.push((
-                format!("{} cut at {cut}", path.display()),
-                data[..cut].to_vec(),
-            ));
-        }
-    }
-    v
-}
-
 /// Every event's time, in order; none if the read fails.
 fn event_times(data: &[u8]) -> Option<Vec<i64>> {
     let mut times = Vec::new();
@@ -127,7 +112,7 @@ fn last_event_ns(data: &[u8], starts_ns: &[i64]) -> Vec<i64> {
 #[test]
 fn every_window_equals_the_whole_model_cut_to_its_time() {
     let mut windows = 0;
-    for (name, data) in traces() {
+    for (name, data) in goscope_testdata::all_traces_and_cuts() {
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };
@@ -418,7 +403,7 @@ fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_buc
 #[test]
 fn an_overviews_preview_read_on_its_own_equals_a_whole_builds_preview() {
     let mut compared = 0;
-    for (name, data) in traces() {
+    for (name, data) in goscope_testdata::all_traces_and_cuts() {
         let Ok(whole) = model::build(&data) else {
             continue;
         };
@@ -486,7 +471,7 @@ fn a_window_build_stops_when_told_to() {
 #[test]
 fn a_window_built_in_pieces_equals_one_built_whole() {
     let (mut windows, mut split) = (0, 0);
-    for (name, data) in traces() {
+    for (name, data) in goscope_testdata::all_traces_and_cuts() {
         let Ok(whole) = model::build(&data[..]) else {
             continue;
         };

@@ -30,6 +30,22 @@ pub fn all_traces() -> Vec<PathBuf> {
     v
 }
 
+/// Every committed trace, whole and cut at 7/8 and at 1/2 of its bytes, each named by its
+/// path and cut.
+pub fn all_traces_and_cuts() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for path in all_traces() {
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for cut in [data.len(), data.len() * 7 / 8, data.len() / 2] {
+            v.push((
+                format!("{} cut at {cut}", path.display()),
+                data[..cut].to_vec(),
+            ));
+        }
+    }
+    v
+}
+
 /// The bytes of a committed trace.
 pub fn trace_bytes(name: &str) -> Vec<u8> {
     std::fs::read(trace_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))

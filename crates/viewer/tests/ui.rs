@@ -2196,6 +2196,19 @@ fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
         .collect()
 }
 
+/// The app with `path` opened as an overview, whatever its size.
+fn overview_harness(path: PathBuf) -> Harness<'static, GoscopeApp> {
+    Harness::builder()
+        .with_size(egui::Vec2::new(1400.0, 860.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let mut app = GoscopeApp::new(cc, None);
+            app.overview_from_bytes = 0;
+            app.open(&path);
+            app
+        })
+}
+
 /// A trace opened as an overview (here a small one, by lowering the size from which that
 /// happens) shows its whole time thinned, and every span once the view is within a few
 /// generations: the window of those is built in the background, and a span picked on it is
@@ -2204,15 +2217,7 @@ fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
 fn an_overview_shows_every_span_once_the_view_is_within_a_few_generations() {
     use goscope_viewer::detail::Shown;
     let path = trace("generations-go127");
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1400.0, 860.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let mut app = GoscopeApp::new(cc, None);
-            app.overview_from_bytes = 0;
-            app.open(&path);
-            app
-        });
+    let mut h = overview_harness(path);
     wait_loaded(&mut h);
     let (n, gen_ns) = {
         let doc = h.state().doc.as_ref().expect("opened");
@@ -2323,15 +2328,7 @@ fn a_selection_over_an_overview_sums_the_traces_own_spans() {
     use goscope_analysis::selection::SelectionSummary;
     let path = trace("generations-go127");
     let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1400.0, 860.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let mut app = GoscopeApp::new(cc, None);
-            app.overview_from_bytes = 0;
-            app.open(&path);
-            app
-        });
+    let mut h = overview_harness(path);
     wait_loaded(&mut h);
     assert!(
         h.state().doc.as_ref().unwrap().trace.resumes.is_some(),
