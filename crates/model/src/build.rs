@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::*;
 use crate::overview::{CounterThinning, InstantThinning, Summed, Thinning};
@@ -31,6 +31,8 @@ pub(crate) struct GBuild {
     g: Goroutine,
     now: GNow,
     thin: Thinning,
+    /// The waker last noted in `Builder::wakes` for this goroutine (-1: none yet).
+    waker_noted: i64,
 }
 
 /// What a goroutine is doing as the build goes: what a saved builder keeps of it besides
@@ -92,6 +94,7 @@ impl Saved {
                     },
                     now: s.now.clone(),
                     thin: Thinning::default(),
+                    waker_noted: -1,
                 },
             );
         }
@@ -174,6 +177,19 @@ pub(crate) struct Builder {
     stimulus_times: [Vec<i64>; 3],
     stimulus_totals: [Vec<u64>; 3],
     stimulus_thin: [InstantThinning; 3],
+    /// While thinning: every (goroutine, waker) pair of a span begun by a wake-up
+    /// (`Model::wakes`).
+    wakes: FxHashSet<(i64, i64)>,
+}
+
+/// Notes that `waker` woke goroutine `g` (nothing for -1, the runtime), once for each
+/// change of its waker (`noted`: a set look-up only then).
+#[inline]
+fn note_waker(wakes: &mut FxHashSet<(i64, i64)>, g: i64, noted: &mut i64, waker: i64) {
+    if waker >= 0 && waker != *noted {
+        wakes.insert((g, waker));
+        *noted = waker;
+    }
 }
 
 fn state_index(s: GState) -> usize {
@@ -298,6 +314,7 @@ impl Builder {
             stimulus_times: Default::default(),
             stimulus_totals: Default::default(),
             stimulus_thin: Default::default(),
+            wakes: FxHashSet::default(),
         }
     }
 
@@ -411,6 +428,7 @@ impl Builder {
             stimulus_times: Default::default(),
             stimulus_totals: Default::default(),
             stimulus_thin: Default::default(),
+            wakes: FxHashSet::default(),
         }
     }
 
@@ -458,6 +476,10 @@ impl Builder {
             }
         }
         for gb in self.gs.values_mut() {
+            let open = gb.now.open.iter().copied();
+            for s in gb.g.spans.iter().chain(open) {
+                note_waker(&mut self.wakes, gb.g.id, &mut gb.waker_noted, s.waker);
+            }
             again(&mut gb.g.spans, &mut gb.thin, bucket_ns);
         }
         for pb in self.ps.values_mut() {
@@ -545,6 +567,7 @@ impl Builder {
                 assist: None,
             },
             thin: Thinning::default(),
+            waker_noted: -1,
         })
     }
 
@@ -850,6 +873,9 @@ impl Builder {
                 -1
             },
         };
+        if self.thin_ns > 0 {
+            note_waker(&mut self.wakes, id, &mut gb.waker_noted, span.waker);
+        }
         gb.now.open = Some(span);
         if new == GState::Waiting {
             gb.now.block_reason = reason;
@@ -1356,6 +1382,11 @@ impl Builder {
             logs: self.logs,
             cpu_samples: self.cpu_samples,
             overview_bucket_ns: self.thin_ns,
+            wakes: {
+                let mut v: Vec<(i64, i64)> = self.wakes.into_iter().collect();
+                v.sort_unstable();
+                v
+            },
             family: Default::default(),
             stack_tags: Default::default(),
         }

@@ -464,6 +464,10 @@ pub struct Model {
     /// For an overview (`build_overview`): the bucket its lanes' short spans and its
     /// counters are thinned to (see `overview`); 0 for a model that keeps everything.
     pub overview_bucket_ns: i64,
+    /// For an overview: every (goroutine, waker) pair of a span begun by a wake-up, sorted
+    /// (its thinned lanes keep few of those spans: `related_goroutines` reads these
+    /// instead); empty for a model that keeps everything.
+    pub wakes: Vec<(i64, i64)>,
     /// Which goroutines each goroutine created, made on first use (`children`).
     pub(crate) family: std::sync::OnceLock<Family>,
     /// Each stack's tag, made on first use (`stack_tag`).

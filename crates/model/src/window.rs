@@ -996,6 +996,7 @@ impl Model {
                 .copied()
                 .collect(),
             overview_bucket_ns: 0,
+            wakes: Vec::new(),
             family: Default::default(),
             stack_tags: Default::default(),
         }

@@ -263,22 +263,33 @@ fn push_group(
 }
 
 /// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
-/// whom it woke, and theirs. `g` first.
+/// whom it woke, and theirs. `g` first. An overview, whose thinned lanes keep few of the
+/// spans that say who woke them, lists every pair (`Model::wakes`).
 pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
     use rayon::prelude::*;
     // Each goroutine's distinct wakers, in one pass over all spans (asking every goroutine
     // "did x wake you?" again for each x took seconds on a long trace).
-    let wakers: Vec<rustc_hash::FxHashSet<i64>> = model
-        .goroutines
-        .par_iter()
-        .map(|gr| {
-            gr.spans
-                .iter()
-                .map(|s| s.waker)
-                .filter(|&w| w >= 0)
-                .collect()
-        })
-        .collect();
+    let wakers: Vec<rustc_hash::FxHashSet<i64>> = if model.overview_bucket_ns > 0 {
+        let mut wakers = vec![rustc_hash::FxHashSet::default(); model.goroutines.len()];
+        for &(woken, waker) in &model.wakes {
+            if let Some(i) = model.goroutine_index(woken) {
+                wakers[i].insert(waker);
+            }
+        }
+        wakers
+    } else {
+        model
+            .goroutines
+            .par_iter()
+            .map(|gr| {
+                gr.spans
+                    .iter()
+                    .map(|s| s.waker)
+                    .filter(|&w| w >= 0)
+                    .collect()
+            })
+            .collect()
+    };
     let mut set = BTreeSet::new();
     let mut frontier = vec![g];
     set.insert(g);
@@ -310,6 +321,64 @@ pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A goroutine focused in an overview has the goroutines it has in the whole model,
+    /// though the overview's lanes keep few of the spans that say who woke whom; on every
+    /// committed trace and its cuts, for up to 40 goroutines of each.
+    #[test]
+    fn an_overview_relates_the_goroutines_the_whole_model_does() {
+        use std::sync::atomic::AtomicBool;
+        let (mut compared, mut thinned_lost) = (0, 0);
+        for (name, data) in goscope_testdata::all_traces_and_cuts() {
+            let Ok(whole) = goscope_model::build(&data[..]) else {
+                continue;
+            };
+            let Ok((overview, _)) = goscope_model::build_overview(
+                &data[..],
+                &AtomicBool::new(false),
+                &mut |_| {},
+                0,
+                None,
+            ) else {
+                continue;
+            };
+            if overview.overview_bucket_ns == 0 {
+                continue;
+            }
+            // What the overview's own spans say (before `Model::wakes`).
+            let in_spans: usize = overview
+                .goroutines
+                .iter()
+                .map(|g| {
+                    let w: rustc_hash::FxHashSet<i64> = g
+                        .spans
+                        .iter()
+                        .map(|s| s.waker)
+                        .filter(|&w| w >= 0)
+                        .collect();
+                    w.len()
+                })
+                .sum();
+            if in_spans < overview.wakes.len() {
+                thinned_lost += 1;
+            }
+            let step = (whole.goroutines.len() / 40).max(1);
+            for g in whole.goroutines.iter().step_by(step) {
+                assert_eq!(
+                    related_goroutines(&overview, g.id),
+                    related_goroutines(&whole, g.id),
+                    "{name}: G{}",
+                    g.id
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 500, "only {compared} goroutines compared");
+        assert!(
+            thinned_lost >= 5,
+            "the overviews' own spans lost who woke whom on only {thinned_lost} traces"
+        );
+    }
 
     #[test]
     fn overlapping_tasks_go_on_levels_of_their_own() {
