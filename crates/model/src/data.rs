@@ -281,6 +281,7 @@ impl Model {
             + self.stw.capacity() * size_of::<Stw>()
             + self.logs.capacity() * size_of::<Log>()
             + self.cpu_samples.capacity() * size_of::<CpuSample>()
+            + self.wakes.capacity() * size_of::<(i64, i64)>()
     }
 }
 
