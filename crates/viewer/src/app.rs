@@ -1478,9 +1478,11 @@ impl GoscopeApp {
             self.top_bar_ui(ui);
             self.banners_ui(ui);
             if let Some(doc) = self.doc.as_mut() {
-                // What is shown is searched (a window's spans, or the overview's).
+                // A trace opened as an overview is searched whole, piece by piece; any
+                // other as shown.
                 let model = doc.span_trace().model.clone();
-                if let Some(hit) = doc.search.ui(ui, &model) {
+                let whole = doc.trace.resumes.is_some().then_some(&doc.trace);
+                if let Some(hit) = doc.search.ui(ui, &model, whole) {
                     doc.show_hit(&hit);
                 }
             }

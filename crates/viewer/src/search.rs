@@ -5,9 +5,15 @@
 //! the result list.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::analyses::{INLINE_EVENTS, Job};
-use goscope_model::{Model, Tag};
+use super::loader::OpenTrace;
+use goscope_model::{GSpan, GState, Model, Tag};
+
+/// Bytes of the file each piece of a search under an overview holds at most
+/// (`search_in_pieces`): its model takes about four times that while it is searched.
+pub(crate) const SEARCH_PIECE_FILE_BYTES: u64 = 16 << 20;
 
 /// At most this many results are listed.
 pub(crate) const MAX_HITS: usize = 200;
@@ -17,11 +23,14 @@ pub(crate) const MAX_HITS: usize = 200;
 pub enum Hit {
     /// A goroutine (by id), shown from `t_ns`.
     Goroutine { g: i64, t_ns: i64 },
-    /// A span of a goroutine whose stack matched.
+    /// A span of a goroutine whose stack matched: its index in the model searched (none
+    /// when found in the trace's pieces, `search_in_pieces`), its state and duration as
+    /// text (`what`), and why it matched (`func`).
     Span {
         g: i64,
-        span: usize,
+        span: Option<usize>,
         t_ns: i64,
+        what: String,
         func: String,
     },
     /// A processor lane (index into `model.procs`).
@@ -71,6 +80,12 @@ fn prefixed_id(s: &str, letter: char) -> Option<i64> {
 
 /// Runs a query over the model.
 pub fn search(model: &Model, query: &str) -> Matches {
+    search_in(model, query, true)
+}
+
+/// `search`; without `spans`, leaving spans out (no span hits, and only the goroutines
+/// whose start function matches).
+fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
     let q = query.trim();
     let mut m = Matches::default();
     if q.is_empty() {
@@ -99,18 +114,9 @@ pub fn search(model: &Model, query: &str) -> Matches {
         return m;
     }
 
-    // Function names: which strings match, then which stacks hold a matching frame.
-    let needle = q.to_lowercase();
+    let matcher = Matcher::new(model, q);
+    let is_match = |id: u32| matcher.is_match(id);
     let it = &model.interner;
-    let matching_str: Vec<bool> = (0..it.string_count())
-        .map(|i| it.string(i as u32).to_lowercase().contains(&needle))
-        .collect();
-    let is_match = |id: u32| matching_str.get(id as usize).copied().unwrap_or(false);
-    // For each stack, its first matching function (innermost first), if any.
-    let stack_func: Vec<Option<u32>> = (0..it.stack_count())
-        .map(|s| it.stack(s as u32).map(|f| f.func).find(|&f| is_match(f)))
-        .collect();
-    let func_of = |s: u32| stack_func.get(s as usize).copied().flatten();
 
     // User annotations whose name (or a log's category or text) matches.
     m.hits.extend(
@@ -137,31 +143,14 @@ pub fn search(model: &Model, query: &str) -> Matches {
             .map(Hit::Log),
     );
 
-    // Tags of waits (`goscope_model::tags`) whose name matches: "mutex", "http client".
-    let tags: Vec<Tag> = Tag::ALL
-        .into_iter()
-        .filter(|t| t.name().to_lowercase().contains(&needle))
-        .collect();
-
     // Span hits as (−duration, goroutine, span, start, why): sorted, then only those
     // listed become `Hit`s.
     let mut span_hits: Vec<(i64, i64, usize, i64, Why)> = Vec::new();
     for (gi, g) in model.goroutines.iter().enumerate() {
         let by_start = is_match(g.start_fn);
         let mut any_span = false;
-        for (si, s) in g.spans.iter().enumerate() {
-            let f = func_of(s.end_stack)
-                .or_else(|| func_of(s.start_stack))
-                .map(Why::Func)
-                .or_else(|| {
-                    // Most queries name no tag: then no span's tag is looked up.
-                    if tags.is_empty() {
-                        return None;
-                    }
-                    let t = model.span_tag(&s).filter(|t| tags.contains(t))?;
-                    Some(Why::Tag(t))
-                });
-            if let Some(f) = f {
+        for (si, s) in g.spans.iter().enumerate().filter(|_| spans) {
+            if let Some(f) = matcher.why(model, &s) {
                 m.spans.push((gi as u32, si as u32));
                 any_span = true;
                 span_hits.push((-s.duration_ns(), g.id, si, s.start_ns, f));
@@ -194,12 +183,13 @@ pub fn search(model: &Model, query: &str) -> Matches {
             .take(room)
             .map(|(_, g, span, t_ns, why)| Hit::Span {
                 g,
-                span,
+                span: Some(span),
                 t_ns,
-                func: match why {
-                    Why::Func(f) => it.string(f).to_string(),
-                    Why::Tag(t) => format!("waits on {}", t.name()),
-                },
+                what: model
+                    .goroutine(g)
+                    .and_then(|gr| gr.spans.get(span))
+                    .map_or_else(String::new, |s| span_text(model, &s)),
+                func: why.text(it),
             }),
     );
     if total > MAX_HITS {
@@ -209,6 +199,208 @@ pub fn search(model: &Model, query: &str) -> Matches {
     m
 }
 
+/// `search` of the whole trace's model, over a trace opened as an overview (whose lanes
+/// keep only the long spans and sum the others): names, tasks, regions and logs are the
+/// overview's (it keeps them whole); spans are the trace's own, from windows of all of it
+/// built one piece after another from its bytes (`source`, `resumes`), each of about
+/// `piece_file_bytes` of the file (`goscope_model::for_each_window_piece`). A span is
+/// taken from the piece it ends in: one still open at a piece's end is in the next one
+/// too, with its start, unless it ended with that piece's last event. Span hits have no
+/// index (`Hit::Span::span`) and no spans are highlighted (`Matches::spans`): the model
+/// shown numbers its own. `progress` hears how many pieces are done, of how many.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
+    source: &S,
+    resumes: &goscope_model::Resumes,
+    overview: &Model,
+    query: &str,
+    piece_file_bytes: u64,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> goscope_trace::Result<Matches> {
+    let q = query.trim();
+    let by_id = ['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some());
+    if q.is_empty() || by_id {
+        return Ok(search(overview, q));
+    }
+    let mut m = search_in(overview, q, false);
+    let mut best = BestSpans::new(MAX_HITS.saturating_sub(m.hits.len()));
+    let mut goroutines: std::collections::BTreeSet<i64> = m.goroutines.iter().copied().collect();
+    // Spans open at the end of the piece before: goroutine, start, and the hit each is
+    // if it ended there (with that piece's last event) and matched.
+    let mut open_before: Vec<(i64, i64, Option<SpanHit>)> = Vec::new();
+    goscope_model::for_each_window_piece(
+        source,
+        resumes,
+        overview.start_ns,
+        overview.end_ns.saturating_add(1),
+        piece_file_bytes,
+        cancel,
+        &mut |piece| {
+            let model = piece.model;
+            let last = piece.index + 1 == piece.pieces;
+            let matcher = Matcher::new(model, q);
+            for (g, start_ns, hit) in open_before.drain(..) {
+                let goes_on = model
+                    .goroutine(g)
+                    .and_then(|gr| gr.spans.first())
+                    .is_some_and(|s| s.start_ns == start_ns);
+                if let (false, Some(hit)) = (goes_on, hit) {
+                    goroutines.insert(g);
+                    best.note(hit);
+                }
+            }
+            for g in &model.goroutines {
+                for s in g.spans.iter() {
+                    let hit = matcher.why(model, &s).map(|why| SpanHit {
+                        key: (-s.duration_ns(), g.id, 0),
+                        t_ns: s.start_ns,
+                        what: span_text(model, &s),
+                        func: why.text(&model.interner),
+                    });
+                    if !last && s.end_ns >= model.end_ns {
+                        open_before.push((g.id, s.start_ns, hit));
+                    } else if let Some(hit) = hit {
+                        goroutines.insert(g.id);
+                        best.note(hit);
+                    }
+                }
+            }
+            progress(piece.index + 1, piece.pieces);
+        },
+    )?;
+    let total = m.hits.len() + best.found;
+    m.truncated |= total > MAX_HITS;
+    m.hits
+        .extend(best.into_sorted().into_iter().map(|h| Hit::Span {
+            g: h.key.1,
+            span: None,
+            t_ns: h.t_ns,
+            what: h.what,
+            func: h.func,
+        }));
+    m.goroutines = goroutines.into_iter().collect();
+    Ok(m)
+}
+
+/// A span hit of `search_in_pieces`, ordered as `search` lists them: longest first, then
+/// by goroutine, then in the order found (within a goroutine, time order).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct SpanHit {
+    /// (−duration, goroutine, order found).
+    key: (i64, i64, u64),
+    t_ns: i64,
+    what: String,
+    func: String,
+}
+
+/// The first `room` span hits by `SpanHit`'s order, and how many there were.
+struct BestSpans {
+    room: usize,
+    /// The kept ones, the last in order on top.
+    kept: std::collections::BinaryHeap<SpanHit>,
+    found: usize,
+}
+
+impl BestSpans {
+    fn new(room: usize) -> BestSpans {
+        BestSpans {
+            room,
+            kept: Default::default(),
+            found: 0,
+        }
+    }
+
+    fn note(&mut self, mut hit: SpanHit) {
+        hit.key.2 = self.found as u64;
+        self.found += 1;
+        if self.kept.len() < self.room {
+            self.kept.push(hit);
+        } else if self.kept.peek().is_some_and(|worst| hit < *worst) {
+            self.kept.pop();
+            self.kept.push(hit);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<SpanHit> {
+        self.kept.into_sorted_vec()
+    }
+}
+
+/// What a query matches: the strings that hold it (case aside), each stack's first
+/// matching function (innermost first), and the tags of waits whose name holds it.
+struct Matcher {
+    matching_str: Vec<bool>,
+    stack_func: Vec<Option<u32>>,
+    tags: Vec<Tag>,
+}
+
+impl Matcher {
+    fn new(model: &Model, query: &str) -> Matcher {
+        let needle = query.trim().to_lowercase();
+        let it = &model.interner;
+        let matching_str: Vec<bool> = (0..it.string_count())
+            .map(|i| it.string(i as u32).to_lowercase().contains(&needle))
+            .collect();
+        let is_match = |id: u32| matching_str.get(id as usize).copied().unwrap_or(false);
+        let stack_func = (0..it.stack_count())
+            .map(|s| it.stack(s as u32).map(|f| f.func).find(|&f| is_match(f)))
+            .collect();
+        // Tags of waits (`goscope_model::tags`) whose name matches: "mutex", "http client".
+        let tags = Tag::ALL
+            .into_iter()
+            .filter(|t| t.name().to_lowercase().contains(&needle))
+            .collect();
+        Matcher {
+            matching_str,
+            stack_func,
+            tags,
+        }
+    }
+
+    fn is_match(&self, id: u32) -> bool {
+        self.matching_str.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Why span `s` of `model` matches, if it does: a function of its end stack, else of
+    /// its start stack, else the tag of what it waited on.
+    fn why(&self, model: &Model, s: &GSpan) -> Option<Why> {
+        let func_of = |st: u32| self.stack_func.get(st as usize).copied().flatten();
+        func_of(s.end_stack)
+            .or_else(|| func_of(s.start_stack))
+            .map(Why::Func)
+            .or_else(|| {
+                // Most queries name no tag: then no span's tag is looked up.
+                if self.tags.is_empty() {
+                    return None;
+                }
+                let t = model.span_tag(s).filter(|t| self.tags.contains(t))?;
+                Some(Why::Tag(t))
+            })
+    }
+}
+
+impl Why {
+    fn text(self, interner: &goscope_model::Interner) -> String {
+        match self {
+            Why::Func(f) => interner.string(f).to_string(),
+            Why::Tag(t) => format!("waits on {}", t.name()),
+        }
+    }
+}
+
+/// A span's state (with what it waited on) and duration, as a hit lists it.
+fn span_text(model: &Model, s: &GSpan) -> String {
+    let state = match s.state {
+        GState::Waiting if s.reason != 0 => format!("waiting ({})", model.string(s.reason)),
+        st => st.name().to_string(),
+    };
+    format!(
+        "{state} {}",
+        super::view::format_duration(s.duration_ns() as f64)
+    )
+}
+
 /// A one-line description of a hit.
 pub(crate) fn describe(model: &Model, hit: &Hit) -> String {
     let rel = |t: i64| super::view::format_duration((t - model.start_ns) as f64);
@@ -216,28 +408,11 @@ pub(crate) fn describe(model: &Model, hit: &Hit) -> String {
         Hit::Goroutine { g, .. } => model.goroutine_label(*g),
         Hit::Span {
             g,
-            span,
             t_ns,
+            what,
             func,
-        } => {
-            let what = model
-                .goroutine(*g)
-                .and_then(|gr| gr.spans.get(*span))
-                .map(|s| {
-                    let state = match s.state {
-                        goscope_model::GState::Waiting if s.reason != 0 => {
-                            format!("waiting ({})", model.string(s.reason))
-                        }
-                        st => st.name().to_string(),
-                    };
-                    format!(
-                        "{state} {}",
-                        super::view::format_duration(s.duration_ns() as f64)
-                    )
-                })
-                .unwrap_or_default();
-            format!("G{g} {what} at {} — {func}", rel(*t_ns))
-        }
+            ..
+        } => format!("G{g} {what} at {} — {func}", rel(*t_ns)),
         Hit::Proc(i) => format!("Processor P{}", model.procs.get(*i).map_or(-1, |p| p.id)),
         Hit::Thread(i) => format!("Thread M{}", model.threads.get(*i).map_or(-1, |t| t.id)),
         Hit::Task(i) => match model.tasks.get(*i) {
@@ -283,6 +458,10 @@ pub struct SearchBar {
     /// ends and the query has changed meanwhile, the next starts for the query as it is
     /// then.
     running: Option<((String, usize), Job<Matches>)>,
+    /// For a search of the whole trace under an overview (`search_in_pieces`): the pieces
+    /// searched and of how many, and the switch that stops it when the query changes.
+    pieces: Arc<[AtomicUsize; 2]>,
+    cancel: Arc<AtomicBool>,
     /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
@@ -303,6 +482,8 @@ impl Default for SearchBar {
             matches: Matches::default(),
             matched: None,
             running: None,
+            pieces: Default::default(),
+            cancel: Default::default(),
             inline_events: INLINE_EVENTS,
             show_first: false,
             cursor: 0,
@@ -331,30 +512,65 @@ impl SearchBar {
 
     /// Brings the matches up to the query: at once for a small trace, else through one
     /// background search at a time (the matches shown are the last query's meanwhile).
-    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>) {
+    /// Under an overview (`whole`: the trace opened so, with its resumes) the whole trace is
+    /// searched, piece by piece (`search_in_pieces`), whatever the timeline shows; a
+    /// change of query stops that search and starts the next.
+    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>, whole: Option<&OpenTrace>) {
+        let searched = whole.map_or(model, |t| &t.model);
+        let key = (self.query.clone(), Arc::as_ptr(searched) as usize);
         if let Some((query, job)) = &self.running {
+            if whole.is_some() && *query != key {
+                self.cancel.store(true, Ordering::Relaxed);
+            }
             let Some(found) = job.take() else { return };
-            // A search that failed (panicked) finds nothing; the next query searches again.
+            // A search that failed (panicked, or stopped) finds nothing; the next query
+            // searches again.
             self.matches = found.unwrap_or_default();
             self.matched = Some(query.clone());
             self.running = None;
             self.cursor = 0;
         }
-        let key = (self.query.clone(), Arc::as_ptr(model) as usize);
         if self.matched.as_ref() == Some(&key) {
             return;
         }
-        if (model.events as f64) <= self.inline_events {
-            self.matches = search(model, &self.query);
-            self.matched = Some(key);
-            self.cursor = 0;
-            return;
-        }
-        let model = Arc::clone(model);
-        let job = Job::spawn("search", ctx, {
-            let query = key.0.clone();
-            move || search(&model, &query)
-        });
+        let job = match whole.and_then(|t| Some((t, t.resumes.clone()?))) {
+            Some((t, resumes)) => {
+                self.pieces = Default::default();
+                self.cancel = Default::default();
+                let (file, overview) = (t.file.clone(), t.model.clone());
+                let (pieces, cancel, repaint) =
+                    (self.pieces.clone(), self.cancel.clone(), ctx.clone());
+                let query = key.0.clone();
+                Job::spawn("search", ctx, move || {
+                    let progress = &mut |done: usize, of: usize| {
+                        pieces[0].store(done, Ordering::Relaxed);
+                        pieces[1].store(of, Ordering::Relaxed);
+                        repaint.request_repaint();
+                    };
+                    search_in_pieces(
+                        &*file,
+                        &resumes,
+                        &overview,
+                        &query,
+                        SEARCH_PIECE_FILE_BYTES,
+                        &cancel,
+                        progress,
+                    )
+                    .unwrap_or_default()
+                })
+            }
+            None if (model.events as f64) <= self.inline_events => {
+                self.matches = search(model, &self.query);
+                self.matched = Some(key);
+                self.cursor = 0;
+                return;
+            }
+            None => {
+                let model = Arc::clone(model);
+                let query = key.0.clone();
+                Job::spawn("search", ctx, move || search(&model, &query))
+            }
+        };
         self.running = Some((key, job));
     }
 
@@ -383,8 +599,14 @@ impl SearchBar {
             .filter(|_| found_in == Some(Arc::as_ptr(model) as usize))
     }
 
-    /// Draws the bar and its results; returns the result the user picked.
-    pub(crate) fn ui(&mut self, ui: &mut egui::Ui, model: &Arc<Model>) -> Option<Hit> {
+    /// Draws the bar and its results; returns the result the user picked. `model` is the
+    /// one shown; `whole`, the trace if it was opened as an overview (see `update`).
+    pub(crate) fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: &Arc<Model>,
+        whole: Option<&OpenTrace>,
+    ) -> Option<Hit> {
         if !self.open {
             return None;
         }
@@ -401,7 +623,7 @@ impl SearchBar {
                 field.request_focus();
                 self.want_focus = false;
             }
-            self.update(ui.ctx(), model);
+            self.update(ui.ctx(), model, whole);
             if self.show_first
                 && self.matched.as_ref().map(|m| m.0.as_str()) == Some(self.query.as_str())
             {
@@ -438,6 +660,13 @@ impl SearchBar {
             }
             if self.searching() {
                 ui.spinner();
+                let [done, of] = [0, 1].map(|i| self.pieces[i].load(Ordering::Relaxed));
+                if whole.is_some() && of > 0 {
+                    ui.label(
+                        egui::RichText::new(format!("searching the trace, piece {done} of {of}"))
+                            .small(),
+                    );
+                }
             } else if !self.query.trim().is_empty() {
                 let n = self.matches.hits.len();
                 ui.label(
@@ -489,6 +718,86 @@ impl SearchBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A search over a trace opened as an overview finds what a search of the whole model
+    /// finds (spans but for their index in the model searched), on every committed trace
+    /// and its cuts, in one piece and in many.
+    #[test]
+    fn a_search_in_pieces_finds_what_the_whole_model_search_does() {
+        use std::sync::atomic::AtomicBool;
+        let queries = [
+            "main.",
+            "chan",
+            "select",
+            "sync",
+            "runtime.gopark",
+            "sleep",
+            "http client",
+            "mutex",
+            "g1",
+            "no such function anywhere",
+        ];
+        let (mut compared, mut with_spans, mut overview_missed) = (0, 0, 0);
+        for (name, data) in goscope_testdata::all_traces_and_cuts() {
+            let Ok(whole) = goscope_model::build(&data[..]) else {
+                continue;
+            };
+            let cancel = AtomicBool::new(false);
+            let Ok((overview, resumes)) =
+                goscope_model::build_overview(&data[..], &cancel, &mut |_| {}, 0, None)
+            else {
+                continue;
+            };
+            if resumes.generations() == 0 {
+                continue;
+            }
+            for q in queries {
+                let mut want = search(&whole, q);
+                for h in &mut want.hits {
+                    if let Hit::Span { span, .. } = h {
+                        *span = None;
+                    }
+                }
+                for piece_bytes in [u64::MAX, 4 << 10] {
+                    let got = search_in_pieces(
+                        &data[..],
+                        &resumes,
+                        &overview,
+                        q,
+                        piece_bytes,
+                        &cancel,
+                        &mut |_, _| {},
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        got.hits, want.hits,
+                        "{name}: {q:?} in pieces of {piece_bytes}"
+                    );
+                    assert_eq!(got.truncated, want.truncated, "{name}: {q:?}");
+                    assert_eq!(got.goroutines, want.goroutines, "{name}: {q:?}");
+                    assert!(got.spans.is_empty());
+                    compared += 1;
+                }
+                let spans = want
+                    .hits
+                    .iter()
+                    .filter(|h| matches!(h, Hit::Span { .. }))
+                    .count();
+                if spans > 0 {
+                    with_spans += 1;
+                }
+                if search(&overview, q).goroutines != want.goroutines {
+                    overview_missed += 1;
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} searches compared");
+        assert!(with_spans > 200, "only {with_spans} searches found spans");
+        assert!(
+            overview_missed >= 10,
+            "the overview's own search missed goroutines only {overview_missed} times"
+        );
+    }
 
     fn stall() -> Model {
         crate::testdata::model("stall-go127")
@@ -601,7 +910,7 @@ mod tests {
         }
         // The longest matching span is the 1 s stall and comes first among spans.
         let first_span = r.hits.iter().find_map(|h| match h {
-            Hit::Span { g, span, .. } => m.goroutine(*g).and_then(|gr| gr.spans.get(*span)),
+            Hit::Span { g, span, .. } => m.goroutine(*g).and_then(|gr| gr.spans.get((*span)?)),
             _ => None,
         });
         assert!(first_span.expect("a span hit").duration_ns() > 900_000_000);

@@ -2365,3 +2365,74 @@ fn a_selection_over_an_overview_sums_the_traces_own_spans() {
     );
     h.get_by_label_contains(&format!("{} state changes", want.transitions));
 }
+
+/// Under an overview the whole trace is searched, piece by piece in the background: the
+/// bar lists what a search of the whole model lists (the overview keeps few of its
+/// spans; `a_search_in_pieces_finds_what_the_whole_model_search_does` shows where that
+/// differs).
+#[test]
+fn a_search_over_an_overview_finds_the_traces_own_spans() {
+    let path = trace("generations-go127");
+    let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
+    let mut h = overview_harness(path);
+    wait_loaded(&mut h);
+    assert!(
+        h.state().doc.as_ref().unwrap().trace.resumes.is_some(),
+        "an overview"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    for q in ["m", "ma", "main", "main."] {
+        h.state_mut().doc.as_mut().unwrap().search.query = q.into();
+        h.step();
+    }
+    let settled = |h: &Harness<'static, GoscopeApp>| {
+        let s = &h.state().doc.as_ref().unwrap().search;
+        !s.searching() && h.query_by_label_contains("results").is_some()
+    };
+    step_until(&mut h, settled, "the search did not settle");
+    let listed = h.get_all_by_label_contains("— main.").count();
+    use goscope_viewer::search::{Hit, search};
+    // Span hits without their index in the model searched.
+    let unnumbered = |hits: &[Hit]| -> Vec<Hit> {
+        hits.iter()
+            .cloned()
+            .map(|h| match h {
+                Hit::Span {
+                    g,
+                    t_ns,
+                    what,
+                    func,
+                    ..
+                } => Hit::Span {
+                    g,
+                    span: None,
+                    t_ns,
+                    what,
+                    func,
+                },
+                h => h,
+            })
+            .collect()
+    };
+    let want = search(&whole, "main.");
+    let spans = want
+        .hits
+        .iter()
+        .filter(|h| matches!(h, Hit::Span { .. }))
+        .count();
+    assert!(spans > 0, "the whole model has spans in main.");
+    assert_eq!(listed, spans, "spans listed against the whole model's");
+    let doc = h.state().doc.as_ref().unwrap();
+    let found = doc.search.matches().unwrap();
+    assert_eq!(found.hits, unnumbered(&want.hits));
+    assert_eq!(found.goroutines, want.goroutines);
+    // Found in the trace's pieces (a search of a model numbers its spans).
+    assert!(
+        found
+            .hits
+            .iter()
+            .all(|h| !matches!(h, Hit::Span { span: Some(_), .. })),
+        "a model was searched, not the trace"
+    );
+}
