@@ -13,7 +13,7 @@ use goscope_model::{GSpan, GState, Model, Tag};
 
 /// Bytes of the file each piece of a search under an overview holds at most
 /// (`search_in_pieces`): its model takes about four times that while it is searched.
-pub(crate) const SEARCH_PIECE_FILE_BYTES: u64 = 16 << 20;
+pub const SEARCH_PIECE_FILE_BYTES: u64 = 16 << 20;
 
 /// At most this many results are listed.
 pub(crate) const MAX_HITS: usize = 200;
@@ -209,7 +209,7 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
 /// index (`Hit::Span::span`) and no spans are highlighted (`Matches::spans`): the model
 /// shown numbers its own. `progress` hears how many pieces are done, of how many.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
+pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
     source: &S,
     resumes: &goscope_model::Resumes,
     overview: &Model,
