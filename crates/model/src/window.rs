@@ -425,6 +425,10 @@ pub fn for_each_window_piece<S: trace::Source + ?Sized>(
     let mut keep_from_ns = from_ns;
     for (k, &(start, from, to)) in plan.iter().enumerate() {
         if keep_from_ns >= to_ns {
+            // Pieces past `to_ns` (splits before the first event after it) are not built;
+            // the generation the one before kept for this one is given back here.
+            let r = &resumes.trace[start.generation];
+            source.release(r.bytes.start as usize..r.bytes.end as usize);
             break;
         }
         let keep = plan.get(k + 1).map(|next| next.0.generation);

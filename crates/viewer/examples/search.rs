@@ -41,7 +41,11 @@ fn main() {
     );
     let own = search::search(&overview, query);
     for (what, m) in [("the trace", &found), ("the overview's own", &own)] {
-        let spans = m.hits.iter().filter(|h| matches!(h, Hit::Span { .. })).count();
+        let spans = m
+            .hits
+            .iter()
+            .filter(|h| matches!(h, Hit::Span { .. }))
+            .count();
         let first = m.hits.iter().find_map(|h| match h {
             Hit::Span { g, what, func, .. } => Some(format!("G{g} {what} — {func}")),
             _ => None,

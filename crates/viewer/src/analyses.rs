@@ -2,6 +2,7 @@
 //! profiles), computed on a background thread from the trace bytes once the model is
 //! shown, plus a small helper for any other background computation a view needs.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,6 +15,40 @@ use goscope_file::TraceFile;
 /// an event: about 5 ms); one that would read more runs as a background `Job`. The
 /// selection summary and the search decide by it.
 pub(crate) const INLINE_EVENTS: f64 = 500_000.0;
+
+/// How far a computation in pieces (a selection's summary or a search under an overview)
+/// has come, and the switch that stops it; shared with its thread.
+#[derive(Clone, Default)]
+pub(crate) struct Pieces {
+    /// Pieces done, and of how many (0 of 0 until the first is done).
+    done_of: Arc<[AtomicUsize; 2]>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Pieces {
+    /// Pieces done and of how many, once the first is done.
+    pub(crate) fn done_of(&self) -> Option<(usize, usize)> {
+        let [done, of] = [0, 1].map(|i| self.done_of[i].load(Ordering::Relaxed));
+        (of > 0).then_some((done, of))
+    }
+
+    /// Asks the computation to stop.
+    pub(crate) fn stop(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// What the computation reads to know whether to stop.
+    pub(crate) fn cancel(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// Notes that `done` pieces of `of` are done, and asks `ctx` for a frame to show it.
+    pub(crate) fn report(&self, ctx: &egui::Context, done: usize, of: usize) {
+        self.done_of[0].store(done, Ordering::Relaxed);
+        self.done_of[1].store(of, Ordering::Relaxed);
+        ctx.request_repaint();
+    }
+}
 
 /// A computation running on its own thread; the UI polls it each frame.
 pub struct Job<T> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use egui::{Color32, Key, Modifiers, RichText, Ui};
 
-use super::analyses::{Analyses, Slot};
+use super::analyses::{Analyses, Pieces, Slot};
 use super::capture::{CaptureForm, Capturing, FormAction};
 use super::flame::ProfilesView;
 use super::gcview::GcView;
@@ -81,21 +81,17 @@ pub(crate) const SELECTION_PIECE_FILE_BYTES: u64 = 16 << 20;
 /// A selection's summary being made, or made.
 pub struct SelectionJob {
     pub slot: Slot<Result<goscope_analysis::selection::SelectionSummary, String>>,
-    /// Pieces summed, and of how many (a summary over an overview; both 0 until the
-    /// first piece is done).
-    pieces: Arc<[std::sync::atomic::AtomicUsize; 2]>,
-    /// Set when another selection is made: a summary in pieces stops.
-    cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// For a summary in pieces (over an overview): how far it has come; it stops when
+    /// another selection is made.
+    pieces: Pieces,
 }
 
 impl SelectionJob {
     /// What the panel says while the summary of a selection `duration_ns` long is made.
     fn pending_text(&self, duration_ns: f64) -> String {
-        let [done, of] = [0, 1].map(|i| self.pieces[i].load(std::sync::atomic::Ordering::Relaxed));
-        let how = if of > 0 {
-            format!(" from the trace, piece {done} of {of}")
-        } else {
-            String::new()
+        let how = match self.pieces.done_of() {
+            Some((done, of)) => format!(" from the trace, piece {done} of {of}"),
+            None => String::new(),
         };
         format!(
             "Selection: {} — summing its spans{how}…",
@@ -215,27 +211,17 @@ impl Doc {
     pub(crate) fn summarize_selection(&mut self, a: f64, b: f64, ctx: &egui::Context) {
         use goscope_analysis::selection::SelectionSummary;
         if let Some((_, old)) = &self.selection_summary {
-            old.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            old.pieces.stop();
         }
         let shown = self.span_trace().model.clone();
         let in_shown =
             shown.overview_bucket_ns == 0 && shown.start_ns as f64 <= a && b <= shown.end_ns as f64;
-        let mut job = SelectionJob {
-            slot: Slot::Done(Err(String::new())),
-            pieces: Arc::new(Default::default()),
-            cancel: Arc::new(Default::default()),
-        };
-        job.slot = match self.trace.resumes.clone().filter(|_| !in_shown) {
+        let pieces = Pieces::default();
+        let slot = match self.trace.resumes.clone().filter(|_| !in_shown) {
             Some(resumes) => {
                 let (file, overview) = (self.trace.file.clone(), self.trace.model.clone());
-                let (pieces, cancel, repaint) =
-                    (job.pieces.clone(), job.cancel.clone(), ctx.clone());
+                let (pieces, repaint) = (pieces.clone(), ctx.clone());
                 Slot::spawn("selection", ctx, move || {
-                    let progress = &mut |done: usize, of: usize| {
-                        pieces[0].store(done, std::sync::atomic::Ordering::Relaxed);
-                        pieces[1].store(of, std::sync::atomic::Ordering::Relaxed);
-                        repaint.request_repaint();
-                    };
                     SelectionSummary::compute_in_pieces(
                         &*file,
                         &resumes,
@@ -243,8 +229,8 @@ impl Doc {
                         a,
                         b,
                         SELECTION_PIECE_FILE_BYTES,
-                        &cancel,
-                        progress,
+                        pieces.cancel(),
+                        &mut |done, of| pieces.report(&repaint, done, of),
                     )
                     .map_err(|e| format!("the selection could not be summed: {e}"))
                 })
@@ -259,6 +245,7 @@ impl Doc {
                 }
             }
         };
+        let job = SelectionJob { slot, pieces };
         self.selection_summary = Some(((a, b), job));
     }
 

@@ -5,9 +5,9 @@
 //! the result list.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 
-use super::analyses::{INLINE_EVENTS, Job};
+use super::analyses::{INLINE_EVENTS, Job, Pieces};
 use super::loader::OpenTrace;
 use goscope_model::{GSpan, GState, Model, Tag};
 
@@ -323,7 +323,7 @@ impl BestSpans {
         let key = (-duration_ns, g, self.found as u64);
         self.found += 1;
         let full = self.kept.len() >= self.room;
-        if full && !self.kept.peek().is_some_and(|worst| key < worst.key) {
+        if full && self.kept.peek().is_none_or(|worst| key >= worst.key) {
             return;
         }
         if full {
@@ -468,10 +468,9 @@ pub struct SearchBar {
     /// ends and the query has changed meanwhile, the next starts for the query as it is
     /// then.
     running: Option<((String, usize), Job<Matches>)>,
-    /// For a search of the whole trace under an overview (`search_in_pieces`): the pieces
-    /// searched and of how many, and the switch that stops it when the query changes.
-    pieces: Arc<[AtomicUsize; 2]>,
-    cancel: Arc<AtomicBool>,
+    /// For a search of the whole trace under an overview (`search_in_pieces`): how far it
+    /// has come; it stops when the query changes.
+    pieces: Pieces,
     /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
@@ -492,8 +491,7 @@ impl Default for SearchBar {
             matches: Matches::default(),
             matched: None,
             running: None,
-            pieces: Default::default(),
-            cancel: Default::default(),
+            pieces: Pieces::default(),
             inline_events: INLINE_EVENTS,
             show_first: false,
             cursor: 0,
@@ -530,7 +528,7 @@ impl SearchBar {
         let key = (self.query.clone(), Arc::as_ptr(searched) as usize);
         if let Some((query, job)) = &self.running {
             if whole.is_some() && *query != key {
-                self.cancel.store(true, Ordering::Relaxed);
+                self.pieces.stop();
             }
             let Some(found) = job.take() else { return };
             // A search that failed (panicked, or stopped) finds nothing; the next query
@@ -545,26 +543,19 @@ impl SearchBar {
         }
         let job = match whole.and_then(|t| Some((t, t.resumes.clone()?))) {
             Some((t, resumes)) => {
-                self.pieces = Default::default();
-                self.cancel = Default::default();
+                self.pieces = Pieces::default();
                 let (file, overview) = (t.file.clone(), t.model.clone());
-                let (pieces, cancel, repaint) =
-                    (self.pieces.clone(), self.cancel.clone(), ctx.clone());
+                let (pieces, repaint) = (self.pieces.clone(), ctx.clone());
                 let query = key.0.clone();
                 Job::spawn("search", ctx, move || {
-                    let progress = &mut |done: usize, of: usize| {
-                        pieces[0].store(done, Ordering::Relaxed);
-                        pieces[1].store(of, Ordering::Relaxed);
-                        repaint.request_repaint();
-                    };
                     search_in_pieces(
                         &*file,
                         &resumes,
                         &overview,
                         &query,
                         SEARCH_PIECE_FILE_BYTES,
-                        &cancel,
-                        progress,
+                        pieces.cancel(),
+                        &mut |done, of| pieces.report(&repaint, done, of),
                     )
                     .unwrap_or_default()
                 })
@@ -670,8 +661,7 @@ impl SearchBar {
             }
             if self.searching() {
                 ui.spinner();
-                let [done, of] = [0, 1].map(|i| self.pieces[i].load(Ordering::Relaxed));
-                if whole.is_some() && of > 0 {
+                if let (true, Some((done, of))) = (whole.is_some(), self.pieces.done_of()) {
                     ui.label(
                         egui::RichText::new(format!("searching the trace, piece {done} of {of}"))
                             .small(),
@@ -735,7 +725,14 @@ mod tests {
     #[test]
     fn a_search_in_pieces_finds_what_the_whole_model_search_does() {
         use std::sync::atomic::AtomicBool;
-        let queries = ["main.", "chan", "sync", "http client", "g1", "no such function"];
+        let queries = [
+            "main.",
+            "chan",
+            "sync",
+            "http client",
+            "g1",
+            "no such function",
+        ];
         let (mut compared, mut with_spans, mut overview_missed) = (0, 0, 0);
         for (name, data) in goscope_testdata::all_traces_and_cuts() {
             let Ok(whole) = goscope_model::build(&data[..]) else {
