@@ -2196,9 +2196,9 @@ fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
         .collect()
 }
 
-/// The app with `path` opened as an overview, whatever its size.
+/// The app with `path` opened as an overview, whatever its size, once it is loaded.
 fn overview_harness(path: PathBuf) -> Harness<'static, GoscopeApp> {
-    Harness::builder()
+    let mut h = Harness::builder()
         .with_size(egui::Vec2::new(1400.0, 860.0))
         .with_max_steps(64)
         .build_eframe(move |cc| {
@@ -2206,7 +2206,14 @@ fn overview_harness(path: PathBuf) -> Harness<'static, GoscopeApp> {
             app.overview_from_bytes = 0;
             app.open(&path);
             app
-        })
+        });
+    wait_loaded(&mut h);
+    let doc = h.state().doc.as_ref().expect("opened");
+    assert!(
+        doc.trace.model.overview_bucket_ns > 0 && doc.trace.resumes.is_some(),
+        "an overview"
+    );
+    h
 }
 
 /// A trace opened as an overview (here a small one, by lowering the size from which that
@@ -2218,7 +2225,6 @@ fn an_overview_shows_every_span_once_the_view_is_within_a_few_generations() {
     use goscope_viewer::detail::Shown;
     let path = trace("generations-go127");
     let mut h = overview_harness(path);
-    wait_loaded(&mut h);
     let (n, gen_ns) = {
         let doc = h.state().doc.as_ref().expect("opened");
         assert!(doc.trace.model.overview_bucket_ns > 0, "an overview");
@@ -2329,11 +2335,6 @@ fn a_selection_over_an_overview_sums_the_traces_own_spans() {
     let path = trace("generations-go127");
     let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
     let mut h = overview_harness(path);
-    wait_loaded(&mut h);
-    assert!(
-        h.state().doc.as_ref().unwrap().trace.resumes.is_some(),
-        "an overview"
-    );
     let plot = h.state().doc.as_ref().unwrap().geometry.plot;
     let y = plot.top() + 300.0;
     let (x0, x1) = (plot.left() + 100.0, plot.left() + 900.0);
@@ -2375,11 +2376,6 @@ fn a_search_over_an_overview_finds_the_traces_own_spans() {
     let path = trace("generations-go127");
     let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
     let mut h = overview_harness(path);
-    wait_loaded(&mut h);
-    assert!(
-        h.state().doc.as_ref().unwrap().trace.resumes.is_some(),
-        "an overview"
-    );
     h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
     h.run_steps(2);
     for q in ["m", "ma", "main", "main."] {
