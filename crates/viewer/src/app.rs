@@ -1492,6 +1492,12 @@ impl GoscopeApp {
             // The selection's panel opens the frame after the drag is over, so the plot doesn't
             // change width while the selection is being made.
             let show_selection = doc.selection_panel;
+            // A selection cleared (Esc) stops its summary, which may be reading the trace.
+            if doc.view.selection.is_none() {
+                if let Some((_, job)) = doc.selection_summary.take() {
+                    job.pieces.stop();
+                }
+            }
             let show_side = doc.selected.is_some() || show_selection;
             if show_side {
                 let mut action = panels::Action::None;

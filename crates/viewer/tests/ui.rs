@@ -2365,6 +2365,11 @@ fn a_selection_over_an_overview_sums_the_traces_own_spans() {
         "the overview's own summary would have done"
     );
     h.get_by_label_contains(&format!("{} state changes", want.transitions));
+    // Cleared, the selection takes its summary with it (one under way stops).
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert!(doc.view.selection.is_none() && doc.selection_summary.is_none());
 }
 
 /// Under an overview the whole trace is searched, piece by piece in the background: the
