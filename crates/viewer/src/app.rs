@@ -87,9 +87,10 @@ pub struct SelectionJob {
 }
 
 impl SelectionJob {
-    /// What the panel says while the summary of a selection `duration_ns` long is made.
-    fn pending_text(&self, duration_ns: f64) -> String {
-        let how = match self.pieces.done_of() {
+    /// What the panel says while the summary of a selection `duration_ns` long is made
+    /// (`pieces`: how far a summary in pieces has come).
+    fn pending_text(pieces: &Pieces, duration_ns: f64) -> String {
+        let how = match pieces.done_of() {
             Some((done, of)) => format!(" from the trace, piece {done} of {of}"),
             None => String::new(),
         };
@@ -1468,8 +1469,7 @@ impl GoscopeApp {
                 // A trace opened as an overview is searched whole, piece by piece; any
                 // other as shown.
                 let model = doc.span_trace().model.clone();
-                let whole = doc.trace.resumes.is_some().then_some(&doc.trace);
-                if let Some(hit) = doc.search.ui(ui, &model, whole) {
+                if let Some(hit) = doc.search.ui(ui, &model, &doc.trace) {
                     doc.show_hit(&hit);
                 }
             }
@@ -1519,9 +1519,11 @@ impl GoscopeApp {
                                     doc.summarize_selection(a, b, ui.ctx());
                                 }
                                 let span_model = doc.span_trace().model.clone();
-                                if let Some((_, job)) = &mut doc.selection_summary {
-                                    let text = job.pending_text(b - a);
-                                    let done = job.slot.get_or_pending_ui(ui, || text);
+                                if let Some((_, SelectionJob { slot, pieces })) =
+                                    &mut doc.selection_summary
+                                {
+                                    let text = || SelectionJob::pending_text(pieces, b - a);
+                                    let done = slot.get_or_pending_ui(ui, text);
                                     match done {
                                         Some(Ok(s)) => panels::selection_ui(ui, &span_model, s),
                                         Some(Err(e)) => {

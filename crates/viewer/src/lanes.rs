@@ -262,13 +262,27 @@ fn push_group(
     }
 }
 
+/// Each goroutine's distinct wakers as its spans say, in one pass over all spans (asking
+/// every goroutine "did x wake you?" again for each x took seconds on a long trace).
+fn wakers_in_spans(model: &Model) -> Vec<rustc_hash::FxHashSet<i64>> {
+    use rayon::prelude::*;
+    model
+        .goroutines
+        .par_iter()
+        .map(|gr| {
+            gr.spans
+                .iter()
+                .map(|s| s.waker)
+                .filter(|&w| w >= 0)
+                .collect()
+        })
+        .collect()
+}
+
 /// Goroutines related to `g` through wake-ups, up to two levels either way: who woke it,
 /// whom it woke, and theirs. `g` first. An overview, whose thinned lanes keep few of the
 /// spans that say who woke them, lists every pair (`Model::wakes`).
 pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
-    use rayon::prelude::*;
-    // Each goroutine's distinct wakers, in one pass over all spans (asking every goroutine
-    // "did x wake you?" again for each x took seconds on a long trace).
     let wakers: Vec<rustc_hash::FxHashSet<i64>> = if model.overview_bucket_ns > 0 {
         let mut wakers = vec![rustc_hash::FxHashSet::default(); model.goroutines.len()];
         for &(woken, waker) in &model.wakes {
@@ -278,17 +292,7 @@ pub(crate) fn related_goroutines(model: &Model, g: i64) -> Vec<i64> {
         }
         wakers
     } else {
-        model
-            .goroutines
-            .par_iter()
-            .map(|gr| {
-                gr.spans
-                    .iter()
-                    .map(|s| s.waker)
-                    .filter(|&w| w >= 0)
-                    .collect()
-            })
-            .collect()
+        wakers_in_spans(model)
     };
     let mut set = BTreeSet::new();
     let mut frontier = vec![g];
@@ -346,19 +350,7 @@ mod tests {
                 continue;
             }
             // What the overview's own spans say (before `Model::wakes`).
-            let in_spans: usize = overview
-                .goroutines
-                .iter()
-                .map(|g| {
-                    let w: rustc_hash::FxHashSet<i64> = g
-                        .spans
-                        .iter()
-                        .map(|s| s.waker)
-                        .filter(|&w| w >= 0)
-                        .collect();
-                    w.len()
-                })
-                .sum();
+            let in_spans: usize = wakers_in_spans(&overview).iter().map(|w| w.len()).sum();
             if in_spans < overview.wakes.len() {
                 thinned_lost += 1;
             }

@@ -116,7 +116,6 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
 
     let matcher = Matcher::new(model, q);
     let is_match = |id: u32| matcher.is_match(id);
-    let it = &model.interner;
 
     // User annotations whose name (or a log's category or text) matches.
     m.hits.extend(
@@ -143,17 +142,20 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
             .map(Hit::Log),
     );
 
-    // Span hits as (−duration, goroutine, span, start, why): sorted, then only those
-    // listed become `Hit`s.
-    let mut span_hits: Vec<(i64, i64, usize, i64, Why)> = Vec::new();
+    // Goroutines first, then spans, longest first within the listed ones; ties keep the
+    // order the hits were found in (goroutines by id, spans by index).
+    let mut best = BestSpans::new(MAX_HITS.saturating_sub(m.hits.len()));
     for (gi, g) in model.goroutines.iter().enumerate() {
         let by_start = is_match(g.start_fn);
         let mut any_span = false;
         for (si, s) in g.spans.iter().enumerate().filter(|_| spans) {
-            if let Some(f) = matcher.why(model, &s) {
+            if let Some(why) = matcher.why(model, &s) {
                 m.spans.push((gi as u32, si as u32));
                 any_span = true;
-                span_hits.push((-s.duration_ns(), g.id, si, s.start_ns, f));
+                best.note(s.duration_ns(), g.id, || SpanHit {
+                    span: Some(si),
+                    ..SpanHit::of(model, g.id, &s, why)
+                });
             }
         }
         if by_start {
@@ -166,36 +168,7 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
             m.goroutines.push(g.id);
         }
     }
-    // Goroutines first, then spans, longest first within the listed ones.
-    // Ties keep the order the hits were found in: goroutines by id, spans by index. Only
-    // the first `room` are needed in order.
-    let total = m.hits.len() + span_hits.len();
-    let room = MAX_HITS.saturating_sub(m.hits.len());
-    let order = |h: &(i64, i64, usize, i64, Why)| (h.0, h.1, h.2);
-    if room < span_hits.len() {
-        span_hits.select_nth_unstable_by_key(room, order);
-        span_hits.truncate(room);
-    }
-    span_hits.sort_unstable_by_key(order);
-    m.hits.extend(
-        span_hits
-            .into_iter()
-            .take(room)
-            .map(|(_, g, span, t_ns, why)| Hit::Span {
-                g,
-                span: Some(span),
-                t_ns,
-                what: model
-                    .goroutine(g)
-                    .and_then(|gr| gr.spans.get(span))
-                    .map_or_else(String::new, |s| span_text(model, &s)),
-                func: why.text(it),
-            }),
-    );
-    if total > MAX_HITS {
-        m.hits.truncate(MAX_HITS);
-        m.truncated = true;
-    }
+    best.list_in(&mut m);
     m
 }
 
@@ -225,6 +198,8 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
     }
     let mut m = search_in(overview, q, false);
     let mut best = BestSpans::new(MAX_HITS.saturating_sub(m.hits.len()));
+    // A window's string and stack ids are the whole trace's: one matcher serves them all.
+    let matcher = Matcher::new(overview, q);
     let mut goroutines: std::collections::BTreeSet<i64> = m.goroutines.iter().copied().collect();
     // Spans open at the end of the piece before: goroutine, start, and the hit each is
     // if it ended there (with that piece's last event) and matched.
@@ -239,7 +214,6 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
         &mut |piece| {
             let model = piece.model;
             let last = piece.index + 1 == piece.pieces;
-            let matcher = Matcher::new(model, q);
             for (g, start_ns, hit) in open_before.drain(..) {
                 let goes_on = model
                     .goroutine(g)
@@ -258,12 +232,7 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
                         }
                         continue;
                     };
-                    let hit = || SpanHit {
-                        key: (-s.duration_ns(), g.id, 0),
-                        t_ns: s.start_ns,
-                        what: span_text(model, &s),
-                        func: why.text(&model.interner),
-                    };
+                    let hit = || SpanHit::of(model, g.id, &s, why);
                     if !last && s.end_ns >= model.end_ns {
                         open_before.push((g.id, s.start_ns, Some(hit())));
                     } else {
@@ -275,29 +244,36 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
             progress(piece.index + 1, piece.pieces);
         },
     )?;
-    let total = m.hits.len() + best.found;
-    m.truncated |= total > MAX_HITS;
-    m.hits
-        .extend(best.into_sorted().into_iter().map(|h| Hit::Span {
-            g: h.key.1,
-            span: None,
-            t_ns: h.t_ns,
-            what: h.what,
-            func: h.func,
-        }));
+    best.list_in(&mut m);
     m.goroutines = goroutines.into_iter().collect();
     Ok(m)
 }
 
-/// A span hit of `search_in_pieces`, ordered as `search` lists them: longest first, then
-/// by goroutine, then in the order found (within a goroutine, time order).
+/// A span hit, ordered as a search lists them: longest first, then by goroutine, then in
+/// the order found (within a goroutine, time order).
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct SpanHit {
     /// (−duration, goroutine, order found).
     key: (i64, i64, u64),
+    /// Its index in the model searched (none for a search in pieces).
+    span: Option<usize>,
     t_ns: i64,
     what: String,
     func: String,
+}
+
+impl SpanHit {
+    /// Span `s` of goroutine `g` in `model`, which matched for `why` (its key is
+    /// `BestSpans::note`'s to set).
+    fn of(model: &Model, g: i64, s: &GSpan, why: Why) -> SpanHit {
+        SpanHit {
+            key: (-s.duration_ns(), g, 0),
+            span: None,
+            t_ns: s.start_ns,
+            what: span_text(model, s),
+            func: why.text(&model.interner),
+        }
+    }
 }
 
 /// The first `room` span hits by `SpanHit`'s order, and how many there were.
@@ -332,8 +308,22 @@ impl BestSpans {
         self.kept.push(SpanHit { key, ..hit() });
     }
 
-    fn into_sorted(self) -> Vec<SpanHit> {
-        self.kept.into_sorted_vec()
+    /// Lists the kept hits after `m`'s, in order; `m` is truncated if it and all the hits
+    /// noted are more than `MAX_HITS`.
+    fn list_in(self, m: &mut Matches) {
+        let total = m.hits.len() + self.found;
+        m.hits
+            .extend(self.kept.into_sorted_vec().into_iter().map(|h| Hit::Span {
+                g: h.key.1,
+                span: h.span,
+                t_ns: h.t_ns,
+                what: h.what,
+                func: h.func,
+            }));
+        if total > MAX_HITS {
+            m.hits.truncate(MAX_HITS);
+            m.truncated = true;
+        }
     }
 }
 
@@ -520,14 +510,18 @@ impl SearchBar {
 
     /// Brings the matches up to the query: at once for a small trace, else through one
     /// background search at a time (the matches shown are the last query's meanwhile).
-    /// Under an overview (`whole`: the trace opened so, with its resumes) the whole trace is
-    /// searched, piece by piece (`search_in_pieces`), whatever the timeline shows; a
-    /// change of query stops that search and starts the next.
-    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>, whole: Option<&OpenTrace>) {
-        let searched = whole.map_or(model, |t| &t.model);
+    /// A trace opened as an overview (`trace` has resumes) is searched whole, piece by
+    /// piece (`search_in_pieces`), whatever the timeline shows (`model`); a change of
+    /// query stops that search and starts the next.
+    fn update(&mut self, ctx: &egui::Context, model: &Arc<Model>, trace: &OpenTrace) {
+        let searched = if trace.resumes.is_some() {
+            &trace.model
+        } else {
+            model
+        };
         let key = (self.query.clone(), Arc::as_ptr(searched) as usize);
         if let Some((query, job)) = &self.running {
-            if whole.is_some() && *query != key {
+            if *query != key {
                 self.pieces.stop();
             }
             let Some(found) = job.take() else { return };
@@ -541,10 +535,10 @@ impl SearchBar {
         if self.matched.as_ref() == Some(&key) {
             return;
         }
-        let job = match whole.and_then(|t| Some((t, t.resumes.clone()?))) {
-            Some((t, resumes)) => {
+        let job = match trace.resumes.clone() {
+            Some(resumes) => {
                 self.pieces = Pieces::default();
-                let (file, overview) = (t.file.clone(), t.model.clone());
+                let (file, overview) = (trace.file.clone(), trace.model.clone());
                 let (pieces, repaint) = (self.pieces.clone(), ctx.clone());
                 let query = key.0.clone();
                 Job::spawn("search", ctx, move || {
@@ -601,12 +595,12 @@ impl SearchBar {
     }
 
     /// Draws the bar and its results; returns the result the user picked. `model` is the
-    /// one shown; `whole`, the trace if it was opened as an overview (see `update`).
+    /// one shown, `trace` the document's (see `update`).
     pub(crate) fn ui(
         &mut self,
         ui: &mut egui::Ui,
         model: &Arc<Model>,
-        whole: Option<&OpenTrace>,
+        trace: &OpenTrace,
     ) -> Option<Hit> {
         if !self.open {
             return None;
@@ -624,7 +618,7 @@ impl SearchBar {
                 field.request_focus();
                 self.want_focus = false;
             }
-            self.update(ui.ctx(), model, whole);
+            self.update(ui.ctx(), model, trace);
             if self.show_first
                 && self.matched.as_ref().map(|m| m.0.as_str()) == Some(self.query.as_str())
             {
@@ -661,7 +655,7 @@ impl SearchBar {
             }
             if self.searching() {
                 ui.spinner();
-                if let (true, Some((done, of))) = (whole.is_some(), self.pieces.done_of()) {
+                if let Some((done, of)) = self.pieces.done_of() {
                     ui.label(
                         egui::RichText::new(format!("searching the trace, piece {done} of {of}"))
                             .small(),

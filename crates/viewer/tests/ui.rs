@@ -691,6 +691,20 @@ fn a_chord_within_one_frame_opens_the_search() {
     h.get_by_label("Find");
 }
 
+/// Types `query` into the open search bar a letter a frame (later letters come while
+/// searches for earlier ones run), then steps until its results are in.
+fn type_query_until_settled(h: &mut Harness<'static, GoscopeApp>, query: &str) {
+    for (i, _) in query.char_indices().skip(1).chain([(query.len(), ' ')]) {
+        h.state_mut().doc.as_mut().unwrap().search.query = query[..i].into();
+        h.step();
+    }
+    let settled = |h: &Harness<'static, GoscopeApp>| {
+        let s = &h.state().doc.as_ref().unwrap().search;
+        !s.searching() && h.query_by_label_contains("results").is_some()
+    };
+    step_until(h, settled, "the search did not settle");
+}
+
 /// On a large trace the search runs in the background, one query at a time, and the bar
 /// ends up with the matches of the query as last typed.
 #[test]
@@ -700,16 +714,7 @@ fn searching_a_large_trace_runs_in_the_background() {
     h.run_steps(2);
     // Every trace is large here.
     h.state_mut().doc.as_mut().unwrap().search.inline_events = 0.0;
-    // Typed a letter a frame: later letters come while earlier searches run.
-    for q in ["m", "ma", "main", "main.", "main.wa", "main.wait"] {
-        h.state_mut().doc.as_mut().unwrap().search.query = q.into();
-        h.step();
-    }
-    let settled = |h: &Harness<'static, GoscopeApp>| {
-        let s = &h.state().doc.as_ref().unwrap().search;
-        !s.searching() && h.query_by_label_contains("results").is_some()
-    };
-    step_until(&mut h, settled, "the search did not settle");
+    type_query_until_settled(&mut h, "main.wait");
     let hits = h.get_all_by_label_contains("— main.wait").count();
     assert!(hits > 0, "no span of main.wait listed");
     assert_eq!(
@@ -2383,15 +2388,7 @@ fn a_search_over_an_overview_finds_the_traces_own_spans() {
     let mut h = overview_harness(path);
     h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
     h.run_steps(2);
-    for q in ["m", "ma", "main", "main."] {
-        h.state_mut().doc.as_mut().unwrap().search.query = q.into();
-        h.step();
-    }
-    let settled = |h: &Harness<'static, GoscopeApp>| {
-        let s = &h.state().doc.as_ref().unwrap().search;
-        !s.searching() && h.query_by_label_contains("results").is_some()
-    };
-    step_until(&mut h, settled, "the search did not settle");
+    type_query_until_settled(&mut h, "main.");
     let listed = h.get_all_by_label_contains("— main.").count();
     use goscope_viewer::search::{Hit, search};
     // Span hits without their index in the model searched.
