@@ -25,6 +25,8 @@ fn main() {
     println!("overview: {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let mut pieces = 0;
+    // When the first results were there (the overview's), and the first span hit.
+    let (mut first_results, mut first_span) = (None, None);
     let found = search::search_in_pieces(
         &file,
         &resumes,
@@ -32,12 +34,27 @@ fn main() {
         query,
         search::SEARCH_PIECE_FILE_BYTES,
         &AtomicBool::new(false),
-        &mut |_, of| pieces = of,
+        &mut |p| {
+            pieces = p.done_of.map_or(0, |(_, of)| of);
+            let secs = t.elapsed().as_secs_f64();
+            first_results.get_or_insert(secs);
+            if first_span.is_none()
+                && p.so_far()
+                    .hits
+                    .iter()
+                    .any(|h| matches!(h, Hit::Span { .. }))
+            {
+                first_span.get_or_insert(secs);
+            }
+        },
     )
     .expect("search");
+    let at = |s: Option<f64>| s.map_or("never".to_string(), |s| format!("{s:.2} s"));
     println!(
-        "searched in {pieces} pieces: {:.2} s",
-        t.elapsed().as_secs_f64()
+        "searched in {pieces} pieces: {:.2} s (the overview's hits listed at {}, the first span at {})",
+        t.elapsed().as_secs_f64(),
+        at(first_results),
+        at(first_span)
     );
     let own = search::search(&overview, query);
     for (what, m) in [("the trace", &found), ("the overview's own", &own)] {

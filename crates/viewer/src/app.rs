@@ -1558,16 +1558,13 @@ impl GoscopeApp {
                     Some(Pick::GSpan { g, .. }) => vec![doc.trace.model.goroutines[g].id],
                     _ => Vec::new(),
                 };
-                let highlight = match doc.search.matches_in(&shown.model) {
-                    Some(m) => timeline::Highlight {
-                        goroutines: &m.goroutines,
-                        spans: &m.spans,
-                    },
-                    None => timeline::Highlight {
+                let highlight = doc
+                    .search
+                    .highlight_in(ui.ctx(), &shown.model, &doc.trace)
+                    .unwrap_or(super::marks::Highlight {
                         goroutines: &selected_g,
-                        spans: &[],
-                    },
-                };
+                        ..Default::default()
+                    });
                 let out = timeline::timeline_ui(
                     ui,
                     &shown,

@@ -15,6 +15,7 @@ pub mod goroutines;
 pub mod heatmap;
 pub mod lanes;
 pub mod loader;
+pub mod marks;
 pub mod panels;
 pub mod search;
 mod table;

@@ -4,11 +4,12 @@
 //! function. Results jump to the lane and span; matches are highlighted; ↑/↓ and Enter walk
 //! the result list.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
-use super::analyses::{INLINE_EVENTS, Job, Pieces};
+use super::analyses::{INLINE_EVENTS, Job, Pieces, Slot};
 use super::loader::OpenTrace;
+use super::marks::{Highlight, NO_SPANS, SpanSet};
 use goscope_model::{GSpan, GState, Model, Tag};
 
 /// Bytes of the file each piece of a search under an overview holds at most
@@ -60,8 +61,8 @@ pub struct Matches {
     pub truncated: bool,
     /// Goroutines to highlight, sorted by id.
     pub goroutines: Vec<i64>,
-    /// Matching spans: (goroutine index, span index), sorted.
-    pub spans: Vec<(u32, u32)>,
+    /// Matching spans.
+    pub spans: SpanSet,
 }
 
 /// `x123` → 123 when `s` is that letter (either case) followed by digits.
@@ -145,19 +146,19 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
     // Goroutines first, then spans, longest first within the listed ones; ties keep the
     // order the hits were found in (goroutines by id, spans by index).
     let mut best = BestSpans::new(MAX_HITS.saturating_sub(m.hits.len()));
+    if spans {
+        each_matching_span(model, &matcher, |gi, si, s, why| {
+            m.spans.insert(gi, si);
+            let g = model.goroutines[gi].id;
+            best.note(s.duration_ns(), g, || SpanHit {
+                span: Some(si),
+                ..SpanHit::of(model, g, s, why)
+            });
+        });
+    }
     for (gi, g) in model.goroutines.iter().enumerate() {
         let by_start = is_match(g.start_fn);
-        let mut any_span = false;
-        for (si, s) in g.spans.iter().enumerate().filter(|_| spans) {
-            if let Some(why) = matcher.why(model, &s) {
-                m.spans.push((gi as u32, si as u32));
-                any_span = true;
-                best.note(s.duration_ns(), g.id, || SpanHit {
-                    span: Some(si),
-                    ..SpanHit::of(model, g.id, &s, why)
-                });
-            }
-        }
+        let any_span = m.spans.any_in(gi, 0..g.spans.len());
         if by_start {
             m.hits.push(Hit::Goroutine {
                 g: g.id,
@@ -172,6 +173,52 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
     m
 }
 
+/// Calls `each(goroutine index, span index, span, why)` for every span of `model` that
+/// `matcher` matches, goroutine by goroutine, each in time order.
+fn each_matching_span(
+    model: &Model,
+    matcher: &Matcher,
+    mut each: impl FnMut(usize, usize, &GSpan, Why),
+) {
+    for (gi, g) in model.goroutines.iter().enumerate() {
+        for (si, s) in g.spans.iter().enumerate() {
+            if let Some(why) = matcher.why(model, &s) {
+                each(gi, si, &s, why);
+            }
+        }
+    }
+}
+
+/// The spans of `model` that `query` matches, as `Matches::spans` numbers them: the
+/// highlight of a model other than the one a search listed (a window of a trace searched
+/// whole under its overview).
+pub fn matching_spans(model: &Model, query: &str) -> SpanSet {
+    let q = query.trim();
+    let by_id = ['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some());
+    let mut spans = SpanSet::default();
+    if q.is_empty() || by_id {
+        return spans;
+    }
+    let matcher = Matcher::new(model, q);
+    each_matching_span(model, &matcher, |gi, si, _, _| spans.insert(gi, si));
+    spans
+}
+
+/// How far a search in pieces has come (`search_in_pieces`).
+pub struct SearchProgress<'a> {
+    /// Pieces searched, and of how many (none before the first is done).
+    pub done_of: Option<(usize, usize)>,
+    so_far: &'a dyn Fn() -> Matches,
+}
+
+impl SearchProgress<'_> {
+    /// What was found so far, listed as a search lists it: the overview's hits at once,
+    /// then the spans of the pieces done too (made when asked for: a copy of the list).
+    pub fn so_far(&self) -> Matches {
+        (self.so_far)()
+    }
+}
+
 /// `search` of the whole trace's model, over a trace opened as an overview (whose lanes
 /// keep only the long spans and sum the others): names, tasks, regions and logs are the
 /// overview's (it keeps them whole); spans are the trace's own, from windows of all of it
@@ -180,7 +227,8 @@ fn search_in(model: &Model, query: &str, spans: bool) -> Matches {
 /// taken from the piece it ends in: one still open at a piece's end is in the next one
 /// too, with its start, unless it ended with that piece's last event. Span hits have no
 /// index (`Hit::Span::span`) and no spans are highlighted (`Matches::spans`): the model
-/// shown numbers its own. `progress` hears how many pieces are done, of how many.
+/// shown numbers its own (`matching_spans`). `progress` hears what was found before the
+/// first piece and after each.
 #[allow(clippy::too_many_arguments)]
 pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
     source: &S,
@@ -189,18 +237,29 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
     query: &str,
     piece_file_bytes: u64,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut dyn FnMut(SearchProgress),
 ) -> goscope_trace::Result<Matches> {
     let q = query.trim();
     let by_id = ['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some());
     if q.is_empty() || by_id {
         return Ok(search(overview, q));
     }
-    let mut m = search_in(overview, q, false);
+    let m = search_in(overview, q, false);
     let mut best = BestSpans::new(MAX_HITS.saturating_sub(m.hits.len()));
     // A window's string and stack ids are the whole trace's: one matcher serves them all.
     let matcher = Matcher::new(overview, q);
     let mut goroutines: std::collections::BTreeSet<i64> = m.goroutines.iter().copied().collect();
+    // The overview's hits and the spans kept so far, as a search lists them.
+    let so_far = |best: &BestSpans, goroutines: &std::collections::BTreeSet<i64>| {
+        let mut found = m.clone();
+        best.list_in(&mut found);
+        found.goroutines = goroutines.iter().copied().collect();
+        found
+    };
+    progress(SearchProgress {
+        done_of: None,
+        so_far: &|| so_far(&best, &goroutines),
+    });
     // Spans open at the end of the piece before: goroutine, start, and the hit each is
     // if it ended there (with that piece's last event) and matched.
     let mut open_before: Vec<(i64, i64, Option<SpanHit>)> = Vec::new();
@@ -241,17 +300,18 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
                     }
                 }
             }
-            progress(piece.index + 1, piece.pieces);
+            progress(SearchProgress {
+                done_of: Some((piece.index + 1, piece.pieces)),
+                so_far: &|| so_far(&best, &goroutines),
+            });
         },
     )?;
-    best.list_in(&mut m);
-    m.goroutines = goroutines.into_iter().collect();
-    Ok(m)
+    Ok(so_far(&best, &goroutines))
 }
 
 /// A span hit, ordered as a search lists them: longest first, then by goroutine, then in
 /// the order found (within a goroutine, time order).
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct SpanHit {
     /// (−duration, goroutine, order found).
     key: (i64, i64, u64),
@@ -310,16 +370,21 @@ impl BestSpans {
 
     /// Lists the kept hits after `m`'s, in order; `m` is truncated if it and all the hits
     /// noted are more than `MAX_HITS`.
-    fn list_in(self, m: &mut Matches) {
+    fn list_in(&self, m: &mut Matches) {
         let total = m.hits.len() + self.found;
-        m.hits
-            .extend(self.kept.into_sorted_vec().into_iter().map(|h| Hit::Span {
-                g: h.key.1,
-                span: h.span,
-                t_ns: h.t_ns,
-                what: h.what,
-                func: h.func,
-            }));
+        m.hits.extend(
+            self.kept
+                .clone()
+                .into_sorted_vec()
+                .into_iter()
+                .map(|h| Hit::Span {
+                    g: h.key.1,
+                    span: h.span,
+                    t_ns: h.t_ns,
+                    what: h.what,
+                    func: h.func,
+                }),
+        );
         if total > MAX_HITS {
             m.hits.truncate(MAX_HITS);
             m.truncated = true;
@@ -444,6 +509,9 @@ pub(crate) fn describe(model: &Model, hit: &Hit) -> String {
     }
 }
 
+/// What matches are for: a query, and the model (its address) they were found in.
+type Key = (String, usize);
+
 /// The search bar's state.
 pub struct SearchBar {
     pub open: bool,
@@ -453,14 +521,22 @@ pub struct SearchBar {
     matches: Matches,
     /// The query `matches` is for, and the model they were found in (its address: an
     /// overview's window is another model, whose spans are numbered otherwise).
-    matched: Option<(String, usize)>,
+    matched: Option<Key>,
     /// A search running in the background, its query and model: one at a time; when it
     /// ends and the query has changed meanwhile, the next starts for the query as it is
     /// then.
-    running: Option<((String, usize), Job<Matches>)>,
+    running: Option<(Key, Job<Matches>)>,
     /// For a search of the whole trace under an overview (`search_in_pieces`): how far it
     /// has come; it stops when the query changes.
     pieces: Pieces,
+    /// And what it has found so far, listed (and highlighted) while it goes on; each
+    /// search has its own.
+    so_far: Arc<Mutex<Option<Matches>>>,
+    /// The spans that the query of `matched` matches in the model shown, when that is not
+    /// the model they were found in (a search under an overview searches the trace; the
+    /// model shown is the overview or a window, which number their own spans): found on it
+    /// (in the background for a large one), keyed by that query and model.
+    shown_spans: Option<(Key, Slot<SpanSet>)>,
     /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
@@ -482,6 +558,8 @@ impl Default for SearchBar {
             matched: None,
             running: None,
             pieces: Pieces::default(),
+            so_far: Arc::default(),
+            shown_spans: None,
             inline_events: INLINE_EVENTS,
             show_first: false,
             cursor: 0,
@@ -524,22 +602,42 @@ impl SearchBar {
             if *query != key {
                 self.pieces.stop();
             }
-            let Some(found) = job.take() else { return };
-            // A search that failed (panicked, or stopped) finds nothing; the next query
-            // searches again.
+            let Some(found) = job.take() else {
+                // Under an overview, what the search has found so far is listed.
+                let so_far = self.so_far.lock().ok().and_then(|mut s| s.take());
+                if let Some(so_far) = so_far.filter(|_| *query == key) {
+                    if self.matched.as_ref() != Some(query) {
+                        self.cursor = 0;
+                    }
+                    self.matches = so_far;
+                    self.cursor = self.cursor.min(self.matches.hits.len().saturating_sub(1));
+                    self.matched = Some(query.clone());
+                }
+                return;
+            };
+            // A search that failed (panicked) finds nothing; the next query searches
+            // again. One stopped (the query changed) is not its query's matches, even if
+            // the query has changed back since: it is searched again.
+            let stopped = self
+                .pieces
+                .cancel()
+                .load(std::sync::atomic::Ordering::Relaxed);
+            self.matched = (!stopped).then(|| query.clone());
             self.matches = found.unwrap_or_default();
-            self.matched = Some(query.clone());
             self.running = None;
             self.cursor = 0;
         }
         if self.matched.as_ref() == Some(&key) {
             return;
         }
+        // Each search has its own stop switch and progress.
+        self.pieces = Pieces::default();
         let job = match trace.resumes.clone() {
             Some(resumes) => {
-                self.pieces = Pieces::default();
+                self.so_far = Arc::default();
                 let (file, overview) = (trace.file.clone(), trace.model.clone());
-                let (pieces, repaint) = (self.pieces.clone(), ctx.clone());
+                let (pieces, so_far, repaint) =
+                    (self.pieces.clone(), self.so_far.clone(), ctx.clone());
                 let query = key.0.clone();
                 Job::spawn("search", ctx, move || {
                     search_in_pieces(
@@ -549,7 +647,15 @@ impl SearchBar {
                         &query,
                         SEARCH_PIECE_FILE_BYTES,
                         pieces.cancel(),
-                        &mut |done, of| pieces.report(&repaint, done, of),
+                        &mut |p| {
+                            if let Ok(mut s) = so_far.lock() {
+                                *s = Some(p.so_far());
+                            }
+                            match p.done_of {
+                                Some((done, of)) => pieces.report(&repaint, done, of),
+                                None => repaint.request_repaint(),
+                            }
+                        },
                     )
                     .unwrap_or_default()
                 })
@@ -587,11 +693,53 @@ impl SearchBar {
         (self.open && !self.query.trim().is_empty()).then_some(&self.matches)
     }
 
-    /// `matches`, if they were found in `model` (spans are numbered per model).
-    pub fn matches_in(&self, model: &Arc<Model>) -> Option<&Matches> {
-        let found_in = self.matched.as_ref().map(|m| m.1);
-        self.matches()
-            .filter(|_| found_in == Some(Arc::as_ptr(model) as usize))
+    /// What to highlight in `model`, the model shown (none while the bar is closed, or
+    /// when the matches are another model's): the goroutines that match and the spans,
+    /// as `model` numbers them. A trace opened as an overview (`trace` has
+    /// resumes) is searched whole, and its matches number no spans: those of the model
+    /// shown, the overview or a window, are found on it (in the background for a large
+    /// one; none are marked until then).
+    pub fn highlight_in(
+        &mut self,
+        ctx: &egui::Context,
+        model: &Arc<Model>,
+        trace: &OpenTrace,
+    ) -> Option<Highlight<'_>> {
+        self.matches()?;
+        let (query, found_in) = self.matched.clone()?;
+        let shown = Arc::as_ptr(model) as usize;
+        if trace.resumes.is_none() || found_in != Arc::as_ptr(&trace.model) as usize {
+            let m = &self.matches;
+            return (found_in == shown).then_some(Highlight {
+                goroutines: &m.goroutines,
+                spans: &m.spans,
+            });
+        }
+        let key = (query, shown);
+        if self.shown_spans.as_ref().map(|(k, _)| k) != Some(&key) {
+            let q = key.0.clone();
+            let slot = if model.events as f64 <= self.inline_events {
+                Slot::Done(matching_spans(model, &q))
+            } else {
+                // Without giving freed memory back after it (as `Job::spawn` does): it
+                // frees little, and a trim as a window is first laid out slows that frame.
+                let (model, c) = (model.clone(), ctx.clone());
+                Slot::Running(Job::spawn_notifying(
+                    "highlight",
+                    move || c.request_repaint(),
+                    move || matching_spans(&model, &q),
+                ))
+            };
+            self.shown_spans = Some((key, slot));
+        }
+        let spans = match &mut self.shown_spans {
+            Some((_, slot)) => slot.get().unwrap_or(&NO_SPANS),
+            None => &NO_SPANS,
+        };
+        Some(Highlight {
+            goroutines: &self.matches.goroutines,
+            spans,
+        })
     }
 
     /// Draws the bar and its results; returns the result the user picked. `model` is the
@@ -619,7 +767,10 @@ impl SearchBar {
                 self.want_focus = false;
             }
             self.update(ui.ctx(), model, trace);
+            // Once the search is over: what a search in pieces found so far may not hold
+            // the first match yet.
             if self.show_first
+                && !self.searching()
                 && self.matched.as_ref().map(|m| m.0.as_str()) == Some(self.query.as_str())
             {
                 self.show_first = false;
@@ -656,9 +807,13 @@ impl SearchBar {
             if self.searching() {
                 ui.spinner();
                 if let Some((done, of)) = self.pieces.done_of() {
+                    let n = self.matches.hits.len();
                     ui.label(
-                        egui::RichText::new(format!("searching the trace, piece {done} of {of}"))
-                            .small(),
+                        egui::RichText::new(format!(
+                            "searching the trace, piece {done} of {of}: {n}{} so far",
+                            if self.matches.truncated { "+" } else { "" }
+                        ))
+                        .small(),
                     );
                 }
             } else if !self.query.trim().is_empty() {
@@ -681,9 +836,13 @@ impl SearchBar {
             let rows = self.matches.hits.len().min(14) as f32;
             let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
             let mut clicked = None;
+            // The top panel leaves a scroll area the least height it may take (64 points):
+            // that height is asked for.
+            let height = rows * row_h + 4.0;
             egui::ScrollArea::vertical()
                 .id_salt("search-results")
-                .max_height(rows * row_h + 4.0)
+                .min_scrolled_height(height)
+                .max_height(height)
                 .show(ui, |ui| {
                     for (k, hit) in self.matches.hits.iter().enumerate() {
                         let r = ui.selectable_label(k == self.cursor, describe(model, hit));
@@ -728,6 +887,7 @@ mod tests {
             "no such function",
         ];
         let (mut compared, mut with_spans, mut overview_missed) = (0, 0, 0);
+        let mut pieces_reported = 0;
         for (name, data) in goscope_testdata::all_traces_and_cuts() {
             let Ok(whole) = goscope_model::build(&data[..]) else {
                 continue;
@@ -749,6 +909,9 @@ mod tests {
                     }
                 }
                 for piece_bytes in [u64::MAX, 4 << 10] {
+                    // The reports: pieces done, and the first and the last lists so far.
+                    let mut done = Vec::new();
+                    let (mut first, mut last) = (None, None);
                     let got = search_in_pieces(
                         &data[..],
                         &resumes,
@@ -756,7 +919,14 @@ mod tests {
                         q,
                         piece_bytes,
                         &cancel,
-                        &mut |_, _| {},
+                        &mut |p| {
+                            if first.is_none() {
+                                first = Some(p.so_far());
+                            } else if p.done_of.is_some_and(|(k, n)| k == n) {
+                                last = Some(p.so_far());
+                            }
+                            done.push(p.done_of);
+                        },
                     )
                     .unwrap();
                     assert_eq!(
@@ -767,6 +937,35 @@ mod tests {
                     assert_eq!(got.goroutines, want.goroutines, "{name}: {q:?}");
                     assert!(got.spans.is_empty());
                     compared += 1;
+                    if done.is_empty() {
+                        // An id's search (the overview answers it whole).
+                        assert!(prefixed_id(q, 'g').is_some(), "{name}: {q:?}");
+                        continue;
+                    }
+                    // Before any piece, the overview's hits; then every piece in turn, the
+                    // last with everything found.
+                    let n = done.len() - 1;
+                    let want_done: Vec<_> = std::iter::once(None)
+                        .chain((1..=n).map(|k| Some((k, n))))
+                        .collect();
+                    assert_eq!(done, want_done, "{name}: {q:?} in pieces of {piece_bytes}");
+                    if piece_bytes != u64::MAX {
+                        pieces_reported = pieces_reported.max(n);
+                    }
+                    let first = first.unwrap();
+                    let named: Vec<Hit> = want
+                        .hits
+                        .iter()
+                        .filter(|h| !matches!(h, Hit::Span { .. }))
+                        .cloned()
+                        .collect();
+                    assert_eq!(
+                        first.hits, named,
+                        "{name}: {q:?}: the overview's hits first"
+                    );
+                    let last = last.unwrap();
+                    assert_eq!(last.hits, got.hits, "{name}: {q:?}");
+                    assert_eq!(last.goroutines, got.goroutines, "{name}: {q:?}");
                 }
                 let spans = want
                     .hits
@@ -782,11 +981,68 @@ mod tests {
             }
         }
         assert!(compared > 500, "only {compared} searches compared");
+        assert!(
+            pieces_reported > 10,
+            "at most {pieces_reported} pieces reported"
+        );
         assert!(with_spans > 150, "only {with_spans} searches found spans");
         assert!(
             overview_missed >= 10,
             "the overview's own search missed goroutines only {overview_missed} times"
         );
+    }
+
+    /// A search under an overview that was stopped (its query changed) does not stand for
+    /// its query, even when the query has changed back before it ended: that query is
+    /// searched again, not left with what the stopped search had found.
+    #[test]
+    fn a_stopped_search_is_not_its_querys_matches() {
+        let name = "generations-go127";
+        let file = goscope_file::TraceFile::open(&crate::testdata::trace_path(name)).unwrap();
+        let file = Arc::new(file);
+        let cancel = AtomicBool::new(false);
+        let (overview, resumes) =
+            goscope_model::build_overview(&**file, &cancel, &mut |_| {}, 0, None).unwrap();
+        let trace = OpenTrace::overview(file, Arc::new(overview), resumes);
+        let ctx = egui::Context::default();
+        let mut bar = SearchBar::default();
+        let key = |q: &str| (q.to_string(), Arc::as_ptr(&trace.model) as usize);
+        // "main." is being searched (by hand: it ends when told)...
+        bar.query = "main.".into();
+        bar.running = Some((key("main."), Job::by_hand()));
+        // ...when the query changes, which stops it, and changes back.
+        bar.query = "main.x".into();
+        bar.update(&ctx, &trace.model, &trace);
+        assert!(
+            bar.pieces
+                .cancel()
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+        bar.query = "main.".into();
+        // The stopped search ends with what it had found (here nothing).
+        if let Some((_, job)) = &bar.running {
+            job.finish(Matches::default());
+        }
+        bar.update(&ctx, &trace.model, &trace);
+        assert_ne!(
+            bar.matched,
+            Some(key("main.")),
+            "the stopped search's matches kept"
+        );
+        let (searching, _) = bar.running.as_ref().expect("main. searched again");
+        assert_eq!(*searching, key("main."));
+        // And that search finds what a whole model's does.
+        let whole = crate::testdata::model(name);
+        for _ in 0..2000 {
+            bar.update(&ctx, &trace.model, &trace);
+            if !bar.searching() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(bar.matched, Some(key("main.")));
+        assert_eq!(bar.matches.goroutines, search(&whole, "main.").goroutines);
+        assert!(!bar.matches.hits.is_empty());
     }
 
     fn stall() -> Model {
@@ -859,8 +1115,8 @@ mod tests {
         let m = goscope_model::build(&crate::testdata::trace_bytes("mixed-go127")).unwrap();
         let r = search(&m, "http client");
         assert!(!r.spans.is_empty());
-        for &(gi, si) in &r.spans {
-            let s = m.goroutines[gi as usize].spans.at(si as usize);
+        for (gi, si) in r.spans.iter() {
+            let s = m.goroutines[gi].spans.at(si);
             let by_func = |st| {
                 m.interner
                     .stack(st)
@@ -884,20 +1140,21 @@ mod tests {
         let m = stall();
         let r = search(&m, "main.WAIT");
         assert!(!r.spans.is_empty(), "spans blocked in main.wait");
-        assert!(
-            r.spans.windows(2).all(|w| w[0] < w[1]),
-            "sorted for binary search"
-        );
-        // Every matching span's stack really holds the function.
-        for &(gi, si) in &r.spans {
-            let s = m.goroutines[gi as usize].spans.at(si as usize);
-            let in_stack = |st| {
-                m.interner
-                    .stack(st)
-                    .any(|f| m.string(f.func) == "main.wait")
-            };
-            assert!(in_stack(s.end_stack) || in_stack(s.start_stack));
+        // The spans whose stacks hold the function, and only those.
+        let in_stack = |st| {
+            m.interner
+                .stack(st)
+                .any(|f| m.string(f.func).to_lowercase().contains("main.wait"))
+        };
+        let mut holding = 0;
+        for (gi, g) in m.goroutines.iter().enumerate() {
+            for (si, s) in g.spans.iter().enumerate() {
+                let holds = in_stack(s.end_stack) || in_stack(s.start_stack);
+                holding += usize::from(holds);
+                assert_eq!(r.spans.any_in(gi, si..si + 1), holds, "G{} span {si}", g.id);
+            }
         }
+        assert_eq!((r.spans.len(), r.spans.iter().count()), (holding, holding));
         // The longest matching span is the 1 s stall and comes first among spans.
         let first_span = r.hits.iter().find_map(|h| match h {
             Hit::Span { g, span, .. } => m.goroutine(*g).and_then(|gr| gr.spans.get((*span)?)),

@@ -7,6 +7,7 @@ use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, 
 
 use super::colors;
 use super::lanes::{FOCUS_GROUP, Row, row_height};
+use super::marks::Highlight;
 use super::view::{TimelineView, axis_labels, format_duration, format_offset, tick_step_ns};
 use goscope_model::lod::{self, TimeView};
 use goscope_model::{GState, Model, StimulusKind};
@@ -633,31 +634,6 @@ impl Geometry {
             .iter()
             .find(|(r, _)| r == row)
             .map(|(_, rect)| *rect)
-    }
-}
-
-/// What to mark in the lanes: goroutines (the selected one, search matches) and single
-/// goroutine spans (search matches).
-#[derive(Clone, Copy, Default)]
-pub struct Highlight<'a> {
-    /// Sorted by id.
-    pub goroutines: &'a [i64],
-    /// (goroutine index, span index), sorted.
-    pub spans: &'a [(u32, u32)],
-}
-
-impl Highlight<'_> {
-    pub(crate) fn has_goroutine(&self, g: i64) -> bool {
-        self.goroutines.binary_search(&g).is_ok()
-    }
-
-    /// Whether any of spans `first..first + count` of goroutine `g_index` is marked.
-    fn has_spans(&self, g_index: usize, first: usize, count: usize) -> bool {
-        let lo = (g_index as u32, first as u32);
-        let i = self.spans.partition_point(|&k| k < lo);
-        self.spans
-            .get(i)
-            .is_some_and(|&(g, s)| g == g_index as u32 && (s as usize) < first + count)
     }
 }
 

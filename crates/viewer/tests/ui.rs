@@ -2434,3 +2434,71 @@ fn a_search_over_an_overview_finds_the_traces_own_spans() {
         "a model was searched, not the trace"
     );
 }
+
+/// Under an overview the search lists the trace's own spans, which no model shown
+/// numbers: the timeline marks the goroutines the trace's search found, and the spans that
+/// match in the model shown, the overview or a window, found on it.
+#[test]
+fn a_search_over_an_overview_marks_the_matching_spans_of_the_model_shown() {
+    use goscope_viewer::detail::Shown;
+    use goscope_viewer::search::search;
+    let path = trace("generations-go127");
+    let whole = goscope_model::build(&std::fs::read(&path).unwrap()[..]).unwrap();
+    let mut h = overview_harness(path);
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    let query = "main.";
+    type_query_until_settled(&mut h, query);
+    let want_goroutines = search(&whole, query).goroutines;
+    // What the timeline marks on the model shown, and that model.
+    let marked = |h: &mut Harness<'static, GoscopeApp>| {
+        let ctx = h.ctx.clone();
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let (shown, what) = doc.shown.clone().expect("drawn");
+        let marks = doc
+            .search
+            .highlight_in(&ctx, &shown.model, &doc.trace)
+            .expect("marks on the model shown");
+        (
+            marks.goroutines.to_vec(),
+            marks.spans.clone(),
+            shown.model,
+            what,
+        )
+    };
+    let (goroutines, spans, model, what) = marked(&mut h);
+    assert!(matches!(what, Shown::Overview { .. }), "{what:?}");
+    assert_eq!(goroutines, want_goroutines);
+    assert_eq!(
+        spans,
+        search(&model, query).spans,
+        "the overview's own spans"
+    );
+
+    // Into the middle of a generation: its window is shown, and its spans are marked.
+    let (k, gen_ns) = {
+        let r = h
+            .state()
+            .doc
+            .as_ref()
+            .unwrap()
+            .trace
+            .resumes
+            .clone()
+            .unwrap();
+        let k = r.generations() / 2;
+        (k, r.time_range_ns(k))
+    };
+    let quarter = (gen_ns.end - gen_ns.start) / 4;
+    h.state_mut().doc.as_mut().unwrap().view.show_range(
+        (gen_ns.start + quarter) as f64,
+        (gen_ns.end - quarter) as f64,
+    );
+    wait_for_label_containing(&mut h, &format!("generation {} in full detail", k + 1));
+    let (goroutines, spans, model, what) = marked(&mut h);
+    assert_eq!(what, Shown::Window(k..k + 1));
+    assert_eq!(goroutines, want_goroutines, "the trace's goroutines");
+    let want = search(&model, query).spans;
+    assert!(!want.is_empty(), "the window has spans in {query}");
+    assert_eq!(spans, want, "the window's spans that match");
+}
