@@ -525,13 +525,16 @@ pub struct SearchBar {
     /// A search running in the background, its query and model: one at a time; when it
     /// ends and the query has changed meanwhile, the next starts for the query as it is
     /// then.
-    running: Option<(Key, Job<Matches>)>,
+    running: Option<(Key, Job<Result<Matches, String>>)>,
     /// For a search of the whole trace under an overview (`search_in_pieces`): how far it
     /// has come; it stops when the query changes.
     pieces: Pieces,
     /// And what it has found so far, listed (and highlighted) while it goes on; each
     /// search has its own.
     so_far: Arc<Mutex<Option<Matches>>>,
+    /// Why the last search did not search all of the trace (it could not read a piece of
+    /// it, or it panicked): said beside the results it did find.
+    failure: Option<String>,
     /// The spans that the query of `matched` matches in the model shown, when that is not
     /// the model they were found in (a search under an overview searches the trace; the
     /// model shown is the overview or a window, which number their own spans): found on it
@@ -559,6 +562,7 @@ impl Default for SearchBar {
             running: None,
             pieces: Pieces::default(),
             so_far: Arc::default(),
+            failure: None,
             shown_spans: None,
             inline_events: INLINE_EVENTS,
             show_first: false,
@@ -615,15 +619,27 @@ impl SearchBar {
                 }
                 return;
             };
-            // A search that failed (panicked) finds nothing; the next query searches
-            // again. One stopped (the query changed) is not its query's matches, even if
-            // the query has changed back since: it is searched again.
+            // One stopped (the query changed) is not its query's matches, even if the
+            // query has changed back since: it is searched again. One that failed keeps
+            // what it found before it did (under an overview, the pieces before), and
+            // says why.
             let stopped = self
                 .pieces
                 .cancel()
                 .load(std::sync::atomic::Ordering::Relaxed);
+            // The matches listed are this search's (found so far) if it said any.
+            let listed_so_far = self.matched.as_ref() == Some(query);
             self.matched = (!stopped).then(|| query.clone());
-            self.matches = found.unwrap_or_default();
+            match found.and_then(|r| r) {
+                Ok(m) => self.matches = m,
+                Err(_) if stopped => self.matches = Matches::default(),
+                Err(e) => {
+                    if !listed_so_far {
+                        self.matches = Matches::default();
+                    }
+                    self.failure = Some(e);
+                }
+            }
             self.running = None;
             self.cursor = 0;
         }
@@ -632,6 +648,7 @@ impl SearchBar {
         }
         // Each search has its own stop switch and progress.
         self.pieces = Pieces::default();
+        self.failure = None;
         let job = match trace.resumes.clone() {
             Some(resumes) => {
                 self.so_far = Arc::default();
@@ -657,7 +674,7 @@ impl SearchBar {
                             }
                         },
                     )
-                    .unwrap_or_default()
+                    .map_err(|e| e.to_string())
                 })
             }
             None if (model.events as f64) <= self.inline_events => {
@@ -669,7 +686,7 @@ impl SearchBar {
             None => {
                 let model = Arc::clone(model);
                 let query = key.0.clone();
-                Job::spawn("search", ctx, move || search(&model, &query))
+                Job::spawn("search", ctx, move || Ok(search(&model, &query)))
             }
         };
         self.running = Some((key, job));
@@ -826,6 +843,13 @@ impl SearchBar {
                     ))
                     .small(),
                 );
+                if let Some(e) = &self.failure {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        egui::RichText::new(format!("not all of the trace was searched: {e}"))
+                            .small(),
+                    );
+                }
             }
             if ui.small_button("Close").clicked() {
                 self.open = false;
@@ -1019,9 +1043,9 @@ mod tests {
                 .load(std::sync::atomic::Ordering::Relaxed)
         );
         bar.query = "main.".into();
-        // The stopped search ends with what it had found (here nothing).
+        // The stopped search ends as one does, with the read's error.
         if let Some((_, job)) = &bar.running {
-            job.finish(Matches::default());
+            job.finish(Err("reading was cancelled".into()));
         }
         bar.update(&ctx, &trace.model, &trace);
         assert_ne!(
@@ -1029,6 +1053,7 @@ mod tests {
             Some(key("main.")),
             "the stopped search's matches kept"
         );
+        assert_eq!(bar.failure, None, "a stopped search did not fail");
         let (searching, _) = bar.running.as_ref().expect("main. searched again");
         assert_eq!(*searching, key("main."));
         // And that search finds what a whole model's does.
@@ -1043,6 +1068,63 @@ mod tests {
         assert_eq!(bar.matched, Some(key("main.")));
         assert_eq!(bar.matches.goroutines, search(&whole, "main.").goroutines);
         assert!(!bar.matches.hits.is_empty());
+    }
+
+    /// The search bar opened on a trace as an overview, searching `query` until it is
+    /// done; `bytes` are what its pieces are read from (the overview is built from the
+    /// committed trace `name`).
+    fn searched_overview(name: &str, bytes: Vec<u8>, query: &str) -> SearchBar {
+        let good = crate::testdata::trace_bytes(name);
+        let cancel = AtomicBool::new(false);
+        let (overview, resumes) =
+            goscope_model::build_overview(&good[..], &cancel, &mut |_| {}, 0, None).unwrap();
+        let file = goscope_file::TraceFile::from_bytes(name.into(), bytes);
+        let trace = OpenTrace::overview(Arc::new(file), Arc::new(overview), resumes);
+        let ctx = egui::Context::default();
+        let mut bar = SearchBar {
+            query: query.into(),
+            ..SearchBar::default()
+        };
+        for _ in 0..2000 {
+            bar.update(&ctx, &trace.model, &trace);
+            if bar.matched.is_some() && !bar.searching() {
+                return bar;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the search of {query:?} did not end");
+    }
+
+    /// A search under an overview that cannot read a piece of the trace (its bytes changed
+    /// since the overview was built) keeps what it found before and says why it stopped,
+    /// and is not started again.
+    #[test]
+    fn a_search_that_cannot_read_the_trace_says_so() {
+        let name = "generations-go127";
+        let good = crate::testdata::trace_bytes(name);
+        let whole = crate::testdata::model(name);
+        let mut bad = good.clone();
+        let mid = bad.len() / 2;
+        bad[mid..].fill(0xff);
+        let bar = searched_overview(name, bad, "main.");
+        let failure = bar.failure.clone().expect("the failure said");
+        assert!(failure.contains("offset"), "{failure}");
+        // The overview's hits, found before the first piece.
+        let named: Vec<Hit> = search(&whole, "main.")
+            .hits
+            .into_iter()
+            .filter(|h| !matches!(h, Hit::Span { .. }))
+            .collect();
+        assert!(!named.is_empty());
+        assert!(
+            bar.matches.hits.starts_with(&named),
+            "{:?}",
+            bar.matches.hits
+        );
+        // Found again on a good read: no failure.
+        let bar = searched_overview(name, good, "main.");
+        assert_eq!(bar.failure, None);
+        assert_eq!(bar.matches.goroutines, search(&whole, "main.").goroutines);
     }
 
     fn stall() -> Model {
