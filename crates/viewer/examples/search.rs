@@ -2,8 +2,10 @@
 //! (`search_in_pieces`: the trace's spans from windows of all of it built piece by piece
 //! from the mapped file), against the overview's own search.
 //!
-//! `cargo run --release -p goscope-viewer --example search -- TRACE QUERY`
-//! (run it under `/usr/bin/time -v` for the peak RSS).
+//! `cargo run --release -p goscope-viewer --example search -- TRACE QUERY [GENERATION]`
+//! (run it under `/usr/bin/time -v` for the peak RSS). With a generation (from 1), it
+//! also builds the window of that generation's middle tenth, as the viewer shows it, and
+//! finds the spans of it the query matches, as the viewer marks them.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -13,9 +15,13 @@ use goscope_viewer::search::{self, Hit};
 fn main() {
     goscope_model::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [path, query] = &args[..] else {
-        eprintln!("usage: search TRACE QUERY");
-        std::process::exit(2);
+    let (path, query, generation) = match &args[..] {
+        [path, query] => (path, query, None),
+        [path, query, k] => (path, query, k.parse::<usize>().ok()),
+        _ => {
+            eprintln!("usage: search TRACE QUERY [GENERATION]");
+            std::process::exit(2);
+        }
     };
     let file = goscope_file::TraceFile::open(std::path::Path::new(path)).expect("open");
     let t = Instant::now();
@@ -75,4 +81,37 @@ fn main() {
             first.unwrap_or_default()
         );
     }
+    let Some(k) = generation.filter(|&k| k >= 1 && k <= resumes.generations()) else {
+        return;
+    };
+    let r = resumes.time_range_ns(k - 1);
+    let tenth = (r.end - r.start) / 10;
+    let (a, b) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
+    let t = Instant::now();
+    let window = goscope_model::build_window_between(
+        &file,
+        &resumes,
+        k - 1..k,
+        a,
+        b,
+        &AtomicBool::new(false),
+    )
+    .expect("window");
+    println!(
+        "window of generation {k}'s middle tenth ({:.0} ms, {} events): built in {:.2} s, {:.0} MB",
+        (b - a) as f64 / 1e6,
+        window.events,
+        t.elapsed().as_secs_f64(),
+        window.heap_bytes() as f64 / 1e6
+    );
+    let t = Instant::now();
+    let marked = search::matching_spans(&window, query);
+    let spans: usize = window.goroutines.iter().map(|g| g.spans.len()).sum();
+    println!(
+        "its spans that match: {} of {spans}, found in {:.0} ms; as bits {:.2} MB (as (goroutine, span) pairs it would be {:.1} MB)",
+        marked.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+        marked.heap_bytes() as f64 / 1e6,
+        (marked.len() * 8) as f64 / 1e6
+    );
 }

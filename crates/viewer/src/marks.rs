@@ -63,6 +63,12 @@ impl SpanSet {
         }
     }
 
+    /// Bytes the set holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.bits.capacity() * std::mem::size_of::<Vec<u64>>()
+            + self.bits.iter().map(|w| w.capacity() * 8).sum::<usize>()
+    }
+
     /// How many spans are in the set.
     pub fn len(&self) -> usize {
         self.len
