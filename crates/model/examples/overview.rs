@@ -73,6 +73,7 @@ fn main() {
         resumes.points(),
         per_generation.join(", ")
     );
+    let trace_start_ns = over.start_ns;
     drop(over);
     // `--tenths`: the middle tenth of each generation, as the viewer builds it for such a
     // view (from the last point before it).
@@ -125,6 +126,34 @@ fn main() {
                 breakdown(&w);
             }
         }
+    }
+    // `--across=A,B`: the window from second A to second B of the trace, over the
+    // generations under it, as the viewer builds it.
+    if let Some((a, b)) = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--across="))
+        .and_then(|r| r.split_once(','))
+    {
+        let at = |s: &str| trace_start_ns + (s.parse::<f64>().expect("seconds") * 1e9) as i64;
+        let (from, to) = (at(a), at(b));
+        let gens = resumes.generations_over(from, to);
+        let t = Instant::now();
+        let w = model::build_window_between(
+            &file,
+            &resumes,
+            gens.clone(),
+            from,
+            to,
+            &AtomicBool::new(false),
+        )
+        .expect("window");
+        println!(
+            "window {a}–{b} s (generations {}–{}): built in {:.3} s, {:.0} MB",
+            gens.start + 1,
+            gens.end,
+            t.elapsed().as_secs_f64(),
+            w.heap_bytes() as f64 / 1e6
+        );
     }
     if no_windows {
         return;

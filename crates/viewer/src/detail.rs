@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::analyses::Job;
+use super::analyses::{DETAIL_NICE, Job, set_thread_nice};
 use super::loader::OpenTrace;
 use goscope_model::{self as model, Model};
 
@@ -380,7 +380,7 @@ impl Detail {
             "window",
             move || c.request_repaint(),
             move || {
-                yield_to_the_ui();
+                set_thread_nice(DETAIL_NICE);
                 let mut m = model::build_window_between(
                     &*file, &resumes, w.gens, w.from_ns, w.to_ns, &stop,
                 )
@@ -420,20 +420,6 @@ fn take_from_overview(m: &mut Model, whole: &Model) {
     for (w, o) in m.procs.iter_mut().zip(&whole.procs) {
         w.work = o.work.clone();
         w.work_starts = o.work_starts;
-    }
-}
-
-/// Lowers the calling thread's scheduling priority (and that of the threads it starts,
-/// which inherit it on Linux), so that a build keeping both cores busy leaves the UI
-/// thread its frames. Without effect where threads have no priorities of their own.
-fn yield_to_the_ui() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority only reads its arguments; on Linux, `who` 0 with
-        // PRIO_PROCESS names the calling thread. A failure leaves the priority as it was.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use super::analyses::{INLINE_EVENTS, Job, Pieces, Slot};
+use super::analyses::{DETAIL_NICE, INLINE_EVENTS, Job, Pieces, Slot, set_thread_nice};
 use super::loader::OpenTrace;
 use super::marks::{Highlight, NO_SPANS, SpanSet};
 use goscope_model::{GSpan, GState, Model, Tag};
@@ -738,13 +738,17 @@ impl SearchBar {
             let slot = if model.events as f64 <= self.inline_events {
                 Slot::Done(matching_spans(model, &q))
             } else {
-                // Without giving freed memory back after it (as `Job::spawn` does): it
-                // frees little, and a trim as a window is first laid out slows that frame.
+                // What is on screen, so at a window build's priority; without giving freed
+                // memory back after it (as `Job::spawn` does): it frees little, and a trim
+                // as a window is first laid out slows that frame.
                 let (model, c) = (model.clone(), ctx.clone());
                 Slot::Running(Job::spawn_notifying(
                     "highlight",
                     move || c.request_repaint(),
-                    move || matching_spans(&model, &q),
+                    move || {
+                        set_thread_nice(DETAIL_NICE);
+                        matching_spans(&model, &q)
+                    },
                 ))
             };
             self.shown_spans = Some((key, slot));
