@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N] [--breakdown]]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N] [--breakdown]] [--across=FROM,TO]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
