@@ -1560,7 +1560,7 @@ impl GoscopeApp {
                 };
                 let highlight = doc
                     .search
-                    .highlight_in(ui.ctx(), &shown.model, &doc.trace)
+                    .highlight_in(ui.ctx(), &shown, &doc.trace)
                     .unwrap_or(super::marks::Highlight {
                         goroutines: &selected_g,
                         ..Default::default()

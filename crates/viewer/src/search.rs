@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::analyses::{DETAIL_NICE, INLINE_EVENTS, Job, Pieces, Slot, set_thread_nice};
-use super::loader::OpenTrace;
+use super::loader::{OpenTrace, TraceId};
 use super::marks::{Highlight, NO_SPANS, SpanSet};
 use goscope_model::{GSpan, GState, Model, Tag};
 
@@ -538,8 +538,9 @@ pub struct SearchBar {
     /// The spans that the query of `matched` matches in the model shown, when that is not
     /// the model they were found in (a search under an overview searches the trace; the
     /// model shown is the overview or a window, which number their own spans): found on it
-    /// (in the background for a large one), keyed by that query and model.
-    shown_spans: Option<(Key, Slot<SpanSet>)>,
+    /// (in the background for a large one), keyed by that query and the id of what is
+    /// shown (not its model's address, which a later window may have again).
+    shown_spans: Option<((String, TraceId), Slot<SpanSet>)>,
     /// Events a trace may have and be searched within the frame (`INLINE_EVENTS`; a
     /// search reads every span's stacks); a larger one is searched in the background, so
     /// that typing a query does not stall on every key.
@@ -710,29 +711,29 @@ impl SearchBar {
         (self.open && !self.query.trim().is_empty()).then_some(&self.matches)
     }
 
-    /// What to highlight in `model`, the model shown (none while the bar is closed, or
-    /// when the matches are another model's): the goroutines that match and the spans,
-    /// as `model` numbers them. A trace opened as an overview (`trace` has
+    /// What to highlight in `shown`, what the timeline shows (none while the bar is
+    /// closed, or when the matches are another model's): the goroutines that match and the
+    /// spans, as its model numbers them. A trace opened as an overview (`trace` has
     /// resumes) is searched whole, and its matches number no spans: those of the model
     /// shown, the overview or a window, are found on it (in the background for a large
     /// one; none are marked until then).
     pub fn highlight_in(
         &mut self,
         ctx: &egui::Context,
-        model: &Arc<Model>,
+        shown: &OpenTrace,
         trace: &OpenTrace,
     ) -> Option<Highlight<'_>> {
         self.matches()?;
         let (query, found_in) = self.matched.clone()?;
-        let shown = Arc::as_ptr(model) as usize;
+        let model = &shown.model;
         if trace.resumes.is_none() || found_in != Arc::as_ptr(&trace.model) as usize {
             let m = &self.matches;
-            return (found_in == shown).then_some(Highlight {
+            return (found_in == Arc::as_ptr(model) as usize).then_some(Highlight {
                 goroutines: &m.goroutines,
                 spans: &m.spans,
             });
         }
-        let key = (query, shown);
+        let key = (query, shown.id);
         if self.shown_spans.as_ref().map(|(k, _)| k) != Some(&key) {
             let q = key.0.clone();
             let slot = if model.events as f64 <= self.inline_events {

@@ -2457,7 +2457,7 @@ fn a_search_over_an_overview_marks_the_matching_spans_of_the_model_shown() {
         let (shown, what) = doc.shown.clone().expect("drawn");
         let marks = doc
             .search
-            .highlight_in(&ctx, &shown.model, &doc.trace)
+            .highlight_in(&ctx, &shown, &doc.trace)
             .expect("marks on the model shown");
         (
             marks.goroutines.to_vec(),
