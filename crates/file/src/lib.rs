@@ -4,7 +4,12 @@
 //! Every `unsafe` that touches a file lives here, each with its SAFETY note. A load opens a
 //! [`TraceFile`] once and shares it (`Arc<TraceFile>`) between everything that reads the
 //! trace — the model builder and every background analysis — so they always describe the
-//! same bytes, even if the file on disk is rewritten meanwhile.
+//! same bytes, even if the file on disk is replaced meanwhile. A file truncated in place
+//! while mapped (a new `go test -trace` run to the same path) reads as zeros past its new
+//! end, on Linux, instead of ending the process (`guard`, `TraceFile::changed_on_disk`).
+
+#[cfg(target_os = "linux")]
+mod guard;
 
 use std::fmt;
 use std::ops::Range;
@@ -25,6 +30,11 @@ const MERGE_GAP_BYTES: usize = 4096;
 /// A trace file's bytes: mapped when possible, read otherwise.
 pub struct TraceFile {
     path: PathBuf,
+    /// Keeps a read of the mapping past the file's end, once the file was truncated on
+    /// disk, from killing the process (see `guard`). Dropped before `bytes`, as declared
+    /// before it: a watch ends before its mapping is unmapped.
+    #[cfg(target_os = "linux")]
+    watch: Option<guard::Watch>,
     bytes: Bytes,
     /// How many of the bytes are the trace: all of them, or the prefix `open_prefix` asked
     /// for (a file that is still growing).
@@ -80,13 +90,19 @@ impl TraceFile {
             source,
         };
         let file = std::fs::File::open(path).map_err(|e| err("open", e))?;
-        // SAFETY: the mapping is read-only and private to this process; if another process
-        // truncates the file meanwhile, reads may fault, which is the documented mmap risk
-        // accepted by every trace viewer that maps files. A file rewritten by a new
-        // `go test -trace` run is replaced (a new inode), which leaves this mapping as it was.
+        // SAFETY: the mapping is read-only and private to this process. Another process
+        // may truncate the file meanwhile (`go test -trace=FILE` run again does, in place):
+        // a read past its new end faults, and on Linux `guard` turns that into zeros read
+        // (and `changed_on_disk`); elsewhere it is the mmap risk every viewer that maps
+        // files takes.
         let bytes = match unsafe { memmap2::Mmap::map(&file) } {
             Ok(m) => Bytes::Mapped(m),
             Err(_) => Bytes::Read(std::fs::read(path).map_err(|e| err("read", e))?),
+        };
+        #[cfg(target_os = "linux")]
+        let watch = match &bytes {
+            Bytes::Mapped(m) => guard::Watch::new(m.as_ptr(), m.len()),
+            Bytes::Read(_) => None,
         };
         let len = match &bytes {
             Bytes::Mapped(m) => m.len(),
@@ -94,6 +110,8 @@ impl TraceFile {
         };
         Ok(TraceFile {
             path: path.to_path_buf(),
+            #[cfg(target_os = "linux")]
+            watch,
             bytes,
             len,
             pending: Mutex::default(),
@@ -124,10 +142,23 @@ impl TraceFile {
     pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> TraceFile {
         TraceFile {
             path,
+            #[cfg(target_os = "linux")]
+            watch: None,
             len: bytes.len(),
             bytes: Bytes::Read(bytes),
             pending: Mutex::default(),
         }
+    }
+
+    /// Whether a read found the file cut short on disk since it was mapped (truncated,
+    /// as a new `go test -trace` run to the same path does): what was read past its new
+    /// end is zeros, which readers reject with an error naming the offset. Linux only;
+    /// elsewhere such a read still ends the process.
+    pub fn changed_on_disk(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.watch.as_ref().is_some_and(|w| w.changed());
+        #[cfg(not(target_os = "linux"))]
+        false
     }
 
     /// The path it was opened from.

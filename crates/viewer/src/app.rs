@@ -1144,6 +1144,16 @@ impl GoscopeApp {
             });
         }
         if let Some(doc) = &self.doc {
+            if doc.trace.file.changed_on_disk() {
+                ui.colored_label(
+                    Color32::from_rgb(240, 90, 90),
+                    format!(
+                        "{} was cut short on disk after it was opened: what is shown was read before. \
+                         Open it again for the new trace.",
+                        doc.trace.file.path().display()
+                    ),
+                );
+            }
             if let Some(w) = &doc.trace.model.warning {
                 ui.colored_label(
                     Color32::from_rgb(230, 190, 60),

@@ -2502,3 +2502,33 @@ fn a_search_over_an_overview_marks_the_matching_spans_of_the_model_shown() {
     assert!(!want.is_empty(), "the window has spans in {query}");
     assert_eq!(spans, want, "the window's spans that match");
 }
+
+/// A trace file cut short on disk while it is open (as `go test -trace=FILE` run again
+/// does: it truncates the file in place) does not end the viewer when what was cut is read
+/// again (a window's build, an analysis): the read finds zeros, and the top bar says the
+/// file changed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_trace_cut_short_on_disk_is_said_so_and_does_not_end_the_viewer() {
+    let dir = std::env::temp_dir().join(format!("goscope-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trace.out");
+    std::fs::copy(trace("generations-go127"), &path).unwrap();
+    let mut h = harness(Some(path.clone()));
+    assert!(h.query_by_label_contains("cut short on disk").is_none());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    // What a build reads again: without the guard, SIGBUS.
+    let file = h.state().doc.as_ref().unwrap().trace.file.clone();
+    assert!(
+        file.bytes().iter().all(|&b| b == 0),
+        "zeros where the file was cut"
+    );
+    h.run_steps(2);
+    h.get_by_label_contains("trace.out was cut short on disk after it was opened");
+    let _ = std::fs::remove_dir_all(&dir);
+}
