@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 /// Mappings watched at once at most; one more is mapped unwatched (as all were before).
 const WATCHED: usize = 64;
 
-/// A watched mapping's addresses, `start..start + len` (`len` 0: a free slot).
+/// A watched mapping's addresses, `start..start + len`: a free slot has `start` 0, and one
+/// being claimed or freed has `len` 0, which the handler skips.
 struct Entry {
     start: AtomicUsize,
     len: AtomicUsize,
