@@ -50,23 +50,23 @@ impl Pieces {
     }
 }
 
-/// The nice value of a thread building the window of the view shown (`detail`) or marking
-/// what is on it: below the UI thread's (0), so that frames come on time while a build keeps
+/// The nice value of work for the view shown (`Job::spawn_for_view`: a window's build, the
+/// marks on it): below the UI thread's (0), so that frames come on time while a build keeps
 /// both cores busy, and above `BACKGROUND_NICE`.
-pub(crate) const DETAIL_NICE: i32 = 10;
+const DETAIL_NICE: i32 = 10;
 
 /// The nice value of work in the background (`Job::spawn`): the dock's analyses (which
 /// start with every trace opened and read all of it), a search or a selection summed over
 /// the whole trace. It takes what the UI and the view's window leave: at equal priority the
 /// analyses of a 3.6 GB trace, running for half a minute after it opened, made a window
 /// build take 4-5 s instead of 0.9.
-pub(crate) const BACKGROUND_NICE: i32 = 19;
+const BACKGROUND_NICE: i32 = 19;
 
 const _: () = assert!(0 < DETAIL_NICE && DETAIL_NICE < BACKGROUND_NICE);
 
 /// Sets the calling thread's nice value (the threads it starts inherit it, on Linux).
 /// Without effect where threads have no priorities of their own.
-pub(crate) fn set_thread_nice(nice: i32) {
+fn set_thread_nice(nice: i32) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: setpriority only reads its arguments; on Linux, `who` 0 with
@@ -105,6 +105,28 @@ impl<T: Send + 'static> Job<T> {
             },
             move || {
                 set_thread_nice(BACKGROUND_NICE);
+                f()
+            },
+        )
+    }
+
+    /// Runs `f`, work for the view shown, on a new thread at `DETAIL_NICE` (below the UI,
+    /// above the background), and asks `ctx` to repaint when it is done. Freed memory is
+    /// not given back after it (as `spawn` does): such work frees little beside what it
+    /// hands over, and a trim while the UI thread lays out what it made (a window) made
+    /// that frame 10-15 ms instead of 4-7; what a dropped window freed is what the next
+    /// build reuses.
+    pub(crate) fn spawn_for_view(
+        name: &str,
+        ctx: &egui::Context,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Job<T> {
+        let ctx = ctx.clone();
+        Job::spawn_notifying(
+            name,
+            move || ctx.request_repaint(),
+            move || {
+                set_thread_nice(DETAIL_NICE);
                 f()
             },
         )
@@ -320,8 +342,8 @@ mod tests {
         assert!(slot.is_done());
     }
 
-    /// Work in the background runs at `BACKGROUND_NICE` (below a window's build), and the
-    /// threads it starts (an analysis's ordering) inherit that.
+    /// Work in the background runs at `BACKGROUND_NICE`, below work for the view
+    /// (`DETAIL_NICE`), and the threads it starts (an analysis's ordering) inherit that.
     #[cfg(target_os = "linux")]
     #[test]
     fn background_work_runs_below_the_views_window() {
@@ -339,6 +361,18 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(slot.get(), Some(&(BACKGROUND_NICE, BACKGROUND_NICE)));
+        let job = Job::spawn_for_view("test", &ctx, nice);
+        let t0 = Instant::now();
+        let got = loop {
+            match job.take() {
+                Some(r) => break r.unwrap(),
+                None if t0.elapsed().as_secs() < 10 => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                None => panic!("the job did not end"),
+            }
+        };
+        assert_eq!(got, DETAIL_NICE);
     }
 
     /// A computation that panics ends its slot with the panic's message, which the view

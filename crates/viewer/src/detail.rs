@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::analyses::{DETAIL_NICE, Job, set_thread_nice};
+use super::analyses::Job;
 use super::loader::OpenTrace;
 use goscope_model::{self as model, Model};
 
@@ -370,25 +370,16 @@ impl Detail {
         let w = window.clone();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
-        // The heap is not trimmed after a build (as other jobs do): what a build frees
-        // is little beside the window it keeps, and trimming while the UI thread lays the
-        // new window out made that frame 10-15 ms instead of 4-7 (and 20 ms frames
-        // during the build when done before the hand-over). A dropped window's memory is
-        // what the next build reuses.
-        let c = ctx.clone();
-        let job = Job::spawn_notifying(
-            "window",
-            move || c.request_repaint(),
-            move || {
-                set_thread_nice(DETAIL_NICE);
-                let mut m = model::build_window_between(
-                    &*file, &resumes, w.gens, w.from_ns, w.to_ns, &stop,
-                )
-                .map_err(|e| e.to_string())?;
-                take_from_overview(&mut m, &overview);
-                Ok(m)
-            },
-        );
+        // Work for the view: below the UI, above the background, and no trim of the
+        // heap after it (a trim before the hand-over also made 20 ms frames during the
+        // build).
+        let job = Job::spawn_for_view("window", ctx, move || {
+            let mut m =
+                model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns, &stop)
+                    .map_err(|e| e.to_string())?;
+            take_from_overview(&mut m, &overview);
+            Ok(m)
+        });
         self.job = Some((window, job, cancel));
     }
 

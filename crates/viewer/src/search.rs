@@ -7,7 +7,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use super::analyses::{DETAIL_NICE, INLINE_EVENTS, Job, Pieces, Slot, set_thread_nice};
+use super::analyses::{INLINE_EVENTS, Job, Pieces, Slot};
 use super::loader::{OpenTrace, TraceId};
 use super::marks::{Highlight, NO_SPANS, SpanSet};
 use goscope_model::{GSpan, GState, Model, Tag};
@@ -77,6 +77,12 @@ fn prefixed_id(s: &str, letter: char) -> Option<i64> {
         return None;
     }
     rest.parse().ok()
+}
+
+/// Whether query `q` (trimmed) is one whose matches include spans: not empty, and not an
+/// id (`g123`, `p3`, `m5`), which finds its lane alone.
+fn spans_searched(q: &str) -> bool {
+    !q.is_empty() && !['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some())
 }
 
 /// Runs a query over the model.
@@ -194,9 +200,8 @@ fn each_matching_span(
 /// whole under its overview).
 pub fn matching_spans(model: &Model, query: &str) -> SpanSet {
     let q = query.trim();
-    let by_id = ['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some());
     let mut spans = SpanSet::default();
-    if q.is_empty() || by_id {
+    if !spans_searched(q) {
         return spans;
     }
     let matcher = Matcher::new(model, q);
@@ -240,8 +245,7 @@ pub fn search_in_pieces<S: goscope_trace::Source + ?Sized>(
     progress: &mut dyn FnMut(SearchProgress),
 ) -> goscope_trace::Result<Matches> {
     let q = query.trim();
-    let by_id = ['g', 'p', 'm'].iter().any(|&c| prefixed_id(q, c).is_some());
-    if q.is_empty() || by_id {
+    if !spans_searched(q) {
         return Ok(search(overview, q));
     }
     let m = search_in(overview, q, false);
@@ -724,35 +728,27 @@ impl SearchBar {
         trace: &OpenTrace,
     ) -> Option<Highlight<'_>> {
         self.matches()?;
-        let (query, found_in) = self.matched.clone()?;
+        let (query, found_in) = self.matched.as_ref()?;
         let model = &shown.model;
-        if trace.resumes.is_none() || found_in != Arc::as_ptr(&trace.model) as usize {
+        if trace.resumes.is_none() || *found_in != Arc::as_ptr(&trace.model) as usize {
             let m = &self.matches;
-            return (found_in == Arc::as_ptr(model) as usize).then_some(Highlight {
+            return (*found_in == Arc::as_ptr(model) as usize).then_some(Highlight {
                 goroutines: &m.goroutines,
                 spans: &m.spans,
             });
         }
-        let key = (query, shown.id);
-        if self.shown_spans.as_ref().map(|(k, _)| k) != Some(&key) {
-            let q = key.0.clone();
+        // Found again only when the query or what is shown changes, not every frame.
+        let found_for = |((q, id), _): &((String, TraceId), _)| q == query && *id == shown.id;
+        if !self.shown_spans.as_ref().is_some_and(found_for) {
             let slot = if model.events as f64 <= self.inline_events {
-                Slot::Done(matching_spans(model, &q))
+                Slot::Done(matching_spans(model, query))
             } else {
-                // What is on screen, so at a window build's priority; without giving freed
-                // memory back after it (as `Job::spawn` does): it frees little, and a trim
-                // as a window is first laid out slows that frame.
-                let (model, c) = (model.clone(), ctx.clone());
-                Slot::Running(Job::spawn_notifying(
-                    "highlight",
-                    move || c.request_repaint(),
-                    move || {
-                        set_thread_nice(DETAIL_NICE);
-                        matching_spans(&model, &q)
-                    },
-                ))
+                let (model, q) = (model.clone(), query.clone());
+                Slot::Running(Job::spawn_for_view("highlight", ctx, move || {
+                    matching_spans(&model, &q)
+                }))
             };
-            self.shown_spans = Some((key, slot));
+            self.shown_spans = Some(((query.clone(), shown.id), slot));
         }
         let spans = match &mut self.shown_spans {
             Some((_, slot)) => slot.get().unwrap_or(&NO_SPANS),
