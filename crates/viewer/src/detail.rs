@@ -105,6 +105,10 @@ pub struct Detail {
     wanted: Option<(Window, Instant)>,
     /// Why the last build failed, if it did.
     pub error: Option<String>,
+    /// The window whose build failed last: not built again (a trace cut short on disk, or
+    /// damaged, fails the same way each time) while the view wants it; the timeline says
+    /// why (`Shown::Failed`).
+    failed: Option<Window>,
     /// The bytes windows may take together (`detail_budget`), set at the first poll of an
     /// overview from what the process holds then.
     pub budget: Option<usize>,
@@ -161,6 +165,8 @@ pub enum Shown {
     Building(Range<usize>),
     /// The window of these generations.
     Window(Range<usize>),
+    /// The overview: the build of the window of these generations failed, for this reason.
+    Failed(Range<usize>, String),
 }
 
 impl Shown {
@@ -187,6 +193,10 @@ impl Shown {
             )),
             Shown::Building(r) => Some(format!("overview; building {} in full…", gens(r))),
             Shown::Window(r) => Some(format!("{} in full detail", gens(r))),
+            Shown::Failed(r, e) => Some(format!(
+                "overview: {} could not be built in full: {e}",
+                gens(r)
+            )),
         }
     }
 }
@@ -271,6 +281,13 @@ impl Detail {
             _ => now,
         };
         self.wanted = Some((wanted.clone(), since));
+        if self.failed.as_ref() == Some(&wanted) {
+            let why = self.error.clone().unwrap_or_default();
+            return match shown {
+                (trace, Shown::Building(gens)) => (trace, Shown::Failed(gens, why)),
+                shown => shown,
+            };
+        }
         if self.job.is_none() {
             if now.duration_since(since) >= SETTLE {
                 self.start(base, resumes.clone(), wanted, budget, ctx);
@@ -336,7 +353,10 @@ impl Detail {
                 self.built.insert(0, kept);
                 self.keep_within(budget as u64, true);
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => {
+                self.error = Some(e);
+                self.failed = Some(window);
+            }
         }
     }
 
@@ -596,6 +616,44 @@ mod tests {
         d.budget = Some(need);
         assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
         assert_eq!(d.building(), Some(&(k..k + 1)));
+    }
+
+    /// A window whose build failed (its trace cut short on disk, or damaged) is not built
+    /// again while the view wants it, and the timeline says why; another view's is.
+    #[test]
+    fn a_window_whose_build_failed_is_not_built_again_and_says_why() {
+        let (base, r, view) = overview_and_a_tenth();
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
+        let mut d = Detail::default();
+        assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
+        // The build under way fails.
+        let (w, _, stop) = d.job.take().expect("a build started");
+        stop.store(true, Ordering::Relaxed);
+        let job = Job::by_hand();
+        job.finish(Err("at offset 12: expected a batch".to_string()));
+        d.job = Some((w, job, stop));
+        let ctx = egui::Context::default();
+        for _ in 0..3 {
+            let (_, shown) = d.poll(&base, a as f64, b as f64, &ctx);
+            std::thread::sleep(SETTLE + Duration::from_millis(10));
+            let why = "at offset 12: expected a batch".to_string();
+            assert_eq!(shown, Shown::Failed(k..k + 1, why));
+            assert_eq!(d.building(), None, "built again");
+        }
+        assert!(
+            Shown::Failed(k..k + 1, "x".into())
+                .text()
+                .unwrap()
+                .contains("could not be built in full: x")
+        );
+        // Another generation's view is built.
+        let other = r.time_range_ns(k + 3);
+        let tenth = b - a;
+        let (a2, b2) = (other.start + tenth, other.start + 2 * tenth);
+        assert_eq!(
+            poll_settled(&mut d, &base, a2, b2),
+            Shown::Building(k + 3..k + 4)
+        );
     }
 
     /// With the view's window shown, the wider one is built only if both fit the budget
