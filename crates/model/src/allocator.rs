@@ -8,8 +8,8 @@ pub const HEAP_BLOCK_MAX_BYTES: usize = 64 << 20;
 
 /// Free memory at the top of a heap that glibc keeps before giving it back (its default:
 /// 128 KiB, or twice the block limit above as that is raised). The viewer's kept windows
-/// take up to 256 MiB (`KEPT_BYTES` there); this much freed by dropped ones is what the
-/// next build reuses.
+/// take up to 192 MiB (`KEPT_BYTES` there); up to this much freed by dropped ones is
+/// what the next build reuses.
 pub const HEAP_KEPT_FREE_BYTES: usize = 256 << 20;
 
 /// Sets the allocator up for builds; call once, first thing in `main`. Whether it did

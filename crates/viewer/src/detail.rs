@@ -26,8 +26,10 @@ pub const MAX_WINDOW_FILE_BYTES: u64 = 64 << 20;
 
 /// Windows, those kept and the one being built, take at most this many bytes together
 /// (`Model::heap_bytes`, a build counted at its estimate) on any trace; the one shown last
-/// is always kept. A trace of less than about a gigabyte gives them less (`detail_budget`).
-pub const KEPT_BYTES: usize = 256 << 20;
+/// is always kept. It is about what half of a 1 GB trace leaves beside its overview, so a
+/// 4 GB trace's detail takes what a 1 GB one's does; a smaller trace gives them less
+/// (`detail_budget`).
+pub const KEPT_BYTES: usize = 192 << 20;
 
 /// Windows may take at least this many bytes, however small the trace (so that one opened
 /// as an overview still has detail for views of a few million events).
@@ -554,8 +556,13 @@ mod tests {
             detail_budget(1100 * MB, Some(300 * MB)) as u64,
             550 * MB - 300 * MB - HEADROOM_BYTES
         );
-        // A 4 GB trace: the same absolute bound as any large one.
+        // A 4 GB trace: the same absolute bound as any large one, which is what a 1 GB
+        // trace gets with the ~250 MB its overview's window holds.
         assert_eq!(detail_budget(4096 * MB, Some(400 * MB)), KEPT_BYTES);
+        assert_eq!(
+            detail_budget(4096 * MB, Some(400 * MB)),
+            detail_budget(1024 * MB, Some(250 * MB))
+        );
         // A trace whose overview takes half its size already: still some detail.
         assert_eq!(detail_budget(300 * MB, Some(200 * MB)), MIN_DETAIL_BYTES);
         assert_eq!(detail_budget(300 * MB, None), KEPT_BYTES);
