@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use goscope_model::{GState, Model, PWork, StackId};
+use goscope_model::{GState, Model, PRange, PWork, StackId};
 
 /// Thresholds, in ns.
 pub(crate) const LONG_BLOCK_NS: i64 = 100_000_000;
@@ -222,26 +222,39 @@ pub fn findings(model: &Model) -> Vec<Finding> {
         last = last.max(t);
     }
 
-    // Long mark assists.
-    for p in &model.procs {
-        for w in p.work_of(PWork::MarkAssist) {
-            let d = w.end_ns - w.start_ns;
-            if d < LONG_ASSIST_NS {
-                continue;
-            }
-            out.push(Finding {
-                kind: FindingKind::MarkAssist,
-                impact_ns: d,
-                start_ns: w.start_ns,
-                end_ns: w.end_ns,
-                lane: LaneRef::Goroutine(w.g),
-                title: format!("{} spent {:.3} ms in a GC mark assist", model.goroutine_label(w.g), d as f64 / 1e6),
-                explanation: "It allocated while the GC was behind, so it was made to help mark instead of running its own code.".into(),
-                stack: Vec::new(),
-                stack_id: 0,
-                downstream_of: None,
-            });
+    // Long mark assists, each from its begin to its end: on the Ps it is a range per stretch
+    // its goroutine ran (`PRange::goes_on` links them), and the time between, when the
+    // goroutine waited in the assist or was preempted, is the assist's cost too.
+    for (g, start_ns, end_ns, marking_ns) in whole_assists(model) {
+        let d = end_ns - start_ns;
+        if d < LONG_ASSIST_NS {
+            continue;
         }
+        let mut explanation = String::from(
+            "It allocated while the GC was behind, so it was made to help mark instead of running its own code.",
+        );
+        if marking_ns < d {
+            explanation.push_str(&format!(
+                " It marked for {:.3} ms of that, on a P; the rest it waited, blocked in the assist or preempted.",
+                marking_ns as f64 / 1e6
+            ));
+        }
+        out.push(Finding {
+            kind: FindingKind::MarkAssist,
+            impact_ns: d,
+            start_ns,
+            end_ns,
+            lane: LaneRef::Goroutine(g),
+            title: format!(
+                "{} spent {:.3} ms in a GC mark assist",
+                model.goroutine_label(g),
+                d as f64 / 1e6
+            ),
+            explanation,
+            stack: Vec::new(),
+            stack_id: 0,
+            downstream_of: None,
+        });
     }
     for f in &mut out {
         if let Some(w) = f.downstream_of {
@@ -253,6 +266,33 @@ pub fn findings(model: &Model) -> Vec<Finding> {
     }
     rank(&mut out);
     out
+}
+
+/// Every mark assist of the model, whole: (goroutine, begin, end, time on a P), joining the
+/// P ranges of one assist (each but the last `goes_on` in its goroutine's next one).
+fn whole_assists(model: &Model) -> Vec<(i64, i64, i64, i64)> {
+    let mut pieces: Vec<&PRange> = model
+        .procs
+        .iter()
+        .flat_map(|p| p.work_of(PWork::MarkAssist))
+        .collect();
+    pieces.sort_by_key(|w| (w.g, w.start_ns));
+    let mut whole = Vec::new();
+    let mut rest = pieces.iter().peekable();
+    while let Some(first) = rest.next() {
+        let (mut end_ns, mut marking_ns) = (first.end_ns, first.end_ns - first.start_ns);
+        let mut goes_on = first.goes_on;
+        while goes_on {
+            let Some(next) = rest.next_if(|n| n.g == first.g) else {
+                break;
+            };
+            end_ns = next.end_ns;
+            marking_ns += next.end_ns - next.start_ns;
+            goes_on = next.goes_on;
+        }
+        whole.push((first.g, first.start_ns, end_ns, marking_ns));
+    }
+    whole
 }
 
 /// How many times less a consequence (a block that lasted because its waker was itself
@@ -317,6 +357,58 @@ mod tests {
             "{:?}",
             first.stack
         );
+    }
+
+    /// A mark assist found is whole, from its begin event to its end event, though on the
+    /// Ps it is a range per stretch its goroutine ran; and the time it marked is the time
+    /// its goroutine ran on a P within it.
+    #[test]
+    fn a_mark_assist_is_whole_from_its_begin_to_its_end() {
+        use goscope_trace::spec::{EV_GC_MARK_ASSIST_BEGIN, EV_GC_MARK_ASSIST_END};
+        let mut split = 0;
+        for name in ["gc-go127", "gc-go121", "mixed-go125", "served-go123"] {
+            let bytes = goscope_testdata::trace_bytes(name);
+            let mut begun = std::collections::HashMap::new();
+            let mut from_events = Vec::new();
+            goscope_trace::read(&bytes, Default::default(), |ev, _| match ev.typ {
+                EV_GC_MARK_ASSIST_BEGIN => {
+                    begun.insert(ev.g, ev.time_ns);
+                }
+                EV_GC_MARK_ASSIST_END => {
+                    if let Some(start_ns) = begun.remove(&ev.g) {
+                        from_events.push((ev.g, start_ns, ev.time_ns));
+                    }
+                }
+                _ => {}
+            })
+            .unwrap();
+            from_events.sort();
+            let m = goscope_model::build(&bytes).unwrap();
+            let whole = whole_assists(&m);
+            let mut found: Vec<(i64, i64, i64)> = whole
+                .iter()
+                .map(|&(g, start_ns, end_ns, _)| (g, start_ns, end_ns))
+                .filter(|a| from_events.binary_search(a).is_ok())
+                .collect();
+            found.sort();
+            assert_eq!(found, from_events, "{name}");
+            for &(g, start_ns, end_ns, marking_ns) in &whole {
+                let running_ns: i64 = m
+                    .goroutines
+                    .iter()
+                    .find(|x| x.id == g)
+                    .unwrap()
+                    .spans
+                    .iter()
+                    .filter(|s| matches!(s.state, GState::Running | GState::Syscall))
+                    .map(|s| s.end_ns.min(end_ns) - s.start_ns.max(start_ns))
+                    .filter(|&d| d > 0)
+                    .sum();
+                assert_eq!(marking_ns, running_ns, "{name}: G{g} at {start_ns}");
+                split += usize::from(marking_ns < end_ns - start_ns);
+            }
+        }
+        assert!(split > 100, "{split} assists waited");
     }
 
     /// An overview (lanes thinned, no stimuli but their times) keeps what findings read:

@@ -269,6 +269,7 @@ fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
             start_ns: start,
             end_ns: t,
             work: PWork::Syscall,
+            goes_on: false,
             g,
         });
     }
@@ -726,6 +727,34 @@ impl Builder {
         close_syscall_work_of(self.proc(p), t);
     }
 
+    /// Pauses goroutine `id`'s (at `gi`) open mark assist as it leaves its P at `t` (`p`
+    /// is -1: the stretch on its P becomes a P range), or goes on with it on P `p` as it
+    /// starts running there (`to` is running).
+    fn move_assist(&mut self, gi: usize, id: i64, t: i64, p: i64, to: u64) {
+        let gb = &mut self.gs.values_mut()[gi];
+        let Some((start_ns, on_p)) = gb.now.assist else {
+            return;
+        };
+        if p < 0 {
+            gb.now.assist = Some((t, -1));
+            if on_p >= 0 {
+                self.push_assist(on_p, start_ns, t, id, true);
+            }
+        } else if on_p < 0 && to == state::GO_RUNNING {
+            gb.now.assist = Some((t, p));
+        }
+    }
+
+    fn push_assist(&mut self, p: i64, start_ns: i64, end_ns: i64, g: i64, goes_on: bool) {
+        Arc::make_mut(&mut self.proc(p).lane.work).push(PRange {
+            start_ns,
+            end_ns,
+            work: PWork::MarkAssist,
+            goes_on,
+            g,
+        });
+    }
+
     fn goroutine_transition(
         &mut self,
         ev: &Event,
@@ -825,6 +854,15 @@ impl Builder {
                 }
             }
             _ => {}
+        }
+        // A mark assist is work on the P its goroutine executes on, so it is a P range per
+        // stretch the goroutine executes (as `go tool trace` draws it): it pauses when the
+        // goroutine leaves its P (blocked in the assist, say) and goes on where it runs
+        // again, or else a P would look busy assisting while it runs other goroutines.
+        let was_executing = matches!(from, state::GO_RUNNING | state::GO_SYSCALL);
+        if was_executing != matches!(tr.to, state::GO_RUNNING | state::GO_SYSCALL) {
+            let p = if was_executing { -1 } else { ev.p };
+            self.move_assist(gi, id, t, p, tr.to);
         }
 
         // Enter the new state.
@@ -1040,26 +1078,29 @@ impl Builder {
                             start_ns: start,
                             end_ns: t,
                             work: PWork::Stw,
+                            goes_on: false,
                             g: ev.g,
                         });
                     }
                 }
                 EV_GC_MARK_ASSIST_END => {
                     let first = self.first_ns.unwrap_or(t);
-                    let (start, p) = self
-                        .goroutine(ev.g)
-                        .now
-                        .assist
-                        .take()
-                        .unwrap_or((first, ev.p));
-                    let p = if p >= 0 { p } else { ev.p };
+                    let gb = self.goroutine(ev.g);
+                    let (start, p) = gb.now.assist.take().unwrap_or((first, ev.p));
+                    // Paused (the goroutine has not run since it left its P, as far as this
+                    // builder saw): the stretch it has been running on its P now.
+                    let (start, p) = if p >= 0 {
+                        (start, p)
+                    } else {
+                        let running_since = gb
+                            .now
+                            .open
+                            .filter(|s| s.state == GState::Running)
+                            .map_or(t, |s| s.start_ns);
+                        (start.max(running_since), ev.p)
+                    };
                     if p >= 0 {
-                        Arc::make_mut(&mut self.proc(p).lane.work).push(PRange {
-                            start_ns: start,
-                            end_ns: t,
-                            work: PWork::MarkAssist,
-                            g: ev.g,
-                        });
+                        self.push_assist(p, start, t, ev.g, false);
                     }
                 }
                 EV_GC_SWEEP_END => {
@@ -1070,6 +1111,7 @@ impl Builder {
                         start_ns: start,
                         end_ns: t,
                         work: PWork::Sweep,
+                        goes_on: false,
                         g: ev.g,
                     });
                 }

@@ -184,6 +184,11 @@ pub struct PRange {
     pub start_ns: i64,
     pub end_ns: i64,
     pub work: PWork,
+    /// A mark assist whose goroutine left the P before the assist ended (blocked in it,
+    /// or preempted): the assist goes on in the goroutine's next range of this kind, on
+    /// whichever P it runs on next. A mark assist is work on a P only while its goroutine
+    /// executes there. (It takes what was padding: the range stays 32 bytes.)
+    pub goes_on: bool,
     pub g: i64,
 }
 

@@ -412,3 +412,44 @@ fn the_wall_clock_is_the_first_clock_snapshot() {
     assert!(load("stall-go123").clock.is_none());
     assert!(load("stall-go122").clock.is_none());
 }
+
+/// A mark assist shows on a P only while its goroutine executes there, as `go tool trace`
+/// draws it: a goroutine blocked in its assist (or preempted) leaves the P to others, and
+/// the assist goes on where it runs again. Before, one range ran from the assist's begin
+/// to its end on the P it began on, covering the goroutines the P ran meanwhile.
+#[test]
+fn a_mark_assist_is_on_a_p_only_while_its_goroutine_executes_there() {
+    let mut checked = 0;
+    for prog in ["gc", "mixed"] {
+        for v in ["go121", "go122", "go123", "go125", "go127"] {
+            let name = format!("{prog}-{v}");
+            let m = load(&name);
+            for p in &m.procs {
+                for w in p.work_of(model::PWork::MarkAssist) {
+                    let g = m.goroutines.iter().find(|g| g.id == w.g).unwrap();
+                    let executing_ns: i64 = g
+                        .spans
+                        .iter()
+                        .filter(|s| {
+                            (s.state == GState::Running && i64::from(s.p) == p.id)
+                                || s.state == GState::Syscall
+                        })
+                        .map(|s| s.end_ns.min(w.end_ns) - s.start_ns.max(w.start_ns))
+                        .filter(|&d| d > 0)
+                        .sum();
+                    assert_eq!(
+                        executing_ns,
+                        w.end_ns - w.start_ns,
+                        "{name}: G{}'s assist on P{} at {}..{} ns",
+                        w.g,
+                        p.id,
+                        w.start_ns,
+                        w.end_ns
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} assists");
+}

@@ -418,6 +418,12 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
                 "Duration: {}",
                 format_duration((w.end_ns - w.start_ns) as f64)
             ));
+            if w.goes_on {
+                ui.label(
+                    "The goroutine left the P before its assist ended (blocked in the assist, \
+                     or preempted); the assist goes on where it runs next.",
+                );
+            }
             if w.g >= 0
                 && ui
                     .link(format!("On {}", model.goroutine_label(w.g)))

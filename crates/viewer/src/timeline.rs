@@ -2107,6 +2107,12 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
             let w = &model.procs[p].work[work];
             ui.label(format!("{} on Proc {}", w.work.name(), model.procs[p].id));
             ui.label(format_duration((w.end_ns - w.start_ns) as f64));
+            if w.goes_on {
+                ui.label(format!(
+                    "{} left the P; the assist goes on where it runs next",
+                    model.goroutine_label(w.g)
+                ));
+            }
         }
         Pick::MSpan { m, span } => {
             let Some(s) = model.threads[m].spans.get(span) else {
