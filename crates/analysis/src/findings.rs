@@ -235,7 +235,7 @@ pub fn findings(model: &Model) -> Vec<Finding> {
         );
         if marking_ns < d {
             explanation.push_str(&format!(
-                " It marked for {:.3} ms of that, on a P; the rest it waited, blocked in the assist or preempted.",
+                " It marked for {:.3} ms of that, on a P; the rest of the time it was off its P: parked in the assist, preempted, or waiting for a P to run on again.",
                 marking_ns as f64 / 1e6
             ));
         }
