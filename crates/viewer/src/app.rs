@@ -363,6 +363,11 @@ impl Doc {
     }
 
     pub fn jump_to_goroutine(&mut self, g: i64, t_ns: i64) {
+        self.jump_to_goroutine_showing(g, t_ns, t_ns);
+    }
+
+    /// `jump_to_goroutine`, showing at least `t_ns..end_ns` besides the span.
+    pub fn jump_to_goroutine_showing(&mut self, g: i64, t_ns: i64, end_ns: i64) {
         let Some(gi) = self.trace.model.goroutine_index(g) else {
             return;
         };
@@ -392,7 +397,7 @@ impl Doc {
         if let Some(s) = spans.get(si) {
             self.selected = Some(Pick::GSpan { g: gi, span: si });
             self.selected_in = Some(self.trace.id);
-            let (a, b) = (s.start_ns as f64, s.end_ns as f64);
+            let (a, b) = (s.start_ns.min(t_ns) as f64, s.end_ns.max(end_ns) as f64);
             if a < self.view.start_ns
                 || b > self.view.end_ns
                 || (b - a) < self.view.span_ns() * 0.01
@@ -1802,7 +1807,9 @@ fn findings_ui(ui: &mut Ui, doc: &mut Doc) {
     if let Some(i) = jump {
         let f = list[i].clone();
         match f.lane {
-            LaneRef::Goroutine(g) => doc.jump_to_goroutine(g, f.start_ns),
+            // The whole of what it found, which may be more than the span selected: a
+            // mark assist goes on over many spans of its goroutine.
+            LaneRef::Goroutine(g) => doc.jump_to_goroutine_showing(g, f.start_ns, f.end_ns),
             LaneRef::Proc(_) => {
                 doc.mode = LaneMode::Procs;
                 doc.view.show_range(f.start_ns as f64, f.end_ns as f64);

@@ -445,6 +445,40 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
     h.get_by_label("main.wait");
 }
 
+/// A finding that is more than the span it starts in (a mark assist over many spans of its
+/// goroutine: it ran, parked in the assist, waited to run again) shows whole.
+#[test]
+fn a_finding_longer_than_its_first_span_is_shown_whole() {
+    let mut h = harness(Some(trace("gc-go127")));
+    h.get_by_label("Findings").click();
+    h.run_steps(3);
+    let list = wait_findings(&mut h);
+    let f = list
+        .iter()
+        .find(|f| {
+            f.kind == goscope_analysis::findings::FindingKind::MarkAssist
+                && f.explanation.contains("off its P")
+        })
+        .expect("an assist that left its P")
+        .clone();
+    h.state_mut().doc.as_mut().unwrap().findings_view.filter = f.title.clone();
+    h.run_steps(2);
+    h.get_by_label(&f.title).click();
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().unwrap();
+    let (_, s) = doc
+        .selected_gspan()
+        .expect("the span it begins in is selected");
+    assert!(s.duration_ns() < f.end_ns - f.start_ns, "{s:?} {f:?}");
+    let (a, b) = (doc.view.start_ns, doc.view.end_ns);
+    assert!(
+        a <= f.start_ns as f64 && b >= f.end_ns as f64,
+        "view {a}..{b} for {}..{}",
+        f.start_ns,
+        f.end_ns
+    );
+}
+
 /// Opens the Goroutine analysis tab and waits for the analyses it shows.
 fn open_goroutine_analysis(h: &mut Harness<'static, GoscopeApp>) {
     h.get_by_label("Goroutine analysis").click();
