@@ -1041,7 +1041,10 @@ mod tests {
         // The statistics are summed in the background: wait for them.
         let t0 = std::time::Instant::now();
         while cached(&h.state().view).is_none() {
-            assert!(t0.elapsed().as_secs() < 30, "the statistics did not arrive");
+            assert!(
+                t0.elapsed().as_secs() < 300,
+                "the statistics did not arrive (they run at nice 19, behind the other tests)"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
             h.run_steps(1);
         }
