@@ -697,7 +697,7 @@ pub(crate) fn timeline_ui(
 
     // Axis.
     let wall_zero_ns = super::clock::axis_zero_ns(model, view.clock);
-    axis_ui(&painter, model, &tv, wall_zero_ns, axis, plot, pointer);
+    let pointer_time = axis_ui(&painter, model, &tv, wall_zero_ns, axis, plot, pointer);
 
     // Ribbons.
     geometry.ribbons.clear();
@@ -730,6 +730,7 @@ pub(crate) fn timeline_ui(
         geometry.ribbons.push((r, rect));
         y += r.height() + 2.0;
     }
+    pointer_time_ui(&painter, pointer_time);
     painter.line_segment(
         [
             Pos2::new(full.left(), ribbon_area.bottom() + 1.0),
@@ -1043,6 +1044,8 @@ fn wakeup_arrows(
 
 /// The time axis: ticks and labels since the trace's start, or of the wall clock when
 /// `wall_zero_ns` (the wall time at the start, see `clock::axis_zero_ns`) is given.
+/// Returns the pointer's time label, to be painted over the ribbons once they are drawn
+/// (their scale labels sit where it goes when the pointer is near the right edge).
 fn axis_ui(
     painter: &egui::Painter,
     model: &Model,
@@ -1051,7 +1054,7 @@ fn axis_ui(
     axis: Rect,
     plot: Rect,
     pointer: Option<Pos2>,
-) {
+) -> Option<(Rect, std::sync::Arc<egui::Galley>)> {
     let step = tick_step_ns(tv.ns_per_px, 90.0);
     let rel0 = tv.start_ns - model.start_ns as f64;
     let first = (rel0 / step).floor() * step;
@@ -1115,6 +1118,14 @@ fn axis_ui(
             (plot.left() + 2.0 - r.left()).max(0.0) + (plot.right() - 2.0 - r.right()).min(0.0),
             0.0,
         ));
+        return Some((r, galley));
+    }
+    None
+}
+
+/// Paints the pointer's time label that `axis_ui` laid out.
+fn pointer_time_ui(painter: &egui::Painter, label: Option<(Rect, std::sync::Arc<egui::Galley>)>) {
+    if let Some((r, galley)) = label {
         painter.rect_filled(r.expand(2.0), 2.0, Color32::from_black_alpha(220));
         painter.galley(r.min, galley, Color32::WHITE);
     }
