@@ -135,6 +135,9 @@ pub(crate) struct Builder {
     counters: Counters,
     counts: [i64; 4],
     gc_waiting: i64,
+    /// Goroutines with a mark assist open: while there are none (outside GC's mark phase,
+    /// most of a trace) a goroutine's transition need not look at its own.
+    assists_open: u32,
     procs_running: i64,
     stimuli: Vec<Stimulus>,
     gc: Vec<GcCycle>,
@@ -288,6 +291,7 @@ impl Builder {
             counters: Counters::default(),
             counts: [0; 4],
             gc_waiting: 0,
+            assists_open: 0,
             procs_running: 0,
             stimuli: Vec::new(),
             gc: Vec::new(),
@@ -390,6 +394,7 @@ impl Builder {
             counters: Counters::default(),
             counts: self.counts,
             gc_waiting: self.gc_waiting,
+            assists_open: self.assists_open,
             procs_running: self.procs_running,
             stimuli: Vec::new(),
             gc: Vec::new(),
@@ -860,7 +865,9 @@ impl Builder {
         // goroutine leaves its P (blocked in the assist, say) and goes on where it runs
         // again, or else a P would look busy assisting while it runs other goroutines.
         let was_executing = matches!(from, state::GO_RUNNING | state::GO_SYSCALL);
-        if was_executing != matches!(tr.to, state::GO_RUNNING | state::GO_SYSCALL) {
+        if self.assists_open > 0
+            && was_executing != matches!(tr.to, state::GO_RUNNING | state::GO_SYSCALL)
+        {
             let p = if was_executing { -1 } else { ev.p };
             self.move_assist(gi, id, t, p, tr.to);
         }
@@ -1034,13 +1041,18 @@ impl Builder {
                 }
                 EV_GC_MARK_ASSIST_BEGIN => {
                     let p = ev.p;
-                    self.goroutine(ev.g).now.assist = Some((t, p));
+                    if self.goroutine(ev.g).now.assist.replace((t, p)).is_none() {
+                        self.assists_open += 1;
+                    }
                 }
                 EV_GC_MARK_ASSIST_ACTIVE => {
                     let g = ev.args[0] as i64;
                     let gb = self.goroutine(g);
                     let p = gb.now.p;
-                    gb.now.assist.get_or_insert((t, p));
+                    if gb.now.assist.is_none() {
+                        gb.now.assist = Some((t, p));
+                        self.assists_open += 1;
+                    }
                 }
                 EV_GC_SWEEP_BEGIN => self.proc(ev.p).sweep = Some(t),
                 EV_GC_SWEEP_ACTIVE => {
@@ -1086,7 +1098,8 @@ impl Builder {
                 EV_GC_MARK_ASSIST_END => {
                     let first = self.first_ns.unwrap_or(t);
                     let gb = self.goroutine(ev.g);
-                    let (start, p) = gb.now.assist.take().unwrap_or((first, ev.p));
+                    let open = gb.now.assist.take();
+                    let (start, p) = open.unwrap_or((first, ev.p));
                     // Paused (the goroutine has not run since it left its P, as far as this
                     // builder saw): the stretch it has been running on its P now.
                     let (start, p) = if p >= 0 {
@@ -1099,6 +1112,9 @@ impl Builder {
                             .map_or(t, |s| s.start_ns);
                         (start.max(running_since), ev.p)
                     };
+                    if open.is_some() {
+                        self.assists_open = self.assists_open.saturating_sub(1);
+                    }
                     if p >= 0 {
                         self.push_assist(p, start, t, ev.g, false);
                     }
