@@ -1394,7 +1394,7 @@ fn spans_mesh(
     color: impl Fn(usize) -> Color32,
     categories: &[(usize, Color32)],
 ) {
-    let mut mesh = mesh_with_room(layout.rects(categories));
+    let mut mesh = Mesh::default();
     for item in layout.iter().filter(|i| !i.is_folded()) {
         mesh.add_colored_rect(item_rect(item, rect), color(item.first));
     }
@@ -1520,7 +1520,20 @@ const FOLD_HEIGHT: f32 = 0.7;
 /// here" where the columns are low.
 fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(usize, Color32)]) {
     let full = lane.height() * FOLD_HEIGHT;
-    for (col, width) in fold_runs(&layout.folds) {
+    // Neighbouring columns with the same shares (a bucket's) are one run of rects.
+    let folds = &layout.folds;
+    let mut i = 0;
+    while i < folds.len() {
+        let col = &folds[i];
+        let mut j = i + 1;
+        while j < folds.len()
+            && folds[j].shares == col.shares
+            && folds[j].x == col.x + (j - i) as f64
+        {
+            j += 1;
+        }
+        let width = (j - i) as f32;
+        i = j;
         let x = lane.left() + col.x as f32;
         let mut y = lane.bottom();
         for &(k, color) in categories {
@@ -1537,52 +1550,6 @@ fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(us
         }
     }
     fold_marks(mesh, lane, layout);
-}
-
-/// The runs of neighbouring fold columns with the same shares (a bucket's), each drawn as
-/// one run of rects: its first column and its width in columns.
-fn fold_runs(folds: &[lod::ShareColumn]) -> impl Iterator<Item = (&lod::ShareColumn, f32)> {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        let col = folds.get(i)?;
-        let mut j = i + 1;
-        while j < folds.len()
-            && folds[j].shares == col.shares
-            && folds[j].x == col.x + (j - i) as f64
-        {
-            j += 1;
-        }
-        let width = (j - i) as f32;
-        i = j;
-        Some((col, width))
-    })
-}
-
-/// An empty mesh with room for `rects` rectangles. A dense lane's mesh has thousands, and
-/// grown rect by rect it was copied over and over: a tenth of a dense window's first frame
-/// went to `malloc`, `realloc` and `memmove`.
-fn mesh_with_room(rects: usize) -> Mesh {
-    let mut mesh = Mesh::default();
-    mesh.reserve_vertices(4 * rects);
-    mesh.reserve_triangles(2 * rects);
-    mesh
-}
-
-impl LaneLayout {
-    /// How many rects the lane takes drawn as `spans_mesh` draws it: one for each item
-    /// (a span as itself, a fold's hairline), and one for each of `categories` that has a
-    /// share in a run of fold columns (`fold_mesh`).
-    fn rects(&self, categories: &[(usize, Color32)]) -> usize {
-        let shares: usize = fold_runs(&self.folds)
-            .map(|(col, _)| {
-                categories
-                    .iter()
-                    .filter(|&&(k, _)| col.shares.get(k).is_some_and(|&h| h > 0.0))
-                    .count()
-            })
-            .sum();
-        self.items.len() + shares
-    }
 }
 
 /// A hairline at the lane's top across each fold.
@@ -1669,8 +1636,8 @@ fn row_ui(
                 Pos2::new(lay.right(), lay.top() + lay.height() * 0.62),
             );
             let bottom = Rect::from_min_max(Pos2::new(lay.left(), top.bottom() + 1.0), lay.max);
+            let mut mesh = Mesh::default();
             let items = cache.items(model, LaneKind::Proc, *i);
-            let mut mesh = mesh_with_room(items.rects(&[(0, colors::BUSY)]));
             // A span is unpacked only for what is drawn as itself (most items are folds at
             // full zoom-out).
             for item in items.iter().filter(|i| !i.is_folded()) {
@@ -1738,8 +1705,8 @@ fn row_ui(
             }
             let map = cache.map(tv, prect.left());
             let lane = cache.lay_space(lane);
+            let mut mesh = Mesh::default();
             let items = cache.items(model, LaneKind::Goroutine, *i);
-            let mut mesh = mesh_with_room(items.rects(&GOROUTINE_SHARES));
             for item in items.iter().filter(|i| !i.is_folded()) {
                 let s = g.spans.at(item.first);
                 let c = colors::gstate(s.state, model.string(s.reason));
