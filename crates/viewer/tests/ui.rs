@@ -433,11 +433,8 @@ fn goroutine_view_snapshot() {
 
 #[test]
 fn findings_window_lists_the_stall_first_and_jumps_to_it() {
-    let mut h = harness(Some(trace("stall-go127")));
-    h.get_by_label("Findings").click();
-    h.run_steps(3);
-    let title = wait_findings(&mut h)[0].title.clone();
-    h.run_steps(2);
+    let (mut h, list) = findings_of("stall-go127");
+    let title = list[0].title.clone();
     assert!(
         title.contains("select") && title.contains("main.wait"),
         "{title}"
@@ -456,10 +453,7 @@ fn findings_window_lists_the_stall_first_and_jumps_to_it() {
 /// goroutine: it ran, parked in the assist, waited to run again) shows whole.
 #[test]
 fn a_finding_longer_than_its_first_span_is_shown_whole() {
-    let mut h = harness(Some(trace("gc-go127")));
-    h.get_by_label("Findings").click();
-    h.run_steps(3);
-    let list = wait_findings(&mut h);
+    let (mut h, list) = findings_of("gc-go127");
     let f = list
         .iter()
         .find(|f| {
@@ -493,7 +487,24 @@ fn open_goroutine_analysis(h: &mut Harness<'static, GoscopeApp>) {
     wait_analyses(h);
 }
 
-/// Steps until the background findings have arrived (at most 30 s); returns them.
+/// The committed trace `name` open with the Findings tab shown, and its findings once they
+/// have arrived.
+fn findings_of(
+    name: &str,
+) -> (
+    Harness<'static, GoscopeApp>,
+    std::sync::Arc<Vec<goscope_analysis::findings::Finding>>,
+) {
+    let mut h = harness(Some(trace(name)));
+    h.get_by_label("Findings").click();
+    h.run_steps(3);
+    let list = wait_findings(&mut h);
+    h.run_steps(2);
+    (h, list)
+}
+
+/// Steps until the background findings have arrived (at most `BACKGROUND_WAIT`); returns
+/// them.
 fn wait_findings(
     h: &mut Harness<'static, GoscopeApp>,
 ) -> std::sync::Arc<Vec<goscope_analysis::findings::Finding>> {
@@ -1351,11 +1362,7 @@ fn search_finds_tasks_and_arrow_keys_walk_the_results() {
 /// the list.
 #[test]
 fn findings_are_grouped_collapsible_and_filterable() {
-    let mut h = harness(Some(trace("stall-go127")));
-    h.get_by_label("Findings").click();
-    h.run_steps(3);
-    let list = wait_findings(&mut h);
-    h.run_steps(2);
+    let (mut h, list) = findings_of("stall-go127");
     let blocks = list
         .iter()
         .filter(|f| f.kind == goscope_analysis::findings::FindingKind::LongBlock)
