@@ -52,7 +52,7 @@ fn main() {
         b,
         piece_mib << 20,
         &AtomicBool::new(false),
-        &mut |_, of| pieces = of,
+        &mut |_, of, _| pieces = of,
     )
     .expect("summary");
     println!(

@@ -8,6 +8,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use goscope_model::{GState, Model, Resumes, StrId};
 
+/// What hears a selection summed in pieces go on (`SelectionSummary::compute_in_pieces`):
+/// pieces done, of how many, and the summary of the part summed so far, made when called.
+pub type SelectionProgress<'a> = dyn FnMut(usize, usize, &dyn Fn() -> SelectionSummary) + 'a;
+
 /// What a time range holds, over all goroutines.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SelectionSummary {
@@ -42,7 +46,9 @@ impl SelectionSummary {
     /// trace's bytes (`source`) and its `resumes` one piece after another, each holding
     /// about `piece_file_bytes` of the file, and summed as they come; `overview` gives
     /// the names, GC cycles and pauses (it keeps those whole). `progress` hears how many
-    /// pieces are done, of how many. Stops with an error soon after `cancel` is set.
+    /// pieces are done, of how many, and can have the summary of the selection's part
+    /// summed so far (`compute` of its start up to the end of the last piece done, exactly).
+    /// Stops with an error soon after `cancel` is set.
     #[allow(clippy::too_many_arguments)]
     pub fn compute_in_pieces<S: goscope_trace::Source + ?Sized>(
         source: &S,
@@ -52,7 +58,7 @@ impl SelectionSummary {
         b: f64,
         piece_file_bytes: u64,
         cancel: &AtomicBool,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut SelectionProgress<'_>,
     ) -> goscope_trace::Result<SelectionSummary> {
         let mut fold = SelectionFold::new(a, b);
         let (from_ns, to_ns) = (fold.a, fold.b);
@@ -64,8 +70,12 @@ impl SelectionSummary {
             piece_file_bytes,
             cancel,
             &mut |piece| {
+                let reached_ns = piece.keep_ns.end;
                 fold.add(piece.model, piece.keep_ns);
-                progress(piece.index + 1, piece.pieces);
+                let fold = &fold;
+                progress(piece.index + 1, piece.pieces, &|| {
+                    fold.so_far(reached_ns).finish(overview)
+                });
             },
         )?;
         Ok(fold.finish(overview))
@@ -75,6 +85,7 @@ impl SelectionSummary {
 /// A selection's summary added up over models that each hold part of its time: the whole
 /// model, or the pieces of a window (`goscope_model::for_each_window_piece`), whose spans
 /// are the whole model's cut to each piece.
+#[derive(Clone)]
 struct SelectionFold {
     a: i64,
     b: i64,
@@ -131,6 +142,15 @@ impl SelectionFold {
             if any {
                 self.goroutines.insert(g.id);
             }
+        }
+    }
+
+    /// What the pieces added so far, up to `reached_ns` (the end of the last one), hold of
+    /// the selection: the fold of the selection's start to there.
+    fn so_far(&self, reached_ns: i64) -> SelectionFold {
+        SelectionFold {
+            b: self.b.min(reached_ns),
+            ..self.clone()
         }
     }
 

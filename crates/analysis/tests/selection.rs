@@ -63,9 +63,20 @@ fn a_selection_summed_in_pieces_equals_the_whole_models_summary() {
                     b as f64,
                     piece_bytes,
                     &cancel,
-                    &mut |done, of| {
+                    &mut |done, of, so_far| {
                         assert!(done <= of, "{name}: piece {done} of {of}");
                         pieces = done;
+                        // What is summed so far is the whole model's summary of the
+                        // selection's start up to where the pieces done reach.
+                        let part = so_far();
+                        assert_eq!(part.start_ns, a as f64);
+                        let reached = part.end_ns;
+                        assert!(reached <= b as f64, "{name}: reached {reached} of {b}");
+                        assert_eq!(
+                            part,
+                            SelectionSummary::compute(&whole, a as f64, reached),
+                            "{name}: [{a}, {reached}) of [{a}, {b}), piece {done} of {of}"
+                        );
                     },
                 )
                 .unwrap();

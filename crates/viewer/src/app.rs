@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use egui::{Color32, Key, Modifiers, RichText, Ui};
@@ -84,9 +84,17 @@ pub struct SelectionJob {
     /// For a summary in pieces (over an overview): how far it has come; it stops when
     /// another selection is made.
     pieces: Pieces,
+    /// For a summary in pieces: the summary of the selection's part summed so far, shown
+    /// until the whole is (a selection over a gigabyte of trace takes many seconds).
+    so_far: Arc<Mutex<Option<goscope_analysis::selection::SelectionSummary>>>,
 }
 
 impl SelectionJob {
+    /// For a summary in pieces, the summary of the part summed so far (once a piece is).
+    pub fn so_far(&self) -> Option<goscope_analysis::selection::SelectionSummary> {
+        self.so_far.lock().ok().and_then(|s| s.clone())
+    }
+
     /// What the panel says while the summary of a selection `duration_ns` long is made
     /// (`pieces`: how far a summary in pieces has come).
     fn pending_text(pieces: &Pieces, duration_ns: f64) -> String {
@@ -218,10 +226,12 @@ impl Doc {
         let in_shown =
             shown.overview_bucket_ns == 0 && shown.start_ns as f64 <= a && b <= shown.end_ns as f64;
         let pieces = Pieces::default();
+        let so_far = Arc::new(Mutex::new(None));
         let slot = match self.trace.resumes.clone().filter(|_| !in_shown) {
             Some(resumes) => {
                 let (file, overview) = (self.trace.file.clone(), self.trace.model.clone());
                 let (pieces, repaint) = (pieces.clone(), ctx.clone());
+                let so_far = so_far.clone();
                 Slot::spawn("selection", ctx, move || {
                     SelectionSummary::compute_in_pieces(
                         &*file,
@@ -231,7 +241,12 @@ impl Doc {
                         b,
                         SELECTION_PIECE_FILE_BYTES,
                         pieces.cancel(),
-                        &mut |done, of| pieces.report(&repaint, done, of),
+                        &mut |done, of, summed| {
+                            if let Ok(mut s) = so_far.lock() {
+                                *s = Some(summed());
+                            }
+                            pieces.report(&repaint, done, of);
+                        },
                     )
                     .map_err(|e| format!("the selection could not be summed: {e}"))
                 })
@@ -246,7 +261,11 @@ impl Doc {
                 }
             }
         };
-        let job = SelectionJob { slot, pieces };
+        let job = SelectionJob {
+            slot,
+            pieces,
+            so_far,
+        };
         self.selection_summary = Some(((a, b), job));
     }
 
@@ -1534,8 +1553,14 @@ impl GoscopeApp {
                                     doc.summarize_selection(a, b, ui.ctx());
                                 }
                                 let span_model = doc.span_trace().model.clone();
-                                if let Some((_, SelectionJob { slot, pieces })) =
-                                    &mut doc.selection_summary
+                                if let Some((
+                                    _,
+                                    SelectionJob {
+                                        slot,
+                                        pieces,
+                                        so_far,
+                                    },
+                                )) = &mut doc.selection_summary
                                 {
                                     let text = || SelectionJob::pending_text(pieces, b - a);
                                     let done = slot.get_or_pending_ui(ui, text);
@@ -1544,7 +1569,17 @@ impl GoscopeApp {
                                         Some(Err(e)) => {
                                             ui.colored_label(ui.visuals().error_fg_color, e);
                                         }
-                                        None => {}
+                                        None => {
+                                            let part = so_far.lock().ok().and_then(|s| s.clone());
+                                            if let Some(part) = part {
+                                                ui.label(format!(
+                                                    "So far, its first {} ({:.0} %):",
+                                                    format_duration(part.end_ns - a),
+                                                    100.0 * (part.end_ns - a) / (b - a).max(1.0)
+                                                ));
+                                                panels::selection_ui(ui, &span_model, &part);
+                                            }
+                                        }
                                     }
                                 }
                             }

@@ -2427,6 +2427,8 @@ fn a_selection_over_an_overview_sums_the_traces_own_spans() {
     };
     let want = SelectionSummary::compute(&whole, a, b);
     assert_eq!(*got, want);
+    // What the panel showed while it was summed: after the last piece, all of it.
+    assert_eq!(job.so_far().as_ref(), Some(&want));
     let thinned = SelectionSummary::compute(&doc.trace.model, a, b);
     assert_ne!(
         thinned.per_state, want.per_state,
