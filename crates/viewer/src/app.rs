@@ -1564,22 +1564,29 @@ impl GoscopeApp {
                                 {
                                     let text = || SelectionJob::pending_text(pieces, b - a);
                                     let done = slot.get_or_pending_ui(ui, text);
-                                    match done {
-                                        Some(Ok(s)) => panels::selection_ui(ui, &span_model, s),
+                                    // Under way, or stopped by an error: the part summed
+                                    // so far, if any.
+                                    let show_part = match done {
+                                        Some(Ok(s)) => {
+                                            panels::selection_ui(ui, &span_model, s);
+                                            false
+                                        }
                                         Some(Err(e)) => {
                                             ui.colored_label(ui.visuals().error_fg_color, e);
+                                            true
                                         }
-                                        None => {
-                                            let part = so_far.lock().ok().and_then(|s| s.clone());
-                                            if let Some(part) = part {
-                                                ui.label(format!(
-                                                    "So far, its first {} ({:.0} %):",
-                                                    format_duration(part.end_ns - a),
-                                                    100.0 * (part.end_ns - a) / (b - a).max(1.0)
-                                                ));
-                                                panels::selection_ui(ui, &span_model, &part);
-                                            }
-                                        }
+                                        None => true,
+                                    };
+                                    let part = show_part
+                                        .then(|| so_far.lock().ok().and_then(|s| s.clone()))
+                                        .flatten();
+                                    if let Some(part) = part {
+                                        ui.label(format!(
+                                            "So far, its first {} ({:.0} %):",
+                                            format_duration(part.end_ns - a),
+                                            100.0 * (part.end_ns - a) / (b - a).max(1.0)
+                                        ));
+                                        panels::selection_ui(ui, &span_model, &part);
                                     }
                                 }
                             }
