@@ -113,7 +113,8 @@ impl Saved {
 pub(crate) struct PBuild {
     open: Option<PSpan>,
     syscall: Option<(i64, i64)>,
-    sweep: Option<i64>,
+    /// A sweep in progress: its start and the goroutine that began it (-1 if unknown).
+    sweep: Option<(i64, i64)>,
     running: bool,
     lane: Proc,
     thin: Thinning,
@@ -272,6 +273,20 @@ fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
             start_ns: start,
             end_ns: t,
             work: PWork::Syscall,
+            goes_on: false,
+            g,
+        });
+    }
+}
+
+/// Closes P `pb`'s sweep in progress at `t`, the end of what was built: a model's end
+/// closes its sweeps, as Go's proc view does at a trace's end.
+fn close_sweep_of(pb: &mut PBuild, t: i64) {
+    if let Some((start_ns, g)) = pb.sweep.take() {
+        Arc::make_mut(&mut pb.lane.work).push(PRange {
+            start_ns,
+            end_ns: t,
+            work: PWork::Sweep,
             goes_on: false,
             g,
         });
@@ -1054,9 +1069,9 @@ impl Builder {
                         self.assists_open += 1;
                     }
                 }
-                EV_GC_SWEEP_BEGIN => self.proc(ev.p).sweep = Some(t),
+                EV_GC_SWEEP_BEGIN => self.proc(ev.p).sweep = Some((t, ev.g)),
                 EV_GC_SWEEP_ACTIVE => {
-                    self.proc(ev.args[0] as i64).sweep.get_or_insert(t);
+                    self.proc(ev.args[0] as i64).sweep.get_or_insert((t, -1));
                 }
                 _ => {}
             },
@@ -1122,7 +1137,7 @@ impl Builder {
                 EV_GC_SWEEP_END => {
                     let first = self.first_ns.unwrap_or(t);
                     let pb = self.proc(ev.p);
-                    let start = pb.sweep.take().unwrap_or(first);
+                    let start = pb.sweep.take().map_or(first, |s| s.0);
                     Arc::make_mut(&mut pb.lane.work).push(PRange {
                         start_ns: start,
                         end_ns: t,
@@ -1291,6 +1306,14 @@ impl Builder {
         if gb.now.open.is_some_and(|s| s.state == GState::Syscall) {
             self.close_syscall_work(gb.now.p, end);
         }
+        // A mark assist open at the end, on the P its goroutine executes on, ends there
+        // (Go's views end a running goroutine's ranges at a trace's end); paused off its
+        // P, it has no stretch to show.
+        if let Some((start_ns, p)) = gb.now.assist.take() {
+            if p >= 0 {
+                self.push_assist(p, start_ns, end, gb.g.id, false);
+            }
+        }
         if let Some(mut s) = gb.now.open.take() {
             s.end_ns = end;
             if s.state == GState::Running {
@@ -1336,6 +1359,7 @@ impl Builder {
             close_p_span_of(pb, end, keep);
             pb.thin.flush(&mut pb.lane.spans);
             close_syscall_work_of(pb, end);
+            close_sweep_of(pb, end);
         }
         for mb in self.ms.values_mut() {
             close_m_span_of(mb, end, keep);

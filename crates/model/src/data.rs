@@ -129,6 +129,13 @@ impl PWork {
 }
 
 impl PWork {
+    /// Whether a model closes this work at its end if it is still in progress there (at
+    /// a trace's end, as Go's views do; at a window's, cut there): all but pauses, which
+    /// a P's lane gets only when they end.
+    pub fn closed_at_end(self) -> bool {
+        self != PWork::Stw
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PWork::MarkAssist => "GC mark assist",

@@ -706,13 +706,13 @@ fn join(pieces: Vec<Model>) -> Model {
                 pa.busy_ns = pa.busy_ns.saturating_sub(duration_ns(&cut));
             }
             pa.busy_ns = pa.busy_ns.saturating_add(pb.busy_ns);
+            // Work a piece closes at its end (`PWork::closed_at_end`) is whole in the
+            // later piece; on one P no two of a kind begin at once.
             let whole_later = |w: &PRange| {
-                w.work == PWork::Syscall
+                w.work.closed_at_end()
                     && w.end_ns == split_ns
                     && pb.work.iter().any(|v| {
-                        v.work == PWork::Syscall
-                            && v.start_ns <= split_ns
-                            && (v.start_ns, v.g) == (w.start_ns, w.g)
+                        v.work == w.work && v.start_ns <= split_ns && v.start_ns == w.start_ns
                     })
             };
             let work = Arc::make_mut(&mut pa.work);
@@ -862,10 +862,10 @@ impl Model {
     /// This model cut to `[start_ns, end_ns]`, by the rule a window (`build_window`) of
     /// the generations from the one whose first event is at `start_ns` to the one whose
     /// last is at `end_ns` follows:
-    /// - spans, regions, GC cycles, pauses and syscalls on a P that overlap the range,
-    ///   those still open at its end ending there (without an end stack);
-    /// - other runtime work on a P (mark assists, sweeps, pauses) only if it ended by
-    ///   `end_ns`, as a model closes no such work at its end;
+    /// - spans, regions, GC cycles, pauses, and syscalls, sweeps and mark assists on a P
+    ///   that overlap the range, those still open at its end ending there (without an end
+    ///   stack, and not going on elsewhere);
+    /// - pauses on a P only if they ended by `end_ns`, as a model closes none at its end;
     /// - each counter's value at `start_ns`, then its points up to `end_ns`;
     /// - stimuli, logs and CPU samples in the range;
     /// - every goroutine, P and thread, with the same names.
@@ -902,8 +902,12 @@ impl Model {
                     .iter()
                     .filter_map(|w| {
                         let end = cut_times(w.start_ns, w.end_ns, start_ns, end_ns)?;
-                        (w.work == PWork::Syscall || w.end_ns <= end_ns)
-                            .then_some(PRange { end_ns: end, ..*w })
+                        // One cut here is not known to go on elsewhere.
+                        (w.work.closed_at_end() || w.end_ns <= end_ns).then_some(PRange {
+                            end_ns: end,
+                            goes_on: w.goes_on && w.end_ns <= end_ns,
+                            ..*w
+                        })
                     })
                     .collect();
                 let mut cut = Proc {

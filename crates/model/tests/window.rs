@@ -543,3 +543,82 @@ fn a_window_built_in_pieces_equals_one_built_whole() {
         "only {windows} windows, {split} split builds"
     );
 }
+
+/// Sweeps and mark assists in progress where a model ends are closed there, as
+/// `go tool trace`'s views close a P's ranges and a running goroutine's at a trace's end
+/// (`cmd/trace`'s generators' `Finish`): a window that ends inside one has it cut at its
+/// end, as `Model::cut_to` cuts the whole model's. Before, a model left both out, at a
+/// trace's end as at a window's. (No committed trace ends, whole or cut at a generation,
+/// with one in progress; windows end anywhere.)
+#[test]
+fn a_window_ending_inside_a_sweep_or_mark_assist_has_it_up_to_its_end() {
+    let mut cut = [0; 2];
+    for path in goscope_testdata::all_traces() {
+        let name = path.display().to_string();
+        let data = std::fs::read(&path).unwrap();
+        let Ok((whole, resumes)) =
+            model::build_keeping_resumes(&data[..], &AtomicBool::new(false), &mut |_| {})
+        else {
+            continue;
+        };
+        if resumes.generations() == 0 {
+            continue;
+        }
+        for (k, kind) in [model::PWork::Sweep, model::PWork::MarkAssist]
+            .into_iter()
+            .enumerate()
+        {
+            let ranges = whole.procs.iter().flat_map(|p| {
+                p.work_of(kind)
+                    .iter()
+                    .filter(|w| w.end_ns - w.start_ns > 2)
+                    .map(move |w| (p.id, *w))
+            });
+            for (p, w) in ranges.take(12) {
+                let mid_ns = w.start_ns + (w.end_ns - w.start_ns) / 2;
+                let gens = resumes.generations_over(w.start_ns, mid_ns);
+                let window = model::build_window_between(
+                    &data[..],
+                    &resumes,
+                    gens,
+                    w.start_ns,
+                    mid_ns,
+                    &AtomicBool::new(false),
+                )
+                .unwrap_or_else(|e| panic!("{name}: window to {mid_ns}: {e}"));
+                let expected = whole.cut_to(window.start_ns, window.end_ns);
+                let of = |m: &Model| -> Vec<model::PRange> {
+                    m.procs
+                        .iter()
+                        .filter(|x| x.id == p)
+                        .flat_map(|x| x.work_of(kind))
+                        .filter(|v| v.start_ns == w.start_ns)
+                        .copied()
+                        .collect()
+                };
+                let (got, want) = (of(&window), of(&expected));
+                assert_eq!(
+                    got, want,
+                    "{name}: P{p}'s {kind:?} {}..{} ns in the window to {mid_ns} ns \
+                     (ending {} ns) and in the whole model cut there",
+                    w.start_ns, w.end_ns, window.end_ns
+                );
+                if window.end_ns < w.end_ns {
+                    assert_eq!(
+                        got.last().map(|v| v.end_ns),
+                        Some(window.end_ns),
+                        "{name}: P{p}'s {kind:?} from {} ns is not cut at the window's end",
+                        w.start_ns
+                    );
+                    cut[k] += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        cut[0] > 20 && cut[1] > 20,
+        "windows cut {} sweeps and {} assists",
+        cut[0],
+        cut[1]
+    );
+}
