@@ -112,3 +112,37 @@ fn an_overviews_own_summary_miscounts_spans() {
     let thinned = SelectionSummary::compute(&overview, a, b);
     assert_ne!(exact.per_state, thinned.per_state);
 }
+
+/// A selection whose summing fails part way (its trace cut short on disk, say: here the
+/// bytes end halfway through) returns the error, and what it reported before was the
+/// whole model's summary of the part summed by then, which the panel keeps showing.
+#[test]
+fn a_selection_whose_summing_fails_has_reported_the_part_summed_before() {
+    let data = goscope_testdata::trace_bytes("generations-go127");
+    let whole = model::build(&data[..]).unwrap();
+    let cancel = AtomicBool::new(false);
+    let (overview, resumes) =
+        model::build_overview(&data[..], &cancel, &mut |_| {}, 0, None).unwrap();
+    let (a, b) = (whole.start_ns as f64, whole.end_ns as f64);
+    let cut = &data[..data.len() / 2];
+    let mut last = None;
+    let got = SelectionSummary::compute_in_pieces(
+        cut,
+        &resumes,
+        &overview,
+        a,
+        b,
+        2_048,
+        &cancel,
+        &mut |done, of, so_far| last = Some((done, of, so_far())),
+    );
+    let e = got.expect_err("half the bytes cannot be summed whole");
+    let (done, of, part) = last.expect("pieces were summed before the bytes ran out");
+    assert!(done < of, "piece {done} of {of}: {e}");
+    assert!(part.end_ns > a && part.end_ns < b, "{part:?}");
+    assert_eq!(part, SelectionSummary::compute(&whole, a, part.end_ns));
+    eprintln!(
+        "failed after piece {done} of {of}, {:.0} % summed: {e}",
+        100.0 * (part.end_ns - a) / (b - a)
+    );
+}
