@@ -5,8 +5,6 @@ use clap::Parser;
 mod cli;
 
 fn main() {
-    // Before any thread allocates: builds reuse the memory dropped models leave.
-    goscope_model::tune_allocator();
     let cli = cli::Cli::parse();
     if let Err(e) = cli::run(cli) {
         eprintln!("goscope: {e:#}");

@@ -411,7 +411,10 @@ impl GState {
 /// Builds a `Summary` from the ordered events.
 #[derive(Debug, Default)]
 pub struct Summarizer {
-    gs: FxHashMap<i64, GState>,
+    /// Boxed: a goroutine's state is some 300 bytes, and with 100,000 goroutines a table
+    /// of them inline grew by copying tables of 16, 32, then 65 MB, which the allocator
+    /// (`tune_allocator`) keeps once freed.
+    gs: FxHashMap<i64, Box<GState>>,
     /// Which goroutine is in a syscall on which P, both ways, to notice syscalls
     /// that lose their P.
     syscalling_p: FxHashMap<i64, i64>,
@@ -619,7 +622,7 @@ impl Summarizer {
                     _ => {}
                 }
             }
-            self.gs.insert(id, g);
+            self.gs.insert(id, Box::new(g));
         }
         let Some(g) = self.gs.get_mut(&id) else {
             return;

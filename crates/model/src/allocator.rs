@@ -12,7 +12,10 @@ pub const HEAP_BLOCK_MAX_BYTES: usize = 64 << 20;
 /// what the next build reuses.
 pub const HEAP_KEPT_FREE_BYTES: usize = 256 << 20;
 
-/// Sets the allocator up for builds; call once, first thing in `main`. Whether it did
+/// Sets the allocator up for builds; call once, before a viewer's threads start (the
+/// headless commands, which read a trace once, keep glibc's defaults: on the 100,000-
+/// goroutine `fanout` trace these limits kept 21 MB more of `goscope findings`' freed
+/// memory, for no speed on the 1.1 GB trace; BENCHMARKS.md, session 21). Whether it did
 /// (false where the allocator is not glibc's).
 ///
 /// A build grows lane vectors to megabytes and drops a window's model when the view moves

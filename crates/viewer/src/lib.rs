@@ -33,6 +33,9 @@ pub(crate) const ICON_PNG: &[u8] = include_bytes!("../../../assets/goscope-256.p
 
 /// Opens the viewer window, on `path` if given.
 pub fn run(path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    // Before the window's threads start: its window builds reuse the memory dropped
+    // models leave. (The headless commands read a trace once, and keep the defaults.)
+    goscope_model::tune_allocator();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("goscope")
         .with_app_id("goscope")
