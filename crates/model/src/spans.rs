@@ -69,6 +69,21 @@ impl Block<'_> {
 /// `at`, `iter` and the time accessors; add with `push`.
 #[derive(Clone)]
 pub struct Spans<S> {
+    /// The full blocks, packed; none until the first is (most of a trace's goroutines
+    /// never fill one, and an empty `Packed` would still take 144 bytes a lane: 14 MB of
+    /// a trace of 100,000 short goroutines).
+    packed: Option<Box<Packed>>,
+    /// The last block, not packed yet (at most `BLOCK` spans; packed when one more comes, so
+    /// the last span can still be changed).
+    tail: Vec<S>,
+    /// The start of each block's first span (the tail's included): an index for searches
+    /// by time (`lod::layout_indexed`).
+    block_starts: Vec<i64>,
+}
+
+/// A lane's packed blocks.
+#[derive(Clone, Default)]
+struct Packed {
     /// The packed blocks, then `SLACK` zero bytes (so that any offset is read with one
     /// unaligned load).
     data: Vec<u8>,
@@ -81,28 +96,27 @@ pub struct Spans<S> {
     /// Per full block: whether it is stored chained (see `Block::chained`). Goroutine
     /// lanes are (a goroutine is always in some state); it halves what their times take.
     chained: Vec<bool>,
-    /// The last block, not packed yet (at most `BLOCK` spans; packed when one more comes, so
-    /// the last span can still be changed).
-    tail: Vec<S>,
-    /// The start of each block's first span (the tail's included): an index for searches
-    /// by time (`lod::layout_indexed`).
-    block_starts: Vec<i64>,
     /// If `S::SHARES > 0`, per full block: the time of all spans up to its end, per
     /// category (a running total), so an overview sums any range in a few reads.
     share_totals: Vec<[i64; lod::MAX_SHARES]>,
 }
 
+/// What a lane with no full block reads its packed blocks from.
+static NO_BLOCKS: Packed = Packed {
+    data: Vec::new(),
+    offsets: Vec::new(),
+    bases: Vec::new(),
+    widths: Vec::new(),
+    chained: Vec::new(),
+    share_totals: Vec::new(),
+};
+
 impl<S> Default for Spans<S> {
     fn default() -> Self {
         Spans {
-            data: Vec::new(),
-            offsets: Vec::new(),
-            bases: Vec::new(),
-            widths: Vec::new(),
-            chained: Vec::new(),
+            packed: None,
             tail: Vec::new(),
             block_starts: Vec::new(),
-            share_totals: Vec::new(),
         }
     }
 }
@@ -254,15 +268,16 @@ impl<S: Fields> Spans<S> {
     fn pack_tail(&mut self) {
         let fields = S::FIELDS;
         let n = self.tail.len();
+        let p = self.packed.get_or_insert_with(Box::default);
         if S::SHARES > 0 {
-            let mut totals = self.share_totals.last().copied().unwrap_or_default();
+            let mut totals = p.share_totals.last().copied().unwrap_or_default();
             for s in &self.tail {
                 let f = s.to_fields();
                 // Saturating: a damaged trace's times can be anything.
                 let c = category_of::<S>(&f);
                 totals[c] = totals[c].saturating_add(f[1].max(0));
             }
-            self.share_totals.push(totals);
+            p.share_totals.push(totals);
         }
         // The block's fields column by column, with each column's range.
         let mut columns = [[0i64; BLOCK]; MAX_FIELDS];
@@ -285,10 +300,10 @@ impl<S: Fields> Spans<S> {
                 *s = first;
             }
         }
-        self.chained.push(chained);
+        p.chained.push(chained);
         // The new block goes where the slack was.
-        let from = self.data.len().saturating_sub(SLACK);
-        self.offsets.push(from);
+        let from = p.data.len().saturating_sub(SLACK);
+        p.offsets.push(from);
         let mut widths = [0u8; MAX_FIELDS];
         let mut bytes = 0;
         for f in 0..fields {
@@ -299,12 +314,12 @@ impl<S: Fields> Spans<S> {
             column.iter_mut().for_each(|x| *x = x.wrapping_sub(lo));
             widths[f] = width_of(hi.wrapping_sub(lo) as u64);
             bytes += COLUMN_BYTES_PER_BIT * widths[f] as usize;
-            self.bases.push(lo);
+            p.bases.push(lo);
         }
-        self.widths.extend_from_slice(&widths[..fields]);
-        self.data.truncate(from);
-        self.data.resize(from + bytes + SLACK, 0);
-        let mut out = &mut self.data[from..];
+        p.widths.extend_from_slice(&widths[..fields]);
+        p.data.truncate(from);
+        p.data.resize(from + bytes + SLACK, 0);
+        let mut out = &mut p.data[from..];
         for f in 0..fields {
             let (here, rest) = out.split_at_mut(COLUMN_BYTES_PER_BIT * widths[f] as usize);
             write_column(here, &columns[f], widths[f]);
@@ -313,8 +328,14 @@ impl<S: Fields> Spans<S> {
         self.tail.clear();
     }
 
+    /// The packed blocks (none, read as empty, before the first).
+    #[inline(always)]
+    fn p(&self) -> &Packed {
+        self.packed.as_deref().unwrap_or(&NO_BLOCKS)
+    }
+
     pub fn len(&self) -> usize {
-        self.offsets.len() * BLOCK + self.tail.len()
+        self.p().offsets.len() * BLOCK + self.tail.len()
     }
 
     /// Gives back the room kept for spans to come (once the lane is complete). Most of a
@@ -322,25 +343,31 @@ impl<S: Fields> Spans<S> {
     /// Bytes its vectors hold (their capacity).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.data.capacity()
-            + self.offsets.capacity() * size_of::<usize>()
-            + self.bases.capacity() * size_of::<i64>()
-            + self.widths.capacity()
-            + self.chained.capacity()
+        let packed = self.packed.as_deref().map_or(0, |p| {
+            size_of::<Packed>()
+                + p.data.capacity()
+                + p.offsets.capacity() * size_of::<usize>()
+                + p.bases.capacity() * size_of::<i64>()
+                + p.widths.capacity()
+                + p.chained.capacity()
+                + p.share_totals.capacity() * size_of::<[i64; lod::MAX_SHARES]>()
+        });
+        packed
             + self.tail.capacity() * size_of::<S>()
             + self.block_starts.capacity() * size_of::<i64>()
-            + self.share_totals.capacity() * size_of::<[i64; lod::MAX_SHARES]>()
     }
 
     pub(crate) fn shrink_to_fit(&mut self) {
-        self.data.shrink_to_fit();
-        self.offsets.shrink_to_fit();
-        self.bases.shrink_to_fit();
-        self.widths.shrink_to_fit();
-        self.chained.shrink_to_fit();
+        if let Some(p) = self.packed.as_deref_mut() {
+            p.data.shrink_to_fit();
+            p.offsets.shrink_to_fit();
+            p.bases.shrink_to_fit();
+            p.widths.shrink_to_fit();
+            p.chained.shrink_to_fit();
+            p.share_totals.shrink_to_fit();
+        }
         self.tail.shrink_to_fit();
         self.block_starts.shrink_to_fit();
-        self.share_totals.shrink_to_fit();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -350,13 +377,13 @@ impl<S: Fields> Spans<S> {
     /// Full block `bi`, if it is packed.
     #[inline]
     fn block(&self, bi: usize) -> Option<Block<'_>> {
-        let offset = *self.offsets.get(bi)?;
+        let offset = *self.p().offsets.get(bi)?;
         let fields = bi * S::FIELDS..(bi + 1) * S::FIELDS;
         Some(Block {
             offset,
-            base: &self.bases[fields.clone()],
-            width: &self.widths[fields],
-            chained: self.chained[bi],
+            base: &self.p().bases[fields.clone()],
+            width: &self.p().widths[fields],
+            chained: self.p().chained[bi],
         })
     }
 
@@ -364,7 +391,8 @@ impl<S: Fields> Spans<S> {
     /// from the header vectors, without making a `Block`.)
     #[inline]
     fn chained_block(&self, bi: usize) -> Option<Block<'_>> {
-        self.chained
+        self.p()
+            .chained
             .get(bi)
             .copied()
             .unwrap_or(false)
@@ -375,7 +403,7 @@ impl<S: Fields> Spans<S> {
     #[inline]
     fn field(&self, b: Block, k: usize, f: usize) -> i64 {
         if b.chained && f < 2 {
-            let (start, end) = b.chained_times(&self.data, k);
+            let (start, end) = b.chained_times(&self.p().data, k);
             return if f == 0 {
                 start
             } else {
@@ -383,7 +411,7 @@ impl<S: Fields> Spans<S> {
             };
         }
         let w = b.width[f];
-        b.base[f].wrapping_add(read(&self.data, b.field_start(f), k, w) as i64)
+        b.base[f].wrapping_add(read(&self.p().data, b.field_start(f), k, w) as i64)
     }
 
     /// Span `i`; panics past the end, as indexing a slice does.
@@ -396,11 +424,11 @@ impl<S: Fields> Spans<S> {
                 let mut start = b.offset;
                 for (n, v) in f.iter_mut().enumerate().take(S::FIELDS) {
                     let w = b.width[n];
-                    *v = b.base[n].wrapping_add(read(&self.data, start, k, w) as i64);
+                    *v = b.base[n].wrapping_add(read(&self.p().data, start, k, w) as i64);
                     start += COLUMN_BYTES_PER_BIT * w as usize;
                 }
                 if b.chained {
-                    let (start, end) = b.chained_times(&self.data, k);
+                    let (start, end) = b.chained_times(&self.p().data, k);
                     f[0] = start;
                     f[1] = end.wrapping_sub(start);
                 }
@@ -436,13 +464,13 @@ impl<S: Fields> Spans<S> {
     pub(crate) fn start_at(&self, i: usize) -> i64 {
         let (bi, k) = (i / BLOCK, i % BLOCK);
         if let Some(b) = self.chained_block(bi) {
-            return b.chained_times(&self.data, k).0;
+            return b.chained_times(&self.p().data, k).0;
         }
-        match self.offsets.get(bi) {
+        match self.p().offsets.get(bi) {
             Some(&offset) => {
                 let h = bi * S::FIELDS;
-                let w = self.widths[h];
-                self.bases[h].wrapping_add(read(&self.data, offset, k, w) as i64)
+                let w = self.p().widths[h];
+                self.p().bases[h].wrapping_add(read(&self.p().data, offset, k, w) as i64)
             }
             None => self.tail[k].to_fields()[0],
         }
@@ -453,22 +481,22 @@ impl<S: Fields> Spans<S> {
     pub fn times_at(&self, i: usize) -> (i64, i64) {
         let (bi, k) = (i / BLOCK, i % BLOCK);
         if let Some(b) = self.chained_block(bi) {
-            return b.chained_times(&self.data, k);
+            return b.chained_times(&self.p().data, k);
         }
-        let (start, duration) = match self.offsets.get(bi) {
+        let (start, duration) = match self.p().offsets.get(bi) {
             Some(&offset) => {
                 let h = bi * S::FIELDS;
-                let (w0, w1) = (self.widths[h], self.widths[h + 1]);
-                let s = read(&self.data, offset, k, w0);
+                let (w0, w1) = (self.p().widths[h], self.p().widths[h + 1]);
+                let s = read(&self.p().data, offset, k, w0);
                 let d = read(
-                    &self.data,
+                    &self.p().data,
                     offset + COLUMN_BYTES_PER_BIT * w0 as usize,
                     k,
                     w1,
                 );
                 (
-                    self.bases[h].wrapping_add(s as i64),
-                    self.bases[h + 1].wrapping_add(d as i64),
+                    self.p().bases[h].wrapping_add(s as i64),
+                    self.p().bases[h + 1].wrapping_add(d as i64),
                 )
             }
             None => {
@@ -501,7 +529,7 @@ impl<S: Fields> Spans<S> {
                 Some(blk) => {
                     let (w, base, start) = (blk.width[f], blk.base[f], blk.field_start(f));
                     for k in k0..k1 {
-                        visit(base.wrapping_add(read(&self.data, start, k, w) as i64));
+                        visit(base.wrapping_add(read(&self.p().data, start, k, w) as i64));
                     }
                 }
                 None => self.tail[k0..k1]
@@ -549,11 +577,11 @@ impl<S: Fields> Spans<S> {
     /// Bytes the packed blocks take (offsets and block headers; not the tail).
     #[cfg(test)]
     pub(crate) fn packed_bytes(&self) -> usize {
-        self.data.len()
-            + self.offsets.len() * std::mem::size_of::<usize>()
-            + self.bases.len() * std::mem::size_of::<i64>()
-            + self.widths.len()
-            + self.chained.len()
+        self.p().data.len()
+            + self.p().offsets.len() * std::mem::size_of::<usize>()
+            + self.p().bases.len() * std::mem::size_of::<i64>()
+            + self.p().widths.len()
+            + self.p().chained.len()
     }
 
     /// The start of every `BLOCK`-th span, for `lod::layout_indexed`.
@@ -606,7 +634,12 @@ impl<S: Fields> Spans<S> {
         *from_block = b;
         let base = match b {
             0 => [0; lod::MAX_SHARES],
-            _ => self.share_totals.get(b - 1).copied().unwrap_or_default(),
+            _ => self
+                .p()
+                .share_totals
+                .get(b - 1)
+                .copied()
+                .unwrap_or_default(),
         };
         let first = b * BLOCK;
         let Some(block) = self.block(b) else {
@@ -623,7 +656,7 @@ impl<S: Fields> Spans<S> {
             return acc;
         };
         let r = BlockReader::new(self, block);
-        let next = self.share_totals.get(b).copied();
+        let next = self.p().share_totals.get(b).copied();
         match next {
             Some(after) if (r.times(BLOCK / 2).0 as f64) < t => {
                 // Backwards from the next block's total: take off what starts at or after
@@ -672,7 +705,7 @@ impl<S: Fields> Spans<S> {
         let mut rows = [[0i64; MAX_FIELDS]; BLOCK];
         for f in 0..S::FIELDS {
             let (start, w) = (b.field_start(f), b.width[f]);
-            let col = &self.data[start..start + COLUMN_BYTES_PER_BIT * w as usize + SLACK];
+            let col = &self.p().data[start..start + COLUMN_BYTES_PER_BIT * w as usize + SLACK];
             read_column(col, w, b.base[f], &mut rows, f);
         }
         if b.chained {
@@ -770,7 +803,7 @@ impl<'a> BlockReader<'a> {
     fn new<S: Fields>(spans: &'a Spans<S>, b: Block<'a>) -> BlockReader<'a> {
         let col = |f: usize| (b.field_start(f), b.width[f], b.base[f]);
         BlockReader {
-            data: &spans.data,
+            data: &spans.p().data,
             chained: b.chained,
             cols: [col(0), col(1), S::SHARE_FIELD.map_or((0, 0, 0), col)],
             has_category: S::SHARE_FIELD.is_some(),
@@ -971,8 +1004,8 @@ mod tests {
             }
             if n == 1_000 {
                 // Both ways of storing blocks are read above.
-                assert_eq!(p.chained.contains(&true), chain);
-                assert!(p.chained.contains(&false));
+                assert_eq!(p.p().chained.contains(&true), chain);
+                assert!(p.p().chained.contains(&false));
             }
             for from in [0, 1, 64, 130, n] {
                 assert!(p.iter_from(from).eq(v.iter().skip(from).copied()));
@@ -1064,7 +1097,7 @@ mod tests {
                 })
                 .collect();
             let p: Spans<T> = v.iter().copied().collect();
-            assert_eq!(p.widths[2], w as u8);
+            assert_eq!(p.p().widths[2], w as u8);
             for (i, s) in v.iter().enumerate() {
                 assert_eq!(p.at(i), *s, "width {w}, span {i}");
                 assert_eq!(p.field_at(i, 2), s.a, "width {w}, span {i}");
@@ -1086,7 +1119,7 @@ mod tests {
         let p: Spans<T> = v.iter().copied().collect();
         // Starts need 13 bits (offsets up to 6,300); lengths, `a` and `b` none. The last
         // block is not packed yet.
-        assert_eq!(p.data.len(), (6_400 / BLOCK - 1) * 13 * 8 + SLACK);
+        assert_eq!(p.p().data.len(), (6_400 / BLOCK - 1) * 13 * 8 + SLACK);
         assert_eq!(p.to_vec(), v);
     }
 }
