@@ -187,7 +187,9 @@ const MAX_KINDS: usize = 5;
 pub struct ProfileBuilder {
     kinds: Vec<ProfileKind>,
     stacks: StackTable,
-    gs: FxHashMap<i64, GInfo>,
+    /// Boxed, as the goroutine summary's: with 100,000 goroutines a table of 136-byte
+    /// states grew by copying 18 MB tables.
+    gs: FxHashMap<i64, Box<GInfo>>,
     /// Per kind: stack → index in `records`.
     index: Vec<FxHashMap<StackId, usize>>,
     records: Vec<Vec<ProfileRecord>>,
@@ -371,7 +373,7 @@ impl ProfileBuilder {
     /// The profiles, in the order of the kinds asked for, and their stacks.
     pub fn finish(mut self) -> (Vec<Profile>, StackTable) {
         // Goroutines that never ran: their life is the trace start to their end.
-        let mut gs: Vec<(i64, GInfo)> = self.gs.into_iter().collect();
+        let mut gs: Vec<(i64, Box<GInfo>)> = self.gs.into_iter().collect();
         gs.sort_by_key(|(id, _)| *id);
         for (_, g) in gs {
             let life = (0, g.end_ns.unwrap_or(self.last_ns));
