@@ -267,30 +267,27 @@ fn close_m_span_of(mb: &mut MBuild, t: i64, keep: Keep) {
     }
 }
 
-fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
-    if let Some((start, g)) = pb.syscall.take() {
-        Arc::make_mut(&mut pb.lane.work).push(PRange {
-            start_ns: start,
-            end_ns: t,
-            work: PWork::Syscall,
-            goes_on: false,
-            g,
-        });
+/// Adds a range of runtime work to P lane `lane`.
+fn push_work(lane: &mut Proc, work: PWork, start_ns: i64, end_ns: i64, g: i64, goes_on: bool) {
+    Arc::make_mut(&mut lane.work).push(PRange {
+        start_ns,
+        end_ns,
+        work,
+        goes_on,
+        g,
+    });
+}
+
+/// Ends work of kind `work` in progress on P lane `lane` (`open`: its start and
+/// goroutine) at `t`.
+fn close_work_of(open: &mut Option<(i64, i64)>, lane: &mut Proc, work: PWork, t: i64) {
+    if let Some((start_ns, g)) = open.take() {
+        push_work(lane, work, start_ns, t, g, false);
     }
 }
 
-/// Closes P `pb`'s sweep in progress at `t`, the end of what was built: a model's end
-/// closes its sweeps, as Go's proc view does at a trace's end.
-fn close_sweep_of(pb: &mut PBuild, t: i64) {
-    if let Some((start_ns, g)) = pb.sweep.take() {
-        Arc::make_mut(&mut pb.lane.work).push(PRange {
-            start_ns,
-            end_ns: t,
-            work: PWork::Sweep,
-            goes_on: false,
-            g,
-        });
-    }
+fn close_syscall_work_of(pb: &mut PBuild, t: i64) {
+    close_work_of(&mut pb.syscall, &mut pb.lane, PWork::Syscall, t);
 }
 
 impl Builder {
@@ -766,13 +763,14 @@ impl Builder {
     }
 
     fn push_assist(&mut self, p: i64, start_ns: i64, end_ns: i64, g: i64, goes_on: bool) {
-        Arc::make_mut(&mut self.proc(p).lane.work).push(PRange {
+        push_work(
+            &mut self.proc(p).lane,
+            PWork::MarkAssist,
             start_ns,
             end_ns,
-            work: PWork::MarkAssist,
-            goes_on,
             g,
-        });
+            goes_on,
+        );
     }
 
     fn goroutine_transition(
@@ -1101,13 +1099,7 @@ impl Builder {
                         straggler_p: -1,
                     });
                     if ev.p >= 0 {
-                        Arc::make_mut(&mut self.proc(ev.p).lane.work).push(PRange {
-                            start_ns: start,
-                            end_ns: t,
-                            work: PWork::Stw,
-                            goes_on: false,
-                            g: ev.g,
-                        });
+                        push_work(&mut self.proc(ev.p).lane, PWork::Stw, start, t, ev.g, false);
                     }
                 }
                 EV_GC_MARK_ASSIST_END => {
@@ -1138,13 +1130,7 @@ impl Builder {
                     let first = self.first_ns.unwrap_or(t);
                     let pb = self.proc(ev.p);
                     let start = pb.sweep.take().map_or(first, |s| s.0);
-                    Arc::make_mut(&mut pb.lane.work).push(PRange {
-                        start_ns: start,
-                        end_ns: t,
-                        work: PWork::Sweep,
-                        goes_on: false,
-                        g: ev.g,
-                    });
+                    push_work(&mut pb.lane, PWork::Sweep, start, t, ev.g, false);
                 }
                 _ => {}
             },
@@ -1359,7 +1345,8 @@ impl Builder {
             close_p_span_of(pb, end, keep);
             pb.thin.flush(&mut pb.lane.spans);
             close_syscall_work_of(pb, end);
-            close_sweep_of(pb, end);
+            // A model's end closes its sweeps, as Go's proc view does at a trace's end.
+            close_work_of(&mut pb.sweep, &mut pb.lane, PWork::Sweep, end);
         }
         for mb in self.ms.values_mut() {
             close_m_span_of(mb, end, keep);
