@@ -317,6 +317,7 @@ impl Analyses {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::BACKGROUND_WAIT;
 
     #[test]
     fn one_pass_gives_summary_and_all_profiles() {
@@ -329,11 +330,6 @@ mod tests {
             "the 1 s stall is in the sync profile"
         );
     }
-
-    /// How long a test waits for a job: jobs run at nice 19 (or 10), and a test run keeps
-    /// both cores busy at 0, where such a thread gets under 1 % of a core (a panic's
-    /// backtrace, symbolized, took over 10 s there). The waits end as soon as the job does.
-    const BACKGROUND_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
     #[test]
     fn slot_delivers_a_background_result() {

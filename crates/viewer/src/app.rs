@@ -1553,17 +1553,10 @@ impl GoscopeApp {
                                     doc.summarize_selection(a, b, ui.ctx());
                                 }
                                 let span_model = doc.span_trace().model.clone();
-                                if let Some((
-                                    _,
-                                    SelectionJob {
-                                        slot,
-                                        pieces,
-                                        so_far,
-                                    },
-                                )) = &mut doc.selection_summary
-                                {
+                                if let Some((_, job)) = &mut doc.selection_summary {
+                                    let pieces = &job.pieces;
                                     let text = || SelectionJob::pending_text(pieces, b - a);
-                                    let done = slot.get_or_pending_ui(ui, text);
+                                    let done = job.slot.get_or_pending_ui(ui, text);
                                     // Under way, or stopped by an error: the part summed
                                     // so far, if any.
                                     let show_part = match done {
@@ -1577,9 +1570,7 @@ impl GoscopeApp {
                                         }
                                         None => true,
                                     };
-                                    let part = show_part
-                                        .then(|| so_far.lock().ok().and_then(|s| s.clone()))
-                                        .flatten();
+                                    let part = show_part.then(|| job.so_far()).flatten();
                                     if let Some(part) = part {
                                         ui.label(format!(
                                             "So far, its first {} ({:.0} %):",
@@ -2064,8 +2055,7 @@ mod tests {
             match doc.analyses(&ctx) {
                 Some(Ok(an)) => break an,
                 Some(Err(e)) => panic!("{e}"),
-                // Long: the analyses run at nice 19, behind the other tests.
-                None if t0.elapsed().as_secs() < 300 => {
+                None if t0.elapsed() < crate::testdata::BACKGROUND_WAIT => {
                     std::thread::sleep(std::time::Duration::from_millis(5))
                 }
                 None => panic!("the analyses did not finish"),

@@ -1259,8 +1259,7 @@ mod tests {
     fn wait_for(h: &mut egui_kittest::Harness<'_, Dock>, label: &str) -> bool {
         use egui_kittest::kittest::Queryable;
         let t0 = std::time::Instant::now();
-        // Long: the view's profiles are summed at nice 19, behind the other tests.
-        while t0.elapsed().as_secs() < 300 {
+        while t0.elapsed() < crate::testdata::BACKGROUND_WAIT {
             h.step();
             if h.query_by_label(label).is_some() {
                 return true;

@@ -1028,7 +1028,7 @@ mod tests {
         actions: Vec<Action>,
     }
 
-    /// Steps the harness until `done` holds, for at most 60 s of real time.
+    /// Steps the harness until `done` holds, for at most `BACKGROUND_WAIT` of real time.
     fn step_until(h: &mut Harness<'_, State>, what: &str, done: impl Fn(&mut State) -> bool) {
         let t0 = Instant::now();
         loop {
@@ -1037,7 +1037,7 @@ mod tests {
                 return;
             }
             assert!(
-                t0.elapsed() < Duration::from_secs(300),
+                t0.elapsed() < crate::testdata::BACKGROUND_WAIT,
                 "timed out waiting for {what}"
             );
             std::thread::sleep(Duration::from_millis(10));

@@ -1060,8 +1060,7 @@ mod tests {
         // And that search finds what a whole model's does.
         let whole = crate::testdata::model(name);
         let t0 = std::time::Instant::now();
-        // Long: the search runs at nice 19, behind the other tests.
-        while t0.elapsed().as_secs() < 300 {
+        while t0.elapsed() < crate::testdata::BACKGROUND_WAIT {
             bar.update(&ctx, &trace.model, &trace);
             if !bar.searching() {
                 break;
@@ -1089,8 +1088,7 @@ mod tests {
             ..SearchBar::default()
         };
         let t0 = std::time::Instant::now();
-        // Long: the search runs at nice 19, behind the other tests.
-        while t0.elapsed().as_secs() < 300 {
+        while t0.elapsed() < crate::testdata::BACKGROUND_WAIT {
             bar.update(&ctx, &trace.model, &trace);
             if bar.matched.is_some() && !bar.searching() {
                 return bar;
