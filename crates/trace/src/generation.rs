@@ -256,6 +256,40 @@ pub fn ns_from_ticks(ticks: u64, ns_per_tick: f64) -> i64 {
     }
 }
 
+/// How a generation's ticks become ns: Go's float64 product (`ns_from_ticks`), done as a
+/// shift when a tick is a power of two of nanoseconds up to 1,024 (Go writes 64 ns a tick
+/// on every platform but Windows) and the ticks fit a float64's 53 bits, where the product
+/// is exact and so is the same number. It saves the float conversions on every event.
+#[derive(Clone, Copy, Debug)]
+pub struct TickScale {
+    ns_per_tick: f64,
+    /// `ns_per_tick` is 2 to this power; `NO_SHIFT` when it is no such power.
+    shift: u32,
+}
+
+const NO_SHIFT: u32 = u32::MAX;
+
+impl TickScale {
+    /// The scale of a generation with `ns_per_tick` (its `Tables::ns_per_tick`).
+    pub fn new(ns_per_tick: f64) -> Self {
+        let shift = (0..=10)
+            .find(|&k| ns_per_tick == (1u64 << k) as f64)
+            .unwrap_or(NO_SHIFT);
+        TickScale { ns_per_tick, shift }
+    }
+
+    /// `ticks` in ns, as `ns_from_ticks` gives them.
+    #[inline(always)]
+    pub fn ns(self, ticks: u64) -> i64 {
+        if self.shift != NO_SHIFT && ticks < 1 << 53 {
+            // Below 2^53 << 10, so it fits an i64.
+            (ticks << self.shift) as i64
+        } else {
+            ns_from_ticks(ticks, self.ns_per_tick)
+        }
+    }
+}
+
 /// An event as read from an M's batches, before ordering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawEvent {
@@ -336,7 +370,7 @@ impl MCursor {
     pub fn next(
         &mut self,
         stream: &MStream<'_>,
-        ns_per_tick: f64,
+        scale: TickScale,
         gen_no: Option<u64>,
     ) -> Result<Option<RawEvent>> {
         let mut ev = RawEvent {
@@ -346,7 +380,7 @@ impl MCursor {
             typ: 0,
         };
         Ok(self
-            .next_into(stream, ns_per_tick, gen_no, &mut ev)?
+            .next_into(stream, scale, gen_no, &mut ev)?
             .then_some(ev))
     }
 
@@ -355,7 +389,7 @@ impl MCursor {
     pub fn next_into(
         &mut self,
         stream: &MStream<'_>,
-        ns_per_tick: f64,
+        scale: TickScale,
         gen_no: Option<u64>,
         ev: &mut RawEvent,
     ) -> Result<bool> {
@@ -363,9 +397,9 @@ impl MCursor {
             return Ok(false);
         };
         if self.last_ns == 0 {
-            self.last_ns = ns_from_ticks(f.batch_ticks, ns_per_tick);
+            self.last_ns = scale.ns(f.batch_ticks);
         }
-        let time_ns = ns_from_ticks(f.dt_ticks, ns_per_tick).wrapping_add(self.last_ns);
+        let time_ns = scale.ns(f.dt_ticks).wrapping_add(self.last_ns);
         self.last_ns = time_ns;
         ev.time_ns = time_ns;
         ev.args = f.args;
@@ -763,6 +797,31 @@ mod tests {
     use super::*;
     use crate::batch::scan;
 
+    #[test]
+    fn a_tick_scale_gives_gos_float_product_for_every_tick() {
+        let ticks = (0..64)
+            .flat_map(|k| {
+                let p = 1u64 << k;
+                [p - 1, p, p + 1, p.wrapping_mul(3) / 2]
+            })
+            .chain([u64::MAX, 1 << 53, (1 << 53) - 1, (1 << 53) + 1, 123_456_789]);
+        let mut shifted = 0;
+        for ns_per_tick in [1.0, 2.0, 64.0, 1024.0, 2048.0, 0.5, 1.5, 41.666_666, 0.0, 1e30] {
+            let scale = TickScale::new(ns_per_tick);
+            shifted += usize::from(scale.shift != NO_SHIFT);
+            for t in ticks.clone() {
+                assert_eq!(
+                    scale.ns(t),
+                    ns_from_ticks(t, ns_per_tick),
+                    "{t} ticks of {ns_per_tick} ns"
+                );
+            }
+        }
+        // 1, 2, 64 and 1024 ns a tick go by shifts; 2048 could overflow, and the rest are
+        // no powers of two.
+        assert_eq!(shifted, 4);
+    }
+
     fn file(v: u32, batches: &[(u64, u64, u64, Vec<u8>)]) -> Vec<u8> {
         let mut f = format!("go 1.{v} trace\0\0\0").into_bytes();
         for (g, m, t, body) in batches {
@@ -811,7 +870,7 @@ mod tests {
     fn events_of(g: &Generation<'_>, i: usize) -> Result<Vec<RawEvent>> {
         let mut c = MCursor::default();
         let mut v = Vec::new();
-        while let Some(e) = c.next(&g.ms[i], g.tables.ns_per_tick, Some(g.generation))? {
+        while let Some(e) = c.next(&g.ms[i], TickScale::new(g.tables.ns_per_tick), Some(g.generation))? {
             v.push(e);
         }
         Ok(v)
@@ -827,8 +886,8 @@ mod tests {
         let s = scan(&f).unwrap();
         let g = decode(s.version, &s.generations[0]).unwrap();
         let mut c = MCursor::default();
-        assert!(c.next(&g.ms[0], g.tables.ns_per_tick, None).unwrap().is_some());
-        let e = c.next(&g.ms[0], g.tables.ns_per_tick, None).unwrap_err();
+        assert!(c.next(&g.ms[0], TickScale::new(g.tables.ns_per_tick), None).unwrap().is_some());
+        let e = c.next(&g.ms[0], TickScale::new(g.tables.ns_per_tick), None).unwrap_err();
         assert!(e.to_string().contains("GoCreate"), "{e}");
     }
 

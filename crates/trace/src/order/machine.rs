@@ -21,7 +21,7 @@ use super::speculate::{Spec, Touch};
 use super::state::*;
 use crate::error::{Error, Result};
 use crate::event::{Event, NO_TASK, NONE, state};
-use crate::generation::{Generation, MCursor, RawEvent, Tables};
+use crate::generation::{Generation, MCursor, RawEvent, Tables, TickScale};
 use crate::ids::IdMap;
 use crate::spec::*;
 
@@ -374,7 +374,7 @@ impl Orderer {
         let mut frontier: Vec<Front> = Vec::with_capacity(gn.ms.len());
         for (i, s) in gn.ms.iter().enumerate() {
             let mut read = MCursor::default();
-            let ev = read.next(s, gn.tables.ns_per_tick, Some(gen_no))?;
+            let ev = read.next(s, TickScale::new(gn.tables.ns_per_tick), Some(gen_no))?;
             if let Some(ev) = ev {
                 heap_push(
                     &mut frontier,
@@ -452,6 +452,7 @@ impl Orderer {
         sink: &mut impl FnMut(&Event, &Arc<Tables>),
     ) -> Result<Ran> {
         let gen_no = gn.generation;
+        let scale = TickScale::new(gn.tables.ns_per_tick);
         let Place {
             frontier,
             cursors,
@@ -493,11 +494,11 @@ impl Orderer {
                     continue;
                 }
             }
-            if !self.try_advance(frontier, cursors, 0, gn, done_with)? {
+            if !self.try_advance(frontier, cursors, 0, gn, scale, done_with)? {
                 insertion_sort(frontier);
                 let mut ok = false;
                 for i in 1..frontier.len() {
-                    if self.try_advance(frontier, cursors, i, gn, done_with)? {
+                    if self.try_advance(frontier, cursors, i, gn, scale, done_with)? {
                         ok = true;
                         break;
                     }
@@ -555,6 +556,7 @@ impl Orderer {
         cursors: &mut [Cursor],
         i: usize,
         gn: &mut Generation<'_>,
+        scale: TickScale,
         done_with: &dyn Fn(std::ops::Range<usize>),
     ) -> Result<bool> {
         let stream = frontier[i].stream;
@@ -580,7 +582,7 @@ impl Orderer {
         let batch = c.read.batch();
         let more = c
             .read
-            .next_into(s, gn.tables.ns_per_tick, Some(gn.generation), &mut c.ev)?;
+            .next_into(s, scale, Some(gn.generation), &mut c.ev)?;
         if c.read.batch() != batch {
             if let Some(b) = s.batches.get(batch) {
                 let start = b.body_offset as usize;

@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::event::{Event, NONE};
-use crate::generation::{Generation, MCursor, RawEvent};
+use crate::generation::{Generation, MCursor, RawEvent, TickScale};
 
 /// Where an ordered event came from, as the ordering pass tells the log.
 #[derive(Clone, Copy, Debug)]
@@ -235,6 +235,7 @@ impl ReplayLog {
         let mut cursors = vec![MCursor::default(); gn.ms.len()];
         let mut last: Vec<(i64, i64)> = vec![(NONE, NONE); gn.ms.len()];
         let mut samples = gn.cpu_samples.iter();
+        let scale = TickScale::new(gn.tables.ns_per_tick);
         let mut raw = RawEvent {
             time_ns: 0,
             args: [0; 4],
@@ -277,7 +278,7 @@ impl ReplayLog {
                     };
                     if !cursor.next_into(
                         stream,
-                        gn.tables.ns_per_tick,
+                        scale,
                         Some(gn.generation),
                         &mut raw,
                     )? {
