@@ -90,6 +90,9 @@ pub struct Stats {
     /// Generations ordered ahead on worker threads and stitched on (the rest were ordered
     /// in turn: the first, and any whose guessed start state was wrong).
     pub ordered_ahead: usize,
+    /// Generations too large to be ordered ahead in the bytes it may take
+    /// (`ReadOptions::ahead_bytes`), ordered in turn.
+    pub too_large_ahead: usize,
     pub warning: Option<String>,
 }
 
@@ -187,6 +190,7 @@ pub fn stats<S: trace::Source + ?Sized>(data: &S, opts: ReadOptions) -> anyhow::
         file_bytes: data.bytes().len() as u64,
         parse_ms: t0.elapsed().as_secs_f64() * 1e3,
         ordered_ahead: outcome.ordered_ahead,
+        too_large_ahead: outcome.too_large_ahead,
         warning: outcome.warning.map(|w| w.to_string()),
     })
 }
@@ -229,9 +233,13 @@ fn print_stats(s: &Stats) {
     for (k, n) in &s.events_per_kind {
         println!("  {k:<16} {n}");
     }
-    if s.ordered_ahead > 0 {
+    if s.ordered_ahead > 0 || s.too_large_ahead > 0 {
+        let too_large = match s.too_large_ahead {
+            0 => String::new(),
+            n => format!("; {n} too large to, over {} MiB", trace::AHEAD_BYTES >> 20),
+        };
         println!(
-            "parse time   {:.1} ms ({} of {} generations ordered ahead)",
+            "parse time   {:.1} ms ({} of {} generations ordered ahead{too_large})",
             s.parse_ms, s.ordered_ahead, s.generations
         );
     } else {

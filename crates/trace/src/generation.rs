@@ -806,7 +806,9 @@ mod tests {
             })
             .chain([u64::MAX, 1 << 53, (1 << 53) - 1, (1 << 53) + 1, 123_456_789]);
         let mut shifted = 0;
-        for ns_per_tick in [1.0, 2.0, 64.0, 1024.0, 2048.0, 0.5, 1.5, 41.666_666, 0.0, 1e30] {
+        for ns_per_tick in [
+            1.0, 2.0, 64.0, 1024.0, 2048.0, 0.5, 1.5, 41.666_666, 0.0, 1e30,
+        ] {
             let scale = TickScale::new(ns_per_tick);
             shifted += usize::from(scale.shift != NO_SHIFT);
             for t in ticks.clone() {
@@ -870,7 +872,11 @@ mod tests {
     fn events_of(g: &Generation<'_>, i: usize) -> Result<Vec<RawEvent>> {
         let mut c = MCursor::default();
         let mut v = Vec::new();
-        while let Some(e) = c.next(&g.ms[i], TickScale::new(g.tables.ns_per_tick), Some(g.generation))? {
+        while let Some(e) = c.next(
+            &g.ms[i],
+            TickScale::new(g.tables.ns_per_tick),
+            Some(g.generation),
+        )? {
             v.push(e);
         }
         Ok(v)

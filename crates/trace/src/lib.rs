@@ -83,7 +83,9 @@ pub struct ReadOptions {
     /// With `parallel`: order every generation ahead of time on worker threads, each from
     /// a start state guessed from its own status events, and stitch them on in turn, each
     /// only when its guess proves exact (else it is ordered again). The output is
-    /// identical either way; one replay log (about 3 bytes per event) per worker waits.
+    /// identical either way; one replay log (about 3 bytes per event) per worker waits,
+    /// and the generations being ordered ahead take together at most `ahead_bytes` of the
+    /// file (one larger than that alone is ordered in turn when its time comes).
     /// Off by default: on two cores, ordering in turn on a thread of its own while the sink
     /// runs on another (`read_pipelined`) is as fast and needs no logs. It pays when the
     /// ordering alone is the bottleneck and there are cores to spare.
@@ -105,7 +107,17 @@ pub struct ReadOptions {
     /// first events need not wait for the whole file to be scanned (or, from a cold disk,
     /// read in). The outcome says nothing of what lies after.
     pub prefix_bytes: u64,
+    /// With `order_ahead`: the most bytes of the file that the generations ordered ahead
+    /// and not stitched yet may take together, which bounds the replay logs waiting (a few
+    /// bytes an event: about 0.6 of the generation's bytes). A generation larger than this
+    /// is not ordered ahead. `AHEAD_BYTES` by default.
+    pub ahead_bytes: u64,
 }
+
+/// `ReadOptions::ahead_bytes` by default: replay logs of at most about 160 MB waiting, where
+/// a trace of one 1 GB generation (Go makes one a second, so a busy program's can be that
+/// large) held its whole log, 1.5 GB at the peak.
+pub const AHEAD_BYTES: u64 = 256 << 20;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -115,6 +127,7 @@ impl Default for ReadOptions {
             keep_resumes: false,
             resume_every_steps: 0,
             prefix_bytes: u64::MAX,
+            ahead_bytes: AHEAD_BYTES,
         }
     }
 }
@@ -137,6 +150,9 @@ pub struct Outcome {
     /// Generations ordered ahead of time whose run failed or whose guessed start state
     /// turned out wrong (or could not be checked), and which were ordered again in turn.
     pub reordered: usize,
+    /// With `order_ahead`: generations larger than `ReadOptions::ahead_bytes`, not ordered
+    /// ahead but in turn.
+    pub too_large_ahead: usize,
     /// With `ReadOptions::keep_resumes`: the state at the start of each generation ordered
     /// completely, in order.
     pub resumes: Vec<Resume>,
@@ -577,6 +593,7 @@ fn order_all(
         warning: None,
         ordered_ahead: 0,
         reordered: 0,
+        too_large_ahead: 0,
         resumes: Vec::new(),
     };
     let mut orderer = order::Orderer::new();
@@ -593,6 +610,7 @@ fn order_all(
         orderer: &mut orderer,
         outcome: &mut outcome,
         release,
+        ahead_bytes: opts.ahead_bytes,
     };
     let failure = if opts.parallel && opts.order_ahead && spans.len() > 1 {
         run.ahead(out)
@@ -661,6 +679,7 @@ fn read_v1(
         warning: read.warning,
         ordered_ahead: 0,
         reordered: 0,
+        too_large_ahead: 0,
         // One generation, ordered as a whole: nothing to resume from.
         resumes: Vec::new(),
     })
@@ -679,6 +698,8 @@ struct Run<'r, 'a> {
     orderer: &'r mut order::Orderer,
     outcome: &'r mut Outcome,
     release: Release<'r>,
+    /// `ReadOptions::ahead_bytes`.
+    ahead_bytes: u64,
 }
 
 /// What a worker made of one generation ahead of the ordering: the decoded generation,
@@ -686,6 +707,9 @@ struct Run<'r, 'a> {
 struct Ahead<'a> {
     generation: Result<generation::Generation<'a>>,
     spec: Option<order::Speculation>,
+    /// The generation's bytes counted in `PipelineState::ahead_bytes` until it is
+    /// stitched; 0 for one too large to order ahead.
+    counted_bytes: u64,
 }
 
 /// Lowers the calling thread's scheduling priority a little, so that when there are more
@@ -737,6 +761,9 @@ struct PipelineState<'a> {
     ready: Vec<Option<Ahead<'a>>>,
     /// Event logs to reuse.
     spare: Vec<order::replay::ReplayLog>,
+    /// Bytes of the file of the generations taken to be ordered ahead and not stitched
+    /// yet (at most `ReadOptions::ahead_bytes`).
+    ahead_bytes: u64,
     stop: bool,
 }
 
@@ -824,12 +851,15 @@ impl<'r, 'a> Run<'r, 'a> {
         // added memory, no speed, when measured).
         let window = workers;
         let first_gen_no = spans[0].generation;
+        let budget = self.ahead_bytes;
+        let bytes_of = |i: usize| spans[i].end_offset.saturating_sub(spans[i].offset);
         let pipe = Pipeline {
             state: Mutex::new(PipelineState {
                 next: 0,
                 taken: 0,
                 ready: (0..spans.len()).map(|_| None).collect(),
                 spare: Vec::new(),
+                ahead_bytes: 0,
                 stop: false,
             }),
             changed: Condvar::new(),
@@ -837,23 +867,36 @@ impl<'r, 'a> Run<'r, 'a> {
         let work = |pipe: &Pipeline<'a>| {
             yield_to_consumers();
             loop {
-                let (i, log) = {
+                let (i, log, counted_bytes) = {
                     let mut st = pipe.lock();
-                    loop {
+                    // The bytes it is counted at: 0 if it is too large to order ahead.
+                    let counted = loop {
                         if st.stop || st.next >= spans.len() {
                             return;
                         }
                         if st.next < st.taken + window {
-                            break;
+                            // Too large alone: decoded here, ordered in turn by the stitch.
+                            let bytes = bytes_of(st.next);
+                            if bytes > budget {
+                                break 0;
+                            }
+                            // Otherwise once those ahead of it leave room.
+                            if st.ahead_bytes + bytes <= budget {
+                                break bytes;
+                            }
                         }
                         st = pipe.wait(st);
-                    }
+                    };
+                    st.ahead_bytes += counted;
                     st.next += 1;
-                    (st.next - 1, st.spare.pop().unwrap_or_default())
+                    let log = if counted > 0 { st.spare.pop() } else { None };
+                    (st.next - 1, log, counted)
                 };
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let generation = generation::decode(version, &spans[i]);
+                    let log = log.unwrap_or_default();
                     let ran = match &generation {
+                        _ if counted_bytes == 0 => Err(log),
                         Ok(g) if i == 0 => order::Speculation::run_first(g, log),
                         Ok(g) => order::Speculation::run(first_gen_no, g, log),
                         Err(_) => Err(log),
@@ -862,7 +905,14 @@ impl<'r, 'a> Run<'r, 'a> {
                         Ok(spec) => (Some(spec), None),
                         Err(log) => (None, Some(log)),
                     };
-                    (Ahead { generation, spec }, spare)
+                    (
+                        Ahead {
+                            generation,
+                            spec,
+                            counted_bytes,
+                        },
+                        spare,
+                    )
                 }));
                 // Should a run ever panic, the generation is left to the stitching thread
                 // (which must not wait for it forever) to order or to report.
@@ -882,13 +932,16 @@ impl<'r, 'a> Run<'r, 'a> {
                         Ahead {
                             generation,
                             spec: None,
+                            counted_bytes,
                         },
                         None,
                     )
                 });
                 let mut st = pipe.lock();
                 st.ready[i] = Some(ahead);
-                st.spare.extend(spare);
+                // A log not used, kept as the stitch keeps those it used.
+                st.spare
+                    .extend(spare.filter(|l| l.capacity_bytes() as u64 <= budget / 8));
                 drop(st);
                 pipe.changed.notify_all();
             }
@@ -935,6 +988,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 pipe.changed.notify_all();
                 ahead
             };
+            let counted_bytes = ahead.counted_bytes;
             let mut g = match ahead.generation {
                 Ok(g) => g,
                 Err(e) => return Some(e),
@@ -944,7 +998,16 @@ impl<'r, 'a> Run<'r, 'a> {
                 Some(spec) => {
                     let tables = Arc::clone(spec.tables());
                     let (used, log) = self.orderer.stitch(spec, &g, &mut |ev, t| out.event(ev, t));
-                    pipe.lock().spare.push(log);
+                    let mut st = pipe.lock();
+                    // Kept to be reused unless it is large, so that the logs kept stay
+                    // within about an eighth of the bytes ordered ahead each.
+                    if log.capacity_bytes() as u64 <= self.ahead_bytes / 8 {
+                        st.spare.push(log);
+                    }
+                    // Room for the next generation to be ordered ahead.
+                    st.ahead_bytes -= counted_bytes;
+                    drop(st);
+                    pipe.changed.notify_all();
                     // Events may have gone out unless the stitch declined.
                     if !matches!(used, Ok(false)) {
                         out.end_tables(&tables);
@@ -954,10 +1017,19 @@ impl<'r, 'a> Run<'r, 'a> {
                         Err(e) => return Some(e),
                     }
                 }
-                None => false,
+                None => {
+                    pipe.lock().ahead_bytes -= counted_bytes;
+                    pipe.changed.notify_all();
+                    false
+                }
             };
             if used {
                 self.outcome.ordered_ahead += 1;
+            } else if counted_bytes == 0 {
+                self.outcome.too_large_ahead += 1;
+                if let Err(e) = self.order_one(&mut g, out) {
+                    return Some(e);
+                }
             } else {
                 self.outcome.reordered += 1;
                 if let Err(e) = self.order_one(&mut g, out) {
@@ -1061,12 +1133,19 @@ mod tests {
         data: &[u8],
         parallel: bool,
     ) -> (Vec<(Event, u64, String)>, String, Option<Outcome>) {
-        let mut v = Vec::new();
         let opts = ReadOptions {
             parallel,
             order_ahead: parallel,
             ..ReadOptions::default()
         };
+        read_all_with(data, opts)
+    }
+
+    fn read_all_with(
+        data: &[u8],
+        opts: ReadOptions,
+    ) -> (Vec<(Event, u64, String)>, String, Option<Outcome>) {
+        let mut v = Vec::new();
         let r = read(data, opts, |ev: &Event, t: &Tables| {
             let mut text = String::new();
             write_go_text(&mut text, ev, t);
@@ -1336,6 +1415,51 @@ mod tests {
         }
         eprintln!("generations ordered ahead and used: {ahead}, ordered again: {again}");
         assert!(ahead > 0);
+    }
+
+    #[test]
+    fn generations_over_the_bytes_ordered_ahead_are_ordered_in_turn_with_the_same_events() {
+        let (mut too_large, mut ahead) = (0, 0);
+        for (name, data) in committed_traces() {
+            let Ok(scan) = batch::scan(&data) else {
+                continue;
+            };
+            let mut sizes: Vec<u64> = scan
+                .generations
+                .iter()
+                .map(|s| s.end_offset - s.offset)
+                .collect();
+            if sizes.len() < 2 {
+                continue;
+            }
+            let (seq_events, seq_outcome, _) = read_all(&data, false);
+            sizes.sort_unstable();
+            // None may be ordered ahead; then those up to the median, one at a time.
+            for budget in [0, sizes[sizes.len() / 2]] {
+                let opts = ReadOptions {
+                    order_ahead: true,
+                    ahead_bytes: budget,
+                    ..ReadOptions::default()
+                };
+                let (events, outcome, o) = read_all_with(&data, opts);
+                assert_eq!(seq_outcome, outcome, "{name}, {budget} bytes ahead");
+                assert!(seq_events == events, "{name}, {budget} bytes ahead");
+                let Some(o) = o.filter(|o| o.warning.is_none()) else {
+                    continue;
+                };
+                let over = sizes.iter().filter(|&&b| b > budget).count();
+                assert_eq!(o.too_large_ahead, over, "{name}, {budget} bytes ahead");
+                assert_eq!(
+                    o.ordered_ahead + o.reordered + o.too_large_ahead,
+                    o.generations,
+                    "{name}"
+                );
+                too_large += o.too_large_ahead;
+                ahead += o.ordered_ahead;
+            }
+        }
+        eprintln!("generations too large to order ahead: {too_large}; ordered ahead: {ahead}");
+        assert!(too_large > 0 && ahead > 0);
     }
 
     /// Orders every generation after the first ahead of time and stitches it on (or orders

@@ -580,9 +580,7 @@ impl Orderer {
         }
         let s = &gn.ms[stream];
         let batch = c.read.batch();
-        let more = c
-            .read
-            .next_into(s, scale, Some(gn.generation), &mut c.ev)?;
+        let more = c.read.next_into(s, scale, Some(gn.generation), &mut c.ev)?;
         if c.read.batch() != batch {
             if let Some(b) = s.batches.get(batch) {
                 let start = b.body_offset as usize;

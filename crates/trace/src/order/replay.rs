@@ -134,6 +134,11 @@ impl ReplayLog {
         self.bytes.reserve(events.saturating_mul(3));
     }
 
+    /// Bytes its memory holds (kept when it is emptied).
+    pub fn capacity_bytes(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Events recorded.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -276,12 +281,7 @@ impl ReplayLog {
                     else {
                         return Err(broken("no such thread stream"));
                     };
-                    if !cursor.next_into(
-                        stream,
-                        scale,
-                        Some(gn.generation),
-                        &mut raw,
-                    )? {
+                    if !cursor.next_into(stream, scale, Some(gn.generation), &mut raw)? {
                         return Err(broken("the thread's events ran out"));
                     }
                     let own = tag & OTHER_M == 0;
