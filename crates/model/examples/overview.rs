@@ -1,7 +1,7 @@
 //! Measures an overview build of a trace and the windows built from it: time, spans kept,
 //! and (with `--check`) that every window equals the whole model cut to its time.
 //!
-//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N] [--breakdown]] [--across=FROM,TO]`
+//! `cargo run --release -p goscope-model --example overview -- TRACE [--check|--no-windows] [--digest] [--tenths [--repeat=N] [--generation=K] [--pieces=N | --thinned=BUCKETS] [--breakdown]] [--across=FROM,TO]`
 //! (run it under `/usr/bin/time -v` for the peak RSS; `--check` also builds the whole
 //! model, which takes memory in proportion to the trace).
 
@@ -93,6 +93,12 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("--pieces="))
         .map_or(model::window_pieces(), |n| n.parse().expect("--pieces=N"));
+    // `--thinned=N` builds each tenth thinned into N buckets (`build_window_thinned`), as
+    // the viewer builds a view too dense for full detail.
+    let thinned: Option<i64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--thinned="))
+        .map(|n| n.parse().expect("--thinned=BUCKETS"));
     if args.iter().any(|a| a == "--tenths") {
         for k in (0..resumes.generations())
             .filter(|k| only.is_none_or(|o| o == k + 1))
@@ -103,16 +109,27 @@ fn main() {
             let (from, to) = (r.start + 9 * tenth / 2, r.end - 9 * tenth / 2);
             let t = Instant::now();
             // From the mapped file, as the viewer builds it (its pages given back as read).
-            let w = model::build_window_in_pieces(
-                &file,
-                &resumes,
-                k..k + 1,
-                from,
-                to,
-                &AtomicBool::new(false),
-                pieces,
-                model::MIN_PIECE_FILE_BYTES,
-            )
+            let w = match thinned {
+                Some(buckets) => model::build_window_thinned(
+                    &file,
+                    &resumes,
+                    k..k + 1,
+                    from,
+                    to,
+                    (to - from) / buckets.max(1),
+                    &AtomicBool::new(false),
+                ),
+                None => model::build_window_in_pieces(
+                    &file,
+                    &resumes,
+                    k..k + 1,
+                    from,
+                    to,
+                    &AtomicBool::new(false),
+                    pieces,
+                    model::MIN_PIECE_FILE_BYTES,
+                ),
+            }
             .expect("window");
             println!(
                 "generation {}: middle tenth ({:.0} ms, {} MB of file) built in {:.3} s, {:.0} MB",

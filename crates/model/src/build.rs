@@ -669,18 +669,25 @@ impl Builder {
     fn push_counter_rest(&mut self, k: usize, t: i64, v: i64) {
         let series = self.counters.all_mut().into_iter().nth(k);
         let Some(series) = series else { return };
-        if self.thin_ns > 0 {
-            self.counter_thin[k].push(series, t, v, self.thin_ns);
-        } else if t < self.keep_from_ns {
+        if t < self.keep_from_ns {
+            // Before a window: its value there is where the window's counter begins.
             self.counter_values[k] = Some(v);
-        } else {
-            if self.keep_from_ns > i64::MIN {
-                if let Some(v0) = self.counter_values[k].take() {
-                    series.push(self.keep_from_ns, v0);
-                }
-            }
-            series.push(t, v);
+            return;
         }
+        let (thin, thin_ns) = (&mut self.counter_thin[k], self.thin_ns);
+        let mut push = |t, v| {
+            if thin_ns > 0 {
+                thin.push(series, t, v, thin_ns);
+            } else {
+                series.push(t, v);
+            }
+        };
+        if self.keep_from_ns > i64::MIN {
+            if let Some(v0) = self.counter_values[k].take() {
+                push(self.keep_from_ns, v0);
+            }
+        }
+        push(t, v);
     }
 
     #[inline]

@@ -24,5 +24,5 @@ pub use tags::Tag;
 pub use window::{
     MIN_PIECE_FILE_BYTES, Piece, Resumes, build_keeping_resumes, build_keeping_resumes_every,
     build_overview, build_overview_only, build_window, build_window_between,
-    build_window_in_pieces, for_each_window_piece, window_pieces,
+    build_window_in_pieces, build_window_thinned, for_each_window_piece, window_pieces,
 };

@@ -295,6 +295,59 @@ pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
     pieces: usize,
     min_piece_file_bytes: u64,
 ) -> trace::Result<Model> {
+    build_window_thinned_in_pieces(
+        source,
+        resumes,
+        gens,
+        (from_ns, to_ns),
+        0,
+        cancel,
+        pieces,
+        min_piece_file_bytes,
+    )
+}
+
+/// `build_window_between`, its lanes and counters thinned into buckets of `bucket_ns` as
+/// an overview's are (`Model::overview_bucket_ns`): a window at the resolution of a view
+/// too dense for full detail (a pixel's time, say), in memory that grows with its buckets
+/// and lanes rather than with its events. Its time per state of every lane in each bucket,
+/// and each counter's value at its points, are the whole model's cut to its time.
+pub fn build_window_thinned<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: Range<usize>,
+    from_ns: i64,
+    to_ns: i64,
+    bucket_ns: i64,
+    cancel: &AtomicBool,
+) -> trace::Result<Model> {
+    // In one piece: the join of pieces knows no summary spans.
+    build_window_thinned_in_pieces(
+        source,
+        resumes,
+        gens,
+        (from_ns, to_ns),
+        bucket_ns.max(1),
+        cancel,
+        1,
+        MIN_PIECE_FILE_BYTES,
+    )
+}
+
+/// `build_window_in_pieces`, thinned into buckets of `thin_ns` if it is above 0 (then in
+/// one piece).
+#[allow(clippy::too_many_arguments)]
+fn build_window_thinned_in_pieces<S: trace::Source + ?Sized>(
+    source: &S,
+    resumes: &Resumes,
+    gens: Range<usize>,
+    (from_ns, to_ns): (i64, i64),
+    thin_ns: i64,
+    cancel: &AtomicBool,
+    pieces: usize,
+    min_piece_file_bytes: u64,
+) -> trace::Result<Model> {
+    let pieces = if thin_ns > 0 { 1 } else { pieces };
     let n = resumes.generations();
     if gens.start >= gens.end || gens.end > n {
         return Err(trace::Error::broken(
@@ -318,6 +371,7 @@ pub fn build_window_in_pieces<S: trace::Source + ?Sized>(
             k > 0,
             keep,
             None,
+            thin_ns,
             cancel,
         )
     };
@@ -447,6 +501,7 @@ pub fn for_each_window_piece<S: trace::Source + ?Sized>(
             k > 0,
             keep,
             trace_end_ns,
+            0,
             cancel,
         )?;
         let keep_to_ns = if last { to_ns } else { model.end_ns.min(to_ns) };
@@ -589,6 +644,7 @@ fn build_piece<S: trace::Source + ?Sized>(
     continues: bool,
     keep: Option<usize>,
     trace_end_ns: Option<i64>,
+    thin_ns: i64,
     cancel: &AtomicBool,
 ) -> trace::Result<Model> {
     let k0 = start.generation;
@@ -600,6 +656,9 @@ fn build_piece<S: trace::Source + ?Sized>(
         b.continue_counters();
     }
     b.begin_window(resumes.interner.clone(), resumes.builders[k0].1, from_ns);
+    if thin_ns > 0 {
+        b.thin_to(thin_ns);
+    }
     for k in k0..gens.end {
         if resumes.builders[k].1 > to_ns {
             break;

@@ -622,3 +622,114 @@ fn a_window_ending_inside_a_sweep_or_mark_assist_has_it_up_to_its_end() {
         cut[1]
     );
 }
+
+/// A window thinned to buckets (for a view too dense for full detail) keeps, in every
+/// bucket, each lane's time per state, each counter's values and the stimuli of the whole
+/// model cut to its time; the spans it keeps whole are real ones.
+#[test]
+fn a_thinned_window_keeps_each_buckets_time_per_state_of_the_whole_model_cut_to_it() {
+    let mut summaries = 0;
+    for name in [
+        "generations-go127",
+        "generations-go122",
+        "stall-go127",
+        "gc-go127",
+    ] {
+        let data = goscope_testdata::trace_bytes(name);
+        let whole = model::build(&data[..]).unwrap();
+        let (_, resumes) =
+            model::build_overview(&data[..], &AtomicBool::new(false), &mut |_| {}, 0, None)
+                .unwrap();
+        for k in 0..resumes.generations() {
+            let r = resumes.time_range_ns(k);
+            // The middle third of a generation, and from its middle to the next one's.
+            let third = (r.end - r.start) / 3;
+            let next_end = resumes.time_range_ns((k + 1).min(resumes.generations() - 1));
+            for (gens, from, to) in [
+                (k..k + 1, r.start + third, r.end - third),
+                (
+                    k..(k + 2).min(resumes.generations()),
+                    r.start + third,
+                    next_end.start + (next_end.end - next_end.start) / 2,
+                ),
+            ] {
+                let bucket = ((to - from) / 50).max(1);
+                let thin = model::build_window_thinned(
+                    &data[..],
+                    &resumes,
+                    gens.clone(),
+                    from,
+                    to,
+                    bucket,
+                    &AtomicBool::new(false),
+                )
+                .unwrap();
+                // Up to its last event, where its open spans end (as a window's do).
+                let cut = whole.cut_to(from, thin.end_ns);
+                let at = format!("{name} generations {gens:?}, {from}–{to}");
+                assert_eq!(thin.overview_bucket_ns, bucket, "{at}");
+                assert_eq!(thin.goroutines.len(), cut.goroutines.len(), "{at}");
+                for (w, o) in cut.goroutines.iter().zip(&thin.goroutines) {
+                    let times = |g: &goscope_model::Goroutine| {
+                        time_per_bucket(
+                            g.spans
+                                .iter()
+                                .map(|s| (s.start_ns, s.end_ns, s.state as usize)),
+                            bucket,
+                        )
+                    };
+                    assert_eq!(times(w), times(o), "{at} G{}", w.id);
+                    let real = w.spans.to_vec();
+                    for s in o.spans.iter() {
+                        if s.is_summary() {
+                            summaries += 1;
+                        } else {
+                            assert!(real.contains(&s), "{at} G{}: {s:?} is not real", w.id);
+                        }
+                    }
+                }
+                for (w, o) in cut.procs.iter().zip(&thin.procs) {
+                    let times = |p: &goscope_model::Proc| {
+                        time_per_bucket(p.spans.iter().map(|s| (s.start_ns, s.end_ns, 0)), bucket)
+                    };
+                    assert_eq!(times(w), times(o), "{at} P{}", w.id);
+                }
+                for (w, o) in cut.threads.iter().zip(&thin.threads) {
+                    let times = |m: &goscope_model::Thread| {
+                        time_per_bucket(
+                            m.spans
+                                .iter()
+                                .map(|s| (s.start_ns, s.end_ns, usize::from(s.syscall))),
+                            bucket,
+                        )
+                    };
+                    assert_eq!(times(w), times(o), "{at} M{}", w.id);
+                }
+                for (c, (w, o)) in whole
+                    .counters
+                    .all()
+                    .iter()
+                    .zip(thin.counters.all())
+                    .enumerate()
+                {
+                    for (t, v) in o.points() {
+                        assert!(t >= from, "{at} counter {c}: a point at {t}");
+                        assert_eq!(w.at(t), v, "{at} counter {c} at {t}");
+                    }
+                }
+                for s in 0..3 {
+                    let per_bucket = |m: &Model| {
+                        let mut out = std::collections::BTreeMap::new();
+                        for (i, &t) in m.stimulus_times[s].iter().enumerate() {
+                            let n = m.stimuli_before(s, i + 1) - m.stimuli_before(s, i);
+                            *out.entry(t.div_euclid(bucket)).or_insert(0) += n;
+                        }
+                        out
+                    };
+                    assert_eq!(per_bucket(&cut), per_bucket(&thin), "{at} stimuli {s}");
+                }
+            }
+        }
+    }
+    assert!(summaries > 100, "{summaries} summary spans");
+}

@@ -285,11 +285,45 @@ fn generations_viewed(app: &GoscopeApp) -> [usize; 3] {
     [0, n / 2, n.saturating_sub(1)]
 }
 
-/// Whether the view over generation `k` has settled: its window shown, or the overview
-/// (the view holds too much for detail).
+/// Whether the view over generation `k` has settled: its window shown, or the window
+/// thinned to about a pixel or the overview (the view holds too much for every span).
 fn settled(shown: &Option<goscope_viewer::detail::Shown>, k: usize) -> bool {
     use goscope_viewer::detail::Shown;
-    *shown == Some(Shown::Window(k..k + 1)) || matches!(shown, Some(Shown::Overview { .. }))
+    *shown == Some(Shown::Window(k..k + 1))
+        || matches!(
+            shown,
+            Some(
+                Shown::Overview { .. }
+                    | Shown::Thinned {
+                        too_dense: Some(_),
+                        ..
+                    }
+            )
+        )
+}
+
+/// When the view was first shown thinned to about a pixel (`detail::FINE_FIRST_FILE_BYTES`),
+/// if it was, as text for the bench's lines.
+fn thinned_note(first_thinned: Option<(f64, i64)>) -> String {
+    first_thinned.map_or(String::new(), |(secs, bucket_ns)| {
+        format!(
+            "; thinned to {:.0} µs buckets {:.0} ms after the view settled",
+            bucket_ns as f64 / 1e3,
+            secs * 1e3
+        )
+    })
+}
+
+/// Notes the first moment the view is shown thinned.
+fn note_thinned(
+    first: &mut Option<(f64, i64)>,
+    shown: &Option<goscope_viewer::detail::Shown>,
+    t: Instant,
+) {
+    if let (None, Some(goscope_viewer::detail::Shown::Thinned { bucket_ns, .. })) = (&first, shown)
+    {
+        *first = Some((t.elapsed().as_secs_f64(), *bucket_ns));
+    }
 }
 
 /// The view in the middle tenth of generation `k`, no window kept; returns its ends.
@@ -333,6 +367,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
         sooner(&due, t);
         let mut times = Vec::new();
         let mut shown = None;
+        let mut first_thinned = None;
         while t.elapsed().as_secs() < 60 {
             // Taken under the lock, so that a request from another thread made meanwhile
             // is not lost.
@@ -354,24 +389,27 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
                 sooner(&due, at);
             }
             shown = shown_now(app);
+            note_thinned(&mut first_thinned, &shown, t);
             if settled(&shown, k) {
                 break;
             }
         }
         if shown != Some(Shown::Window(k..k + 1)) {
             println!(
-                "detail of generation {:>3}, frames only when asked: not built ({shown:?})",
-                k + 1
+                "detail of generation {:>3}, frames only when asked: not built in full ({shown:?}){}",
+                k + 1,
+                thinned_note(first_thinned)
             );
             continue;
         }
         let frames = times.len();
         times.sort_by(|x, y| x.total_cmp(y));
         println!(
-            "detail of generation {:>3} ({:.0} ms of view), frames only when asked (the pointer resting): shown {:.0} ms after the view settled; {frames} frames meanwhile, max {:.2} ms",
+            "detail of generation {:>3} ({:.0} ms of view), frames only when asked (the pointer resting): shown {:.0} ms after the view settled{}; {frames} frames meanwhile, max {:.2} ms",
             k + 1,
             (b - a) / 1e6,
             t.elapsed().as_secs_f64() * 1e3,
+            thinned_note(first_thinned),
             times[frames - 1]
         );
     }
@@ -390,10 +428,13 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
         for pass in ["built", "kept"] {
             let t = Instant::now();
             let mut times = Vec::new();
+            let mut first_thinned = None;
             loop {
                 let (ms, _) = draw(ctx, app);
                 times.push(ms);
-                if settled(&shown_now(app), k) || t.elapsed().as_secs() > 60 {
+                let shown = shown_now(app);
+                note_thinned(&mut first_thinned, &shown, t);
+                if settled(&shown, k) || t.elapsed().as_secs() > 60 {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(4));
@@ -402,11 +443,12 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             let shown = shown_now(app);
             if shown != Some(Shown::Window(k..k + 1)) {
                 println!(
-                    "detail of generation {:>3} ({:.0} ms of view): not built ({shown:?} after {:.1} s; a view holding more than {} MiB of the file, or too dense for the detail budget, shows the overview)",
+                    "detail of generation {:>3} ({:.0} ms of view): not built in full ({shown:?} after {:.1} s; a view holding more than {} MiB of the file, or too dense for the detail budget, is shown thinned){}",
                     k + 1,
                     (b - a) / 1e6,
                     secs,
-                    goscope_viewer::detail::MAX_WINDOW_FILE_BYTES >> 20
+                    goscope_viewer::detail::MAX_WINDOW_FILE_BYTES >> 20,
+                    thinned_note(first_thinned)
                 );
                 break;
             }
@@ -414,11 +456,12 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             let frames = times.len();
             times.sort_by(|x, y| x.total_cmp(y));
             println!(
-                "detail of generation {:>3} ({:.0} ms of view), {pass}: shown {:.0} ms after the view settled ({:.0} ms after the build was asked for); {frames} frames meanwhile, median {:.2} ms, max {:.2} ms",
+                "detail of generation {:>3} ({:.0} ms of view), {pass}: shown {:.0} ms after the view settled ({:.0} ms after the build was asked for){}; {frames} frames meanwhile, median {:.2} ms, max {:.2} ms",
                 k + 1,
                 (b - a) / 1e6,
                 secs * 1e3,
                 (secs - settle).max(0.0) * 1e3,
+                thinned_note(first_thinned),
                 times[frames / 2],
                 times[frames - 1]
             );

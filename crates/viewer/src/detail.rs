@@ -4,7 +4,10 @@
 //! and a few kept, least recently used going first, all within a memory budget tied to the
 //! file's size. The timeline shows a window when one covers the view and the overview
 //! otherwise; it never waits for a build, and a build the view has moved away from is
-//! stopped.
+//! stopped. A view whose window takes long to build, or more memory than detail may, is
+//! first (or only) shown at its pixels' resolution: a window thinned into buckets of about
+//! a pixel (`model::build_window_thinned`), exact per pixel, built in about half the time
+//! and a twentieth of the memory.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -49,15 +52,57 @@ const MODEL_PER_FILE_BYTE: u64 = 4;
 /// does are stopped when it moves on).
 pub const SETTLE: Duration = Duration::from_millis(60);
 
+/// A thinned window over the view has about this many buckets: a pixel each, or less, on
+/// the widest screens.
+pub const FINE_BUCKETS: i64 = 2048;
+
+/// A thinned window stands for a view while its buckets are no wider than the view's
+/// width over this (about a pixel and a half on a 1,600-pixel timeline): zoomed in
+/// further, a finer one is built.
+const FINE_ENOUGH_BUCKETS: i64 = 1024;
+
+/// A view whose window holds more than this many bytes of the file (about 0.1 s of
+/// building on two cores) is shown thinned first, then in full: the dense 443 ms view of
+/// the 1.17 GB benchmark trace thinned in 0.18 s and 4 MB, in full in 0.36 s and 88 MB.
+pub const FINE_FIRST_FILE_BYTES: u64 = 8 << 20;
+
+/// A thinned window of the view and its width either side is built only if it holds at
+/// most this many bytes of the file (about 2 s of building on two cores), as pans within
+/// it then need no build; the view alone is built thinned whatever its size.
+const MAX_THINNED_WIDE_FILE_BYTES: u64 = 192 << 20;
+
+/// What a thinned window is reckoned to take before it is built (4–7 MB measured on the
+/// 1.17 GB trace's tenths, ~950 lanes of 1,600 buckets).
+const FINE_ESTIMATE_BYTES: u64 = 32 << 20;
+
 /// A window's build on a thread of its own.
 type WindowJob = Job<Result<Model, String>>;
 
-/// A window: generations, and the part of their time it keeps.
+/// What stops a window's build, set when it is dropped: a build left behind (its detail
+/// dropped with its trace, or started afresh) stops rather than finish for nothing.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl std::ops::Deref for StopOnDrop {
+    type Target = AtomicBool;
+    fn deref(&self) -> &AtomicBool {
+        &self.0
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A window: generations, the part of their time it keeps, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Window {
     gens: Range<usize>,
     from_ns: i64,
     to_ns: i64,
+    /// 0: every span; else thinned into buckets of this (`model::build_window_thinned`).
+    bucket_ns: i64,
 }
 
 impl Window {
@@ -72,9 +117,27 @@ impl Window {
         self.from_ns <= start && end <= self.to_ns
     }
 
-    /// Whether it holds everything `other` does.
+    /// Whether it holds everything `other` does, as finely.
     fn holds(&self, other: &Window) -> bool {
-        self.from_ns <= other.from_ns && other.to_ns <= self.to_ns
+        self.from_ns <= other.from_ns
+            && other.to_ns <= self.to_ns
+            && (self.bucket_ns == 0 || (other.bucket_ns != 0 && self.bucket_ns <= other.bucket_ns))
+    }
+
+    /// Whether it is fine enough for a view `[start_ns, end_ns]`: every span, or buckets of
+    /// about a pixel.
+    fn fine_enough(&self, start_ns: i64, end_ns: i64) -> bool {
+        self.bucket_ns == 0
+            || self.bucket_ns.saturating_mul(FINE_ENOUGH_BUCKETS) <= end_ns.saturating_sub(start_ns)
+    }
+
+    /// The same time, thinned into about `FINE_BUCKETS` buckets of the view
+    /// `[start_ns, end_ns]`.
+    fn thinned_for(&self, start_ns: i64, end_ns: i64) -> Window {
+        Window {
+            bucket_ns: (end_ns.saturating_sub(start_ns) / FINE_BUCKETS).max(1),
+            ..self.clone()
+        }
     }
 }
 
@@ -102,9 +165,11 @@ pub struct Detail {
     /// Built windows, the most recently shown first.
     built: Vec<Kept>,
     /// The window being built (one at a time), and what stops its build.
-    job: Option<(Window, WindowJob, Arc<AtomicBool>)>,
-    /// The window the view wants, and since when.
-    wanted: Option<(Window, Instant)>,
+    job: Option<(Window, WindowJob, StopOnDrop)>,
+    /// The view's ends, and since when it has not moved: a build starts once it has been
+    /// still for `SETTLE`, and the next one (every span after the thinned window, the
+    /// view's width either side after the view) as soon as that one is in.
+    still: Option<((i64, i64), Instant)>,
     /// Why the last build failed, if it did.
     pub error: Option<String>,
     /// The window whose build failed last: not built again (a trace cut short on disk, or
@@ -114,6 +179,9 @@ pub struct Detail {
     /// The bytes windows may take together (`detail_budget`), set at the first poll of an
     /// overview from what the process holds then.
     pub budget: Option<usize>,
+    /// A view's window of every span holding more of the file than this is shown thinned
+    /// first; `FINE_FIRST_FILE_BYTES` if not set.
+    pub thinned_first_over: Option<u64>,
 }
 
 /// The bytes windows may take together for a trace of `file_bytes`, when the process holds
@@ -147,6 +215,9 @@ fn resident_bytes() -> Option<u64> {
 /// About how many bytes a build of `w` takes (its model, or twice that while pieces are
 /// joined: the earlier piece's lanes grow as the later ones' go).
 fn estimate_bytes(resumes: &model::Resumes, w: &Window) -> u64 {
+    if w.bucket_ns > 0 {
+        return FINE_ESTIMATE_BYTES;
+    }
     let pieces_join = if model::window_pieces() > 1 { 2 } else { 1 };
     file_bytes_between(resumes, w) * MODEL_PER_FILE_BYTE * pieces_join
 }
@@ -167,6 +238,13 @@ pub enum Shown {
     Building(Range<usize>),
     /// The window of these generations.
     Window(Range<usize>),
+    /// A window of these generations thinned into buckets of `bucket_ns` (about a pixel),
+    /// while every span is built, or (when `too_dense`, as for `Overview`) for good.
+    Thinned {
+        gens: Range<usize>,
+        bucket_ns: i64,
+        too_dense: Option<usize>,
+    },
     /// The overview: the build of the window of these generations failed, for this reason.
     Failed(Range<usize>, String),
 }
@@ -193,8 +271,23 @@ impl Shown {
             Shown::Overview { generations, .. } => Some(format!(
                 "overview of {generations} generations: zoom in for every span"
             )),
-            Shown::Building(r) => Some(format!("overview; building {} in full…", gens(r))),
+            Shown::Building(r) => Some(format!("overview; building {}…", gens(r))),
             Shown::Window(r) => Some(format!("{} in full detail", gens(r))),
+            Shown::Thinned {
+                gens: r,
+                bucket_ns,
+                too_dense,
+            } => {
+                let bucket = super::view::format_duration(*bucket_ns as f64);
+                Some(match too_dense {
+                    Some(budget) => format!(
+                        "{} per {bucket} bucket: too dense for the {} MiB detail may take; zoom in for every span",
+                        gens(r),
+                        budget >> 20
+                    ),
+                    None => format!("{} per {bucket} bucket; building every span…", gens(r)),
+                })
+            }
             Shown::Failed(r, e) => Some(format!(
                 "overview: {} could not be built in full: {e}",
                 gens(r)
@@ -232,57 +325,126 @@ impl Detail {
         });
         self.take_finished(base, budget);
         let (start, end) = (start_ns.floor() as i64, end_ns.ceil() as i64);
+        let now = Instant::now();
+        let since = match self.still {
+            Some((view, t)) if view == (start, end) => t,
+            _ => now,
+        };
+        self.still = Some(((start, end), since));
         let gens = resumes.generations_over(start, end);
-        let in_detail = !gens.is_empty() && gens.len() <= MAX_VIEW_GENERATIONS;
-        let wanted = in_detail
-            .then(|| window_for(resumes, gens.clone(), start, end, budget))
-            .flatten();
-        let Some(wide) = wanted else {
-            self.wanted = None;
+        if gens.is_empty() || gens.len() > MAX_VIEW_GENERATIONS {
             self.stop_unwanted(resumes, start, end, None);
             return (
                 base.clone(),
                 Shown::Overview {
                     generations: gens.len(),
-                    too_dense: in_detail.then_some(budget),
+                    too_dense: None,
                 },
             );
+        }
+        // Every span of the view and a view's width either side, or of the view alone, if
+        // detail may take that; none if it may not take even the view's.
+        let full = window_for(resumes, gens.clone(), start, end, budget);
+        let too_dense = full.is_none().then_some(budget);
+        // A thinned window only where the overview's buckets are coarser than it would be
+        // fine (about a pixel and a half): a view of seconds shows no more thinned again.
+        let thin = base
+            .model
+            .overview_bucket_ns
+            .saturating_mul(FINE_ENOUGH_BUCKETS)
+            > end.saturating_sub(start);
+        if full.is_none() && !thin {
+            self.stop_unwanted(resumes, start, end, None);
+            return (
+                base.clone(),
+                Shown::Overview {
+                    generations: gens.len(),
+                    too_dense,
+                },
+            );
+        }
+        let (first, last) = (
+            resumes.time_range_ns(gens.start),
+            resumes.time_range_ns(gens.end - 1),
+        );
+        let width = end.saturating_sub(start).max(1);
+        let view = Window {
+            gens: gens.clone(),
+            from_ns: start.max(first.start),
+            to_ns: end.min(last.end),
+            bucket_ns: 0,
         };
-        let covering = self
-            .built
-            .iter()
-            .position(|k| k.window.covers(resumes, start, end));
+        let stands_for = |k: &Kept| k.window.covers(resumes, start, end);
+        // A window of every span first, then one thinned to about a pixel.
+        let covering = (self.built.iter())
+            .position(|k| stands_for(k) && k.window.bucket_ns == 0)
+            .or_else(|| {
+                (self.built.iter()).position(|k| stands_for(k) && k.window.fine_enough(start, end))
+            });
         let (shown, wanted) = match covering {
             Some(i) => {
                 let kept = self.built.remove(i);
-                let shown = (kept.trace.clone(), Shown::Window(kept.window.gens.clone()));
-                let shown_bytes = kept.bytes;
+                let (window, shown_bytes) = (kept.window.clone(), kept.bytes);
+                let what = match window.bucket_ns {
+                    0 => Shown::Window(window.gens.clone()),
+                    bucket_ns => Shown::Thinned {
+                        gens: window.gens.clone(),
+                        bucket_ns,
+                        too_dense,
+                    },
+                };
+                let shown = (kept.trace.clone(), what);
                 self.built.insert(0, kept);
-                // Wider only if it can be built beside the window shown.
-                let widen = !self.built.iter().any(|k| k.window.holds(&wide))
-                    && shown_bytes + estimate_bytes(resumes, &wide) <= budget as u64;
-                (shown, widen.then_some(wide))
+                // Next, beside it: every span of the view if only a thinned window is
+                // shown; else the view and its width either side, as finely as the shown.
+                let next = match &full {
+                    Some(_) if window.bucket_ns > 0 => view.clone(),
+                    Some(wide) => wide.clone(),
+                    None => Window {
+                        from_ns: start.saturating_sub(width).max(first.start),
+                        to_ns: end.saturating_add(width).min(last.end),
+                        ..view.thinned_for(start, end)
+                    },
+                };
+                let more = !self.built.iter().any(|k| k.window.holds(&next))
+                    && shown_bytes + estimate_bytes(resumes, &next) <= budget as u64
+                    && (next.bucket_ns == 0
+                        || file_bytes_between(resumes, &next) <= MAX_THINNED_WIDE_FILE_BYTES);
+                (shown, more.then_some(next))
             }
             None => {
-                let view = Window {
-                    from_ns: start.max(wide.from_ns),
-                    to_ns: end.min(wide.to_ns),
-                    ..wide
+                // Every span of the view at once if that is quick to build; else the view
+                // thinned to about a pixel first.
+                let quick = full.is_some()
+                    && (!thin
+                        || file_bytes_between(resumes, &view)
+                            <= self.thinned_first_over.unwrap_or(FINE_FIRST_FILE_BYTES));
+                let next = if quick {
+                    view.clone()
+                } else {
+                    view.thinned_for(start, end)
                 };
-                ((base.clone(), Shown::Building(gens)), Some(view))
+                // Meanwhile a coarser thinned window over the view, if one is kept, is
+                // closer to it than the overview.
+                let coarser = (self.built.iter()).find(|k| stands_for(k));
+                let shown = match coarser {
+                    Some(k) => (
+                        k.trace.clone(),
+                        Shown::Thinned {
+                            gens: k.window.gens.clone(),
+                            bucket_ns: k.window.bucket_ns,
+                            too_dense,
+                        },
+                    ),
+                    None => (base.clone(), Shown::Building(gens)),
+                };
+                (shown, Some(next))
             }
         };
         self.stop_unwanted(resumes, start, end, wanted.as_ref());
         let Some(wanted) = wanted else {
-            self.wanted = None;
             return shown;
         };
-        let now = Instant::now();
-        let since = match &self.wanted {
-            Some((w, t)) if *w == wanted => *t,
-            _ => now,
-        };
-        self.wanted = Some((wanted.clone(), since));
         if self.failed.as_ref() == Some(&wanted) {
             let why = self.error.clone().unwrap_or_default();
             return match shown {
@@ -301,7 +463,8 @@ impl Detail {
     }
 
     /// Stops the build under way, if any, when the view has moved on: its window neither
-    /// covers the view `[start_ns, end_ns]` nor is the one the view wants next. Its thread
+    /// covers the view `[start_ns, end_ns]` (finely enough, if thinned) nor is the one the
+    /// view wants next. Its thread
     /// ends within a few milliseconds, and the next build can start.
     fn stop_unwanted(
         &mut self,
@@ -313,7 +476,9 @@ impl Detail {
         let Some((window, job, cancel)) = &self.job else {
             return;
         };
-        if Some(window) != wanted && !window.covers(resumes, start_ns, end_ns) {
+        let stands_for_view =
+            window.covers(resumes, start_ns, end_ns) && window.fine_enough(start_ns, end_ns);
+        if Some(window) != wanted && !stands_for_view {
             cancel.store(true, Ordering::Relaxed);
             super::loader::log_load(&format!(
                 "window of generations {}–{} stopped after {:.0} ms: the view moved on",
@@ -396,13 +561,18 @@ impl Detail {
         // heap after it (a trim before the hand-over also made 20 ms frames during the
         // build).
         let job = Job::spawn_for_view("window", ctx, move || {
-            let mut m =
-                model::build_window_between(&*file, &resumes, w.gens, w.from_ns, w.to_ns, &stop)
-                    .map_err(|e| e.to_string())?;
+            let (gens, from_ns, to_ns) = (w.gens, w.from_ns, w.to_ns);
+            let mut m = match w.bucket_ns {
+                0 => model::build_window_between(&*file, &resumes, gens, from_ns, to_ns, &stop),
+                bucket_ns => model::build_window_thinned(
+                    &*file, &resumes, gens, from_ns, to_ns, bucket_ns, &stop,
+                ),
+            }
+            .map_err(|e| e.to_string())?;
             take_from_overview(&mut m, &overview);
             Ok(m)
         });
-        self.job = Some((window, job, cancel));
+        self.job = Some((window, job, StopOnDrop(cancel)));
     }
 
     /// The generations of the window being built, if one is.
@@ -457,6 +627,7 @@ fn window_for(
             gens: gens.clone(),
             from_ns: start_ns.saturating_sub(margin).max(first.start),
             to_ns: end_ns.saturating_add(margin).min(last.end),
+            bucket_ns: 0,
         };
         (file_bytes_between(resumes, &w) <= MAX_WINDOW_FILE_BYTES
             && estimate_bytes(resumes, &w) <= budget as u64)
@@ -584,6 +755,7 @@ mod tests {
             gens: k..k + 1,
             from_ns: gen_ns.start + 4 * tenth,
             to_ns: gen_ns.start + 5 * tenth,
+            bucket_ns: 0,
         };
         let base = OpenTrace::overview(file, Arc::new(m), r);
         let r = base.resumes.clone().expect("resumes");
@@ -598,10 +770,22 @@ mod tests {
         d.poll(base, a as f64, b as f64, &ctx).1
     }
 
-    /// A view whose window would take more than the budget shows the overview, says why,
-    /// and starts no build; with room for it, its build starts.
+    /// Polls the view `[a, b]` until what it shows is no longer being built (at most a
+    /// minute), and says what that is.
+    fn poll_until_built(d: &mut Detail, base: &OpenTrace, a: i64, b: i64) -> Shown {
+        let t = Instant::now();
+        loop {
+            let shown = poll_settled(d, base, a, b);
+            if d.building().is_none() || t.elapsed() > crate::testdata::BACKGROUND_WAIT {
+                return shown;
+            }
+        }
+    }
+
+    /// A view whose window would take more than the budget is shown thinned to about a
+    /// pixel, says why, and builds no window of every span; with room for it, it builds one.
     #[test]
-    fn a_view_too_dense_for_the_budget_shows_the_overview_and_builds_nothing() {
+    fn a_view_too_dense_for_the_budget_is_shown_thinned_and_says_why() {
         let (base, r, view) = overview_and_a_tenth();
         let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
         let need = estimate_bytes(&r, &view) as usize;
@@ -609,20 +793,77 @@ mod tests {
             budget: Some(need - 1),
             ..Detail::default()
         };
-        let shown = poll_settled(&mut d, &base, a, b);
+        assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
+        assert!(d.job.as_ref().is_some_and(|(w, _, _)| w.bucket_ns > 0));
+        let shown = poll_until_built(&mut d, &base, a, b);
+        let bucket_ns = (b - a) / FINE_BUCKETS;
         assert_eq!(
             shown,
-            Shown::Overview {
-                generations: 1,
+            Shown::Thinned {
+                gens: k..k + 1,
+                bucket_ns,
                 too_dense: Some(need - 1)
             }
         );
-        assert!(shown.text().unwrap().contains("zoom in"));
-        assert_eq!(d.building(), None);
+        assert!(shown.text().unwrap().contains("too dense"));
+        // The model shown is the window thinned, over the view and its width either side
+        // by now, and never one of every span.
+        let (trace, _) = d.poll(&base, a as f64, b as f64, &egui::Context::default());
+        assert_eq!(trace.model.overview_bucket_ns, bucket_ns);
+        assert!(trace.model.start_ns <= a && b <= trace.model.end_ns);
+        assert!(d.built.iter().all(|k| k.window.bucket_ns == bucket_ns));
 
         d.budget = Some(need);
+        d.built.clear();
+        assert_eq!(
+            poll_until_built(&mut d, &base, a, b),
+            Shown::Window(k..k + 1)
+        );
+    }
+
+    /// A view whose window of every span holds more of the file than is quick to build is
+    /// shown thinned first, then in full; a light one is built in full at once.
+    #[test]
+    fn a_slow_view_is_shown_thinned_first_then_in_full() {
+        let (base, r, view) = overview_and_a_tenth();
+        let (k, a, b) = (view.gens.start, view.from_ns, view.to_ns);
+        assert!(file_bytes_between(&r, &view) < FINE_FIRST_FILE_BYTES);
+        let mut d = Detail::default();
         assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
-        assert_eq!(d.building(), Some(&(k..k + 1)));
+        assert!(d.job.as_ref().is_some_and(|(w, _, _)| w.bucket_ns == 0));
+
+        // As if the view held more of the file than is quick to build.
+        let slow_base = base;
+        let mut d = Detail {
+            thinned_first_over: Some(file_bytes_between(&r, &view) - 1),
+            ..Detail::default()
+        };
+        assert_eq!(
+            poll_settled(&mut d, &slow_base, a, b),
+            Shown::Building(k..k + 1)
+        );
+        assert!(d.job.as_ref().is_some_and(|(w, _, _)| w.bucket_ns > 0));
+        let t = Instant::now();
+        let mut seen = Vec::new();
+        while t.elapsed() < crate::testdata::BACKGROUND_WAIT {
+            let shown = poll_settled(&mut d, &slow_base, a, b);
+            if seen.last() != Some(&shown) {
+                seen.push(shown.clone());
+            }
+            if shown == Shown::Window(k..k + 1) {
+                break;
+            }
+        }
+        let thinned = Shown::Thinned {
+            gens: k..k + 1,
+            bucket_ns: (b - a) / FINE_BUCKETS,
+            too_dense: None,
+        };
+        assert!(
+            seen.contains(&thinned) && seen.last() == Some(&Shown::Window(k..k + 1)),
+            "{seen:?}"
+        );
+        assert!(thinned.text().unwrap().contains("building every span"));
     }
 
     /// A window whose build failed (its trace cut short on disk, or damaged) is not built
@@ -743,7 +984,7 @@ mod tests {
                 Err("stopped".to_string())
             },
         );
-        d.job = Some((w, job, flag.clone()));
+        d.job = Some((w.clone(), job, StopOnDrop(flag.clone())));
 
         // A pan within the window it builds: it goes on.
         let pan = tenth / 2;
@@ -762,5 +1003,18 @@ mod tests {
         assert!(flag.load(Ordering::Relaxed), "the build is told to stop");
         assert_eq!(d.building(), None);
         assert_eq!(d.error, None);
+
+        // A detail dropped with a build under way (its trace closed, or the detail started
+        // afresh) stops it.
+        let flag = Arc::new(AtomicBool::new(false));
+        let d = Detail {
+            job: Some((w, Job::by_hand(), StopOnDrop(flag.clone()))),
+            ..Detail::default()
+        };
+        drop(d);
+        assert!(
+            flag.load(Ordering::Relaxed),
+            "a dropped detail's build is told to stop"
+        );
     }
 }
