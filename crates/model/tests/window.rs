@@ -272,6 +272,59 @@ fn time_per_bucket(
     out
 }
 
+/// Asserts that `thinned` (an overview, or a thinned window) keeps `real`'s time per state
+/// of every lane in each bucket of `bucket_ns`, and that its spans do not overlap, its
+/// summaries are at most a bucket long and the spans it keeps whole are `real`'s; returns
+/// how many summary spans it has.
+fn assert_thinned_lanes(real: &Model, thinned: &Model, bucket_ns: i64, at: &str) -> usize {
+    let mut summaries = 0;
+    for (w, o) in real.goroutines.iter().zip(&thinned.goroutines) {
+        assert_eq!(w.id, o.id);
+        let times = |g: &goscope_model::Goroutine| {
+            time_per_bucket(
+                g.spans
+                    .iter()
+                    .map(|s| (s.start_ns, s.end_ns, s.state as usize)),
+                bucket_ns,
+            )
+        };
+        assert_eq!(times(w), times(o), "{at} G{}", w.id);
+        let kept = o.spans.to_vec();
+        assert!(kept.windows(2).all(|p| p[0].end_ns <= p[1].start_ns));
+        let spans = w.spans.to_vec();
+        for s in &kept {
+            if s.is_summary() {
+                summaries += 1;
+                assert!(s.duration_ns() <= bucket_ns);
+            } else {
+                assert!(
+                    spans.contains(s),
+                    "{at} G{}: {s:?} is not a real span",
+                    w.id
+                );
+            }
+        }
+    }
+    for (w, o) in real.procs.iter().zip(&thinned.procs) {
+        let times = |p: &goscope_model::Proc| {
+            time_per_bucket(p.spans.iter().map(|s| (s.start_ns, s.end_ns, 0)), bucket_ns)
+        };
+        assert_eq!(times(w), times(o), "{at} P{}", w.id);
+    }
+    for (w, o) in real.threads.iter().zip(&thinned.threads) {
+        let times = |m: &goscope_model::Thread| {
+            time_per_bucket(
+                m.spans
+                    .iter()
+                    .map(|s| (s.start_ns, s.end_ns, usize::from(s.syscall))),
+                bucket_ns,
+            )
+        };
+        assert_eq!(times(w), times(o), "{at} M{}", w.id);
+    }
+    summaries
+}
+
 #[test]
 fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_bucket_edges() {
     for name in ["generations-go127", "generations-go122", "stall-go127"] {
@@ -293,57 +346,13 @@ fn an_overview_keeps_each_buckets_time_per_state_and_each_counters_values_at_buc
             bucket > 0 && bucket < trace_ns / 1000,
             "{name}: bucket {bucket} ns of {trace_ns}"
         );
-        let mut summaries = 0;
-        for (w, o) in whole.goroutines.iter().zip(&over.goroutines) {
-            assert_eq!(w.id, o.id);
-            let times = |g: &goscope_model::Goroutine| {
-                time_per_bucket(
-                    g.spans
-                        .iter()
-                        .map(|s| (s.start_ns, s.end_ns, s.state as usize)),
-                    bucket,
-                )
-            };
-            assert_eq!(times(w), times(o), "{name} G{}", w.id);
-            let kept = o.spans.to_vec();
-            assert!(kept.windows(2).all(|p| p[0].end_ns <= p[1].start_ns));
-            let real = w.spans.to_vec();
-            for s in &kept {
-                if s.is_summary() {
-                    summaries += 1;
-                    assert!(s.duration_ns() <= bucket);
-                } else {
-                    assert!(
-                        real.contains(s),
-                        "{name} G{}: {s:?} is not a real span",
-                        w.id
-                    );
-                }
-            }
-        }
+        let summaries = assert_thinned_lanes(&whole, &over, bucket, name);
         let least = if name.starts_with("generations") {
             100
         } else {
             1
         };
         assert!(summaries >= least, "{name}: only {summaries} summary spans");
-        for (w, o) in whole.procs.iter().zip(&over.procs) {
-            let times = |p: &goscope_model::Proc| {
-                time_per_bucket(p.spans.iter().map(|s| (s.start_ns, s.end_ns, 0)), bucket)
-            };
-            assert_eq!(times(w), times(o), "{name} P{}", w.id);
-        }
-        for (w, o) in whole.threads.iter().zip(&over.threads) {
-            let times = |m: &goscope_model::Thread| {
-                time_per_bucket(
-                    m.spans
-                        .iter()
-                        .map(|s| (s.start_ns, s.end_ns, usize::from(s.syscall))),
-                    bucket,
-                )
-            };
-            assert_eq!(times(w), times(o), "{name} M{}", w.id);
-        }
         for (k, (w, o)) in whole
             .counters
             .all()
@@ -669,42 +678,7 @@ fn a_thinned_window_keeps_each_buckets_time_per_state_of_the_whole_model_cut_to_
                 let at = format!("{name} generations {gens:?}, {from}–{to}");
                 assert_eq!(thin.overview_bucket_ns, bucket, "{at}");
                 assert_eq!(thin.goroutines.len(), cut.goroutines.len(), "{at}");
-                for (w, o) in cut.goroutines.iter().zip(&thin.goroutines) {
-                    let times = |g: &goscope_model::Goroutine| {
-                        time_per_bucket(
-                            g.spans
-                                .iter()
-                                .map(|s| (s.start_ns, s.end_ns, s.state as usize)),
-                            bucket,
-                        )
-                    };
-                    assert_eq!(times(w), times(o), "{at} G{}", w.id);
-                    let real = w.spans.to_vec();
-                    for s in o.spans.iter() {
-                        if s.is_summary() {
-                            summaries += 1;
-                        } else {
-                            assert!(real.contains(&s), "{at} G{}: {s:?} is not real", w.id);
-                        }
-                    }
-                }
-                for (w, o) in cut.procs.iter().zip(&thin.procs) {
-                    let times = |p: &goscope_model::Proc| {
-                        time_per_bucket(p.spans.iter().map(|s| (s.start_ns, s.end_ns, 0)), bucket)
-                    };
-                    assert_eq!(times(w), times(o), "{at} P{}", w.id);
-                }
-                for (w, o) in cut.threads.iter().zip(&thin.threads) {
-                    let times = |m: &goscope_model::Thread| {
-                        time_per_bucket(
-                            m.spans
-                                .iter()
-                                .map(|s| (s.start_ns, s.end_ns, usize::from(s.syscall))),
-                            bucket,
-                        )
-                    };
-                    assert_eq!(times(w), times(o), "{at} M{}", w.id);
-                }
+                summaries += assert_thinned_lanes(&cut, &thin, bucket, &at);
                 for (c, (w, o)) in whole
                     .counters
                     .all()

@@ -299,9 +299,11 @@ impl Shown {
 impl Detail {
     /// The trace to draw for the view `[start_ns, end_ns]` of `base` (its window if one
     /// is built, else `base` itself), and what that is. Takes in a finished build, and
-    /// starts one when the view has stayed over a few generations for `SETTLE`: of the
-    /// view alone when no window covers it, else of the view and a view's width either
-    /// side if no window holds that yet.
+    /// starts one when the view has stayed still over a few generations for `SETTLE` (or
+    /// the one before is in): of the view alone when no window covers it (thinned first if
+    /// it is slow to build, thinned only if it is too dense), then of every span of it if
+    /// only a thinned one does, else of the view and a view's width either side if no
+    /// window holds that yet.
     pub fn poll(
         &mut self,
         base: &OpenTrace,
