@@ -408,8 +408,16 @@ impl Detail {
                         ..view.thinned_for(start, end)
                     },
                 };
+                // Beside the shown window; but every span of a view shown thinned is built
+                // whenever it fits alone (the thinned one, a few MB, then goes), or a
+                // view just under the budget would wait for it for good.
+                let beside = if window.bucket_ns > 0 && next.bucket_ns == 0 {
+                    0
+                } else {
+                    shown_bytes
+                };
                 let more = !self.built.iter().any(|k| k.window.holds(&next))
-                    && shown_bytes + estimate_bytes(resumes, &next) <= budget as u64
+                    && beside + estimate_bytes(resumes, &next) <= budget as u64
                     && (next.bucket_ns == 0
                         || file_bytes_between(resumes, &next) <= MAX_THINNED_WIDE_FILE_BYTES);
                 (shown, more.then_some(next))
@@ -834,10 +842,12 @@ mod tests {
         assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Building(k..k + 1));
         assert!(d.job.as_ref().is_some_and(|(w, _, _)| w.bucket_ns == 0));
 
-        // As if the view held more of the file than is quick to build.
+        // As if the view held more of the file than is quick to build; detail may take
+        // just its window of every span, not that beside the thinned one.
         let slow_base = base;
         let mut d = Detail {
             thinned_first_over: Some(file_bytes_between(&r, &view) - 1),
+            budget: Some(estimate_bytes(&r, &view) as usize),
             ..Detail::default()
         };
         assert_eq!(
