@@ -767,6 +767,17 @@ struct PipelineState<'a> {
     stop: bool,
 }
 
+impl PipelineState<'_> {
+    /// Keeps a log done with to be reused, unless it grew past an eighth of the bytes
+    /// ordered ahead (`budget`), so that the logs kept stay small whatever the largest
+    /// generation ordered ahead was.
+    fn give_back(&mut self, log: order::replay::ReplayLog, budget: u64) {
+        if log.capacity_bytes() as u64 <= budget / 8 {
+            self.spare.push(log);
+        }
+    }
+}
+
 impl<'r, 'a> Run<'r, 'a> {
     fn stopped(&self, out: &impl Out) -> Option<Error> {
         (self.cancel.load(Ordering::Relaxed) || out.gone()).then(|| cancelled(self.outcome))
@@ -939,9 +950,9 @@ impl<'r, 'a> Run<'r, 'a> {
                 });
                 let mut st = pipe.lock();
                 st.ready[i] = Some(ahead);
-                // A log not used, kept as the stitch keeps those it used.
-                st.spare
-                    .extend(spare.filter(|l| l.capacity_bytes() as u64 <= budget / 8));
+                if let Some(log) = spare {
+                    st.give_back(log, budget);
+                }
                 drop(st);
                 pipe.changed.notify_all();
             }
@@ -998,16 +1009,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 Some(spec) => {
                     let tables = Arc::clone(spec.tables());
                     let (used, log) = self.orderer.stitch(spec, &g, &mut |ev, t| out.event(ev, t));
-                    let mut st = pipe.lock();
-                    // Kept to be reused unless it is large, so that the logs kept stay
-                    // within about an eighth of the bytes ordered ahead each.
-                    if log.capacity_bytes() as u64 <= self.ahead_bytes / 8 {
-                        st.spare.push(log);
-                    }
-                    // Room for the next generation to be ordered ahead.
-                    st.ahead_bytes -= counted_bytes;
-                    drop(st);
-                    pipe.changed.notify_all();
+                    pipe.lock().give_back(log, self.ahead_bytes);
                     // Events may have gone out unless the stitch declined.
                     if !matches!(used, Ok(false)) {
                         out.end_tables(&tables);
@@ -1017,12 +1019,11 @@ impl<'r, 'a> Run<'r, 'a> {
                         Err(e) => return Some(e),
                     }
                 }
-                None => {
-                    pipe.lock().ahead_bytes -= counted_bytes;
-                    pipe.changed.notify_all();
-                    false
-                }
+                None => false,
             };
+            // Its log is in: room for the next generation to be ordered ahead.
+            pipe.lock().ahead_bytes -= counted_bytes;
+            pipe.changed.notify_all();
             if used {
                 self.outcome.ordered_ahead += 1;
             } else if counted_bytes == 0 {

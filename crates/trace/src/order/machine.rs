@@ -372,9 +372,10 @@ impl Orderer {
 
         let mut cursors: Vec<Cursor> = Vec::with_capacity(gn.ms.len());
         let mut frontier: Vec<Front> = Vec::with_capacity(gn.ms.len());
+        let scale = TickScale::new(gn.tables.ns_per_tick);
         for (i, s) in gn.ms.iter().enumerate() {
             let mut read = MCursor::default();
-            let ev = read.next(s, TickScale::new(gn.tables.ns_per_tick), Some(gen_no))?;
+            let ev = read.next(s, scale, Some(gen_no))?;
             if let Some(ev) = ev {
                 heap_push(
                     &mut frontier,
