@@ -131,6 +131,19 @@ impl Window {
             || self.bucket_ns.saturating_mul(FINE_ENOUGH_BUCKETS) <= end_ns.saturating_sub(start_ns)
     }
 
+    /// What the timeline shows when this window is drawn (`too_dense`: the view's window
+    /// of every span would not fit the detail budget).
+    fn shown(&self, too_dense: Option<usize>) -> Shown {
+        match self.bucket_ns {
+            0 => Shown::Window(self.gens.clone()),
+            bucket_ns => Shown::Thinned {
+                gens: self.gens.clone(),
+                bucket_ns,
+                too_dense,
+            },
+        }
+    }
+
     /// The same time, thinned into about `FINE_BUCKETS` buckets of the view
     /// `[start_ns, end_ns]`.
     fn thinned_for(&self, start_ns: i64, end_ns: i64) -> Window {
@@ -387,15 +400,7 @@ impl Detail {
             Some(i) => {
                 let kept = self.built.remove(i);
                 let (window, shown_bytes) = (kept.window.clone(), kept.bytes);
-                let what = match window.bucket_ns {
-                    0 => Shown::Window(window.gens.clone()),
-                    bucket_ns => Shown::Thinned {
-                        gens: window.gens.clone(),
-                        bucket_ns,
-                        too_dense,
-                    },
-                };
-                let shown = (kept.trace.clone(), what);
+                let shown = (kept.trace.clone(), window.shown(too_dense));
                 self.built.insert(0, kept);
                 // Next, beside it: every span of the view if only a thinned window is
                 // shown; else the view and its width either side, as finely as the shown.
@@ -438,14 +443,7 @@ impl Detail {
                 // closer to it than the overview.
                 let coarser = (self.built.iter()).find(|k| stands_for(k));
                 let shown = match coarser {
-                    Some(k) => (
-                        k.trace.clone(),
-                        Shown::Thinned {
-                            gens: k.window.gens.clone(),
-                            bucket_ns: k.window.bucket_ns,
-                            too_dense,
-                        },
-                    ),
+                    Some(k) => (k.trace.clone(), k.window.shown(too_dense)),
                     None => (base.clone(), Shown::Building(gens)),
                 };
                 (shown, Some(next))
