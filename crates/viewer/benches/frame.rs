@@ -314,6 +314,39 @@ fn thinned_note(first_thinned: Option<(f64, i64)>) -> String {
     })
 }
 
+/// The frames that first drew each window built for the view (thinned or in full): a
+/// window comes laid out for the view (`LodCache::laid_out_for`), so these should cost
+/// what any frame does.
+#[derive(Default)]
+struct FirstFrames {
+    shown: Option<u64>,
+    ms: Vec<f64>,
+}
+
+impl FirstFrames {
+    /// Notes the frame just drawn, `ms` long.
+    fn note(&mut self, app: &GoscopeApp, ms: f64) {
+        use goscope_viewer::detail::Shown;
+        let doc = app.doc.as_ref().unwrap();
+        let Some((trace, shown)) = doc.shown.as_ref() else {
+            return;
+        };
+        let id = trace.model.as_ref() as *const _ as u64;
+        if self.shown.is_some_and(|s| s != id)
+            && matches!(shown, Shown::Window(_) | Shown::Thinned { .. })
+        {
+            self.ms.push(ms);
+        }
+        self.shown = Some(id);
+    }
+
+    /// As text for the bench's lines.
+    fn text(&self) -> String {
+        let ms: Vec<String> = self.ms.iter().map(|m| format!("{m:.2}")).collect();
+        format!("; first frame of each window shown: {} ms", ms.join(", "))
+    }
+}
+
 /// Notes the first moment the view is shown thinned.
 fn note_thinned(
     first: &mut Option<(f64, i64)>,
@@ -368,6 +401,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
         let mut times = Vec::new();
         let mut shown = None;
         let mut first_thinned = None;
+        let mut firsts = FirstFrames::default();
         while t.elapsed().as_secs() < 60 {
             // Taken under the lock, so that a request from another thread made meanwhile
             // is not lost.
@@ -385,6 +419,7 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
             }
             let (ms, repaint_delay) = draw(ctx, app);
             times.push(ms);
+            firsts.note(app, ms);
             if let Some(at) = Instant::now().checked_add(repaint_delay) {
                 sooner(&due, at);
             }
@@ -394,23 +429,26 @@ fn detail_cases_when_asked(ctx: &egui::Context, app: &mut GoscopeApp) {
                 break;
             }
         }
+        let frames = times.len();
+        times.sort_by(|x, y| x.total_cmp(y));
         if shown != Some(Shown::Window(k..k + 1)) {
             println!(
-                "detail of generation {:>3}, frames only when asked: not built in full ({shown:?}){}",
+                "detail of generation {:>3}, frames only when asked: not built in full ({shown:?}){}; {frames} frames meanwhile, max {:.2} ms{}",
                 k + 1,
-                thinned_note(first_thinned)
+                thinned_note(first_thinned),
+                times[frames - 1],
+                firsts.text()
             );
             continue;
         }
-        let frames = times.len();
-        times.sort_by(|x, y| x.total_cmp(y));
         println!(
-            "detail of generation {:>3} ({:.0} ms of view), frames only when asked (the pointer resting): shown {:.0} ms after the view settled{}; {frames} frames meanwhile, max {:.2} ms",
+            "detail of generation {:>3} ({:.0} ms of view), frames only when asked (the pointer resting): shown {:.0} ms after the view settled{}; {frames} frames meanwhile, max {:.2} ms{}",
             k + 1,
             (b - a) / 1e6,
             t.elapsed().as_secs_f64() * 1e3,
             thinned_note(first_thinned),
-            times[frames - 1]
+            times[frames - 1],
+            firsts.text()
         );
     }
     ctx.set_request_repaint_callback(|_| {});
@@ -429,9 +467,11 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             let t = Instant::now();
             let mut times = Vec::new();
             let mut first_thinned = None;
+            let mut firsts = FirstFrames::default();
             loop {
                 let (ms, _) = draw(ctx, app);
                 times.push(ms);
+                firsts.note(app, ms);
                 let shown = shown_now(app);
                 note_thinned(&mut first_thinned, &shown, t);
                 if settled(&shown, k) || t.elapsed().as_secs() > 60 {
@@ -441,29 +481,33 @@ fn detail_cases(ctx: &egui::Context, app: &mut GoscopeApp) {
             }
             let secs = t.elapsed().as_secs_f64();
             let shown = shown_now(app);
+            let frames = times.len();
+            times.sort_by(|x, y| x.total_cmp(y));
             if shown != Some(Shown::Window(k..k + 1)) {
                 println!(
-                    "detail of generation {:>3} ({:.0} ms of view): not built in full ({shown:?} after {:.1} s; a view holding more than {} MiB of the file, or too dense for the detail budget, is shown thinned){}",
+                    "detail of generation {:>3} ({:.0} ms of view): not built in full ({shown:?} after {:.1} s; a view holding more than {} MiB of the file, or too dense for the detail budget, is shown thinned){}; {frames} frames meanwhile, median {:.2} ms, max {:.2} ms{}",
                     k + 1,
                     (b - a) / 1e6,
                     secs,
                     goscope_viewer::detail::MAX_WINDOW_FILE_BYTES >> 20,
-                    thinned_note(first_thinned)
+                    thinned_note(first_thinned),
+                    times[frames / 2],
+                    times[frames - 1],
+                    firsts.text()
                 );
                 break;
             }
             let settle = goscope_viewer::detail::SETTLE.as_secs_f64();
-            let frames = times.len();
-            times.sort_by(|x, y| x.total_cmp(y));
             println!(
-                "detail of generation {:>3} ({:.0} ms of view), {pass}: shown {:.0} ms after the view settled ({:.0} ms after the build was asked for){}; {frames} frames meanwhile, median {:.2} ms, max {:.2} ms",
+                "detail of generation {:>3} ({:.0} ms of view), {pass}: shown {:.0} ms after the view settled ({:.0} ms after the build was asked for){}; {frames} frames meanwhile, median {:.2} ms, max {:.2} ms{}",
                 k + 1,
                 (b - a) / 1e6,
                 secs * 1e3,
                 (secs - settle).max(0.0) * 1e3,
                 thinned_note(first_thinned),
                 times[frames / 2],
-                times[frames - 1]
+                times[frames - 1],
+                firsts.text()
             );
             // Away and back: the kept window is shown at once.
             let doc = app.doc.as_mut().unwrap();

@@ -1600,6 +1600,13 @@ impl GoscopeApp {
                         doc.selected = remap_span_pick(doc.pick_model(), &shown.model, pick);
                     }
                 }
+                // A window built in the background comes laid out for the view it was
+                // built for.
+                if !doc.geometry.lod.is_for(shown.id) {
+                    if let Some(layout) = doc.detail.take_layout(shown.id) {
+                        doc.geometry.lod = layout;
+                    }
+                }
                 doc.selected_in = Some(shown.id);
                 doc.shown = Some((shown.clone(), what));
                 let selected_g: Vec<i64> = match doc.selected {
@@ -1622,6 +1629,7 @@ impl GoscopeApp {
                     highlight,
                     &mut doc.geometry,
                 );
+                doc.detail.note_shown_lanes(&doc.geometry.shown_lanes);
                 doc.rows = rows;
                 doc.selection_panel = doc.view.selection.is_some() && !doc.view.selecting;
                 if let Some(key) = out.toggled_group {

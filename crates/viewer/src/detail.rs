@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::analyses::Job;
-use super::loader::OpenTrace;
+use super::loader::{OpenTrace, TraceId};
+use super::timeline::{LodCache, ShownLanes};
 use goscope_model::{self as model, Model};
 
 /// A view over at most this many generations is shown in full detail; a wider one shows
@@ -75,8 +76,9 @@ const MAX_THINNED_WIDE_FILE_BYTES: u64 = 192 << 20;
 /// 1.17 GB trace's tenths, ~950 lanes of 1,600 buckets).
 const FINE_ESTIMATE_BYTES: u64 = 32 << 20;
 
-/// A window's build on a thread of its own.
-type WindowJob = Job<Result<Model, String>>;
+/// A window's build on a thread of its own: the window, and its layout for the lanes the
+/// timeline showed when the build ended.
+type WindowJob = Job<Result<(OpenTrace, Option<LodCache>), String>>;
 
 /// What stops a window's build, set when it is dropped: a build left behind (its detail
 /// dropped with its trace, or started afresh) stops rather than finish for nothing.
@@ -154,20 +156,23 @@ impl Window {
     }
 }
 
-/// A built window, and what its model takes (`Model::heap_bytes`, measured once).
+/// A built window, what its model takes (`Model::heap_bytes`, measured once), and its
+/// layout for the view it was built for until the timeline takes it (`take_layout`).
 struct Kept {
     window: Window,
     trace: OpenTrace,
     bytes: u64,
+    layout: Option<LodCache>,
 }
 
 impl Kept {
-    fn new(window: Window, trace: OpenTrace) -> Kept {
+    fn new(window: Window, trace: OpenTrace, layout: Option<LodCache>) -> Kept {
         let bytes = trace.model.heap_bytes() as u64;
         Kept {
             window,
             trace,
             bytes,
+            layout,
         }
     }
 }
@@ -195,6 +200,9 @@ pub struct Detail {
     /// A view's window of every span holding more of the file than this is shown thinned
     /// first; `FINE_FIRST_FILE_BYTES` if not set.
     pub thinned_first_over: Option<u64>,
+    /// What the timeline laid out last (`note_shown_lanes`), read by a build when its
+    /// window is built, to lay that out for it.
+    shown_lanes: Arc<std::sync::Mutex<ShownLanes>>,
 }
 
 /// The bytes windows may take together for a trace of `file_bytes`, when the process holds
@@ -508,10 +516,10 @@ impl Detail {
         let (window, secs) = (window.clone(), job.started.elapsed().as_secs_f64());
         self.job = None;
         match result.and_then(|r| r) {
-            Ok(m) => {
+            Ok((trace, layout)) => {
                 self.error = None;
                 let whole = &base.model;
-                let kept = Kept::new(window, OpenTrace::new(base.file.clone(), Arc::new(m)));
+                let kept = Kept::new(window, trace, layout);
                 let window = &kept.window;
                 super::loader::log_load(&format!(
                     "window of generations {}–{} ({:.3}–{:.3} s) built in {:.0} ms, {:.0} MB",
@@ -565,6 +573,7 @@ impl Detail {
         let w = window.clone();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
+        let shown_lanes = self.shown_lanes.clone();
         // Work for the view: below the UI, above the background, and no trim of the
         // heap after it (a trim before the hand-over also made 20 ms frames during the
         // build).
@@ -578,9 +587,32 @@ impl Detail {
             }
             .map_err(|e| e.to_string())?;
             take_from_overview(&mut m, &overview);
-            Ok(m)
+            let trace = OpenTrace::new(file, Arc::new(m));
+            // Laid out here, not in the frame that first shows it.
+            let lanes = shown_lanes.lock().map(|l| l.clone()).unwrap_or_default();
+            let layout = (!stop.load(Ordering::Relaxed) && !lanes.is_empty())
+                .then(|| lay_out_beside_the_ui(&trace, &lanes))
+                .flatten();
+            Ok((trace, layout))
         });
         self.job = Some((window, job, StopOnDrop(cancel)));
+    }
+
+    /// Notes what the timeline laid out in its last frame, for the builds to lay out their
+    /// windows for it.
+    pub(crate) fn note_shown_lanes(&self, lanes: &ShownLanes) {
+        if let Ok(mut l) = self.shown_lanes.lock() {
+            if *l != *lanes {
+                *l = lanes.clone();
+            }
+        }
+    }
+
+    /// The layout built with kept window `id` for the view of its build's end, if it has
+    /// not been taken yet.
+    pub(crate) fn take_layout(&mut self, id: TraceId) -> Option<LodCache> {
+        let kept = self.built.iter_mut().find(|k| k.trace.id == id)?;
+        kept.layout.take()
     }
 
     /// The generations of the window being built, if one is.
@@ -592,6 +624,19 @@ impl Detail {
     pub fn kept(&self) -> Vec<Range<usize>> {
         self.built.iter().map(|k| k.window.gens.clone()).collect()
     }
+}
+
+/// `trace` laid out for `lanes` (`LodCache::laid_out_for`) on a rayon pool of one thread
+/// of its own, at this thread's priority: on the global pool, which the UI thread's own
+/// layouts use, a frame waited behind it (9 ms in one frame of the 1.17 GB trace's dense
+/// view). None if no thread can be made.
+fn lay_out_beside_the_ui(trace: &OpenTrace, lanes: &ShownLanes) -> Option<LodCache> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "goscope-lay-out".into())
+        .build()
+        .ok()?;
+    Some(pool.install(|| LodCache::laid_out_for(&trace.model, trace.id, lanes)))
 }
 
 /// The overview keeps the whole trace's GC cycles, pauses, tasks, regions and runtime
@@ -935,6 +980,7 @@ mod tests {
             d.built.push(Kept::new(
                 view.clone(),
                 OpenTrace::new(base.file.clone(), m.clone()),
+                None,
             ));
             assert_eq!(poll_settled(&mut d, &base, a, b), Shown::Window(k..k + 1));
             assert_eq!(d.building().is_some(), builds, "budget {budget} of {need}");

@@ -2284,6 +2284,54 @@ fn overview_harness(path: PathBuf) -> Harness<'static, GoscopeApp> {
     h
 }
 
+/// A window built in the background for a view that held still comes laid out for it
+/// (`LodCache::laid_out_for`, on the build's thread): the frame that first shows it draws
+/// from that layout and lays out no lane itself, where it laid out every visible one.
+#[test]
+fn the_first_frame_of_a_window_built_for_a_still_view_lays_out_no_lane() {
+    use goscope_viewer::detail::Shown;
+    let mut h = overview_harness(trace("generations-go127"));
+    let gen_ns = {
+        let r = h
+            .state()
+            .doc
+            .as_ref()
+            .unwrap()
+            .trace
+            .resumes
+            .clone()
+            .unwrap();
+        r.time_range_ns(r.generations() / 2)
+    };
+    let quarter = (gen_ns.end - gen_ns.start) / 4;
+    h.state_mut().doc.as_mut().unwrap().view.show_range(
+        (gen_ns.start + quarter) as f64,
+        (gen_ns.end - quarter) as f64,
+    );
+    let t0 = std::time::Instant::now();
+    loop {
+        h.step();
+        let doc = h.state().doc.as_ref().unwrap();
+        if let Some((shown, Shown::Window(_))) = &doc.shown {
+            let lod = &doc.geometry.lod;
+            assert!(lod.is_for(shown.id), "drawn from the window's layout");
+            assert!(lod.kept_lanes() > 10, "{} lanes laid out", lod.kept_lanes());
+            assert_eq!(
+                lod.lanes_laid_out(),
+                0,
+                "the first frame of the window laid out lanes itself"
+            );
+            break;
+        }
+        assert!(t0.elapsed() < BACKGROUND_WAIT, "no window was shown");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // A frame more, the view still: nothing laid out either.
+    h.step();
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(doc.geometry.lod.lanes_laid_out(), 0);
+}
+
 /// A trace opened as an overview (here a small one, by lowering the size from which that
 /// happens) shows its whole time thinned, and every span once the view is within a few
 /// generations: the window of those is built in the background, and a span picked on it is
