@@ -265,6 +265,44 @@ impl LaneLayout {
     }
 }
 
+/// The part of a lane's layout that a frame draws: the items and fold columns that reach
+/// into the view's pixels. A layout spans a window of time twice the view's width (so that
+/// pans reuse it); meshing and tessellating all of it drew twice the vertices the screen
+/// shows.
+struct DrawnLayout {
+    layout: std::sync::Arc<LaneLayout>,
+    items: std::ops::Range<usize>,
+    folds: std::ops::Range<usize>,
+}
+
+impl DrawnLayout {
+    /// The part of `layout` within `xs`, lay-space pixels from the lane's left edge.
+    fn new(layout: std::sync::Arc<LaneLayout>, xs: std::ops::Range<f64>) -> DrawnLayout {
+        // A pixel of slack either side; items are drawn at least a pixel wide (`item_rect`)
+        // and fold columns are a pixel wide. Items and columns are in x order.
+        let (from, to) = (xs.start - 1.0, xs.end + 1.0);
+        let it = &layout.items;
+        let a = it.partition_point(|i| i.x1.max(i.x0 + 1.0) < from);
+        let b = it.partition_point(|i| i.x0 <= to).max(a);
+        let f = &layout.folds;
+        let fa = f.partition_point(|c| c.x + 1.0 < from);
+        let fb = f.partition_point(|c| c.x <= to).max(fa);
+        DrawnLayout {
+            layout,
+            items: a..b,
+            folds: fa..fb,
+        }
+    }
+
+    fn items(&self) -> &[lod::Item] {
+        &self.layout.items[self.items.clone()]
+    }
+
+    fn folds(&self) -> &[lod::ShareColumn] {
+        &self.layout.folds[self.folds.clone()]
+    }
+}
+
 /// The layout of one lane's spans of one kind.
 fn lane_items(
     model: &Model,
@@ -549,6 +587,12 @@ impl LodCache {
         ));
         self.items.insert((kind, index), l.clone());
         l
+    }
+
+    /// The part of lane `index`'s layout of this kind that the view `tv` shows.
+    fn drawn(&mut self, model: &Model, kind: LaneKind, index: usize, tv: &TimeView) -> DrawnLayout {
+        let xs = self.visible_px(tv);
+        DrawnLayout::new(self.items(model, kind, index), xs)
     }
 
     /// Lays out, on the rayon pool, the lanes of `keys` that are not kept yet (a frame's
@@ -1396,7 +1440,7 @@ fn ribbon_ui(
             painter.add(cache.map(tv, rect.left()).mesh(mesh));
         }
         Ribbon::Gc => {
-            let items = cache.items(model, LaneKind::Gc, 0);
+            let items = cache.drawn(model, LaneKind::Gc, 0, tv);
             let map = cache.map(tv, rect.left());
             let rect = cache.lay_space(rect);
             spans_mesh(
@@ -1409,17 +1453,18 @@ fn ribbon_ui(
             )
         }
         Ribbon::Stw => {
-            let items = cache.items(model, LaneKind::Stw, 0);
+            let all = cache.items(model, LaneKind::Stw, 0);
+            let items = cache.drawn(model, LaneKind::Stw, 0, tv);
             let lay = cache.lay;
             let map = cache.map(tv, rect.left());
             let rect = cache.lay_space(rect);
             let mut mesh = Mesh::default();
-            for item in items.iter().filter(|i| !i.is_folded()) {
+            for item in items.items().iter().filter(|i| !i.is_folded()) {
                 mesh.add_colored_rect(item_rect(item, rect), colors::STW);
             }
             // A fold: a bar in every column that holds a pause, as tall as the column's
             // longest pause on a log scale (1 µs to 100 ms).
-            for (x, longest_ns) in longest_per_column(&model.stw, &items, &lay) {
+            for (x, longest_ns) in longest_per_column(&model.stw, &all, &lay) {
                 let h = rect.height() * FOLD_HEIGHT * log_scale(longest_ns as f64, 1e3, 1e8);
                 let x = rect.left() + x as f32;
                 mesh.add_colored_rect(
@@ -1430,9 +1475,9 @@ fn ribbon_ui(
                     colors::STW,
                 );
             }
-            fold_marks(&mut mesh, rect, &items);
+            fold_marks(&mut mesh, rect, items.items());
             painter.add(map.mesh(mesh));
-            for item in items.iter() {
+            for item in items.items() {
                 let r = map.rect(item_rect(item, rect));
                 if !item.is_folded() && r.width() > 60.0 {
                     let s = &model.stw[item.first];
@@ -1456,12 +1501,12 @@ fn spans_mesh(
     painter: &egui::Painter,
     map: LayMap,
     rect: Rect,
-    layout: &LaneLayout,
+    layout: &DrawnLayout,
     color: impl Fn(usize) -> Color32,
     categories: &[(usize, Color32)],
 ) {
     let mut mesh = Mesh::default();
-    for item in layout.iter().filter(|i| !i.is_folded()) {
+    for item in layout.items().iter().filter(|i| !i.is_folded()) {
         mesh.add_colored_rect(item_rect(item, rect), color(item.first));
     }
     fold_mesh(&mut mesh, rect, layout, categories);
@@ -1584,10 +1629,10 @@ const FOLD_HEIGHT: f32 = 0.7;
 /// of `categories` (category, colour), stacked from the bottom of the lane's lower
 /// `FOLD_HEIGHT`; and across each fold a hairline at the lane's top, which says "many spans
 /// here" where the columns are low.
-fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(usize, Color32)]) {
+fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &DrawnLayout, categories: &[(usize, Color32)]) {
     let full = lane.height() * FOLD_HEIGHT;
     // Neighbouring columns with the same shares (a bucket's) are one run of rects.
-    let folds = &layout.folds;
+    let folds = layout.folds();
     let mut i = 0;
     while i < folds.len() {
         let col = &folds[i];
@@ -1615,12 +1660,12 @@ fn fold_mesh(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout, categories: &[(us
             y = top;
         }
     }
-    fold_marks(mesh, lane, layout);
+    fold_marks(mesh, lane, layout.items());
 }
 
 /// A hairline at the lane's top across each fold.
-fn fold_marks(mesh: &mut Mesh, lane: Rect, layout: &LaneLayout) {
-    for item in layout.iter().filter(|i| i.is_folded()) {
+fn fold_marks(mesh: &mut Mesh, lane: Rect, items: &[lod::Item]) {
+    for item in items.iter().filter(|i| i.is_folded()) {
         let r = item_rect(item, lane);
         mesh.add_colored_rect(
             Rect::from_min_max(r.min, Pos2::new(r.right(), r.top() + 1.0)),
@@ -1703,17 +1748,17 @@ fn row_ui(
             );
             let bottom = Rect::from_min_max(Pos2::new(lay.left(), top.bottom() + 1.0), lay.max);
             let mut mesh = Mesh::default();
-            let items = cache.items(model, LaneKind::Proc, *i);
+            let items = cache.drawn(model, LaneKind::Proc, *i, tv);
             // A span is unpacked only for what is drawn as itself (most items are folds at
             // full zoom-out).
-            for item in items.iter().filter(|i| !i.is_folded()) {
+            for item in items.items().iter().filter(|i| !i.is_folded()) {
                 let s = p.spans.at(item.first);
                 let f = model.goroutine(s.g).map_or(0, |g| g.start_fn);
                 mesh.add_colored_rect(item_rect(item, top), colors::by_name(model.string(f)));
             }
             fold_mesh(&mut mesh, top, &items, &[(0, colors::BUSY)]);
             painter.add(map.mesh(mesh));
-            for item in items.iter().filter(|item| !item.is_folded()) {
+            for item in items.items().iter().filter(|item| !item.is_folded()) {
                 let s = p.spans.at(item.first);
                 let r = map.rect(item_rect(item, top));
                 if r.width() > 40.0 {
@@ -1733,8 +1778,8 @@ fn row_ui(
             // Runtime work in the lower half, one kind after another (kinds may overlap).
             let mut mesh = Mesh::default();
             for kind in PROC_WORK {
-                let items = cache.items(model, LaneKind::ProcWork(kind), *i);
-                for item in items.iter().filter(|i| !i.is_folded()) {
+                let items = cache.drawn(model, LaneKind::ProcWork(kind), *i, tv);
+                for item in items.items().iter().filter(|i| !i.is_folded()) {
                     mesh.add_colored_rect(item_rect(item, bottom), colors::work(kind));
                 }
                 fold_mesh(&mut mesh, bottom, &items, &[(0, colors::work(kind))]);
@@ -1772,8 +1817,8 @@ fn row_ui(
             let map = cache.map(tv, prect.left());
             let lane = cache.lay_space(lane);
             let mut mesh = Mesh::default();
-            let items = cache.items(model, LaneKind::Goroutine, *i);
-            for item in items.iter().filter(|i| !i.is_folded()) {
+            let items = cache.drawn(model, LaneKind::Goroutine, *i, tv);
+            for item in items.items().iter().filter(|i| !i.is_folded()) {
                 let s = g.spans.at(item.first);
                 let c = colors::gstate(s.state, model.string(s.reason));
                 mesh.add_colored_rect(item_rect(item, lane), c);
@@ -1784,13 +1829,13 @@ fn row_ui(
             for d in 0..bands {
                 let strip = region_band_rect(cache.lay_space(prect), d);
                 let color = colors::REGION.lerp_to_gamma(Color32::WHITE, 0.25 * d as f32);
-                let regions = cache.items(model, LaneKind::Regions(d), *i);
-                for &item in regions.iter() {
+                let regions = cache.drawn(model, LaneKind::Regions(d), *i, tv);
+                for &item in regions.items() {
                     mesh.add_colored_rect(item_rect(&item, strip), color);
                 }
             }
             painter.add(map.mesh(mesh));
-            for item in items.iter() {
+            for item in items.items() {
                 let r = map.rect(item_rect(item, lane));
                 if !item.is_folded() && r.width() > 50.0 {
                     let s = g.spans.at(item.first);
@@ -1877,7 +1922,7 @@ fn row_ui(
                     .truncate(),
                 );
             }
-            let items = cache.items(model, LaneKind::Thread, *i);
+            let items = cache.drawn(model, LaneKind::Thread, *i, tv);
             spans_mesh(
                 painter,
                 cache.map(tv, prect.left()),
@@ -2277,6 +2322,65 @@ mod tests {
         assert_eq!(visible_stack_max(&[a, b], 2.0, 3, 3.5..8.0), 9.0);
         assert_eq!(format_bytes(1.25e9), "1.2 GB");
         assert_eq!(format_bytes(512.0), "512.0 B");
+    }
+
+    /// A frame meshes only what reaches into the view of a layout made for a window twice
+    /// its width: every item and fold column that does, and none that does not.
+    #[test]
+    fn a_drawn_layout_holds_exactly_what_reaches_into_the_view() {
+        let item = |x0: f64, x1: f64, count: usize| lod::Item {
+            x0,
+            x1,
+            first: 0,
+            count,
+        };
+        let items = vec![
+            item(0.0, 10.0, 1),
+            item(10.0, 10.2, 1), // drawn a pixel wide: to 11
+            item(12.0, 40.0, 5),
+            item(40.0, 61.0, 1),
+            item(61.0, 61.0, 1),
+            item(70.0, 90.0, 3),
+            item(120.0, 200.0, 1),
+        ];
+        let folds: Vec<lod::ShareColumn> = (12..40)
+            .chain(70..90)
+            .map(|x| lod::ShareColumn {
+                x: x as f64,
+                shares: [1.0, 0.0, 0.0, 0.0],
+            })
+            .collect();
+        let layout = std::sync::Arc::new(LaneLayout { items, folds });
+        for (from, to) in [
+            (50.0, 100.0),
+            (0.0, 200.0),
+            (-30.0, -5.0),
+            (11.5, 12.5),
+            (30.0, 30.5),
+            (95.0, 110.0),
+            (210.0, 300.0),
+            (62.5, 68.9),
+        ] {
+            let d = DrawnLayout::new(layout.clone(), from..to);
+            // Within a pixel's slack of the range (what `item_rect` draws, at least a
+            // pixel wide; a column is a pixel wide).
+            let reaches = |x0: f64, x1: f64| x1 >= from - 1.0 && x0 <= to + 1.0;
+            let want: Vec<_> = (layout.items.iter())
+                .filter(|i| reaches(i.x0, i.x1.max(i.x0 + 1.0)))
+                .map(|i| (i.x0, i.x1))
+                .collect();
+            let got: Vec<_> = d.items().iter().map(|i| (i.x0, i.x1)).collect();
+            assert_eq!(got, want, "items over {from}..{to}");
+            let want: Vec<_> = (layout.folds.iter())
+                .filter(|c| reaches(c.x, c.x + 1.0))
+                .map(|c| c.x)
+                .collect();
+            let got: Vec<_> = d.folds().iter().map(|c| c.x).collect();
+            assert_eq!(got, want, "fold columns over {from}..{to}");
+        }
+        // A view of a quarter of the window: 3 of its 7 items, 20 of its 48 columns.
+        let d = DrawnLayout::new(layout.clone(), 50.0..100.0);
+        assert_eq!((d.items().len(), d.folds().len()), (3, 20));
     }
 
     #[test]
