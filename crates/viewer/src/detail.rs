@@ -591,7 +591,7 @@ impl Detail {
             // Laid out here, not in the frame that first shows it.
             let lanes = shown_lanes.lock().map(|l| l.clone()).unwrap_or_default();
             let layout = (!stop.load(Ordering::Relaxed) && !lanes.is_empty())
-                .then(|| lay_out_beside_the_ui(&trace, &lanes))
+                .then(|| LodCache::laid_out_apart(&trace.model, trace.id, &lanes, true))
                 .flatten();
             Ok((trace, layout))
         });
@@ -624,19 +624,6 @@ impl Detail {
     pub fn kept(&self) -> Vec<Range<usize>> {
         self.built.iter().map(|k| k.window.gens.clone()).collect()
     }
-}
-
-/// `trace` laid out for `lanes` (`LodCache::laid_out_for`) on a rayon pool of one thread
-/// of its own, at this thread's priority: on the global pool, which the UI thread's own
-/// layouts use, a frame waited behind it (9 ms in one frame of the 1.17 GB trace's dense
-/// view). None if no thread can be made.
-fn lay_out_beside_the_ui(trace: &OpenTrace, lanes: &ShownLanes) -> Option<LodCache> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .thread_name(|_| "goscope-lay-out".into())
-        .build()
-        .ok()?;
-    Some(pool.install(|| LodCache::laid_out_for(&trace.model, trace.id, lanes)))
 }
 
 /// The overview keeps the whole trace's GC cycles, pauses, tasks, regions and runtime
