@@ -609,10 +609,16 @@ impl Detail {
     }
 
     /// The layout built with kept window `id` for the view of its build's end, if it has
-    /// not been taken yet.
+    /// not been taken yet. The other kept windows' layouts go: they are for views passed.
     pub(crate) fn take_layout(&mut self, id: TraceId) -> Option<LodCache> {
-        let kept = self.built.iter_mut().find(|k| k.trace.id == id)?;
-        kept.layout.take()
+        let mut taken = None;
+        for k in &mut self.built {
+            let layout = k.layout.take();
+            if k.trace.id == id {
+                taken = layout;
+            }
+        }
+        taken
     }
 
     /// The generations of the window being built, if one is.
