@@ -2265,6 +2265,12 @@ fn shown_goroutines(h: &mut Harness<'static, GoscopeApp>) -> Vec<i64> {
 }
 
 /// The app with `path` opened as an overview, whatever its size, once it is loaded.
+/// What the windows of the trace opened as an overview in `h` are built from.
+fn resumes_of(h: &Harness<'static, GoscopeApp>) -> std::sync::Arc<goscope_model::Resumes> {
+    let doc = h.state().doc.as_ref().expect("opened");
+    doc.trace.resumes.clone().expect("an overview")
+}
+
 fn overview_harness(path: PathBuf) -> Harness<'static, GoscopeApp> {
     let mut h = Harness::builder()
         .with_size(egui::Vec2::new(1400.0, 860.0))
@@ -2292,15 +2298,7 @@ fn the_first_frame_of_a_window_built_for_a_still_view_lays_out_no_lane() {
     use goscope_viewer::detail::Shown;
     let mut h = overview_harness(trace("generations-go127"));
     let gen_ns = {
-        let r = h
-            .state()
-            .doc
-            .as_ref()
-            .unwrap()
-            .trace
-            .resumes
-            .clone()
-            .unwrap();
+        let r = resumes_of(&h);
         r.time_range_ns(r.generations() / 2)
     };
     let quarter = (gen_ns.end - gen_ns.start) / 4;
@@ -2590,15 +2588,7 @@ fn a_search_over_an_overview_marks_the_matching_spans_of_the_model_shown() {
 
     // Into the middle of a generation: its window is shown, and its spans are marked.
     let (k, gen_ns) = {
-        let r = h
-            .state()
-            .doc
-            .as_ref()
-            .unwrap()
-            .trace
-            .resumes
-            .clone()
-            .unwrap();
+        let r = resumes_of(&h);
         let k = r.generations() / 2;
         (k, r.time_range_ns(k))
     };
