@@ -694,14 +694,6 @@ fn file_bytes_between(resumes: &model::Resumes, w: &Window) -> u64 {
     (bytes as f64 * (kept_ns / total_ns).min(1.0)) as u64
 }
 
-/// What a summary span of an overview is (see `goscope_model::overview`).
-pub(crate) fn summary_note(model: &Model) -> String {
-    let bucket = super::view::format_duration(model.overview_bucket_ns as f64);
-    format!(
-        "Overview: the time of spans shorter than {bucket} summed per state in each {bucket} of the trace. Zoom in to a few generations to see every span."
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,7 +280,7 @@ pub(crate) fn details_ui(ui: &mut Ui, model: &Model, pick: Pick) -> Action {
         _ => false,
     } {
         ui.heading("Summed spans");
-        ui.label(crate::detail::summary_note(model));
+        ui.label(crate::view::summary_note(model));
         return action;
     }
     match pick {

@@ -2305,7 +2305,7 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
                     s.state.name(),
                     format_duration(s.duration_ns() as f64)
                 ));
-                ui.label(super::detail::summary_note(model));
+                ui.label(super::view::summary_note(model));
                 return;
             }
             let reason = if s.reason != 0 {
@@ -2333,7 +2333,7 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
                     model.procs[p].id,
                     format_duration((s.end_ns - s.start_ns) as f64)
                 ));
-                ui.label(super::detail::summary_note(model));
+                ui.label(super::view::summary_note(model));
                 return;
             }
             ui.label(format!(
@@ -2365,7 +2365,7 @@ pub(crate) fn tooltip_ui(ui: &mut Ui, model: &Model, pick: Pick) {
                     if s.syscall { " in syscalls" } else { "" },
                     format_duration((s.end_ns - s.start_ns) as f64)
                 ));
-                ui.label(super::detail::summary_note(model));
+                ui.label(super::view::summary_note(model));
                 return;
             }
             ui.label(format!(

@@ -302,6 +302,15 @@ pub(crate) fn format_base(t_ns: f64, resolution_ns: f64) -> String {
     format_in_unit_of(t_ns, t_ns.abs(), resolution_ns)
 }
 
+/// What a summary span of an overview is (see `goscope_model::overview`): the text the
+/// tooltips and the details panel give it.
+pub(crate) fn summary_note(model: &goscope_model::Model) -> String {
+    let bucket = format_duration(model.overview_bucket_ns as f64);
+    format!(
+        "Overview: the time of spans shorter than {bucket} summed per state in each {bucket} of the trace. Zoom in to a few generations to see every span."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
