@@ -189,6 +189,23 @@ fn main() {
                     }
                 }
                 report(&case, times);
+                if paced {
+                    // The key released: the view holds still, and its window is laid out
+                    // finely (in the frame, or apart for large lanes). A third of a second
+                    // of frames, 60 a second.
+                    let begun = Instant::now();
+                    let mut still = Vec::new();
+                    for i in 0..20 {
+                        let due = begun + std::time::Duration::from_secs_f64(i as f64 / 60.0);
+                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                        let t = Instant::now();
+                        let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
+                        let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+                        std::hint::black_box(prims);
+                        still.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                    report(&format!("{name:<20} {:<12} {how:<7} released", mode.name()), still);
+                }
             }
         }
     }

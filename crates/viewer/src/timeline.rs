@@ -177,9 +177,25 @@ pub struct LodCache {
     /// from `laid_out_for`).
     laid_out: usize,
     /// The window around the view being laid out on a thread of its own while the view
-    /// moves towards this one's edge (`lay_out_next`), taken over once it is made.
+    /// moves towards this one's edge, or finely once it holds still (`lay_out_next`),
+    /// taken over once it is made.
     next: Option<NextLayout>,
+    /// The lanes laid out hold more than `REFINE_APART_SPANS` spans in the window: once the
+    /// view holds still, they are laid out again finely on a thread of its own, not in the
+    /// frame (`want_fine`).
+    refine_apart: bool,
+    /// The view holds still over a coarse layout that is being laid out finely apart.
+    want_fine: bool,
+    /// `refine_apart` was decided for the window laid out.
+    sized: bool,
 }
+
+/// Lanes holding more spans than this in the window laid out are laid out finely, once
+/// the view holds still, on a thread of its own (about 2 ms of fold shares on two cores
+/// below it; the 92 MB trace's goroutines at full zoom-out, about 15 M spans, took 15-20
+/// ms back to back, 30-50 ms after the UI thread slept). Below it, in the frame, so that
+/// the first still frame is already fine.
+const REFINE_APART_SPANS: usize = 250_000;
 
 /// A window laid out in the background for a moving view: where it is, and the layouts once
 /// made.
@@ -318,6 +334,30 @@ impl DrawnLayout {
     fn folds(&self) -> &[lod::ShareColumn] {
         &self.layout.folds[self.folds.clone()]
     }
+}
+
+/// How many spans the span lanes among `lanes` hold in `lay`'s time (a count of what
+/// laying them out reads).
+fn spans_in_window(model: &Model, lanes: &[(LaneKind, usize)], lay: &TimeView) -> usize {
+    let (a, b) = (lay.start_ns as i64, lay.end_ns().ceil() as i64);
+    let within = |n_by: &dyn Fn(i64) -> usize| n_by(b).saturating_sub(n_by(a));
+    (lanes.iter())
+        .map(|&(kind, i)| match kind {
+            LaneKind::Goroutine => model
+                .goroutines
+                .get(i)
+                .map_or(0, |g| within(&|t| g.spans.count_ending_by(t))),
+            LaneKind::Proc => model
+                .procs
+                .get(i)
+                .map_or(0, |p| within(&|t| p.spans.count_ending_by(t))),
+            LaneKind::Thread => model
+                .threads
+                .get(i)
+                .map_or(0, |m| within(&|t| m.spans.count_ending_by(t))),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The layout of one lane's spans of one kind.
@@ -462,6 +502,10 @@ impl LodCache {
     /// coarse layout a moving frame makes), so that the frame that leaves the window takes
     /// that over instead of laying all of it out itself (11-14 ms, where the other moving
     /// frames take 1-4). A frame that leaves it before that is made lays out as before.
+    ///
+    /// Once the view holds still over lanes too large to lay out finely in the frame
+    /// (`refine_apart`), lays them out finely the same way, and `ctx` is asked for a frame
+    /// when that is made.
     fn lay_out_next(
         &mut self,
         model: &std::sync::Arc<Model>,
@@ -469,16 +513,25 @@ impl LodCache {
         tv: &TimeView,
         lanes: &[(LaneKind, usize)],
         moving: bool,
+        ctx: &egui::Context,
     ) {
-        if !moving || self.next.is_some() || !self.is_for(id) {
+        if !self.is_for(id) {
             return;
         }
+        if !self.fine && !self.sized {
+            self.refine_apart = spans_in_window(model, lanes, &self.lay) > REFINE_APART_SPANS;
+            self.sized = true;
+        }
+        if self.next.is_some() {
+            return;
+        }
+        let fine = self.want_fine && !moving;
         let stretch = self.lay.ns_per_px / tv.ns_per_px;
         let edge_ns = NEXT_AT_EDGE * tv.width_px * tv.ns_per_px;
         let near = !(1.0 / NEXT_AT_STRETCH..=NEXT_AT_STRETCH).contains(&stretch)
             || tv.start_ns - self.lay.start_ns < edge_ns
             || self.lay.end_ns() - tv.end_ns() < edge_ns;
-        if !near {
+        if !(fine || moving && near) {
             return;
         }
         let made = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -486,14 +539,15 @@ impl LodCache {
             tv: *tv,
             lanes: lanes.to_vec(),
         };
-        let (model, into) = (model.clone(), made.clone());
+        let (model, into, ctx) = (model.clone(), made.clone(), ctx.clone());
         let started = std::thread::Builder::new()
             .name("goscope-lay-next".into())
             .spawn(move || {
-                let cache = LodCache::laid_out_apart(&model, id, &shown, false);
+                let cache = LodCache::laid_out_apart(&model, id, &shown, fine);
                 if let (Some(cache), Ok(mut slot)) = (cache, into.lock()) {
                     *slot = Some(cache);
                 }
+                ctx.request_repaint();
             });
         if started.is_ok() {
             self.next = Some(NextLayout {
@@ -501,6 +555,12 @@ impl LodCache {
                 made,
             });
         }
+    }
+
+    /// Whether the view holds still over a coarse layout while the fine one is made apart
+    /// (frames then need not come one after another: one is asked for once it is made).
+    fn waiting_apart(&self) -> bool {
+        self.want_fine && self.next.is_some()
     }
 
     /// Takes over the next window's layouts (`lay_out_next`) if they are made and hold the
@@ -588,10 +648,14 @@ impl LodCache {
         }
         // Laid out coarsely, or at another scale, and the view has held still since.
         let refine = !moved && (!self.fine || stretch != 1.0) && frame > self.moved_in_frame;
-        if !held || (refine && stretch != 1.0) {
+        self.want_fine = refine && held && self.refine_apart;
+        if self.want_fine {
+            // Drawn as laid out until the fine layout made apart is taken over.
+        } else if !held || (refine && stretch != 1.0) {
             self.lay = window_around(tv);
             self.key = Some(key);
             self.next = None;
+            self.sized = false;
             self.items.clear();
             self.columns.clear();
             self.densities.clear();
@@ -900,7 +964,7 @@ pub(crate) fn timeline_ui(
     geometry.plot = plot;
     let tv = time_view(view, plot);
     let mut cache = std::mem::take(&mut geometry.lod);
-    if cache.check(trace.id, &tv, ui.ctx().cumulative_frame_nr()) {
+    if cache.check(trace.id, &tv, ui.ctx().cumulative_frame_nr()) && !cache.waiting_apart() {
         ui.ctx().request_repaint();
     }
     cache.prefetch_ribbons(model);
@@ -1008,7 +1072,7 @@ pub(crate) fn timeline_ui(
         // The ribbons' lanes too, for a model laid out before it is shown.
         keys.extend([(LaneKind::Gc, 0), (LaneKind::Stw, 0)]);
         let moving = cache.moved_in_frame == ui.ctx().cumulative_frame_nr();
-        cache.lay_out_next(&trace.model, trace.id, &tv, &keys, moving);
+        cache.lay_out_next(&trace.model, trace.id, &tv, &keys, moving, ui.ctx());
         if geometry.shown_lanes.tv != tv || geometry.shown_lanes.lanes != keys {
             geometry.shown_lanes = ShownLanes { tv, lanes: keys };
         }
@@ -2528,7 +2592,7 @@ mod tests {
             let tv = view(start_ns);
             cache.check(id, &tv, frame);
             cache.prefetch_lanes(&model, &lanes);
-            cache.lay_out_next(&model, id, &tv, &lanes, true);
+            cache.lay_out_next(&model, id, &tv, &lanes, true, &egui::Context::default());
             frame += 1;
         };
         let mut start_ns = model.start_ns as f64 + total_ns * 0.3;
@@ -2577,6 +2641,79 @@ mod tests {
         draw(&mut cache, start_ns - total_ns * 0.25);
         assert_eq!(cache.lay, window_around(&view(start_ns - total_ns * 0.25)));
         assert!(cache.lanes_laid_out() >= laid_out + lanes.len());
+    }
+
+    /// Lanes too large to lay out finely in a frame (`refine_apart`) are laid out finely on
+    /// a thread of its own once the view holds still: the still frames draw the coarse
+    /// layout meanwhile and lay out nothing, and one takes the fine layout over. Smaller
+    /// ones (every committed trace's) are laid out finely in the first still frame.
+    #[test]
+    fn a_large_layout_is_refined_apart_once_the_view_holds_still() {
+        let data = goscope_testdata::trace_bytes("generations-go127");
+        let model = std::sync::Arc::new(goscope_model::build(&data[..]).unwrap());
+        let id = TraceId::fresh();
+        let lanes: Vec<(LaneKind, usize)> = (0..model.goroutines.len().min(24))
+            .map(|i| (LaneKind::Goroutine, i))
+            .chain((0..model.procs.len()).map(|i| (LaneKind::Proc, i)))
+            .collect();
+        let total_ns = (model.end_ns - model.start_ns) as f64;
+        let tv = TimeView {
+            start_ns: model.start_ns as f64,
+            ns_per_px: total_ns / 1000.0,
+            width_px: 1000.0,
+        };
+        let ctx = egui::Context::default();
+        let frame = |cache: &mut LodCache, tv: &TimeView, frame: u64, moving: bool| {
+            cache.check(id, tv, frame);
+            cache.prefetch_lanes(&model, &lanes);
+            cache.lay_out_next(&model, id, tv, &lanes, moving, &ctx);
+        };
+        let spans = spans_in_window(&model, &lanes, &window_around(&tv));
+        assert!(spans > 1000 && spans < REFINE_APART_SPANS, "{spans} spans");
+
+        // Small: moving lays out coarsely, the first still frame finely, in the frame.
+        let mut cache = LodCache::default();
+        cache.check(id, &tv, 1);
+        let moved = TimeView {
+            start_ns: tv.start_ns + tv.ns_per_px * 800.0,
+            ..tv
+        };
+        frame(&mut cache, &moved, 2, true);
+        assert!(!cache.fine && !cache.refine_apart);
+        let laid_out = cache.lanes_laid_out();
+        frame(&mut cache, &moved, 3, false);
+        assert!(cache.fine && cache.next.is_none());
+        assert!(cache.lanes_laid_out() >= laid_out + lanes.len());
+
+        // Large (as if it held more than REFINE_APART_SPANS): the still frames keep the
+        // coarse layout, laying out nothing, until the fine one is made apart.
+        let mut cache = LodCache::default();
+        cache.check(id, &tv, 1);
+        frame(&mut cache, &moved, 2, true);
+        cache.refine_apart = true;
+        let laid_out = cache.lanes_laid_out();
+        let kept = cache.kept_lanes();
+        frame(&mut cache, &moved, 3, false);
+        assert!(!cache.fine && cache.waiting_apart());
+        assert_eq!(
+            (cache.lanes_laid_out(), cache.kept_lanes()),
+            (laid_out, kept)
+        );
+        let t0 = std::time::Instant::now();
+        let mut n = 4;
+        while !cache.fine {
+            assert!(t0.elapsed().as_secs() < 60, "the fine layout was not made");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            frame(&mut cache, &moved, n, false);
+            n += 1;
+            assert_eq!(
+                cache.lanes_laid_out(),
+                laid_out,
+                "a still frame laid out lanes"
+            );
+        }
+        assert_eq!(cache.lay, window_around(&moved));
+        assert!(cache.kept_lanes() >= lanes.len() && !cache.waiting_apart());
     }
 
     #[test]
