@@ -204,7 +204,10 @@ fn main() {
                         std::hint::black_box(prims);
                         still.push(t.elapsed().as_secs_f64() * 1e3);
                     }
-                    report(&format!("{name:<20} {:<12} {how:<7} released", mode.name()), still);
+                    report(
+                        &format!("{name:<20} {:<12} {how:<7} released", mode.name()),
+                        still,
+                    );
                 }
             }
         }

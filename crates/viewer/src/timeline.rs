@@ -2565,19 +2565,25 @@ mod tests {
         assert_eq!((d.items().len(), d.folds().len()), (3, 20));
     }
 
+    /// A committed trace's model, a trace id for it, and its first 24 goroutine lanes and
+    /// its processor lanes.
+    fn a_model_and_its_lanes() -> (std::sync::Arc<Model>, TraceId, Vec<(LaneKind, usize)>) {
+        let data = goscope_testdata::trace_bytes("generations-go127");
+        let model = std::sync::Arc::new(goscope_model::build(&data[..]).unwrap());
+        let lanes = (0..model.goroutines.len().min(24))
+            .map(|i| (LaneKind::Goroutine, i))
+            .chain((0..model.procs.len()).map(|i| (LaneKind::Proc, i)))
+            .collect();
+        (model, TraceId::fresh(), lanes)
+    }
+
     /// A view panning towards the edge of the window laid out has the next window laid out
     /// on a thread of its own, and the frame that leaves the old window draws from that
     /// one: no frame lays out a lane itself. A view that jumps away from both lays out
     /// anew, as before.
     #[test]
     fn a_panning_view_takes_over_the_next_window_laid_out_in_the_background() {
-        let data = goscope_testdata::trace_bytes("generations-go127");
-        let model = std::sync::Arc::new(goscope_model::build(&data[..]).unwrap());
-        let id = TraceId::fresh();
-        let lanes: Vec<(LaneKind, usize)> = (0..model.goroutines.len().min(24))
-            .map(|i| (LaneKind::Goroutine, i))
-            .chain((0..model.procs.len()).map(|i| (LaneKind::Proc, i)))
-            .collect();
+        let (model, id, lanes) = a_model_and_its_lanes();
         assert!(lanes.len() > 10, "{} lanes", lanes.len());
         let total_ns = (model.end_ns - model.start_ns) as f64;
         let view = |start_ns: f64| TimeView {
@@ -2649,13 +2655,7 @@ mod tests {
     /// ones (every committed trace's) are laid out finely in the first still frame.
     #[test]
     fn a_large_layout_is_refined_apart_once_the_view_holds_still() {
-        let data = goscope_testdata::trace_bytes("generations-go127");
-        let model = std::sync::Arc::new(goscope_model::build(&data[..]).unwrap());
-        let id = TraceId::fresh();
-        let lanes: Vec<(LaneKind, usize)> = (0..model.goroutines.len().min(24))
-            .map(|i| (LaneKind::Goroutine, i))
-            .chain((0..model.procs.len()).map(|i| (LaneKind::Proc, i)))
-            .collect();
+        let (model, id, lanes) = a_model_and_its_lanes();
         let total_ns = (model.end_ns - model.start_ns) as f64;
         let tv = TimeView {
             start_ns: model.start_ns as f64,
