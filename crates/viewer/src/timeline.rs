@@ -578,12 +578,19 @@ impl LodCache {
         let made = next.made.lock().ok().and_then(|mut m| m.take());
         match made {
             Some(cache) if holds && cache.is_for(id) => {
-                let (view, moved_in_frame, laid_out) =
-                    (self.view, self.moved_in_frame, self.laid_out);
+                // Where the view is, how many lanes were laid out here, and whether lanes
+                // this large are refined apart (the same lanes, about as many spans) go on.
+                let (view, moved_in_frame, laid_out, refine_apart) = (
+                    self.view,
+                    self.moved_in_frame,
+                    self.laid_out,
+                    self.refine_apart,
+                );
                 *self = LodCache {
                     view,
                     moved_in_frame,
                     laid_out,
+                    refine_apart,
                     ..cache
                 };
             }
@@ -2714,6 +2721,32 @@ mod tests {
         }
         assert_eq!(cache.lay, window_around(&moved));
         assert!(cache.kept_lanes() >= lanes.len() && !cache.waiting_apart());
+
+        // The view comes to rest in the frame that takes over a coarse window laid out
+        // ahead: refined apart too, nothing laid out in the frame.
+        let mut cache = LodCache::default();
+        cache.check(id, &tv, 1);
+        frame(&mut cache, &moved, 2, true);
+        cache.refine_apart = true;
+        let near = TimeView {
+            start_ns: moved.start_ns + moved.ns_per_px * 400.0,
+            ..moved
+        };
+        frame(&mut cache, &near, 3, true);
+        let made = cache.next.as_ref().expect("a window ahead").made.clone();
+        let t0 = std::time::Instant::now();
+        while made.lock().unwrap().is_none() {
+            assert!(
+                t0.elapsed().as_secs() < 60,
+                "the window ahead was not laid out"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let laid_out = cache.lanes_laid_out();
+        frame(&mut cache, &near, 4, false);
+        assert_eq!(cache.lay, window_around(&near), "taken over");
+        assert!(!cache.fine && cache.waiting_apart());
+        assert_eq!(cache.lanes_laid_out(), laid_out, "laid out in the frame");
     }
 
     #[test]
