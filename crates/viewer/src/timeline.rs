@@ -191,14 +191,16 @@ pub struct LodCache {
 }
 
 /// Lanes holding more spans than this in the window laid out are laid out finely, once
-/// the view holds still, on a thread of its own (about 2 ms of fold shares on two cores
-/// below it; the 92 MB trace's goroutines at full zoom-out, about 15 M spans, took 15-20
-/// ms back to back, 30-50 ms after the UI thread slept). Below it, in the frame, so that
-/// the first still frame is already fine.
+/// the view holds still, on a thread of its own: the 92 MB benchmark trace's goroutine
+/// lanes at full zoom-out hold millions, and the first still frame after a zoom took up to
+/// 13-15 ms when it laid them out itself (BENCHMARKS.md › Session 23). Fewer are laid out
+/// in the frame, so that the first still frame is already fine; every committed trace's
+/// lanes are (a count, not a time, so that which layout a frame draws does not depend on
+/// the machine).
 const REFINE_APART_SPANS: usize = 250_000;
 
-/// A window laid out in the background for a moving view: where it is, and the layouts once
-/// made.
+/// A window laid out in the background (ahead of a moving view, or finely for one come to
+/// rest): where it is, and the layouts once made.
 #[derive(Clone, Debug)]
 struct NextLayout {
     lay: TimeView,
