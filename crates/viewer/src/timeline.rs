@@ -127,8 +127,8 @@ pub struct Geometry {
 /// The view's scale and the lanes a frame laid out (the visible rows', the GC and pause
 /// ribbons'). A window built in the background for the view is laid out for these on its
 /// build's thread, so that the frame that first shows it draws from a warm `LodCache`
-/// instead of laying out every visible lane itself (4-8 ms on the 1.17 GB benchmark
-/// trace's dense views, half a frame's budget).
+/// instead of laying out every visible lane and the ribbons itself (1-4 ms of those
+/// frames on the 1.17 GB benchmark trace's dense views, while a build held both cores).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShownLanes {
     tv: TimeView,
