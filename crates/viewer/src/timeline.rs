@@ -235,6 +235,16 @@ fn window_around(tv: &TimeView) -> TimeView {
     }
 }
 
+/// Whether layouts made over the window `lay` draw the view `tv`: it lies within the window
+/// (half a pixel of slack at either end) and within `MAX_STRETCH` of its scale.
+fn draws(lay: &TimeView, tv: &TimeView) -> bool {
+    let stretch = lay.ns_per_px / tv.ns_per_px;
+    let slack_ns = tv.ns_per_px * 0.5;
+    (1.0 / MAX_STRETCH..=MAX_STRETCH).contains(&stretch)
+        && tv.start_ns >= lay.start_ns - slack_ns
+        && tv.end_ns() <= lay.end_ns() + slack_ns
+}
+
 /// How x laid out in a window's pixels (`LodCache::lay_space`) is drawn this frame: shifted
 /// by the pans and stretched by the zooms since the window was laid out.
 #[derive(Clone, Copy, Debug)]
@@ -571,12 +581,7 @@ impl LodCache {
         let Some(next) = &self.next else {
             return;
         };
-        let stretch = next.lay.ns_per_px / tv.ns_per_px;
-        let slack_ns = tv.ns_per_px * 0.5;
-        let holds = next.lay.width_px == window_around(tv).width_px
-            && (1.0 / MAX_STRETCH..=MAX_STRETCH).contains(&stretch)
-            && tv.start_ns >= next.lay.start_ns - slack_ns
-            && tv.end_ns() <= next.lay.end_ns() + slack_ns;
+        let holds = next.lay.width_px == window_around(tv).width_px && draws(&next.lay, tv);
         let made = next.made.lock().ok().and_then(|mut m| m.take());
         match made {
             Some(cache) if holds && cache.is_for(id) => {
@@ -639,12 +644,7 @@ impl LodCache {
         let key = (model, tv.width_px.to_bits());
         let first = self.key.is_none_or(|k| k.0 != model);
         let stretch = self.lay.ns_per_px / tv.ns_per_px;
-        // Half a pixel of slack at either end.
-        let slack_ns = tv.ns_per_px * 0.5;
-        let held = self.key == Some(key)
-            && (1.0 / MAX_STRETCH..=MAX_STRETCH).contains(&stretch)
-            && tv.start_ns >= self.lay.start_ns - slack_ns
-            && tv.end_ns() <= self.lay.end_ns() + slack_ns;
+        let held = self.key == Some(key) && draws(&self.lay, tv);
         let moved = self.view != (tv.start_ns, tv.ns_per_px);
         self.view = (tv.start_ns, tv.ns_per_px);
         if first {
