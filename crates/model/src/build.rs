@@ -1465,6 +1465,7 @@ impl Builder {
             },
             family: Default::default(),
             stack_tags: Default::default(),
+            assists: Default::default(),
         }
     }
 }

@@ -485,6 +485,82 @@ pub struct Model {
     pub(crate) family: std::sync::OnceLock<Family>,
     /// Each stack's tag, made on first use (`stack_tag`).
     pub(crate) stack_tags: std::sync::OnceLock<crate::tags::StackTags>,
+    /// Each goroutine's mark assists, made on first use (`assists_of`).
+    pub(crate) assists: Derived<std::sync::Arc<Assists>>,
+}
+
+/// What is found from a model on first use, and so not part of its value: its `Debug`
+/// (which tests compare as the model's value) is the same whether it was found or not.
+#[derive(Default)]
+pub(crate) struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> std::ops::Deref for Derived<T> {
+    type Target = std::sync::OnceLock<T>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(found on first use)")
+    }
+}
+
+/// A goroutine's mark assist while it executes on a P: one of that P's mark-assist ranges
+/// (`PWork::MarkAssist`), and where it is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GoAssist {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    /// The P, as an index into `Model::procs`.
+    pub p: u32,
+    /// The range, as an index into that P's `work`.
+    pub work: u32,
+}
+
+/// Every goroutine's mark assists, back to back in goroutine order, each goroutine's
+/// sorted by start: those of goroutine `i` are `all[starts[i]..starts[i + 1]]`.
+#[derive(Debug, Default)]
+pub(crate) struct Assists {
+    starts: Vec<u32>,
+    all: Vec<GoAssist>,
+}
+
+impl Assists {
+    fn of(goroutines: &[Goroutine], procs: &[Proc]) -> Assists {
+        let index = |id: i64| goroutines.binary_search_by_key(&id, |g| g.id).ok();
+        let mut owned: Vec<(usize, GoAssist)> = Vec::new();
+        for (pi, p) in procs.iter().enumerate() {
+            let first = p.work_starts[PWork::MarkAssist as usize];
+            for (k, w) in p.work_of(PWork::MarkAssist).iter().enumerate() {
+                if let Some(gi) = index(w.g) {
+                    owned.push((
+                        gi,
+                        GoAssist {
+                            start_ns: w.start_ns,
+                            end_ns: w.end_ns,
+                            p: pi as u32,
+                            work: (first + k) as u32,
+                        },
+                    ));
+                }
+            }
+        }
+        // A goroutine executes on one P at a time, so its assists do not overlap.
+        owned.sort_by_key(|&(gi, a)| (gi, a.start_ns, a.p));
+        let mut starts = vec![0u32; goroutines.len() + 1];
+        for &(gi, _) in &owned {
+            starts[gi + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        Assists {
+            starts,
+            all: owned.into_iter().map(|(_, a)| a).collect(),
+        }
+    }
 }
 
 /// Each goroutine's children, as goroutine indices, back to back in creator order: those
@@ -530,6 +606,29 @@ impl Model {
         match (f.starts.get(gi), f.starts.get(gi + 1)) {
             (Some(&a), Some(&b)) => &f.kids[a as usize..b as usize],
             _ => &[],
+        }
+    }
+
+    /// The mark assists of goroutine `gi` (an index into `goroutines`) while it executes,
+    /// sorted by start: the P lanes' mark-assist ranges that are its (as Go's goroutine
+    /// view draws them), found for every goroutine on first use.
+    pub fn assists_of(&self, gi: usize) -> &[GoAssist] {
+        let a = self
+            .assists
+            .get_or_init(|| std::sync::Arc::new(Assists::of(&self.goroutines, &self.procs)));
+        match (a.starts.get(gi), a.starts.get(gi + 1)) {
+            (Some(&s), Some(&e)) => &a.all[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    /// Takes `whole`'s goroutine assists (finding them there first, if need be): for a
+    /// model whose goroutines and Ps' runtime work are `whole`'s, as a window's are once
+    /// it takes its overview's work.
+    pub fn share_assists(&mut self, whole: &Model) {
+        whole.assists_of(0);
+        if let Some(a) = whole.assists.get() {
+            self.assists = Derived(std::sync::OnceLock::from(a.clone()));
         }
     }
 
@@ -713,12 +812,59 @@ macro_rules! timed {
         }
     )*};
 }
-timed!(GSpan, PSpan, PRange, MSpan, GcCycle, Stw, Region);
+timed!(GSpan, PSpan, PRange, MSpan, GcCycle, Stw, Region, GoAssist);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lod;
+
+    /// Each goroutine's mark assists are exactly the P lanes' mark-assist ranges that are
+    /// its, sorted and apart, each pointing at its range on its P; a model that shares
+    /// them (a window of an overview) reads the same.
+    #[test]
+    fn a_goroutines_assists_are_the_p_lanes_assist_ranges_that_are_its() {
+        for name in ["gc-go121", "gc-go122", "gc-go127"] {
+            let bytes = goscope_testdata::trace_bytes(name);
+            let m = crate::build(&bytes).unwrap();
+            let all: usize = (m.procs.iter())
+                .map(|p| p.work_of(PWork::MarkAssist).len())
+                .sum();
+            assert!(all > 100, "{name}: only {all} assists");
+            let mut seen = 0;
+            for (gi, g) in m.goroutines.iter().enumerate() {
+                let mine = m.assists_of(gi);
+                let mut want: Vec<(i64, i64)> = (m.procs.iter())
+                    .flat_map(|p| p.work_of(PWork::MarkAssist))
+                    .filter(|w| w.g == g.id)
+                    .map(|w| (w.start_ns, w.end_ns))
+                    .collect();
+                want.sort_unstable();
+                let got: Vec<(i64, i64)> = mine.iter().map(|a| (a.start_ns, a.end_ns)).collect();
+                assert_eq!(got, want, "{name} G{}", g.id);
+                for a in mine {
+                    let w = m.procs[a.p as usize].work[a.work as usize];
+                    assert_eq!(
+                        (w.work, w.g, w.start_ns, w.end_ns),
+                        (PWork::MarkAssist, g.id, a.start_ns, a.end_ns)
+                    );
+                }
+                assert!(
+                    mine.windows(2).all(|p| p[0].end_ns <= p[1].start_ns),
+                    "{name} G{}: assists overlap",
+                    g.id
+                );
+                seen += mine.len();
+            }
+            assert_eq!(seen, all, "{name}: assists without their goroutine");
+            let mut other = crate::build(&bytes).unwrap();
+            other.share_assists(&m);
+            assert!(std::sync::Arc::ptr_eq(
+                other.assists.get().unwrap(),
+                m.assists.get().unwrap()
+            ));
+        }
+    }
 
     #[test]
     fn waits_of_a_real_service_are_tagged() {

@@ -1066,6 +1066,7 @@ impl Model {
             wakes: Vec::new(),
             family: Default::default(),
             stack_tags: Default::default(),
+            assists: Default::default(),
         }
     }
 }

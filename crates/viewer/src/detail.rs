@@ -650,6 +650,7 @@ fn take_from_overview(m: &mut Model, whole: &Model) {
         w.work = o.work.clone();
         w.work_starts = o.work_starts;
     }
+    m.share_assists(whole);
 }
 
 /// The window for a view `[start_ns, end_ns]` over generations `gens`: the view and a

@@ -183,6 +183,7 @@ pub(crate) fn legend_ui(ui: &mut Ui, id: &str) {
             (colors::RUNNABLE, "runnable (waiting for a P)"),
             (colors::SYSCALL, "in a syscall"),
             (colors::WAITING, "waiting (other reasons)"),
+            (colors::ASSIST, "GC mark assist (a band along the top)"),
         ],
     );
     let reasons = [

@@ -407,6 +407,7 @@ fn lane_items(
                 s.fold_shares(f, tv, bucket_px)
             })
         }
+        LaneKind::GoroutineAssist => slice_folds(model.assists_of(i), totals, tv, bucket_px),
         LaneKind::Regions(depth) => {
             // Regions of one depth do not overlap; items point into the goroutine's regions.
             let all = &model.goroutines[i].regions;
@@ -445,6 +446,7 @@ fn row_lanes(row: &Row, out: &mut Vec<(LaneKind, usize)>) {
         }
         Row::Goroutine(i) => {
             out.push((LaneKind::Goroutine, i));
+            out.push((LaneKind::GoroutineAssist, i));
             // (A row's region bands are few; an absent depth lays out nothing.)
             for d in 0..MAX_REGION_BANDS {
                 out.push((LaneKind::Regions(d), i));
@@ -472,6 +474,9 @@ pub enum LaneKind {
     Proc,
     ProcWork(goscope_model::PWork),
     Goroutine,
+    /// A goroutine's mark assists while it executes (`Model::assists_of`), a band along
+    /// the top of its lane.
+    GoroutineAssist,
     /// A goroutine's user regions at one nesting depth (the last holds all deeper ones).
     Regions(u8),
     Thread,
@@ -732,6 +737,7 @@ impl LodCache {
     ) -> Option<std::sync::Arc<Vec<i64>>> {
         let make = || match kind {
             LaneKind::ProcWork(w) => Some(lod::running_totals(model.procs[index].work_of(w))),
+            LaneKind::GoroutineAssist => Some(lod::running_totals(model.assists_of(index))),
             LaneKind::Gc => Some(lod::running_totals(&model.gc)),
             LaneKind::Stw => Some(lod::running_totals(&model.stw)),
             _ => None,
@@ -1739,6 +1745,8 @@ fn longest_per_column(
 
 /// Height of one band of user regions at a goroutine lane's bottom.
 const REGION_BAND_PX: f32 = 3.0;
+/// The height of a goroutine lane's band of mark assists.
+const ASSIST_BAND_PX: f32 = 4.0;
 /// Region depths drawn apart; deeper ones share the last band.
 const MAX_REGION_BANDS: u8 = 3;
 
@@ -1755,6 +1763,14 @@ fn region_bands(regions: &[goscope_model::Region]) -> u8 {
         .map(|r| region_band(r.depth) + 1)
         .max()
         .unwrap_or(1)
+}
+
+/// Where a goroutine lane's mark assists are drawn: a band along the top of `lane`.
+fn assist_band_rect(lane: Rect) -> Rect {
+    Rect::from_min_max(
+        lane.min,
+        Pos2::new(lane.right(), lane.top() + ASSIST_BAND_PX),
+    )
 }
 
 /// Where band `d` is in a lane's plot rect.
@@ -1780,6 +1796,7 @@ fn share_names(kind: LaneKind) -> &'static [&'static str] {
             goscope_model::PWork::Syscall => &["syscall"],
             goscope_model::PWork::Stw => &["stop-the-world"],
         },
+        LaneKind::GoroutineAssist => &["mark assist"],
         LaneKind::Regions(_) => &[],
     }
 }
@@ -2015,6 +2032,13 @@ fn row_ui(
                 mesh.add_colored_rect(item_rect(item, lane), c);
             }
             fold_mesh(&mut mesh, lane, &items, &GOROUTINE_SHARES);
+            // Mark assists as a band along the top, over the running spans they are in.
+            let band = assist_band_rect(lane);
+            let assists = cache.drawn(model, LaneKind::GoroutineAssist, *i, tv);
+            for item in assists.items().iter().filter(|i| !i.is_folded()) {
+                mesh.add_colored_rect(item_rect(item, band), colors::ASSIST);
+            }
+            fold_mesh(&mut mesh, band, &assists, &[(0, colors::ASSIST)]);
             // Regions as thin bands at the bottom, the outermost lowest, deeper ones above
             // and lighter.
             for d in 0..bands {
@@ -2288,6 +2312,22 @@ pub(crate) fn pick_at(
     match row {
         Row::Goroutine(gi) => {
             let g = &model.goroutines[*gi];
+            if p.y <= rect.top() + ASSIST_BAND_PX {
+                let assists = model.assists_of(*gi);
+                let under = pick(
+                    cache,
+                    LaneKind::GoroutineAssist,
+                    *gi,
+                    &|i| (assists[i].start_ns, assists[i].end_ns),
+                    &|i| Pick::PWork {
+                        p: assists[i].p as usize,
+                        work: assists[i].work as usize,
+                    },
+                );
+                if under.is_some() {
+                    return under;
+                }
+            }
             let bands = cache.region_bands(model, *gi);
             let band = ((rect.bottom() - p.y) / REGION_BAND_PX).floor();
             if band >= 0.0 && (band as u8) < bands {

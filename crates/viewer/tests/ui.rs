@@ -340,6 +340,58 @@ fn click_the_stalled_span(pans: &[f64]) {
     h.get_by_label_contains("State: waiting (select)");
 }
 
+/// A goroutine's lane shows its mark assists in a band along its top, as Go's goroutine
+/// view does: clicking the band over the longest assist of the trace selects that range
+/// on its P, and the panel names it; a click lower in the lane still picks the span.
+#[test]
+fn a_goroutine_lanes_top_band_shows_its_mark_assists() {
+    let mut h = harness(Some(trace("gc-go127")));
+    let (gi, assist) = {
+        let m = &h.state().doc.as_ref().unwrap().trace.model;
+        (0..m.goroutines.len())
+            .flat_map(|gi| m.assists_of(gi).iter().map(move |a| (gi, *a)))
+            .max_by_key(|(_, a)| a.end_ns - a.start_ns)
+            .expect("the trace has mark assists")
+    };
+    {
+        let doc = h.state_mut().doc.as_mut().unwrap();
+        let g = doc.trace.model.goroutines[gi].id;
+        doc.jump_to_goroutine_showing(g, assist.start_ns, assist.end_ns);
+        doc.selected = None;
+    }
+    h.run_steps(3);
+    let (rect, x) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let rect = (doc.geometry)
+            .row_rect(&Row::Goroutine(gi))
+            .expect("the lane is visible");
+        let mid = (assist.start_ns + assist.end_ns) as f64 / 2.0;
+        let plot = doc.geometry.plot;
+        let x = plot.left()
+            + ((mid - doc.view.start_ns) / doc.view.span_ns() * plot.width() as f64) as f32;
+        (rect, x)
+    };
+    click_at(&mut h, Pos2::new(x, rect.top() + 2.0));
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(
+        doc.selected,
+        Some(Pick::PWork {
+            p: assist.p as usize,
+            work: assist.work as usize,
+        })
+    );
+    let p_id = doc.trace.model.procs[assist.p as usize].id;
+    h.get_by_label(&format!("Proc {p_id}: GC mark assist"));
+    click_at(&mut h, Pos2::new(x, rect.center().y + 2.0));
+    assert!(
+        matches!(
+            h.state().doc.as_ref().unwrap().selected,
+            Some(Pick::GSpan { g, .. }) if g == gi
+        ),
+        "a click below the band picks the goroutine's span"
+    );
+}
+
 #[test]
 fn a_bad_file_shows_an_error_and_keeps_the_open_trace() {
     let mut h = harness(Some(trace("timers-go125")));
