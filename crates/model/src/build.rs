@@ -18,10 +18,14 @@ use goscope_trace::{self as trace, Event, Kind, ReadOptions, Resource, Tables};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BuildStage {
     Scanning,
-    /// Generations ordered so far, of how many.
+    /// Generations ordered so far, of how many, and the share of the trace's time built
+    /// so far (0 to 1): from the last event's time against the scan's first and last
+    /// batch times, and so growing within a long generation too, each time the read
+    /// saves a point inside it; `done / of` where those times are unknown.
     Decoding {
         done: usize,
         of: usize,
+        through: f32,
     },
     Finishing,
 }
@@ -1625,6 +1629,24 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     let mut point_snapshots: Vec<(u64, Saved)> = Vec::new();
     let generations_found = std::sync::atomic::AtomicUsize::new(0);
     let ticks_found = std::sync::Mutex::new((0u64, 0u64));
+    // For `BuildStage::Decoding::through`: the generations ordered, the trace's first
+    // time and length in ns from the scan (0: unknown), and the last event's time.
+    let generations_done = std::sync::atomic::AtomicUsize::new(0);
+    let scan_first_ns = std::sync::atomic::AtomicI64::new(0);
+    let scan_ns = std::sync::atomic::AtomicI64::new(0);
+    let last_ns = std::sync::atomic::AtomicI64::new(i64::MIN);
+    let through = |done: usize, of: usize| {
+        let (length, last) = (
+            scan_ns.load(Ordering::Relaxed),
+            last_ns.load(Ordering::Relaxed),
+        );
+        if length > 0 && last != i64::MIN {
+            let built = last.saturating_sub(scan_first_ns.load(Ordering::Relaxed));
+            (built as f64 / length as f64).clamp(0.0, 1.0) as f32
+        } else {
+            done as f32 / of.max(1) as f32
+        }
+    };
     progress(BuildStage::Scanning);
     let data = source.bytes();
     let format_version = trace::batch::read_header(data).map_or(0, |v| v.0);
@@ -1661,6 +1683,17 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                     scope.spawn(move || p(snapshot.into_preview(format_version, file_bytes)));
                 }
             }
+            // The trace's first time and length from the scan, in the first generation's
+            // ns, for the progress.
+            if b.events == 0 && scan_ns.load(Ordering::Relaxed) == 0 {
+                let (lo, hi) = ticks_found.lock().map_or((0, 0), |t| *t);
+                scan_first_ns.store(tables.ns(lo), Ordering::Relaxed);
+                scan_ns.store(
+                    tables.ns(hi).saturating_sub(tables.ns(lo)),
+                    Ordering::Relaxed,
+                );
+            }
+            last_ns.store(ev.time_ns, Ordering::Relaxed);
             // A Sync begins each generation (and one more ends the trace).
             // The bucket from the scan's first and last batch times, with the first
             // generation's frequency, before anything is built.
@@ -1708,13 +1741,29 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                 progress(BuildStage::Decoding {
                     done: 0,
                     of: generations,
+                    through: 0.0,
                 })
             }
-            trace::Progress::Resumable { .. } => point_pending.store(true, Ordering::Relaxed),
-            trace::Progress::Ordered { generation, of } => progress(BuildStage::Decoding {
-                done: generation,
-                of,
-            }),
+            trace::Progress::Resumable { .. } => {
+                point_pending.store(true, Ordering::Relaxed);
+                let (done, of) = (
+                    generations_done.load(Ordering::Relaxed),
+                    generations_found.load(Ordering::Relaxed),
+                );
+                progress(BuildStage::Decoding {
+                    done,
+                    of,
+                    through: through(done, of),
+                })
+            }
+            trace::Progress::Ordered { generation, of } => {
+                generations_done.store(generation, Ordering::Relaxed);
+                progress(BuildStage::Decoding {
+                    done: generation,
+                    of,
+                    through: through(generation, of),
+                })
+            }
         };
         // Ordering in turn: the builder costs more per event than the ordering, so it sets
         // the pace, and ordering ahead would only add the stitch's work (measured: 1.9 s
@@ -1783,6 +1832,43 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The progress of a build says how much of the trace's time is built, growing inside
+    /// a generation each time the read saves a point there (a long generation is most of
+    /// a big trace), never going back, and reaching the end.
+    #[test]
+    fn a_builds_progress_grows_with_the_time_built_inside_generations() {
+        let bytes = goscope_testdata::trace_bytes("generations-go127");
+        let mut seen: Vec<(usize, usize, f32)> = Vec::new();
+        let mut progress = |b: BuildStage| {
+            if let BuildStage::Decoding { done, of, through } = b {
+                seen.push((done, of, through));
+            }
+        };
+        crate::build_keeping_resumes_every(&bytes[..], 300, &AtomicBool::new(false), &mut progress)
+            .unwrap();
+        let of = seen[0].1;
+        assert!(of >= 3, "{of} generations");
+        let inside = seen
+            .iter()
+            .filter(|s| s.0 < of && s.2 > s.0 as f32 / of as f32)
+            .count();
+        assert!(
+            seen.len() > 2 * of,
+            "{} reports for {of} generations",
+            seen.len()
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0].2 <= w[1].2),
+            "went back: {seen:?}"
+        );
+        // Reports between two generations' ends that are past the last of them: the
+        // bar moves within a generation.
+        assert!(inside > of, "{inside} reports inside generations: {seen:?}");
+        let last = seen.last().unwrap();
+        assert_eq!(last.0, of);
+        assert!(last.2 > 0.95 && last.2 <= 1.0, "{last:?}");
+    }
 
     #[test]
     fn points_inside_generations_are_spaced_so_a_long_trace_keeps_a_bounded_number() {

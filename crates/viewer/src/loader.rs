@@ -16,7 +16,12 @@ use goscope_model::{self as model, BuildStage, Model, Resumes};
 pub enum Stage {
     Mapping,
     Scanning,
-    Decoding { done: usize, of: usize },
+    /// Generations ordered, of how many, and the share of the trace's time built.
+    Decoding {
+        done: usize,
+        of: usize,
+        through: f32,
+    },
     BuildingLanes,
 }
 
@@ -25,7 +30,7 @@ impl Stage {
         match self {
             Stage::Mapping => "Mapping the file".into(),
             Stage::Scanning => "Scanning generations".into(),
-            Stage::Decoding { done, of } => format!(
+            Stage::Decoding { done, of, .. } => format!(
                 "Decoding and ordering generation {} of {of}",
                 (done + 1).min(*of)
             ),
@@ -38,7 +43,7 @@ impl Stage {
         match self {
             Stage::Mapping => 0.02,
             Stage::Scanning => 0.05,
-            Stage::Decoding { done, of } => 0.05 + 0.85 * (*done as f32 / (*of).max(1) as f32),
+            Stage::Decoding { through, .. } => 0.05 + 0.85 * through.clamp(0.0, 1.0),
             Stage::BuildingLanes => 0.95,
         }
     }
@@ -309,7 +314,7 @@ fn load(
 
     let mut progress = |b: BuildStage| match b {
         BuildStage::Scanning => set(Stage::Scanning),
-        BuildStage::Decoding { done, of } => set(Stage::Decoding { done, of }),
+        BuildStage::Decoding { done, of, through } => set(Stage::Decoding { done, of, through }),
         BuildStage::Finishing => set(Stage::BuildingLanes),
     };
     let mut on_preview = |m: Model| preview(OpenTrace::new(file.clone(), Arc::new(m)));
