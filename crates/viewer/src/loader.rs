@@ -283,6 +283,18 @@ pub fn overview_bytes() -> u64 {
         .unwrap_or(OVERVIEW_BYTES)
 }
 
+/// Sets the load's stage; says whether its label changed, and so whether to ask for a
+/// frame. A frame for each new label, not for each step of the bar (which any frame
+/// drawn anyway shows): drawn by a software renderer on two cores, a frame every 300 ms
+/// took the 1.17 GB trace's load from 7.4 to 10.1 s.
+fn set_stage(stage: &Mutex<Stage>, s: Stage) -> bool {
+    stage.lock().map_or(true, |mut g| {
+        let relabelled = g.label() != s.label();
+        *g = s;
+        relabelled
+    })
+}
+
 /// Maps `path` once (only the prefix a capture's load names counts) and builds its model
 /// from those bytes; the preview and the result share them. A file of `overview_bytes`
 /// or more gets an overview and its resumes instead of the whole model.
@@ -297,10 +309,9 @@ fn load(
     preview: &(dyn Fn(OpenTrace) + Sync),
 ) -> Result<OpenTrace, String> {
     let set = |s: Stage| {
-        if let Ok(mut g) = stage.lock() {
-            *g = s;
+        if set_stage(stage, s) {
+            repaint(false);
         }
-        repaint(false);
     };
     set(Stage::Mapping);
     let file = Arc::new(match kind {
@@ -371,3 +382,27 @@ pub(crate) fn log_load(what: &str) {
 
 /// Frames drawn so far by this process (for `log_load`).
 pub(crate) static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bar follows the share of the trace's time built, and a step of it asks for no
+    /// frame of its own; a new generation, or stage, does.
+    #[test]
+    fn a_step_of_the_bar_asks_for_no_frame_a_new_label_does() {
+        let decoding = |done, through| Stage::Decoding {
+            done,
+            of: 4,
+            through,
+        };
+        let stage = Mutex::new(Stage::Scanning);
+        assert!(set_stage(&stage, decoding(2, 0.10)));
+        assert!((stage.lock().unwrap().fraction() - (0.05 + 0.85 * 0.10)).abs() < 1e-6);
+        assert!(!set_stage(&stage, decoding(2, 0.40)));
+        assert!(!set_stage(&stage, decoding(2, 0.75)));
+        assert!((stage.lock().unwrap().fraction() - (0.05 + 0.85 * 0.75)).abs() < 1e-6);
+        assert!(set_stage(&stage, decoding(3, 0.78)));
+        assert!(set_stage(&stage, Stage::BuildingLanes));
+    }
+}
