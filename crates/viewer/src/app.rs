@@ -1745,13 +1745,10 @@ fn repainter(ctx: Arc<std::sync::OnceLock<egui::Context>>) -> impl Fn(bool) + Se
     }
 }
 
-/// With `GOSCOPE_LOG_LOAD` set, says on stderr when a trace (or its preview) is in, and in
-/// which frame it is first drawn.
-/// Whether `key` was pressed with Ctrl (⌘ on macOS) held, as the key event itself says: the
-/// modifiers at the frame's end may already be released when the whole chord came within
-/// one frame (a quick chord on a slow frame, a remote desktop, xdotool).
-/// Whether `k` was pressed with Ctrl (Cmd) and with Shift held or not, as the key event
-/// itself says (a chord pressed and released within one frame leaves no modifier state).
+/// Whether `k` was pressed with Ctrl (⌘ on macOS) and with Shift held or not, as the key
+/// event itself says: the modifiers at the frame's end may already be released when the
+/// whole chord came within one frame (a quick chord on a slow frame, a remote desktop,
+/// xdotool).
 fn pressed_with_command_shift(i: &egui::InputState, k: Key, shift: bool) -> bool {
     i.events.iter().any(|e| {
         matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
