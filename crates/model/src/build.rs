@@ -1629,19 +1629,15 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
     let mut point_snapshots: Vec<(u64, Saved)> = Vec::new();
     let generations_found = std::sync::atomic::AtomicUsize::new(0);
     let ticks_found = std::sync::Mutex::new((0u64, 0u64));
-    // For `BuildStage::Decoding::through`: the generations ordered, the trace's first
-    // time and length in ns from the scan (0: unknown), and the last event's time.
-    let generations_done = std::sync::atomic::AtomicUsize::new(0);
+    // The trace's first time and length in ns from the scan (0: unknown), found at the
+    // first event; and `BuildStage::Decoding::through` for a read that has reached
+    // `time_ns` having ordered `done` generations `of` them.
     let scan_first_ns = std::sync::atomic::AtomicI64::new(0);
     let scan_ns = std::sync::atomic::AtomicI64::new(0);
-    let last_ns = std::sync::atomic::AtomicI64::new(i64::MIN);
-    let through = |done: usize, of: usize| {
-        let (length, last) = (
-            scan_ns.load(Ordering::Relaxed),
-            last_ns.load(Ordering::Relaxed),
-        );
-        if length > 0 && last != i64::MIN {
-            let built = last.saturating_sub(scan_first_ns.load(Ordering::Relaxed));
+    let through = |done: usize, of: usize, time_ns: i64| {
+        let length = scan_ns.load(Ordering::Relaxed);
+        if length > 0 {
+            let built = time_ns.saturating_sub(scan_first_ns.load(Ordering::Relaxed));
             (built as f64 / length as f64).clamp(0.0, 1.0) as f32
         } else {
             done as f32 / of.max(1) as f32
@@ -1683,31 +1679,23 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                     scope.spawn(move || p(snapshot.into_preview(format_version, file_bytes)));
                 }
             }
-            // The trace's first time and length from the scan, in the first generation's
-            // ns, for the progress.
-            if b.events == 0 && scan_ns.load(Ordering::Relaxed) == 0 {
-                let (lo, hi) = ticks_found.lock().map_or((0, 0), |t| *t);
-                scan_first_ns.store(tables.ns(lo), Ordering::Relaxed);
-                scan_ns.store(
-                    tables.ns(hi).saturating_sub(tables.ns(lo)),
-                    Ordering::Relaxed,
-                );
-            }
-            last_ns.store(ev.time_ns, Ordering::Relaxed);
-            // A Sync begins each generation (and one more ends the trace).
-            // The bucket from the scan's first and last batch times, with the first
-            // generation's frequency, before anything is built.
-            if overview
-                && b.events == 0
-                && b.thin_ns == 0
-                && generations_found.load(Ordering::Relaxed) >= 2
-            {
+            // Before anything is built: the trace's first time and length from the scan's
+            // first and last batch times, with the first generation's frequency, for the
+            // progress and an overview's bucket.
+            if b.events == 0 {
                 let (lo, hi) = ticks_found.lock().map_or((0, 0), |t| *t);
                 let trace_ns = tables.ns(hi).saturating_sub(tables.ns(lo));
-                if trace_ns > 0 {
+                scan_first_ns.store(tables.ns(lo), Ordering::Relaxed);
+                scan_ns.store(trace_ns, Ordering::Relaxed);
+                if overview
+                    && b.thin_ns == 0
+                    && generations_found.load(Ordering::Relaxed) >= 2
+                    && trace_ns > 0
+                {
                     b.thin_to((trace_ns / OVERVIEW_BUCKETS).max(1_000));
                 }
             }
+            // A Sync begins each generation (and one more ends the trace).
             if ev.typ == EV_SYNC {
                 if keep_resumes {
                     snapshots.push((tables.generation, ev.time_ns, b.resume_point()));
@@ -1732,6 +1720,7 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
             }
             b.event(ev, tables)
         };
+        let mut done = 0;
         let mut on_progress = |p: trace::Progress| match p {
             trace::Progress::Scanned { generations, ticks } => {
                 generations_found.store(generations, Ordering::Relaxed);
@@ -1744,24 +1733,25 @@ pub(crate) fn build_inner<S: trace::Source + ?Sized>(
                     through: 0.0,
                 })
             }
-            trace::Progress::Resumable { .. } => {
+            trace::Progress::Resumable { time_ns, .. } => {
                 point_pending.store(true, Ordering::Relaxed);
-                let (done, of) = (
-                    generations_done.load(Ordering::Relaxed),
-                    generations_found.load(Ordering::Relaxed),
-                );
+                let of = generations_found.load(Ordering::Relaxed);
                 progress(BuildStage::Decoding {
                     done,
                     of,
-                    through: through(done, of),
+                    through: through(done, of, time_ns),
                 })
             }
-            trace::Progress::Ordered { generation, of } => {
-                generations_done.store(generation, Ordering::Relaxed);
+            trace::Progress::Ordered {
+                generation,
+                of,
+                time_ns,
+            } => {
+                done = generation;
                 progress(BuildStage::Decoding {
-                    done: generation,
+                    done,
                     of,
-                    through: through(generation, of),
+                    through: through(done, of, time_ns),
                 })
             }
         };

@@ -175,6 +175,8 @@ pub enum Progress {
     Resumable {
         /// The generation's number in the file.
         generation: u64,
+        /// The time of the last event handed out (where the read is in the trace's time).
+        time_ns: i64,
     },
     /// A generation is ordered completely.
     Ordered {
@@ -182,6 +184,9 @@ pub enum Progress {
         generation: usize,
         /// Generations in the file.
         of: usize,
+        /// The time of the last event handed out; `i64::MAX` once a v1 trace (one
+        /// generation, whose scan gives no times) is read whole.
+        time_ns: i64,
     },
 }
 
@@ -531,6 +536,7 @@ fn order_one(
                 out.end_tables(&g.tables);
                 out.progress(Progress::Resumable {
                     generation: g.generation,
+                    time_ns: orderer.last_ns,
                 });
             }
         });
@@ -550,6 +556,7 @@ fn finished_one(
     out: &mut impl Out,
     of: usize,
     release: Release<'_>,
+    time_ns: i64,
 ) {
     release(g.offset as usize..g.end_offset as usize);
     outcome.generations += 1;
@@ -557,6 +564,7 @@ fn finished_one(
     out.progress(Progress::Ordered {
         generation: outcome.generations,
         of,
+        time_ns,
     });
 }
 
@@ -670,6 +678,7 @@ fn read_v1(
         out.progress(Progress::Ordered {
             generation: 1,
             of: 1,
+            time_ns: i64::MAX,
         });
     }
     Ok(Outcome {
@@ -1068,7 +1077,15 @@ impl<'r, 'a> Run<'r, 'a> {
         out: &mut impl Out,
     ) {
         let index = self.outcome.generations;
-        finished_one(self.outcome, g, out, self.spans.len(), self.release);
+        let time_ns = self.orderer.last_ns;
+        finished_one(
+            self.outcome,
+            g,
+            out,
+            self.spans.len(),
+            self.release,
+            time_ns,
+        );
         let points = std::mem::take(&mut self.points);
         if let (Some(state), Some(span)) = (start, self.spans.get(index)) {
             let resume = Resume::new(index, self.version, span, state, points);

@@ -398,7 +398,7 @@ fn v1_reads_report_one_generation_and_stop_when_cancelled() {
         progress,
         [
             "Scanned { generations: 1, ticks: (0, 0) }",
-            "Ordered { generation: 1, of: 1 }"
+            "Ordered { generation: 1, of: 1, time_ns: 9223372036854775807 }"
         ]
     );
     let e = trace::read_with_progress(
