@@ -613,9 +613,7 @@ impl Model {
     /// sorted by start: the P lanes' mark-assist ranges that are its (as Go's goroutine
     /// view draws them), found for every goroutine on first use.
     pub fn assists_of(&self, gi: usize) -> &[GoAssist] {
-        let a = self
-            .assists
-            .get_or_init(|| std::sync::Arc::new(Assists::of(&self.goroutines, &self.procs)));
+        let a = self.assists();
         match (a.starts.get(gi), a.starts.get(gi + 1)) {
             (Some(&s), Some(&e)) => &a.all[s as usize..e as usize],
             _ => &[],
@@ -626,10 +624,13 @@ impl Model {
     /// model whose goroutines and Ps' runtime work are `whole`'s, as a window's are once
     /// it takes its overview's work.
     pub fn share_assists(&mut self, whole: &Model) {
-        whole.assists_of(0);
-        if let Some(a) = whole.assists.get() {
-            self.assists = Derived(std::sync::OnceLock::from(a.clone()));
-        }
+        self.assists = Derived(std::sync::OnceLock::from(whole.assists().clone()));
+    }
+
+    /// Every goroutine's mark assists, found on first use.
+    fn assists(&self) -> &std::sync::Arc<Assists> {
+        self.assists
+            .get_or_init(|| std::sync::Arc::new(Assists::of(&self.goroutines, &self.procs)))
     }
 
     /// What a span that blocked with this stack waits on, read from well-known frames
