@@ -159,8 +159,7 @@ fn main() {
                 let begun = Instant::now();
                 for i in 0..frames {
                     if paced {
-                        let due = begun + std::time::Duration::from_secs_f64(i as f64 / 60.0);
-                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                        sleep_to_frame(begun, i);
                     }
                     let doc = app.doc.as_mut().unwrap();
                     // One second each way (after the 5 warm-up frames).
@@ -180,12 +179,9 @@ fn main() {
                         }
                         _ => {}
                     }
-                    let t = Instant::now();
-                    let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
-                    let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-                    std::hint::black_box(prims);
+                    let (ms, _) = draw(&ctx, &mut app);
                     if i >= 5 {
-                        times.push(t.elapsed().as_secs_f64() * 1e3);
+                        times.push(ms);
                     }
                 }
                 report(&case, times);
@@ -196,13 +192,8 @@ fn main() {
                     let begun = Instant::now();
                     let mut still = Vec::new();
                     for i in 0..20 {
-                        let due = begun + std::time::Duration::from_secs_f64(i as f64 / 60.0);
-                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                        let t = Instant::now();
-                        let out = ctx.run_ui(input(), |ui| app.frame_ui(ui));
-                        let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-                        std::hint::black_box(prims);
-                        still.push(t.elapsed().as_secs_f64() * 1e3);
+                        sleep_to_frame(begun, i);
+                        still.push(draw(&ctx, &mut app).0);
                     }
                     report(
                         &format!("{name:<20} {:<12} {how:<7} released", mode.name()),
@@ -290,6 +281,13 @@ fn main() {
 fn shown_now(app: &GoscopeApp) -> Option<goscope_viewer::detail::Shown> {
     let doc = app.doc.as_ref().unwrap();
     doc.shown.as_ref().map(|(_, s)| s.clone())
+}
+
+/// Sleeps until frame `i` of a run begun at `begun` is due, at 60 frames a second (as a
+/// held key's frames come).
+fn sleep_to_frame(begun: Instant, i: usize) {
+    let due = begun + std::time::Duration::from_secs_f64(i as f64 / 60.0);
+    std::thread::sleep(due.saturating_duration_since(Instant::now()));
 }
 
 /// Lays out and tessellates one frame; how long that took (ms) and how soon the app asks
