@@ -627,6 +627,12 @@ impl Model {
         self.assists = Derived(std::sync::OnceLock::from(whole.assists().clone()));
     }
 
+    /// Finds every goroutine's mark assists now (on a thread where that costs no frame)
+    /// rather than on first use.
+    pub fn find_assists(&self) {
+        self.assists();
+    }
+
     /// Every goroutine's mark assists, found on first use.
     fn assists(&self) -> &std::sync::Arc<Assists> {
         self.assists

@@ -342,9 +342,9 @@ fn load(
     if cancel.load(Ordering::Relaxed) {
         return Err("loading was cancelled".into());
     }
-    // Each goroutine's mark assists, found here rather than by the first frame that
-    // draws goroutine lanes (the windows of an overview share these).
-    m.assists_of(0);
+    // Here rather than in the first frame that draws goroutine lanes (the windows of an
+    // overview share these).
+    m.find_assists();
     Ok(match resumes {
         Some(r) => OpenTrace::overview(file, Arc::new(m), r),
         None => OpenTrace::new(file, Arc::new(m)),
